@@ -1,0 +1,131 @@
+# L4ua: one top-level Makefile, out-of-tree build in $(BUILD).
+#   make run     set up everything, boot the GRUB ISO in QEMU (serial on the terminal)
+#   make test    build everything and run all tests; last line "N passed, N failed"
+#   make debug   like run, halted for gdb (see docs/debugging.md)
+#   make clean   remove $(BUILD) (the dependency cache stays)
+#   make V=1     show full commands
+
+BUILD   ?= build
+CACHE   ?= $(or $(L4UA_CACHE),$(XDG_CACHE_HOME),$(HOME)/.cache)/l4ua
+PYTHON  ?= /usr/bin/python3
+QEMU    ?= qemu-system-x86_64
+MEM     ?= 256M
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+.DEFAULT_GOAL := all
+.PHONY: all run debug test packages deps iso kernel clean FORCE
+.SUFFIXES:
+
+GCC_INC := $(shell gcc -print-file-name=include)
+
+# ---- host packages and third-party code (tools/deps/) ----
+PACKAGES_STAMP := $(BUILD)/.packages
+packages: $(PACKAGES_STAMP)
+$(PACKAGES_STAMP): tools/deps/packages.sh
+	$(Q)sh tools/deps/packages.sh
+	$(Q)mkdir -p $(@D) && touch $@
+
+# build.sh is cheap on a warm cache; it rewrites deps.mk only on change.
+$(BUILD)/deps.mk: FORCE | $(PACKAGES_STAMP)
+	$(Q)mkdir -p $(@D)
+	$(Q)sh tools/deps/build.sh $(CACHE) $@
+deps: $(BUILD)/deps.mk
+
+# ---- the kernel ----
+KERNEL_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -ffreestanding -nostdinc \
+	-isystem $(GCC_INC) -fno-stack-protector -fno-pic -fno-pie -mno-red-zone \
+	-mcmodel=kernel -mgeneral-regs-only -fno-omit-frame-pointer \
+	-fno-asynchronous-unwind-tables -MMD -MP
+KERNEL_LDFLAGS := -nostdlib -static -z max-page-size=4096 -z noexecstack --build-id=none \
+	-T kernel/arch/x86_64/kernel.ld
+
+KERNEL_SRC := $(wildcard kernel/*.c kernel/arch/x86_64/*.c kernel/arch/x86_64/*.S)
+KERNEL_OBJ := $(patsubst %,$(BUILD)/%.o,$(basename $(KERNEL_SRC)))
+KTEST_SRC  := $(wildcard tests/guest/*.c)
+KTEST_OBJ  := $(patsubst %,$(BUILD)/%.o,$(basename $(KTEST_SRC)))
+
+$(BUILD)/kernel/%.o: kernel/%.c
+	@mkdir -p $(@D)
+	@echo "  CC      $<"
+	$(Q)gcc $(KERNEL_CFLAGS) -c $< -o $@
+$(BUILD)/kernel/%.o: kernel/%.S
+	@mkdir -p $(@D)
+	@echo "  AS      $<"
+	$(Q)gcc $(KERNEL_CFLAGS) -c $< -o $@
+$(BUILD)/tests/guest/%.o: tests/guest/%.c
+	@mkdir -p $(@D)
+	@echo "  CC      $<"
+	$(Q)gcc $(KERNEL_CFLAGS) -c $< -o $@
+
+# Two link passes: the second adds the symbol table of the first (.ksyms
+# lies after text and data, so no function moves).
+define kernel_link
+	@echo "  LD      $(1)"
+	$(Q)sh tools/ksyms.sh > $(1).ksyms0.S
+	$(Q)gcc -c $(1).ksyms0.S -o $(1).ksyms0.o
+	$(Q)ld $(KERNEL_LDFLAGS) -o $(1).pass1 $(2) $(1).ksyms0.o
+	$(Q)sh tools/ksyms.sh $(1).pass1 > $(1).ksyms.S
+	$(Q)gcc -c $(1).ksyms.S -o $(1).ksyms.o
+	$(Q)ld $(KERNEL_LDFLAGS) -o $(1) $(2) $(1).ksyms.o
+	$(Q)cmp -s <(nm $(1).pass1 | grep -i ' t ') <(nm $(1) | grep -i ' t ') || \
+		{ echo "ksyms: second link moved functions" >&2; exit 1; }
+endef
+SHELL := /bin/bash
+
+$(BUILD)/kernel.elf: $(KERNEL_OBJ) tools/ksyms.sh kernel/arch/x86_64/kernel.ld
+	$(call kernel_link,$@,$(KERNEL_OBJ))
+$(BUILD)/kernel-test.elf: $(KERNEL_OBJ) $(KTEST_OBJ) tools/ksyms.sh kernel/arch/x86_64/kernel.ld
+	$(call kernel_link,$@,$(KERNEL_OBJ) $(KTEST_OBJ))
+# QEMU's -kernel takes only 32-bit ELF (multiboot1): same image, 32-bit wrapper.
+$(BUILD)/%32.elf: $(BUILD)/%.elf
+	$(Q)objcopy -O elf32-i386 $< $@
+kernel: $(BUILD)/kernel.elf
+
+# ---- the boot image ----
+ISO := $(BUILD)/l4ua.iso
+$(ISO): $(BUILD)/kernel.elf tools/grub.cfg | $(PACKAGES_STAMP)
+	@echo "  ISO     $@"
+	$(Q)rm -rf $(BUILD)/iso && mkdir -p $(BUILD)/iso/boot/grub
+	$(Q)strip -o $(BUILD)/iso/boot/kernel.elf $(BUILD)/kernel.elf
+	$(Q)cp tools/grub.cfg $(BUILD)/iso/boot/grub/grub.cfg
+	$(Q)grub-mkrescue -o $@ --install-modules="multiboot2 normal iso9660 biosdisk serial" \
+		--fonts= --locales= --themes= --compress=xz $(BUILD)/iso 2>$(BUILD)/grub-mkrescue.log || \
+		{ cat $(BUILD)/grub-mkrescue.log; exit 1; }
+iso: $(ISO)
+
+all: $(ISO) $(BUILD)/kernel-test32.elf $(BUILD)/deps.mk
+
+QEMU_FLAGS := -m $(MEM) -display none -no-reboot -net none \
+	-device isa-debug-exit,iobase=0xf4,iosize=0x04
+
+# Serial on the terminal; Ctrl-A X quits (mon:stdio passes Ctrl-C to the guest).
+run: $(ISO) $(BUILD)/deps.mk
+	@echo "L4ua: booting in QEMU; quit with Ctrl-A then X"
+	$(Q)$(QEMU) $(QEMU_FLAGS) -cdrom $(ISO) -serial mon:stdio; \
+		s=$$?; [ $$s -eq 0 ] || [ $$s -eq 33 ] || echo "QEMU exited with status $$s"
+
+debug: $(ISO)
+	@echo "L4ua: QEMU halted for gdb on :1234; in another terminal run:"
+	@echo "    gdb -ex 'target remote :1234' $(BUILD)/kernel.elf"
+	$(Q)$(QEMU) $(QEMU_FLAGS) -cdrom $(ISO) -serial mon:stdio -s -S
+
+# ---- tests ----
+HOST_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -fsanitize=address,undefined -Ikernel
+HOST_TESTS := $(patsubst tests/host/%.c,$(BUILD)/tests/host/%,$(wildcard tests/host/test_*.c))
+HOST_TEST_LIBSRC := kernel/fmt.c kernel/bootinfo.c kernel/memmap.c kernel/pmm.c kernel/string.c
+$(BUILD)/tests/host/%: tests/host/%.c tests/host/check.h $(HOST_TEST_LIBSRC)
+	@mkdir -p $(@D)
+	@echo "  HOSTCC  $<"
+	$(Q)gcc $(HOST_CFLAGS) -fno-builtin -o $@ $< $(HOST_TEST_LIBSRC) tests/host/panic_stub.c
+
+test: all $(HOST_TESTS) $(BUILD)/lua-host/lua
+	$(Q)$(PYTHON) tests/run.py --build $(BUILD) --qemu $(QEMU)
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(wildcard $(BUILD)/kernel/*.d $(BUILD)/kernel/arch/x86_64/*.d $(BUILD)/tests/guest/*.d)

@@ -1,0 +1,68 @@
+/* Interrupt and exception entry stubs. Each pushes a dummy error code where
+ * the CPU does not push one, then its vector, and joins trap_common, which
+ * saves the general registers as a struct trap_frame (trap.h) and calls
+ * trap_dispatch(frame). swapgs only when coming from ring 3. */
+
+.macro stub n
+    .align 16
+vector_\n:
+    .if !(\n == 8 || (\n >= 10 && \n <= 14) || \n == 17 || \n == 21 || \n == 29 || \n == 30)
+    pushq $0
+    .endif
+    pushq $\n
+    jmp trap_common
+.endm
+
+    .text
+    .globl trap_vectors
+trap_vectors:
+    .irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23, \
+            24,25,26,27,28,29,30,31,32,33,34,35,36,37,38,39,40,41,42,43,44,45,46,47
+    stub \n
+    .endr
+
+trap_common:
+    testb $3, 24(%rsp)                  /* cs of the interrupted code */
+    jz 1f
+    swapgs
+1:  pushq %rax
+    pushq %rbx
+    pushq %rcx
+    pushq %rdx
+    pushq %rsi
+    pushq %rdi
+    pushq %rbp
+    pushq %r8
+    pushq %r9
+    pushq %r10
+    pushq %r11
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+    mov %rsp, %rdi
+    cld
+    call trap_dispatch
+    .globl trap_return
+trap_return:
+    popq %r15
+    popq %r14
+    popq %r13
+    popq %r12
+    popq %r11
+    popq %r10
+    popq %r9
+    popq %r8
+    popq %rbp
+    popq %rdi
+    popq %rsi
+    popq %rdx
+    popq %rcx
+    popq %rbx
+    popq %rax
+    testb $3, 24(%rsp)
+    jz 2f
+    swapgs
+2:  add $16, %rsp                       /* vector, error code */
+    iretq
+

@@ -1,0 +1,54 @@
+/* GDT and TSS. The selector order is fixed by SYSCALL/SYSRET (see STAR):
+ * kernel code, kernel data, user code (32-bit, unused), user data, user
+ * code (64-bit), then the 16-byte TSS descriptor. */
+#include "gdt.h"
+#include "../../string.h"
+
+struct tss {
+    uint32_t reserved0;
+    uint64_t rsp[3];        /* rsp[0]: kernel stack on entry from ring 3 */
+    uint64_t reserved1;
+    uint64_t ist[7];        /* ist[0] = IST1 ... */
+    uint64_t reserved2;
+    uint16_t reserved3, iomap_base;
+} __attribute__((packed));
+
+static uint64_t gdt[8];
+static struct tss tss;
+static uint8_t ist_stacks[2][8192] __attribute__((aligned(16)));
+
+void gdt_init(void)
+{
+    gdt[0] = 0;
+    gdt[1] = 0x00209A0000000000;    /* kernel code 64 */
+    gdt[2] = 0x0000920000000000;    /* kernel data */
+    gdt[3] = 0x00CFFA000000FFFF;    /* user code 32 */
+    gdt[4] = 0x0000F20000000000;    /* user data */
+    gdt[5] = 0x0020FA0000000000;    /* user code 64 */
+    memset(&tss, 0, sizeof tss);
+    tss.iomap_base = sizeof tss;    /* no I/O bitmap yet */
+    tss.ist[IST_DOUBLE_FAULT - 1] = (uint64_t)&ist_stacks[0][sizeof ist_stacks[0]];
+    tss.ist[IST_NMI - 1] = (uint64_t)&ist_stacks[1][sizeof ist_stacks[1]];
+    uint64_t base = (uint64_t)&tss, limit = sizeof tss - 1;
+    gdt[6] = (limit & 0xFFFF) | (base & 0xFFFFFF) << 16 | 0x89ull << 40 |
+             ((limit >> 16) & 0xF) << 48 | ((base >> 24) & 0xFF) << 56;
+    gdt[7] = base >> 32;
+
+    struct {
+        uint16_t limit;
+        uint64_t base;
+    } __attribute__((packed)) gdtr = { sizeof gdt - 1, (uint64_t)gdt };
+    __asm__ volatile(
+        "lgdt %0\n"
+        "mov %1, %%ds\n mov %1, %%es\n mov %1, %%ss\n"
+        "pushq %2\n lea 1f(%%rip), %%rax\n pushq %%rax\n lretq\n"
+        "1:\n"
+        "ltr %w3\n"
+        :: "m"(gdtr), "r"((uint64_t)SEL_KDATA), "i"(SEL_KCODE), "r"(SEL_TSS)
+        : "rax", "memory");
+}
+
+void gdt_set_kernel_stack(uint64_t top)
+{
+    tss.rsp[0] = top;
+}

@@ -1,0 +1,23 @@
+/* x86_64 4-level page tables. */
+#pragma once
+#include "../../types.h"
+
+#define PTE_P   0x001ull
+#define PTE_W   0x002ull
+#define PTE_U   0x004ull
+#define PTE_PCD 0x010ull
+#define PTE_PS  0x080ull
+#define PTE_G   0x100ull
+#define PTE_NX  (1ull << 63)
+#define PTE_ADDR 0x000ffffffffff000ull
+
+extern paddr_t kernel_pml4;
+
+/* Builds the kernel's page tables (direct map of [0, phys_limit), the
+ * kernel image by section rights) and switches to them. */
+void paging_init(paddr_t phys_limit);
+/* Maps one page of size 4 KiB or 2 MiB (PTE_PS in flags) in the tables at
+ * pml4. Returns false if a page-table frame could not be allocated. */
+bool paging_map(paddr_t pml4, vaddr_t va, paddr_t pa, uint64_t flags);
+/* The entry that maps va (any level), or NULL if none. */
+uint64_t *paging_lookup(paddr_t pml4, vaddr_t va);

@@ -1,0 +1,26 @@
+#!/bin/sh
+# Install the Debian packages the build needs, only those missing.
+# As root: apt-get install them. Otherwise: print the exact line and fail.
+set -eu
+PKGS="gcc make binutils libc6-dev qemu-system-x86 grub-pc-bin grub-common xorriso mtools \
+dpkg-dev xz-utils gpgv debian-archive-keyring ca-certificates python3 gdb"
+missing=""
+for p in $PKGS; do
+    st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+    case "$st" in
+        *" installed") ;;
+        *) missing="$missing $p" ;;
+    esac
+done
+[ -z "$missing" ] && exit 0
+line="apt-get install -y --no-install-recommends$missing"
+if [ "$(id -u)" != 0 ]; then
+    echo "l4ua: missing Debian packages. As root, run:" >&2
+    echo "    apt-get update && $line" >&2
+    exit 1
+fi
+echo "l4ua: installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get install -y --no-install-recommends $missing || {
+    apt-get update && apt-get install -y --no-install-recommends $missing
+}
