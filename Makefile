@@ -17,23 +17,23 @@ Q := @
 endif
 
 .DEFAULT_GOAL := all
-.PHONY: all run debug test packages deps iso kernel clean FORCE
+.PHONY: all run debug test deps iso kernel clean FORCE
 .SUFFIXES:
 
 GCC_INC := $(shell gcc -print-file-name=include)
 
 # ---- host packages and third-party code (tools/deps/) ----
-PACKAGES_STAMP := $(BUILD)/.packages
-packages: $(PACKAGES_STAMP)
-$(PACKAGES_STAMP): tools/deps/packages.sh
-	$(Q)sh tools/deps/packages.sh
-	$(Q)mkdir -p $(@D) && touch $@
-
-# build.sh is cheap on a warm cache; it rewrites deps.mk only on change.
-$(BUILD)/deps.mk: FORCE | $(PACKAGES_STAMP)
+# Both scripts are cheap when nothing is missing; build.sh rewrites deps.mk
+# (NEWLIB_DIR, LUA_DIR, TARGET_CFLAGS) only when it changes, so make does
+# not restart needlessly after remaking this included file.
+$(BUILD)/deps.mk: FORCE
 	$(Q)mkdir -p $(@D)
+	$(Q)sh tools/deps/packages.sh
 	$(Q)sh tools/deps/build.sh $(CACHE) $@
 deps: $(BUILD)/deps.mk
+ifeq ($(filter clean,$(MAKECMDGOALS)),)
+include $(BUILD)/deps.mk
+endif
 
 # ---- the kernel ----
 KERNEL_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -ffreestanding -nostdinc \
@@ -87,7 +87,7 @@ kernel: $(BUILD)/kernel.elf
 
 # ---- the boot image ----
 ISO := $(BUILD)/l4ua.iso
-$(ISO): $(BUILD)/kernel.elf tools/grub.cfg | $(PACKAGES_STAMP)
+$(ISO): $(BUILD)/kernel.elf tools/grub.cfg | $(BUILD)/deps.mk
 	@echo "  ISO     $@"
 	$(Q)rm -rf $(BUILD)/iso && mkdir -p $(BUILD)/iso/boot/grub
 	$(Q)strip -o $(BUILD)/iso/boot/kernel.elf $(BUILD)/kernel.elf
@@ -116,11 +116,13 @@ debug: $(ISO)
 # ---- tests ----
 HOST_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -fsanitize=address,undefined -Ikernel
 HOST_TESTS := $(patsubst tests/host/%.c,$(BUILD)/tests/host/%,$(wildcard tests/host/test_*.c))
-HOST_TEST_LIBSRC := kernel/fmt.c kernel/bootinfo.c kernel/memmap.c kernel/pmm.c kernel/string.c
+HOST_TEST_LIBSRC := kernel/fmt.c kernel/bootinfo.c kernel/memmap.c kernel/pmm.c
 $(BUILD)/tests/host/%: tests/host/%.c tests/host/check.h $(HOST_TEST_LIBSRC)
 	@mkdir -p $(@D)
 	@echo "  HOSTCC  $<"
-	$(Q)gcc $(HOST_CFLAGS) -fno-builtin -o $@ $< $(HOST_TEST_LIBSRC) tests/host/panic_stub.c
+	$(Q)gcc $(HOST_CFLAGS) -o $@ $< $(HOST_TEST_LIBSRC) tests/host/panic_stub.c
+
+include tests/host/lua/lua.mk
 
 test: all $(HOST_TESTS) $(BUILD)/lua-host/lua
 	$(Q)$(PYTHON) tests/run.py --build $(BUILD) --qemu $(QEMU)

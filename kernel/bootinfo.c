@@ -21,6 +21,20 @@ static uint64_t rd64(const void *p, size_t at)
     return v;
 }
 
+/* A copy of s in bi->strings; "" (and truncated) once that is full. */
+static const char *keep(struct boot_info *bi, const char *s)
+{
+    size_t n = strlen(s) + 1;
+    if (bi->nstrings + n > sizeof bi->strings) {
+        bi->truncated = true;
+        return "";
+    }
+    char *d = bi->strings + bi->nstrings;
+    memcpy(d, s, n);
+    bi->nstrings += n;
+    return d;
+}
+
 static void add_range(struct boot_info *bi, paddr_t base, paddr_t len, uint32_t type)
 {
     if (bi->nmem == BOOT_MAX_RANGES) {
@@ -36,7 +50,7 @@ static void add_module(struct boot_info *bi, paddr_t start, paddr_t end, const c
         bi->truncated = true;
         return;
     }
-    bi->mod[bi->nmod++] = (struct boot_module){ start, end, name };
+    bi->mod[bi->nmod++] = (struct boot_module){ start, end, keep(bi, name) };
 }
 
 /* Multiboot2: a size-prefixed list of 8-byte-aligned tags, ended by type 0. */
@@ -52,7 +66,7 @@ static void parse_mb2(struct boot_info *bi, paddr_t info, uintptr_t off)
             break;
         const char *tag = base + at;
         if (type == 1) {
-            bi->cmdline = tag + 8;
+            bi->cmdline = keep(bi, tag + 8);
         } else if (type == 3) {
             add_module(bi, rd32(tag, 8), rd32(tag, 12), tag + 16);
         } else if (type == 6) {
@@ -72,7 +86,7 @@ static void parse_mb1(struct boot_info *bi, paddr_t info, uintptr_t off)
     bi->loader = "multiboot1";
     bi->info_end = info + 88;
     if (flags & (1u << 2))
-        bi->cmdline = ptr(off, rd32(base, 16));
+        bi->cmdline = keep(bi, ptr(off, rd32(base, 16)));
     if (flags & (1u << 3)) {
         uint32_t n = rd32(base, 20), at = rd32(base, 24);
         for (uint32_t i = 0; i < n; i++) {

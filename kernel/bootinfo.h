@@ -18,18 +18,22 @@ struct boot_range {
 
 struct boot_module {
     paddr_t start, end;     /* [start, end) physical */
-    const char *name;       /* the module's command line */
+    const char *name;       /* the module's command line (in strings) */
 };
 
 struct boot_info {
     const char *loader;     /* "multiboot1" or "multiboot2" */
-    const char *cmdline;    /* never NULL */
+    const char *cmdline;    /* never NULL; points into strings */
     struct boot_range mem[BOOT_MAX_RANGES];
     unsigned nmem;
     struct boot_module mod[BOOT_MAX_MODULES];
     unsigned nmod;
     paddr_t info_start, info_end;   /* the info block itself, to reserve */
-    bool truncated;         /* more ranges or modules than we keep */
+    bool truncated;         /* more ranges, modules or text than we keep */
+    /* The strings are copied here: multiboot1 leaves them anywhere in
+     * memory the kernel is about to hand out. */
+    char strings[2048];
+    size_t nstrings;
 };
 
 /* Parses the info block at physical address info; phys + phys_offset is

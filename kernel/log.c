@@ -28,8 +28,11 @@ void log_panic_begin(void)
 
 void log_frame(int depth, uint64_t addr)
 {
-    uint64_t off;
-    const char *name = ksyms_lookup(addr, &off);
+    /* A return address (depth > 0) may be the first byte after a call to a
+     * noreturn function, i.e. the next function: look up the call itself. */
+    uint64_t off, at = depth > 0 ? addr - 1 : addr;
+    const char *name = ksyms_lookup(at, &off);
+    off += addr - at;
     if (name)
         kprintf("  #%d %016lx <%s+0x%lx>\n", depth, addr, name, off);
     else

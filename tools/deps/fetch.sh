@@ -40,14 +40,6 @@ served_version() {
     apt-cache $APTOPTS "$1" "$2" 2>/dev/null | awk '/^Version:/ {print $2; exit}'
 }
 
-check_version() {  # pkg pinned served
-    [ -n "$3" ] || die "Debian serves no package '$1' in $DEBIAN_SUITE"
-    if [ "$2" != "$3" ]; then
-        die "Debian serves $1 $3, but tools/deps/versions.mk pins $2.
-       Change the pin there (see docs/build.md) after checking the new version."
-    fi
-}
-
 fetch_source() {  # pkg debver name
     dest=$CACHE/src/$3
     manifest_ok "$dest" && return 0

@@ -25,3 +25,12 @@ replace_dir() {
     mv "$1" "$2"
     rm -rf "$2.old"
 }
+
+# Stops the build if Debian serves another version than the pinned one.
+check_version() {  # pkg pinned served
+    [ -n "$3" ] || die "Debian serves no package '$1' in $DEBIAN_SUITE"
+    if [ "$2" != "$3" ]; then
+        die "Debian serves $1 $3, but tools/deps/versions.mk pins $2.
+       Change the pin there (see docs/build.md) after checking the new version."
+    fi
+}

@@ -1,0 +1,210 @@
+#!/usr/bin/python3
+"""L4ua test runner: host unit tests, in-guest suites (one QEMU boot each),
+and a boot of the GRUB ISO. Every boot has a timeout; a boot that times out,
+panics or ends wrongly prints the tail of its serial log and counts as a
+failure. The last line is always "N passed, N failed"."""
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+EXIT_PASS, EXIT_FAIL, EXIT_PANIC = 0x10 * 2 + 1, 0x11 * 2 + 1, 0x12 * 2 + 1
+
+# In-guest suites: (suite, kernel command line, modules, expectation, timeout s).
+# Expectations: "pass" = every case "ok" and exit status EXIT_PASS;
+# ("panic", regex...) = the kernel panics and the log matches each regex;
+# "timeout" = the boot never ends and the runner must stop it.
+GUEST_SUITES = [
+    ("boot", "ktest=boot marker=l4ua", ["tests/guest/data/module.txt testmod"], "pass", 60),
+    ("fault_ud", "ktest=fault_ud", [],
+     ("panic", r"#UD invalid opcode \(vector 6\)", r"<ktest_fault_ud_invalid_opcode\+"), 30),
+    ("fault_pf", "ktest=fault_pf", [],
+     ("panic", r"#PF page fault \(vector 14\)", r"cr2 0000000000000008", r"<write_to_null\+"), 30),
+    ("fault_stack", "ktest=fault_stack", [],
+     ("panic", r"#DF double fault \(vector 8\)", r"<recurse"), 30),
+    ("fault_assert", "ktest=fault_assert", [],
+     ("panic", r"assertion failed: two == 3 \(tests/guest/fault_test.c:\d+\)",
+      r"<ktest_fault_assert_broken_invariant\+"), 30),
+    ("hang", "ktest=hang", [], "timeout", 5),
+]
+
+# Guest boots use icount so instruction counts and timer ticks repeat.
+QEMU_COMMON = ["-m", "256M", "-display", "none", "-no-reboot", "-net", "none",
+               "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
+ICOUNT = ["-icount", "shift=0,align=off,sleep=off"]
+
+
+class Results:
+    def __init__(self):
+        self.passed = 0
+        self.failed = 0
+
+    def ok(self, name):
+        self.passed += 1
+        print(f"ok   {name}", flush=True)
+
+    def fail(self, name, why, log=None):
+        self.failed += 1
+        print(f"FAIL {name}: {why}", flush=True)
+        if log is not None:
+            tail = log.splitlines()[-40:]
+            print("  ---- last lines of the serial log ----")
+            for line in tail:
+                print("  | " + line)
+            print("  ----", flush=True)
+
+    def count_lines(self, prefix, out):
+        """Counts 'ok X' / 'FAIL X' lines a test program printed."""
+        seen = 0
+        for line in out.splitlines():
+            m = re.match(r"^(ok|FAIL) (\S+)", line)
+            if m:
+                seen += 1
+                if m.group(1) == "ok":
+                    self.ok(f"{prefix}{m.group(2)}")
+                else:
+                    self.fail(f"{prefix}{m.group(2)}", line)
+        return seen
+
+
+def run_host(res, build):
+    hostdir = os.path.join(build, "tests", "host")
+    progs = sorted(f for f in os.listdir(hostdir) if f.startswith("test_")) if os.path.isdir(hostdir) else []
+    if not progs:
+        res.fail("host", f"no host test programs in {hostdir}")
+    for prog in progs:
+        path = os.path.join(hostdir, prog)
+        if not os.access(path, os.X_OK) or os.path.isdir(path):
+            continue
+        try:
+            p = subprocess.run([path], capture_output=True, text=True, timeout=60)
+        except subprocess.TimeoutExpired:
+            res.fail(f"host.{prog}", "timed out after 60 s")
+            continue
+        seen = res.count_lines("host.", p.stdout)
+        if p.returncode != 0 and not re.search(r"^FAIL", p.stdout, re.M):
+            res.fail(f"host.{prog}", f"exit status {p.returncode}", p.stdout + p.stderr)
+        elif seen == 0:
+            res.fail(f"host.{prog}", "ran no test case", p.stdout + p.stderr)
+
+
+def run_command_suite(res, name, argv, timeout, summary_re):
+    """A host program printing ok/FAIL lines and a final summary line."""
+    try:
+        p = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+    except subprocess.TimeoutExpired:
+        res.fail(name, f"timed out after {timeout} s")
+        return
+    res.count_lines(f"{name}.", p.stdout)
+    if p.returncode != 0 or not re.search(summary_re, p.stdout, re.M):
+        res.fail(name, f"exit status {p.returncode}, no line matching {summary_re!r}",
+                 p.stdout + p.stderr)
+
+
+def boot(qemu, args, timeout, logpath, until=None):
+    """Runs QEMU with serial output to logpath. Stops it when `until`
+    (a regex) appears in the log, or at the timeout. Returns
+    (status or None if stopped, log text, seconds until `until` or the end)."""
+    with open(logpath, "wb") as out:
+        t0 = time.monotonic()
+        p = subprocess.Popen([qemu] + QEMU_COMMON + args + ["-serial", "stdio"],
+                             stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        status = None
+        while True:
+            elapsed = time.monotonic() - t0
+            rc = p.poll()
+            if rc is not None:
+                status = rc
+                break
+            if until:
+                with open(logpath, "rb") as f:
+                    if re.search(until, f.read().decode("utf-8", "replace")):
+                        break
+            if elapsed > timeout:
+                break
+            time.sleep(0.05)
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    with open(logpath, "rb") as f:
+        log = f.read().decode("utf-8", "replace").replace("\r", "")
+    return status, log, elapsed
+
+
+def run_guest(res, qemu, build):
+    kernel = os.path.join(build, "kernel-test32.elf")
+    logdir = os.path.join(build, "tests", "logs")
+    os.makedirs(logdir, exist_ok=True)
+    for suite, cmdline, modules, expect, timeout in GUEST_SUITES:
+        name = f"guest.{suite}"
+        args = ICOUNT + ["-kernel", kernel, "-append", cmdline]
+        if modules:
+            args += ["-initrd", ",".join(os.path.join(ROOT, m) for m in modules)]
+        status, log, _ = boot(qemu, args, timeout, os.path.join(logdir, suite + ".log"))
+        if expect == "timeout":
+            if status is None:
+                res.ok(f"{name}: hung boot stopped by the {timeout} s timeout")
+            else:
+                res.fail(name, f"expected a hang, QEMU ended with status {status}", log)
+        elif expect == "pass":
+            seen = res.count_lines(f"{name}.", log)
+            if status is None:
+                res.fail(name, f"timed out after {timeout} s", log)
+            elif status == EXIT_PANIC or "PANIC" in log:
+                res.fail(name, "kernel panic", log)
+            elif status != EXIT_PASS or not re.search(r"^ktest: \d+ passed, 0 failed$", log, re.M):
+                res.fail(name, f"QEMU status {status}, suite did not end cleanly", log)
+            elif seen == 0:
+                res.fail(name, "no test case ran", log)
+        else:
+            missing = [r for r in expect[1:] if not re.search(r, log)]
+            if status != EXIT_PANIC:
+                res.fail(name, f"expected a panic (status {EXIT_PANIC}), got {status}", log)
+            elif missing:
+                res.fail(name, f"panic report lacks {missing}", log)
+            else:
+                res.ok(f"{name}: panic detected and reported ({expect[1]})")
+
+
+def run_iso(res, qemu, build):
+    """The `make run` image: GRUB, multiboot2, no icount, as a person sees it."""
+    iso = os.path.join(build, "l4ua.iso")
+    logpath = os.path.join(build, "tests", "logs", "iso.log")
+    status, log, secs = boot(qemu, ["-cdrom", iso], 30, logpath, until=r"idling")
+    banner = re.search(r"L4ua kernel \S+ \(x86_64\)", log)
+    need = [r"boot: multiboot2", r"memory map:\n(  [0-9a-f]{16}-[0-9a-f]{16} available\n)",
+            r"modules: \d+", r"free memory: \d+ KiB"]
+    missing = [r for r in need if not re.search(r, log)]
+    if status is not None:
+        res.fail("iso.boot", f"QEMU ended with status {status}", log)
+    elif not banner or missing:
+        res.fail("iso.boot", f"no banner or missing {missing}", log)
+    else:
+        res.ok(f"iso.boot: GRUB ISO reaches the banner and memory map ({secs:.2f} s wall)")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", default="build")
+    ap.add_argument("--qemu", default="qemu-system-x86_64")
+    a = ap.parse_args()
+    build = os.path.abspath(a.build)
+    res = Results()
+    run_host(res, build)
+    run_command_suite(res, "cache", ["sh", "tests/host/cache_test.sh"], 60, r"^cache: \d+ passed, 0 failed$")
+    lua = os.path.join(build, "lua-host", "lua")
+    run_command_suite(res, "lua-host", [lua, "tests/host/lua/smoke.lua",
+                                        os.path.join(build, "lua-host")], 120,
+                      r"^lua-host: \d+ passed, 0 failed$")
+    run_guest(res, a.qemu, build)
+    run_iso(res, a.qemu, build)
+    print(f"{res.passed} passed, {res.failed} failed")
+    return 1 if res.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
