@@ -84,7 +84,7 @@ static void parse_mb1(struct boot_info *bi, paddr_t info, uintptr_t off)
     const char *base = ptr(off, info);
     uint32_t flags = rd32(base, 0);
     bi->loader = "multiboot1";
-    bi->info_end = info + 88;
+    bi->info_end = info + 116;      /* the whole structure, framebuffer fields included */
     if (flags & (1u << 2))
         bi->cmdline = keep(bi, ptr(off, rd32(base, 16)));
     if (flags & (1u << 3)) {
@@ -134,6 +134,8 @@ bool bootinfo_arg(const struct boot_info *bi, const char *key, char *out, size_t
             p++;
         if ((size_t)(p - w) > klen && !strncmp(w, key, klen) && w[klen] == '=') {
             size_t n = (size_t)(p - w) - klen - 1;
+            if (size == 0)
+                return true;        /* only asked whether the key is there */
             if (n >= size)
                 n = size - 1;
             memcpy(out, w + klen + 1, n);

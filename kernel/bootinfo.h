@@ -40,5 +40,6 @@ struct boot_info {
  * where physical memory is visible. Returns 0, or -1 for an unknown magic. */
 int bootinfo_parse(struct boot_info *bi, uint32_t magic, paddr_t info, uintptr_t phys_offset);
 
-/* Value of "key=value" in the command line, copied to out; false if absent. */
+/* Value of "key=value" in the command line, copied to out (truncated to
+ * size - 1 bytes and terminated; nothing written if size is 0); false if absent. */
 bool bootinfo_arg(const struct boot_info *bi, const char *key, char *out, size_t size);

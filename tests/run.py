@@ -200,6 +200,15 @@ def main():
     run_command_suite(res, "lua-host", [lua, "tests/host/lua/smoke.lua",
                                         os.path.join(build, "lua-host")], 120,
                       r"^lua-host: \d+ passed, 0 failed$")
+    lpeg_test = os.path.join(build, "lua-host", "share", "test.lua")
+    try:
+        p = subprocess.run([lua, lpeg_test], capture_output=True, text=True, timeout=120, cwd=ROOT)
+        if p.returncode == 0 and p.stdout.rstrip().endswith("\nOK"):
+            res.ok("lua-host.lpeg_own_test_suite")
+        else:
+            res.fail("lua-host.lpeg_own_test_suite", f"exit status {p.returncode}", p.stdout + p.stderr)
+    except (subprocess.TimeoutExpired, OSError) as e:
+        res.fail("lua-host.lpeg_own_test_suite", str(e))
     run_guest(res, a.qemu, build)
     run_iso(res, a.qemu, build)
     print(f"{res.passed} passed, {res.failed} failed")

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static int check_failures, check_case_failed, check_total_failed;
+static int check_case_failed, check_total_failed;
 static const char *check_prog = "host";
 
 #define CHECK(c)                                                            \

@@ -455,6 +455,76 @@ static void test_mb1_truncated(void)
     CHECK_STR(bi.mod[BOOT_MAX_MODULES - 1].name, "mod15 arg");
 }
 
+static void test_strings_copied(void)
+{
+    /* The loader's strings may lie in memory the kernel hands out soon
+     * after: cmdline and module names must survive it being reused. */
+    mb2_begin(0);
+    mb2_string_tag(1, "ktest=boot");
+    mb2_module(0x200000, 0x201000, "init.lua");
+    mb2_end();
+    CHECK_EQ(parse_mb2(), 0);
+    reset_mem();
+    CHECK_STR(bi.cmdline, "ktest=boot");
+    CHECK_EQ(bi.nmod, 1);
+    CHECK_STR(bi.mod[0].name, "init.lua");
+
+    mb1_begin(1u << 2 | 1u << 3);
+    mb1_cmdline("console=ttyS0");
+    mb1_modules(2);
+    CHECK_EQ(parse_mb1(), 0);
+    reset_mem();
+    CHECK_STR(bi.cmdline, "console=ttyS0");
+    CHECK_EQ(bi.nmod, 2);
+    CHECK_STR(bi.mod[0].name, "mod0 arg");
+    CHECK_STR(bi.mod[1].name, "mod1 arg");
+    CHECK(!bi.truncated);
+}
+
+static void test_strings_overflow(void)
+{
+    /* Strings that do not fit in the room left come out "" and set
+     * truncated; the ones before are intact. Names take an eighth of the
+     * room each (NUL included); a command line of the same size leaves
+     * room for exactly 7 of them, one a byte longer for only 6. */
+    enum { N = sizeof bi.strings / 8 };
+    static char name[BOOT_MAX_MODULES][N], cmd[N + 1];
+    CHECK(8 < BOOT_MAX_MODULES);
+    for (unsigned extra = 0; extra <= 1; extra++) {
+        unsigned fit = 7 - extra;
+        memset(cmd, 'c', N + extra - 1);
+        cmd[N + extra - 1] = '\0';
+        mb2_begin(0);
+        mb2_string_tag(1, cmd);
+        for (unsigned i = 0; i < BOOT_MAX_MODULES; i++) {
+            memset(name[i], 'a' + i, N - 1);
+            name[i][N - 1] = '\0';
+            mb2_module(0x400000 + 0x1000 * i, 0x401000 + 0x1000 * i, name[i]);
+        }
+        CHECK(mb2_at < MEM_SIZE);
+        mb2_end();
+        CHECK_EQ(parse_mb2(), 0);
+        CHECK(bi.truncated);
+        CHECK_STR(bi.cmdline, cmd);
+        CHECK_EQ(bi.nmod, BOOT_MAX_MODULES);
+        for (unsigned i = 0; i < BOOT_MAX_MODULES && i < bi.nmod; i++) {
+            CHECK_EQ(bi.mod[i].start, 0x400000 + 0x1000 * i);  /* still kept */
+            CHECK_STR(bi.mod[i].name, i < fit ? name[i] : "");
+        }
+    }
+
+    /* all that fits exactly: nothing truncated */
+    mb2_begin(0);
+    mb2_string_tag(1, name[0]);
+    for (unsigned i = 1; i < 8; i++)
+        mb2_module(0x400000, 0x401000, name[i]);
+    mb2_end();
+    CHECK_EQ(parse_mb2(), 0);
+    CHECK(!bi.truncated);
+    CHECK_EQ(bi.nmod, 7);
+    CHECK_STR(bi.mod[6].name, name[7]);
+}
+
 /* ---- bootinfo_arg ---- */
 
 static void with_cmdline(const char *s)
@@ -602,7 +672,7 @@ static void test_arg_after_parse(void)
 int main(void)
 {
     check_prog = "bootinfo";
-    (void)check_failures;   /* declared by check.h, unused here */
+    setvbuf(stdout, NULL, _IOLBF, 0);  /* keep the lines if a case crashes */
     RUN(test_mb2_full);
     RUN(test_mb2_minimal);
     RUN(test_mb2_stops_at_end_tag);
@@ -616,6 +686,8 @@ int main(void)
     RUN(test_mb1_no_flags);
     RUN(test_mb1_mmap_entry_size);
     RUN(test_mb1_truncated);
+    RUN(test_strings_copied);
+    RUN(test_strings_overflow);
     RUN(test_arg_found);
     RUN(test_arg_absent);
     RUN(test_arg_exact_key);

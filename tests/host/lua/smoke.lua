@@ -144,7 +144,7 @@ case("pcall/error", function()
   local obj = setmetatable({}, {__tostring = function() return "E!" end})
   ok, e = pcall(error, obj)
   eq(tostring(e), "E!")
-  -- errors raised from C (luaL_error) and from string->number
+  -- errors raised from C (luaL_argerror) carry the function name
   ok, e = pcall(string.rep)
   assert(not ok and e:find("bad argument #1 to 'string.rep'", 1, true), e)
 end)
