@@ -113,6 +113,25 @@ debug: $(ISO)
 	@echo "    gdb -ex 'target remote :1234' $(BUILD)/kernel.elf"
 	$(Q)$(QEMU) $(QEMU_FLAGS) -cdrom $(ISO) -serial mon:stdio -s -S
 
+# ---- user-mode test programs (root tasks of test boots) ----
+USER_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -ffreestanding -nostdinc \
+	-isystem $(GCC_INC) -fno-stack-protector -fno-pic -fno-pie -mno-red-zone \
+	-fno-omit-frame-pointer -fno-asynchronous-unwind-tables -MMD -MP
+USER_LIB_OBJ := $(BUILD)/tests/user/crt0.o $(BUILD)/tests/user/ulib.o
+USER_TESTS := $(patsubst tests/user/%_test.c,$(BUILD)/tests/user/%.elf,$(wildcard tests/user/*_test.c))
+$(BUILD)/tests/user/%.o: tests/user/%.c
+	@mkdir -p $(@D)
+	@echo "  CC      $<"
+	$(Q)gcc $(USER_CFLAGS) -c $< -o $@
+$(BUILD)/tests/user/%.o: tests/user/%.S
+	@mkdir -p $(@D)
+	$(Q)gcc $(USER_CFLAGS) -c $< -o $@
+$(BUILD)/tests/user/%.elf: $(BUILD)/tests/user/%_test.o $(USER_LIB_OBJ) tests/user/user.ld
+	@echo "  LD      $@"
+	$(Q)ld -nostdlib -static -z noexecstack --build-id=none -T tests/user/user.ld -o $@ \
+		$(USER_LIB_OBJ) $<
+all: $(USER_TESTS)
+
 # ---- tests ----
 HOST_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -fsanitize=address,undefined -Ikernel
 HOST_TESTS := $(patsubst tests/host/%.c,$(BUILD)/tests/host/%,$(wildcard tests/host/test_*.c))
@@ -130,4 +149,4 @@ test: all $(HOST_TESTS) $(BUILD)/lua-host/lua
 clean:
 	rm -rf $(BUILD)
 
--include $(wildcard $(BUILD)/kernel/*.d $(BUILD)/kernel/arch/x86_64/*.d $(BUILD)/tests/guest/*.d)
+-include $(wildcard $(BUILD)/kernel/*.d $(BUILD)/kernel/arch/x86_64/*.d $(BUILD)/tests/guest/*.d $(BUILD)/tests/user/*.d)

@@ -6,6 +6,7 @@
 #include "arch/x86_64/layout.h"
 
 struct pmm kmem_pmm;
+size_t kmem_used, kmem_limit;
 struct range kmem_free_ranges[KMEM_MAX_RANGES];
 unsigned kmem_nfree_ranges;
 
@@ -47,13 +48,37 @@ paddr_t kmem_init(const struct boot_info *bi)
 
 paddr_t kmem_alloc_frame(void)
 {
-    paddr_t pa = pmm_alloc(&kmem_pmm);
-    if (pa)
-        memset(phys_to_virt(pa), 0, PAGE_SIZE);
-    return pa;
+    return kmem_alloc_contig(1);
 }
 
 void kmem_free_frame(paddr_t pa)
 {
-    pmm_free(&kmem_pmm, pa, 1);
+    kmem_free_contig(pa, 1);
+}
+
+paddr_t kmem_alloc_contig(size_t n)
+{
+    if (kmem_limit && kmem_used + n > kmem_limit)
+        return 0;
+    paddr_t pa = n == 1 ? pmm_alloc(&kmem_pmm) : pmm_alloc_contig(&kmem_pmm, n, n * PAGE_SIZE);
+    if (!pa)
+        return 0;
+    kmem_used += n;
+    memset(phys_to_virt(pa), 0, n * PAGE_SIZE);
+    return pa;
+}
+
+void kmem_free_contig(paddr_t pa, size_t n)
+{
+    kassert(kmem_used >= n);
+    pmm_free(&kmem_pmm, pa, n);
+    kmem_used -= n;
+}
+
+paddr_t kmem_alloc_user_frame(void)
+{
+    paddr_t pa = pmm_alloc(&kmem_pmm);
+    if (pa)
+        memset(phys_to_virt(pa), 0, PAGE_SIZE);
+    return pa;
 }

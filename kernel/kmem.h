@@ -14,6 +14,15 @@ extern unsigned kmem_nfree_ranges;
 /* Takes every available frame but the kernel image, boot info, modules
  * and the first MiB; returns the end of the highest free frame. */
 paddr_t kmem_init(const struct boot_info *bi);
-/* One zeroed 4 KiB frame, or 0 when memory is exhausted. */
+/* Kernel objects (TCBs, stacks, page tables, spaces) come from a bounded
+ * pool: kmem_limit frames at most (kernel command line "kmem=<MiB>").
+ * Exhaustion makes the call that needed memory fail, never a panic. */
+extern size_t kmem_used, kmem_limit;
+/* One zeroed 4 KiB frame of the pool, or 0 when it is exhausted. */
 paddr_t kmem_alloc_frame(void);
 void kmem_free_frame(paddr_t pa);
+/* n contiguous zeroed frames aligned to n frames (n a power of two). */
+paddr_t kmem_alloc_contig(size_t n);
+void kmem_free_contig(paddr_t pa, size_t n);
+/* A zeroed frame for user memory (boot modules), outside the pool. */
+paddr_t kmem_alloc_user_frame(void);

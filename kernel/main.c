@@ -1,5 +1,8 @@
 /* kmain: from the boot loader's hand-off to a running kernel. */
 #include "assert.h"
+#include "boot.h"
+#include "kip.h"
+#include "sched.h"
 #include "bootinfo.h"
 #include "kmem.h"
 #include "log.h"
@@ -48,12 +51,25 @@ void kmain(uint32_t magic, uint32_t info)
         panic("not started by a multiboot loader (magic %x)", magic);
     show_boot_info(&boot_info);
     paddr_t limit = kmem_init(&boot_info);
+    sched_init();
     arch_late_init(limit);
-    kprintf("free memory: %lu KiB in %u ranges; timer at %u Hz\n",
-            kmem_pmm.nfree * (PAGE_SIZE / 1024), kmem_nfree_ranges, arch_tick_hz());
+    uint64_t mem_total = kmem_pmm.nfree * PAGE_SIZE;
+    char arg[16];
+    kmem_limit = kmem_pmm.nfree / 4;
+    if (bootinfo_arg(&boot_info, "kmem", arg, sizeof arg)) {
+        uint64_t mib = 0;
+        for (const char *p = arg; *p >= '0' && *p <= '9'; p++)
+            mib = mib * 10 + (uint64_t)(*p - '0');
+        kmem_limit = MIN(mib << (20 - PAGE_SHIFT), kmem_pmm.nfree);
+    }
+    kprintf("free memory: %lu KiB in %u ranges; kernel pool %lu KiB; timer at %u Hz\n",
+            kmem_pmm.nfree * (PAGE_SIZE / 1024), kmem_nfree_ranges,
+            kmem_limit * (PAGE_SIZE / 1024), arch_tick_hz());
+    kip_init(mem_total, kmem_limit * PAGE_SIZE, arch_tsc_per_us());
     if (ktest_main)
         ktest_main(&boot_info);
-    kprintf("nothing more to run yet; idling (quit QEMU: Ctrl-A then X)\n");
-    for (;;)
-        arch_idle();
+    boot_start_tasks(&boot_info);
+    if (!kip->root_task)
+        kprintf("no root task; idling (quit QEMU: Ctrl-A then X)\n");
+    sched_start();
 }

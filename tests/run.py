@@ -170,6 +170,31 @@ def run_guest(res, qemu, build):
                 res.ok(f"{name}: panic detected and reported ({expect[1]})")
 
 
+def run_user(res, qemu, build):
+    """User-mode suites: each build/tests/user/<suite>.elf is the root task
+    of one boot of the plain test kernel, and ends QEMU itself."""
+    kernel = os.path.join(build, "kernel-test32.elf")
+    udir = os.path.join(build, "tests", "user")
+    logdir = os.path.join(build, "tests", "logs")
+    suites = sorted(f[:-4] for f in os.listdir(udir) if f.endswith(".elf")) if os.path.isdir(udir) else []
+    if not suites:
+        res.fail("user", f"no user test programs in {udir}")
+    for suite in suites:
+        name = f"user.{suite}"
+        args = ICOUNT + ["-kernel", kernel, "-append", f"suite={suite}",
+                         "-initrd", os.path.join(udir, suite + ".elf") + " root"]
+        status, log, _ = boot(qemu, args, 120, os.path.join(logdir, "user-" + suite + ".log"))
+        seen = res.count_lines(f"{name}.", log)
+        if status is None:
+            res.fail(name, "timed out after 120 s", log)
+        elif status == EXIT_PANIC or "PANIC" in log:
+            res.fail(name, "kernel panic", log)
+        elif status != EXIT_PASS or not re.search(r"^ktest: \d+ passed, 0 failed$", log, re.M):
+            res.fail(name, f"QEMU status {status}, suite did not end cleanly", log)
+        elif seen == 0:
+            res.fail(name, "no test case ran", log)
+
+
 def run_iso(res, qemu, build):
     """The `make run` image: GRUB, multiboot2, no icount, as a person sees it."""
     iso = os.path.join(build, "l4ua.iso")
@@ -210,6 +235,7 @@ def main():
     except (subprocess.TimeoutExpired, OSError) as e:
         res.fail("lua-host.lpeg_own_test_suite", str(e))
     run_guest(res, a.qemu, build)
+    run_user(res, a.qemu, build)
     run_iso(res, a.qemu, build)
     print(f"{res.passed} passed, {res.failed} failed")
     return 1 if res.failed else 0

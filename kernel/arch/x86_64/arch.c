@@ -29,11 +29,27 @@ void arch_early_init(void)
     fpu_init();
 }
 
+void arch_syscall_init(void);
+
 void arch_late_init(paddr_t phys_limit)
 {
     paging_init(phys_limit);
+    arch_syscall_init();
     pic_init();
     sti();
+}
+
+uint64_t arch_tsc_per_us(void)
+{
+    uint64_t t = arch_ticks();
+    while (arch_ticks() == t)
+        arch_idle();
+    uint64_t tsc0 = rdtsc(), t0 = arch_ticks();
+    while (arch_ticks() < t0 + 10)
+        arch_idle();
+    uint64_t per_us = (rdtsc() - tsc0) / (10 * (1000000 / arch_tick_hz()));
+    cli();
+    return per_us ? per_us : 1;
 }
 
 void arch_console_write(const char *s, size_t n)
@@ -51,7 +67,7 @@ void arch_exit(int code)
 
 void arch_idle(void)
 {
-    __asm__ volatile("sti\n hlt" ::: "memory");
+    __asm__ volatile("sti\n hlt\n cli" ::: "memory");
 }
 
 /* Is [a, a+16) inside the kernel's mapped writable image or the direct

@@ -12,5 +12,15 @@ NORETURN void arch_exit(int code);      /* ends QEMU; halts if it cannot */
 void arch_backtrace(uint64_t rbp);      /* prints the frame-pointer chain */
 uint64_t arch_ticks(void);              /* timer ticks since boot */
 unsigned arch_tick_hz(void);
-void arch_idle(void);                   /* wait for the next interrupt */
+void arch_idle(void);                   /* sti; hlt; cli: wait for one interrupt */
+struct thread;
+/* Switches from prev to next: FPU state, kernel stack, address space. */
+void arch_switch(struct thread *prev, struct thread *next);
+/* Prepares t's kernel stack to enter user mode at ip/sp on first switch
+ * (or, if it ran before, just resets its user ip/sp and flags). */
+void arch_thread_setup(struct thread *t, uint64_t ip, uint64_t sp);
+void arch_fpu_init_state(uint8_t *fxsave_area);
+void arch_irq_mask(unsigned irq);
+void arch_irq_unmask(unsigned irq);
+uint64_t arch_tsc_per_us(void);          /* measured against the timer */
 extern char _kernel_phys_start[], _text[], _etext[], _erodata[], _bss[], _ebss[], _kernel_end[];

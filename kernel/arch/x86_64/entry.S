@@ -66,3 +66,65 @@ trap_return:
 2:  add $16, %rsp                       /* vector, error code */
     iretq
 
+
+/* SYSCALL entry: rcx = user rip, r11 = user rflags, rsp still the user's.
+ * Builds the same struct trap_frame as an interrupt from ring 3 (vector
+ * 256 marks a system call) on the current thread's kernel stack, calls
+ * syscall_dispatch(frame) and leaves through trap_return (iretq), which
+ * also copes with any rip a thread was given by lthread_ex_regs. */
+    .globl syscall_entry
+syscall_entry:
+    swapgs
+    mov %rsp, %gs:8                     /* cpu.user_rsp */
+    mov %gs:0, %rsp                     /* cpu.kstack_top */
+    pushq $0x23                         /* ss: user data */
+    pushq %gs:8                         /* rsp */
+    pushq %r11                          /* rflags */
+    pushq $0x2b                         /* cs: user code */
+    pushq %rcx                          /* rip */
+    pushq $0                            /* error code */
+    pushq $256                          /* vector: system call */
+    pushq %rax
+    pushq %rbx
+    pushq %rcx
+    pushq %rdx
+    pushq %rsi
+    pushq %rdi
+    pushq %rbp
+    pushq %r8
+    pushq %r9
+    pushq %r10
+    pushq %r11
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+    mov %rsp, %rdi
+    cld
+    call syscall_dispatch
+    jmp trap_return
+
+/* void arch_switch_stacks(uint64_t *save_ksp, uint64_t ksp): saves the
+ * callee-saved registers on this stack, switches to the other one. */
+    .globl arch_switch_stacks
+arch_switch_stacks:
+    pushq %rbp
+    pushq %rbx
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+    mov %rsp, (%rdi)
+    mov %rsi, %rsp
+    popq %r15
+    popq %r14
+    popq %r13
+    popq %r12
+    popq %rbx
+    popq %rbp
+    ret
+
+/* A new thread's first switch returns here, with rsp at its trap frame. */
+    .globl thread_first_entry
+thread_first_entry:
+    jmp trap_return

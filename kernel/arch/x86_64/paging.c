@@ -92,3 +92,26 @@ void paging_init(paddr_t phys_limit)
     map_image(kernel_pml4);
     WRITE_CR(3, kernel_pml4);
 }
+
+uint64_t paging_next_mapped(paddr_t pml4, uint64_t va, uint64_t end)
+{
+    while (va < end) {
+        uint64_t *table = phys_to_virt(pml4);
+        int l = 3;
+        for (; l >= 0; l--) {
+            uint64_t e = table[index_of(va, l)];
+            if (!(e & PTE_P))
+                break;
+            if (l == 0 || (e & PTE_PS))
+                return va;
+            table = phys_to_virt(e & PTE_ADDR);
+        }
+        /* Nothing at level l: skip to the next entry of that level. */
+        uint64_t step = 1ull << (12 + 9 * l);
+        uint64_t next = (va & ~(step - 1)) + step;
+        if (next <= va)
+            return end;
+        va = next;
+    }
+    return end;
+}

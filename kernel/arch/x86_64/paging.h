@@ -19,5 +19,8 @@ void paging_init(paddr_t phys_limit);
 /* Maps one page of size 4 KiB or 2 MiB (PTE_PS in flags) in the tables at
  * pml4. Returns false if a page-table frame could not be allocated. */
 bool paging_map(paddr_t pml4, vaddr_t va, paddr_t pa, uint64_t flags);
+/* The first address >= va and < end that may be mapped (skips absent
+ * tables), or end. */
+uint64_t paging_next_mapped(paddr_t pml4, uint64_t va, uint64_t end);
 /* The entry that maps va (any level), or NULL if none. */
 uint64_t *paging_lookup(paddr_t pml4, vaddr_t va);

@@ -57,19 +57,20 @@ static uint8_t isr(uint16_t pic)
     return inb(pic);
 }
 
-void pic_irq(unsigned irq)
+bool pic_irq(unsigned irq)
 {
     if (irq == 7 && !(isr(PIC1) & 0x80))
-        return;
+        return false;
     if (irq == 15 && !(isr(PIC2) & 0x80)) {
         outb(PIC1, 0x20);
-        return;
+        return false;
     }
     if (irq >= 8)
         outb(PIC2, 0x20);
     outb(PIC1, 0x20);
     if (irq == 0)
         ticks++;
+    return true;
 }
 
 uint64_t arch_ticks(void)

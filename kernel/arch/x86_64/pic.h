@@ -3,4 +3,4 @@
 void pic_init(void);
 void pic_unmask(unsigned irq);
 void pic_mask(unsigned irq);
-void pic_irq(unsigned irq);     /* called for vectors 32..47 */
+bool pic_irq(unsigned irq);     /* vectors 32..47: EOI; false if spurious */

@@ -6,6 +6,11 @@
 #include "pic.h"
 #include "../../assert.h"
 #include "../../log.h"
+#include "../../ipc.h"
+#include "../../irq.h"
+#include "../../map.h"
+#include "../../sched.h"
+#include "layout.h"
 
 struct idt_entry {
     uint16_t off0, sel;
@@ -71,9 +76,64 @@ static NORETURN void exception_panic(const struct trap_frame *f)
     arch_exit(EXIT_PANIC);
 }
 
+/* An exception in user mode: a page fault goes to the thread's pager as
+ * IPC, anything else to its exception handler; with no one to tell, or if
+ * that IPC fails, the thread is stopped and the kernel log says why. */
+static void user_exception(struct trap_frame *f)
+{
+    struct thread *t = current;
+    uint64_t w[4], reply[4];
+    if (f->vector == 14 && READ_CR(2) < MAP_USER_LIMIT) {
+        uint64_t addr = READ_CR(2);
+        if (t->pager == L4_NILTHREAD) {
+            thread_stop(t, "page fault with no pager", addr);
+            schedule();
+            return;
+        }
+        w[0] = (addr & ~7ull) | (f->error & 2) | ((f->error >> 4) & 1);
+        w[1] = f->rip;
+        unsigned r = ipc_kernel_call(t->pager, L4_LABEL_PAGEFAULT, w, 2, reply);
+        if (r != L4_IPC_OK && r != L4_IPC_SND_CANCELLED && r != L4_IPC_RCV_CANCELLED) {
+            thread_stop(t, "page fault IPC to the pager failed", addr);
+            schedule();
+        }
+        return;
+    }
+    uint64_t addr = f->vector == 14 ? READ_CR(2) : f->rip;
+    if (t->exc_handler == L4_NILTHREAD) {
+        thread_stop(t, trap_name((unsigned)f->vector), addr);
+        schedule();
+        return;
+    }
+    w[0] = f->vector;
+    w[1] = f->error;
+    w[2] = f->rip;
+    w[3] = addr;
+    unsigned r = ipc_kernel_call(t->exc_handler, L4_LABEL_EXCEPTION, w, 4, reply);
+    if (r == L4_IPC_OK && L4_TAG_U(t->ktag) >= 2) {
+        if (reply[0] < USER_TOP && reply[1] < USER_TOP) {
+            f->rip = reply[0];      /* the handler says where to go on */
+            f->rsp = reply[1];
+        }
+    } else if (r != L4_IPC_OK && r != L4_IPC_SND_CANCELLED && r != L4_IPC_RCV_CANCELLED) {
+        thread_stop(t, trap_name((unsigned)f->vector), addr);
+        schedule();
+    }
+}
+
 void trap_dispatch(struct trap_frame *f)
 {
-    if (f->vector < 32)
-        exception_panic(f);     /* user-mode exceptions become IPC later */
-    pic_irq((unsigned)f->vector - 32);
+    if (f->vector < 32) {
+        if (!(f->cs & 3))
+            exception_panic(f);
+        user_exception(f);
+    } else if (pic_irq((unsigned)f->vector - 32)) {
+        unsigned irq = (unsigned)f->vector - 32;
+        if (irq == 0)
+            sched_tick(1000000 / arch_tick_hz());
+        else
+            irq_raise(irq);
+    }
+    if (sched_need_resched)
+        schedule();
 }

@@ -1,0 +1,167 @@
+/* The L4ua binary interface: numbers and encodings shared by the kernel
+ * and user code. docs/abi.md explains each; section names are given here.
+ * Plain C, no dependencies: included by kernel/ and by user programs. */
+#ifndef L4UA_ABI_H
+#define L4UA_ABI_H
+
+#include <stdint.h>
+
+/* ---- System call numbers (abi.md "System calls"), in rax ---- */
+#define L4_SYS_IPC              0
+#define L4_SYS_ID_NEAREST       1
+#define L4_SYS_FPAGE_UNMAP      2
+#define L4_SYS_THREAD_SWITCH    3
+#define L4_SYS_THREAD_SCHEDULE  4
+#define L4_SYS_LTHREAD_EX_REGS  5
+#define L4_SYS_TASK_NEW         6
+#define L4_SYS_KDEBUG           7     /* debug output; not an L4 call */
+
+/* ---- Thread ids (abi.md "Thread ids") ----
+ * bits  0..15 version, 16..23 lthread, 24..35 task; the rest zero.
+ * nil = 0, invalid = all ones. IRQ n is the id n + 1 (task 0). */
+#define L4_NILTHREAD      0ull
+#define L4_INVALID        (~0ull)
+#define L4_ID_VERSION(id) ((unsigned)((id) & 0xffff))
+#define L4_ID_LTHREAD(id) ((unsigned)(((id) >> 16) & 0xff))
+#define L4_ID_TASK(id)    ((unsigned)(((id) >> 24) & 0xfff))
+#define L4_ID(task, lthread, version) \
+    (((uint64_t)(task) << 24) | ((uint64_t)(lthread) << 16) | (uint64_t)(version))
+#define L4_MAX_TASKS      4096
+#define L4_MAX_LTHREADS   256
+#define L4_NUM_IRQS       16
+#define L4_IRQ_ID(n)      ((uint64_t)(n) + 1)
+
+/* ---- IPC (abi.md "ipc") ----
+ * Send descriptor (rsi): L4_NODESC for no send phase, else a message tag:
+ *   bits 0..6 untyped words u (0..64), 7..12 typed items t, 13 deceiving,
+ *   32..63 label. Words 0..5 travel in registers, the rest in the UTCB;
+ *   the t typed items (two words each) follow the u untyped words. */
+#define L4_NODESC           (~0ull)
+#define L4_TAG(label, u, t) (((uint64_t)(label) << 32) | ((uint64_t)(t) << 7) | (uint64_t)(u))
+#define L4_TAG_U(tag)       ((unsigned)((tag) & 0x7f))
+#define L4_TAG_T(tag)       ((unsigned)(((tag) >> 7) & 0x3f))
+#define L4_TAG_LABEL(tag)   ((uint32_t)((tag) >> 32))
+#define L4_TAG_DECEIVE      (1ull << 13)
+#define L4_MSG_WORDS        64        /* message words a thread can hold */
+#define L4_REG_WORDS        6         /* of which travel in registers */
+
+/* Receive descriptor (rdx): L4_NODESC for no receive phase, else
+ *   bit 0 open (from anyone; else from the thread in rdi),
+ *   bit 1 accept mappings into the window in utcb->rcv_window,
+ *   bit 2 accept strings into utcb->rcv_strings,
+ *   bit 3 detach from the IRQ in rdi (see abi.md "Interrupts"),
+ *   bits 8..14 most words (untyped + typed) accepted; 0 = 64. */
+#define L4_RCV_OPEN         1ull
+#define L4_RCV_MAPS         2ull
+#define L4_RCV_STRINGS      4ull
+#define L4_RCV_DETACH       8ull     /* with rdi = an IRQ id: detach from it */
+#define L4_RCV_WORDS(n)     ((uint64_t)(n) << 8)   /* 0 = no limit (64) */
+#define L4_RCV_MAXWORDS(d)  ((unsigned)(((d) >> 8) & 0x7f))
+
+/* Timeouts (r10): four 16-bit fields, send (bits 0..15), receive (16..31),
+ * send page fault (32..47), receive page fault (48..63). A field is
+ * m (bits 0..9) and e (bits 10..15): 0 = never (infinite); m = 0 and
+ * e != 0 = zero (don't wait); otherwise m * 2^e microseconds. */
+#define L4_TO_NEVER         0u
+#define L4_TO_ZERO          (1u << 10)
+#define L4_TO(m, e)         ((uint16_t)(((e) << 10) | (m)))
+#define L4_TIMEOUTS(snd, rcv, spf, rpf) \
+    ((uint64_t)(snd) | ((uint64_t)(rcv) << 16) | ((uint64_t)(spf) << 32) | ((uint64_t)(rpf) << 48))
+
+/* Result (rax after ipc): an error code in bits 0..7, flags above. */
+#define L4_IPC_OK              0
+#define L4_IPC_NOPARTNER       1    /* destination does not exist */
+#define L4_IPC_SND_TIMEOUT     2
+#define L4_IPC_RCV_TIMEOUT     3
+#define L4_IPC_SND_CANCELLED   4    /* this thread was ex_regs'd while sending */
+#define L4_IPC_RCV_CANCELLED   5
+#define L4_IPC_SND_CUT         6    /* receiver's buffers too small */
+#define L4_IPC_RCV_CUT         7    /* message did not fit my buffers */
+#define L4_IPC_SND_PF_TIMEOUT  8
+#define L4_IPC_RCV_PF_TIMEOUT  9
+#define L4_IPC_SND_ABORTED     10   /* partner deleted while I waited */
+#define L4_IPC_RCV_ABORTED     11
+#define L4_IPC_MAP_FAILED      12
+#define L4_IPC_INVAL           13   /* malformed descriptor or tag */
+#define L4_IPC_ERR(r)          ((unsigned)((r) & 0xff))
+#define L4_IPC_DECEIVED        (1ull << 8)   /* sender id is a chief's claim */
+#define L4_IPC_REDIRECTED      (1ull << 9)   /* went to a chief, not the dest */
+#define L4_IPC_FROM_INNER      (1ull << 10)  /* came up out of my subclan */
+
+/* Result codes of the other calls (rax). */
+#define L4_OK          0
+#define L4_EINVAL      20   /* bad argument */
+#define L4_ENOTHREAD   21   /* no such thread or task */
+#define L4_EPERM       22   /* not allowed to the caller */
+#define L4_ENOMEM      23   /* kernel memory exhausted */
+#define L4_EBUSY       24   /* e.g. IRQ already attached */
+
+/* ---- The UTCB (abi.md "UTCB"): one page per thread, kernel-mapped at
+ * L4_UTCB_BASE + lthread * 4096 in its task. */
+#define L4_UTCB_BASE   0x00007fff00000000ull
+#define L4_KIP_BASE    0x00007ffeff000000ull
+struct l4_utcb {
+    uint64_t mr[L4_MSG_WORDS];      /* message words; mr[0..5] live in registers */
+    uint64_t rcv_window;            /* fpage where received mappings land */
+    uint64_t rcv_strings[8][2];     /* {address, size} of receive buffers */
+    uint64_t virtual_sender;        /* deceiving send: the id to claim */
+    uint64_t intended_receiver;     /* on receive: the id the sender named */
+    uint64_t myself;                /* this thread's id (set by the kernel) */
+    uint64_t user[7];               /* free for user code (e.g. TLS) */
+};
+
+/* Flexpages (abi.md "Flexpages"): base (bits 12..63, aligned to the size),
+ * log2 size s (bits 4..9, 12..47), rights (bit 2 read, 1 write, 0 execute).
+ * A map item is two typed words {send base | L4_ITEM_MAP, fpage}. */
+#define L4_FPAGE(base, s, rights) (((uint64_t)(base) & ~0xfffull) | ((uint64_t)(s) << 4) | (rights))
+#define L4_FPAGE_BASE(f)  ((f) & ~0xfffull)
+#define L4_FPAGE_SIZE(f)  ((unsigned)(((f) >> 4) & 0x3f))
+#define L4_FPAGE_RIGHTS(f) ((unsigned)((f) & 7))
+#define L4_R 4u
+#define L4_W 2u
+#define L4_X 1u
+#define L4_RWX 7u
+#define L4_ITEM_MAP   0x8ull
+#define L4_ITEM_GRANT 0xaull
+#define L4_WHOLE_SPACE 47          /* log2 of the user half */
+
+/* fpage_unmap flags (rsi) */
+#define L4_UNMAP_FLUSH 1ull     /* remove; else reduce to read-only */
+#define L4_UNMAP_OWN   2ull     /* the caller's own mapping too */
+
+/* The tasks the kernel starts from boot modules. */
+#define L4_SIGMA0_TASK 1
+#define L4_ROOT_TASK   2
+
+/* The debug call (L4_SYS_KDEBUG, rdi = op) */
+#define L4_KDEBUG_PUTC 0        /* rsi: a byte for the kernel console */
+#define L4_KDEBUG_EXIT 1        /* root task only: end QEMU, rsi 0 = pass */
+#define L4_KDEBUG_KMEM 2        /* out: rsi kernel pool frames used, rdx limit */
+
+/* ---- id_nearest (rax out: kind) ---- */
+#define L4_NEAREST_SAME   0   /* same clan: the destination itself */
+#define L4_NEAREST_INNER  1   /* inside a subclan: its chief */
+#define L4_NEAREST_OUTER  2   /* outside my clan: my chief */
+
+/* ---- thread_schedule ---- states reported */
+#define L4_TS_INACTIVE   0
+#define L4_TS_READY      1
+#define L4_TS_SENDING    2
+#define L4_TS_RECEIVING  3
+#define L4_TS_STOPPED    4
+
+/* ---- Kernel interface page (abi.md "KIP"), read-only in every task ---- */
+#define L4_KIP_MAGIC 0x4c34756121504b49ull    /* "IKP!au4L" little-endian */
+struct l4_kip {
+    uint64_t magic;
+    uint32_t version;           /* 0x0001 for this interface */
+    uint32_t page_size;
+    volatile uint64_t clock_us; /* microseconds since boot */
+    uint64_t tick_us;           /* the clock's step */
+    uint64_t mem_total;         /* bytes of available RAM */
+    uint64_t mem_kernel_pool;   /* bytes reserved for kernel objects */
+    uint64_t tsc_per_us;        /* rdtsc ticks per microsecond (calibrated) */
+    uint64_t root_task, sigma0; /* their first thread ids */
+};
+
+#endif

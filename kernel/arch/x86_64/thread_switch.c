@@ -1,0 +1,84 @@
+/* Thread context on x86_64: kernel stacks, FPU state, the switch. */
+#include "arch.h"
+#include "cpu.h"
+#include "gdt.h"
+#include "paging.h"
+#include "pic.h"
+#include "trap.h"
+#include "../../assert.h"
+#include "../../space.h"
+#include "../../string.h"
+#include "../../thread.h"
+
+/* Per-CPU data at %gs in the kernel (one CPU for now). entry.S uses the
+ * offsets: 0 kstack_top, 8 user_rsp. */
+struct cpu {
+    uint64_t kstack_top;
+    uint64_t user_rsp;
+};
+static struct cpu cpu0;
+
+extern char syscall_entry[], thread_first_entry[];
+void arch_switch_stacks(uint64_t *save_ksp, uint64_t ksp);
+
+void arch_syscall_init(void)
+{
+    wrmsr(MSR_GSBASE, (uint64_t)&cpu0);
+    wrmsr(MSR_KGSBASE, 0);
+    wrmsr(MSR_EFER, rdmsr(MSR_EFER) | 1);               /* SCE */
+    wrmsr(MSR_STAR, (uint64_t)SEL_KCODE << 32 | (uint64_t)0x18 << 48);
+    wrmsr(MSR_LSTAR, (uint64_t)syscall_entry);
+    wrmsr(MSR_FMASK, 0x200 | 0x400 | 0x100 | 0x40000);  /* IF DF TF AC */
+}
+
+void arch_fpu_init_state(uint8_t *a)
+{
+    memset(a, 0, 512);
+    a[0] = 0x7f;                    /* FCW 0x037f: all x87 exceptions masked */
+    a[1] = 0x03;
+    uint32_t mxcsr = 0x1f80;        /* all SSE exceptions masked */
+    memcpy(a + 24, &mxcsr, 4);
+}
+
+void arch_thread_setup(struct thread *t, uint64_t ip, uint64_t sp)
+{
+    struct trap_frame *f = t->frame;
+    memset(f, 0, sizeof *f);
+    f->rip = ip;
+    f->rsp = sp;
+    f->cs = SEL_UCODE;
+    f->ss = SEL_UDATA;
+    f->rflags = 0x202;              /* IF */
+    /* First switch: pop six callee-saved registers, return to
+     * thread_first_entry with rsp at the frame. */
+    uint64_t *k = (uint64_t *)f;
+    *--k = (uint64_t)thread_first_entry;
+    for (int i = 0; i < 6; i++)
+        *--k = 0;
+    t->ksp = (uint64_t)k;
+}
+
+void arch_switch(struct thread *prev, struct thread *next)
+{
+    kassert(next->canary == THREAD_CANARY || next->id == 0);
+    __asm__ volatile("fxsave64 (%0)" ::"r"(prev->fpu) : "memory");
+    __asm__ volatile("fxrstor64 (%0)" ::"r"(next->fpu) : "memory");
+    if (next->space) {              /* user thread (not idle) */
+        uint64_t top = (uint64_t)next->frame + sizeof(struct trap_frame);
+        cpu0.kstack_top = top;
+        gdt_set_kernel_stack(top);
+        if (READ_CR(3) != next->space->pml4)
+            WRITE_CR(3, next->space->pml4);
+    }
+    arch_switch_stacks(&prev->ksp, next->ksp);
+}
+
+void arch_irq_mask(unsigned irq)
+{
+    pic_mask(irq);
+}
+
+void arch_irq_unmask(unsigned irq)
+{
+    pic_unmask(irq);
+}

@@ -1,0 +1,124 @@
+/* Loading ELF64 boot modules into new tasks. */
+#include "boot.h"
+#include "kip.h"
+#include "kmem.h"
+#include "log.h"
+#include "map.h"
+#include "sched.h"
+#include "space.h"
+#include "string.h"
+#include "arch/x86_64/arch.h"
+#include "arch/x86_64/layout.h"
+
+#define STACK_PAGES 32
+#define STACK_TOP MAP_USER_LIMIT
+
+struct elf64_ehdr {
+    uint8_t ident[16];
+    uint16_t type, machine;
+    uint32_t version;
+    uint64_t entry, phoff, shoff;
+    uint32_t flags;
+    uint16_t ehsize, phentsize, phnum, shentsize, shnum, shstrndx;
+};
+
+struct elf64_phdr {
+    uint32_t type, flags;
+    uint64_t offset, vaddr, paddr, filesz, memsz, align;
+};
+
+/* Copies the module's PT_LOAD segments into fresh frames mapped in s;
+ * returns the entry point, or 0 with a message if the image is bad. */
+static uint64_t load_elf(struct space *s, const struct boot_module *m)
+{
+    const uint8_t *img = phys_to_virt(m->start);
+    uint64_t size = m->end - m->start;
+    const struct elf64_ehdr *eh = (const void *)img;
+    if (size < sizeof *eh || memcmp(eh->ident, "\177ELF\2\1", 6) || eh->machine != 62 ||
+        eh->phentsize != sizeof(struct elf64_phdr) ||
+        eh->phoff + (uint64_t)eh->phnum * sizeof(struct elf64_phdr) > size) {
+        kprintf("boot: module %s is not an x86_64 ELF executable\n", m->name);
+        return 0;
+    }
+    const struct elf64_phdr *ph = (const void *)(img + eh->phoff);
+    for (unsigned i = 0; i < eh->phnum; i++) {
+        if (ph[i].type != 1)
+            continue;
+        uint64_t va = ph[i].vaddr, end = va + ph[i].memsz;
+        if (ph[i].filesz > ph[i].memsz || ph[i].offset + ph[i].filesz > size || end < va ||
+            end > STACK_TOP - STACK_PAGES * PAGE_SIZE) {
+            kprintf("boot: module %s has a bad segment at %lx\n", m->name, va);
+            return 0;
+        }
+        for (uint64_t p = ALIGN_DOWN(va, PAGE_SIZE); p < end; p += PAGE_SIZE) {
+            paddr_t pa, pte;
+            if (!space_lookup(s, p, &pa, &pte)) {
+                pa = kmem_alloc_user_frame();
+                if (!pa || !space_map_page(s, p, pa, ph[i].flags & 2, ph[i].flags & 1))
+                    return 0;
+            } else {
+                pa &= ~0xfffull;    /* segments sharing a page */
+                space_map_page(s, p, pa, (pte & 2) || (ph[i].flags & 2),
+                               !(pte >> 63) || (ph[i].flags & 1));
+            }
+            /* Copy the part of the file that falls in this page. */
+            uint64_t from = MAX(p, va), to = MIN(p + PAGE_SIZE, va + ph[i].filesz);
+            if (from < to)
+                memcpy((uint8_t *)phys_to_virt(pa) + (from - p), img + ph[i].offset + (from - va), to - from);
+        }
+    }
+    return eh->entry;
+}
+
+static struct thread *start_task(unsigned task, const struct boot_module *m, uint8_t prio)
+{
+    struct space *s = space_create(task, NULL, 255);
+    struct thread *t = s ? thread_create(s, 0) : NULL;
+    uint64_t entry = t ? load_elf(s, m) : 0;
+    for (unsigned i = 0; entry && i < STACK_PAGES; i++) {
+        paddr_t pa = kmem_alloc_user_frame();
+        if (!pa || !space_map_page(s, STACK_TOP - (i + 1) * PAGE_SIZE, pa, true, false))
+            entry = 0;
+    }
+    if (!entry) {
+        kprintf("boot: could not start %s\n", m->name);
+        if (s)
+            space_destroy(s);
+        return NULL;
+    }
+    t->prio = prio;
+    thread_start(t, entry, STACK_TOP - 8);  /* rsp % 16 == 8 as after a call */
+    kprintf("boot: started %s as task %u, thread %lx\n", m->name, task, t->id);
+    return t;
+}
+
+static const char *last_word(const char *s)
+{
+    const char *w = s;
+    for (; *s; s++)
+        if (*s == ' ' && s[1] && s[1] != ' ')
+            w = s + 1;
+    return w;
+}
+
+void boot_start_tasks(const struct boot_info *bi)
+{
+    const struct boot_module *sigma0 = NULL, *root = NULL;
+    for (unsigned i = 0; i < bi->nmod; i++) {
+        const char *n = last_word(bi->mod[i].name);
+        if (!strcmp(n, "sigma0"))
+            sigma0 = &bi->mod[i];
+        else if (!strcmp(n, "root"))
+            root = &bi->mod[i];
+    }
+    for (unsigned t = 1; t < L4_MAX_TASKS; t++)
+        task_owner[t] = L4_ROOT_TASK;   /* the root task may create any task */
+    struct thread *s0 = sigma0 ? start_task(L4_SIGMA0_TASK, sigma0, 200) : NULL;
+    struct thread *rt = root ? start_task(L4_ROOT_TASK, root, SCHED_DEFAULT_PRIO) : NULL;
+    if (s0)
+        kip->sigma0 = s0->id;
+    if (rt) {
+        kip->root_task = rt->id;
+        rt->pager = rt->exc_handler = s0 ? s0->id : L4_NILTHREAD;
+    }
+}

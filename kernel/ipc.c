@@ -1,0 +1,371 @@
+/* IPC, the general path (abi.md "ipc").
+ *
+ * Every phase works on a thread t that need not be the current one: when a
+ * receiver takes a waiting sender's message, it also starts that sender's
+ * receive phase (call, reply-and-wait) at once, so a reply sent with a zero
+ * timeout always finds the caller waiting. Results are written straight
+ * into the thread's saved user registers (or kres for IPC the kernel makes
+ * on a thread's behalf); a blocked thread, once woken, just returns. */
+#include "ipc.h"
+#include "assert.h"
+#include "irq.h"
+#include "map.h"
+#include "sched.h"
+#include "space.h"
+#include "arch/x86_64/trap.h"
+
+enum phase { DONE, WAIT, FAILED };
+
+#define OPEN L4_INVALID         /* t->partner while in an open receive */
+
+static uint64_t *reg_slot(struct trap_frame *f, unsigned i)
+{
+    switch (i) {
+    case 0: return &f->r8;
+    case 1: return &f->r9;
+    case 2: return &f->r12;
+    case 3: return &f->r13;
+    case 4: return &f->r14;
+    default: return &f->r15;
+    }
+}
+
+static uint64_t get_word(struct thread *t, unsigned i)
+{
+    if (t->ipc_kernel)
+        return i < ARRAY_SIZE(t->kmsg) ? t->kmsg[i] : 0;
+    return i < L4_REG_WORDS ? *reg_slot(t->frame, i) : t->utcb->mr[i];
+}
+
+static void put_word(struct thread *t, unsigned i, uint64_t v)
+{
+    if (t->ipc_kernel) {
+        if (i < ARRAY_SIZE(t->kmsg))
+            t->kmsg[i] = v;
+    } else if (i < L4_REG_WORDS) {
+        *reg_slot(t->frame, i) = v;
+    } else {
+        t->utcb->mr[i] = v;
+    }
+}
+
+static void set_result(struct thread *t, unsigned code)
+{
+    if (t->ipc_kernel)
+        t->kres = code;
+    else
+        t->frame->rax = code;
+}
+
+/* --- send queues --- */
+static void sq_add(struct thread *owner, struct thread *t)
+{
+    t->sq_owner = owner;
+    t->sq_next = NULL;
+    if (!owner->sq_head) {
+        owner->sq_head = t;
+        t->sq_prev = t;             /* head's prev is the tail */
+    } else {
+        struct thread *tail = owner->sq_head->sq_prev;
+        tail->sq_next = t;
+        t->sq_prev = tail;
+        owner->sq_head->sq_prev = t;
+    }
+}
+
+static void sq_remove(struct thread *t)
+{
+    struct thread *owner = t->sq_owner;
+    if (!owner)
+        return;
+    if (owner->sq_head == t) {
+        owner->sq_head = t->sq_next;
+        if (t->sq_next)
+            t->sq_next->sq_prev = t->sq_prev;
+    } else {
+        t->sq_prev->sq_next = t->sq_next;
+        if (t->sq_next)
+            t->sq_next->sq_prev = t->sq_prev;
+        else
+            owner->sq_head->sq_prev = t->sq_prev;
+    }
+    t->sq_owner = t->sq_next = t->sq_prev = NULL;
+}
+
+/* Copies snd's message to rcv and sets rcv's results; false if it did
+ * not fit (both get "cut") or a map item failed (both get "map failed"). */
+static bool transfer(struct thread *snd, struct thread *rcv, uint64_t dest_id)
+{
+    uint64_t tag = snd->snd_tag;
+    unsigned u = L4_TAG_U(tag), t = L4_TAG_T(tag), n = u + 2 * t;
+    unsigned max = rcv->ipc_kernel ? ARRAY_SIZE(rcv->kmsg) : L4_RCV_MAXWORDS(rcv->rcv_desc);
+    if (max == 0)
+        max = L4_MSG_WORDS;
+    if (n > max) {
+        set_result(snd, L4_IPC_SND_CUT);
+        set_result(rcv, L4_IPC_RCV_CUT);
+        return false;
+    }
+    for (unsigned i = 0; i < n; i++)
+        put_word(rcv, i, get_word(snd, i));
+    for (unsigned i = 0; i < t; i++) {
+        uint64_t w0 = get_word(snd, u + 2 * i), w1 = get_word(snd, u + 2 * i + 1);
+        uint64_t window = rcv->ipc_kernel ? L4_FPAGE(0, L4_WHOLE_SPACE, L4_RWX)
+                        : (rcv->rcv_desc & L4_RCV_MAPS) ? rcv->utcb->rcv_window : 0;
+        if ((w0 & 0xe) != L4_ITEM_MAP && (w0 & 0xe) != L4_ITEM_GRANT)
+            continue;               /* not a map item: passed on as words */
+        if (!window || !map_fpage(snd->space, rcv->space, w0, w1, window)) {
+            set_result(snd, L4_IPC_MAP_FAILED);
+            set_result(rcv, L4_IPC_MAP_FAILED);
+            return false;
+        }
+    }
+    /* Who the receiver is told the sender is: itself, or whom a chief
+     * claims (deceiving send), if the chief sits between the two. */
+    uint64_t from = snd->id, flags = 0;
+    if ((tag & L4_TAG_DECEIVE) && !snd->ipc_kernel) {
+        struct thread *v = thread_lookup(snd->utcb->virtual_sender);
+        if (v && (v->space->chief == snd->space || rcv->space->chief == snd->space)) {
+            from = v->id;
+            flags |= L4_IPC_DECEIVED;
+        }
+    }
+    if (rcv->id != dest_id)
+        flags |= L4_IPC_REDIRECTED;
+    if (space_is_ancestor(rcv->space, snd->space))
+        flags |= L4_IPC_FROM_INNER;
+    if (rcv->ipc_kernel) {
+        rcv->kres = L4_IPC_OK;
+        rcv->ktag = tag;
+    } else {
+        rcv->frame->rax = L4_IPC_OK | flags;
+        rcv->frame->rdi = from;
+        rcv->frame->rsi = tag & ~L4_TAG_DECEIVE;
+        rcv->utcb->intended_receiver = dest_id;
+    }
+    return true;
+}
+
+static enum phase receive_phase(struct thread *t);
+
+/* t's send phase is over (message taken, or failed): go on to its receive
+ * phase or back to user mode. */
+static void after_send(struct thread *t, bool ok)
+{
+    if (ok && t->rcv_desc != L4_NODESC) {
+        if (receive_phase(t) == WAIT)
+            return;
+    } else if (ok) {
+        set_result(t, L4_IPC_OK);
+    }
+    sched_make_ready(t);
+}
+
+/* Does r wait for a message from s right now? */
+static bool waits_for(struct thread *r, struct thread *s)
+{
+    return r->state == TS_RECV_WAIT && (r->partner == OPEN || r->partner == s->id);
+}
+
+static enum phase send_phase(struct thread *t, uint64_t dest)
+{
+    int kind;
+    struct thread *d = space_nearest(t, dest, &kind);
+    if (!d || d->state == TS_INACTIVE) {
+        set_result(t, L4_IPC_NOPARTNER);
+        return FAILED;
+    }
+    if (waits_for(d, t)) {
+        sched_cancel_timeout(d);
+        bool ok = transfer(t, d, dest);
+        sched_make_ready(d);
+        t->partner = d->id;     /* a call's reply comes from the real receiver */
+        return ok ? DONE : FAILED;
+    }
+    uint16_t to = (uint16_t)t->timeouts;
+    if (sched_timeout_is_zero(to)) {
+        set_result(t, L4_IPC_SND_TIMEOUT);
+        return FAILED;
+    }
+    t->state = TS_SEND_WAIT;
+    t->partner = d->id;
+    t->send_to_id = dest;
+    sq_add(d, t);
+    sched_set_timeout(t, to);
+    return WAIT;
+}
+
+static enum phase receive_phase(struct thread *t)
+{
+    uint64_t rd = t->rcv_desc;
+    uint64_t from = (rd & L4_RCV_OPEN) ? OPEN : t->partner;
+    uint16_t to = (uint16_t)(t->timeouts >> 16);
+    irq_ack(t);
+    if (!(rd & L4_RCV_OPEN) && from >= L4_IRQ_ID(0) && from < L4_IRQ_ID(L4_NUM_IRQS)) {
+        unsigned irq = (unsigned)(from - L4_IRQ_ID(0));
+        if (rd & L4_RCV_DETACH) {
+            set_result(t, irq_detach(irq, t) ? L4_IPC_OK : L4_IPC_NOPARTNER);
+            return FAILED;
+        }
+        if (!irq_attached(irq, t)) {
+            /* V2: a receive from an IRQ with timeout zero attaches to it;
+             * "receive timeout" means attached. */
+            if (!sched_timeout_is_zero(to) || !irq_attach(irq, t)) {
+                set_result(t, L4_IPC_NOPARTNER);
+                return FAILED;
+            }
+            set_result(t, L4_IPC_RCV_TIMEOUT);
+            return FAILED;
+        }
+    }
+    if (irq_take_pending(t, from))
+        return DONE;                /* irq.c wrote the interrupt message */
+    for (struct thread *s = t->sq_head; s; s = s->sq_next) {
+        if (from != OPEN && s->id != from)
+            continue;
+        sq_remove(s);
+        sched_cancel_timeout(s);
+        bool ok = transfer(s, t, s->send_to_id);
+        after_send(s, ok);
+        return ok ? DONE : FAILED;
+    }
+    if (from != OPEN && from != L4_NILTHREAD && !thread_lookup(from) &&
+        !(from >= L4_IRQ_ID(0) && from < L4_IRQ_ID(L4_NUM_IRQS))) {
+        set_result(t, L4_IPC_NOPARTNER);
+        return FAILED;
+    }
+    if (sched_timeout_is_zero(to)) {
+        set_result(t, L4_IPC_RCV_TIMEOUT);
+        return FAILED;
+    }
+    t->state = TS_RECV_WAIT;
+    t->partner = from;
+    sched_set_timeout(t, to);
+    return WAIT;
+}
+
+/* ipc: rdi dest/from, rsi send tag, rdx receive descriptor, r10 timeouts,
+ * message words in r8 r9 r12 r13 r14 r15 and the UTCB. */
+void sys_ipc(struct trap_frame *f)
+{
+    struct thread *me = current;
+    uint64_t tag = f->rsi;
+    me->timeouts = f->r10;
+    me->rcv_desc = f->rdx;
+    me->partner = f->rdi;           /* a closed receive's partner, for now */
+    if (tag != L4_NODESC) {
+        if (L4_TAG_U(tag) + 2 * L4_TAG_T(tag) > L4_MSG_WORDS || (tag >> 14 & 0x3ffff)) {
+            f->rax = L4_IPC_INVAL;
+            return;
+        }
+        me->snd_tag = tag;
+        enum phase p = send_phase(me, f->rdi);
+        if (p == FAILED)
+            return;
+        if (p == WAIT) {
+            schedule();             /* woken with the results in place */
+            return;
+        }
+    }
+    if (me->rcv_desc == L4_NODESC) {
+        f->rax = L4_IPC_OK;
+        return;
+    }
+    if (receive_phase(me) == WAIT)
+        schedule();
+}
+
+/* id_nearest: rdi dest. Out: rax L4_NEAREST_* (or L4_ENOTHREAD), rdi id. */
+void sys_id_nearest(struct trap_frame *f)
+{
+    int kind;
+    struct thread *d = space_nearest(current, f->rdi, &kind);
+    f->rax = d ? (uint64_t)kind : L4_ENOTHREAD;
+    f->rdi = d ? d->id : L4_NILTHREAD;
+}
+
+static void end_wait(struct thread *t, unsigned snd_code, unsigned rcv_code)
+{
+    if (t->state == TS_SEND_WAIT) {
+        sq_remove(t);
+        set_result(t, snd_code);
+    } else if (t->state == TS_RECV_WAIT) {
+        set_result(t, rcv_code);
+    } else {
+        return;
+    }
+    sched_cancel_timeout(t);
+    sched_make_ready(t);
+}
+
+void ipc_cancel(struct thread *t)
+{
+    end_wait(t, L4_IPC_SND_CANCELLED, L4_IPC_RCV_CANCELLED);
+}
+
+void ipc_timeout(struct thread *t)
+{
+    end_wait(t, L4_IPC_SND_TIMEOUT, L4_IPC_RCV_TIMEOUT);
+}
+
+void ipc_abort(struct thread *t)
+{
+    sq_remove(t);
+    sched_cancel_timeout(t);
+    if (t->state == TS_SEND_WAIT || t->state == TS_RECV_WAIT)
+        t->state = TS_INACTIVE;
+}
+
+void ipc_release_waiters(struct thread *gone)
+{
+    while (gone->sq_head) {
+        struct thread *s = gone->sq_head;
+        sq_remove(s);
+        set_result(s, L4_IPC_SND_ABORTED);
+        sched_cancel_timeout(s);
+        sched_make_ready(s);
+    }
+    for (unsigned tn = 1; tn < L4_MAX_TASKS; tn++) {
+        struct space *s = tasks[tn];
+        for (unsigned i = 0; s && i < L4_MAX_LTHREADS; i++) {
+            struct thread *r = s->threads[i];
+            if (r && r->state == TS_RECV_WAIT && r->partner == gone->id)
+                end_wait(r, 0, L4_IPC_RCV_ABORTED);
+        }
+    }
+}
+
+unsigned ipc_kernel_call(uint64_t to, uint32_t label, const uint64_t *w, unsigned n, uint64_t *reply)
+{
+    struct thread *me = current;
+    kassert(n <= ARRAY_SIZE(me->kmsg));
+    me->ipc_kernel = true;
+    for (unsigned i = 0; i < n; i++)
+        me->kmsg[i] = w[i];
+    me->snd_tag = L4_TAG(label, n, 0);
+    me->timeouts = 0;               /* never */
+    me->rcv_desc = 0;               /* closed, from the partner */
+    me->partner = to;
+    me->kres = L4_IPC_OK;
+    enum phase p = send_phase(me, to);
+    if (p == DONE)
+        p = receive_phase(me);
+    if (p == WAIT)
+        schedule();
+    me->ipc_kernel = false;
+    for (unsigned i = 0; reply && i < ARRAY_SIZE(me->kmsg); i++)
+        reply[i] = me->kmsg[i];
+    return me->kres;
+}
+
+bool ipc_deliver_irq(struct thread *t, unsigned irq)
+{
+    if (!(t->state == TS_RECV_WAIT && (t->partner == OPEN || t->partner == L4_IRQ_ID(irq))))
+        return false;
+    sched_cancel_timeout(t);
+    t->frame->rax = L4_IPC_OK;
+    t->frame->rdi = L4_IRQ_ID(irq);
+    t->frame->rsi = L4_TAG(L4_LABEL_IRQ, 0, 0);
+    sched_make_ready(t);
+    return true;
+}

@@ -1,0 +1,27 @@
+/* Synchronous IPC: send, receive, call, reply-and-wait; timeouts,
+ * cancellation, clans and chiefs, kernel-generated IPC (faults, IRQs). */
+#pragma once
+#include "types.h"
+#include "thread.h"
+
+struct trap_frame;
+
+#define L4_LABEL_PAGEFAULT 0xfffffffeu
+#define L4_LABEL_EXCEPTION 0xfffffffdu
+#define L4_LABEL_IRQ       0xffffffffu
+
+void sys_ipc(struct trap_frame *f);
+void sys_id_nearest(struct trap_frame *f);
+/* Ends a thread's pending IPC with "cancelled" (lthread_ex_regs). */
+void ipc_cancel(struct thread *t);
+/* Takes a thread out of any IPC without a result (it is being stopped). */
+void ipc_abort(struct thread *t);
+/* Wakes every thread that waits for t with "aborted" (t goes away). */
+void ipc_release_waiters(struct thread *t);
+/* A finite timeout of t ran out. */
+void ipc_timeout(struct thread *t);
+/* The current thread (in user mode at the fault) calls its pager (or
+ * exception handler) on the kernel's behalf: words in, result code out. */
+unsigned ipc_kernel_call(uint64_t to, uint32_t label, const uint64_t *w, unsigned n, uint64_t *reply);
+/* Delivers an interrupt to the thread waiting for it; false if not waiting. */
+bool ipc_deliver_irq(struct thread *t, unsigned irq);

@@ -1,0 +1,87 @@
+/* Interrupt lines owned by user threads. */
+#include "irq.h"
+#include "ipc.h"
+#include "arch/x86_64/arch.h"
+#include "arch/x86_64/trap.h"
+
+struct line {
+    struct thread *owner;
+    bool pending;           /* raised, not yet delivered */
+    bool delivered;         /* delivered, not yet acknowledged */
+    uint64_t count;
+};
+static struct line lines[L4_NUM_IRQS];
+
+/* Line 0 is the kernel's timer, line 2 the PIC cascade. */
+static bool attachable(unsigned irq)
+{
+    return irq < L4_NUM_IRQS && irq != 0 && irq != 2;
+}
+
+bool irq_attach(unsigned irq, struct thread *t)
+{
+    if (!attachable(irq) || (lines[irq].owner && lines[irq].owner != t))
+        return false;
+    lines[irq] = (struct line){ .owner = t };
+    arch_irq_unmask(irq);
+    return true;
+}
+
+bool irq_detach(unsigned irq, struct thread *t)
+{
+    if (!attachable(irq) || lines[irq].owner != t)
+        return false;
+    arch_irq_mask(irq);
+    lines[irq].owner = NULL;
+    return true;
+}
+
+bool irq_attached(unsigned irq, struct thread *t)
+{
+    return irq < L4_NUM_IRQS && lines[irq].owner == t;
+}
+
+void irq_detach_all(struct thread *t)
+{
+    for (unsigned i = 0; i < L4_NUM_IRQS; i++)
+        if (lines[i].owner == t)
+            irq_detach(i, t);
+}
+
+bool irq_take_pending(struct thread *t, uint64_t from)
+{
+    for (unsigned i = 0; i < L4_NUM_IRQS; i++) {
+        struct line *l = &lines[i];
+        if (l->owner != t || !l->pending || (from != L4_INVALID && from != L4_IRQ_ID(i)))
+            continue;
+        l->pending = false;
+        l->delivered = true;
+        t->frame->rax = L4_IPC_OK;
+        t->frame->rdi = L4_IRQ_ID(i);
+        t->frame->rsi = L4_TAG(L4_LABEL_IRQ, 0, 0);
+        return true;
+    }
+    return false;
+}
+
+void irq_ack(struct thread *t)
+{
+    for (unsigned i = 0; i < L4_NUM_IRQS; i++)
+        if (lines[i].owner == t && lines[i].delivered) {
+            lines[i].delivered = false;
+            arch_irq_unmask(i);
+        }
+}
+
+void irq_raise(unsigned irq)
+{
+    struct line *l = &lines[irq];
+    arch_irq_mask(irq);             /* until the handler acknowledges */
+    if (!l->owner)
+        return;
+    l->count++;
+    if (ipc_deliver_irq(l->owner, irq))
+        l->delivered = true;
+    else
+        l->pending = true;
+}

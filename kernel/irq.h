@@ -1,0 +1,18 @@
+/* Interrupts as IPC (abi.md "Interrupts"): IRQ n speaks as thread id n+1
+ * to the one thread attached to it; the line stays masked from delivery
+ * until that thread's next receive. */
+#pragma once
+#include "types.h"
+#include "thread.h"
+
+bool irq_attach(unsigned irq, struct thread *t);
+bool irq_detach(unsigned irq, struct thread *t);
+bool irq_attached(unsigned irq, struct thread *t);
+void irq_detach_all(struct thread *t);
+/* If t may take a pending interrupt (from = OPEN or that IRQ's id),
+ * write it into t's registers and return true. */
+bool irq_take_pending(struct thread *t, uint64_t from);
+/* t starts a receive: unmask the lines whose last interrupt it took. */
+void irq_ack(struct thread *t);
+/* From the interrupt path, for lines other than the timer. */
+void irq_raise(unsigned irq);

@@ -1,0 +1,17 @@
+/* Map and grant items: flexpages between address spaces (abi.md
+ * "Flexpages"). The mapping database that makes unmap recursive comes
+ * with the memory work; this is the transfer itself. */
+#pragma once
+#include "types.h"
+
+struct space;
+
+/* The user region mappings may touch: below the KIP and the UTCBs. */
+#define MAP_USER_LIMIT 0x00007ffe00000000ull
+
+/* Maps (or grants) the item {w0, w1} from 'from' into 'to' through the
+ * receive window; rights only shrink. False for a malformed fpage or when
+ * kernel memory for page tables runs out. */
+bool map_fpage(struct space *from, struct space *to, uint64_t w0, uint64_t fpage, uint64_t window);
+/* Checks an fpage: size 12..47, base aligned, inside the user region. */
+bool map_fpage_valid(uint64_t fpage);

@@ -1,0 +1,234 @@
+/* The scheduler. One CPU; the kernel runs with interrupts off, so no locks.
+ * The running thread stays at the head of its ready queue; a timeslice
+ * that runs out moves it to the tail. Ready queues are circular lists,
+ * with a bitmap of the non-empty ones. */
+#include "sched.h"
+#include "assert.h"
+#include "ipc.h"
+#include "kip.h"
+#include "space.h"
+#include "arch/x86_64/arch.h"
+#include "arch/x86_64/trap.h"
+
+struct thread *current;
+uint64_t sched_now_us;
+bool sched_need_resched;
+
+static struct thread idle_thread;           /* the boot context */
+static struct thread *rq[256];
+static uint64_t rq_bits[4];
+static struct thread *timeouts;             /* sorted by deadline */
+
+void sched_init(void)
+{
+    idle_thread.id = L4_NILTHREAD;
+    idle_thread.state = TS_READY;
+    idle_thread.irq = -1;
+    current = &idle_thread;
+    arch_fpu_init_state(idle_thread.fpu);
+}
+
+static void rq_add_tail(struct thread *t)
+{
+    struct thread **q = &rq[t->prio];
+    if (!*q) {
+        t->rq_next = t->rq_prev = t;
+        *q = t;
+        rq_bits[t->prio / 64] |= 1ull << (t->prio % 64);
+    } else {
+        t->rq_prev = (*q)->rq_prev;
+        t->rq_next = *q;
+        (*q)->rq_prev->rq_next = t;
+        (*q)->rq_prev = t;
+    }
+}
+
+void sched_remove(struct thread *t)
+{
+    if (!t->rq_next)
+        return;
+    struct thread **q = &rq[t->prio];
+    if (t->rq_next == t) {
+        *q = NULL;
+        rq_bits[t->prio / 64] &= ~(1ull << (t->prio % 64));
+    } else {
+        t->rq_prev->rq_next = t->rq_next;
+        t->rq_next->rq_prev = t->rq_prev;
+        if (*q == t)
+            *q = t->rq_next;
+    }
+    t->rq_next = t->rq_prev = NULL;
+}
+
+void sched_make_ready(struct thread *t)
+{
+    t->state = TS_READY;
+    if (!t->rq_next)
+        rq_add_tail(t);
+    if (t->prio > current->prio || current == &idle_thread)
+        sched_need_resched = true;
+}
+
+static struct thread *pick(void)
+{
+    for (int w = 3; w >= 0; w--)
+        if (rq_bits[w])
+            return rq[w * 64 + 63 - __builtin_clzll(rq_bits[w])];
+    return &idle_thread;
+}
+
+void schedule(void)
+{
+    sched_need_resched = false;
+    if (current->state != TS_READY && current != &idle_thread)
+        sched_remove(current);
+    struct thread *next = pick();
+    if (next == current)
+        return;
+    struct thread *prev = current;
+    current = next;
+    arch_switch(prev, next);
+}
+
+bool sched_timeout_is_zero(uint16_t to)
+{
+    return (to & 0x3ff) == 0 && (to >> 10) != 0;
+}
+
+void sched_cancel_timeout(struct thread *t)
+{
+    if (!t->deadline_us)
+        return;
+    if (t->to_prev)
+        t->to_prev->to_next = t->to_next;
+    else
+        timeouts = t->to_next;
+    if (t->to_next)
+        t->to_next->to_prev = t->to_prev;
+    t->to_next = t->to_prev = NULL;
+    t->deadline_us = 0;
+}
+
+void sched_set_timeout(struct thread *t, uint16_t to)
+{
+    sched_cancel_timeout(t);
+    unsigned m = to & 0x3ff, e = to >> 10;
+    if (m == 0)
+        return;             /* never (or zero, which the caller handled) */
+    uint64_t us = e >= 40 ? (1ull << 50) : (uint64_t)m << e;
+    t->deadline_us = sched_now_us + us;
+    struct thread **p = &timeouts, *prev = NULL;
+    while (*p && (*p)->deadline_us <= t->deadline_us) {
+        prev = *p;
+        p = &(*p)->to_next;
+    }
+    t->to_next = *p;
+    t->to_prev = prev;
+    if (*p)
+        (*p)->to_prev = t;
+    *p = t;
+}
+
+void sched_tick(unsigned us)
+{
+    sched_now_us += us;
+    if (kip)
+        kip->clock_us = sched_now_us;
+    while (timeouts && timeouts->deadline_us <= sched_now_us) {
+        struct thread *t = timeouts;
+        sched_cancel_timeout(t);
+        ipc_timeout(t);
+    }
+    if (current == &idle_thread)
+        return;
+    current->cpu_us += us;
+    if (current->left_us > us) {
+        current->left_us -= us;
+        return;
+    }
+    current->left_us = current->timeslice_us;
+    if (current->rq_next && current->rq_next != current) {
+        sched_remove(current);      /* to the tail of its queue */
+        rq_add_tail(current);
+        sched_need_resched = true;
+    }
+}
+
+void sched_start(void)
+{
+    for (;;) {
+        schedule();
+        arch_idle();        /* sti; hlt: interrupts may reschedule */
+        if (sched_need_resched)
+            continue;
+    }
+}
+
+/* thread_switch (abi.md): rdi nil = yield, else donate to that thread. */
+void sys_thread_switch(struct trap_frame *f)
+{
+    struct thread *t = f->rdi == L4_NILTHREAD ? NULL : thread_lookup(f->rdi);
+    f->rax = L4_OK;
+    if (f->rdi != L4_NILTHREAD && !t) {
+        f->rax = L4_ENOTHREAD;
+        return;
+    }
+    sched_remove(current);
+    rq_add_tail(current);
+    if (t && t->state == TS_READY && t != current) {
+        /* Donation: t runs now, whatever the priorities say. */
+        struct thread *prev = current;
+        current = t;
+        arch_switch(prev, t);
+        return;
+    }
+    schedule();
+}
+
+/* May caller set t's parameters? Own task or a task in its subclans, and
+ * t's priority must not exceed the caller's mcp. */
+static bool may_schedule(struct thread *caller, struct thread *t)
+{
+    struct space *s = caller->space;
+    return (t->space == s || space_is_ancestor(s, t->space)) && t->prio <= s->mcp;
+}
+
+/* thread_schedule (abi.md): rdi thread, rsi new prio (~0 keep), rdx new
+ * timeslice in us (~0 keep). Out: rax code, rsi old prio, rdx old slice,
+ * r8 consumed us, r9 state (L4_TS_*), r10 partner. */
+void sys_thread_schedule(struct trap_frame *f)
+{
+    struct thread *t = thread_lookup(f->rdi);
+    uint64_t prio = f->rsi, slice = f->rdx;
+    if (!t) {
+        f->rax = L4_ENOTHREAD;
+        return;
+    }
+    if (!may_schedule(current, t)) {
+        f->rax = L4_EPERM;
+        return;
+    }
+    if ((prio != ~0ull && prio > current->space->mcp) ||
+        (slice != ~0ull && (slice < 100 || slice > 10000000))) {
+        f->rax = prio != ~0ull && prio <= 255 ? L4_EPERM : L4_EINVAL;
+        return;
+    }
+    static const uint64_t states[] = { L4_TS_INACTIVE, L4_TS_READY, L4_TS_SENDING,
+                                       L4_TS_RECEIVING, L4_TS_STOPPED };
+    f->rsi = t->prio;
+    f->rdx = t->timeslice_us;
+    f->r8 = t->cpu_us;
+    f->r9 = states[t->state];
+    f->r10 = (t->state == TS_SEND_WAIT || t->state == TS_RECV_WAIT) ? t->partner : L4_NILTHREAD;
+    f->rax = L4_OK;
+    if (slice != ~0ull)
+        t->timeslice_us = slice;
+    if (prio != ~0ull && prio != t->prio) {
+        bool queued = t->rq_next != NULL;
+        sched_remove(t);
+        t->prio = (uint8_t)prio;
+        if (queued)
+            rq_add_tail(t);
+        sched_need_resched = true;  /* a higher or lower prio may change who runs */
+    }
+}

@@ -1,0 +1,203 @@
+/* Address spaces: creation, user page tables, clans, and task_new. */
+#include "space.h"
+#include "assert.h"
+#include "ipc.h"
+#include "kip.h"
+#include "kmem.h"
+#include "log.h"
+#include "sched.h"
+#include "string.h"
+#include "arch/x86_64/layout.h"
+#include "arch/x86_64/paging.h"
+#include "arch/x86_64/trap.h"
+#include "arch/x86_64/cpu.h"
+
+struct space *tasks[L4_MAX_TASKS];
+uint16_t task_owner[L4_MAX_TASKS];
+static uint16_t task_generation[L4_MAX_TASKS];
+
+/* Frees the user half's page-table frames (not the pages they map: those
+ * belong to whoever mapped them), then the PML4. */
+static void free_tables(paddr_t pml4)
+{
+    uint64_t *l4 = phys_to_virt(pml4);
+    for (int i = 0; i < 256; i++) {
+        if (!(l4[i] & PTE_P))
+            continue;
+        uint64_t *l3 = phys_to_virt(l4[i] & PTE_ADDR);
+        for (int j = 0; j < 512; j++) {
+            if (!(l3[j] & PTE_P) || (l3[j] & PTE_PS))
+                continue;
+            uint64_t *l2 = phys_to_virt(l3[j] & PTE_ADDR);
+            for (int k = 0; k < 512; k++)
+                if ((l2[k] & PTE_P) && !(l2[k] & PTE_PS))
+                    kmem_free_frame(l2[k] & PTE_ADDR);
+            kmem_free_frame(l3[j] & PTE_ADDR);
+        }
+        kmem_free_frame(l4[i] & PTE_ADDR);
+    }
+    kmem_free_frame(pml4);
+}
+
+struct space *space_create(unsigned task, struct space *chief, uint8_t mcp)
+{
+    kassert(task > 0 && task < L4_MAX_TASKS && !tasks[task]);
+    paddr_t sp = kmem_alloc_frame(), pml4 = kmem_alloc_frame();
+    if (!sp || !pml4) {
+        if (sp)
+            kmem_free_frame(sp);
+        if (pml4)
+            kmem_free_frame(pml4);
+        return NULL;
+    }
+    struct space *s = phys_to_virt(sp);
+    s->task = task;
+    s->pml4 = pml4;
+    s->chief = chief;
+    s->mcp = mcp;
+    /* Versions start from the task's generation: a reused task number
+     * gives ids that differ from the old task's. */
+    uint16_t gen = ++task_generation[task];
+    for (unsigned i = 0; i < L4_MAX_LTHREADS; i++)
+        s->next_version[i] = (uint16_t)(gen << 8);
+    /* The kernel half (PML4 slots 256..511) is shared by every space. */
+    memcpy((uint64_t *)phys_to_virt(pml4) + 256, (uint64_t *)phys_to_virt(kernel_pml4) + 256, 256 * 8);
+    if (!space_map_page(s, L4_KIP_BASE, kip_phys, false, false)) {
+        free_tables(pml4);
+        kmem_free_frame(sp);
+        return NULL;
+    }
+    tasks[task] = s;
+    task_owner[task] = (uint16_t)(chief ? chief->task : 0);
+    return s;
+}
+
+void space_destroy(struct space *s)
+{
+    /* Deleting a chief deletes its clan first. */
+    for (unsigned t = 1; t < L4_MAX_TASKS; t++)
+        if (tasks[t] && tasks[t]->chief == s)
+            space_destroy(tasks[t]);
+    for (unsigned i = 0; i < L4_MAX_LTHREADS; i++)
+        if (s->threads[i])
+            thread_destroy(s->threads[i]);
+    if (READ_CR(3) == s->pml4)
+        WRITE_CR(3, kernel_pml4);
+    tasks[s->task] = NULL;
+    free_tables(s->pml4);
+    kmem_free_frame(virt_to_phys(s));
+}
+
+bool space_map_page(struct space *s, uint64_t va, paddr_t pa, bool writable, bool exec)
+{
+    if (va >= USER_TOP || va % PAGE_SIZE)
+        return false;
+    uint64_t flags = PTE_U | (writable ? PTE_W : 0) | (exec ? 0 : PTE_NX);
+    uint64_t *e = paging_lookup(s->pml4, va);
+    if (e) {
+        *e = pa | flags | PTE_P;
+        invlpg(va);         /* only matters if s is current; cheap anyway */
+        return true;
+    }
+    return paging_map(s->pml4, va, pa, flags);
+}
+
+void space_unmap_page(struct space *s, uint64_t va)
+{
+    uint64_t *e = paging_lookup(s->pml4, va);
+    if (e && !(*e & PTE_PS)) {
+        *e = 0;
+        invlpg(va);
+    }
+}
+
+bool space_lookup(struct space *s, uint64_t va, paddr_t *pa, uint64_t *pte)
+{
+    if (va >= USER_TOP)
+        return false;
+    uint64_t *e = paging_lookup(s->pml4, va);
+    if (!e || !(*e & PTE_U))
+        return false;
+    uint64_t mask = (*e & PTE_PS) ? (1ull << 21) - 1 : PAGE_SIZE - 1;
+    *pa = (*e & PTE_ADDR & ~mask) | (va & mask);
+    *pte = *e;
+    return true;
+}
+
+bool space_is_ancestor(const struct space *s, const struct space *other)
+{
+    for (const struct space *c = other->chief; c; c = c->chief)
+        if (c == s)
+            return true;
+    return false;
+}
+
+/* Clans (V2): a task's clan is the tasks it created. Inside a clan, and
+ * from a chief into its own clan, messages go direct. A message into a
+ * subclan goes to the chief of the outermost subclan that contains the
+ * destination; a message out of the sender's clan goes to its chief. */
+struct thread *space_nearest(struct thread *from, uint64_t dest, int *kind)
+{
+    struct thread *d = thread_lookup(dest);
+    *kind = L4_NEAREST_SAME;
+    if (!d)
+        return NULL;
+    struct space *me = from->space, *ds = d->space;
+    if (ds == me || ds->chief == me->chief || ds->chief == me)
+        return d;
+    /* Is ds inside a subclan of my clan? Find its ancestor in my clan. */
+    for (struct space *a = ds; a->chief; a = a->chief)
+        if (a->chief == me->chief || a->chief == me) {
+            *kind = L4_NEAREST_INNER;
+            return a->threads[0];
+        }
+    *kind = L4_NEAREST_OUTER;
+    if (!me->chief)
+        return d;           /* kernel-created tasks have no chief above */
+    return me->chief->threads[0];
+}
+
+/* task_new (abi.md): rdi task id (only the task number counts), rsi mcp,
+ * rdx ip, r10 sp, r8 pager, r9 new chief for an inactive task.
+ * Out: rax code, rdi the new task's first thread id. */
+void sys_task_new(struct trap_frame *f)
+{
+    uint64_t id = f->rdi, pager = f->r8;
+    unsigned tn = L4_ID_TASK(id);
+    struct space *me = current->space;
+    f->rdi = L4_NILTHREAD;
+    if (id == L4_INVALID || id >> 36 || tn == 0 || f->rsi > 255) {
+        f->rax = L4_EINVAL;
+        return;
+    }
+    struct space *old = tasks[tn];
+    if (old ? old->chief != me : task_owner[tn] != me->task) {
+        f->rax = L4_EPERM;          /* only the chief or the owner of a number */
+        return;
+    }
+    if (old)
+        space_destroy(old);
+    task_owner[tn] = (uint16_t)me->task;
+    if (pager == L4_NILTHREAD) {
+        /* Inactive: pass the right to create it to the named task. */
+        struct thread *nc = thread_lookup(f->r9);
+        task_owner[tn] = (uint16_t)(nc ? nc->space->task : me->task);
+        f->rax = L4_OK;
+        return;
+    }
+    uint8_t mcp = (uint8_t)MIN(f->rsi, (uint64_t)me->mcp);
+    struct space *s = space_create(tn, me, mcp);
+    struct thread *t = s ? thread_create(s, 0) : NULL;
+    if (!t) {
+        if (s)
+            space_destroy(s);
+        f->rax = L4_ENOMEM;
+        return;
+    }
+    t->pager = pager;
+    t->exc_handler = pager;
+    t->prio = current->prio;
+    thread_start(t, f->rdx, f->r10);
+    f->rax = L4_OK;
+    f->rdi = t->id;
+}

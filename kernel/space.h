@@ -1,0 +1,35 @@
+/* Tasks (address spaces), their clans, and the user half of their tables. */
+#pragma once
+#include "types.h"
+#include "thread.h"
+
+struct space {
+    unsigned task;                  /* task number (1.. L4_MAX_TASKS-1) */
+    paddr_t pml4;                   /* user half own, kernel half shared */
+    struct space *chief;            /* NULL: created by the kernel */
+    uint8_t mcp;                    /* highest priority its threads may set */
+    uint16_t next_version[L4_MAX_LTHREADS];
+    struct thread *threads[L4_MAX_LTHREADS];
+    unsigned nthreads;
+    uint64_t io_ports_mapped;       /* (issue 4) */
+};
+
+extern struct space *tasks[L4_MAX_TASKS];
+extern uint16_t task_owner[L4_MAX_TASKS];   /* who may create task n (task number) */
+
+/* A new empty space numbered task, chief as given; NULL if no memory. */
+struct space *space_create(unsigned task, struct space *chief, uint8_t mcp);
+/* Deletes the space, its threads and (recursively) every task it is chief of. */
+void space_destroy(struct space *s);
+/* Maps one 4 KiB page of user memory; false if out of kernel memory or va bad. */
+bool space_map_page(struct space *s, uint64_t va, paddr_t pa, bool writable, bool exec);
+void space_unmap_page(struct space *s, uint64_t va);
+/* Physical address and page-table entry of a user page; false if not mapped. */
+bool space_lookup(struct space *s, uint64_t va, paddr_t *pa, uint64_t *pte);
+/* Is other inside s's subclans (s is an ancestor chief of other)? */
+bool space_is_ancestor(const struct space *s, const struct space *other);
+/* The thread a message from 'from' addressed to dest really goes to (clans
+ * and chiefs), with L4_NEAREST_* in *kind; NULL if dest does not exist. */
+struct thread *space_nearest(struct thread *from, uint64_t dest, int *kind);
+/* The syscall task_new. */
+void sys_task_new(struct trap_frame *f);

@@ -1,0 +1,135 @@
+/* System call dispatch, and the calls too small for a file of their own:
+ * lthread_ex_regs, fpage_unmap and the debug call. */
+#include "assert.h"
+#include "ipc.h"
+#include "kip.h"
+#include "kmem.h"
+#include "log.h"
+#include "map.h"
+#include "sched.h"
+#include "space.h"
+#include "arch/x86_64/arch.h"
+#include "arch/x86_64/layout.h"
+#include "arch/x86_64/paging.h"
+#include "arch/x86_64/trap.h"
+
+/* lthread_ex_regs (abi.md): rdi lthread, rsi ip, rdx sp, r10 pager,
+ * r8 exception handler (~0 = keep each). Creates the thread if needed.
+ * Out: rax code, rdi id, rsi old ip, rdx old sp, r10 old pager,
+ * r8 old exception handler, r9 old rflags. */
+static void sys_lthread_ex_regs(struct trap_frame *f)
+{
+    uint64_t lt = f->rdi, ip = f->rsi, sp = f->rdx, pager = f->r10, exc = f->r8;
+    const uint64_t keep = ~0ull;
+    if (lt >= L4_MAX_LTHREADS || (ip != keep && ip >= USER_TOP) || (sp != keep && sp >= USER_TOP)) {
+        f->rax = L4_EINVAL;
+        return;
+    }
+    struct space *s = current->space;
+    struct thread *t = s->threads[lt];
+    if (!t) {
+        t = thread_create(s, (unsigned)lt);
+        if (!t) {
+            f->rax = L4_ENOMEM;
+            return;
+        }
+        t->prio = current->prio;
+        t->pager = current->pager;
+        t->exc_handler = current->exc_handler;
+        arch_thread_setup(t, 0, 0);
+    }
+    bool started = t->state != TS_INACTIVE && t->state != TS_STOPPED;
+    uint64_t old_ip = t->frame->rip, old_sp = t->frame->rsp, old_fl = t->frame->rflags;
+    uint64_t old_pager = t->pager, old_exc = t->exc_handler;
+    if (pager != keep)
+        t->pager = pager;
+    if (exc != keep)
+        t->exc_handler = exc;
+    ipc_cancel(t);              /* a pending IPC ends with "cancelled" */
+    if (ip != keep)
+        t->frame->rip = ip;
+    if (sp != keep)
+        t->frame->rsp = sp;
+    if (!started && ip != keep && sp != keep) {
+        t->ipc_kernel = false;
+        sched_make_ready(t);
+    }
+    f->rax = L4_OK;
+    f->rdi = t->id;
+    f->rsi = old_ip;
+    f->rdx = old_sp;
+    f->r10 = old_pager;
+    f->r8 = old_exc;
+    f->r9 = old_fl;
+}
+
+/* fpage_unmap (abi.md): rdi fpage, rsi L4_UNMAP_* flags. */
+static void sys_fpage_unmap(struct trap_frame *f)
+{
+    uint64_t fp = f->rdi, mask = f->rsi;
+    if (!map_fpage_valid(fp) || (mask & ~3ull)) {
+        f->rax = L4_EINVAL;
+        return;
+    }
+    f->rax = L4_OK;
+    if (!(mask & L4_UNMAP_OWN))
+        return;                 /* derived mappings: with the mapping database */
+    struct space *s = current->space;
+    uint64_t end = MIN(L4_FPAGE_BASE(fp) + (1ull << L4_FPAGE_SIZE(fp)), MAP_USER_LIMIT);
+    for (uint64_t va = L4_FPAGE_BASE(fp); va < end; va += PAGE_SIZE) {
+        va = paging_next_mapped(s->pml4, va, end);
+        if (va >= end)
+            break;
+        paddr_t pa;
+        uint64_t pte;
+        if (!space_lookup(s, va, &pa, &pte))
+            continue;
+        if (mask & L4_UNMAP_FLUSH)
+            space_unmap_page(s, va);
+        else
+            space_map_page(s, va, pa & ~0xfffull, false, !(pte & (1ull << 63)));
+    }
+}
+
+/* The debug call (not an L4 system call): rdi op, rsi/rdx arguments. */
+static void sys_kdebug(struct trap_frame *f)
+{
+    switch (f->rdi) {
+    case L4_KDEBUG_PUTC: {
+        char c = (char)f->rsi;
+        arch_console_write(&c, 1);
+        f->rax = L4_OK;
+        break;
+    }
+    case L4_KDEBUG_EXIT:            /* tests end QEMU; root task only */
+        if (current->space->task != L4_ROOT_TASK) {
+            f->rax = L4_EPERM;
+            break;
+        }
+        arch_exit(f->rsi ? EXIT_FAIL : EXIT_PASS);
+    case L4_KDEBUG_KMEM:
+        f->rax = L4_OK;
+        f->rsi = kmem_used;
+        f->rdx = kmem_limit;
+        break;
+    default:
+        f->rax = L4_EINVAL;
+    }
+}
+
+void syscall_dispatch(struct trap_frame *f)
+{
+    switch (f->rax) {
+    case L4_SYS_IPC:             sys_ipc(f); break;
+    case L4_SYS_ID_NEAREST:      sys_id_nearest(f); break;
+    case L4_SYS_FPAGE_UNMAP:     sys_fpage_unmap(f); break;
+    case L4_SYS_THREAD_SWITCH:   sys_thread_switch(f); break;
+    case L4_SYS_THREAD_SCHEDULE: sys_thread_schedule(f); break;
+    case L4_SYS_LTHREAD_EX_REGS: sys_lthread_ex_regs(f); break;
+    case L4_SYS_TASK_NEW:        sys_task_new(f); break;
+    case L4_SYS_KDEBUG:          sys_kdebug(f); break;
+    default:                     f->rax = L4_EINVAL;
+    }
+    if (sched_need_resched)
+        schedule();
+}

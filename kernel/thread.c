@@ -1,0 +1,89 @@
+/* Threads: creation, start, destruction, lookup. */
+#include "thread.h"
+#include "assert.h"
+#include "ipc.h"
+#include "irq.h"
+#include "kmem.h"
+#include "log.h"
+#include "sched.h"
+#include "space.h"
+#include "string.h"
+#include "arch/x86_64/arch.h"
+#include "arch/x86_64/layout.h"
+#include "arch/x86_64/trap.h"
+
+struct thread *thread_lookup(uint64_t id)
+{
+    unsigned tn = L4_ID_TASK(id);
+    if (id >> 36 || tn == 0 || !tasks[tn])
+        return NULL;
+    struct thread *t = tasks[tn]->threads[L4_ID_LTHREAD(id)];
+    return t && t->id == id ? t : NULL;
+}
+
+struct thread *thread_create(struct space *s, unsigned lthread)
+{
+    if (lthread >= L4_MAX_LTHREADS || s->threads[lthread])
+        return NULL;
+    paddr_t block = kmem_alloc_contig(THREAD_BLOCK_SIZE / PAGE_SIZE);
+    paddr_t utcb = kmem_alloc_frame();
+    if (!block || !utcb ||
+        !space_map_page(s, L4_UTCB_BASE + (uint64_t)lthread * PAGE_SIZE, utcb, true, false)) {
+        if (block)
+            kmem_free_contig(block, THREAD_BLOCK_SIZE / PAGE_SIZE);
+        if (utcb)
+            kmem_free_frame(utcb);
+        return NULL;
+    }
+    struct thread *t = phys_to_virt(block);
+    uint16_t v = ++s->next_version[lthread];
+    if (v == 0)
+        v = ++s->next_version[lthread];
+    t->id = L4_ID(s->task, lthread, v);
+    t->space = s;
+    t->state = TS_INACTIVE;
+    t->utcb = phys_to_virt(utcb);
+    t->utcb->myself = t->id;
+    t->utcb_phys = utcb;
+    t->prio = SCHED_DEFAULT_PRIO;
+    t->timeslice_us = t->left_us = SCHED_DEFAULT_SLICE_US;
+    t->pager = t->exc_handler = L4_NILTHREAD;
+    t->irq = -1;
+    t->canary = THREAD_CANARY;
+    t->frame = (struct trap_frame *)((char *)t + THREAD_BLOCK_SIZE) - 1;
+    arch_fpu_init_state(t->fpu);
+    s->threads[lthread] = t;
+    s->nthreads++;
+    return t;
+}
+
+void thread_start(struct thread *t, uint64_t ip, uint64_t sp)
+{
+    arch_thread_setup(t, ip, sp);
+    sched_make_ready(t);
+}
+
+void thread_stop(struct thread *t, const char *why, uint64_t addr)
+{
+    kprintf("l4ua: thread %lx (task %u) stopped: %s at %lx, ip %lx\n", t->id,
+            L4_ID_TASK(t->id), why, addr, t->frame->rip);
+    ipc_abort(t);
+    t->state = TS_STOPPED;
+    sched_remove(t);
+}
+
+void thread_destroy(struct thread *t)
+{
+    kassert(t != current);
+    ipc_abort(t);
+    ipc_release_waiters(t);
+    irq_detach_all(t);
+    sched_remove(t);
+    struct space *s = t->space;
+    s->threads[L4_ID_LTHREAD(t->id)] = NULL;
+    s->nthreads--;
+    space_unmap_page(s, L4_UTCB_BASE + (uint64_t)L4_ID_LTHREAD(t->id) * PAGE_SIZE);
+    kmem_free_frame(t->utcb_phys);
+    t->id = L4_INVALID;
+    kmem_free_contig(virt_to_phys(t), THREAD_BLOCK_SIZE / PAGE_SIZE);
+}

@@ -1,0 +1,72 @@
+/* Threads: the TCB, creation and lookup by id. */
+#pragma once
+#include "types.h"
+#include "../include/l4/abi.h"
+
+struct space;
+struct trap_frame;
+
+enum thread_state {
+    TS_INACTIVE,        /* created, never started, or killed */
+    TS_READY,           /* runnable (in a ready queue, or running) */
+    TS_SEND_WAIT,       /* in partner's send queue */
+    TS_RECV_WAIT,       /* waiting for a message */
+    TS_STOPPED,         /* stopped by an exception no one handles */
+};
+
+/* The TCB and the thread's kernel stack share one 16 KiB block: the TCB
+ * at the bottom, the stack growing down from the top, with the user
+ * context (struct trap_frame) saved at the very top on kernel entry. */
+#define THREAD_BLOCK_SIZE (16 * 1024)
+#define THREAD_CANARY 0x4c34756163616e61ull
+
+struct thread {
+    uint64_t id;
+    struct space *space;
+    enum thread_state state;
+    uint64_t ksp;               /* saved kernel rsp while switched out */
+    struct trap_frame *frame;   /* user context at the top of the stack */
+    struct l4_utcb *utcb;       /* kernel view of the UTCB page */
+    paddr_t utcb_phys;
+
+    /* Scheduling (sched.c) */
+    uint8_t prio;
+    uint64_t timeslice_us, left_us;
+    uint64_t cpu_us;                /* consumed CPU time */
+    struct thread *rq_next, *rq_prev;
+    uint64_t deadline_us;           /* finite timeout: wake-up time, else 0 */
+    struct thread *to_next, *to_prev;   /* in the timeout list */
+
+    /* IPC (ipc.c) */
+    uint64_t pager, exc_handler;    /* ids; nil = none */
+    uint64_t partner;               /* SEND_WAIT: whom; RECV_WAIT: from (nil = any) */
+    uint64_t rcv_desc;              /* receive phase to enter after sending */
+    uint64_t timeouts;
+    uint64_t send_to_id;            /* the id the sender named (before redirection) */
+    struct thread *sq_head;         /* threads waiting to send to me */
+    struct thread *sq_next, *sq_prev;
+    struct thread *sq_owner;        /* whose send queue I am in */
+    uint64_t snd_tag;               /* tag of the message I am sending */
+    bool ipc_kernel;                /* kernel speaks for me (fault IPC) */
+    uint64_t kmsg[4];               /* that IPC's words */
+    unsigned kres;                  /* and its result code */
+    uint64_t ktag;                  /* and the reply's tag */
+    int irq;                        /* IRQ line attached to me, or -1 */
+
+    uint8_t fpu[512] __attribute__((aligned(16)));  /* FXSAVE area */
+    uint64_t canary;
+};
+
+/* The thread with this id, or NULL (unknown, stale version, inactive slot). */
+struct thread *thread_lookup(uint64_t id);
+/* Makes a thread in slot lthread of s (inactive, prio 128 ...); NULL when
+ * the slot is taken or kernel memory is exhausted. */
+struct thread *thread_create(struct space *s, unsigned lthread);
+/* Starts an inactive thread at user ip/sp. */
+void thread_start(struct thread *t, uint64_t ip, uint64_t sp);
+/* Ends a thread: leaves every queue, releases waiters, frees its memory. */
+void thread_destroy(struct thread *t);
+/* Stop a thread that faulted with no one to tell. */
+void thread_stop(struct thread *t, const char *why, uint64_t addr);
+
+extern struct thread *current;
