@@ -132,6 +132,22 @@ $(BUILD)/tests/user/%.elf: $(BUILD)/tests/user/%_test.o $(USER_LIB_OBJ) tests/us
 		$(USER_LIB_OBJ) $<
 all: $(USER_TESTS)
 
+# Benchmarks: built by `make test` (so they keep building), run by `make bench`.
+BENCH_ELF := $(patsubst tests/bench/%.c,$(BUILD)/tests/bench/%.elf,$(wildcard tests/bench/*_bench.c))
+$(BUILD)/tests/bench/%.o: tests/bench/%.c
+	@mkdir -p $(@D)
+	@echo "  CC      $<"
+	$(Q)gcc $(USER_CFLAGS) -c $< -o $@
+$(BUILD)/tests/bench/%.elf: $(BUILD)/tests/bench/%.o $(USER_LIB_OBJ) tests/user/user.ld
+	@echo "  LD      $@"
+	$(Q)ld -nostdlib -static -z noexecstack --build-id=none -T tests/user/user.ld -o $@ \
+		$(USER_LIB_OBJ) $<
+all: $(BENCH_ELF)
+
+.PHONY: bench
+bench: $(BUILD)/kernel-test32.elf $(BENCH_ELF)
+	$(Q)$(PYTHON) tests/bench/run.py --build $(BUILD) --qemu $(QEMU)
+
 # ---- tests ----
 HOST_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -fsanitize=address,undefined -Ikernel
 HOST_TESTS := $(patsubst tests/host/%.c,$(BUILD)/tests/host/%,$(wildcard tests/host/test_*.c))
@@ -149,4 +165,4 @@ test: all $(HOST_TESTS) $(BUILD)/lua-host/lua
 clean:
 	rm -rf $(BUILD)
 
--include $(wildcard $(BUILD)/kernel/*.d $(BUILD)/kernel/arch/x86_64/*.d $(BUILD)/tests/guest/*.d $(BUILD)/tests/user/*.d)
+-include $(wildcard $(BUILD)/kernel/*.d $(BUILD)/kernel/arch/x86_64/*.d $(BUILD)/tests/guest/*.d $(BUILD)/tests/user/*.d $(BUILD)/tests/bench/*.d)

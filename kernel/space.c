@@ -132,8 +132,9 @@ bool space_is_ancestor(const struct space *s, const struct space *other)
     return false;
 }
 
-/* Clans (V2): a task's clan is the tasks it created. Inside a clan, and
- * from a chief into its own clan, messages go direct. A message into a
+/* Clans (V2): a task's clan is the tasks it created. Inside a clan, from
+ * a chief into its own clan and from a clan member to its chief, messages
+ * go direct. A message into a
  * subclan goes to the chief of the outermost subclan that contains the
  * destination; a message out of the sender's clan goes to its chief. */
 struct thread *space_nearest(struct thread *from, uint64_t dest, int *kind)
@@ -143,7 +144,8 @@ struct thread *space_nearest(struct thread *from, uint64_t dest, int *kind)
     if (!d)
         return NULL;
     struct space *me = from->space, *ds = d->space;
-    if (ds == me || ds->chief == me->chief || ds->chief == me)
+    /* Direct: my own task, my clan, my own chief, or into my clan. */
+    if (ds == me || ds->chief == me->chief || ds == me->chief || ds->chief == me)
         return d;
     /* Is ds inside a subclan of my clan? Find its ancestor in my clan. */
     for (struct space *a = ds; a->chief; a = a->chief)

@@ -2,6 +2,7 @@
  * lthread_ex_regs, fpage_unmap and the debug call. */
 #include "assert.h"
 #include "ipc.h"
+#include "irq.h"
 #include "kip.h"
 #include "kmem.h"
 #include "log.h"
@@ -107,6 +108,14 @@ static void sys_kdebug(struct trap_frame *f)
             break;
         }
         arch_exit(f->rsi ? EXIT_FAIL : EXIT_PASS);
+    case L4_KDEBUG_RAISE_IRQ:       /* tests of interrupt IPC without a device */
+        if (current->space->task != L4_ROOT_TASK || f->rsi == 0 || f->rsi >= L4_NUM_IRQS) {
+            f->rax = current->space->task != L4_ROOT_TASK ? L4_EPERM : L4_EINVAL;
+            break;
+        }
+        irq_raise((unsigned)f->rsi);
+        f->rax = L4_OK;
+        break;
     case L4_KDEBUG_KMEM:
         f->rax = L4_OK;
         f->rsi = kmem_used;

@@ -137,6 +137,7 @@ struct l4_utcb {
 #define L4_KDEBUG_PUTC 0        /* rsi: a byte for the kernel console */
 #define L4_KDEBUG_EXIT 1        /* root task only: end QEMU, rsi 0 = pass */
 #define L4_KDEBUG_KMEM 2        /* out: rsi kernel pool frames used, rdx limit */
+#define L4_KDEBUG_RAISE_IRQ 3   /* root task only: act as if IRQ rsi fired */
 
 /* ---- id_nearest (rax out: kind) ---- */
 #define L4_NEAREST_SAME   0   /* same clan: the destination itself */

@@ -101,7 +101,9 @@ void utest_fail(const char *what, const char *file, int line)
     failures++;
 }
 
-extern const struct utest __start_utests[], __stop_utests[];
+/* Weak: a program without test cases (a benchmark) has no such section. */
+extern const struct utest __start_utests[] __attribute__((weak));
+extern const struct utest __stop_utests[] __attribute__((weak));
 
 int utest_run(const char *suite)
 {
