@@ -195,7 +195,7 @@ static bool may_schedule(struct thread *caller, struct thread *t)
 
 /* thread_schedule (abi.md): rdi thread, rsi new prio (~0 keep), rdx new
  * timeslice in us (~0 keep). Out: rax code, rsi old prio, rdx old slice,
- * r8 consumed us, r9 state (L4_TS_*), r10 partner. */
+ * r8 consumed us, r9 state (L4_TS_*), r10 partner (~0 in an open receive). */
 void sys_thread_schedule(struct trap_frame *f)
 {
     struct thread *t = thread_lookup(f->rdi);
@@ -208,9 +208,12 @@ void sys_thread_schedule(struct trap_frame *f)
         f->rax = L4_EPERM;
         return;
     }
-    if ((prio != ~0ull && prio > current->space->mcp) ||
-        (slice != ~0ull && (slice < 100 || slice > 10000000))) {
-        f->rax = prio != ~0ull && prio <= 255 ? L4_EPERM : L4_EINVAL;
+    if ((prio != ~0ull && prio > 255) || (slice != ~0ull && (slice < 100 || slice > 10000000))) {
+        f->rax = L4_EINVAL;
+        return;
+    }
+    if (prio != ~0ull && prio > current->space->mcp) {
+        f->rax = L4_EPERM;
         return;
     }
     static const uint64_t states[] = { L4_TS_INACTIVE, L4_TS_READY, L4_TS_SENDING,
@@ -222,7 +225,7 @@ void sys_thread_schedule(struct trap_frame *f)
     f->r10 = (t->state == TS_SEND_WAIT || t->state == TS_RECV_WAIT) ? t->partner : L4_NILTHREAD;
     f->rax = L4_OK;
     if (slice != ~0ull)
-        t->timeslice_us = slice;
+        t->timeslice_us = t->left_us = slice;   /* takes effect at once */
     if (prio != ~0ull && prio != t->prio) {
         bool queued = t->rq_next != NULL;
         sched_remove(t);

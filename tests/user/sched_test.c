@@ -6,7 +6,13 @@
  * watch a volatile flag and return, so no case leaves a ready thread
  * behind, and every case that changes main's priority restores it.
  * Times come from the KIP clock (1 ms steps); under -icount shift=0 one
- * guest instruction takes 1 ns, so the numbers are deterministic. */
+ * guest instruction takes 1 ns, so the numbers are deterministic.
+ *
+ * lthreads in use: 1-4 schedule_reads_blocked_states, 5 set_and_read_back,
+ * 6-8 higher_prio_*, 9 lower_prio_starves, 10 11 31 prio_change,
+ * 12-14 round robin, 15 28 timer_preempts, 16 29 timeslice_length,
+ * 17-19 switch_nil, 20-23 switch_donates, 24 25 fpu_sse, 26 27
+ * fpu_double, 30 fpu_new_thread, 32-41 priority_range_edges. */
 #include "utest.h"
 
 #define KEEP (~0ull)
@@ -86,7 +92,7 @@ static void ev_reset(void)
         evlog[i] = 0;
 }
 
-static void ev_expect(const char *order)
+static bool ev_is(const char *order)
 {
     unsigned n = 0;
     while (order[n])
@@ -94,6 +100,12 @@ static void ev_expect(const char *order)
     bool ok = nev == n;
     for (unsigned i = 0; ok && i < n; i++)
         ok = evlog[i] == (uint64_t)(unsigned char)order[i];
+    return ok;
+}
+
+static void ev_expect(const char *order)
+{
+    bool ok = ev_is(order);
     if (!ok) {
         uprintf("  event order: expected \"%s\", got \"", order);
         for (unsigned i = 0; i < nev && i < 32; i++)
@@ -112,6 +124,49 @@ static void note_and_block(uint64_t letter)
 static void do_nothing(uint64_t arg)
 {
     (void)arg;
+}
+
+/* A watchdog for the cases where I hand the CPU to a thread that spins
+ * until told to stop: if the kernel never gives it back, a prio-250
+ * thread tells the spinner to stop after 'ms', so the case fails instead
+ * of hanging the suite. */
+struct watchdog {
+    volatile int *stop;
+    uint64_t ms, owner, id;
+    volatile int fired;
+};
+
+static void watchdog_fn(uint64_t arg)
+{
+    struct watchdog *w = (struct watchdog *)arg;
+    struct l4_msg m = { 0 };
+    /* A closed receive from the owner: its message disarms me. */
+    uint64_t r = l4_ipc(w->owner, L4_NODESC, 0, L4_TIMEOUTS(0, uto_us(w->ms * 1000), 0, 0), &m, 0);
+    if (L4_IPC_ERR(r) == L4_IPC_RCV_TIMEOUT) {
+        w->fired = 1;
+        *w->stop = 1;
+    }
+}
+
+static void watchdog_arm(struct watchdog *w, unsigned lt, volatile int *stop, uint64_t ms)
+{
+    w->stop = stop;
+    w->ms = ms;
+    w->owner = umyself();
+    w->fired = 0;
+    w->id = start_at(lt, watchdog_fn, (uint64_t)w, 250, KEEP);   /* runs into its receive */
+    UCHECK(w->id != 0);
+}
+
+static void watchdog_disarm(struct watchdog *w)
+{
+    struct l4_msg m = { 0 };
+    if (!w->fired)
+        l4_ipc(w->id, L4_TAG(0, 0, 0), L4_NODESC, L4_TIMEOUTS(L4_TO_ZERO, 0, 0, 0), &m, 0);
+    if (w->fired)
+        uprintf("  watchdog: the spinner kept the CPU for %lu ms\n", w->ms);
+    UCHECK(!w->fired);
+    UCHECK_EQ(info_of(w->id).partner, L4_NILTHREAD);    /* gone to uthread_exit */
 }
 
 /* ---- thread_schedule: reading ---- */
@@ -468,6 +523,46 @@ UTEST(prio_change_reschedules)
     UCHECK_EQ(l4_thread_schedule(me, 100, KEEP, 0), L4_OK);
     ev_expect("0BM");
     UCHECK_EQ(my_prio(), 100);
+
+    /* Lowering a ready thread below me: it no longer gets my yields; it
+     * runs once I block. */
+    ev_reset();
+    uint64_t c = uthread_start(31, note_and_block, 'C');
+    UCHECK(c != 0);
+    UCHECK_EQ(l4_thread_schedule(c, 60, KEEP, 0), L4_OK);
+    UCHECK_EQ(l4_thread_switch(L4_NILTHREAD), L4_OK);
+    ev('M');
+    usleep_us(1000);
+    ev('m');
+    ev_expect("MCm");
+}
+
+/* The whole range, across the words of a 256-bit ready bitmap: for each
+ * pair lo < hi, a thread at hi started by me at lo runs at once; one at lo
+ * started by me at hi waits until I block. */
+UTEST(priority_range_edges)
+{
+    static const uint8_t pairs[][2] = { { 0, 1 }, { 63, 64 }, { 127, 128 }, { 191, 192 },
+                                        { 254, 255 } };
+    uint64_t me = umyself();
+    unsigned lt = 32;
+    for (unsigned i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
+        uint64_t lo = pairs[i][0], hi = pairs[i][1];
+        ev_reset();
+        UCHECK_EQ(l4_thread_schedule(me, lo, KEEP, 0), L4_OK);
+        UCHECK(start_at(lt++, note_and_block, 'H', hi, KEEP) != 0);
+        ev('M');
+        UCHECK_EQ(l4_thread_schedule(me, hi, KEEP, 0), L4_OK);
+        UCHECK(start_at(lt++, note_and_block, 'L', lo, KEEP) != 0);
+        UCHECK_EQ(l4_thread_switch(L4_NILTHREAD), L4_OK);
+        ev('m');
+        usleep_us(1000);
+        ev('s');
+        if (!ev_is("HMmLs"))
+            uprintf("  priorities %lu and %lu:\n", lo, hi);
+        ev_expect("HMmLs");
+    }
+    UCHECK_EQ(l4_thread_schedule(me, 100, KEEP, 0), L4_OK);
 }
 
 /* ---- round robin ---- */
@@ -553,8 +648,10 @@ static void same_prio_spinner(uint64_t arg)
 
 UTEST(timer_preempts_equal_prio_spinner)
 {
+    static struct watchdog wd;
     sp_count = 0;
     sp_stop = sp_done = 0;
+    watchdog_arm(&wd, 28, &sp_stop, 1000);
     uint64_t s = uthread_start(15, same_prio_spinner, 0);
     UCHECK(s != 0);
     uint64_t last = 0;
@@ -571,6 +668,7 @@ UTEST(timer_preempts_equal_prio_spinner)
         UCHECK(c > last);
         last = c;
     }
+    watchdog_disarm(&wd);
     sp_stop = 1;
     UCHECK_EQ(l4_thread_switch(L4_NILTHREAD), L4_OK);
     UCHECK(sp_done);
@@ -592,8 +690,10 @@ static void slice_spinner(uint64_t arg)
  * slice already begun may keep its old length.) */
 UTEST(timeslice_length_is_honored)
 {
+    static struct watchdog wd;
     ts_count = 0;
     ts_stop = ts_done = 0;
+    watchdog_arm(&wd, 29, &ts_stop, 1000);
     uint64_t s = uthread_start(16, slice_spinner, 0);
     UCHECK(s != 0);
     const uint64_t slices[2] = { 3000, 20000 };
@@ -611,6 +711,7 @@ UTEST(timeslice_length_is_honored)
             UCHECK(dt + 1000 >= slices[k] && dt <= slices[k] + 2000);
         }
     }
+    watchdog_disarm(&wd);
     ts_stop = 1;
     UCHECK_EQ(l4_thread_switch(L4_NILTHREAD), L4_OK);
     UCHECK(ts_done);
@@ -697,9 +798,10 @@ UTEST(thread_switch_unknown_thread)
  * (nr ~0: none), spins, stores them all. Timer preemption (and the call)
  * happen while the registers hold the values. */
 static void xmm_hold(uint64_t *buf, uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2,
-                     uint64_t a3)
+                     uint64_t a3, uint64_t a4)
 {
     register uint64_t r10 __asm__("r10") = a3;
+    register uint64_t r8 __asm__("r8") = a4;
     __asm__ volatile(
         "ldmxcsr 256(%%rbx)\n\t"
         "fldl 264(%%rbx)\n\t"
@@ -752,9 +854,9 @@ static void xmm_hold(uint64_t *buf, uint64_t nr, uint64_t a0, uint64_t a1, uint6
         "fstpl 784(%%rbx)\n\t"
         "fstpl 776(%%rbx)\n\t"
         "ldmxcsr 296(%%rbx)\n\t"
-        : "+a"(nr), "+D"(a0), "+S"(a1), "+d"(a2), "+r"(r10)
+        : "+a"(nr), "+D"(a0), "+S"(a1), "+d"(a2), "+r"(r10), "+r"(r8)
         : "b"(buf)
-        : "rcx", "r8", "r9", "r11", "r12", "r13", "r14", "r15", "xmm0", "xmm1", "xmm2",
+        : "rcx", "r9", "r11", "r12", "r13", "r14", "r15", "xmm0", "xmm1", "xmm2",
           "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12",
           "xmm13", "xmm14", "xmm15", "memory", "cc");
 }
@@ -814,7 +916,7 @@ static void xmm_worker(uint64_t idx)
         xw_owner = idx;
         /* Even rounds yield in the middle; odd ones rely on the timer. */
         bool yield = (r % 2) == 0;
-        xmm_hold(buf, yield ? L4_SYS_THREAD_SWITCH : ~0ull, L4_NILTHREAD, 0, 0, 0);
+        xmm_hold(buf, yield ? L4_SYS_THREAD_SWITCH : ~0ull, L4_NILTHREAD, 0, 0, 0, 0);
         if (xw_owner != idx) {
             xw_mid[idx]++;
             if (!yield)
@@ -847,7 +949,7 @@ UTEST(fpu_sse_registers_isolated)
     while (!(xw_done[0] && xw_done[1]) && unow_us() - t0 < 3000000) {
         xb_fill(xbuf[2], 2, my_rounds, xw_mxcsr[2], 1000);
         xmm_hold(xbuf[2], L4_SYS_IPC, L4_NILTHREAD, L4_NODESC, 0,
-                 L4_TIMEOUTS(0, uto_us(2000), 0, 0));
+                 L4_TIMEOUTS(0, uto_us(2000), 0, 0), 0);
         unsigned bad = xb_mismatches(xbuf[2]);
         if (bad && !my_bad)
             uprintf("  main round %u: %u registers changed\n", my_rounds, bad);
@@ -870,6 +972,73 @@ UTEST(fpu_sse_registers_isolated)
                 xw_mid_timer[1], xw_mid[0], xw_mid[1]);
     UCHECK(xw_mid_timer[0] >= 10 && xw_mid_timer[1] >= 10);
     UCHECK(xw_mid[0] >= 50 && xw_mid[1] >= 50);
+}
+
+/* A new thread starts with the default FPU state, not its creator's: I
+ * hold my values in all registers (and round-to-zero in MXCSR, a changed
+ * x87 control word) while the start call runs a prio-150 thread, which
+ * stores what it finds first thing. */
+static uint64_t probe[40] __attribute__((aligned(16)));
+
+static void fresh_fpu_probe(uint64_t arg)
+{
+    (void)arg;
+    __asm__ volatile("movdqu %%xmm0, 0(%0)\n\t"
+                     "movdqu %%xmm1, 16(%0)\n\t"
+                     "movdqu %%xmm2, 32(%0)\n\t"
+                     "movdqu %%xmm3, 48(%0)\n\t"
+                     "movdqu %%xmm4, 64(%0)\n\t"
+                     "movdqu %%xmm5, 80(%0)\n\t"
+                     "movdqu %%xmm6, 96(%0)\n\t"
+                     "movdqu %%xmm7, 112(%0)\n\t"
+                     "movdqu %%xmm8, 128(%0)\n\t"
+                     "movdqu %%xmm9, 144(%0)\n\t"
+                     "movdqu %%xmm10, 160(%0)\n\t"
+                     "movdqu %%xmm11, 176(%0)\n\t"
+                     "movdqu %%xmm12, 192(%0)\n\t"
+                     "movdqu %%xmm13, 208(%0)\n\t"
+                     "movdqu %%xmm14, 224(%0)\n\t"
+                     "movdqu %%xmm15, 240(%0)\n\t"
+                     "stmxcsr 256(%0)\n\t"
+                     "fnstcw 264(%0)\n\t"
+                     "fnstsw 272(%0)\n\t"
+                     :
+                     : "r"(probe)
+                     : "memory");
+    probe[35] = 1;
+}
+
+UTEST(fpu_new_thread_starts_clean)
+{
+    for (unsigned i = 0; i < 40; i++)
+        probe[i] = 0;
+    uint64_t id = 0;
+    unsigned lt = 30;
+    UCHECK_EQ(l4_lthread_ex_regs(lt, KEEP, KEEP, KEEP, KEEP, &id, 0), L4_OK);
+    UCHECK_EQ(l4_thread_schedule(id, 150, KEEP, 0), L4_OK);
+    uint64_t *sp = uthread_stack_top(lt);
+    *--sp = 0;
+    *--sp = 0;
+    *--sp = 0;
+    *--sp = (uint64_t)fresh_fpu_probe;
+    uint64_t *buf = xbuf[2];
+    xb_fill(buf, 5, 0, 0x7f80, 1);
+    uint16_t fcw = 0x0c7f, fcw_after = 0;   /* round to zero, 64-bit precision */
+    __asm__ volatile("fldcw %0" ::"m"(fcw));
+    xmm_hold(buf, L4_SYS_LTHREAD_EX_REGS, lt, (uint64_t)uthread_trampoline, (uint64_t)sp, KEEP,
+             KEEP);
+    __asm__ volatile("fnstcw %0\n\t"
+                     "fninit" : "=m"(fcw_after));   /* back to the default 0x037f */
+    UCHECK_EQ(probe[35], 1);                    /* it ran within my call */
+    UCHECK_EQ(xb_mismatches(buf), 0);           /* my registers survived */
+    UCHECK_EQ(fcw_after, 0x0c7f);
+    unsigned same = 0;
+    for (unsigned i = 0; i < 32; i += 2)
+        same += probe[i] == buf[i] && probe[i + 1] == buf[i + 1];
+    UCHECK_EQ(same, 0);                         /* no xmm of mine in it */
+    UCHECK_EQ(probe[32] & 0xffffffff, 0x1f80);  /* default MXCSR */
+    UCHECK_EQ(probe[33] & 0xffff, 0x037f);      /* default x87 control word */
+    UCHECK_EQ(probe[34] & 0x3800, 0);           /* x87 stack top 0: empty */
 }
 
 /* Doubles in plain C: a series whose checkpoints must come out bit for
