@@ -78,7 +78,7 @@ static uint64_t pattern(unsigned i, uint64_t salt)
 /* ---- send, closed receive, open receive ---- */
 
 static volatile int t1_stage;
-static volatile uint64_t t1_r[2], t1_from[2], t1_tag[2], t1_w[2][6];
+static volatile uint64_t t1_r[2], t1_from[2], t1_tag[2], t1_w[2][6], t1_intended[2];
 static volatile int t1_snd_done;
 static volatile uint64_t t1_snd_r;
 
@@ -93,6 +93,7 @@ static void t1_receiver(uint64_t main_id)
             t1_r[k] = l4_ipc(L4_NILTHREAD, L4_NODESC, L4_RCV_OPEN, RCV_TO(NEVER), &m, &from);
         t1_from[k] = from;
         t1_tag[k] = m.tag;
+        t1_intended[k] = l4_utcb_of(1)->intended_receiver;
         for (int i = 0; i < 6; i++)
             t1_w[k][i] = m.w[i];
         t1_stage = k + 1;
@@ -132,6 +133,7 @@ UTEST(send_to_closed_receiver_then_open_receive)
     UCHECK_EQ(t1_w[0][0], 0xaaaa0001);
     UCHECK_EQ(t1_w[0][1], 0xaaaa0002);
     UCHECK_EQ(t1_w[0][2], 0xaaaa0003);
+    UCHECK_EQ(t1_intended[0], a);
 
     /* Open receive: a third thread's message, its id in "from". */
     UCHECK(wait_state(a, L4_TS_RECEIVING, true, L4_INVALID));
@@ -147,6 +149,7 @@ UTEST(send_to_closed_receiver_then_open_receive)
     UCHECK_EQ(L4_TAG_T(t1_tag[1]), 0);
     for (int i = 0; i < 6; i++)
         UCHECK_EQ(t1_w[1][i], 0x100 + (uint64_t)i);
+    UCHECK_EQ(t1_intended[1], a);
 }
 
 /* ---- a closed receive ignores other senders ---- */
@@ -381,6 +384,8 @@ static void t5_receiver(uint64_t main_id)
 static void t5_sender(uint64_t dest)
 {
     struct l4_msg m = { 0 };
+    for (int i = 0; i < 6; i++)
+        m.w[i] = 0x90 + (uint64_t)i;
     t5_snd_r = l4_ipc(dest, L4_TAG(0x10, 10, 0), L4_NODESC, SND_TO(NEVER), &m, 0);
     t5_snd_done = 1;
 }
@@ -399,6 +404,8 @@ UTEST(message_cut)
     UCHECK_EQ(r, L4_IPC_SND_CUT);
     UCHECK(wait_flag(&t5_stage, 1));
     UCHECK_EQ(t5_r[0], L4_IPC_RCV_CUT);
+    for (int i = 0; i < 6; i++)     /* no words copied */
+        UCHECK_EQ(t5_w[0][i], 0);
 
     /* exactly 4 words fit */
     UCHECK(wait_state(rcv, L4_TS_RECEIVING, true, L4_INVALID));
@@ -422,6 +429,8 @@ UTEST(message_cut)
     UCHECK(wait_flag(&t5_snd_done, 1));
     UCHECK_EQ(t5_r[2], L4_IPC_RCV_CUT);
     UCHECK_EQ(t5_snd_r, L4_IPC_SND_CUT);
+    for (int i = 0; i < 6; i++)
+        UCHECK_EQ(t5_w[2][i], 0);
 }
 
 /* ---- malformed tags ---- */
@@ -900,6 +909,26 @@ static void t12_handler(uint64_t main_id)
     t12_stage = 7;
 }
 
+/* attaches, then waits in an open receive */
+static volatile int t12_open_stage;
+static volatile uint64_t t12_open_r[2], t12_open_from, t12_open_tag;
+
+static void t12_open_handler(uint64_t arg)
+{
+    (void)arg;
+    struct l4_msg m = { 0 };
+    uint64_t from = 0;
+    t12_open_r[0] = l4_ipc(L4_IRQ_ID(IRQ), L4_NODESC, 0, RCV_TO(ZERO), &m, &from);
+    t12_open_stage = 1;
+    from = 0;
+    t12_open_r[1] = l4_ipc(L4_NILTHREAD, L4_NODESC, L4_RCV_OPEN, RCV_TO(NEVER), &m, &from);
+    t12_open_from = from;
+    t12_open_tag = m.tag;
+    t12_open_stage = 2;
+    l4_ipc(L4_IRQ_ID(IRQ), L4_NODESC, L4_RCV_DETACH, RCV_TO(ZERO), &m, &from);
+    t12_open_stage = 3;
+}
+
 UTEST(interrupts_as_ipc)
 {
     uint64_t me = umyself();
@@ -966,6 +995,18 @@ UTEST(interrupts_as_ipc)
     UCHECK_EQ(l4_ipc(irq, L4_NODESC, L4_RCV_DETACH, RCV_TO(ZERO), &m, &from), L4_IPC_OK);
     /* not attached: a receive with a non-zero timeout does not attach */
     UCHECK_EQ(l4_ipc(irq, L4_NODESC, 0, RCV_TO(uto_us(20000)), &m, &from), L4_IPC_NOPARTNER);
+
+    /* delivered to a handler blocked in an open receive */
+    uint64_t h3 = uthread_start(30, t12_open_handler, 0);
+    UCHECK(h3 != 0);
+    UCHECK(wait_flag(&t12_open_stage, 1));
+    UCHECK_EQ(t12_open_r[0], L4_IPC_RCV_TIMEOUT);
+    UCHECK(wait_state(h3, L4_TS_RECEIVING, true, L4_INVALID));
+    UCHECK_EQ(l4_kdebug(L4_KDEBUG_RAISE_IRQ, IRQ, 0, 0), L4_OK);
+    UCHECK(wait_flag(&t12_open_stage, 3));
+    UCHECK_EQ(t12_open_r[1], L4_IPC_OK);
+    UCHECK_EQ(t12_open_from, irq);
+    UCHECK_EQ(t12_open_tag, L4_TAG(0xffffffffu, 0, 0));
 
     /* the timer (0) and the cascade (2) cannot be attached */
     UCHECK_EQ(l4_ipc(L4_IRQ_ID(0), L4_NODESC, 0, RCV_TO(ZERO), &m, &from), L4_IPC_NOPARTNER);
