@@ -138,6 +138,8 @@ struct l4_utcb {
 #define L4_KDEBUG_EXIT 1        /* root task only: end QEMU, rsi 0 = pass */
 #define L4_KDEBUG_KMEM 2        /* out: rsi kernel pool frames used, rdx limit */
 #define L4_KDEBUG_RAISE_IRQ 3   /* root task only: act as if IRQ rsi fired */
+#define L4_KDEBUG_RTC_IRQ 4     /* root task only: rsi 1 = let the CMOS RTC raise
+                                   IRQ 8 (once, until turned off), 0 = off */
 
 /* ---- id_nearest (rax out: kind) ---- */
 #define L4_NEAREST_SAME   0   /* same clan: the destination itself */
