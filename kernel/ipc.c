@@ -12,6 +12,9 @@
 #include "map.h"
 #include "sched.h"
 #include "space.h"
+#include "string.h"
+#include "arch/x86_64/layout.h"
+#include "arch/x86_64/paging.h"
 #include "arch/x86_64/trap.h"
 
 enum phase { DONE, WAIT, FAILED };
@@ -92,6 +95,36 @@ static void sq_remove(struct thread *t)
     t->sq_owner = t->sq_next = t->sq_prev = NULL;
 }
 
+/* Copies string item n (len bytes at src in snd's space) into rcv's n-th
+ * receive buffer. Both sides' pages must be mapped now (a page-fault
+ * timeout of zero): a missing or read-only page gives the page-fault
+ * timeout code of that side. Returns an L4_IPC_* code. */
+static unsigned copy_string(struct thread *snd, struct thread *rcv, unsigned n, uint64_t len, uint64_t src)
+{
+    if (rcv->ipc_kernel || !(rcv->rcv_desc & L4_RCV_STRINGS) || n >= 8)
+        return L4_IPC_RCV_CUT;
+    uint64_t dst = rcv->utcb->rcv_strings[n][0], cap = rcv->utcb->rcv_strings[n][1];
+    if (len > L4_STRING_MAX || len > cap)
+        return L4_IPC_RCV_CUT;
+    if (src + len < src || src + len > MAP_USER_LIMIT)
+        return L4_IPC_SND_PF_TIMEOUT;
+    if (dst + len < dst || dst + len > MAP_USER_LIMIT)
+        return L4_IPC_RCV_PF_TIMEOUT;
+    for (uint64_t off = 0; off < len;) {
+        uint64_t s = src + off, d = dst + off;
+        uint64_t chunk = MIN(len - off, MIN(PAGE_SIZE - (s & 0xfff), PAGE_SIZE - (d & 0xfff)));
+        paddr_t spa, dpa;
+        uint64_t spte, dpte;
+        if (!space_lookup(snd->space, s, &spa, &spte))
+            return L4_IPC_SND_PF_TIMEOUT;
+        if (!space_lookup(rcv->space, d, &dpa, &dpte) || !(dpte & PTE_W))
+            return L4_IPC_RCV_PF_TIMEOUT;
+        memcpy(phys_to_virt(dpa), phys_to_virt(spa), chunk);
+        off += chunk;
+    }
+    return L4_IPC_OK;
+}
+
 /* Copies snd's message to rcv and sets rcv's results; false if it did
  * not fit (both get "cut") or a map item failed (both get "map failed"). */
 static bool transfer(struct thread *snd, struct thread *rcv, uint64_t dest_id)
@@ -108,8 +141,20 @@ static bool transfer(struct thread *snd, struct thread *rcv, uint64_t dest_id)
     }
     for (unsigned i = 0; i < n; i++)
         put_word(rcv, i, get_word(snd, i));
+    unsigned nstr = 0;
     for (unsigned i = 0; i < t; i++) {
         uint64_t w0 = get_word(snd, u + 2 * i), w1 = get_word(snd, u + 2 * i + 1);
+        if ((w0 & 0xf) == L4_ITEM_STRING) {
+            unsigned r = copy_string(snd, rcv, nstr, w0 >> 4, w1);
+            if (r != L4_IPC_OK) {
+                set_result(snd, r == L4_IPC_RCV_CUT ? L4_IPC_SND_CUT : r);
+                set_result(rcv, r);
+                return false;
+            }
+            put_word(rcv, u + 2 * i + 1, rcv->utcb->rcv_strings[nstr][0]);
+            nstr++;
+            continue;
+        }
         uint64_t window = rcv->ipc_kernel ? L4_FPAGE(0, L4_WHOLE_SPACE, L4_RWX)
                         : (rcv->rcv_desc & L4_RCV_MAPS) ? rcv->utcb->rcv_window : 0;
         if ((w0 & 0xe) != L4_ITEM_MAP && (w0 & 0xe) != L4_ITEM_GRANT)

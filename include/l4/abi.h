@@ -121,6 +121,8 @@ struct l4_utcb {
 #define L4_W 2u
 #define L4_X 1u
 #define L4_RWX 7u
+#define L4_ITEM_STRING 0x4ull   /* {length << 4 | L4_ITEM_STRING, address} */
+#define L4_STRING_MAX (4ull << 20)
 #define L4_ITEM_MAP   0x8ull
 #define L4_ITEM_GRANT 0xaull
 #define L4_WHOLE_SPACE 47          /* log2 of the user half */

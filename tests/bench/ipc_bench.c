@@ -68,7 +68,7 @@ int main(void)
     uprintf("bench ipc_rtt_c_same_task %lu\n", measure(same));
     uint64_t pg = uthread_start(2, pager, 0), child;
     if (l4_task_new(L4_ID(5, 0, 0), 255, (uint64_t)child_entry,
-                    (uint64_t)&child_stack[2046], pg, 0, &child) != L4_OK) {
+                    (uint64_t)&child_stack[2047], pg, 0, &child) != L4_OK) {
         uprintf("bench: task_new failed\n");
         return 1;
     }
