@@ -84,6 +84,11 @@ void space_destroy(struct space *s)
     if (READ_CR(3) == s->pml4)
         WRITE_CR(3, kernel_pml4);
     tasks[s->task] = NULL;
+    /* Task numbers the deleted task owned go back to its chief. */
+    uint16_t heir = (uint16_t)(s->chief ? s->chief->task : L4_ROOT_TASK);
+    for (unsigned t = 1; t < L4_MAX_TASKS; t++)
+        if (task_owner[t] == s->task && !tasks[t])
+            task_owner[t] = heir;
     free_tables(s->pml4);
     kmem_free_frame(virt_to_phys(s));
 }

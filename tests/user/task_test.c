@@ -22,19 +22,19 @@
 /* Root lthreads, each used once for the whole run. */
 enum {
     LT_PAGER = 1, LT_SRV, LT_RCV, LT_SND, LT_R, LT_H, LT_X, LT_X2, LT_Y,
-    LT_Z1, LT_Z2, LT_Z3, LT_W, LT_T1, LT_T2, LT_T3, LT_SINK,
+    LT_Z1, LT_Z2, LT_Z3, LT_W, LT_T1, LT_T2, LT_T3, LT_T4, LT_SINK,
     LT_UNUSED = 40,     /* never created: the argument checks name it */
 };
 
 /* Task numbers, one set per case. */
 enum {
     TN_BASIC = 3, TN_PF = 4, TN_A = 5, TN_B = 6, TN_DEL = 7, TN_PASSED = 8,
-    TN_ERR = 9, TN_EXH_FIRST = 10, TN_EXH_LAST = 4000, TN_UNMAP = 4001,
+    TN_ERR = 9, TN_EXH_FIRST = 10, TN_EXH_LAST = 4000, TN_UNMAP = 4001, TN_EAT = 4002,
     TN_NOT_A_OWNS = 100,
 };
 
 /* Stacks of child tasks' first threads (root .bss, mapped by the pager). */
-enum { CS_BASIC, CS_DEL, CS_A, CS_B, CS_UNMAP, CS_EXH, CS_COUNT };
+enum { CS_BASIC, CS_DEL, CS_A, CS_B, CS_UNMAP, CS_EXH, CS_EAT, CS_COUNT };
 static uint64_t child_stacks[CS_COUNT][1024] __attribute__((aligned(4096)));
 
 static uint64_t child_sp(unsigned i)
@@ -101,8 +101,10 @@ static void __attribute__((noreturn, noinline)) child_block(void)
 struct pgrec {
     uint64_t from, label, w[4];
 };
-static volatile struct pgrec pglog[512];
+static volatile struct pgrec pglog[1024];
 static volatile uint64_t pgn, pg_refused;
+#define EAT_BASE 0x100000000ull
+static uint64_t eat_page[512] __attribute__((aligned(4096)));
 static uint64_t pager_id;
 
 static void pager_fn(uint64_t arg)
@@ -123,13 +125,15 @@ static void pager_fn(uint64_t arg)
             pgn = n + 1;
             if (L4_TAG_LABEL(m.tag) != LABEL_PF)
                 break;              /* an exception: the thread stays blocked */
-            uint64_t page = m.w[0] & ~0xfffull;
-            if (page < 0x400000 || page >= 0x40000000) {
+            uint64_t page = m.w[0] & ~0xfffull, src = page;
+            if (page >= EAT_BASE && page < EAT_BASE + (1ull << 40)) {
+                src = (uint64_t)eat_page;   /* the eater: one page, anywhere */
+            } else if (page < 0x400000 || page >= 0x40000000) {
                 pg_refused++;       /* not the root image: no answer */
                 break;
             }
             m.w[0] = page | L4_ITEM_MAP;
-            m.w[1] = L4_FPAGE(page, 12, L4_RWX);
+            m.w[1] = L4_FPAGE(src, 12, L4_RWX);
             r = l4_ipc(from, L4_TAG(0, 0, 1), L4_RCV_OPEN, L4_TIMEOUTS(L4_TO_ZERO, 0, 0, 0), &m,
                        &from);
         }
@@ -168,10 +172,11 @@ static uint64_t delete_task(unsigned tn)
 }
 
 /* ==== task_new: the first thread runs; call into another space ==== */
-static volatile uint64_t basic_srv, basic_ran, basic_self, basic_r, basic_from, basic_tag,
-    basic_w0, basic_w1, basic_near_kind, basic_near_id;
-static volatile uint64_t srv_r, srv_from, srv_tag, srv_w0, srv_w1, srv_w2, srv_intended,
-    srv_reply_r, srv_count;
+struct srvrec {
+    uint64_t r, from, tag, w0, w1, w2, intended, reply_r;
+};
+static volatile struct srvrec srv_log[32];
+static volatile uint64_t srv_count, basic_srv;
 
 static void srv_fn(uint64_t arg)
 {
@@ -180,18 +185,20 @@ static void srv_fn(uint64_t arg)
         struct l4_msg m = { 0 };
         uint64_t from = 0;
         uint64_t r = l4_ipc(NIL, L4_NODESC, L4_RCV_OPEN, 0, &m, &from);
-        srv_r = r;
-        srv_from = from;
-        srv_tag = m.tag;
-        srv_w0 = m.w[0];
-        srv_w1 = m.w[1];
-        srv_w2 = m.w[2];
-        srv_intended = l4_utcb_of(LT_SRV)->intended_receiver;
+        volatile struct srvrec *s = &srv_log[srv_count % COUNT_OF(srv_log)];
+        s->r = r;
+        s->from = from;
+        s->tag = m.tag;
+        s->w0 = m.w[0];
+        s->w1 = m.w[1];
+        s->w2 = m.w[2];
+        s->intended = l4_utcb_of(LT_SRV)->intended_receiver;
+        s->reply_r = ~0ull;
         if (L4_IPC_ERR(r) == L4_IPC_OK) {
             m.w[0] = m.w[0] + m.w[1];
             m.w[1] = m.w[2] ^ 0xfff;
-            srv_reply_r = l4_ipc(from, L4_TAG(0x43, 2, 0), L4_NODESC,
-                                 L4_TIMEOUTS(L4_TO_ZERO, 0, 0, 0), &m, 0);
+            s->reply_r = l4_ipc(from, L4_TAG(0x43, 2, 0), L4_NODESC,
+                                L4_TIMEOUTS(L4_TO_ZERO, 0, 0, 0), &m, 0);
         }
         srv_count++;
     }
@@ -204,6 +211,9 @@ static uint64_t server(void)
         basic_srv = uthread_start(LT_SRV, srv_fn, 0);
     return basic_srv;
 }
+
+static volatile uint64_t basic_claim, basic_ran, basic_self, basic_r, basic_from, basic_tag,
+    basic_w0, basic_w1, basic_near_kind, basic_near_id, basic_r2, basic_from2;
 
 static void __attribute__((noreturn)) basic_child(void)
 {
@@ -223,6 +233,12 @@ static void __attribute__((noreturn)) basic_child(void)
     basic_tag = m.tag;
     basic_w0 = m.w[0];
     basic_w1 = m.w[1];
+    /* A deceiving send by a task that is nobody's chief: not believed. */
+    l4_utcb_of(0)->virtual_sender = basic_claim;
+    m.w[0] = m.w[1] = m.w[2] = 1;
+    basic_r2 = l4_ipc(basic_srv, L4_TAG(0x44, 3, 0) | L4_TAG_DECEIVE, 0,
+                      L4_TIMEOUTS(uto_us(1000000), uto_us(1000000), 0, 0), &m, &from);
+    basic_from2 = from;
     basic_ran = 0x600d;
     child_block();
 }
@@ -233,6 +249,7 @@ UTEST(task_new_runs_first_thread)
     uint64_t srv = server();
     UCHECK(srv != 0);
     uint64_t calls = srv_count;
+    basic_claim = umyself();
     uint64_t first = 0;
     /* Only the task number counts: lthread and version are ignored. */
     uint64_t r = l4_task_new(L4_ID(TN_BASIC, 5, 99), 255, (uint64_t)basic_child,
@@ -250,18 +267,19 @@ UTEST(task_new_runs_first_thread)
     UCHECK_EQ(basic_near_kind, L4_NEAREST_SAME);
     UCHECK_EQ(basic_near_id, srv);
     /* The server saw the call from the child's thread, words intact. */
-    UCHECK_EQ(srv_count, calls + 1);
-    UCHECK_EQ(L4_IPC_ERR(srv_r), L4_IPC_OK);
-    UCHECK(!(srv_r & L4_IPC_REDIRECTED));
-    UCHECK(!(srv_r & L4_IPC_DECEIVED));
-    UCHECK_EQ(srv_from, first);
-    UCHECK_EQ(L4_TAG_LABEL(srv_tag), 0x42);
-    UCHECK_EQ(L4_TAG_U(srv_tag), 3);
-    UCHECK_EQ(srv_w0, 40);
-    UCHECK_EQ(srv_w1, 2);
-    UCHECK_EQ(srv_w2, 0xabc);
-    UCHECK_EQ(srv_intended, srv);
-    UCHECK_EQ(srv_reply_r, L4_IPC_OK);
+    UCHECK_EQ(srv_count, calls + 2);
+    volatile struct srvrec *s = &srv_log[calls % COUNT_OF(srv_log)];
+    UCHECK_EQ(L4_IPC_ERR(s->r), L4_IPC_OK);
+    UCHECK(!(s->r & L4_IPC_REDIRECTED));
+    UCHECK(!(s->r & L4_IPC_DECEIVED));
+    UCHECK_EQ(s->from, first);
+    UCHECK_EQ(L4_TAG_LABEL(s->tag), 0x42);
+    UCHECK_EQ(L4_TAG_U(s->tag), 3);
+    UCHECK_EQ(s->w0, 40);
+    UCHECK_EQ(s->w1, 2);
+    UCHECK_EQ(s->w2, 0xabc);
+    UCHECK_EQ(s->intended, srv);
+    UCHECK_EQ(s->reply_r, L4_IPC_OK);
     /* ... and the child got the reply. */
     UCHECK_EQ(L4_IPC_ERR(basic_r), L4_IPC_OK);
     UCHECK(!(basic_r & L4_IPC_REDIRECTED));
@@ -271,6 +289,15 @@ UTEST(task_new_runs_first_thread)
     UCHECK_EQ(L4_TAG_U(basic_tag), 2);
     UCHECK_EQ(basic_w0, 42);
     UCHECK_EQ(basic_w1, 0xabc ^ 0xfff);
+    /* The false claim: the server still sees the child. */
+    s = &srv_log[(calls + 1) % COUNT_OF(srv_log)];
+    UCHECK_EQ(L4_IPC_ERR(s->r), L4_IPC_OK);
+    UCHECK(!(s->r & L4_IPC_DECEIVED));
+    UCHECK_EQ(s->from, first);
+    UCHECK_EQ(L4_TAG_LABEL(s->tag), 0x44);
+    UCHECK(!(s->tag & L4_TAG_DECEIVE));
+    UCHECK_EQ(L4_IPC_ERR(basic_r2), L4_IPC_OK);
+    UCHECK_EQ(basic_from2, srv);
     /* The child is now blocked in its receive from nil. */
     UCHECK(wait_state(first, L4_TS_RECEIVING, NIL, 1000000));
     UCHECK_EQ(delete_task(TN_BASIC), L4_OK);
@@ -379,6 +406,7 @@ UTEST(child_unmap_own_refaults)
 /* ==== task_new argument errors ==== */
 UTEST(task_new_errors)
 {
+    UCHECK(pager() != 0);           /* made before the count below */
     uint64_t used = kmem_used(), first = 1;
     uint64_t ip = (uint64_t)child_block, sp = child_sp(CS_BASIC);
     UCHECK_EQ(l4_task_new(L4_ID(0, 0, 0), 255, ip, sp, pager(), 0, &first), L4_EINVAL);
@@ -451,7 +479,9 @@ UTEST(delete_releases_waiters)
     UCHECK_EQ(snd_res, L4_IPC_SND_ABORTED);
     /* The old id names no one now. */
     struct l4_msg m = { 0 };
-    UCHECK_EQ(L4_IPC_ERR(l4_ipc(did, L4_TAG(1, 0, 0), L4_NODESC, 0, &m, 0)), L4_IPC_NOPARTNER);
+    UCHECK_EQ(L4_IPC_ERR(l4_ipc(did, L4_TAG(1, 0, 0), L4_NODESC, L4_TIMEOUTS(uto_us(10000), 0, 0, 0),
+                               &m, 0)),
+              L4_IPC_NOPARTNER);
     UCHECK_EQ(L4_IPC_ERR(l4_ipc(did, L4_NODESC, 0, L4_TIMEOUTS(0, uto_us(1000), 0, 0), &m, 0)),
               L4_IPC_NOPARTNER);
     uint64_t near;
@@ -916,8 +946,10 @@ UTEST(lthread_ex_regs_checks)
 }
 
 /* ==== fpage_unmap ==== */
-static uint8_t um_pages[3][4096] __attribute__((aligned(4096)));
-static volatile uint64_t um_read[3], um_wrote[3];
+/* Page 0: made read-only, 1: flushed, 2: unmapped without OWN (stays),
+ * 3 (and 4 next to it): only named by rejected calls, so must stay. */
+static uint8_t um_pages[5][4096] __attribute__((aligned(8192)));
+static volatile uint64_t um_read[5], um_wrote[5];
 
 static void um_touch(uint64_t k)
 {
@@ -927,24 +959,42 @@ static void um_touch(uint64_t k)
     um_wrote[k] = 1;
 }
 
+static void um_touch_34(uint64_t arg)
+{
+    (void)arg;
+    um_touch(4);
+    um_touch(3);
+}
+
 UTEST(fpage_unmap_checks)
 {
-    uint64_t pg = (uint64_t)um_pages[0];
-    UCHECK_EQ(l4_fpage_unmap(L4_FPAGE(pg, 11, 0), L4_UNMAP_OWN), L4_EINVAL);
-    UCHECK_EQ(l4_fpage_unmap(L4_FPAGE(0, 48, 0), L4_UNMAP_OWN), L4_EINVAL);
-    UCHECK_EQ(l4_fpage_unmap(L4_FPAGE(0, 63, 0), L4_UNMAP_OWN), L4_EINVAL);
-    UCHECK_EQ(l4_fpage_unmap(L4_FPAGE(0x401000, 13, 0), L4_UNMAP_OWN), L4_EINVAL);
-    UCHECK_EQ(l4_fpage_unmap(L4_FPAGE(0x1000, 47, 0), L4_UNMAP_OWN), L4_EINVAL);
-    UCHECK_EQ(l4_fpage_unmap(L4_FPAGE(KHALF, 12, 0), L4_UNMAP_OWN), L4_EINVAL);
-    UCHECK_EQ(l4_fpage_unmap(L4_FPAGE(L4_KIP_BASE, 12, 0), L4_UNMAP_OWN | L4_UNMAP_FLUSH), L4_EINVAL);
-    UCHECK_EQ(l4_fpage_unmap(L4_FPAGE(L4_UTCB_BASE, 12, 0), L4_UNMAP_OWN | L4_UNMAP_FLUSH), L4_EINVAL);
-    UCHECK_EQ(l4_fpage_unmap(L4_FPAGE(pg, 12, 0), 4), L4_EINVAL);
-    UCHECK_EQ(l4_fpage_unmap(L4_FPAGE(pg, 12, 0), L4_UNMAP_OWN | L4_UNMAP_FLUSH | (1ull << 63)),
-              L4_EINVAL);
-    UCHECK_EQ(l4_kip()->magic, L4_KIP_MAGIC);       /* still mapped */
-
-    for (unsigned k = 0; k < 3; k++)
+    for (unsigned k = 0; k < 5; k++)
         ((volatile uint64_t *)um_pages[k])[1] = 100 * (k + 1);
+    /* Bad fpages. Were one taken, it could only harm pages 3 and 4 (or,
+     * with mask 0 or without FLUSH, nothing this test needs). */
+    uint64_t p3 = (uint64_t)um_pages[3];
+    const uint64_t own_flush = L4_UNMAP_OWN | L4_UNMAP_FLUSH;
+    UCHECK_EQ(l4_fpage_unmap(L4_FPAGE(p3, 11, 0), own_flush), L4_EINVAL);
+    UCHECK_EQ(l4_fpage_unmap(L4_FPAGE(p3, 0, 0), own_flush), L4_EINVAL);
+    UCHECK_EQ(l4_fpage_unmap(L4_FPAGE(p3, 13, 0), own_flush), L4_EINVAL);    /* misaligned */
+    UCHECK_EQ(l4_fpage_unmap(L4_FPAGE(0, 48, 0), 0), L4_EINVAL);
+    UCHECK_EQ(l4_fpage_unmap(L4_FPAGE(0, 63, 0), 0), L4_EINVAL);
+    UCHECK_EQ(l4_fpage_unmap(L4_FPAGE(0x1000, 47, 0), 0), L4_EINVAL);         /* misaligned */
+    UCHECK_EQ(l4_fpage_unmap(L4_FPAGE(0x400000, 13, 0) | 0x1000, 0), L4_EINVAL);
+    UCHECK_EQ(l4_fpage_unmap(L4_FPAGE(KHALF, 12, 0), L4_UNMAP_OWN), L4_EINVAL);
+    UCHECK_EQ(l4_fpage_unmap(L4_FPAGE(USER_TOP - 4096, 12, 0), L4_UNMAP_OWN), L4_EINVAL);
+    UCHECK_EQ(l4_fpage_unmap(L4_FPAGE(L4_KIP_BASE, 12, 0), L4_UNMAP_OWN), L4_EINVAL);
+    UCHECK_EQ(l4_fpage_unmap(L4_FPAGE(L4_UTCB_BASE, 12, 0), L4_UNMAP_OWN), L4_EINVAL);
+    /* Unknown mask bits. */
+    UCHECK_EQ(l4_fpage_unmap(L4_FPAGE(p3, 12, 0), 4), L4_EINVAL);
+    UCHECK_EQ(l4_fpage_unmap(L4_FPAGE(p3, 12, 0), own_flush | 4), L4_EINVAL);
+    UCHECK_EQ(l4_fpage_unmap(L4_FPAGE(p3, 12, 0), own_flush | (1ull << 63)), L4_EINVAL);
+    UCHECK_EQ(l4_kip()->magic, L4_KIP_MAGIC);
+    uint64_t t4 = uthread_start(LT_T4, um_touch_34, 0);
+    UCHECK(wait_set(&um_wrote[3], 1000000));
+    UCHECK_EQ(um_read[3], 401);
+    UCHECK_EQ(um_read[4], 501);
+    UCHECK(wait_state(t4, L4_TS_RECEIVING, NIL, 1000000));
 
     /* Without OWN only derived mappings go: none here, page stays. */
     UCHECK_EQ(l4_fpage_unmap(L4_FPAGE((uint64_t)um_pages[2], 12, 0), L4_UNMAP_FLUSH), L4_OK);
@@ -963,8 +1013,7 @@ UTEST(fpage_unmap_checks)
         UCHECK_EQ(((volatile uint64_t *)um_pages[0])[2], 0);
 
     /* OWN | FLUSH: gone; with no pager, a read stops the thread. */
-    UCHECK_EQ(l4_fpage_unmap(L4_FPAGE((uint64_t)um_pages[1], 12, 0), L4_UNMAP_OWN | L4_UNMAP_FLUSH),
-              L4_OK);
+    UCHECK_EQ(l4_fpage_unmap(L4_FPAGE((uint64_t)um_pages[1], 12, 0), own_flush), L4_OK);
     uint64_t t2 = uthread_start(LT_T2, um_touch, 1);
     UCHECK(wait_state(t2, L4_TS_STOPPED, ~0ull, 1000000));
     UCHECK_EQ(um_read[1], 0);
@@ -972,16 +1021,57 @@ UTEST(fpage_unmap_checks)
 }
 
 /* ==== Kernel memory exhaustion: ENOMEM, not a panic; all comes back ==== */
+/* The eater: a child task that, told k, touches EAT_BASE + k * 2 MiB. The
+ * pager maps one page there, so each touch costs the kernel one new page
+ * table: kernel memory is eaten a frame at a time. */
+static volatile uint64_t eat_ready, eat_done;
+
+static void __attribute__((noreturn)) eater_main(void)
+{
+    eat_ready = 1;
+    struct l4_msg m = { 0 };
+    uint64_t from = 0;
+    for (;;) {
+        uint64_t r = l4_ipc(NIL, L4_NODESC, L4_RCV_OPEN, 0, &m, &from);
+        if (L4_IPC_ERR(r) != L4_IPC_OK)
+            continue;
+        *(volatile uint64_t *)(EAT_BASE + m.w[0] * (2ull << 20)) = 1;
+        eat_done = m.w[0] + 1;
+    }
+}
+
+/* Has the eater eat (k): true if it could, false once it was stopped. */
+static bool eat(uint64_t eater, uint64_t k)
+{
+    struct l4_msg m = { 0 };
+    m.w[0] = k;
+    if (l4_ipc(eater, L4_TAG(0, 1, 0), L4_NODESC, L4_TIMEOUTS(uto_us(1000000), 0, 0, 0), &m, 0))
+        return false;
+    uint64_t t0 = unow_us();
+    while (eat_done != k + 1) {
+        if (ts_state(eater, 0) == L4_TS_STOPPED || unow_us() - t0 > 1000000)
+            return false;
+        usleep_us(200);
+    }
+    return true;
+}
+
 UTEST(kernel_memory_exhaustion)
 {
     /* The tasks' threads fault at once; their pager never answers. */
     uint64_t sink = uthread_start(LT_SINK, (void (*)(uint64_t))child_block, 0);
     UCHECK(sink != 0);
-    UCHECK(server() != 0);         /* made before the count below */
+    UCHECK(server() != 0);          /* made before the count below */
+    UCHECK(pager() != 0);
     usleep_us(1000);
     uint64_t used0 = 0, limit = 0;
     l4_kdebug(L4_KDEBUG_KMEM, 0, &used0, &limit);
     UCHECK(limit > 0 && used0 < limit);
+    uint64_t eater = 0;
+    UCHECK_EQ(new_task(TN_EAT, eater_main, CS_EAT, pager(), &eater), L4_OK);
+    UCHECK(wait_state(eater, L4_TS_RECEIVING, ~0ull, 2000000));
+    UCHECK_EQ(eat_ready, 1);
+
     unsigned created = 0, enomem_at = 0;
     uint64_t bad = 0, first_id = 0, leak = 0;
     for (unsigned tn = TN_EXH_FIRST; tn <= TN_EXH_LAST; tn++) {
@@ -1011,13 +1101,6 @@ UTEST(kernel_memory_exhaustion)
     if ((limit - used0) / 7 < TN_EXH_LAST - TN_EXH_FIRST + 1)
         UCHECK(enomem_at != 0);
     UCHECK_EQ(leak, 0);
-    if (enomem_at) {
-        uint64_t before = kmem_used(), id = 1;
-        UCHECK_EQ(l4_task_new(L4_ID(enomem_at, 0, 0), 0, (uint64_t)child_block, child_sp(CS_EXH),
-                              sink, 0, &id),
-                  L4_ENOMEM);
-        UCHECK_EQ(kmem_used(), before);
-    }
     /* The kernel still works: the made threads wait for their pager. */
     uint64_t partner = 0;
     UCHECK_EQ(ts_state(first_id, &partner), L4_TS_SENDING);
@@ -1030,7 +1113,46 @@ UTEST(kernel_memory_exhaustion)
                      &m, &from),
               L4_IPC_OK);
     UCHECK_EQ(m.w[0], 11);
+
+    /* With a little room again, the eater takes it back a frame at a time
+     * while task_new is tried at each step: it fails at every place it can
+     * run out (space, tables, TCB, UTCB) and must give back what it took. */
+    if (enomem_at && created >= 2) {
+        for (unsigned i = 0; i < 2; i++)
+            UCHECK_EQ(delete_task(TN_EXH_FIRST + --created), L4_OK);
+        unsigned ok = 0, nomem = 0, leaks = 0, other = 0, k = 0;
+        for (unsigned step = 0; step < 100; step++) {
+            uint64_t before = kmem_used(), id = 0;
+            uint64_t r = l4_task_new(L4_ID(enomem_at, 0, 0), 0, (uint64_t)child_block,
+                                     child_sp(CS_EXH), sink, 0, &id);
+            if (r == L4_OK) {
+                ok++;
+                if (delete_task(enomem_at) != L4_OK)
+                    other++;
+            } else if (r == L4_ENOMEM) {
+                nomem++;
+            } else {
+                other++;
+            }
+            if (kmem_used() != before) {
+                uprintf("  step %u: task_new %lu, %lu frames used before, %lu after\n", step, r,
+                        before, kmem_used());
+                leaks++;
+            }
+            if (!eat(eater, k++))
+                break;
+        }
+        uprintf("  eating: %u steps, task_new ok %u, ENOMEM %u\n", k, ok, nomem);
+        UCHECK_EQ(leaks, 0);
+        UCHECK_EQ(other, 0);
+        UCHECK(ok > 0);
+        UCHECK(nomem > 0);
+        UCHECK(k < 100);
+        UCHECK_EQ(ts_state(eater, 0), L4_TS_STOPPED);   /* its last fault failed */
+    }
+
     /* Delete them all: the memory comes back. */
+    UCHECK_EQ(delete_task(TN_EAT), L4_OK);
     unsigned del_fail = 0;
     for (unsigned i = 0; i < created; i++)
         if (delete_task(TN_EXH_FIRST + i) != L4_OK)
