@@ -19,6 +19,7 @@ endif
 .DEFAULT_GOAL := all
 .PHONY: all run debug test deps iso kernel clean FORCE
 .SUFFIXES:
+.SECONDARY:
 
 GCC_INC := $(shell gcc -print-file-name=include)
 
