@@ -36,6 +36,20 @@ UTEST(call_and_reply)
     UCHECK_EQ(L4_TAG_LABEL(m.tag), 7);
 }
 
+
+/* Flags a user can set with popf (NT, AC, DF) must not reach the kernel:
+ * with NT set, the kernel's iretq back would fault. */
+UTEST(user_flags_do_not_reach_kernel)
+{
+    uint64_t fl;
+    __asm__ volatile("pushfq\n pop %0" : "=r"(fl));
+    uint64_t set = fl | (1ull << 14) | (1ull << 18) | (1ull << 10);  /* NT AC DF */
+    __asm__ volatile("push %0\n popfq" ::"r"(set) : "cc", "memory");
+    uint64_t r = l4_thread_switch(L4_NILTHREAD);
+    __asm__ volatile("push %0\n popfq" ::"r"(fl) : "cc", "memory");
+    UCHECK_EQ(r, L4_OK);
+}
+
 int main(void)
 {
     return utest_run("smoke");

@@ -28,7 +28,9 @@ void arch_syscall_init(void)
     wrmsr(MSR_EFER, rdmsr(MSR_EFER) | 1);               /* SCE */
     wrmsr(MSR_STAR, (uint64_t)SEL_KCODE << 32 | (uint64_t)0x18 << 48);
     wrmsr(MSR_LSTAR, (uint64_t)syscall_entry);
-    wrmsr(MSR_FMASK, 0x200 | 0x400 | 0x100 | 0x40000);  /* IF DF TF AC */
+    /* IF DF TF AC off in the kernel; NT too, or the iretq back to user mode
+     * would #GP on a flag any user can set with popf. */
+    wrmsr(MSR_FMASK, 0x200 | 0x400 | 0x100 | 0x40000 | 0x4000);
 }
 
 void arch_fpu_init_state(uint8_t *a)
