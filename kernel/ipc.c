@@ -17,7 +17,8 @@
 #include "arch/x86_64/paging.h"
 #include "arch/x86_64/trap.h"
 
-enum phase { DONE, WAIT, FAILED };
+/* FAULT: the running thread must first get a page from its pager. */
+enum phase { DONE, WAIT, FAILED, FAULT };
 
 #define OPEN L4_INVALID         /* t->partner while in an open receive */
 
@@ -95,39 +96,64 @@ static void sq_remove(struct thread *t)
     t->sq_owner = t->sq_next = t->sq_prev = NULL;
 }
 
+enum xfer { X_OK, X_FAIL, X_FAULT };
+
 /* Copies string item n (len bytes at src in snd's space) into rcv's n-th
- * receive buffer. Both sides' pages must be mapped now (a page-fault
- * timeout of zero): a missing or read-only page gives the page-fault
- * timeout code of that side. Returns an L4_IPC_* code. */
-static unsigned copy_string(struct thread *snd, struct thread *rcv, unsigned n, uint64_t len, uint64_t src)
+ * receive buffer, page by page through the direct map. A page missing on
+ * one side (or read-only on the receiving side) is X_FAULT with
+ * *faulter, pf_addr and pf_write set; the copy is redone from the start
+ * once it is resolved. Other failures set both results (X_FAIL). */
+static enum xfer copy_string(struct thread *snd, struct thread *rcv, unsigned n, uint64_t len,
+                             uint64_t src, struct thread **faulter)
 {
-    if (rcv->ipc_kernel || !(rcv->rcv_desc & L4_RCV_STRINGS) || n >= 8)
-        return L4_IPC_RCV_CUT;
-    uint64_t dst = rcv->utcb->rcv_strings[n][0], cap = rcv->utcb->rcv_strings[n][1];
-    if (len > L4_STRING_MAX || len > cap)
-        return L4_IPC_RCV_CUT;
-    if (src + len < src || src + len > MAP_USER_LIMIT)
-        return L4_IPC_SND_PF_TIMEOUT;
-    if (dst + len < dst || dst + len > MAP_USER_LIMIT)
-        return L4_IPC_RCV_PF_TIMEOUT;
+    unsigned bad = 0;
+    uint64_t dst = 0;
+    if (rcv->ipc_kernel || !(rcv->rcv_desc & L4_RCV_STRINGS) || n >= 8) {
+        bad = L4_IPC_RCV_CUT;
+    } else {
+        dst = rcv->utcb->rcv_strings[n][0];
+        uint64_t cap = rcv->utcb->rcv_strings[n][1];
+        if (len > L4_STRING_MAX || len > cap)
+            bad = L4_IPC_RCV_CUT;
+        else if (src + len < src || src + len > MAP_USER_LIMIT)
+            bad = L4_IPC_SND_PF_TIMEOUT;    /* no pager can map kernel memory */
+        else if (dst + len < dst || dst + len > MAP_USER_LIMIT)
+            bad = L4_IPC_RCV_PF_TIMEOUT;
+    }
+    if (bad) {
+        set_result(snd, bad == L4_IPC_RCV_CUT ? L4_IPC_SND_CUT : bad);
+        set_result(rcv, bad);
+        return X_FAIL;
+    }
     for (uint64_t off = 0; off < len;) {
         uint64_t s = src + off, d = dst + off;
         uint64_t chunk = MIN(len - off, MIN(PAGE_SIZE - (s & 0xfff), PAGE_SIZE - (d & 0xfff)));
         paddr_t spa, dpa;
         uint64_t spte, dpte;
-        if (!space_lookup(snd->space, s, &spa, &spte))
-            return L4_IPC_SND_PF_TIMEOUT;
-        if (!space_lookup(rcv->space, d, &dpa, &dpte) || !(dpte & PTE_W))
-            return L4_IPC_RCV_PF_TIMEOUT;
+        if (!space_lookup(snd->space, s, &spa, &spte)) {
+            *faulter = snd;
+            snd->pf_addr = s;
+            snd->pf_write = false;
+            return X_FAULT;
+        }
+        if (!space_lookup(rcv->space, d, &dpa, &dpte) || !(dpte & PTE_W)) {
+            *faulter = rcv;
+            rcv->pf_addr = d;
+            rcv->pf_write = true;
+            return X_FAULT;
+        }
         memcpy(phys_to_virt(dpa), phys_to_virt(spa), chunk);
         off += chunk;
     }
-    return L4_IPC_OK;
+    return X_OK;
 }
 
-/* Copies snd's message to rcv and sets rcv's results; false if it did
- * not fit (both get "cut") or a map item failed (both get "map failed"). */
-static bool transfer(struct thread *snd, struct thread *rcv, uint64_t dest_id)
+/* Copies snd's message to rcv and sets rcv's results. X_FAIL: it did not
+ * fit (both get "cut"), a map item failed ("map failed") or a string
+ * could not be copied. X_FAULT: see copy_string; nothing was mapped and no
+ * result set. Strings go first, so a fault leaves no mapping behind. */
+static enum xfer transfer(struct thread *snd, struct thread *rcv, uint64_t dest_id,
+                          struct thread **faulter)
 {
     uint64_t tag = snd->snd_tag;
     unsigned u = L4_TAG_U(tag), t = L4_TAG_T(tag), n = u + 2 * t;
@@ -137,32 +163,32 @@ static bool transfer(struct thread *snd, struct thread *rcv, uint64_t dest_id)
     if (n > max) {
         set_result(snd, L4_IPC_SND_CUT);
         set_result(rcv, L4_IPC_RCV_CUT);
-        return false;
+        return X_FAIL;
+    }
+    for (unsigned i = 0, nstr = 0; i < t; i++) {
+        uint64_t w0 = get_word(snd, u + 2 * i), w1 = get_word(snd, u + 2 * i + 1);
+        if ((w0 & 0xf) != L4_ITEM_STRING)
+            continue;
+        enum xfer x = copy_string(snd, rcv, nstr++, w0 >> 4, w1, faulter);
+        if (x != X_OK)
+            return x;
     }
     for (unsigned i = 0; i < n; i++)
         put_word(rcv, i, get_word(snd, i));
-    unsigned nstr = 0;
-    for (unsigned i = 0; i < t; i++) {
+    for (unsigned i = 0, nstr = 0; i < t; i++) {
         uint64_t w0 = get_word(snd, u + 2 * i), w1 = get_word(snd, u + 2 * i + 1);
-        if ((w0 & 0xf) == L4_ITEM_STRING) {
-            unsigned r = copy_string(snd, rcv, nstr, w0 >> 4, w1);
-            if (r != L4_IPC_OK) {
-                set_result(snd, r == L4_IPC_RCV_CUT ? L4_IPC_SND_CUT : r);
-                set_result(rcv, r);
-                return false;
-            }
-            put_word(rcv, u + 2 * i + 1, rcv->utcb->rcv_strings[nstr][0]);
-            nstr++;
+        if ((w0 & 0xf) == L4_ITEM_STRING) {     /* tell where it landed */
+            put_word(rcv, u + 2 * i + 1, rcv->utcb->rcv_strings[nstr++][0]);
             continue;
         }
-        uint64_t window = rcv->ipc_kernel ? L4_FPAGE(0, L4_WHOLE_SPACE, L4_RWX)
-                        : (rcv->rcv_desc & L4_RCV_MAPS) ? rcv->utcb->rcv_window : 0;
         if ((w0 & 0xe) != L4_ITEM_MAP && (w0 & 0xe) != L4_ITEM_GRANT)
             continue;               /* not a map item: passed on as words */
+        uint64_t window = rcv->ipc_kernel ? L4_FPAGE(0, L4_WHOLE_SPACE, L4_RWX)
+                        : (rcv->rcv_desc & L4_RCV_MAPS) ? rcv->utcb->rcv_window : 0;
         if (!window || !map_fpage(snd->space, rcv->space, w0, w1, window)) {
             set_result(snd, L4_IPC_MAP_FAILED);
             set_result(rcv, L4_IPC_MAP_FAILED);
-            return false;
+            return X_FAIL;
         }
     }
     /* Who the receiver is told the sender is: itself, or whom a chief
@@ -188,7 +214,7 @@ static bool transfer(struct thread *snd, struct thread *rcv, uint64_t dest_id)
         rcv->frame->rsi = tag & ~L4_TAG_DECEIVE;
         rcv->utcb->intended_receiver = dest_id;
     }
-    return true;
+    return X_OK;
 }
 
 static enum phase receive_phase(struct thread *t);
@@ -206,6 +232,24 @@ static void after_send(struct thread *t, bool ok)
     sched_make_ready(t);
 }
 
+/* A page for a string copy is missing in f's space; the partner allows
+ * `bound` (its page-fault timeout) for it. Zero: both fail at once with
+ * the page-fault code of f's side. Else f is marked to ask its pager and
+ * redo its phase; if f is not the running thread it is woken for that.
+ * Returns true if f must now resolve the fault (the caller arranges it). */
+static bool fault_in(struct thread *f, struct thread *partner, bool f_is_sender, uint16_t bound)
+{
+    unsigned code = f_is_sender ? L4_IPC_SND_PF_TIMEOUT : L4_IPC_RCV_PF_TIMEOUT;
+    if (sched_timeout_is_zero(bound)) {
+        set_result(f, code);
+        set_result(partner, code);
+        return false;
+    }
+    f->pf_pending = true;
+    f->pf_recv = !f_is_sender;
+    f->pf_bound = bound;
+    return true;
+}
 /* Does r wait for a message from s right now? */
 static bool waits_for(struct thread *r, struct thread *s)
 {
@@ -220,21 +264,31 @@ static enum phase send_phase(struct thread *t, uint64_t dest)
         set_result(t, L4_IPC_NOPARTNER);
         return FAILED;
     }
-    if (waits_for(d, t)) {
-        sched_cancel_timeout(d);
-        bool ok = transfer(t, d, dest);
-        sched_make_ready(d);
-        t->partner = d->id;     /* a call's reply comes from the real receiver */
-        return ok ? DONE : FAILED;
-    }
+    t->partner = d->id;         /* a call's reply comes from the real receiver */
+    t->send_to_id = dest;
     uint16_t to = (uint16_t)t->timeouts;
-    if (sched_timeout_is_zero(to)) {
+    if (waits_for(d, t)) {
+        struct thread *f = NULL;
+        enum xfer x = transfer(t, d, dest, &f);
+        if (x == X_FAULT && f == t) {   /* my own page: bounded by d's rcv pf timeout */
+            return fault_in(t, d, true, (uint16_t)(d->timeouts >> 48)) ? FAULT : FAILED;
+        }
+        if (x == X_FAULT) {             /* d's page: d resolves it, I queue up */
+            bool retry = fault_in(d, t, false, (uint16_t)(t->timeouts >> 32));
+            sched_cancel_timeout(d);
+            sched_make_ready(d);        /* to resolve, or with the failure */
+            if (!retry)
+                return FAILED;
+        } else {
+            sched_cancel_timeout(d);
+            sched_make_ready(d);
+            return x == X_OK ? DONE : FAILED;
+        }
+    } else if (sched_timeout_is_zero(to)) {
         set_result(t, L4_IPC_SND_TIMEOUT);
         return FAILED;
     }
     t->state = TS_SEND_WAIT;
-    t->partner = d->id;
-    t->send_to_id = dest;
     sq_add(d, t);
     sched_set_timeout(t, to);
     return WAIT;
@@ -268,11 +322,32 @@ static enum phase receive_phase(struct thread *t)
     for (struct thread *s = t->sq_head; s; s = s->sq_next) {
         if (from != OPEN && s->id != from)
             continue;
+        struct thread *f = NULL;
+        enum xfer x = transfer(s, t, s->send_to_id, &f);
+        if (x == X_FAULT && f == t) {   /* my page: bounded by s's send pf timeout */
+            if (fault_in(t, s, false, (uint16_t)(s->timeouts >> 32))) {
+                if (t == current)
+                    return FAULT;
+                sched_make_ready(t);    /* woken to resolve it; s stays queued */
+                return DONE;
+            }
+            sq_remove(s);
+            sched_cancel_timeout(s);
+            sched_make_ready(s);
+            return FAILED;
+        }
         sq_remove(s);
         sched_cancel_timeout(s);
-        bool ok = transfer(s, t, s->send_to_id);
-        after_send(s, ok);
-        return ok ? DONE : FAILED;
+        if (x == X_FAULT) {             /* s's page: s resolves it and sends again */
+            if (fault_in(s, t, true, (uint16_t)(t->timeouts >> 48))) {
+                sched_make_ready(s);
+                break;                  /* and I wait for the retry */
+            }
+            sched_make_ready(s);
+            return FAILED;
+        }
+        after_send(s, x == X_OK);
+        return x == X_OK ? DONE : FAILED;
     }
     if (from != OPEN && from != L4_NILTHREAD && !thread_lookup(from) &&
         !(from >= L4_IRQ_ID(0) && from < L4_IRQ_ID(L4_NUM_IRQS))) {
@@ -289,8 +364,54 @@ static enum phase receive_phase(struct thread *t)
     return WAIT;
 }
 
+/* The running thread asks its pager for the page a string copy missed,
+ * waiting at most pf_bound; its own IPC state is kept for the retry. */
+static bool resolve_fault(struct thread *me)
+{
+    uint64_t partner = me->partner, rcv = me->rcv_desc, tos = me->timeouts;
+    uint64_t tag = me->snd_tag, to_id = me->send_to_id;
+    uint64_t w[2] = { (me->pf_addr & ~7ull) | (me->pf_write ? 2 : 0), me->frame->rip };
+    me->pf_pending = false;
+    unsigned r = me->pager == L4_NILTHREAD ? L4_IPC_NOPARTNER
+               : ipc_kernel_call_bounded(me->pager, L4_LABEL_PAGEFAULT, w, 2, NULL, me->pf_bound);
+    me->partner = partner;
+    me->rcv_desc = rcv;
+    me->timeouts = tos;
+    me->snd_tag = tag;
+    me->send_to_id = to_id;
+    return r == L4_IPC_OK;
+}
+
+/* The pager could not supply my page in time: the IPC fails with the
+ * page-fault code of my side, for me and for the partner still waiting
+ * for this message (the receiver I sent to, or the sender queued on me). */
+static void fail_partner(struct thread *me, bool sending)
+{
+    unsigned code = sending ? L4_IPC_SND_PF_TIMEOUT : L4_IPC_RCV_PF_TIMEOUT;
+    set_result(me, code);
+    if (sending) {
+        struct thread *d = thread_lookup(me->partner);
+        if (d && waits_for(d, me)) {
+            set_result(d, code);
+            sched_cancel_timeout(d);
+            sched_make_ready(d);
+        }
+        return;
+    }
+    uint64_t from = (me->rcv_desc & L4_RCV_OPEN) ? OPEN : me->partner;
+    for (struct thread *s = me->sq_head; s; s = s->sq_next)
+        if (from == OPEN || s->id == from) {
+            sq_remove(s);
+            set_result(s, code);
+            sched_cancel_timeout(s);
+            sched_make_ready(s);
+            return;
+        }
+}
+
 /* ipc: rdi dest/from, rsi send tag, rdx receive descriptor, r10 timeouts,
- * message words in r8 r9 r12 r13 r14 r15 and the UTCB. */
+ * message words in r8 r9 r12 r13 r14 r15 and the UTCB. A phase that
+ * needs a page (string copy) is redone once the pager has supplied it. */
 void sys_ipc(struct trap_frame *f)
 {
     struct thread *me = current;
@@ -298,26 +419,47 @@ void sys_ipc(struct trap_frame *f)
     me->timeouts = f->r10;
     me->rcv_desc = f->rdx;
     me->partner = f->rdi;           /* a closed receive's partner, for now */
-    if (tag != L4_NODESC) {
+    me->pf_pending = false;
+    bool sending = tag != L4_NODESC;
+    if (sending) {
         if (L4_TAG_U(tag) + 2 * L4_TAG_T(tag) > L4_MSG_WORDS || (tag >> 14 & 0x3ffff)) {
             f->rax = L4_IPC_INVAL;
             return;
         }
         me->snd_tag = tag;
-        enum phase p = send_phase(me, f->rdi);
-        if (p == FAILED)
+        me->send_to_id = f->rdi;
+    }
+    for (;;) {
+        enum phase p;
+        if (sending) {
+            p = send_phase(me, me->send_to_id);
+            if (p == DONE) {
+                sending = false;
+                if (me->rcv_desc == L4_NODESC) {
+                    f->rax = L4_IPC_OK;
+                    return;
+                }
+                continue;
+            }
+        } else if (me->rcv_desc != L4_NODESC) {
+            p = receive_phase(me);
+        } else {
+            f->rax = L4_IPC_OK;
+            return;
+        }
+        if (p == DONE || p == FAILED)
             return;
         if (p == WAIT) {
-            schedule();             /* woken with the results in place */
+            schedule();             /* woken with results, or to fetch a page */
+            if (!me->pf_pending)
+                return;
+        }
+        sending = !me->pf_recv;
+        if (!resolve_fault(me)) {
+            fail_partner(me, sending);
             return;
         }
     }
-    if (me->rcv_desc == L4_NODESC) {
-        f->rax = L4_IPC_OK;
-        return;
-    }
-    if (receive_phase(me) == WAIT)
-        schedule();
 }
 
 /* id_nearest: rdi dest. Out: rax L4_NEAREST_* (or L4_ENOTHREAD), rdi id. */
@@ -345,6 +487,11 @@ static void end_wait(struct thread *t, unsigned snd_code, unsigned rcv_code)
 
 void ipc_cancel(struct thread *t)
 {
+    if (t->pf_pending) {            /* was about to fetch a page for an IPC */
+        t->pf_pending = false;
+        set_result(t, t->pf_recv ? L4_IPC_RCV_CANCELLED : L4_IPC_SND_CANCELLED);
+        return;
+    }
     end_wait(t, L4_IPC_SND_CANCELLED, L4_IPC_RCV_CANCELLED);
 }
 
@@ -355,6 +502,7 @@ void ipc_timeout(struct thread *t)
 
 void ipc_abort(struct thread *t)
 {
+    t->pf_pending = false;
     sq_remove(t);
     sched_cancel_timeout(t);
     if (t->state == TS_SEND_WAIT || t->state == TS_RECV_WAIT)
@@ -382,13 +530,19 @@ void ipc_release_waiters(struct thread *gone)
 
 unsigned ipc_kernel_call(uint64_t to, uint32_t label, const uint64_t *w, unsigned n, uint64_t *reply)
 {
+    return ipc_kernel_call_bounded(to, label, w, n, reply, L4_TO_NEVER);
+}
+
+unsigned ipc_kernel_call_bounded(uint64_t to, uint32_t label, const uint64_t *w, unsigned n,
+                                 uint64_t *reply, uint16_t timeout)
+{
     struct thread *me = current;
     kassert(n <= ARRAY_SIZE(me->kmsg));
     me->ipc_kernel = true;
     for (unsigned i = 0; i < n; i++)
         me->kmsg[i] = w[i];
     me->snd_tag = L4_TAG(label, n, 0);
-    me->timeouts = 0;               /* never */
+    me->timeouts = L4_TIMEOUTS(timeout, timeout, 0, 0);
     me->rcv_desc = 0;               /* closed, from the partner */
     me->partner = to;
     me->kres = L4_IPC_OK;

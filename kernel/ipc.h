@@ -23,5 +23,8 @@ void ipc_timeout(struct thread *t);
 /* The current thread (in user mode at the fault) calls its pager (or
  * exception handler) on the kernel's behalf: words in, result code out. */
 unsigned ipc_kernel_call(uint64_t to, uint32_t label, const uint64_t *w, unsigned n, uint64_t *reply);
+/* The same, waiting at most timeout (an ABI timeout field) in each phase. */
+unsigned ipc_kernel_call_bounded(uint64_t to, uint32_t label, const uint64_t *w, unsigned n,
+                                 uint64_t *reply, uint16_t timeout);
 /* Delivers an interrupt to the thread waiting for it; false if not waiting. */
 bool ipc_deliver_irq(struct thread *t, unsigned irq);

@@ -52,6 +52,12 @@ struct thread {
     unsigned kres;                  /* and its result code */
     uint64_t ktag;                  /* and the reply's tag */
     int irq;                        /* IRQ line attached to me, or -1 */
+    /* A string copy met a missing page in my space: I must ask my pager
+     * for it (within pf_bound, the partner's page-fault timeout), then
+     * redo the IPC phase pf_recv says. */
+    bool pf_pending, pf_recv, pf_write;
+    uint64_t pf_addr;
+    uint16_t pf_bound;
 
     uint8_t fpu[512] __attribute__((aligned(16)));  /* FXSAVE area */
     uint64_t canary;
