@@ -88,10 +88,11 @@ kernel: $(BUILD)/kernel.elf
 
 # ---- the boot image ----
 ISO := $(BUILD)/l4ua.iso
-$(ISO): $(BUILD)/kernel.elf tools/grub.cfg | $(BUILD)/deps.mk
+$(ISO): $(BUILD)/kernel.elf $(BUILD)/sigma0.elf tools/grub.cfg | $(BUILD)/deps.mk
 	@echo "  ISO     $@"
 	$(Q)rm -rf $(BUILD)/iso && mkdir -p $(BUILD)/iso/boot/grub
 	$(Q)strip -o $(BUILD)/iso/boot/kernel.elf $(BUILD)/kernel.elf
+	$(Q)strip -o $(BUILD)/iso/boot/sigma0.elf $(BUILD)/sigma0.elf
 	$(Q)cp tools/grub.cfg $(BUILD)/iso/boot/grub/grub.cfg
 	$(Q)grub-mkrescue -o $@ --install-modules="multiboot2 normal iso9660 biosdisk serial" \
 		--fonts= --locales= --themes= --compress=xz $(BUILD)/iso 2>$(BUILD)/grub-mkrescue.log || \
@@ -113,6 +114,23 @@ debug: $(ISO)
 	@echo "L4ua: QEMU halted for gdb on :1234; in another terminal run:"
 	@echo "    gdb -ex 'target remote :1234' $(BUILD)/kernel.elf"
 	$(Q)$(QEMU) $(QEMU_FLAGS) -cdrom $(ISO) -serial mon:stdio -s -S
+
+# ---- sigma0, the initial pager (task 1; docs/memory.md) ----
+# A static ELF like the test programs, linked above L4_SIGMA0_BASE: below
+# it, sigma0's virtual addresses are the physical ones it hands out.
+SIGMA0_CFLAGS = $(USER_CFLAGS) -mcmodel=large
+SIGMA0_OBJ := $(patsubst sigma0/%,$(BUILD)/sigma0/%.o,$(basename $(wildcard sigma0/*.c sigma0/*.S)))
+$(BUILD)/sigma0/%.o: sigma0/%.c
+	@mkdir -p $(@D)
+	@echo "  CC      $<"
+	$(Q)gcc $(SIGMA0_CFLAGS) -c $< -o $@
+$(BUILD)/sigma0/%.o: sigma0/%.S
+	@mkdir -p $(@D)
+	$(Q)gcc $(SIGMA0_CFLAGS) -c $< -o $@
+$(BUILD)/sigma0.elf: $(SIGMA0_OBJ) sigma0/sigma0.ld
+	@echo "  LD      $@"
+	$(Q)ld -nostdlib -static -z noexecstack --build-id=none -T sigma0/sigma0.ld -o $@ $(SIGMA0_OBJ)
+all: $(BUILD)/sigma0.elf
 
 # ---- user-mode test programs (root tasks of test boots) ----
 USER_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -ffreestanding -nostdinc \
@@ -166,4 +184,4 @@ test: all $(HOST_TESTS) $(BUILD)/lua-host/lua
 clean:
 	rm -rf $(BUILD)
 
--include $(wildcard $(BUILD)/kernel/*.d $(BUILD)/kernel/arch/x86_64/*.d $(BUILD)/tests/guest/*.d $(BUILD)/tests/user/*.d $(BUILD)/tests/bench/*.d)
+-include $(wildcard $(BUILD)/sigma0/*.d $(BUILD)/kernel/*.d $(BUILD)/kernel/arch/x86_64/*.d $(BUILD)/tests/guest/*.d $(BUILD)/tests/user/*.d $(BUILD)/tests/bench/*.d)

@@ -4,6 +4,7 @@
 #include "kmem.h"
 #include "log.h"
 #include "map.h"
+#include "mdb.h"
 #include "sched.h"
 #include "space.h"
 #include "string.h"
@@ -27,9 +28,11 @@ struct elf64_phdr {
     uint64_t offset, vaddr, paddr, filesz, memsz, align;
 };
 
-/* Copies the module's PT_LOAD segments into fresh frames mapped in s;
- * returns the entry point, or 0 with a message if the image is bad. */
-static uint64_t load_elf(struct space *s, const struct boot_module *m)
+/* Copies the module's PT_LOAD segments into fresh frames mapped in s (as
+ * roots of the mapping database: the kernel's own mappings), each segment
+ * at or above min_va; returns the entry point, or 0 with a message if the
+ * image is bad. */
+static uint64_t load_elf(struct space *s, const struct boot_module *m, uint64_t min_va)
 {
     const uint8_t *img = phys_to_virt(m->start);
     uint64_t size = m->end - m->start;
@@ -46,7 +49,7 @@ static uint64_t load_elf(struct space *s, const struct boot_module *m)
             continue;
         uint64_t va = ph[i].vaddr, end = va + ph[i].memsz;
         if (ph[i].filesz > ph[i].memsz || ph[i].offset + ph[i].filesz > size || end < va ||
-            end > STACK_TOP - STACK_PAGES * PAGE_SIZE) {
+            va < min_va || end > STACK_TOP - STACK_PAGES * PAGE_SIZE) {
             kprintf("boot: module %s has a bad segment at %lx\n", m->name, va);
             return 0;
         }
@@ -54,12 +57,13 @@ static uint64_t load_elf(struct space *s, const struct boot_module *m)
             paddr_t pa, pte;
             if (!space_lookup(s, p, &pa, &pte)) {
                 pa = kmem_alloc_user_frame();
-                if (!pa || !space_map_page(s, p, pa, ph[i].flags & 2, ph[i].flags & 1))
+                if (!pa || !mdb_map_root(s, p, pa, ph[i].flags & 2, ph[i].flags & 1))
                     return 0;
             } else {
-                pa &= ~0xfffull;    /* segments sharing a page */
-                space_map_page(s, p, pa, (pte & 2) || (ph[i].flags & 2),
-                               !(pte >> 63) || (ph[i].flags & 1));
+                pa &= ~0xfffull;    /* segments sharing a page: the root anew */
+                if (!mdb_map_root(s, p, pa, (pte & 2) || (ph[i].flags & 2),
+                                  !(pte >> 63) || (ph[i].flags & 1)))
+                    return 0;
             }
             /* Copy the part of the file that falls in this page. */
             uint64_t from = MAX(p, va), to = MIN(p + PAGE_SIZE, va + ph[i].filesz);
@@ -70,14 +74,16 @@ static uint64_t load_elf(struct space *s, const struct boot_module *m)
     return eh->entry;
 }
 
+/* sigma0 sees physical memory at the same virtual addresses below
+ * L4_SIGMA0_BASE, so its image must lie above (memory.md "sigma0"). */
 static struct thread *start_task(unsigned task, const struct boot_module *m, uint8_t prio)
 {
     struct space *s = space_create(task, NULL, 255);
     struct thread *t = s ? thread_create(s, 0) : NULL;
-    uint64_t entry = t ? load_elf(s, m) : 0;
+    uint64_t entry = t ? load_elf(s, m, task == L4_SIGMA0_TASK ? L4_SIGMA0_BASE : 0) : 0;
     for (unsigned i = 0; entry && i < STACK_PAGES; i++) {
         paddr_t pa = kmem_alloc_user_frame();
-        if (!pa || !space_map_page(s, STACK_TOP - (i + 1) * PAGE_SIZE, pa, true, false))
+        if (!pa || !mdb_map_root(s, STACK_TOP - (i + 1) * PAGE_SIZE, pa, true, false))
             entry = 0;
     }
     if (!entry) {
@@ -117,8 +123,12 @@ void boot_start_tasks(const struct boot_info *bi)
     struct thread *rt = root ? start_task(L4_ROOT_TASK, root, SCHED_DEFAULT_PRIO) : NULL;
     if (s0)
         kip->sigma0 = s0->id;
+    /* The root task's pager is sigma0 (which answers no faults: the root
+     * is loaded whole and asks for memory by request); its exceptions have
+     * no handler, so the kernel stops the thread and logs them. */
     if (rt) {
         kip->root_task = rt->id;
-        rt->pager = rt->exc_handler = s0 ? s0->id : L4_NILTHREAD;
+        rt->pager = s0 ? s0->id : L4_NILTHREAD;
+        rt->exc_handler = L4_NILTHREAD;
     }
 }

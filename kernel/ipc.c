@@ -8,6 +8,7 @@
  * on a thread's behalf); a blocked thread, once woken, just returns. */
 #include "ipc.h"
 #include "assert.h"
+#include "io.h"
 #include "irq.h"
 #include "map.h"
 #include "sched.h"
@@ -183,6 +184,15 @@ static enum xfer transfer(struct thread *snd, struct thread *rcv, uint64_t dest_
         }
         if ((w0 & 0xe) != L4_ITEM_MAP && (w0 & 0xe) != L4_ITEM_GRANT)
             continue;               /* not a map item: passed on as words */
+        if (w1 & L4_FPAGE_IO) {     /* ports map 1:1; no window needed */
+            if (rcv->ipc_kernel || !(rcv->rcv_desc & L4_RCV_MAPS) ||
+                !io_map(snd->space, rcv->space, w1, (w0 & 0xe) == L4_ITEM_GRANT)) {
+                set_result(snd, L4_IPC_MAP_FAILED);
+                set_result(rcv, L4_IPC_MAP_FAILED);
+                return X_FAIL;
+            }
+            continue;
+        }
         uint64_t window = rcv->ipc_kernel ? L4_FPAGE(0, L4_WHOLE_SPACE, L4_RWX)
                         : (rcv->rcv_desc & L4_RCV_MAPS) ? rcv->utcb->rcv_window : 0;
         if (!window || !map_fpage(snd->space, rcv->space, w0, w1, window)) {

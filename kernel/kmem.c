@@ -75,6 +75,13 @@ void kmem_free_contig(paddr_t pa, size_t n)
     kmem_used -= n;
 }
 
+size_t kmem_headroom(void)
+{
+    if (!kmem_limit)
+        return kmem_pmm.nfree;      /* no limit: every free frame */
+    return kmem_limit > kmem_used ? kmem_limit - kmem_used : 0;
+}
+
 paddr_t kmem_alloc_user_frame(void)
 {
     paddr_t pa = pmm_alloc(&kmem_pmm);

@@ -24,5 +24,11 @@ void kmem_free_frame(paddr_t pa);
 /* n contiguous zeroed frames aligned to n frames (n a power of two). */
 paddr_t kmem_alloc_contig(size_t n);
 void kmem_free_contig(paddr_t pa, size_t n);
-/* A zeroed frame for user memory (boot modules), outside the pool. */
+/* Frames the pool may still take: kmem_limit - kmem_used (0 if none; all
+ * free frames if there is no limit).
+ * Once sigma0 has its memory (sigma0.h), kmem_pmm's free frames are this
+ * reserve and what the pool gives back: the kernel's alone. */
+size_t kmem_headroom(void);
+/* A zeroed frame for user memory (boot modules), outside the pool: at
+ * boot only, before sigma0_init splits the free memory. */
 paddr_t kmem_alloc_user_frame(void);

@@ -6,6 +6,7 @@
 #include "bootinfo.h"
 #include "kmem.h"
 #include "log.h"
+#include "sigma0.h"
 #include "arch/x86_64/arch.h"
 #include "arch/x86_64/layout.h"
 
@@ -69,6 +70,7 @@ void kmain(uint32_t magic, uint32_t info)
     if (ktest_main)
         ktest_main(&boot_info);
     boot_start_tasks(&boot_info);
+    sigma0_init(&boot_info, kip->sigma0 != L4_NILTHREAD);
     if (!kip->root_task)
         kprintf("no root task; idling (quit QEMU: Ctrl-A then X)\n");
     sched_start();

@@ -1,8 +1,9 @@
-/* Flexpage transfer, page by page, skipping unmapped stretches quickly. */
+/* Flexpage transfer, page by page through the mapping database,
+ * skipping unmapped stretches quickly. */
 #include "map.h"
+#include "mdb.h"
 #include "space.h"
 #include "arch/x86_64/paging.h"
-#include "arch/x86_64/layout.h"
 
 bool map_fpage_valid(uint64_t f)
 {
@@ -30,26 +31,10 @@ bool map_fpage(struct space *from, struct space *to, uint64_t w0, uint64_t f, ui
         len = 1ull << ws;
     }
     uint64_t end = MIN(src + len, MAP_USER_LIMIT);
-    unsigned rights = L4_FPAGE_RIGHTS(f);
     bool grant = (w0 & 0xe) == L4_ITEM_GRANT;
-    for (uint64_t va = src; va < end && dst + (va - src) < MAP_USER_LIMIT;) {
-        uint64_t *e = paging_lookup(from->pml4, va);
-        if (!e) {
-            va = paging_next_mapped(from->pml4, va, end);
-            continue;
-        }
-        if (*e & PTE_U) {
-            uint64_t pa = *e & PTE_ADDR;
-            if (*e & PTE_PS)
-                pa = (pa & ~((1ull << 21) - 1)) | (va & ((1ull << 21) - 1) & ~0xfffull);
-            bool w = (*e & PTE_W) && (rights & L4_W);
-            bool x = !(*e & PTE_NX) && (rights & L4_X);
-            if (!space_map_page(to, dst + (va - src), pa, w, x))
-                return false;
-            if (grant && (from != to || va != dst + (va - src)))
-                space_unmap_page(from, va);
-        }
-        va += PAGE_SIZE;
-    }
+    for (uint64_t va = src; (va = paging_next_mapped(from->pml4, va, end)) < end &&
+                            dst + (va - src) < MAP_USER_LIMIT; va += PAGE_SIZE)
+        if (!mdb_map(from, va, to, dst + (va - src), L4_FPAGE_RIGHTS(f), grant))
+            return false;
     return true;
 }

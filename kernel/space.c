@@ -1,10 +1,13 @@
 /* Address spaces: creation, user page tables, clans, and task_new. */
 #include "space.h"
 #include "assert.h"
+#include "io.h"
 #include "ipc.h"
 #include "kip.h"
 #include "kmem.h"
 #include "log.h"
+#include "map.h"
+#include "mdb.h"
 #include "sched.h"
 #include "string.h"
 #include "arch/x86_64/layout.h"
@@ -17,7 +20,8 @@ uint16_t task_owner[L4_MAX_TASKS];
 static uint16_t task_generation[L4_MAX_TASKS];
 
 /* Frees the user half's page-table frames (not the pages they map: those
- * belong to whoever mapped them), then the PML4. */
+ * belong to whoever mapped them; a page table with its companion, see
+ * paging.h), then the PML4. */
 static void free_tables(paddr_t pml4)
 {
     uint64_t *l4 = phys_to_virt(pml4);
@@ -31,7 +35,7 @@ static void free_tables(paddr_t pml4)
             uint64_t *l2 = phys_to_virt(l3[j] & PTE_ADDR);
             for (int k = 0; k < 512; k++)
                 if ((l2[k] & PTE_P) && !(l2[k] & PTE_PS))
-                    kmem_free_frame(l2[k] & PTE_ADDR);
+                    kmem_free_contig(l2[k] & PTE_ADDR, 2);
             kmem_free_frame(l3[j] & PTE_ADDR);
         }
         kmem_free_frame(l4[i] & PTE_ADDR);
@@ -84,6 +88,8 @@ void space_destroy(struct space *s)
     if (READ_CR(3) == s->pml4)
         WRITE_CR(3, kernel_pml4);
     tasks[s->task] = NULL;
+    mdb_unmap_space(s);         /* what others have from s goes too */
+    io_space_destroy(s);        /* and the ports */
     /* Task numbers the deleted task owned go back to its chief. */
     uint16_t heir = (uint16_t)(s->chief ? s->chief->task : L4_ROOT_TASK);
     for (unsigned t = 1; t < L4_MAX_TASKS; t++)
@@ -95,7 +101,7 @@ void space_destroy(struct space *s)
 
 bool space_map_page(struct space *s, uint64_t va, paddr_t pa, bool writable, bool exec)
 {
-    if (va >= USER_TOP || va % PAGE_SIZE)
+    if (va < MAP_USER_LIMIT || va >= USER_TOP || va % PAGE_SIZE)
         return false;
     uint64_t flags = PTE_U | (writable ? PTE_W : 0) | (exec ? 0 : PTE_NX);
     uint64_t *e = paging_lookup(s->pml4, va);

@@ -11,7 +11,7 @@ struct space {
     uint16_t next_version[L4_MAX_LTHREADS];
     struct thread *threads[L4_MAX_LTHREADS];
     unsigned nthreads;
-    uint64_t io_ports_mapped;       /* (issue 4) */
+    paddr_t io_bitmap;              /* its I/O ports (io.c), 0 if none */
 };
 
 extern struct space *tasks[L4_MAX_TASKS];
@@ -19,10 +19,14 @@ extern uint16_t task_owner[L4_MAX_TASKS];   /* who may create task n (task numbe
 
 /* A new empty space numbered task, chief as given; NULL if no memory. */
 struct space *space_create(unsigned task, struct space *chief, uint8_t mcp);
-/* Deletes the space, its threads and (recursively) every task it is chief of. */
+/* Deletes the space, its threads and (recursively) every task it is chief
+ * of; every mapping derived from its pages goes too (mdb.h). */
 void space_destroy(struct space *s);
-/* Maps one 4 KiB page of user memory; false if out of kernel memory or va bad. */
+/* Maps one 4 KiB page of the kernel's in the user half (KIP, UTCB: at or
+ * above MAP_USER_LIMIT); false if out of kernel memory or va bad. User
+ * memory below is mapped only through the mapping database (mdb.h). */
 bool space_map_page(struct space *s, uint64_t va, paddr_t pa, bool writable, bool exec);
+/* Unmaps such a page (a UTCB). */
 void space_unmap_page(struct space *s, uint64_t va);
 /* Physical address and page-table entry of a user page; false if not mapped. */
 bool space_lookup(struct space *s, uint64_t va, paddr_t *pa, uint64_t *pte);

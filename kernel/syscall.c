@@ -1,12 +1,14 @@
 /* System call dispatch, and the calls too small for a file of their own:
  * lthread_ex_regs, fpage_unmap and the debug call. */
 #include "assert.h"
+#include "io.h"
 #include "ipc.h"
 #include "irq.h"
 #include "kip.h"
 #include "kmem.h"
 #include "log.h"
 #include "map.h"
+#include "mdb.h"
 #include "sched.h"
 #include "space.h"
 #include "arch/x86_64/arch.h"
@@ -64,32 +66,25 @@ static void sys_lthread_ex_regs(struct trap_frame *f)
     f->r9 = old_fl;
 }
 
-/* fpage_unmap (abi.md): rdi fpage, rsi L4_UNMAP_* flags. */
+/* fpage_unmap (abi.md): rdi fpage, rsi L4_UNMAP_* flags. Each page of
+ * the fpage mapped in the caller's space: see mdb_unmap. */
 static void sys_fpage_unmap(struct trap_frame *f)
 {
     uint64_t fp = f->rdi, mask = f->rsi;
+    if ((fp & L4_FPAGE_IO) && !(mask & ~3ull)) {    /* I/O ports: always "flush" */
+        f->rax = io_unmap(current->space, fp, mask & L4_UNMAP_OWN) ? L4_OK : L4_EINVAL;
+        return;
+    }
     if (!map_fpage_valid(fp) || (mask & ~3ull)) {
         f->rax = L4_EINVAL;
         return;
     }
-    f->rax = L4_OK;
-    if (!(mask & L4_UNMAP_OWN))
-        return;                 /* derived mappings: with the mapping database */
     struct space *s = current->space;
     uint64_t end = MIN(L4_FPAGE_BASE(fp) + (1ull << L4_FPAGE_SIZE(fp)), MAP_USER_LIMIT);
-    for (uint64_t va = L4_FPAGE_BASE(fp); va < end; va += PAGE_SIZE) {
-        va = paging_next_mapped(s->pml4, va, end);
-        if (va >= end)
-            break;
-        paddr_t pa;
-        uint64_t pte;
-        if (!space_lookup(s, va, &pa, &pte))
-            continue;
-        if (mask & L4_UNMAP_FLUSH)
-            space_unmap_page(s, va);
-        else
-            space_map_page(s, va, pa & ~0xfffull, false, !(pte & (1ull << 63)));
-    }
+    for (uint64_t va = L4_FPAGE_BASE(fp); (va = paging_next_mapped(s->pml4, va, end)) < end;
+         va += PAGE_SIZE)
+        mdb_unmap(s, va, (unsigned)mask);
+    f->rax = L4_OK;
 }
 
 /* The debug call (not an L4 system call): rdi op, rsi/rdx arguments. */
@@ -123,6 +118,9 @@ static void sys_kdebug(struct trap_frame *f)
         }
         arch_rtc_periodic(f->rsi != 0);
         f->rax = L4_OK;
+        break;
+    case L4_KDEBUG_MDB_CHECK:       /* read-only: any task */
+        f->rax = mdb_check() ? L4_OK : L4_EINVAL;
         break;
     case L4_KDEBUG_KMEM:
         f->rax = L4_OK;

@@ -172,7 +172,9 @@ def run_guest(res, qemu, build):
 
 def run_user(res, qemu, build):
     """User-mode suites: each build/tests/user/<suite>.elf is the root task
-    of one boot of the plain test kernel, and ends QEMU itself."""
+    of one boot of the plain test kernel, and ends QEMU itself. A suite
+    named s0_* boots with build/sigma0.elf as sigma0 (its pager); the others
+    without, so their root task has no pager."""
     kernel = os.path.join(build, "kernel-test32.elf")
     udir = os.path.join(build, "tests", "user")
     logdir = os.path.join(build, "tests", "logs")
@@ -181,8 +183,10 @@ def run_user(res, qemu, build):
         res.fail("user", f"no user test programs in {udir}")
     for suite in suites:
         name = f"user.{suite}"
-        args = ICOUNT + ["-kernel", kernel, "-append", f"suite={suite}",
-                         "-initrd", os.path.join(udir, suite + ".elf") + " root"]
+        modules = os.path.join(udir, suite + ".elf") + " root"
+        if suite.startswith("s0_"):
+            modules = os.path.join(build, "sigma0.elf") + " sigma0," + modules
+        args = ICOUNT + ["-kernel", kernel, "-append", f"suite={suite}", "-initrd", modules]
         status, log, _ = boot(qemu, args, 120, os.path.join(logdir, "user-" + suite + ".log"))
         seen = res.count_lines(f"{name}.", log)
         if status is None:
@@ -202,7 +206,8 @@ def run_iso(res, qemu, build):
     status, log, secs = boot(qemu, ["-cdrom", iso], 30, logpath, until=r"idling")
     banner = re.search(r"L4ua kernel \S+ \(x86_64\)", log)
     need = [r"boot: multiboot2", r"memory map:\n(  [0-9a-f]{16}-[0-9a-f]{16} available\n)",
-            r"modules: \d+", r"free memory: \d+ KiB"]
+            r"modules: \d+", r"free memory: \d+ KiB", r"boot: started (\S+ )?sigma0 as task 1",
+            r"sigma0: owns \d+ KiB of RAM"]
     missing = [r for r in need if not re.search(r, log)]
     if status is not None:
         res.fail("iso.boot", f"QEMU ended with status {status}", log)

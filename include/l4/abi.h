@@ -121,6 +121,12 @@ struct l4_utcb {
 #define L4_W 2u
 #define L4_X 1u
 #define L4_RWX 7u
+/* An I/O-port fpage: port (bits 12..27), log2 number of ports (bits 4..9,
+ * 0..16), bit 3 set. Mapped 1:1 (port n stays port n) by a map item to a
+ * receiver that accepts mappings. */
+#define L4_FPAGE_IO 8ull
+#define L4_IOFPAGE(port, s) (((uint64_t)(port) << 12) | ((uint64_t)(s) << 4) | L4_FPAGE_IO)
+#define L4_IOFPAGE_PORT(f) ((unsigned)(((f) >> 12) & 0xffff))
 #define L4_ITEM_STRING 0x4ull   /* {length << 4 | L4_ITEM_STRING, address} */
 #define L4_STRING_MAX (4ull << 20)
 #define L4_ITEM_MAP   0x8ull
@@ -135,6 +141,35 @@ struct l4_utcb {
 #define L4_SIGMA0_TASK 1
 #define L4_ROOT_TASK   2
 
+/* ---- sigma0's protocol (memory.md "sigma0") ----
+ * A request is a call to sigma0 (KIP field sigma0) with one of these
+ * labels; the client receives with L4_RCV_MAPS into utcb->rcv_window.
+ * The reply has label 0 and word 0 a code (L4_SIGMA0_OK or an error);
+ * on success one map item follows: {base | L4_ITEM_MAP, fpage of the
+ * memory}, whose base is its physical address. */
+#define L4_SIGMA0_ANY      1    /* w0 log2 size (12..L4_SIGMA0_ANY_MAX): a free
+                                   RAM block, naturally aligned, zeroed */
+#define L4_SIGMA0_PHYS     2    /* w0 physical base, w1 log2 size
+                                   (12..L4_SIGMA0_PHYS_MAX): RAM if free, or
+                                   device memory */
+#define L4_SIGMA0_IOPORTS  3    /* reserved: w0 first port, w1 log2 count;
+                                   answered L4_SIGMA0_ENOTSUP for now */
+#define L4_SIGMA0_ANY_MAX  22
+#define L4_SIGMA0_PHYS_MAX 30
+#define L4_SIGMA0_OK       0
+#define L4_SIGMA0_EINVAL   1    /* malformed: unknown label, word count, size, alignment */
+#define L4_SIGMA0_EKERNEL  2    /* the range holds memory the kernel keeps */
+#define L4_SIGMA0_ETAKEN   3    /* RAM in the range was handed out before */
+#define L4_SIGMA0_ENOMEM   4    /* no free RAM block of that size is left */
+#define L4_SIGMA0_EMIXED   5    /* the range mixes RAM and device memory */
+#define L4_SIGMA0_ENOTSUP  6    /* not supported yet (I/O ports) */
+#define L4_SIGMA0_ENOMAP   7    /* the kernel could not map it for sigma0
+                                   (its pool is exhausted); try again later */
+/* sigma0 sees physical memory at the same virtual address, so its own
+ * image and stack live above this, and it can name physical addresses
+ * only below it (KIP phys_end). */
+#define L4_SIGMA0_BASE 0x00007f0000000000ull
+
 /* The debug call (L4_SYS_KDEBUG, rdi = op) */
 #define L4_KDEBUG_PUTC 0        /* rsi: a byte for the kernel console */
 #define L4_KDEBUG_EXIT 1        /* root task only: end QEMU, rsi 0 = pass */
@@ -142,6 +177,8 @@ struct l4_utcb {
 #define L4_KDEBUG_RAISE_IRQ 3   /* root task only: act as if IRQ rsi fired */
 #define L4_KDEBUG_RTC_IRQ 4     /* root task only: rsi 1 = let the CMOS RTC raise
                                    IRQ 8 (once, until turned off), 0 = off */
+#define L4_KDEBUG_MDB_CHECK 5   /* any task: L4_OK if the mapping database is
+                                   consistent, L4_EINVAL if not */
 
 /* ---- id_nearest (rax out: kind) ---- */
 #define L4_NEAREST_SAME   0   /* same clan: the destination itself */
@@ -157,6 +194,10 @@ struct l4_utcb {
 
 /* ---- Kernel interface page (abi.md "KIP"), read-only in every task ---- */
 #define L4_KIP_MAGIC 0x4c34756121504b49ull    /* "IKP!au4L" little-endian */
+#define L4_KIP_MEM_MAX    48
+#define L4_KIP_MEM_SIGMA0 1     /* RAM of sigma0's: each frame handed out once */
+#define L4_KIP_MEM_KERNEL 2     /* the kernel's (image, pool, boot modules and
+                                   the boot tasks' frames): never mapped */
 struct l4_kip {
     uint64_t magic;
     uint32_t version;           /* 0x0001 for this interface */
@@ -167,6 +208,17 @@ struct l4_kip {
     uint64_t mem_kernel_pool;   /* bytes reserved for kernel objects */
     uint64_t tsc_per_us;        /* rdtsc ticks per microsecond (calibrated) */
     uint64_t root_task, sigma0; /* their first thread ids */
+    /* Physical memory (memory.md "The split"): sigma0 may name physical
+     * addresses below phys_end; mem[] lists, sorted and disjoint, the RAM
+     * sigma0 owns and what the kernel keeps; anything else below phys_end
+     * is device memory. */
+    uint64_t phys_end;
+    uint64_t mem_sigma0;        /* bytes of RAM sigma0 owns */
+    uint32_t nmem, reserved;
+    struct l4_kip_mem {
+        uint64_t start, end;    /* [start, end), page-aligned */
+        uint64_t type;          /* L4_KIP_MEM_* */
+    } mem[L4_KIP_MEM_MAX];
 };
 
 #endif

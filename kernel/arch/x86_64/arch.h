@@ -20,6 +20,8 @@ void arch_switch(struct thread *prev, struct thread *next);
  * (or, if it ran before, just resets its user ip/sp and flags). */
 void arch_thread_setup(struct thread *t, uint64_t ip, uint64_t sp);
 void arch_fpu_init_state(uint8_t *fxsave_area);
+/* A task's I/O bitmap changed (or is being freed: gone). */
+void arch_io_bitmap_changed(const uint8_t *bitmap, bool gone);
 void arch_irq_mask(unsigned irq);
 void arch_irq_unmask(unsigned irq);
 uint64_t arch_tsc_per_us(void);          /* measured against the timer */

@@ -14,7 +14,14 @@ struct tss {
 } __attribute__((packed));
 
 static uint64_t gdt[8];
-static struct tss tss;
+/* The TSS and right after it the I/O permission bitmap (a 1 bit denies
+ * the port) with the terminating all-ones byte the CPU needs. */
+static struct {
+    struct tss tss;
+    uint8_t io[8192 + 1];
+} __attribute__((packed)) tss_io;
+#define tss tss_io.tss
+static const uint8_t *io_loaded;    /* whose bitmap is in tss_io.io */
 static uint8_t ist_stacks[2][8192] __attribute__((aligned(16)));
 
 void gdt_init(void)
@@ -25,11 +32,12 @@ void gdt_init(void)
     gdt[3] = 0x00CFFA000000FFFF;    /* user code 32 */
     gdt[4] = 0x0000F20000000000;    /* user data */
     gdt[5] = 0x0020FA0000000000;    /* user code 64 */
+    memset(&tss_io, 0xff, sizeof tss_io);   /* every port denied */
     memset(&tss, 0, sizeof tss);
-    tss.iomap_base = sizeof tss;    /* no I/O bitmap yet */
+    tss.iomap_base = sizeof tss;
     tss.ist[IST_DOUBLE_FAULT - 1] = (uint64_t)&ist_stacks[0][sizeof ist_stacks[0]];
     tss.ist[IST_NMI - 1] = (uint64_t)&ist_stacks[1][sizeof ist_stacks[1]];
-    uint64_t base = (uint64_t)&tss, limit = sizeof tss - 1;
+    uint64_t base = (uint64_t)&tss_io, limit = sizeof tss_io - 1;
     gdt[6] = (limit & 0xFFFF) | (base & 0xFFFFFF) << 16 | 0x89ull << 40 |
              ((limit >> 16) & 0xF) << 48 | ((base >> 24) & 0xFF) << 56;
     gdt[7] = base >> 32;
@@ -51,4 +59,23 @@ void gdt_init(void)
 void gdt_set_kernel_stack(uint64_t top)
 {
     tss.rsp[0] = top;
+}
+
+void gdt_load_io_bitmap(const uint8_t *bitmap)
+{
+    if (bitmap == io_loaded)
+        return;
+    if (bitmap)
+        memcpy(tss_io.io, bitmap, 8192);
+    else
+        memset(tss_io.io, 0xff, 8192);
+    io_loaded = bitmap;
+}
+
+void gdt_io_bitmap_changed(const uint8_t *bitmap, bool gone)
+{
+    if (bitmap != io_loaded)
+        return;                     /* loaded on the next switch to it */
+    io_loaded = (const uint8_t *)1; /* force the copy */
+    gdt_load_io_bitmap(gone ? NULL : bitmap);
 }

@@ -11,3 +11,9 @@
 
 void gdt_init(void);
 void gdt_set_kernel_stack(uint64_t top);
+/* Loads a task's I/O bitmap (8 KiB, NULL = no ports) into the TSS; a
+ * copy is made only when the bitmap differs from the loaded one. */
+void gdt_load_io_bitmap(const uint8_t *bitmap);
+/* The kernel changed this bitmap (or is freeing it: gone); if it is the
+ * loaded one, the TSS copy is brought up to date at once. */
+void gdt_io_bitmap_changed(const uint8_t *bitmap, bool gone);

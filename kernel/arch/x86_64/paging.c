@@ -15,7 +15,8 @@ static unsigned index_of(vaddr_t va, int level)   /* level 3 = PML4 ... 0 = PT *
 }
 
 /* The entry for va at the given level, allocating tables on the way if
- * create; NULL if a table is missing (or could not be allocated). */
+ * create; NULL if a table is missing (or could not be allocated). A user
+ * page table (level 0) comes with its companion frame (paging.h). */
 static uint64_t *walk(paddr_t pml4, vaddr_t va, int level, bool create)
 {
     uint64_t *table = phys_to_virt(pml4);
@@ -24,7 +25,7 @@ static uint64_t *walk(paddr_t pml4, vaddr_t va, int level, bool create)
         if (!(*e & PTE_P)) {
             if (!create)
                 return NULL;
-            paddr_t t = kmem_alloc_frame();
+            paddr_t t = l == 1 && va < USER_TOP ? kmem_alloc_contig(2) : kmem_alloc_frame();
             if (!t)
                 return NULL;
             *e = t | PTE_P | PTE_W | (va < USER_TOP ? PTE_U : 0);
@@ -43,6 +44,11 @@ bool paging_map(paddr_t pml4, vaddr_t va, paddr_t pa, uint64_t flags)
         return false;
     *e = pa | flags | PTE_P;
     return true;
+}
+
+uint64_t *paging_user_pte(paddr_t pml4, vaddr_t va, bool create)
+{
+    return walk(pml4, va, 0, create);
 }
 
 uint64_t *paging_lookup(paddr_t pml4, vaddr_t va)

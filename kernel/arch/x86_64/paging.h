@@ -5,6 +5,7 @@
 #define PTE_P   0x001ull
 #define PTE_W   0x002ull
 #define PTE_U   0x004ull
+#define PTE_PWT 0x008ull
 #define PTE_PCD 0x010ull
 #define PTE_PS  0x080ull
 #define PTE_G   0x100ull
@@ -22,5 +23,14 @@ bool paging_map(paddr_t pml4, vaddr_t va, paddr_t pa, uint64_t flags);
 /* The first address >= va and < end that may be mapped (skips absent
  * tables), or end. */
 uint64_t paging_next_mapped(paddr_t pml4, uint64_t va, uint64_t end);
+/* Every page table of the user half (level 0, below USER_TOP) is the
+ * first frame of an aligned pair; the second, its companion, holds one
+ * word per entry for the kernel's bookkeeping (the mapping database's
+ * node of that page), so it is found from the entry in O(1). The user
+ * half has only 4 KiB pages. */
+#define PAGING_COMPANION(pte) ((pte) + 512)
+/* The level-0 entry for the user page va, with missing tables (and
+ * companions) allocated if create; NULL if absent or out of memory. */
+uint64_t *paging_user_pte(paddr_t pml4, vaddr_t va, bool create);
 /* The entry that maps va (any level), or NULL if none. */
 uint64_t *paging_lookup(paddr_t pml4, vaddr_t va);

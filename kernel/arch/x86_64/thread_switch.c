@@ -6,6 +6,7 @@
 #include "pic.h"
 #include "trap.h"
 #include "../../assert.h"
+#include "../../io.h"
 #include "../../space.h"
 #include "../../string.h"
 #include "../../thread.h"
@@ -71,8 +72,14 @@ void arch_switch(struct thread *prev, struct thread *next)
         gdt_set_kernel_stack(top);
         if (READ_CR(3) != next->space->pml4)
             WRITE_CR(3, next->space->pml4);
+        gdt_load_io_bitmap(io_bitmap(next->space));
     }
     arch_switch_stacks(&prev->ksp, next->ksp);
+}
+
+void arch_io_bitmap_changed(const uint8_t *bitmap, bool gone)
+{
+    gdt_io_bitmap_changed(bitmap, gone);
 }
 
 void arch_irq_mask(unsigned irq)

@@ -10,6 +10,8 @@
 #include "../../irq.h"
 #include "../../map.h"
 #include "../../sched.h"
+#include "../../sigma0.h"
+#include "../../space.h"
 #include "layout.h"
 
 struct idt_entry {
@@ -85,6 +87,8 @@ static void user_exception(struct trap_frame *f)
     uint64_t w[4], reply[4];
     if (f->vector == 14 && READ_CR(2) < MAP_USER_LIMIT) {
         uint64_t addr = READ_CR(2);
+        if (t->space->task == L4_SIGMA0_TASK && sigma0_fault(t, addr, (f->error & 2) != 0))
+            return;                 /* sigma0's idempotent memory */
         if (t->pager == L4_NILTHREAD) {
             thread_stop(t, "page fault with no pager", addr);
             schedule();

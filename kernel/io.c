@@ -1,0 +1,170 @@
+/* I/O ports. Each space that holds ports has an 8 KiB bitmap (a 0 bit
+ * allows the port, as the CPU wants it). Who gave which ports to whom is
+ * kept in a list of derivation records, so unmap can revoke recursively;
+ * port mappings are rare, so a list is enough. */
+#include "io.h"
+#include "assert.h"
+#include "kmem.h"
+#include "space.h"
+#include "string.h"
+#include "arch/x86_64/arch.h"
+#include "arch/x86_64/layout.h"
+
+#define BITMAP_FRAMES 2             /* 65,536 bits (8 KiB) */
+#define KERNEL_PORTS_N 4
+
+/* Ports the kernel keeps: the PICs (and their ELCR) and the PIT. */
+static const struct { unsigned lo, hi; } kernel_ports[KERNEL_PORTS_N] = {
+    { 0x20, 0x21 }, { 0xa0, 0xa1 }, { 0x40, 0x43 }, { 0x4d0, 0x4d1 },
+};
+
+struct io_rec {
+    struct space *from, *to;        /* from == NULL: a record slot is free */
+    unsigned port, count;
+};
+#define RECS_PER_FRAME (PAGE_SIZE / sizeof(struct io_rec))
+#define MAX_REC_FRAMES 8
+static struct io_rec *rec_frames[MAX_REC_FRAMES];
+
+static uint8_t *bitmap_of(const struct space *s)
+{
+    return s->io_bitmap ? phys_to_virt(s->io_bitmap) : NULL;
+}
+
+bool io_allowed(const struct space *s, unsigned port)
+{
+    const uint8_t *b = bitmap_of(s);
+    return b && port < 65536 && !(b[port / 8] >> (port % 8) & 1);
+}
+
+const uint8_t *io_bitmap(const struct space *s)
+{
+    return bitmap_of(s);
+}
+
+static uint8_t *ensure_bitmap(struct space *s)
+{
+    if (!s->io_bitmap) {
+        paddr_t pa = kmem_alloc_contig(BITMAP_FRAMES);
+        if (!pa)
+            return NULL;
+        memset(phys_to_virt(pa), 0xff, 8192);   /* all denied */
+        s->io_bitmap = pa;
+    }
+    return phys_to_virt(s->io_bitmap);
+}
+
+static void set_ports(struct space *s, unsigned port, unsigned count, bool allow)
+{
+    uint8_t *b = allow ? ensure_bitmap(s) : bitmap_of(s);
+    if (!b)
+        return;
+    for (unsigned p = port; p < port + count; p++) {
+        if (allow)
+            b[p / 8] &= (uint8_t)~(1u << (p % 8));
+        else
+            b[p / 8] |= (uint8_t)(1u << (p % 8));
+    }
+    arch_io_bitmap_changed(b, false);
+}
+
+bool io_grant_all(struct space *s)
+{
+    uint8_t *b = ensure_bitmap(s);
+    if (!b)
+        return false;
+    memset(b, 0, 8192);
+    for (unsigned i = 0; i < KERNEL_PORTS_N; i++)
+        set_ports(s, kernel_ports[i].lo, kernel_ports[i].hi - kernel_ports[i].lo + 1, false);
+    return true;
+}
+
+/* The port range of an I/O fpage; false if it is not a valid one. */
+static bool decode(uint64_t f, unsigned *port, unsigned *count)
+{
+    unsigned s = L4_FPAGE_SIZE(f), p = L4_IOFPAGE_PORT(f);
+    if (!(f & L4_FPAGE_IO) || s > 16 || (f >> 28) || (f & 7) || (p & ((1u << s) - 1)))
+        return false;
+    *port = p;
+    *count = 1u << s;
+    return p + *count <= 65536;
+}
+
+static struct io_rec *new_rec(void)
+{
+    for (unsigned i = 0; i < MAX_REC_FRAMES; i++) {
+        if (!rec_frames[i]) {
+            paddr_t pa = kmem_alloc_frame();
+            if (!pa)
+                return NULL;
+            rec_frames[i] = phys_to_virt(pa);
+        }
+        for (unsigned j = 0; j < RECS_PER_FRAME; j++)
+            if (!rec_frames[i][j].from)
+                return &rec_frames[i][j];
+    }
+    return NULL;
+}
+
+bool io_map(struct space *from, struct space *to, uint64_t f, bool grant)
+{
+    unsigned port, count;
+    if (!decode(f, &port, &count))
+        return false;
+    for (unsigned p = port; p < port + count; p++)
+        if (!io_allowed(from, p))
+            return false;
+    if (from == to)
+        return true;
+    struct io_rec *r = new_rec();
+    if (!r || !ensure_bitmap(to))
+        return false;
+    *r = (struct io_rec){ from, to, port, count };
+    set_ports(to, port, count, true);
+    if (grant)      /* the sender loses the ports; what it derived stays */
+        set_ports(from, port, count, false);
+    return true;
+}
+
+/* Revokes [port, port+count) from everything derived from s. */
+static void revoke_derived(struct space *s, unsigned port, unsigned count)
+{
+    for (unsigned i = 0; i < MAX_REC_FRAMES && rec_frames[i]; i++)
+        for (unsigned j = 0; j < RECS_PER_FRAME; j++) {
+            struct io_rec *r = &rec_frames[i][j];
+            if (r->from != s || r->port >= port + count || r->port + r->count <= port)
+                continue;
+            unsigned lo = MAX(r->port, port), hi = MIN(r->port + r->count, port + count);
+            struct space *to = r->to;
+            if (lo == r->port && hi == r->port + r->count)
+                r->from = NULL;     /* the whole record is gone */
+            revoke_derived(to, lo, hi - lo);
+            set_ports(to, lo, hi - lo, false);
+        }
+}
+
+bool io_unmap(struct space *s, uint64_t f, bool own)
+{
+    unsigned port, count;
+    if (!decode(f, &port, &count))
+        return false;
+    /* Records naming s as receiver stay: a grant re-maps from them. */
+    revoke_derived(s, port, count);
+    if (own)
+        set_ports(s, port, count, false);
+    return true;
+}
+
+void io_space_destroy(struct space *s)
+{
+    revoke_derived(s, 0, 65536);
+    for (unsigned i = 0; i < MAX_REC_FRAMES && rec_frames[i]; i++)
+        for (unsigned j = 0; j < RECS_PER_FRAME; j++)
+            if (rec_frames[i][j].to == s)
+                rec_frames[i][j].from = NULL;
+    if (s->io_bitmap) {
+        arch_io_bitmap_changed(bitmap_of(s), true);
+        kmem_free_contig(s->io_bitmap, BITMAP_FRAMES);
+        s->io_bitmap = 0;
+    }
+}
