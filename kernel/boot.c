@@ -1,5 +1,6 @@
 /* Loading ELF64 boot modules into new tasks. */
 #include "boot.h"
+#include "io.h"
 #include "kip.h"
 #include "kmem.h"
 #include "log.h"
@@ -123,6 +124,11 @@ void boot_start_tasks(const struct boot_info *bi)
     struct thread *rt = root ? start_task(L4_ROOT_TASK, root, SCHED_DEFAULT_PRIO) : NULL;
     if (s0)
         kip->sigma0 = s0->id;
+    /* sigma0 holds every I/O port but the kernel's (PICs, PIT); in a boot
+     * without sigma0 the root task holds them instead. */
+    struct thread *ports = s0 ? s0 : rt;
+    if (ports && !io_grant_all(ports->space))
+        kprintf("boot: no memory for the I/O bitmap of task %u\n", ports->space->task);
     /* The root task's pager is sigma0 (which answers no faults: the root
      * is loaded whole and asks for memory by request); its exceptions have
      * no handler, so the kernel stops the thread and logs them. */
