@@ -180,6 +180,48 @@ static void phys(uint64_t client, uint64_t base, uint64_t k)
         give(client, base, (unsigned)k, ram);
 }
 
+/* I/O ports: [port, port + 2^k), each port handed out once (a device
+ * belongs to one driver); the kernel's own (PICs, PIT) are refused. */
+static uint8_t ports_given[65536 / 8];
+
+static bool kernel_port_in(unsigned lo, unsigned hi)
+{
+    static const unsigned kp[][2] = { { 0x20, 0x21 }, { 0xa0, 0xa1 }, { 0x40, 0x43 }, { 0x4d0, 0x4d1 } };
+    for (unsigned i = 0; i < 4; i++)
+        if (lo <= kp[i][1] && hi >= kp[i][0])
+            return true;
+    return false;
+}
+
+static void ioports(uint64_t client, uint64_t port, uint64_t k)
+{
+    if (k > 16 || port >= 65536 || port % (1ull << k) || port + (1ull << k) > 65536) {
+        reply_error(client, L4_SIGMA0_EINVAL);
+        return;
+    }
+    unsigned lo = (unsigned)port, n = 1u << k;
+    if (kernel_port_in(lo, lo + n - 1)) {
+        reply_error(client, L4_SIGMA0_EKERNEL);
+        return;
+    }
+    for (unsigned p = lo; p < lo + n; p++)
+        if (ports_given[p / 8] >> (p % 8) & 1) {
+            reply_error(client, L4_SIGMA0_ETAKEN);
+            return;
+        }
+    struct l4_msg m = { 0 };
+    m.w[0] = L4_SIGMA0_OK;
+    m.w[1] = L4_ITEM_MAP;
+    m.w[2] = L4_IOFPAGE(lo, k);
+    uint64_t r = l4_ipc(client, L4_TAG(0, 1, 1), L4_NODESC, REPLY_TO, &m, 0);
+    if (L4_IPC_ERR(r) != L4_IPC_OK) {   /* not received: take it back */
+        l4_fpage_unmap(L4_IOFPAGE(lo, k), 0);
+        return;
+    }
+    for (unsigned p = lo; p < lo + n; p++)
+        ports_given[p / 8] |= (uint8_t)(1u << (p % 8));
+}
+
 /* A fault or exception of another thread (sigma0 is the root task's
  * pager): sigma0 maps by request only, so it does not answer; the thread
  * stays blocked in its fault IPC, and the log says where. */
@@ -207,8 +249,8 @@ static void handle(uint64_t from, const struct l4_msg *m)
         any(from, m->w[0]);
     else if (t == 0 && label == L4_SIGMA0_PHYS && u == 2)
         phys(from, m->w[0], m->w[1]);
-    else if (label == L4_SIGMA0_IOPORTS)
-        reply_error(from, L4_SIGMA0_ENOTSUP);   /* the I/O work fills this in */
+    else if (t == 0 && label == L4_SIGMA0_IOPORTS && u == 2)
+        ioports(from, m->w[0], m->w[1]);
     else
         reply_error(from, L4_SIGMA0_EINVAL);
 }

@@ -152,8 +152,8 @@ struct l4_utcb {
 #define L4_SIGMA0_PHYS     2    /* w0 physical base, w1 log2 size
                                    (12..L4_SIGMA0_PHYS_MAX): RAM if free, or
                                    device memory */
-#define L4_SIGMA0_IOPORTS  3    /* reserved: w0 first port, w1 log2 count;
-                                   answered L4_SIGMA0_ENOTSUP for now */
+#define L4_SIGMA0_IOPORTS  3    /* w0 first port, w1 log2 count (0..16, port
+                                   aligned): each port once; PICs/PIT refused */
 #define L4_SIGMA0_ANY_MAX  22
 #define L4_SIGMA0_PHYS_MAX 30
 #define L4_SIGMA0_OK       0
@@ -162,7 +162,7 @@ struct l4_utcb {
 #define L4_SIGMA0_ETAKEN   3    /* RAM in the range was handed out before */
 #define L4_SIGMA0_ENOMEM   4    /* no free RAM block of that size is left */
 #define L4_SIGMA0_EMIXED   5    /* the range mixes RAM and device memory */
-#define L4_SIGMA0_ENOTSUP  6    /* not supported yet (I/O ports) */
+#define L4_SIGMA0_ENOTSUP  6    /* not supported (no request uses it now) */
 #define L4_SIGMA0_ENOMAP   7    /* the kernel could not map it for sigma0
                                    (its pool is exhausted); try again later */
 /* sigma0 sees physical memory at the same virtual address, so its own

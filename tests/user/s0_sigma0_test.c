@@ -438,13 +438,37 @@ UTEST(malformed_requests)
     UCHECK(base_of(any(12, w), 12) != ~0ull);
 }
 
-/* ==== I/O ports: reserved, not supported yet ==== */
-UTEST(io_ports_not_supported_yet)
+/* ==== I/O ports: each port once; the kernel's refused ==== */
+static inline uint8_t port_in(uint16_t port)
+{
+    uint8_t v;
+    __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
+    return v;
+}
+
+static inline void port_out(uint16_t port, uint8_t v)
+{
+    __asm__ volatile("outb %0, %1" ::"a"(v), "Nd"(port));
+}
+
+UTEST(io_ports_from_sigma0)
 {
     cases_done++;
-    uint64_t w = L4_FPAGE(SLOT(12), 12, L4_RWX);
-    UCHECK_EQ(error_of(call_s0(L4_SIGMA0_IOPORTS, 2, 0x3f8, 3, w)), L4_SIGMA0_ENOTSUP);
-    UCHECK_EQ(error_of(call_s0(L4_SIGMA0_IOPORTS, 0, 0, 0, w)), L4_SIGMA0_ENOTSUP);
+    uint64_t w = L4_FPAGE(SLOT(12), 12, L4_RWX);   /* any window: ports map 1:1 */
+    struct reply rep = call_s0(L4_SIGMA0_IOPORTS, 2, 0x3f8, 3, w);
+    UCHECK_EQ(rep.r, L4_IPC_OK);
+    UCHECK_EQ(rep.code, L4_SIGMA0_OK);
+    UCHECK_EQ(rep.fpage, L4_IOFPAGE(0x3f8, 3));
+    port_out(0x3ff, 0x66);                  /* COM1's scratch register */
+    UCHECK_EQ(port_in(0x3ff), 0x66);
+    /* Once only; the kernel's ports; malformed requests. */
+    UCHECK_EQ(error_of(call_s0(L4_SIGMA0_IOPORTS, 2, 0x3f8, 3, w)), L4_SIGMA0_ETAKEN);
+    UCHECK_EQ(error_of(call_s0(L4_SIGMA0_IOPORTS, 2, 0x3fc, 1, w)), L4_SIGMA0_ETAKEN);
+    UCHECK_EQ(error_of(call_s0(L4_SIGMA0_IOPORTS, 2, 0x20, 1, w)), L4_SIGMA0_EKERNEL);
+    UCHECK_EQ(error_of(call_s0(L4_SIGMA0_IOPORTS, 2, 0x40, 2, w)), L4_SIGMA0_EKERNEL);
+    UCHECK_EQ(error_of(call_s0(L4_SIGMA0_IOPORTS, 2, 0x3f9, 3, w)), L4_SIGMA0_EINVAL);
+    UCHECK_EQ(error_of(call_s0(L4_SIGMA0_IOPORTS, 2, 0, 17, w)), L4_SIGMA0_EINVAL);
+    UCHECK_EQ(error_of(call_s0(L4_SIGMA0_IOPORTS, 0, 0, 0, w)), L4_SIGMA0_EINVAL);
 }
 
 /* ==== 10 MiB in pages: all distinct frames ==== */
