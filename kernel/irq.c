@@ -23,6 +23,7 @@ bool irq_attach(unsigned irq, struct thread *t)
     if (!attachable(irq) || (lines[irq].owner && lines[irq].owner != t))
         return false;
     lines[irq] = (struct line){ .owner = t };
+    t->irq_lines |= (uint16_t)(1u << irq);
     arch_irq_unmask(irq);
     return true;
 }
@@ -33,6 +34,7 @@ bool irq_detach(unsigned irq, struct thread *t)
         return false;
     arch_irq_mask(irq);
     lines[irq].owner = NULL;
+    t->irq_lines &= (uint16_t)~(1u << irq);
     return true;
 }
 
@@ -43,6 +45,8 @@ bool irq_attached(unsigned irq, struct thread *t)
 
 void irq_detach_all(struct thread *t)
 {
+    if (!t->irq_lines)
+        return;
     for (unsigned i = 0; i < L4_NUM_IRQS; i++)
         if (lines[i].owner == t)
             irq_detach(i, t);
@@ -50,6 +54,8 @@ void irq_detach_all(struct thread *t)
 
 bool irq_take_pending(struct thread *t, uint64_t from)
 {
+    if (!t->irq_lines)
+        return false;           /* the common case: no lines, no loop */
     for (unsigned i = 0; i < L4_NUM_IRQS; i++) {
         struct line *l = &lines[i];
         if (l->owner != t || !l->pending || (from != L4_INVALID && from != L4_IRQ_ID(i)))
@@ -66,6 +72,8 @@ bool irq_take_pending(struct thread *t, uint64_t from)
 
 void irq_ack(struct thread *t)
 {
+    if (!t->irq_lines)
+        return;
     for (unsigned i = 0; i < L4_NUM_IRQS; i++)
         if (lines[i].owner == t && lines[i].delivered) {
             lines[i].delivered = false;

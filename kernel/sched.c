@@ -23,7 +23,6 @@ void sched_init(void)
 {
     idle_thread.id = L4_NILTHREAD;
     idle_thread.state = TS_READY;
-    idle_thread.irq = -1;
     current = &idle_thread;
     arch_fpu_init_state(idle_thread.fpu);
 }

@@ -48,7 +48,6 @@ struct thread *thread_create(struct space *s, unsigned lthread)
     t->prio = SCHED_DEFAULT_PRIO;
     t->timeslice_us = t->left_us = SCHED_DEFAULT_SLICE_US;
     t->pager = t->exc_handler = L4_NILTHREAD;
-    t->irq = -1;
     t->canary = THREAD_CANARY;
     t->frame = (struct trap_frame *)((char *)t + THREAD_BLOCK_SIZE) - 1;
     arch_fpu_init_state(t->fpu);

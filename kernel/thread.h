@@ -51,7 +51,7 @@ struct thread {
     uint64_t kmsg[4];               /* that IPC's words */
     unsigned kres;                  /* and its result code */
     uint64_t ktag;                  /* and the reply's tag */
-    int irq;                        /* IRQ line attached to me, or -1 */
+    uint16_t irq_lines;             /* bit n: IRQ n is attached to me */
     /* A string copy met a missing page in my space: I must ask my pager
      * for it (within pf_bound, the partner's page-fault timeout), then
      * redo the IPC phase pf_recv says. */

@@ -61,21 +61,26 @@ void gdt_set_kernel_stack(uint64_t top)
     tss.rsp[0] = top;
 }
 
+/* A task without ports gets an I/O map base beyond the TSS limit (every
+ * port denied) and the copied bitmap stays in place, so switching between
+ * one task with ports and others without costs no copy. */
 void gdt_load_io_bitmap(const uint8_t *bitmap)
 {
-    if (bitmap == io_loaded)
+    if (!bitmap) {
+        tss.iomap_base = sizeof tss_io;
         return;
-    if (bitmap)
+    }
+    tss.iomap_base = sizeof tss;
+    if (bitmap != io_loaded) {
         memcpy(tss_io.io, bitmap, 8192);
-    else
-        memset(tss_io.io, 0xff, 8192);
-    io_loaded = bitmap;
+        io_loaded = bitmap;
+    }
 }
 
-void gdt_io_bitmap_changed(const uint8_t *bitmap, bool gone)
+void gdt_io_bitmap_changed(const uint8_t *bitmap, bool current)
 {
-    if (bitmap != io_loaded)
-        return;                     /* loaded on the next switch to it */
-    io_loaded = (const uint8_t *)1; /* force the copy */
-    gdt_load_io_bitmap(gone ? NULL : bitmap);
+    if (bitmap == io_loaded)
+        io_loaded = NULL;           /* stale: copy again when it is used */
+    if (current)
+        gdt_load_io_bitmap(bitmap);
 }

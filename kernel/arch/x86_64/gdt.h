@@ -14,6 +14,6 @@ void gdt_set_kernel_stack(uint64_t top);
 /* Loads a task's I/O bitmap (8 KiB, NULL = no ports) into the TSS; a
  * copy is made only when the bitmap differs from the loaded one. */
 void gdt_load_io_bitmap(const uint8_t *bitmap);
-/* The kernel changed this bitmap (or is freeing it: gone); if it is the
- * loaded one, the TSS copy is brought up to date at once. */
-void gdt_io_bitmap_changed(const uint8_t *bitmap, bool gone);
+/* The kernel changed (or is freeing) this bitmap: the TSS copy, if it is
+ * this one, is stale; if it is the running task's (current), reload now. */
+void gdt_io_bitmap_changed(const uint8_t *bitmap, bool current);

@@ -79,7 +79,8 @@ void arch_switch(struct thread *prev, struct thread *next)
 
 void arch_io_bitmap_changed(const uint8_t *bitmap, bool gone)
 {
-    gdt_io_bitmap_changed(bitmap, gone);
+    bool mine = !gone && current->space && io_bitmap(current->space) == bitmap;
+    gdt_io_bitmap_changed(bitmap, mine);
 }
 
 void arch_irq_mask(unsigned irq)
