@@ -11,6 +11,8 @@ struct trap_frame;
 #define L4_LABEL_IRQ       0xffffffffu
 
 void sys_ipc(struct trap_frame *f);
+/* fastpath.c: does the whole ipc if it can; false: use sys_ipc. */
+bool ipc_fastpath(struct trap_frame *f);
 void sys_id_nearest(struct trap_frame *f);
 /* Ends a thread's pending IPC with "cancelled" (lthread_ex_regs). */
 void ipc_cancel(struct thread *t);

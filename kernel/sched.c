@@ -68,6 +68,24 @@ void sched_make_ready(struct thread *t)
         sched_need_resched = true;
 }
 
+unsigned sched_top_prio(void)
+{
+    for (int w = 3; w >= 0; w--)
+        if (rq_bits[w])
+            return (unsigned)(w * 64 + 63 - __builtin_clzll(rq_bits[w]));
+    return 0;
+}
+
+void sched_switch_direct(struct thread *from, struct thread *to)
+{
+    sched_remove(from);
+    to->state = TS_READY;
+    if (!to->rq_next)
+        rq_add_tail(to);
+    current = to;
+    arch_switch(from, to);
+}
+
 static struct thread *pick(void)
 {
     for (int w = 3; w >= 0; w--)

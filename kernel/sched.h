@@ -22,6 +22,11 @@ bool sched_timeout_is_zero(uint16_t to);
 void sched_set_timeout(struct thread *t, uint16_t to);
 void sched_cancel_timeout(struct thread *t);
 void sched_tick(unsigned us);               /* timer interrupt */
+/* The highest priority with a ready thread (the running one included). */
+unsigned sched_top_prio(void);
+/* from has just blocked; to is ready and may run now (IPC fast path):
+ * switch without consulting the queues beyond what that changes. */
+void sched_switch_direct(struct thread *from, struct thread *to);
 NORETURN void sched_start(void);            /* the boot context becomes idle */
 void sys_thread_switch(struct trap_frame *f);
 void sys_thread_schedule(struct trap_frame *f);

@@ -134,6 +134,8 @@ static void sys_kdebug(struct trap_frame *f)
 
 void syscall_dispatch(struct trap_frame *f)
 {
+    if (f->rax == L4_SYS_IPC && ipc_fastpath(f))
+        return;
     switch (f->rax) {
     case L4_SYS_IPC:             sys_ipc(f); break;
     case L4_SYS_ID_NEAREST:      sys_id_nearest(f); break;
