@@ -164,7 +164,7 @@ $(BUILD)/tests/bench/%.elf: $(BUILD)/tests/bench/%.o $(USER_LIB_OBJ) tests/user/
 all: $(BENCH_ELF)
 
 .PHONY: bench
-bench: $(BUILD)/kernel-test32.elf $(BENCH_ELF)
+bench: $(BUILD)/kernel-test32.elf $(BUILD)/sigma0.elf $(BENCH_ELF)
 	$(Q)$(PYTHON) tests/bench/run.py --build $(BUILD) --qemu $(QEMU)
 
 # ---- tests ----

@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """make bench: boots each benchmark program as the root task under
 -icount shift=0,align=off,sleep=off (rdtsc deltas = guest instructions),
-prints a table and writes build/bench.json (name -> instructions)."""
+prints a table and writes build/bench.json (name -> instructions).
+A program named s0_*_bench boots with build/sigma0.elf as sigma0 (its
+pager and source of RAM), as tests/run.py does for s0_* suites."""
 
 import argparse
 import json
@@ -19,11 +21,19 @@ def main():
     results = {}
     ok = True
     for elf in sorted(f for f in os.listdir(bdir) if f.endswith(".elf")):
+        modules = os.path.join(bdir, elf) + " root"
+        if elf.startswith("s0_"):
+            sigma0 = os.path.join(a.build, "sigma0.elf")
+            if not os.path.exists(sigma0):
+                print(f"{elf}: {sigma0} is missing (make all builds it)")
+                ok = False
+                continue
+            modules = sigma0 + " sigma0," + modules
         cmd = [a.qemu, "-m", "256M", "-display", "none", "-no-reboot", "-net", "none",
                "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
                "-icount", "shift=0,align=off,sleep=off",
                "-kernel", os.path.join(a.build, "kernel-test32.elf"),
-               "-initrd", os.path.join(bdir, elf) + " root", "-serial", "stdio"]
+               "-initrd", modules, "-serial", "stdio"]
         try:
             p = subprocess.run(cmd, capture_output=True, timeout=300)
             out = p.stdout.decode("utf-8", "replace")
