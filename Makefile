@@ -87,12 +87,17 @@ $(BUILD)/%32.elf: $(BUILD)/%.elf
 kernel: $(BUILD)/kernel.elf
 
 # ---- the boot image ----
+# GRUB loads the kernel and three modules: sigma0, the Lua root task and
+# the scripts archive it runs (tools/grub.cfg).
 ISO := $(BUILD)/l4ua.iso
-$(ISO): $(BUILD)/kernel.elf $(BUILD)/sigma0.elf tools/grub.cfg | $(BUILD)/deps.mk
+$(ISO): $(BUILD)/kernel.elf $(BUILD)/sigma0.elf $(BUILD)/lua-root.elf $(BUILD)/scripts.arc \
+		tools/grub.cfg | $(BUILD)/deps.mk
 	@echo "  ISO     $@"
 	$(Q)rm -rf $(BUILD)/iso && mkdir -p $(BUILD)/iso/boot/grub
 	$(Q)strip -o $(BUILD)/iso/boot/kernel.elf $(BUILD)/kernel.elf
 	$(Q)strip -o $(BUILD)/iso/boot/sigma0.elf $(BUILD)/sigma0.elf
+	$(Q)strip -o $(BUILD)/iso/boot/lua-root.elf $(BUILD)/lua-root.elf
+	$(Q)cp $(BUILD)/scripts.arc $(BUILD)/iso/boot/scripts.arc
 	$(Q)cp tools/grub.cfg $(BUILD)/iso/boot/grub/grub.cfg
 	$(Q)grub-mkrescue -o $@ --install-modules="multiboot2 normal iso9660 biosdisk serial" \
 		--fonts= --locales= --themes= --compress=xz $(BUILD)/iso 2>$(BUILD)/grub-mkrescue.log || \
@@ -131,6 +136,9 @@ $(BUILD)/sigma0.elf: $(SIGMA0_OBJ) sigma0/sigma0.ld
 	@echo "  LD      $@"
 	$(Q)ld -nostdlib -static -z noexecstack --build-id=none -T sigma0/sigma0.ld -o $@ $(SIGMA0_OBJ)
 all: $(BUILD)/sigma0.elf
+
+# ---- the Lua root task (task 2) and its scripts archives ----
+include runtime/lua/lua-root.mk
 
 # ---- user-mode test programs (root tasks of test boots) ----
 USER_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -ffreestanding -nostdinc \

@@ -99,6 +99,32 @@ static struct thread *start_task(unsigned task, const struct boot_module *m, uin
     return t;
 }
 
+/* The module named "scripts" (Lua scripts for the root task, an archive
+ * the kernel does not look into) is copied into fresh frames mapped
+ * read-only at L4_SCRIPTS_BASE in the root task, and the KIP says where
+ * (abi.md "KIP"). A copy, as for ELF images, so the root never maps the
+ * module's own frames, which stay the kernel's. A stopgap: no one else
+ * gets boot modules yet; a later service will hand them out. */
+static void map_scripts(struct space *s, const struct boot_module *m)
+{
+    uint64_t size = m->end - m->start;
+    if (size > L4_SCRIPTS_MAX) {
+        kprintf("boot: module %s is larger than %lu bytes; not mapped\n", m->name,
+                (unsigned long)L4_SCRIPTS_MAX);
+        return;
+    }
+    for (uint64_t off = 0; off < size; off += PAGE_SIZE) {
+        paddr_t pa = kmem_alloc_user_frame();   /* zeroed: the tail too */
+        if (!pa || !mdb_map_root(s, L4_SCRIPTS_BASE + off, pa, false, false)) {
+            kprintf("boot: no memory for module %s; not mapped\n", m->name);
+            return;     /* the KIP fields stay 0; mapped pages stay the root's */
+        }
+        memcpy(phys_to_virt(pa), phys_to_virt(m->start + off), MIN(PAGE_SIZE, size - off));
+    }
+    kip->scripts = L4_SCRIPTS_BASE;
+    kip->scripts_size = size;
+}
+
 static const char *last_word(const char *s)
 {
     const char *w = s;
@@ -110,13 +136,15 @@ static const char *last_word(const char *s)
 
 void boot_start_tasks(const struct boot_info *bi)
 {
-    const struct boot_module *sigma0 = NULL, *root = NULL;
+    const struct boot_module *sigma0 = NULL, *root = NULL, *scripts = NULL;
     for (unsigned i = 0; i < bi->nmod; i++) {
         const char *n = last_word(bi->mod[i].name);
         if (!strcmp(n, "sigma0"))
             sigma0 = &bi->mod[i];
         else if (!strcmp(n, "root"))
             root = &bi->mod[i];
+        else if (!strcmp(n, "scripts"))
+            scripts = &bi->mod[i];
     }
     for (unsigned t = 1; t < L4_MAX_TASKS; t++)
         task_owner[t] = L4_ROOT_TASK;   /* the root task may create any task */
@@ -136,5 +164,7 @@ void boot_start_tasks(const struct boot_info *bi)
         kip->root_task = rt->id;
         rt->pager = s0 ? s0->id : L4_NILTHREAD;
         rt->exc_handler = L4_NILTHREAD;
+        if (scripts)
+            map_scripts(rt->space, scripts);
     }
 }

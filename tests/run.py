@@ -199,6 +199,45 @@ def run_user(res, qemu, build):
             res.fail(name, "no test case ran", log)
 
 
+def run_lua(res, qemu, build):
+    """Lua in the guest: sigma0, build/lua-root.elf as the root task and a
+    scripts archive, on the plain test kernel under icount. The test
+    archive's init.lua (tests/lua/) runs LPeg's own suite and smoke.lua and
+    ends QEMU with "ktest: N passed, M failed"; without an archive the root
+    must say so, show a traceback and end QEMU with a failure."""
+    kernel = os.path.join(build, "kernel-test32.elf")
+    logdir = os.path.join(build, "tests", "logs")
+    base = (os.path.join(build, "sigma0.elf") + " sigma0," +
+            os.path.join(build, "lua-root.elf") + " root")
+    arc = os.path.join(build, "tests", "lua", "tests.arc")
+    args = ICOUNT + ["-kernel", kernel, "-initrd", base + "," + arc + " scripts"]
+    # A fault of the root task (e.g. below its stack) blocks it for good:
+    # sigma0 logs it and does not answer; stop there rather than wait.
+    fault = r"sigma0: (page fault|exception) at .* not answered"
+    status, log, _ = boot(qemu, args, 180, os.path.join(logdir, "lua.log"), until=fault)
+    seen = res.count_lines("lua.", log)
+    if status is None and re.search(fault, log):
+        res.fail("lua", "the root task faulted", log)
+    elif status is None:
+        res.fail("lua", "timed out after 180 s", log)
+    elif status == EXIT_PANIC or "PANIC" in log:
+        res.fail("lua", "kernel panic", log)
+    elif status != EXIT_PASS or not re.search(r"^ktest: \d+ passed, 0 failed$", log, re.M):
+        res.fail("lua", f"QEMU status {status}, the Lua tests did not end cleanly", log)
+    elif seen == 0:
+        res.fail("lua", "no test case ran", log)
+
+    args = ICOUNT + ["-kernel", kernel, "-initrd", base]
+    status, log, _ = boot(qemu, args, 60, os.path.join(logdir, "lua-no-scripts.log"))
+    need = [r'lua-root: no boot module named "scripts"', r"lua-root: cannot open init\.lua",
+            r"stack traceback:"]
+    missing = [r for r in need if not re.search(r, log)]
+    if status != EXIT_FAIL or missing:
+        res.fail("lua.no_scripts", f"QEMU status {status} (want {EXIT_FAIL}), missing {missing}", log)
+    else:
+        res.ok("lua.no_scripts: a root task without scripts says so and ends the system")
+
+
 def run_iso(res, qemu, build):
     """The `make run` image: GRUB, multiboot2, no icount, as a person sees it."""
     iso = os.path.join(build, "l4ua.iso")
@@ -207,14 +246,16 @@ def run_iso(res, qemu, build):
     banner = re.search(r"L4ua kernel \S+ \(x86_64\)", log)
     need = [r"boot: multiboot2", r"memory map:\n(  [0-9a-f]{16}-[0-9a-f]{16} available\n)",
             r"modules: \d+", r"free memory: \d+ KiB", r"boot: started (\S+ )?sigma0 as task 1",
-            r"sigma0: owns \d+ KiB of RAM"]
+            r"sigma0: owns \d+ KiB of RAM", r"boot: started (\S+ )?root as task 2",
+            r"L4ua: Lua is running as the root task\n  Lua 5\.4, LPeg ",
+            r"lua-root: init\.lua returned; idling"]
     missing = [r for r in need if not re.search(r, log)]
     if status is not None:
         res.fail("iso.boot", f"QEMU ended with status {status}", log)
     elif not banner or missing:
         res.fail("iso.boot", f"no banner or missing {missing}", log)
     else:
-        res.ok(f"iso.boot: GRUB ISO reaches the banner and memory map ({secs:.2f} s wall)")
+        res.ok(f"iso.boot: GRUB ISO reaches the banner, memory map and Lua ({secs:.2f} s wall)")
 
 
 def main():
@@ -241,6 +282,7 @@ def main():
         res.fail("lua-host.lpeg_own_test_suite", str(e))
     run_guest(res, a.qemu, build)
     run_user(res, a.qemu, build)
+    run_lua(res, a.qemu, build)
     run_iso(res, a.qemu, build)
     print(f"{res.passed} passed, {res.failed} failed")
     return 1 if res.failed else 0

@@ -219,6 +219,13 @@ struct l4_kip {
         uint64_t start, end;    /* [start, end), page-aligned */
         uint64_t type;          /* L4_KIP_MEM_* */
     } mem[L4_KIP_MEM_MAX];
+    /* The boot module named "scripts" (an archive of Lua scripts, made by
+     * tools/mkarchive.py): copied by the kernel and mapped read-only into
+     * the root task at L4_SCRIPTS_BASE; 0, 0 without one. A stopgap until
+     * a service hands boot modules out. */
+    uint64_t scripts, scripts_size;     /* address in the root task, bytes */
 };
+#define L4_SCRIPTS_BASE 0x0000000100000000ull   /* 4 GiB */
+#define L4_SCRIPTS_MAX  (1ull << 30)            /* larger modules are not mapped */
 
 #endif

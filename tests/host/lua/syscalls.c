@@ -1,7 +1,7 @@
 /* newlib's OS hooks for the host smoke test, as raw Linux x86_64 system
  * calls. newlib was built with --disable-newlib-supplied-syscalls, so these
  * plain-named functions are all it needs from an OS; on L4ua the same hooks
- * will be served by the user-mode runtime instead.
+ * are served over L4 by the root task's runtime (runtime/lua/syscalls.c).
  *
  * newlib's reentrant wrappers (_read_r ...) clear the global errno, call the
  * hook, and copy errno into the reent struct on -1, so every hook must

@@ -1,0 +1,20 @@
+/* Entry of the Lua root task. The kernel starts lthread 0 here on its
+ * 128 KiB boot stack (rsp % 16 == 8, as after a call). Lua wants more:
+ * rt_stack_init (mem.c) gets 4 MiB from sigma0 and returns its top, or 0
+ * to stay where we are. newlib needs no initialisation of its own; main's
+ * status goes to exit(), which flushes stdio and calls _exit. */
+    .section .text.start, "ax"
+    .globl _start
+_start:
+    and $-16, %rsp          /* the SysV ABI wants rsp % 16 == 0 at a call */
+    xor %ebp, %ebp          /* outermost frame: ends backtraces */
+    call rt_stack_init
+    test %rax, %rax
+    jz 1f
+    mov %rax, %rsp          /* 4 MiB aligned, so 16 too */
+1:  call main
+    mov %eax, %edi
+    call exit
+2:  jmp 2b                  /* exit does not return */
+
+    .section .note.GNU-stack, "", @progbits
