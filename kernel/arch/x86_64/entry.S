@@ -13,19 +13,9 @@ vector_\n:
     jmp trap_common
 .endm
 
-    .text
-    .globl trap_vectors
-trap_vectors:
-    .irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23, \
-            24,25,26,27,28,29,30,31,32,33,34,35,36,37,38,39,40,41,42,43,44,45,46,47
-    stub \n
-    .endr
-
-trap_common:
-    testb $3, 24(%rsp)                  /* cs of the interrupted code */
-    jz 1f
-    swapgs
-1:  pushq %rax
+/* The general registers of a struct trap_frame (trap.h), r15 lowest. */
+.macro SAVE_GPRS
+    pushq %rax
     pushq %rbx
     pushq %rcx
     pushq %rdx
@@ -40,6 +30,21 @@ trap_common:
     pushq %r13
     pushq %r14
     pushq %r15
+.endm
+
+    .text
+    .globl trap_vectors
+trap_vectors:
+    .irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23, \
+            24,25,26,27,28,29,30,31,32,33,34,35,36,37,38,39,40,41,42,43,44,45,46,47
+    stub \n
+    .endr
+
+trap_common:
+    testb $3, 24(%rsp)                  /* cs of the interrupted code */
+    jz 1f
+    swapgs
+1:  SAVE_GPRS
     mov %rsp, %rdi
     cld
     call trap_dispatch
@@ -84,21 +89,7 @@ syscall_entry:
     pushq %rcx                          /* rip */
     pushq $0                            /* error code */
     pushq $256                          /* vector: system call */
-    pushq %rax
-    pushq %rbx
-    pushq %rcx
-    pushq %rdx
-    pushq %rsi
-    pushq %rdi
-    pushq %rbp
-    pushq %r8
-    pushq %r9
-    pushq %r10
-    pushq %r11
-    pushq %r12
-    pushq %r13
-    pushq %r14
-    pushq %r15
+    SAVE_GPRS
     mov %rsp, %rdi
     cld
     call syscall_dispatch
