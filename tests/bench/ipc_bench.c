@@ -27,25 +27,6 @@ static void child_entry(void)
     server(0);
 }
 
-/* Pager for the child: map the root's page at the same address. */
-static void pager(uint64_t arg)
-{
-    (void)arg;
-    struct l4_msg m = { 0 };
-    uint64_t from;
-    uint64_t r = l4_ipc(L4_NILTHREAD, L4_NODESC, L4_RCV_OPEN, 0, &m, &from);
-    for (;;) {
-        if (L4_IPC_ERR(r)) {
-            r = l4_ipc(L4_NILTHREAD, L4_NODESC, L4_RCV_OPEN, 0, &m, &from);
-            continue;
-        }
-        uint64_t page = m.w[0] & ~0xfffull;
-        m.w[0] = page | L4_ITEM_MAP;
-        m.w[1] = L4_FPAGE(page, 12, L4_RWX);
-        r = l4_ipc(from, L4_TAG(0, 0, 1), L4_RCV_OPEN, 0, &m, &from);
-    }
-}
-
 static uint64_t measure(uint64_t srv)
 {
     struct l4_msg m = { 0 };
@@ -66,7 +47,7 @@ int main(void)
 {
     uint64_t same = uthread_start(1, server, 0);
     uprintf("bench ipc_rtt_c_same_task %lu\n", measure(same));
-    uint64_t pg = uthread_start(2, pager, 0), child;
+    uint64_t pg = uthread_start(2, upager_identity, 0), child;
     if (l4_task_new(L4_ID(5, 0, 0), 255, (uint64_t)child_entry,
                     (uint64_t)&child_stack[2047], pg, 0, &child) != L4_OK) {
         uprintf("bench: task_new failed\n");

@@ -127,25 +127,6 @@ UTEST(unmapped_or_readonly_pages_are_pagefault_timeouts)
 
 /* Between tasks: a child task (its pages are the root's, mapped by a pager
  * thread) receives a 2 MiB string into its own buffer. */
-static void pager(uint64_t arg)
-{
-    (void)arg;
-    struct l4_msg m = { 0 };
-    uint64_t from;
-    uint64_t r = l4_ipc(L4_NILTHREAD, L4_NODESC, L4_RCV_OPEN, 0, &m, &from);
-    for (;;) {
-        if (L4_IPC_ERR(r) || L4_TAG_LABEL(m.tag) != 0xfffffffeu) {
-            /* Not a page fault (e.g. an exception): leave that thread be. */
-            r = l4_ipc(L4_NILTHREAD, L4_NODESC, L4_RCV_OPEN, 0, &m, &from);
-            continue;
-        }
-        uint64_t page = m.w[0] & ~0xfffull;
-        m.w[0] = page | L4_ITEM_MAP;
-        m.w[1] = L4_FPAGE(page, 12, L4_RWX);
-        r = l4_ipc(from, L4_TAG(0, 0, 1), L4_RCV_OPEN, 0, &m, &from);
-    }
-}
-
 static void child_entry(void)
 {
     /* Touch the whole receive buffer first: strings need mapped pages. */
@@ -168,7 +149,7 @@ UTEST(two_mib_between_tasks)
     umemset((void *)&rx, 0, sizeof rx);
     umemset(rbuf, 0xee, 2 * MIB);
     fill(2 * MIB, 9);
-    uint64_t pg = uthread_start(9, pager, 0), child = 0;
+    uint64_t pg = uthread_start(9, upager_identity, 0), child = 0;
     UCHECK_EQ(l4_task_new(L4_ID(6, 0, 0), 255, (uint64_t)child_entry,
                           (uint64_t)&child_stack[2047], pg, 0, &child), L4_OK);   /* rsp % 16 == 8, as after a call */
     /* Wait until the child is in its receive (it touched its buffer). */

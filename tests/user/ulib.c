@@ -167,6 +167,24 @@ uint64_t umyself_slow(void)
     return l4_myself(0);
 }
 
+void upager_identity(uint64_t arg)
+{
+    (void)arg;
+    struct l4_msg m = { 0 };
+    uint64_t from;
+    uint64_t r = l4_ipc(L4_NILTHREAD, L4_NODESC, L4_RCV_OPEN, 0, &m, &from);
+    for (;;) {
+        if (L4_IPC_ERR(r) || L4_TAG_LABEL(m.tag) != 0xfffffffeu) {
+            r = l4_ipc(L4_NILTHREAD, L4_NODESC, L4_RCV_OPEN, 0, &m, &from);
+            continue;
+        }
+        uint64_t page = m.w[0] & ~0xfffull;
+        m.w[0] = page | L4_ITEM_MAP;
+        m.w[1] = L4_FPAGE(page, 12, L4_RWX);
+        r = l4_ipc(from, L4_TAG(0, 0, 1), L4_RCV_OPEN, 0, &m, &from);
+    }
+}
+
 uint16_t uto_us(uint64_t us)
 {
     unsigned e = 0;

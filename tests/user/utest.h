@@ -42,6 +42,11 @@ uint64_t uthread_start(unsigned lthread, void (*fn)(uint64_t), uint64_t arg);
 void uthread_exit(void) __attribute__((noreturn));
 uint64_t *uthread_stack_top(unsigned lthread);
 
+/* A pager thread body (for uthread_start) for child tasks that run the
+ * root task's own code: each page fault is answered with the root's page
+ * at the same address (RWX); anything else is left unanswered. */
+void upager_identity(uint64_t arg);
+
 /* Sleep: a receive from nil with a finite timeout. */
 void usleep_us(uint64_t us);
 /* A timeout field for about us microseconds (rounded up). */
