@@ -18,9 +18,11 @@ bool ipc_fastpath(struct trap_frame *f)
     /* Untyped words only, at most the register ones; no deceit. */
     if ((tag & 0xffffff80ull) || L4_TAG_U(tag) > L4_REG_WORDS)
         return false;
-    /* A receive phase, plain (open or closed; no strings, no detach), and
-     * infinite timeouts everywhere (finite ones need the timeout list). */
-    if (rd == L4_NODESC || (rd & 0xe) || (rd >> 15) || f->r10 != 0)
+    /* A receive phase (open or closed; not a detach), and infinite
+     * timeouts everywhere (finite ones need the timeout list). Accepting
+     * maps or strings is fine: whoever sends them to me later takes the
+     * general path, which reads my descriptor then. */
+    if (rd == L4_NODESC || (rd & L4_RCV_DETACH) || (rd >> 15) || f->r10 != 0)
         return false;
     if (me->irq_lines || ((rd & L4_RCV_OPEN) && me->sq_head))
         return false;               /* something may be waiting for me */

@@ -2,7 +2,8 @@
  * the wall-clock time at boot, read once from the CMOS RTC through ports
  * 0x70-0x71 that sigma0 hands out. Without them (no sigma0, or the ports
  * taken) the wall clock counts from boot: os.time() is then small. The
- * RTC is taken to hold UTC (QEMU's default). */
+ * RTC is taken to hold UTC (QEMU's default). A Lua task does not touch
+ * the RTC: it takes the root's time of boot from its spawn block. */
 #include "rt.h"
 #include "l4/syscalls.h"
 
@@ -136,4 +137,14 @@ uint64_t rt_cpu_us(void)
     if (l4_thread_schedule(l4_utcb_of(0)->myself, ~0ull, ~0ull, &i) != L4_OK)
         return l4_kip()->clock_us;      /* cannot happen for myself; be safe */
     return i.cpu_us;
+}
+
+uint64_t rt_clock_epoch(void)
+{
+    return boot_epoch_us;
+}
+
+void rt_clock_set_epoch(uint64_t us)
+{
+    boot_epoch_us = us;
 }

@@ -44,3 +44,13 @@ $(BUILD)/tests/lua/tests.arc: $(shell find tests/lua -type f) tools/mkarchive.py
 all: $(BUILD)/lua-root.elf $(BUILD)/scripts.arc $(BUILD)/tests/lua/tests.arc
 
 -include $(wildcard $(BUILD)/runtime/lua/*.d)
+
+# ---- bindings/: the l4 Lua table (docs/lua-api.md), linked into lua-root.elf ----
+L4B_OBJ := $(patsubst bindings/%.c,$(BUILD)/bindings/%.o,$(wildcard bindings/*.c))
+LUA_ROOT_OBJ += $(L4B_OBJ)
+$(BUILD)/bindings/%.o: bindings/%.c $(BUILD)/deps.mk
+	@mkdir -p $(@D)
+	@echo "  CC      $<"
+	$(Q)gcc $(LUA_ROOT_CFLAGS) -Iruntime/lua -c $< -o $@
+$(BUILD)/lua-root.elf: $(L4B_OBJ)
+-include $(wildcard $(BUILD)/bindings/*.d)

@@ -1,8 +1,11 @@
 /* The Lua root task: one Lua state with the standard libraries and LPeg,
  * whose modules come from the scripts archive; it runs init.lua from
  * there. Errors print a traceback and end the system (status 1); when
- * init.lua returns, the task idles (the REPL comes with console input). */
+ * init.lua returns, the task idles (the REPL comes with console input).
+ * A Lua task the root spawned runs the same image and comes here too: it
+ * runs the script its spawn block names instead (task_main). */
 #include <stdio.h>
+#include <string.h>
 
 #include "lauxlib.h"
 #include "lua.h"
@@ -10,6 +13,7 @@
 #include "rt.h"
 
 int luaopen_lpeg(lua_State *L);
+int luaopen_l4(lua_State *L);     /* bindings/l4.c */
 
 /* As in lua.c: turn any error value into a message with a traceback. */
 static int msghandler(lua_State *L)
@@ -36,14 +40,22 @@ static void set_paths(lua_State *L)
     lua_pop(L, 1);
 }
 
-/* Runs under lua_pcall, so that errors anywhere, also while opening the
- * libraries, reach msghandler rather than the panic function. */
-static int pmain(lua_State *L)
+/* The libraries: the same in the root and in a Lua task. */
+static void open_libs(lua_State *L)
 {
     luaL_openlibs(L);
     luaL_requiref(L, "lpeg", luaopen_lpeg, 0);
     lua_pop(L, 1);
+    luaL_requiref(L, "l4", luaopen_l4, 1);
+    lua_pop(L, 1);
     set_paths(L);
+}
+
+/* Runs under lua_pcall, so that errors anywhere, also while opening the
+ * libraries, reach msghandler rather than the panic function. */
+static int pmain(lua_State *L)
+{
+    open_libs(L);
     lua_createtable(L, 0, 1);   /* arg[0], as the stock interpreter sets it */
     lua_pushliteral(L, "init.lua");
     lua_rawseti(L, -2, 0);
@@ -54,8 +66,104 @@ static int pmain(lua_State *L)
     return 0;
 }
 
+/* ---- a Lua task (docs/runtime.md "Lua tasks") ---- */
+
+/* Pushes the values of the spawn block's body after the script's name
+ * (format in rt.h); returns how many. */
+static int push_args(lua_State *L, const unsigned char *p, const unsigned char *end)
+{
+    uint32_t n = 0;
+    if (end - p < 4)
+        luaL_error(L, "malformed spawn block");
+    memcpy(&n, p, 4);
+    p += 4;
+    luaL_checkstack(L, (int)(n < 1000000 ? n : 1000000) + 2, "too many arguments");
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t len = 0;
+        uint64_t v = 0;
+        char type = p < end ? (char)*p++ : 0;
+        size_t need = type == 's' ? 4 : type == 'i' || type == 'f' ? 8 : type == 'b' ? 1 : 0;
+        if (type != 's' && type != 'i' && type != 'f' && type != 'b' && type != 'n')
+            luaL_error(L, "malformed spawn block");
+        if ((size_t)(end - p) < need)
+            luaL_error(L, "malformed spawn block");
+        memcpy(type == 's' ? (void *)&len : (void *)&v, p, need);
+        p += need;
+        if (type == 's') {
+            if ((size_t)(end - p) < len)
+                luaL_error(L, "malformed spawn block");
+            lua_pushlstring(L, (const char *)p, len);
+            p += len;
+        } else if (type == 'i') {
+            lua_pushinteger(L, (lua_Integer)v);
+        } else if (type == 'f') {
+            double d;
+            memcpy(&d, &v, sizeof d);
+            lua_pushnumber(L, d);
+        } else if (type == 'b') {
+            lua_pushboolean(L, v != 0);
+        } else {
+            lua_pushnil(L);
+        }
+    }
+    return (int)n;
+}
+
+/* Runs the script with the arguments as `...` and in `arg` (arg[0] the
+ * script's name, as the stock interpreter does). */
+static int task_pmain(lua_State *L)
+{
+    const struct rt_task_args *a = rt_task_args();
+    const unsigned char *body = a->body, *end = body + a->size;
+    const char *script = (const char *)body;
+    size_t len = strnlen(script, a->size);
+    if (len == a->size)
+        return luaL_error(L, "malformed spawn block");
+    open_libs(L);
+    int n = push_args(L, body + len + 1, end);
+    lua_createtable(L, n, 1);
+    lua_pushstring(L, script);
+    lua_rawseti(L, -2, 0);
+    for (int i = 1; i <= n; i++) {
+        lua_pushvalue(L, -1 - n - 1 + i);
+        lua_rawseti(L, -2, i);
+    }
+    lua_setglobal(L, "arg");
+    if (luaL_loadfile(L, script) != LUA_OK)
+        return lua_error(L);
+    lua_insert(L, -n - 1);
+    lua_call(L, n, 0);
+    return 0;
+}
+
+/* A Lua task: no RTC (the root keeps the ports; the spawn block has the
+ * root's time of boot), no sigma0 (its pager is the root's). An error
+ * ends it as failed, with the message and traceback; the end of the
+ * script or os.exit as exited (crt0's exit, then _exit: child.c). */
+static int task_main(void)
+{
+    const struct rt_task_args *a = rt_task_args();
+    if (a->magic != RT_ARGS_MAGIC)
+        rt_child_exit(1, "no spawn block");
+    rt_clock_set_epoch(a->epoch_us);
+    rt_archive_init();
+    lua_State *L = luaL_newstate();
+    if (L == NULL)
+        rt_child_exit(1, "cannot create a Lua state: not enough memory");
+    lua_pushcfunction(L, msghandler);
+    lua_pushcfunction(L, task_pmain);
+    if (lua_pcall(L, 0, 0, 1) != LUA_OK) {
+        const char *msg = lua_tostring(L, -1);
+        fflush(NULL);
+        rt_child_exit(1, msg ? msg : "(error object is not a string)");
+    }
+    return 0;
+}
+
 int main(void)
 {
+    if (rt_is_child())
+        return task_main();
     rt_clock_init();
     rt_archive_init();      /* without it, loading init.lua fails below */
     lua_State *L = luaL_newstate();

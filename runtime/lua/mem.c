@@ -1,6 +1,8 @@
 /* Memory and ports from sigma0 (docs/memory.md "sigma0"), the heap behind
  * sbrk, and Lua's stack. Everything here runs on one thread (lthread 0),
- * whose UTCB holds the receive window. */
+ * whose UTCB holds the receive window. In a Lua task (child.c) the heap
+ * is granted by the root's pager instead, up to the task's memory cap,
+ * and the stack is there from the start. */
 #include <errno.h>
 
 #include "rt.h"
@@ -54,9 +56,18 @@ static uint64_t brk = RT_HEAP_BASE, mapped = RT_HEAP_BASE;
  * nobody gives RAM back to sigma0. */
 static unsigned block_k = L4_SIGMA0_ANY_MAX;
 
-/* Grows the mapped heap to at least `need`; false when sigma0 is out. */
+/* Grows the mapped heap to at least `need`; false when sigma0 is out (a
+ * Lua task: when the root's pager refuses, at the memory cap). */
 static int heap_grow(uint64_t need)
 {
+    if (mapped >= need)
+        return 1;
+    if (rt_is_child()) {    /* the pager maps the pages as they are touched */
+        uint64_t end = rt_child_heap(need);
+        if (end > mapped)
+            mapped = end;
+        return mapped >= need;
+    }
     while (mapped < need) {
         unsigned k = block_k;
         while (k > 12 && mapped % (1ull << k))
@@ -101,6 +112,8 @@ static void put_hex(uint64_t v)
 
 uint64_t rt_stack_init(void)
 {
+    if (rt_is_child())
+        return 0;       /* started on its stack, see crt0.S */
     uint64_t base = RT_STACK_TOP - (1ull << RT_STACK_LOG2);
     uint64_t r = rt_sigma0_any(RT_STACK_LOG2, base);
     if (r == L4_SIGMA0_OK)

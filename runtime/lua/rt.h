@@ -3,11 +3,16 @@
  *
  *   0x000000400000  the image (lua-root.ld), loaded by the kernel
  *   0x000100000000  the scripts archive, read-only (L4_SCRIPTS_BASE, KIP)
+ *   0x000180000000  a Lua task's spawn block, read-only (RT_ARGS_BASE)
  *   0x000200000000  the heap (sbrk), grown in blocks from sigma0 up to
  *   0x010000000000  RT_HEAP_END
+ *   0x020000000000  the root only: the pool of pages its pager gives the
+ *                   Lua tasks it spawns (pager.c)
  *   0x7ff000000000  top of Lua's stack (2^RT_STACK_LOG2 bytes from sigma0,
  *                   nothing mapped below: an overflow is a page fault that
- *                   sigma0 logs and does not answer)
+ *                   sigma0 logs and does not answer; in a Lua task,
+ *                   demand-zero from the root's pager, which ends the
+ *                   task on an overflow)
  *   0x7ffe00000000  top of the kernel's 128 KiB boot stack (crt0 leaves it)
  */
 #pragma once
@@ -21,6 +26,101 @@
  * LPeg's match (about 10 KiB of frame) at each, as with lpeg.match called
  * from a Cmt capture, that takes some 2.1 MiB (tests/lua/smoke.lua). */
 #define RT_STACK_LOG2 22
+
+/* ---- Lua tasks (docs/runtime.md "Lua tasks") ----
+ * The root task spawns tasks that run this same image; its pager thread
+ * (pager.c, lthread RT_LT_PAGER of the root) is their pager, exception
+ * handler and service: it maps them the root's text, read-only data and
+ * scripts archive (shared), a copy of the initial .data, and demand-zero
+ * pages for .bss, the heap and the stack, and it grants their heap growth
+ * up to a memory cap. A task finds what to run in its spawn block. */
+#define RT_ARGS_BASE   0x0000000180000000ull
+#define RT_ARGS_MAX    (256u << 10)     /* bytes of a spawn block */
+#define RT_POOL_BASE   0x0000020000000000ull
+#define RT_LT_PAGER    1                /* lthread of the root's pager thread */
+#define RT_MSG_MAX     1024             /* bytes of an end message kept */
+#define RT_ARGS_MAGIC  0x31534b5341547552ull    /* "RuTASKS1" */
+
+/* The spawn block at RT_ARGS_BASE in a Lua task (read-only there). The
+ * body, written by bindings/task.c: the script's name, 0-terminated; a
+ * 32-bit count n; n values, each a type byte and its data: 's' a 32-bit
+ * length and the bytes, 'i' an int64, 'f' a double, 'b' one byte (0 or
+ * 1), 'n' nothing (nil). Numbers are little-endian, unaligned. */
+struct rt_task_args {
+    uint64_t magic;         /* RT_ARGS_MAGIC */
+    uint64_t size;          /* bytes of the body */
+    uint64_t epoch_us;      /* the root's wall clock at boot (clock.c) */
+    uint64_t service;       /* the root's pager thread: heap, exit */
+    uint64_t memcap;        /* bytes of heap the task may have */
+    uint64_t task;          /* its first thread's id */
+    uint64_t reserved[2];
+    unsigned char body[];
+};
+
+/* A Lua task's requests to its service (labels): RT_REQ_HEAP w0 the heap
+ * end it needs, reply w0 the end granted (smaller: refused); RT_REQ_EXIT
+ * w0 the status, w1 1 if it failed, then a string item with the message
+ * if so; no reply, the task is deleted. */
+enum { RT_REQ_HEAP = 1, RT_REQ_EXIT };
+
+/* Results of the rt_task_* calls (0 is success). */
+enum {
+    RT_TASK_OK, RT_TASK_ENOSLOT, RT_TASK_ENOMEM, RT_TASK_ENOTASK, RT_TASK_ETIMEOUT,
+    RT_TASK_EKERNEL, RT_TASK_EINVAL, RT_TASK_EBUSY, RT_TASK_EIPC, RT_TASK_ENOTROOT,
+};
+/* How a task is: running, or how it ended. */
+enum { RT_TASK_RUNNING = 1, RT_TASK_EXITED, RT_TASK_FAILED };
+
+/* pager.c: the pager thread, started by the first spawn (RT_TASK_ENOTROOT
+ * in a Lua task); its id, 0 before. Requests of the root's threads to it
+ * (labels; tasks.c makes them, pager.c says what the words are). */
+int rt_pager_start(void);
+extern uint64_t rt_pager_id;
+enum { RT_REQ_SPAWN = 16, RT_REQ_WAIT, RT_REQ_CANCEL, RT_REQ_DELETE, RT_REQ_INFO, RT_REQ_STATS };
+
+/* tasks.c, called by any thread of the root but its pager. */
+struct rt_spawn {
+    const void *body;       /* the spawn block's body (above) */
+    size_t size;
+    uint64_t memcap;        /* bytes of heap; rounded up to pages */
+    unsigned mcp, prio;
+};
+struct rt_task_info {
+    unsigned state;         /* RT_TASK_RUNNING, _EXITED, _FAILED */
+    int status;             /* the exit status once it ended */
+    uint64_t pages;         /* private pages it holds (held when it ended) */
+    uint64_t shared;        /* pages of the root's mapped to it (text, rodata, archive) */
+    uint64_t copied;        /* pages copied from the image (.data) */
+    uint64_t heap, memcap;  /* heap bytes granted, and the cap */
+    const char *msg;        /* why it failed ("" else); valid until the
+                               slot is reused by a later spawn */
+};
+struct rt_task_stats {
+    uint64_t pool, free, reserved;  /* pages got from sigma0, on the free list,
+                                       promised to granted heaps */
+    uint64_t tasks;                 /* running */
+    uint64_t text_pages, data_pages; /* of the image: shared / copied per task */
+};
+const char *rt_task_strerror(int code);
+int rt_task_spawn(const struct rt_spawn *s, uint64_t *id);
+/* Deletes a running task (*pages: the pages it gave back) or forgets an
+ * ended one (*pages 0). */
+int rt_task_delete(uint64_t id, uint64_t *pages);
+/* Waits until the task ended, for at most the L4 timeout field `timeout`
+ * (abi.md "ipc": L4_TO_NEVER, L4_TO_ZERO: only look), and then tells how
+ * it is. */
+int rt_task_wait(uint64_t id, uint16_t timeout, struct rt_task_info *i);
+int rt_task_info(uint64_t id, struct rt_task_info *i);
+int rt_task_stats(struct rt_task_stats *s);
+/* crt0.S calls this first: the root keeps a copy of its initial .data
+ * for the tasks it spawns. */
+void rt_data_save(void);
+
+/* child.c: the Lua task side. */
+int rt_is_child(void);                      /* not the root task */
+const struct rt_task_args *rt_task_args(void);  /* NULL in the root */
+uint64_t rt_child_heap(uint64_t end);       /* asks for [RT_HEAP_BASE, end): the end granted */
+void rt_child_exit(int status, const char *failure) __attribute__((noreturn));
 
 /* console.c: the one output path of fds 1 and 2 (the kernel's debug
  * console for now; the UART driver replaces it later). */
@@ -42,6 +142,8 @@ uint64_t rt_stack_init(void);
 void rt_clock_init(void);
 uint64_t rt_wall_us(void);          /* microseconds since 1970 (or boot) */
 uint64_t rt_cpu_us(void);           /* CPU time of this thread */
+uint64_t rt_clock_epoch(void);      /* wall-clock microseconds at boot */
+void rt_clock_set_epoch(uint64_t us); /* a Lua task takes the root's */
 
 /* archive.c: the read-only scripts archive (tools/mkarchive.py). */
 struct rt_file {

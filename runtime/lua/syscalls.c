@@ -167,10 +167,13 @@ clock_t times(struct tms *t)
     return (clock_t)(l4_kip()->clock_us / per);
 }
 
-/* Ends QEMU for now: status 0 passes, anything else fails (the kernel
- * allows it to the root task only). Should the kernel refuse, idle. */
+/* The root task: ends QEMU for now, status 0 passes, anything else fails
+ * (the kernel allows it to the root task only; should it refuse, idle).
+ * A Lua task tells the root's pager, which deletes it (child.c). */
 void _exit(int status)
 {
+    if (rt_is_child())
+        rt_child_exit(status, NULL);
     l4_kdebug(L4_KDEBUG_EXIT, status != 0, 0, 0);
     rt_idle();
 }

@@ -1,8 +1,9 @@
 -- The test archive's init.lua (tests/run.py boots lua-root.elf with this
 -- archive as "scripts"): runs LPeg's own test suite (lpeg-test.lua, put
--- into the archive at build time from the dependency cache) and smoke.lua,
--- prints "ok <name>" / "FAIL <name>: <why>" per case and the summary line
--- "ktest: N passed, M failed", then ends QEMU with the status.
+-- into the archive at build time from the dependency cache), the tests of
+-- the l4 bindings (bindings*.lua) and smoke.lua, prints "ok <name>" /
+-- "FAIL <name>: <why>" per case and the summary line "ktest: N passed,
+-- M failed", then ends QEMU with the status.
 local passed, failed = 0, 0
 
 local function run(name, fn)
@@ -18,6 +19,15 @@ end
 
 -- LPeg's suite prints as it goes and raises an error on the first failure.
 run("lpeg_own_test_suite", function() dofile("lpeg-test.lua") end)
+
+-- The bindings' tests come before smoke.lua, whose last case takes all of
+-- sigma0's memory.
+for _, m in ipairs{"bindings", "bindings_ipc", "bindings_dev"} do
+  for _, c in ipairs(require(m)) do run(c[1], c[2]) end
+end
+
+-- Lua tasks (l4.task): before smoke.lua too, as they need memory.
+for _, c in ipairs(require "tasks") do run(c[1], c[2]) end
 
 for _, c in ipairs(require "smoke") do run(c[1], c[2]) end
 

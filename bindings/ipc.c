@@ -1,0 +1,444 @@
+/* IPC (abi.md "ipc"): l4.send, l4.reply, l4.call, l4.reply_wait,
+ * l4.receive, l4.sleep, and the receive window and string buffers.
+ *
+ * A message is built from the Lua values straight into the registers and
+ * the UTCB: integers become untyped words, strings string items, fpages
+ * and items map/grant items (the words first, then the items, each in
+ * order). A received message is pushed as multiple return values: the
+ * sender, the label, the words, then one value per item. Nothing is
+ * allocated for a message of integers (the sender's id is interned), so
+ * the common case costs no garbage.
+ *
+ * The message functions keep what they need as upvalues (the Lua API
+ * calls are most of their cost): the state, the intern table of ids and
+ * the ids' metatable. */
+#include <string.h>
+
+#include "l4b.h"
+
+#define LABEL_PAGEFAULT 0xfffffffeu
+#define LABEL_EXCEPTION 0xfffffffdu
+#define LABEL_IRQ       0xffffffffu
+
+#define UP_STATE lua_upvalueindex(1)
+#define UP_IDS   lua_upvalueindex(2)
+#define UP_IDMT  lua_upvalueindex(3)
+
+/* A thread id argument, checked against the metatable in UP_IDMT. */
+static uint64_t check_id(lua_State *L, int arg)
+{
+    uint64_t *p = lua_touserdata(L, arg);
+    if (p && lua_getmetatable(L, arg)) {
+        int ok = lua_rawequal(L, -1, UP_IDMT);
+        lua_pop(L, 1);
+        if (ok)
+            return *p;
+    }
+    return l4b_checkid(L, arg);     /* the error */
+}
+
+/* Pushes an id: the interned userdata if there is one. */
+static void push_id(lua_State *L, uint64_t id)
+{
+    if (lua_rawgeti(L, UP_IDS, (lua_Integer)id) != LUA_TUSERDATA) {
+        lua_pop(L, 1);
+        l4b_pushid(L, id);
+    }
+}
+
+/* Per call: timeouts and the receive window (a call may name its own).
+ * pf: both page-fault timeouts (abi.md "String items"), never unless the
+ * option says: the Lua side's buffers are touched when allocated, so
+ * faults come from a C partner's buffers and its pager decides. */
+struct opts {
+    uint16_t snd, rcv, pf;
+    uint64_t window;
+};
+
+/* An optional options table at arg ({timeout =, send =, receive =,
+ * pagefault =, window =}); returns the index of the next argument. */
+static int get_opts(lua_State *L, int arg, struct opts *o)
+{
+    if (lua_type(L, arg) != LUA_TTABLE)
+        return arg;
+    static const char *const keys[] = { "timeout", "send", "receive", "pagefault" };
+    for (int i = 0; i < 4; i++) {
+        if (lua_getfield(L, arg, keys[i]) != LUA_TNIL) {
+            if (!lua_isnumber(L, -1))
+                luaL_argerror(L, arg, lua_pushfstring(L, "option '%s' must be a number of "
+                                                         "milliseconds", keys[i]));
+            uint16_t t = l4b_timeout_ms(L, arg, lua_tonumber(L, -1));
+            if (i == 0 || i == 1)
+                o->snd = t;
+            if (i == 0 || i == 2)
+                o->rcv = t;
+            if (i == 3)
+                o->pf = t;
+        }
+        lua_pop(L, 1);
+    }
+    if (lua_getfield(L, arg, "window") != LUA_TNIL) {
+        uint64_t *f = luaL_testudata(L, -1, L4B_FPAGE);
+        if (!f || (*f & L4_FPAGE_IO))
+            luaL_argerror(L, arg, "option 'window' must be a memory fpage");
+        if (!l4b_in_free_area(L4_FPAGE_BASE(*f), 1ull << L4_FPAGE_SIZE(*f)))
+            luaL_argerror(L, arg, "option 'window' must lie in 0x100000000000-0x7f0000000000 "
+                                  "(the runtime's image, heap and stacks are outside)");
+        o->window = *f;
+    }
+    lua_pop(L, 1);
+    return arg + 1;
+}
+
+static const char bufs_key = 'b';   /* registry[&bufs_key]: the buffers' userdata */
+
+/* Allocates the string receive buffers (at a state's first receive, or
+ * anew by l4.set_buffers) and offers them in the UTCB. */
+static void set_buffers(lua_State *L, struct l4b_state *st)
+{
+    size_t total = (size_t)st->nbufs * st->bufsize;
+    char *b = NULL;
+    if (total)
+        b = lua_newuserdatauv(L, total, 0);
+    else
+        lua_pushnil(L);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &bufs_key);
+    st->bufs = b;
+    for (size_t off = 0; off < total; off += 4096)
+        ((volatile char *)b)[off] = 0;      /* mapped now, not in the middle of an IPC */
+    if (total)
+        ((volatile char *)b)[total - 1] = 0;
+    for (unsigned i = 0; i < 8; i++) {
+        st->utcb->rcv_strings[i][0] = i < st->nbufs ? (uint64_t)(b + (size_t)i * st->bufsize) : 0;
+        st->utcb->rcv_strings[i][1] = i < st->nbufs ? st->bufsize : 0;
+    }
+}
+
+static void too_long(lua_State *L, int arg)
+{
+    luaL_argerror(L, arg, "message too long (at most 64 words: an integer is one, a "
+                          "string, fpage or item two)");
+}
+
+/* The values at first..top into w[]: untyped words, then the typed items.
+ * Returns the tag; *io_grant is set if an I/O fpage is granted. */
+static uint64_t build(lua_State *L, int first, uint32_t label, uint64_t *w, int *io_grant)
+{
+    uint64_t items[L4_MSG_WORDS];
+    unsigned u = 0, t = 0, nstr = 0;
+    int top = lua_gettop(L);
+    for (int i = first; i <= top; i++) {
+        int type = lua_type(L, i);
+        if (type == LUA_TNUMBER) {
+            int isint;
+            lua_Integer v = lua_tointegerx(L, i, &isint);
+            if (!isint)
+                luaL_argerror(L, i, "number has no integer representation");
+            if (u + 2 * t + 1 > L4_MSG_WORDS)
+                too_long(L, i);
+            w[u++] = (uint64_t)v;
+            continue;
+        }
+        if (u + 2 * t + 2 > L4_MSG_WORDS && (type == LUA_TSTRING || type == LUA_TUSERDATA))
+            too_long(L, i);
+        if (type == LUA_TSTRING) {
+            size_t len;
+            const char *s = lua_tolstring(L, i, &len);
+            if (len > L4_STRING_MAX)
+                luaL_argerror(L, i, "string longer than 4 MiB");
+            if (++nstr > 8)
+                luaL_argerror(L, i, "more than 8 strings in one message");
+            items[2 * t] = (uint64_t)len << 4 | L4_ITEM_STRING;
+            items[2 * t + 1] = (uint64_t)s;
+            t++;
+        } else if (type == LUA_TUSERDATA && l4b_toitem(L, i, &items[2 * t])) {
+            if ((items[2 * t] & 0xe) == L4_ITEM_GRANT && (items[2 * t + 1] & L4_FPAGE_IO))
+                *io_grant = 1;
+            t++;
+        } else {
+            luaL_typeerror(L, i, "integer, string, fpage or item (a message value)");
+        }
+    }
+    memcpy(w + u, items, 2 * t * sizeof *items);
+    return L4_TAG(label, u, t);
+}
+
+/* Where a received map item landed in the window (abi.md "Flexpages"):
+ * the rights are the most it can have. */
+static uint64_t landed(uint64_t w0, uint64_t f, uint64_t window)
+{
+    unsigned s = L4_FPAGE_SIZE(f), ws = L4_FPAGE_SIZE(window);
+    uint64_t dst = L4_FPAGE_BASE(window);
+    if (s > ws)
+        return L4_FPAGE(dst, ws, L4_FPAGE_RIGHTS(f));
+    dst += (w0 & ~0xfffull) & ((1ull << ws) - 1) & ~((1ull << s) - 1);
+    return L4_FPAGE(dst, s, L4_FPAGE_RIGHTS(f));
+}
+
+static const char *access_name(uint64_t w0)
+{
+    return (w0 & 2) ? "w" : (w0 & 1) ? "x" : "r";
+}
+
+/* Pushes a received message: from, label, words, items; or for the
+ * kernel's messages from, "pagefault", addr, ip, access /
+ * from, "exception", vector, code, ip, addr / from, "irq", n. */
+static int push_message(lua_State *L, struct l4b_state *st, uint64_t from, uint64_t tag,
+                        const uint64_t *regs, uint64_t window)
+{
+    unsigned u = L4_TAG_U(tag), t = L4_TAG_T(tag), n = u + 2 * t;
+    uint32_t label = L4_TAG_LABEL(tag);
+    uint64_t w[L4_MSG_WORDS];
+    if (n > L4_MSG_WORDS) {         /* the kernel refuses such tags; be safe */
+        u = u < L4_MSG_WORDS ? u : L4_MSG_WORDS;
+        t = (L4_MSG_WORDS - u) / 2;
+        n = u + 2 * t;
+    }
+    for (unsigned i = 0; i < n; i++)
+        w[i] = i < L4_REG_WORDS ? regs[i] : st->utcb->mr[i];
+    if (u + 2 * t + 4 > LUA_MINSTACK)
+        luaL_checkstack(L, (int)(u + 2 * t + 4), "too many message values");
+    push_id(L, from);
+    if (label == LABEL_PAGEFAULT && u == 2 && t == 0) {
+        lua_pushliteral(L, "pagefault");
+        lua_pushinteger(L, (lua_Integer)(w[0] & ~7ull));
+        lua_pushinteger(L, (lua_Integer)w[1]);
+        lua_pushstring(L, access_name(w[0]));
+        return 5;
+    }
+    if (label == LABEL_EXCEPTION && u == 4 && t == 0) {
+        lua_pushliteral(L, "exception");
+        for (unsigned i = 0; i < 4; i++)
+            lua_pushinteger(L, (lua_Integer)w[i]);
+        return 6;
+    }
+    if (label == LABEL_IRQ && n == 0 && from >= L4_IRQ_ID(0) && from < L4_IRQ_ID(L4_NUM_IRQS)) {
+        lua_pushliteral(L, "irq");
+        lua_pushinteger(L, (lua_Integer)(from - L4_IRQ_ID(0)));
+        return 3;
+    }
+    lua_pushinteger(L, label);
+    for (unsigned i = 0; i < u; i++)
+        lua_pushinteger(L, (lua_Integer)w[i]);
+    int pushed = 2 + (int)u;
+    for (unsigned i = 0; i < t; i++, pushed++) {
+        uint64_t w0 = w[u + 2 * i], w1 = w[u + 2 * i + 1];
+        if ((w0 & 0xf) == L4_ITEM_STRING) {
+            lua_pushlstring(L, (const char *)w1, (size_t)(w0 >> 4));
+        } else if ((w0 & 0xe) == L4_ITEM_MAP || (w0 & 0xe) == L4_ITEM_GRANT) {
+            if (w1 & L4_FPAGE_IO) {     /* ports map 1:1: now ours */
+                l4b_io_note(L4_IOFPAGE_PORT(w1), 1u << L4_FPAGE_SIZE(w1), 1);
+                l4b_pushfpage(L, L4_IOFPAGE(L4_IOFPAGE_PORT(w1), L4_FPAGE_SIZE(w1)));
+            } else {
+                l4b_pushfpage(L, landed(w0, w1, window));
+            }
+        } else {                        /* not an item the kernel knows: the words */
+            lua_pushinteger(L, (lua_Integer)w0);
+            lua_pushinteger(L, (lua_Integer)w1);
+            pushed++;
+        }
+    }
+    return pushed;
+}
+
+/* One IPC of this state's thread. rcv: L4_NODESC, or the receive
+ * descriptor's open bit (strings and the window are added here). Pushes
+ * the results: true (send only), the message, or nil, message, code. */
+static int do_ipc(lua_State *L, uint64_t dest, uint64_t tag, const uint64_t *w, uint64_t rcv,
+                  const struct opts *o, int io_grant)
+{
+    struct l4b_state *st = lua_touserdata(L, UP_STATE);
+    struct l4_utcb *utcb = st->utcb;
+    struct l4_msg m = { 0 };
+    /* First what may allocate (and so call sigma0 from sbrk), then the
+     * message into the UTCB. */
+    if (rcv != L4_NODESC && !st->bufs && st->nbufs && st->bufsize)
+        set_buffers(L, st);
+    unsigned n = tag == L4_NODESC ? 0 : L4_TAG_U(tag) + 2 * L4_TAG_T(tag);
+    for (unsigned i = 0; i < n; i++) {
+        if (i < L4_REG_WORDS)
+            m.w[i] = w[i];
+        else
+            utcb->mr[i] = w[i];
+    }
+    uint64_t window = o->window ? o->window : st->window;
+    if (rcv != L4_NODESC) {
+        if (st->bufs)
+            rcv |= L4_RCV_STRINGS;
+        if (window) {
+            rcv |= L4_RCV_MAPS;
+            utcb->rcv_window = window;      /* sbrk's sigma0 calls change it */
+        }
+    }
+    uint64_t from = 0;
+    uint64_t r = l4_ipc(dest, tag, rcv, L4_TIMEOUTS(o->snd, o->rcv, o->pf, o->pf), &m, &from);
+    unsigned code = L4_IPC_ERR(r);
+    if (io_grant && (code == L4_IPC_OK || code == L4_IPC_RCV_TIMEOUT ||
+                     code == L4_IPC_RCV_CANCELLED || code == L4_IPC_RCV_ABORTED)) {
+        for (unsigned i = L4_TAG_U(tag); i + 1 < n; i += 2)     /* granted: gone */
+            if ((w[i] & 0xe) == L4_ITEM_GRANT && (w[i + 1] & L4_FPAGE_IO))
+                l4b_io_note(L4_IOFPAGE_PORT(w[i + 1]), 1u << L4_FPAGE_SIZE(w[i + 1]), 0);
+    }
+    if (code != L4_IPC_OK)
+        return l4b_fail(L, l4b_ipc_error(code), code);
+    if (rcv == L4_NODESC) {
+        lua_pushboolean(L, 1);
+        return 1;
+    }
+    return push_message(L, st, from, m.tag, m.w, window);
+}
+
+static uint32_t check_label(lua_State *L, int arg)
+{
+    return (uint32_t)l4b_checkrange(L, arg, 0, 0xffffffff, "label");
+}
+
+/* The shape of send, reply, call, reply_wait: (dest, [opts,] label, ...) */
+static int send_op(lua_State *L, uint16_t snd, uint16_t rcv, uint64_t rcv_desc)
+{
+    struct opts o = { snd, rcv, L4_TO_NEVER, 0 };
+    uint64_t dest = check_id(L, 1);
+    int arg = get_opts(L, 2, &o);
+    int isint;
+    lua_Integer lv = lua_tointegerx(L, arg, &isint);
+    uint32_t label = isint && lv >= 0 && lv <= 0xffffffff ? (uint32_t)lv : check_label(L, arg);
+    uint64_t w[L4_MSG_WORDS];
+    int io_grant = 0;
+    uint64_t tag = build(L, arg + 1, label, w, &io_grant);
+    return do_ipc(L, dest, tag, w, rcv_desc, &o, io_grant);
+}
+
+/* l4.send(dest, [opts,] label, ...): waits for the receiver (forever). */
+static int ipc_send(lua_State *L)
+{
+    return send_op(L, L4_TO_NEVER, L4_TO_NEVER, L4_NODESC);
+}
+
+/* l4.reply(client, [opts,] label, ...): a send that does not wait. */
+static int ipc_reply(lua_State *L)
+{
+    return send_op(L, L4_TO_ZERO, L4_TO_NEVER, L4_NODESC);
+}
+
+/* l4.call(dest, [opts,] label, ...): send, then receive from dest. */
+static int ipc_call(lua_State *L)
+{
+    return send_op(L, L4_TO_NEVER, L4_TO_NEVER, 0);
+}
+
+/* l4.reply_wait(client, [opts,] label, ...): reply (not waiting), then an
+ * open receive. */
+static int ipc_reply_wait(lua_State *L)
+{
+    return send_op(L, L4_TO_ZERO, L4_TO_NEVER, L4_RCV_OPEN);
+}
+
+/* l4.receive([from], [timeout | opts]): from nil or l4.anythread: open. */
+static int ipc_receive(lua_State *L)
+{
+    struct opts o = { L4_TO_NEVER, L4_TO_NEVER, L4_TO_NEVER, 0 };
+    uint64_t from = lua_isnoneornil(L, 1) ? L4_INVALID : check_id(L, 1);
+    if (from >= L4_IRQ_ID(0) && from < L4_IRQ_ID(L4_NUM_IRQS)) {
+        /* a receive from a line not attached, with timeout 0, would attach it */
+        unsigned n = (unsigned)(from - L4_IRQ_ID(0));
+        if (!(((struct l4b_state *)lua_touserdata(L, UP_STATE))->irqs & (1u << n)))
+            luaL_argerror(L, 1, lua_pushfstring(L, "IRQ %d is not attached (l4.irq.attach "
+                                                   "it first)", (int)n));
+    }
+    if (lua_type(L, 2) == LUA_TTABLE)
+        get_opts(L, 2, &o);
+    else
+        o.rcv = l4b_timeout(L, 2);
+    return do_ipc(L, from == L4_INVALID ? L4_NILTHREAD : from, L4_NODESC, NULL,
+                  from == L4_INVALID ? L4_RCV_OPEN : 0, &o, 0);
+}
+
+/* l4.sleep([ms]): a receive from nil; true when the time is up. */
+static int ipc_sleep(lua_State *L)
+{
+    struct l4_msg m = { 0 };
+    uint16_t to = l4b_timeout(L, 1);
+    uint64_t r = l4_ipc(L4_NILTHREAD, L4_NODESC, 0, L4_TIMEOUTS(0, to, 0, 0), &m, NULL);
+    unsigned code = L4_IPC_ERR(r);
+    if (code != L4_IPC_RCV_TIMEOUT)
+        return l4b_fail(L, l4b_ipc_error(code), code);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+/* l4.set_window(fpage | nil): where received mappings land; returns the
+ * old window (or nil). */
+static int ipc_set_window(lua_State *L)
+{
+    struct l4b_state *st = l4b_state(L);
+    uint64_t f = 0;
+    if (!lua_isnoneornil(L, 1)) {
+        f = l4b_checkfpage(L, 1);
+        if (f & L4_FPAGE_IO)
+            luaL_argerror(L, 1, "a receive window is a memory fpage");
+        if (!l4b_in_free_area(L4_FPAGE_BASE(f), 1ull << L4_FPAGE_SIZE(f)))
+            luaL_argerror(L, 1, "the window must lie in 0x100000000000-0x7f0000000000 "
+                                "(the runtime's image, heap and stacks are outside)");
+    }
+    if (st->window)
+        l4b_pushfpage(L, st->window);
+    else
+        lua_pushnil(L);
+    st->window = f;
+    return 1;
+}
+
+/* l4.set_buffers(count, size): the string receive buffers. */
+static int ipc_set_buffers(lua_State *L)
+{
+    struct l4b_state *st = l4b_state(L);
+    unsigned n = (unsigned)l4b_checkrange(L, 1, 0, 8, "count");
+    uint32_t size = (uint32_t)l4b_checkrange(L, 2, 0, L4_STRING_MAX, "size");
+    st->nbufs = n;
+    st->bufsize = size;
+    set_buffers(L, st);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+uint64_t l4b_sigma0(lua_State *L, uint32_t label, unsigned n, uint64_t w0, uint64_t w1,
+                    uint64_t window, uint64_t *fpage)
+{
+    struct l4b_state *st = l4b_state(L);
+    uint64_t s0 = l4_kip()->sigma0;
+    if (!s0)
+        return 0x100 + L4_IPC_NOPARTNER;
+    struct l4_msg m = { 0 };
+    m.w[0] = w0;
+    m.w[1] = w1;
+    st->utcb->rcv_window = window;
+    uint64_t r = l4_ipc(s0, L4_TAG(label, n, 0), L4_RCV_MAPS, 0, &m, NULL);
+    if (L4_IPC_ERR(r) != L4_IPC_OK)
+        return 0x100 + L4_IPC_ERR(r);
+    if (L4_TAG_U(m.tag) < 1)
+        return 0x100 + L4_IPC_INVAL;
+    if (m.w[0] != L4_SIGMA0_OK)
+        return m.w[0];
+    if (L4_TAG_T(m.tag) != 1)
+        return 0x100 + L4_IPC_MAP_FAILED;
+    if (fpage)
+        *fpage = L4_TAG_U(m.tag) + 1 < L4_REG_WORDS ? m.w[L4_TAG_U(m.tag) + 1]
+                                                    : st->utcb->mr[L4_TAG_U(m.tag) + 1];
+    return L4_SIGMA0_OK;
+}
+
+int l4b_open_ipc(lua_State *L)
+{
+    static const luaL_Reg msg_fns[] = {
+        { "send", ipc_send }, { "reply", ipc_reply }, { "call", ipc_call },
+        { "reply_wait", ipc_reply_wait }, { "receive", ipc_receive }, { NULL, NULL } };
+    static const luaL_Reg fns[] = {
+        { "sleep", ipc_sleep }, { "set_window", ipc_set_window },
+        { "set_buffers", ipc_set_buffers }, { NULL, NULL } };
+    l4b_push_state(L);
+    l4b_push_ids(L);
+    luaL_getmetatable(L, L4B_ID);
+    luaL_setfuncs(L, msg_fns, 3);
+    luaL_setfuncs(L, fns, 0);
+    return 0;
+}

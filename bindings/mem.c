@@ -1,0 +1,233 @@
+/* Physical memory from sigma0 (memory.md "sigma0"): device memory or RAM
+ * at a physical address (l4.mem.map_phys), any free RAM (l4.mem.alloc),
+ * mapped into [L4B_MEM_BASE, L4B_MEM_END) of this task and read and
+ * written through a userdata ("l4.mem") whose accesses are bounds- and
+ * alignment-checked. __gc/__close/unmap drop the mapping (and what was
+ * mapped on from it); sigma0 takes nothing back yet, so RAM stays used.
+ * Addresses there are handed out once (l4.mem.reserve too). */
+#include <stdio.h>
+
+#include "l4b.h"
+
+struct mem {
+    uint64_t va, phys;
+    unsigned k;             /* log2 size */
+    unsigned rights;        /* what sigma0 gave: RW device memory, RWX RAM */
+    int mapped;
+};
+
+static uint64_t next_va = L4B_MEM_BASE;    /* the task's: shared by its states */
+
+uint64_t l4b_va_reserve(unsigned k)
+{
+    uint64_t size = 1ull << k, old = __atomic_load_n(&next_va, __ATOMIC_RELAXED), base;
+    do {
+        base = (old + size - 1) & ~(size - 1);
+        if (k > 40 || base + size > L4B_MEM_END)
+            return 0;
+    } while (!__atomic_compare_exchange_n(&next_va, &old, base + size, 0, __ATOMIC_RELAXED,
+                                          __ATOMIC_RELAXED));
+    return base;
+}
+
+static int push_mem(lua_State *L, uint64_t va, uint64_t phys, unsigned k, unsigned rights)
+{
+    struct mem *m = lua_newuserdatauv(L, sizeof *m, 0);
+    *m = (struct mem){ va, phys, k, rights, 1 };
+    luaL_setmetatable(L, L4B_MEM);
+    return 1;
+}
+
+/* l4.mem.map_phys(base, log2) -> mem, or nil, message, code */
+static int mem_map_phys(lua_State *L)
+{
+    uint64_t base = (uint64_t)luaL_checkinteger(L, 1);
+    unsigned k = (unsigned)l4b_checkrange(L, 2, 12, L4_SIGMA0_PHYS_MAX, "log2 size");
+    if (base & ((1ull << k) - 1)) {
+        char m[80];
+        snprintf(m, sizeof m, "base 0x%llx not aligned to its size 2^%u",
+                 (unsigned long long)base, k);
+        luaL_argerror(L, 1, m);
+    }
+    uint64_t va = l4b_va_reserve(k), fp = 0;
+    if (!va)
+        return l4b_fail(L, "no address space left for mappings", L4_ENOMEM);
+    uint64_t r = l4b_sigma0(L, L4_SIGMA0_PHYS, 2, base, k, L4_FPAGE(va, k, L4_RWX), &fp);
+    if (r != L4_SIGMA0_OK)
+        return l4b_fail(L, l4b_sigma0_error(r), (lua_Integer)r);
+    return push_mem(L, va, base, k, L4_FPAGE_RIGHTS(fp));
+}
+
+/* l4.mem.alloc(log2) -> mem: 2^log2 bytes of zeroed RAM, any address */
+static int mem_alloc(lua_State *L)
+{
+    unsigned k = (unsigned)l4b_checkrange(L, 1, 12, L4_SIGMA0_ANY_MAX, "log2 size");
+    uint64_t va = l4b_va_reserve(k), fp = 0;
+    if (!va)
+        return l4b_fail(L, "no address space left for mappings", L4_ENOMEM);
+    uint64_t r = l4b_sigma0(L, L4_SIGMA0_ANY, 1, k, 0, L4_FPAGE(va, k, L4_RWX), &fp);
+    if (r != L4_SIGMA0_OK)
+        return l4b_fail(L, l4b_sigma0_error(r), (lua_Integer)r);
+    return push_mem(L, va, L4_FPAGE_BASE(fp), k, L4_FPAGE_RIGHTS(fp));
+}
+
+/* l4.mem.reserve(log2) -> base: address space for a receive window */
+static int mem_reserve(lua_State *L)
+{
+    unsigned k = (unsigned)l4b_checkrange(L, 1, 12, 40, "log2 size");
+    uint64_t va = l4b_va_reserve(k);
+    if (!va)
+        return l4b_fail(L, "no address space left for mappings", L4_ENOMEM);
+    lua_pushinteger(L, (lua_Integer)va);
+    return 1;
+}
+
+static struct mem *check_mapped(lua_State *L)
+{
+    struct mem *m = luaL_checkudata(L, 1, L4B_MEM);
+    if (!m->mapped)
+        luaL_error(L, "attempt to use unmapped memory (mem:unmap() was called)");
+    return m;
+}
+
+/* The offset argument of a width-byte access (or of n bytes, width 1). */
+static volatile void *at(lua_State *L, struct mem *m, int arg, uint64_t width, uint64_t n)
+{
+    lua_Integer off = luaL_checkinteger(L, arg);
+    uint64_t size = 1ull << m->k;
+    if (off < 0 || (uint64_t)off > size || n > size - (uint64_t)off) {
+        char b[96];
+        snprintf(b, sizeof b, "offset 0x%llx out of range (%llu bytes at it, size 0x%llx)",
+                 (unsigned long long)off, (unsigned long long)n, (unsigned long long)size);
+        luaL_argerror(L, arg, b);
+    }
+    if ((uint64_t)off % width) {
+        char b[64];
+        snprintf(b, sizeof b, "offset 0x%llx not aligned to %u", (unsigned long long)off,
+                 (unsigned)width);
+        luaL_argerror(L, arg, b);
+    }
+    return (volatile void *)(m->va + (uint64_t)off);
+}
+
+#define ACCESS(bits, max)                                                       \
+    static int mem_read##bits(lua_State *L)                                     \
+    {                                                                           \
+        struct mem *m = check_mapped(L);                                        \
+        volatile uint##bits##_t *p = at(L, m, 2, bits / 8, bits / 8);           \
+        lua_pushinteger(L, (lua_Integer)*p);                                    \
+        return 1;                                                               \
+    }                                                                           \
+    static int mem_write##bits(lua_State *L)                                    \
+    {                                                                           \
+        struct mem *m = check_mapped(L);                                        \
+        volatile uint##bits##_t *p = at(L, m, 2, bits / 8, bits / 8);           \
+        lua_Integer v = bits == 64 ? luaL_checkinteger(L, 3)                    \
+                                   : l4b_checkrange(L, 3, 0, max, "value");     \
+        *p = (uint##bits##_t)v;                                                 \
+        return 0;                                                               \
+    }
+ACCESS(8, 0xff)
+ACCESS(16, 0xffff)
+ACCESS(32, 0xffffffff)
+ACCESS(64, 0)
+
+/* m:read(offset, n) -> string of n bytes, read one byte at a time */
+static int mem_read(lua_State *L)
+{
+    struct mem *m = check_mapped(L);
+    lua_Integer n = l4b_checkrange(L, 3, 0, (lua_Integer)1 << m->k, "length");
+    volatile uint8_t *p = at(L, m, 2, 1, (uint64_t)n);
+    luaL_Buffer b;
+    char *d = luaL_buffinitsize(L, &b, (size_t)n);
+    for (lua_Integer i = 0; i < n; i++)
+        d[i] = (char)p[i];
+    luaL_pushresultsize(&b, (size_t)n);
+    return 1;
+}
+
+/* m:write(offset, s): the bytes of s, one at a time */
+static int mem_write(lua_State *L)
+{
+    struct mem *m = check_mapped(L);
+    size_t n;
+    const char *s = luaL_checklstring(L, 3, &n);
+    volatile uint8_t *p = at(L, m, 2, 1, n);
+    for (size_t i = 0; i < n; i++)
+        p[i] = (uint8_t)s[i];
+    return 0;
+}
+
+static int mem_size(lua_State *L)
+{
+    lua_pushinteger(L, (lua_Integer)1 << ((struct mem *)luaL_checkudata(L, 1, L4B_MEM))->k);
+    return 1;
+}
+
+static int mem_base(lua_State *L)
+{
+    lua_pushinteger(L, (lua_Integer)((struct mem *)luaL_checkudata(L, 1, L4B_MEM))->va);
+    return 1;
+}
+
+static int mem_phys(lua_State *L)
+{
+    lua_pushinteger(L, (lua_Integer)((struct mem *)luaL_checkudata(L, 1, L4B_MEM))->phys);
+    return 1;
+}
+
+/* m:fpage([offset, [log2, [rights]]]) -> an fpage of (part of) it, to map on */
+static int mem_fpage(lua_State *L)
+{
+    struct mem *m = check_mapped(L);
+    unsigned k = lua_isnoneornil(L, 3) ? m->k
+               : (unsigned)l4b_checkrange(L, 3, 12, m->k, "log2 size");
+    lua_Integer off = luaL_optinteger(L, 2, 0);
+    if (off < 0 || (uint64_t)off + (1ull << k) > (1ull << m->k) || (off & ((1ll << k) - 1)))
+        luaL_argerror(L, 2, "offset must be aligned to the fpage's size and lie inside");
+    unsigned r = lua_isnoneornil(L, 4) ? m->rights : (unsigned)l4b_checkrights(L, 4, "");
+    l4b_pushfpage(L, L4_FPAGE(m->va + (uint64_t)off, k, r & m->rights));
+    return 1;
+}
+
+/* m:unmap(): drops the mapping and everything mapped on from it */
+static int mem_unmap(lua_State *L)
+{
+    struct mem *m = luaL_checkudata(L, 1, L4B_MEM);
+    if (m->mapped) {
+        l4_fpage_unmap(L4_FPAGE(m->va, m->k, L4_RWX), L4_UNMAP_FLUSH | L4_UNMAP_OWN);
+        m->mapped = 0;
+    }
+    return 0;
+}
+
+static int mem_tostring(lua_State *L)
+{
+    struct mem *m = luaL_checkudata(L, 1, L4B_MEM);
+    char b[96];
+    snprintf(b, sizeof b, "mem(phys 0x%llx, 2^%u bytes at 0x%llx%s)",
+             (unsigned long long)m->phys, m->k, (unsigned long long)m->va,
+             m->mapped ? "" : ", unmapped");
+    lua_pushstring(L, b);
+    return 1;
+}
+
+int l4b_open_mem(lua_State *L)
+{
+    static const luaL_Reg meta[] = {
+        { "__gc", mem_unmap }, { "__close", mem_unmap }, { "__tostring", mem_tostring },
+        { NULL, NULL } };
+    static const luaL_Reg methods[] = {
+        { "read8", mem_read8 }, { "read16", mem_read16 }, { "read32", mem_read32 },
+        { "read64", mem_read64 }, { "write8", mem_write8 }, { "write16", mem_write16 },
+        { "write32", mem_write32 }, { "write64", mem_write64 }, { "read", mem_read },
+        { "write", mem_write }, { "size", mem_size }, { "base", mem_base },
+        { "phys", mem_phys }, { "fpage", mem_fpage }, { "unmap", mem_unmap },
+        { NULL, NULL } };
+    static const luaL_Reg fns[] = {
+        { "map_phys", mem_map_phys }, { "alloc", mem_alloc }, { "reserve", mem_reserve },
+        { NULL, NULL } };
+    l4b_class(L, L4B_MEM, meta, methods);
+    l4b_subtable(L, "mem", fns);
+    return 0;
+}

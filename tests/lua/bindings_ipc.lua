@@ -1,0 +1,235 @@
+-- IPC through the l4 table (bindings/ipc.c): failure paths against
+-- nobody or this thread itself, requests to sigma0, and messages of every
+-- kind through l4.debug.echo(), a C thread of this task that answers each
+-- message with the same message.
+local u = require "bindings_util"
+local eq, fails, raises = u.eq, u.fails, u.raises
+local cases, case = u.cases()
+
+case("ipc_timeout", function()
+  fails("timeout", 3, l4.receive(nil, 0))
+  fails("timeout", 3, l4.receive(l4.anythread, 0))
+  fails("timeout", 3, l4.receive(nil, {timeout = 0}))
+  fails("timeout", 3, l4.receive(l4.nilthread, 0.5))      -- a sleep
+  local c0 = l4.clock()
+  fails("timeout", 3, l4.receive(l4.nilthread, 4))
+  assert(l4.clock() - c0 >= 3000, "4 ms receive took " .. (l4.clock() - c0) .. " us")
+  -- a send to myself: I am not receiving
+  fails("timeout", 2, l4.send(l4.self(), {timeout = 0}, 1, 2))
+  fails("timeout", 2, l4.reply(l4.self(), 1))
+  fails("timeout", 2, l4.call(l4.self(), {send = 0}, 1))
+  eq(l4.sleep(0), true); eq(l4.sleep(1.5), true)
+end)
+
+case("ipc_no_partner", function()
+  fails("no partner", 1, l4.send(l4.nilthread, 1))
+  fails("no partner", 1, l4.call(l4.id(77, 0, 1), 1, 2))
+  fails("no partner", 1, l4.receive(l4.id(77, 0, 1), 10))
+  fails("timeout", 3, l4.receive(l4.debug.echo(), 0))     -- exists, sends nothing
+  fails("no partner", 1, l4.reply_wait(l4.id(2, 200, 1), 0))
+end)
+
+case("ipc_misuse", function()
+  local echo = l4.debug.echo()
+  raises({"bad argument #2", "label 4294967296 out of range"}, l4.send, echo, 1 << 32)
+  raises({"bad argument #2", "number expected, got no value"}, l4.call, echo)
+  raises({"bad argument #3", "number expected, got no value"}, l4.call, echo, {})
+  raises({"bad argument #3", "number has no integer representation"}, l4.call, echo, 1, 2.5)
+  raises({"bad argument #4", "integer, string, fpage or item"}, l4.call, echo, 1, 2, {})
+  raises({"bad argument #3", "integer, string, fpage or item"}, l4.send, echo, 1, true)
+  raises({"bad argument #2", "option 'timeout' must be a number"},
+         l4.call, echo, {timeout = "soon"}, 1)
+  raises({"bad argument #2", "timeout must be a number of milliseconds >= 0"},
+         l4.send, echo, {send = -1}, 1)
+  raises({"bad argument #2", "timeout must be a number of milliseconds >= 0"},
+         l4.receive, nil, 0 / 0)
+  raises({"bad argument #2", "number of milliseconds or nil expected"}, l4.receive, nil, "soon")
+  raises({"bad argument #2", "option 'pagefault' must be a number"},
+         l4.call, echo, {pagefault = true}, 1)
+  raises({"bad argument #2", "option 'window' must be a memory fpage"},
+         l4.call, echo, {window = l4.iofpage(0, 0)}, 1)
+  raises({"bad argument #1", "l4.id expected"}, l4.receive, 5)
+  raises({"bad argument #1", "IRQ 3 is not attached"}, l4.receive, l4.irq_id(3), 0)
+  raises({"bad argument #2", "option 'window' must lie in"},
+         l4.call, echo, {window = l4.fpage(0x200000000, 12)}, 1)
+  local words = {}
+  for i = 1, 65 do words[i] = i end
+  raises({"bad argument #67", "message too long"}, l4.send, echo, 1, table.unpack(words))
+  words[64] = "s"         -- 63 words and a string: 65
+  raises({"bad argument #66", "message too long"}, l4.send, echo, 1,
+         table.unpack(words, 1, 64))
+  local s = {}
+  for i = 1, 9 do s[i] = "s" end
+  raises({"bad argument #11", "more than 8 strings"}, l4.send, echo, 1, table.unpack(s))
+  raises({"bad argument #1", "window must lie in"}, l4.set_window, l4.fpage(0x200000000, 12))
+  raises({"bad argument #1", "memory fpage"}, l4.set_window, l4.iofpage(0, 0))
+  raises({"bad argument #1", "count 9 out of range"}, l4.set_buffers, 9, 4096)
+  raises({"bad argument #2", "size 4194305 out of range"}, l4.set_buffers, 1, (4 << 20) + 1)
+end)
+
+case("ipc_sigma0", function()
+  local s0 = l4.kip.sigma0
+  local from, label, code = l4.call(s0, 99, 1)   -- an unknown request
+  eq(from, s0); eq(label, 0); eq(code, 1, "L4_SIGMA0_EINVAL")
+  fails("message cut", 6, l4.call(s0, 1, "no strings for sigma0"))
+  -- a page of RAM, into a window
+  local base = l4.mem.reserve(16)
+  eq(l4.set_window(l4.fpage(base, 16)), nil, "no window before")
+  local from2, label2, code2, fp = l4.call(s0, 1, 12)     -- L4_SIGMA0_ANY, 4 KiB
+  eq(from2, s0); eq(label2, 0); eq(code2, 0)
+  eq(getmetatable(fp), getmetatable(l4.fpage(0, 12)))
+  eq(fp.size, 4096); eq(fp.rights, "rwx")
+  assert(fp.base >= base and fp.base < base + 65536, tostring(fp))
+  eq(tostring(l4.set_window(nil)), ("fpage(0x%x, 2^16, rwx)"):format(base))
+  eq(l4.unmap(fp, "flush", true), true)
+  -- a one-off window
+  local _, _, c, fp2 = l4.call(s0, {window = l4.fpage(base, 12)}, 1, 12)
+  eq(c, 0); eq(fp2, l4.fpage(base, 12, "rwx"))
+  eq(l4.unmap(fp2, true), true)
+  eq(l4.debug.mdb_check(), true)
+end)
+
+case("ipc_echo_words", function()
+  local echo = l4.debug.echo()
+  eq(tostring(echo), ("2.ff.%04x"):format(echo.version))
+  local from, label, a, b = l4.call(echo, 7, 1, 2)
+  eq(from, echo); assert(rawequal(from, echo)); eq(label, 7); eq(a, 1); eq(b, 2)
+  local r = {l4.call(echo, 0xffffffff)}        -- a label of all ones, no words
+  eq(#r, 2); eq(r[2], 0xffffffff)
+  r = {l4.call(echo, 3, -1, math.mininteger, math.maxinteger, 0, 2.0)}
+  eq(#r, 7); eq(r[3], -1); eq(r[4], math.mininteger); eq(r[5], math.maxinteger)
+  eq(r[6], 0); eq(r[7], 2, "2.0 went as the integer 2")
+  local words = {}
+  for i = 1, 64 do words[i] = i * 1000003 end   -- all 64: 6 in registers, 58 in the UTCB
+  r = {l4.call(echo, 64, table.unpack(words))}
+  eq(#r, 66)
+  for i = 1, 64 do eq(r[i + 2], words[i], "word " .. i) end
+  eq(l4.send(echo, 1, 2), true)                  -- its reply finds nobody: dropped
+  -- echo has the message but has not run yet: a reply (not waiting) fails
+  fails("timeout", 2, l4.reply(echo, 1, 2))
+  eq(l4.thread.switch(echo), true)               -- it answers (nobody) and waits again
+  eq(l4.reply(echo, 1, 2), true)
+  eq(l4.thread.switch(echo), true)
+  -- reply_wait: echo takes it as a request, and its answer arrives in
+  -- the open receive
+  from, label, a = l4.reply_wait(echo, 9, 99)
+  eq(from, echo); eq(label, 9); eq(a, 99)
+end)
+
+case("ipc_echo_strings", function()
+  local echo = l4.debug.echo()
+  local big = ("0123456789abcdef"):rep(4096)     -- 64 KiB, a buffer exactly
+  local from, label, w, s1, s2, s3 = l4.call(echo, 5, "hello", 1, "", big)
+  eq(from, echo); eq(label, 5); eq(w, 1, "words come first")
+  eq(s1, "hello"); eq(s2, ""); eq(s3, big)
+  local r = {l4.call(echo, 8, "a\0b", "c", "d", "e")}
+  eq(table.concat(r, ",", 3), "a\0b,c,d,e")
+  fails("message cut", 6, l4.call(echo, 1, big .. "x"))  -- beyond echo's buffer
+  fails("message cut", 6, l4.call(echo, 1, "1", "2", "3", "4", "5"))  -- echo has 4
+  -- my buffers: one of 16 bytes
+  eq(l4.set_buffers(1, 16), true)
+  eq(select(3, l4.call(echo, 1, ("z"):rep(16))), ("z"):rep(16))
+  fails("message cut", 7, l4.call(echo, {receive = 100}, 1, ("z"):rep(17)))
+  fails("message cut", 7, l4.call(echo, {receive = 100}, 1, "a", "b"))
+  eq(l4.set_buffers(0, 0), true)
+  fails("message cut", 7, l4.call(echo, {receive = 100}, 1, "a"))
+  eq(l4.set_buffers(4, 65536), true)
+  eq(select(3, l4.call(echo, 1, "back")), "back")
+end)
+
+case("ipc_echo_map", function()
+  local echo = l4.debug.echo()
+  local m = assert(l4.mem.alloc(12))
+  m:write64(0, 0x1122334455667788)
+  local win = l4.mem.reserve(22)
+  eq(l4.set_window(l4.fpage(win, 22)), nil)
+  -- my page to echo, and echo maps it back into my window
+  local from, label, fp = l4.call(echo, 4, m:fpage())
+  eq(from, echo); eq(label, 4)
+  eq(fp.size, 4096); eq(fp.is_io, false)
+  eq(fp.base, win + m:base() % (1 << 22), "lands at window + send base mod its size")
+  local _, _, fp2 = l4.call(echo, 4, m:fpage():map_item(win + 0x5000))
+  eq(fp2.base, win + 0x5000)
+  local _, _, fp3 = l4.call(echo, 4, m:fpage(0, 12, "r"):grant_item(win + 0x7000))
+  eq(fp3, l4.fpage(win + 0x7000, 12, "r"))
+  eq(l4.debug.mdb_check(), true)
+  eq(l4.set_window(nil), l4.fpage(win, 22))
+  -- without a window, a map item cannot land
+  fails("map failed", 12, l4.call(echo, {receive = 100}, 4, m:fpage()))
+  eq(l4.unmap(l4.fpage(win, 22), true), true)
+  m:unmap()
+  eq(l4.debug.mdb_check(), true)
+end)
+
+case("ipc_kernel_labels", function()
+  -- the kernel's message shapes, echoed, arrive decoded
+  local echo = l4.debug.echo()
+  local from, kind, addr, ip, access = l4.call(echo, 0xfffffffe, 0x5003, 0x401000)
+  eq(from, echo); eq(kind, "pagefault"); eq(addr, 0x5000); eq(ip, 0x401000)
+  eq(access, "w")
+  eq(select(5, l4.call(echo, 0xfffffffe, 0x6001, 0)), "x")
+  eq(select(5, l4.call(echo, 0xfffffffe, 0x6000, 0)), "r")
+  local r = {l4.call(echo, 0xfffffffd, 13, 0, 0x401234, 0x401234)}
+  eq(r[2], "exception"); eq(r[3], 13); eq(r[4], 0); eq(r[5], 0x401234); eq(#r, 6)
+  -- other shapes stay numbers
+  r = {l4.call(echo, 0xfffffffe, 1)}
+  eq(r[2], 0xfffffffe); eq(r[3], 1)
+  eq(select(2, l4.call(echo, 0xffffffff)), 0xffffffff, "not from an IRQ id")
+end)
+
+case("ipc_call_timeout", function()
+  local echo = l4.debug.echo()
+  local c0 = l4.clock()
+  fails("timeout", 3, l4.call(echo, {receive = 5}, l4.debug.ECHO_SWALLOW))
+  assert(l4.clock() - c0 >= 4000)
+  eq(select(2, l4.call(echo, 1)), 1, "echo serves on")
+end)
+
+-- This thread as a pager: a C thread of the task (l4.debug.fault) faults
+-- on a page, the fault arrives here decoded, one reply_wait maps a page.
+case("ipc_pager", function()
+  local pool = assert(l4.mem.alloc(13))
+  pool:write64(0x18, 1234)
+  local addr = l4.mem.reserve(12) + 0x18
+  local t = assert(l4.debug.fault(addr))
+  local from, kind, a, ip, access = l4.receive(nil, 1000)
+  eq(from, t); eq(kind, "pagefault"); eq(a, addr); eq(access, "r")
+  assert(ip >= 0x400000 and ip < 0x1000000, ip)
+  local from2, label, value = l4.reply_wait(from, 0, pool:fpage(0, 12):map_item(a))
+  eq(from2, t); eq(label, l4.debug.FAULT_DONE); eq(value, 1234, "it read my page")
+  -- a write fault, into a read-only mapping first
+  local addr2 = l4.mem.reserve(12)
+  assert(l4.debug.fault(addr2, 77))
+  from, kind, a, ip, access = l4.receive(nil, 1000)
+  eq(kind, "pagefault"); eq(a, addr2); eq(access, "w")
+  from, kind, a, ip, access = l4.reply_wait(from, 0, pool:fpage(4096, 12, "r"):map_item(a))
+  eq(kind, "pagefault", "read-only is not enough"); eq(access, "w")
+  from, label, value = l4.reply_wait(from, 0, pool:fpage(4096, 12, "rw"):map_item(a))
+  eq(label, l4.debug.FAULT_DONE); eq(value, 77)
+  eq(pool:read64(4096), 77, "it wrote my page")
+  eq(l4.unmap(l4.fpage(addr - 0x18, 12), true), true)
+  eq(l4.unmap(l4.fpage(addr2, 12), true), true)
+  pool:unmap()
+  eq(l4.debug.mdb_check(), true)
+end)
+
+-- A call with two integers each way allocates nothing (issue 5).
+case("ipc_no_alloc", function()
+  local echo, s0 = l4.debug.echo(), l4.kip.sigma0
+  local call = l4.call
+  for i = 1, 100 do call(echo, 1, i, i) end      -- warm up
+  collectgarbage(); collectgarbage("stop")
+  local before = collectgarbage("count")
+  local sum = 0
+  for i = 1, 1000 do
+    local _, _, a, b = call(echo, 1, i, i + 1)
+    sum = sum + a + b
+  end
+  for i = 1, 1000 do call(s0, 99, i) end         -- 2 words out, 1 back
+  local grown = collectgarbage("count") - before
+  collectgarbage("restart")
+  eq(sum, 1002000)
+  assert(grown < 0.5, ("2000 calls allocated %.2f KiB"):format(grown))
+end)
+
+return cases

@@ -1,0 +1,81 @@
+-- The script of the Lua tasks that tests/lua/tasks.lua spawns: its first
+-- argument says what to do. A check that fails raises an error, so the
+-- task fails and the root's wait gets the message.
+local l4 = require "l4"
+local args = table.pack(...)
+local mode = args[1]
+
+local function check(cond, what)
+  if not cond then error(what, 2) end
+end
+
+if mode == "echo" then
+  -- the arguments as the root gave them, also in `arg`, and the archive
+  check(args.n == 6, "args.n " .. args.n)
+  check(args[2] == "text", "string")
+  check(args[3] == 42 and math.type(args[3]) == "integer", "integer")
+  check(args[4] == 1.5 and math.type(args[4]) == "float", "float")
+  check(args[5] == true and args[6] == nil, "boolean, nil")
+  check(arg[0] == "task_child.lua" and arg[1] == "echo" and arg[3] == 42, "arg")
+  check(require("testpkg").answer == 42, "require from the archive")
+  local f = assert(io.open("data/hello.txt"))
+  check(#f:read("a") > 0, "io.open on the archive")
+  f:close()
+  print(("task_child: echo from task %d"):format(l4.self().task))
+  os.exit(7)
+elseif mode == "return" then
+  return
+elseif mode == "error" then
+  error("boom from a task")
+elseif mode == "hog" then
+  -- more than its memory cap: "not enough memory", in this task only
+  local t = {}
+  for i = 1, math.huge do t[i] = ("x"):rep(1000) .. i end
+elseif mode == "probe" then
+  -- .data is a copy of the initial one, whatever the root wrote since;
+  -- what this task writes stays here
+  local v = l4.task._probe(42)
+  check(v == 0x5eed, ("the task's .data holds %#x, not the initial 0x5eed"):format(v))
+  check(l4.task._probe() == 42, "written")
+  os.exit(0)
+elseif mode == "time" then
+  local root = args[2]
+  check(math.abs(os.time() - root) <= 2, ("os.time() %d, the root's %d"):format(os.time(), root))
+  check(os.clock() >= 0, "os.clock")
+  os.exit(0)
+elseif mode == "serve" then
+  -- answers n calls: label 1, words a, b -> label 0, a + 1, b * 2
+  local n = args[2]
+  local from, label, a, b = l4.receive()
+  for i = 1, n do
+    check(label == 1, "label " .. tostring(label))
+    if i < n then
+      from, label, a, b = l4.reply_wait(from, 0, a + 1, b * 2)
+    else
+      assert(l4.reply(from, 0, a + 1, b * 2))
+    end
+  end
+  os.exit(0)
+elseif mode == "call" then
+  local server, n = l4.id(args[2]), args[3]
+  for i = 1, n do
+    local from, label, a, b = l4.call(server, 1, i, i * 10)
+    check(from == server and label == 0 and a == i + 1 and b == i * 20,
+          ("reply %s %s %s %s"):format(tostring(from), label, a, b))
+  end
+  os.exit(0)
+elseif mode == "block" then
+  check(select(2, l4.receive(nil, 1)) == "timeout", "a receive of 1 ms")
+  assert(l4.send(l4.id(args[2]), 1))     -- to the root: about to block
+  l4.receive()      -- nobody sends: until the root deletes this task
+  error("a receive from nobody returned")
+elseif mode == "fault" then
+  l4.task._fault(args[2])
+  error("no fault")
+elseif mode == "spawn" then
+  local id, msg = l4.task.spawn{script = "task_child.lua", args = {"return"}}
+  check(id == nil and msg == "only the root task spawns Lua tasks", tostring(msg))
+  os.exit(0)
+else
+  error("unknown mode " .. tostring(mode))
+end
