@@ -171,8 +171,17 @@ $(BUILD)/tests/bench/%.elf: $(BUILD)/tests/bench/%.o $(USER_LIB_OBJ) tests/user/
 		$(USER_LIB_OBJ) $<
 all: $(BENCH_ELF)
 
+# The Lua benchmarks: lua-root.elf with this archive as "scripts" (run.py).
+$(BUILD)/tests/bench/lua-bench.arc: $(shell find tests/bench/lua -type f) scripts/pager_zero.lua \
+		tools/mkarchive.py
+	@mkdir -p $(@D)
+	@echo "  ARC     $@"
+	$(Q)$(MKARCHIVE) -o $@ pager_zero.lua=scripts/pager_zero.lua tests/bench/lua
+all: $(BUILD)/tests/bench/lua-bench.arc
+
 .PHONY: bench
-bench: $(BUILD)/kernel-test32.elf $(BUILD)/sigma0.elf $(BENCH_ELF)
+bench: $(BUILD)/kernel-test32.elf $(BUILD)/sigma0.elf $(BENCH_ELF) $(BUILD)/lua-root.elf \
+		$(BUILD)/tests/bench/lua-bench.arc
 	$(Q)$(PYTHON) tests/bench/run.py --build $(BUILD) --qemu $(QEMU)
 
 # ---- tests ----

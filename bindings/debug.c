@@ -152,19 +152,21 @@ static __attribute__((noreturn, used)) void fault_main(void)
         l4_ipc(L4_NILTHREAD, L4_NODESC, 0, 0, &m, NULL);
 }
 
-/* l4.debug.fault(addr, [value]) -> the id of a thread that reads the word
- * at addr (first writing value, if given) with this thread as its pager */
+/* l4.debug.fault(addr, [value], [pager]) -> the id of a thread that reads
+ * the word at addr (first writing value, if given and not 0) with pager
+ * (an id; default this thread) as its pager, and reports to that pager */
 static int debug_fault(lua_State *L)
 {
     uint64_t addr = (uint64_t)luaL_checkinteger(L, 1) & ~7ull;
     if (!l4b_in_free_area(addr, 8))
         luaL_argerror(L, 1, "the address must lie in 0x100000000000-0x7f0000000000");
     uint64_t value = (uint64_t)luaL_optinteger(L, 2, 0);
+    uint64_t pager = lua_isnoneornil(L, 3) ? l4b_state(L)->utcb->myself : l4b_checkid(L, 3);
     if (!fault_stack && !(fault_stack = malloc(ECHO_STACK)))
         return l4b_fail(L, "not enough memory for the faulting thread", L4_ENOMEM);
     fault_addr = addr;
     fault_write = value;
-    fault_pager = l4b_state(L)->utcb->myself;
+    fault_pager = pager;
     uint64_t sp = ((uint64_t)(fault_stack + ECHO_STACK) & ~15ull) - 8;
     uint64_t id, r = l4_lthread_ex_regs(FAULT_LTHREAD, (uint64_t)fault_main, sp, fault_pager,
                                         ~0ull, &id, NULL);
@@ -174,12 +176,22 @@ static int debug_fault(lua_State *L)
     return 1;
 }
 
+/* l4.debug.rdtsc() -> the time-stamp counter (under QEMU's -icount
+ * shift=0: guest instructions executed); for benchmarks only */
+static int debug_rdtsc(lua_State *L)
+{
+    uint32_t lo, hi;
+    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    lua_pushinteger(L, (lua_Integer)(((uint64_t)hi << 32) | lo));
+    return 1;
+}
+
 int l4b_open_debug(lua_State *L)
 {
     static const luaL_Reg fns[] = {
         { "raise_irq", debug_raise_irq }, { "rtc_irq", debug_rtc_irq },
         { "kmem", debug_kmem }, { "mdb_check", debug_mdb_check }, { "echo", debug_echo },
-        { "fault", debug_fault }, { NULL, NULL } };
+        { "fault", debug_fault }, { "rdtsc", debug_rdtsc }, { NULL, NULL } };
     l4b_subtable(L, "debug", fns);
     lua_getfield(L, -1, "debug");
     lua_pushinteger(L, ECHO_SWALLOW);

@@ -7,8 +7,10 @@ failure. The last line is always "N passed, N failed"."""
 import argparse
 import os
 import re
+import struct
 import subprocess
 import sys
+import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -226,6 +228,7 @@ def run_lua(res, qemu, build):
         res.fail("lua", f"QEMU status {status}, the Lua tests did not end cleanly", log)
     elif seen == 0:
         res.fail("lua", "no test case ran", log)
+    compare_with_host(res, log)
 
     args = ICOUNT + ["-kernel", kernel, "-initrd", base]
     status, log, _ = boot(qemu, args, 60, os.path.join(logdir, "lua-no-scripts.log"))
@@ -236,6 +239,123 @@ def run_lua(res, qemu, build):
         res.fail("lua.no_scripts", f"QEMU status {status} (want {EXIT_FAIL}), missing {missing}", log)
     else:
         res.ok("lua.no_scripts: a root task without scripts says so and ends the system")
+
+
+CMP_PREFIX = "cmp| "
+
+
+def compare_with_host(res, guest_log):
+    """tests/lua/compare.lua ran in the guest (its "cmp| " lines are in the
+    Lua boot's log); run it with the host's lua5.4 now (TZ=UTC, as the guest
+    has no time zone) and compare line by line. The host's output is made
+    here, never stored in the tree."""
+    name = "lua.compare_with_host"
+    script = os.path.join(ROOT, "tests", "lua", "compare.lua")
+    env = dict(os.environ, TZ="UTC", LC_ALL="C")
+    try:
+        p = subprocess.run(["lua5.4", script], capture_output=True, timeout=60, env=env,
+                           cwd=os.path.join(ROOT, "tests", "lua"))
+    except (OSError, subprocess.TimeoutExpired) as e:
+        res.fail(name, f"cannot run the host's lua5.4 (Debian package lua5.4): {e}")
+        return
+    host_out = p.stdout.decode("utf-8", "replace")
+    if p.returncode != 0:
+        res.fail(name, f"host lua5.4 exit status {p.returncode}",
+                 host_out + p.stderr.decode("utf-8", "replace"))
+        return
+    host = [l[len(CMP_PREFIX):] for l in host_out.splitlines() if l.startswith(CMP_PREFIX)]
+    guest = [l[len(CMP_PREFIX):] for l in guest_log.splitlines() if l.startswith(CMP_PREFIX)]
+    if not host or host[-1] != "done":
+        res.fail(name, f"the host run did not reach the end ({len(host)} lines)")
+        return
+    for i, (h, g) in enumerate(zip(host, guest), 1):
+        if h != g:
+            res.fail(name, f"line {i} differs:\n  host:  {h}\n  guest: {g}")
+            return
+    if len(guest) != len(host):
+        res.fail(name, f"the guest printed {len(guest)} lines, the host {len(host)}; "
+                 f"first missing: {host[len(guest)] if len(guest) < len(host) else guest[len(host)]}")
+        return
+    res.ok(f"{name}: {len(host)} lines of tests/lua/compare.lua as lua5.4 prints them")
+
+
+def read_archive(path):
+    """Reads tools/mkarchive.py's format into {name: bytes}."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if not data.startswith(b"L4uaARC1"):
+        raise ValueError(f"{path}: bad magic")
+    files, off = {}, 8
+    while True:
+        (nlen,) = struct.unpack_from("<I", data, off)
+        off += 4
+        if nlen == 0:
+            break
+        name = data[off:off + nlen].decode()
+        off += nlen
+        (dlen,) = struct.unpack_from("<I", data, off)
+        off += 4
+        files[name] = data[off:off + dlen]
+        off += dlen
+    if off != len(data):
+        raise ValueError(f"{path}: {len(data) - off} bytes after the end mark")
+    return files
+
+
+def run_scripts_make(res, build):
+    """`make SCRIPTS=folder` on a temporary folder, in a build folder of its
+    own: the archive holds the folder's .lua files (by their relative
+    paths, hidden folders and other files left out) beside scripts/, and is
+    rebuilt when a file changes, when one is added, and when SCRIPTS changes."""
+    name = "scripts_make"
+    sbuild = os.path.join(build, "tests", "scripts-make")
+    arc = os.path.join(sbuild, "scripts.arc")
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+
+    def make(*extra):
+        p = subprocess.run(["make", "-s", "-C", ROOT, f"BUILD={sbuild}", arc] + list(extra),
+                           capture_output=True, text=True, timeout=120, env=env)
+        if p.returncode != 0:
+            raise RuntimeError(f"make {' '.join(extra)}: status {p.returncode}\n{p.stdout}{p.stderr}")
+        return read_archive(arc)
+
+    def write(path, text, bump=0):
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as f:
+            f.write(text)
+        if bump:        # newer than the archive, whatever the clock's grain
+            t = time.time() + bump
+            os.utime(path, (t, t))
+
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            user = os.path.join(tmp, "my-scripts")
+            write(os.path.join(user, "mine", "greet.lua"), "return 'v1'\n")
+            write(os.path.join(user, "top.lua"), "return 'top'\n")
+            write(os.path.join(user, "notes.txt"), "not Lua\n")
+            write(os.path.join(user, ".git", "hook.lua"), "return 'hidden'\n")
+            got = make(f"SCRIPTS={user}")
+            want = {"init.lua", "re.lua", "mine/greet.lua", "top.lua"}
+            problems = [f"missing {n}" for n in sorted(want - set(got))]
+            problems += [f"packed {n}" for n in ("notes.txt", ".git/hook.lua") if n in got]
+            if got.get("mine/greet.lua") != b"return 'v1'\n":
+                problems.append("mine/greet.lua has the wrong bytes")
+            write(os.path.join(user, "mine", "greet.lua"), "return 'v2'\n", bump=5)
+            if make(f"SCRIPTS={user}").get("mine/greet.lua") != b"return 'v2'\n":
+                problems.append("a changed file did not rebuild the archive")
+            write(os.path.join(user, "new.lua"), "return 'new'\n")
+            os.utime(os.path.join(user, "new.lua"), (0, 0))  # older than the archive
+            if "new.lua" not in make(f"SCRIPTS={user}"):
+                problems.append("an added (old) file did not rebuild the archive")
+            got = make()
+            if "mine/greet.lua" in got or "init.lua" not in got:
+                problems.append("without SCRIPTS the archive still holds the folder")
+        if problems:
+            res.fail(name, "; ".join(problems))
+        else:
+            res.ok(f"{name}: make SCRIPTS=folder packs its .lua files and rebuilds on changes")
+    except (RuntimeError, ValueError, OSError, subprocess.TimeoutExpired, struct.error) as e:
+        res.fail(name, str(e))
 
 
 def run_iso(res, qemu, build):
@@ -280,6 +400,7 @@ def main():
             res.fail("lua-host.lpeg_own_test_suite", f"exit status {p.returncode}", p.stdout + p.stderr)
     except (subprocess.TimeoutExpired, OSError) as e:
         res.fail("lua-host.lpeg_own_test_suite", str(e))
+    run_scripts_make(res, build)
     run_guest(res, a.qemu, build)
     run_user(res, a.qemu, build)
     run_lua(res, a.qemu, build)

@@ -2,10 +2,13 @@
 """Makes the scripts archive the kernel maps into the Lua root task (boot
 module "scripts"; read by runtime/lua/archive.c):
 
-    mkarchive.py -o OUT [DIR | NAME=FILE]...
+    mkarchive.py -o OUT [DIR | NAME=FILE | -L DIR]...
 
 DIR adds every file below DIR, named by its path relative to DIR; NAME=FILE
-adds FILE as NAME. Later arguments replace earlier files of the same name.
+adds FILE as NAME; -L DIR (a user's folder: `make SCRIPTS=DIR`) adds only
+the .lua files below DIR, skipping hidden files and folders (names starting
+with "."), named by their path relative to DIR. Later arguments replace
+earlier files of the same name.
 The format, numbers 32-bit little-endian, no padding:
 
     b"L4uaARC1", then per file {name length, name, data length, data},
@@ -33,7 +36,17 @@ def check_name(name):
 def collect(args):
     files = {}
     for a in args:
-        if "=" in a:
+        if isinstance(a, tuple):        # ("lua", DIR) from -L
+            d = a[1]
+            if not os.path.isdir(d):
+                sys.exit(f"mkarchive: {d}: not a directory (SCRIPTS=...)")
+            for dirpath, dirnames, filenames in os.walk(d):
+                dirnames[:] = sorted(n for n in dirnames if not n.startswith("."))
+                for f in filenames:
+                    if f.endswith(".lua") and not f.startswith("."):
+                        path = os.path.join(dirpath, f)
+                        files[os.path.relpath(path, d).replace(os.sep, "/")] = path
+        elif "=" in a:
             name, path = a.split("=", 1)
             files[name] = path
         elif os.path.isdir(a):
@@ -47,11 +60,28 @@ def collect(args):
     return files
 
 
+class InOrder(argparse.Action):
+    """Appends DIR / NAME=FILE arguments and ("lua", DIR) for -L to one list."""
+
+    def __call__(self, parser, ns, values, option_string=None):
+        items = list(getattr(ns, self.dest, None) or [])
+        if option_string:
+            items.append(("lua", values))
+        else:
+            items.extend(values)
+        setattr(ns, self.dest, items)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("-o", dest="out", required=True)
-    ap.add_argument("inputs", nargs="+")
+    # Both append to one list, so the order of the arguments is kept.
+    ap.add_argument("-L", dest="inputs", action=InOrder, metavar="DIR",
+                    help="add only the .lua files below DIR")
+    ap.add_argument("inputs", nargs="*", action=InOrder)
     a = ap.parse_args()
+    if not a.inputs:
+        ap.error("nothing to pack")
     out = bytearray(MAGIC)
     for name, path in sorted(collect(a.inputs).items()):
         check_name(name)

@@ -2,9 +2,12 @@
 # Included by the top-level Makefile, which provides BUILD, Q, GCC_INC and
 # (from $(BUILD)/deps.mk) NEWLIB_DIR, LUA_DIR, TARGET_CFLAGS.
 #   build/lua-root.elf          the root task: Lua 5.4 + LPeg on newlib over L4
-#   build/scripts.arc           scripts/ + LPeg's re.lua: module "scripts" of the ISO
+#   build/scripts.arc           scripts/ (+ drivers-lua/, shell/ if present) + LPeg's
+#                               re.lua + the .lua files of $(SCRIPTS), if given:
+#                               module "scripts" of the ISO
 #   build/tests/lua/tests.arc   tests/lua/ + re.lua + LPeg's test.lua (as
-#                               lpeg-test.lua): the "scripts" of the test boot
+#                               lpeg-test.lua) + tests/scripts/ (as a SCRIPTS folder):
+#                               the "scripts" of the test boot
 
 LUA_ROOT_OBJ := $(patsubst runtime/lua/%,$(BUILD)/runtime/lua/%.o,\
 	$(basename $(wildcard runtime/lua/*.c runtime/lua/*.S)))
@@ -31,15 +34,40 @@ $(BUILD)/lua-root.elf: $(LUA_ROOT_OBJ) runtime/lua/lua-root.ld $(BUILD)/deps.mk
 		$(LUA_ROOT_OBJ) --start-group $(LUA_ROOT_LIBS) --end-group
 
 MKARCHIVE := $(PYTHON) tools/mkarchive.py
-$(BUILD)/scripts.arc: $(shell find scripts -type f) tools/mkarchive.py $(BUILD)/deps.mk
-	@echo "  ARC     $@"
-	$(Q)$(MKARCHIVE) -o $@ re.lua=$(LUA_DIR)/share/re.lua scripts
+# The system's folders (drivers-lua/ and shell/ once they exist), then the
+# user's: `make run SCRIPTS=~/my-scripts` adds that folder's .lua files at
+# the archive's root (a/b.lua is require "a.b"); they replace files of the
+# same name (your own init.lua runs instead of scripts/init.lua).
+SCRIPT_DIRS := scripts $(wildcard drivers-lua shell)
+# make cannot name a folder with spaces; files with spaces inside it are
+# packed, but only the others are prerequisites (editing those rebuilds).
+ifneq ($(word 2,$(SCRIPTS)),)
+$(error SCRIPTS=$(SCRIPTS): a folder whose name has spaces is not supported)
+endif
+SCRIPTS_DIR := $(if $(SCRIPTS),$(abspath $(patsubst ~%,$(HOME)%,$(SCRIPTS))))
+SCRIPTS_LUA := $(if $(SCRIPTS_DIR),$(shell find '$(SCRIPTS_DIR)' -name '.*' -prune -o \
+	-type f -name '*.lua' ! -path '* *' -print 2>/dev/null | sort))
+SCRIPT_FILES := $(shell find $(SCRIPT_DIRS) -type f | sort)
+# The list of inputs (SCRIPTS and every file), rewritten only when it
+# changes: a new SCRIPTS, or a file added or removed, rebuilds the archive.
+$(BUILD)/scripts.inputs: FORCE
+	@mkdir -p $(@D)
+	$(Q)printf '%s\n' 'SCRIPTS=$(SCRIPTS_DIR)' $(SCRIPT_FILES) $(SCRIPTS_LUA) > $@.tmp
+	$(Q)cmp -s $@.tmp $@ && rm -f $@.tmp || mv -f $@.tmp $@
+$(BUILD)/scripts.arc: $(SCRIPT_FILES) $(SCRIPTS_LUA) $(BUILD)/scripts.inputs \
+		tools/mkarchive.py $(BUILD)/deps.mk
+	@echo "  ARC     $@$(if $(SCRIPTS_DIR), (with SCRIPTS=$(SCRIPTS_DIR)))"
+	$(Q)$(MKARCHIVE) -o $@ re.lua=$(LUA_DIR)/share/re.lua $(SCRIPT_DIRS) \
+		$(if $(SCRIPTS_DIR),-L '$(SCRIPTS_DIR)')
 # LPeg's test.lua comes from the cache at build time; it is never committed.
-$(BUILD)/tests/lua/tests.arc: $(shell find tests/lua -type f) tools/mkarchive.py $(BUILD)/deps.mk
+# tests/scripts/ stands for a user's SCRIPTS folder: packed with -L, as
+# `make SCRIPTS=tests/scripts` would, so the test boot requires from it.
+$(BUILD)/tests/lua/tests.arc: $(shell find tests/lua tests/scripts -type f) scripts/pager_zero.lua tools/mkarchive.py \
+		$(BUILD)/deps.mk
 	@mkdir -p $(@D)
 	@echo "  ARC     $@"
 	$(Q)$(MKARCHIVE) -o $@ re.lua=$(LUA_DIR)/share/re.lua \
-		lpeg-test.lua=$(LUA_DIR)/share/test.lua tests/lua
+		lpeg-test.lua=$(LUA_DIR)/share/test.lua pager_zero.lua=scripts/pager_zero.lua tests/lua -L tests/scripts
 
 all: $(BUILD)/lua-root.elf $(BUILD)/scripts.arc $(BUILD)/tests/lua/tests.arc
 

@@ -3,7 +3,10 @@
 -icount shift=0,align=off,sleep=off (rdtsc deltas = guest instructions),
 prints a table and writes build/bench.json (name -> instructions).
 A program named s0_*_bench boots with build/sigma0.elf as sigma0 (its
-pager and source of RAM), as tests/run.py does for s0_* suites."""
+pager and source of RAM), as tests/run.py does for s0_* suites. The Lua
+benchmarks boot sigma0, build/lua-root.elf as the root and
+build/tests/bench/lua-bench.arc (tests/bench/lua/) as its "scripts", as
+tests/run.py boots the Lua tests."""
 
 import argparse
 import json
@@ -20,9 +23,15 @@ def main():
     bdir = os.path.join(a.build, "tests", "bench")
     results = {}
     ok = True
-    for elf in sorted(f for f in os.listdir(bdir) if f.endswith(".elf")):
+    boots = sorted(f for f in os.listdir(bdir) if f.endswith(".elf"))
+    boots.append("lua-bench.arc")
+    for elf in boots:
         modules = os.path.join(bdir, elf) + " root"
-        if elf.startswith("s0_"):
+        if elf.endswith(".arc"):
+            modules = (os.path.join(a.build, "sigma0.elf") + " sigma0," +
+                       os.path.join(a.build, "lua-root.elf") + " root," +
+                       os.path.join(bdir, elf) + " scripts")
+        elif elf.startswith("s0_"):
             sigma0 = os.path.join(a.build, "sigma0.elf")
             if not os.path.exists(sigma0):
                 print(f"{elf}: {sigma0} is missing (make all builds it)")

@@ -20,6 +20,16 @@ end
 -- LPeg's suite prints as it goes and raises an error on the first failure.
 run("lpeg_own_test_suite", function() dofile("lpeg-test.lua") end)
 
+-- tests/scripts/, packed as a user's `make SCRIPTS=folder` is: its .lua
+-- files at the archive's root, nothing else.
+run("scripts_folder", function()
+  local m = require "mymod.deep"
+  assert(m.where == "tests/scripts/mymod/deep.lua" and m.name == "mymod.deep", m.where)
+  assert(dofile("userscript.lua") == "userscript ran")
+  assert(io.open("notes.txt") == nil, "a non-.lua file of SCRIPTS was packed")
+  assert(io.open(".hidden/skip.lua") == nil, "a hidden folder of SCRIPTS was packed")
+end)
+
 -- The bindings' tests come before smoke.lua, whose last case takes all of
 -- sigma0's memory.
 for _, m in ipairs{"bindings", "bindings_ipc", "bindings_dev"} do
@@ -28,6 +38,14 @@ end
 
 -- Lua tasks (l4.task): before smoke.lua too, as they need memory.
 for _, c in ipairs(require "tasks") do run(c[1], c[2]) end
+
+-- The Lua pager (scripts/pager_zero.lua) with a C and a task client.
+for _, c in ipairs(require "pager") do run(c[1], c[2]) end
+
+-- compare.lua prints "cmp| ..." lines that tests/run.py compares with the
+-- host's lua5.4 running the same file. After the bindings' tests (its
+-- garbage upsets l4_id_weak's heap accounting), before smoke.lua.
+run("compare_with_host_ran", function() dofile("compare.lua") end)
 
 for _, c in ipairs(require "smoke") do run(c[1], c[2]) end
 

@@ -72,6 +72,16 @@ elseif mode == "block" then
 elseif mode == "fault" then
   l4.task._fault(args[2])
   error("no fault")
+elseif mode == "paged" then
+  -- a C thread of this task whose pager is args[2] (the root's Lua pager,
+  -- tests/lua/pager.lua): writes args[4] at args[3] and reads it back;
+  -- at the root's word, the same at args[5] (read only); then ends
+  local pager = l4.id(args[2])
+  assert(l4.debug.fault(args[3], args[4], pager))
+  check(select(2, l4.receive(pager)) == 1, "go on")
+  assert(l4.debug.fault(args[5], 0, pager))
+  check(select(2, l4.receive(pager)) == 2, "end")
+  os.exit(0)
 elseif mode == "spawn" then
   local id, msg = l4.task.spawn{script = "task_child.lua", args = {"return"}}
   check(id == nil and msg == "only the root task spawns Lua tasks", tostring(msg))

@@ -1,0 +1,87 @@
+-- The demand-zero pager written in Lua (scripts/pager_zero.lua, put into
+-- the test archive as pager_zero.lua) serving real clients:
+--  * a C thread of this task (l4.debug.fault, lthread 254) whose pager is
+--    this thread;
+--  * the same C thread started inside a spawned Lua task, with this thread
+--    as its pager: a client in another address space. (A Lua task's own
+--    Lua thread cannot be the client: l4.task.spawn makes the runtime's C
+--    pager, lthread 1 of the root, its pager, which serves its text,
+--    heap and stack; there is no option for another pager yet.)
+-- Returns the cases in order, {name, function}; init.lua runs them.
+local l4 = require "l4"
+local pager_zero = require "pager_zero"
+local DONE = l4.debug.FAULT_DONE
+
+local cases = {}
+local function case(name, fn) cases[#cases + 1] = {name, fn} end
+
+local function eq(got, want, what)
+  if got ~= want then
+    error(("%s: got %s, want %s"):format(what or "value", tostring(got), tostring(want)), 2)
+  end
+end
+
+-- run() until the faulting thread reports: its FAULT_DONE message.
+local function until_done(p)
+  return p:run(function(from, label) return label == DONE end)
+end
+
+case("pager_zero_c_client", function()
+  local base = l4.mem.reserve(16)          -- 16 pages of address space
+  local p = pager_zero.new{quota = 2, lo = base, hi = base + (1 << 16), timeout = 1000}
+  local me = l4.self().task
+  -- a read of a fresh page: zero
+  local t = assert(l4.debug.fault(base + 0x18))
+  local from, label, value = until_done(p)
+  eq(from, t); eq(label, DONE); eq(value, 0, "a demand-zero page reads 0")
+  eq(p:used(me), 1); eq(p.served, 1)
+  -- a write, then the read back, on a second page
+  assert(l4.debug.fault(base + 0x1000, 0x5a5a))
+  from, label, value = until_done(p)
+  eq(label, DONE); eq(value, 0x5a5a, "it wrote and read its page")
+  eq(p:used(me), 2)
+  -- the same pages again cost nothing (they are mapped: no fault at all)
+  assert(l4.debug.fault(base + 0x20))
+  from, label, value = until_done(p)
+  eq(label, DONE); eq(value, 0); eq(p.served, 2)
+  -- a third page is beyond the quota: the fault is not answered
+  assert(l4.debug.fault(base + 0x2000))
+  from, label, value = until_done(p)
+  eq(from, nil, "run ends by its receive timeout"); eq(label, "timeout")
+  eq(p.refused, 1); eq(p.last_refused[3], "quota"); eq(p.last_refused[2], base + 0x2000)
+  eq(select(4, l4.thread.schedule(t)), "receiving", "the client waits in its fault")
+  -- outside the region: not answered either
+  assert(l4.debug.fault(0x7e0000000000))              -- restarts the thread
+  eq(until_done(p), nil); eq(p.last_refused[3], "outside")
+  -- giving the pages back makes room: zeroed, served again
+  eq(p:release(me), 2)
+  eq(#p.free, 2)
+  assert(l4.debug.fault(base + 0x2000))
+  from, label, value = until_done(p)
+  eq(label, DONE); eq(value, 0, "a page given back is zero again")
+  eq(p:release(me), 1)
+  eq(l4.debug.mdb_check(), true)
+end)
+
+case("pager_zero_task_client", function()
+  local base = l4.mem.reserve(16)
+  local p = pager_zero.new{quota = 1, lo = base, hi = base + (1 << 16), timeout = 2000}
+  local id = assert(l4.task.spawn{script = "task_child.lua",
+    args = {"paged", l4.self().raw, base + 0x100, 0x77, base + 0x1000}})
+  -- the task's fault thread: a write+read of a zero page in that task
+  local from, label, value = until_done(p)
+  eq(label, DONE, "the task's thread reported"); eq(from.task, id.task)
+  eq(value, 0x77)
+  eq(p:used(id.task), 1)
+  -- next: a second page, beyond its quota of 1
+  assert(l4.send(id, 1))
+  eq(until_done(p), nil, "not answered")
+  eq(p.last_refused[3], "quota"); eq(p.last_refused[1].task, id.task)
+  eq(p.last_refused[2], base + 0x1000)
+  assert(l4.send(id, 2))                   -- the task may end now
+  eq(l4.task.wait(id, 2000), "exited")
+  eq(p:release(id.task), 1)
+  eq(l4.debug.mdb_check(), true)
+end)
+
+return cases
