@@ -64,6 +64,27 @@ int l4b_toitem(lua_State *L, int arg, uint64_t item[2])
     return 0;
 }
 
+/* The fpage functions' upvalues: the fpage and item metatables (the
+ * field functions also map_item, grant_item), cheaper than the lookups
+ * by name of luaL_checkudata and luaL_setmetatable. */
+#define UP_FMT   lua_upvalueindex(1)
+#define UP_IMT   lua_upvalueindex(2)
+#define UP_MAPI  lua_upvalueindex(3)
+#define UP_GRANTI lua_upvalueindex(4)
+
+/* The fpage at arg, checked against UP_FMT. */
+static uint64_t check_fpage_up(lua_State *L, int arg)
+{
+    uint64_t *p = lua_touserdata(L, arg);
+    if (p && lua_getmetatable(L, arg)) {
+        int ok = lua_rawequal(L, -1, UP_FMT);
+        lua_pop(L, 1);
+        if (ok)
+            return *p;
+    }
+    return l4b_checkfpage(L, arg);  /* the error */
+}
+
 /* l4.fpage(base, log2, [rights]) */
 static int fpage_new(lua_State *L)
 {
@@ -78,7 +99,10 @@ static int fpage_new(lua_State *L)
     }
     if (s == L4_WHOLE_SPACE ? b != 0 : b + (1ull << s) > MAP_USER_LIMIT)
         luaL_argerror(L, 1, "fpage reaches beyond user memory (0x7ffe00000000)");
-    l4b_pushfpage(L, L4_FPAGE(b, s, r));
+    uint64_t *p = lua_newuserdatauv(L, sizeof *p, 0);
+    *p = L4_FPAGE(b, s, r);
+    lua_pushvalue(L, UP_FMT);
+    lua_setmetatable(L, -2);
     return 1;
 }
 
@@ -123,14 +147,15 @@ static int fpage_eq(lua_State *L)
  * rounded down to its page; default the fpage's base. */
 static int make_item(lua_State *L, uint64_t kind)
 {
-    uint64_t f = l4b_checkfpage(L, 1);
+    uint64_t f = check_fpage_up(L, 1);
     uint64_t sb = (f & L4_FPAGE_IO) ? 0 : L4_FPAGE_BASE(f);
     if (!lua_isnoneornil(L, 2))
         sb = (uint64_t)luaL_checkinteger(L, 2) & ~0xfffull;
     struct item *it = lua_newuserdatauv(L, sizeof *it, 0);
     it->w[0] = sb | kind;
     it->w[1] = f;
-    luaL_setmetatable(L, L4B_ITEM);
+    lua_pushvalue(L, UP_IMT);
+    lua_setmetatable(L, -2);
     return 1;
 }
 
@@ -147,7 +172,7 @@ static int fpage_grant_item(lua_State *L)
 /* Fields base, size (bytes, or ports), log2, rights, is_io; methods. */
 static int fpage_index(lua_State *L)
 {
-    uint64_t f = l4b_checkfpage(L, 1);
+    uint64_t f = check_fpage_up(L, 1);
     const char *k = luaL_checkstring(L, 2);
     unsigned s = L4_FPAGE_SIZE(f);
     int io = (f & L4_FPAGE_IO) != 0;
@@ -164,9 +189,9 @@ static int fpage_index(lua_State *L)
     else if (!strcmp(k, "raw"))
         lua_pushinteger(L, (lua_Integer)f);
     else if (!strcmp(k, "map_item"))
-        lua_pushcfunction(L, fpage_map_item);
+        lua_pushvalue(L, UP_MAPI);
     else if (!strcmp(k, "grant_item"))
-        lua_pushcfunction(L, fpage_grant_item);
+        lua_pushvalue(L, UP_GRANTI);
     else
         lua_pushnil(L);
     return 1;
@@ -220,6 +245,20 @@ int l4b_open_fpage(lua_State *L)
         { NULL, NULL } };
     l4b_class(L, L4B_FPAGE, fmeta, NULL);
     l4b_class(L, L4B_ITEM, imeta, NULL);
-    luaL_setfuncs(L, fns, 0);
+    luaL_getmetatable(L, L4B_FPAGE);
+    luaL_getmetatable(L, L4B_ITEM);
+    luaL_setfuncs(L, fns, 2);           /* into the l4 table below; pops them */
+    luaL_getmetatable(L, L4B_FPAGE);    /* __index: fmt, imt, map_item, grant_item */
+    lua_pushvalue(L, -1);
+    luaL_getmetatable(L, L4B_ITEM);
+    lua_pushvalue(L, -2);
+    lua_pushvalue(L, -2);
+    lua_pushcclosure(L, fpage_map_item, 2);
+    lua_pushvalue(L, -3);
+    lua_pushvalue(L, -3);
+    lua_pushcclosure(L, fpage_grant_item, 2);
+    lua_pushcclosure(L, fpage_index, 4);
+    lua_setfield(L, -2, "__index");
+    lua_pop(L, 1);
     return 0;
 }

@@ -117,7 +117,14 @@ static int id_eq(lua_State *L)
  * of an IRQ id, else nil). */
 static int id_index(lua_State *L)
 {
-    uint64_t id = l4b_checkid(L, 1);
+    /* the ids' metatable is upvalue 1: cheaper than luaL_checkudata */
+    uint64_t *p = lua_touserdata(L, 1);
+    int ok = 0;
+    if (p && lua_getmetatable(L, 1)) {
+        ok = lua_rawequal(L, -1, lua_upvalueindex(1));
+        lua_pop(L, 1);
+    }
+    uint64_t id = ok ? *p : l4b_checkid(L, 1);
     const char *k = luaL_checkstring(L, 2);
     if (!strcmp(k, "task"))
         lua_pushinteger(L, L4_ID_TASK(id));
@@ -143,6 +150,11 @@ int l4b_open_id(lua_State *L)
         { "id", id_new }, { "irq_id", id_irq }, { "self", id_self },
         { "nearest", id_nearest }, { NULL, NULL } };
     l4b_class(L, L4B_ID, meta, NULL);
+    luaL_getmetatable(L, L4B_ID);       /* __index with the metatable as upvalue */
+    lua_pushvalue(L, -1);
+    lua_pushcclosure(L, id_index, 1);
+    lua_setfield(L, -2, "__index");
+    lua_pop(L, 1);
     lua_newtable(L);                    /* the intern table, weak values */
     lua_createtable(L, 0, 1);
     lua_pushliteral(L, "v");

@@ -9,9 +9,13 @@
  * allocated for a message of integers (the sender's id is interned), so
  * the common case costs no garbage.
  *
- * The message functions keep what they need as upvalues (the Lua API
- * calls are most of their cost): the state, the intern table of ids and
- * the ids' metatable. */
+ * The message functions keep what they need where the Lua API reaches it
+ * cheaply (its calls are most of their cost): the state in the Lua
+ * thread's extra space (lua_getextraspace; set for the main thread when
+ * the library opens, which the runtime does before any script runs, and
+ * copied by Lua into every coroutine created after), the intern table of
+ * ids and the ids' metatable as upvalues, and the last id (struct
+ * l4b_state) in the registry. */
 #include <string.h>
 
 #include "l4b.h"
@@ -20,30 +24,55 @@
 #define LABEL_EXCEPTION 0xfffffffdu
 #define LABEL_IRQ       0xffffffffu
 
-#define UP_STATE lua_upvalueindex(1)
-#define UP_IDS   lua_upvalueindex(2)
-#define UP_IDMT  lua_upvalueindex(3)
+#define UP_IDS   lua_upvalueindex(1)
+#define UP_IDMT  lua_upvalueindex(2)
+
+/* This Lua state's struct l4b_state. */
+static struct l4b_state *get_state(lua_State *L)
+{
+    struct l4b_state **x = lua_getextraspace(L);
+    if (__builtin_expect(*x == NULL, 0))    /* not set: be safe */
+        *x = l4b_state(L);
+    return *x;
+}
+
+/* Makes the id userdata at idx (an id) the last one. */
+static void set_last(lua_State *L, struct l4b_state *st, int idx)
+{
+    st->last_id = lua_touserdata(L, idx);
+    lua_pushvalue(L, idx);
+    lua_rawseti(L, LUA_REGISTRYINDEX, st->last_ref);
+}
 
 /* A thread id argument, checked against the metatable in UP_IDMT. */
-static uint64_t check_id(lua_State *L, int arg)
+static uint64_t check_id(lua_State *L, struct l4b_state *st, int arg)
 {
     uint64_t *p = lua_touserdata(L, arg);
+    if (p && p == st->last_id)
+        return *p;
     if (p && lua_getmetatable(L, arg)) {
         int ok = lua_rawequal(L, -1, UP_IDMT);
         lua_pop(L, 1);
-        if (ok)
+        if (ok) {
+            set_last(L, st, arg);
             return *p;
+        }
     }
     return l4b_checkid(L, arg);     /* the error */
 }
 
 /* Pushes an id: the interned userdata if there is one. */
-static void push_id(lua_State *L, uint64_t id)
+static void push_id(lua_State *L, struct l4b_state *st, uint64_t id)
 {
+    if (st->last_id && *st->last_id == id) {
+        lua_rawgeti(L, LUA_REGISTRYINDEX, st->last_ref);
+        return;
+    }
     if (lua_rawgeti(L, UP_IDS, (lua_Integer)id) != LUA_TUSERDATA) {
         lua_pop(L, 1);
         l4b_pushid(L, id);
     }
+    set_last(L, st, -1);
 }
 
 /* Per call: timeouts and the receive window (a call may name its own).
@@ -127,7 +156,17 @@ static uint64_t build(lua_State *L, int first, uint32_t label, uint64_t *w, int 
     uint64_t items[L4_MSG_WORDS];
     unsigned u = 0, t = 0, nstr = 0;
     int top = lua_gettop(L);
-    for (int i = first; i <= top; i++) {
+    int i = first;
+    if (top - first < L4_MSG_WORDS) {   /* the common case: integers that fit */
+        for (; i <= top && lua_type(L, i) == LUA_TNUMBER; i++) {
+            int isint;
+            lua_Integer v = lua_tointegerx(L, i, &isint);
+            if (!isint)
+                break;
+            w[u++] = (uint64_t)v;
+        }
+    }
+    for (; i <= top; i++) {
         int type = lua_type(L, i);
         if (type == LUA_TNUMBER) {
             int isint;
@@ -159,7 +198,8 @@ static uint64_t build(lua_State *L, int first, uint32_t label, uint64_t *w, int 
             luaL_typeerror(L, i, "integer, string, fpage or item (a message value)");
         }
     }
-    memcpy(w + u, items, 2 * t * sizeof *items);
+    if (t)
+        memcpy(w + u, items, 2 * t * sizeof *items);
     return L4_TAG(label, u, t);
 }
 
@@ -188,17 +228,21 @@ static int push_message(lua_State *L, struct l4b_state *st, uint64_t from, uint6
 {
     unsigned u = L4_TAG_U(tag), t = L4_TAG_T(tag), n = u + 2 * t;
     uint32_t label = L4_TAG_LABEL(tag);
-    uint64_t w[L4_MSG_WORDS];
+    uint64_t buf[L4_MSG_WORDS];
+    const uint64_t *w = regs;       /* the register words as they came */
     if (n > L4_MSG_WORDS) {         /* the kernel refuses such tags; be safe */
         u = u < L4_MSG_WORDS ? u : L4_MSG_WORDS;
         t = (L4_MSG_WORDS - u) / 2;
         n = u + 2 * t;
     }
-    for (unsigned i = 0; i < n; i++)
-        w[i] = i < L4_REG_WORDS ? regs[i] : st->utcb->mr[i];
+    if (n > L4_REG_WORDS) {
+        for (unsigned i = 0; i < n; i++)
+            buf[i] = i < L4_REG_WORDS ? regs[i] : st->utcb->mr[i];
+        w = buf;
+    }
     if (u + 2 * t + 4 > LUA_MINSTACK)
         luaL_checkstack(L, (int)(u + 2 * t + 4), "too many message values");
-    push_id(L, from);
+    push_id(L, st, from);
     if (label == LABEL_PAGEFAULT && u == 2 && t == 0) {
         lua_pushliteral(L, "pagefault");
         lua_pushinteger(L, (lua_Integer)(w[0] & ~7ull));
@@ -244,22 +288,23 @@ static int push_message(lua_State *L, struct l4b_state *st, uint64_t from, uint6
 /* One IPC of this state's thread. rcv: L4_NODESC, or the receive
  * descriptor's open bit (strings and the window are added here). Pushes
  * the results: true (send only), the message, or nil, message, code. */
-static int do_ipc(lua_State *L, uint64_t dest, uint64_t tag, const uint64_t *w, uint64_t rcv,
-                  const struct opts *o, int io_grant)
+static int do_ipc(lua_State *L, struct l4b_state *st, uint64_t dest, uint64_t tag,
+                  const uint64_t *w, uint64_t rcv, const struct opts *o, int io_grant)
 {
-    struct l4b_state *st = lua_touserdata(L, UP_STATE);
     struct l4_utcb *utcb = st->utcb;
-    struct l4_msg m = { 0 };
+    struct l4_msg m;
     /* First what may allocate (and so call sigma0 from sbrk), then the
      * message into the UTCB. */
     if (rcv != L4_NODESC && !st->bufs && st->nbufs && st->bufsize)
         set_buffers(L, st);
     unsigned n = tag == L4_NODESC ? 0 : L4_TAG_U(tag) + 2 * L4_TAG_T(tag);
-    for (unsigned i = 0; i < n; i++) {
-        if (i < L4_REG_WORDS)
-            m.w[i] = w[i];
-        else
+    m.tag = 0;
+    if (n) {    /* w has L4_MSG_WORDS words: the register ones whole */
+        memcpy(m.w, w, sizeof m.w);
+        for (unsigned i = L4_REG_WORDS; i < n; i++)
             utcb->mr[i] = w[i];
+    } else {
+        memset(m.w, 0, sizeof m.w);
     }
     uint64_t window = o->window ? o->window : st->window;
     if (rcv != L4_NODESC) {
@@ -297,7 +342,8 @@ static uint32_t check_label(lua_State *L, int arg)
 static int send_op(lua_State *L, uint16_t snd, uint16_t rcv, uint64_t rcv_desc)
 {
     struct opts o = { snd, rcv, L4_TO_NEVER, 0 };
-    uint64_t dest = check_id(L, 1);
+    struct l4b_state *st = get_state(L);
+    uint64_t dest = check_id(L, st, 1);
     int arg = get_opts(L, 2, &o);
     int isint;
     lua_Integer lv = lua_tointegerx(L, arg, &isint);
@@ -305,7 +351,7 @@ static int send_op(lua_State *L, uint16_t snd, uint16_t rcv, uint64_t rcv_desc)
     uint64_t w[L4_MSG_WORDS];
     int io_grant = 0;
     uint64_t tag = build(L, arg + 1, label, w, &io_grant);
-    return do_ipc(L, dest, tag, w, rcv_desc, &o, io_grant);
+    return do_ipc(L, st, dest, tag, w, rcv_desc, &o, io_grant);
 }
 
 /* l4.send(dest, [opts,] label, ...): waits for the receiver (forever). */
@@ -337,11 +383,12 @@ static int ipc_reply_wait(lua_State *L)
 static int ipc_receive(lua_State *L)
 {
     struct opts o = { L4_TO_NEVER, L4_TO_NEVER, L4_TO_NEVER, 0 };
-    uint64_t from = lua_isnoneornil(L, 1) ? L4_INVALID : check_id(L, 1);
+    struct l4b_state *st = get_state(L);
+    uint64_t from = lua_isnoneornil(L, 1) ? L4_INVALID : check_id(L, st, 1);
     if (from >= L4_IRQ_ID(0) && from < L4_IRQ_ID(L4_NUM_IRQS)) {
         /* a receive from a line not attached, with timeout 0, would attach it */
         unsigned n = (unsigned)(from - L4_IRQ_ID(0));
-        if (!(((struct l4b_state *)lua_touserdata(L, UP_STATE))->irqs & (1u << n)))
+        if (!(st->irqs & (1u << n)))
             luaL_argerror(L, 1, lua_pushfstring(L, "IRQ %d is not attached (l4.irq.attach "
                                                    "it first)", (int)n));
     }
@@ -349,7 +396,7 @@ static int ipc_receive(lua_State *L)
         get_opts(L, 2, &o);
     else
         o.rcv = l4b_timeout(L, 2);
-    return do_ipc(L, from == L4_INVALID ? L4_NILTHREAD : from, L4_NODESC, NULL,
+    return do_ipc(L, st, from == L4_INVALID ? L4_NILTHREAD : from, L4_NODESC, NULL,
                   from == L4_INVALID ? L4_RCV_OPEN : 0, &o, 0);
 }
 
@@ -435,10 +482,23 @@ int l4b_open_ipc(lua_State *L)
     static const luaL_Reg fns[] = {
         { "sleep", ipc_sleep }, { "set_window", ipc_set_window },
         { "set_buffers", ipc_set_buffers }, { NULL, NULL } };
+    struct l4b_state *st = l4b_state(L);
+    st->last_id = NULL;
+    lua_pushboolean(L, 0);
+    st->last_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    /* The state in the extra space of this thread and of the main thread
+     * (whose extra space new coroutines copy); pinned, so that a
+     * coroutine still holding it, should the library be opened again in
+     * this Lua state, holds a live one. */
+    *(struct l4b_state **)lua_getextraspace(L) = st;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
+    *(struct l4b_state **)lua_getextraspace(lua_tothread(L, -1)) = st;
+    lua_pop(L, 1);
     l4b_push_state(L);
+    luaL_ref(L, LUA_REGISTRYINDEX);
     l4b_push_ids(L);
     luaL_getmetatable(L, L4B_ID);
-    luaL_setfuncs(L, msg_fns, 3);
+    luaL_setfuncs(L, msg_fns, 2);
     luaL_setfuncs(L, fns, 0);
     return 0;
 }

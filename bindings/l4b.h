@@ -2,7 +2,8 @@
  *
  * One module per kernel object, each adding its fields to the l4 table on
  * top of the stack: id.c (thread ids), ipc.c (messages), fpage.c
- * (flexpages, map items, unmap), kip.c, thread.c (schedule, switch),
+ * (flexpages, map items, unmap), kip.c, thread.c (schedule, switch; Lua threads:
+ * create, kill, status, with runtime/lua/threads.c),
  * irq.c, io.c (ports), mem.c (physical and device memory), debug.c;
  * task.c is someone else's (l4b_open_task; l4.c has a weak no-op). l4.c
  * opens them in that order, l4b_open_task last, so l4.thread and the
@@ -49,6 +50,11 @@ struct l4b_state {
     unsigned nbufs;
     uint32_t bufsize;
     uint16_t irqs;          /* lines attached through l4.irq (bit n) */
+    /* ipc.c: the id userdata the message functions last took or pushed
+     * (NULL at first), kept alive at registry[last_ref]: an id argument
+     * that is it needs no check, a sender with its value no lookup. */
+    const uint64_t *last_id;
+    int last_ref;
 };
 
 /* l4.c */

@@ -1,9 +1,19 @@
 /* Threads of this task and its subclans (abi.md "thread_schedule and
- * thread_switch"): l4.thread.schedule, l4.thread.switch. Creating
- * threads (lthread_ex_regs with a Lua state on the new thread) is the
- * threads module's; ex_regs itself is not bound: from Lua there is no
- * code address or stack to give it. */
+ * thread_switch"): l4.thread.schedule, l4.thread.switch; and threads of
+ * this task that run Lua (docs/runtime.md "Threads"): l4.thread.create,
+ * kill, status. A new thread gets a fresh Lua state, prepared here in
+ * the creator (libraries, the body loaded, the arguments copied) and run
+ * by the runtime (runtime/lua/threads.c) on the new thread. ex_regs
+ * itself is not bound: from Lua there is no code address or stack to
+ * give it. */
+#include <string.h>
+
 #include "l4b.h"
+#include "rt.h"
+
+#define STACK_DEFAULT (1u << 20)
+#define STACK_MIN     (64u << 10)
+#define STACK_MAX     (256u << 20)
 
 static const char *const state_names[] = {
     [L4_TS_INACTIVE] = "inactive", [L4_TS_READY] = "ready", [L4_TS_SENDING] = "sending",
@@ -46,10 +56,154 @@ static int thread_switch(lua_State *L)
     return 1;
 }
 
+/* In the new state, under lua_pcall: lthread, source, is-a-script ->
+ * the body. */
+static int thread_setup(lua_State *NL)
+{
+    unsigned lt = (unsigned)lua_tointeger(NL, 1);
+    size_t len;
+    const char *src = lua_tolstring(NL, 2, &len);
+    int script = lua_toboolean(NL, 3);
+    rt_lua_open_libs(NL);
+    l4b_set_lthread(NL, lt);
+    int st = script ? luaL_loadfilex(NL, src, "t") : luaL_loadbufferx(NL, src, len, "=thread", "t");
+    if (st != LUA_OK)
+        return lua_error(NL);
+    return 1;
+}
+
+/* Copies args[1..n] of the table at index t into NL: nil, booleans,
+ * numbers, strings and thread ids; false (and NL's stack as it was) for
+ * anything else, with *bad the index. */
+static int copy_args(lua_State *L, int t, lua_State *NL, lua_Integer n, lua_Integer *bad)
+{
+    for (lua_Integer i = 1; i <= n; i++) {
+        int ty = lua_geti(L, t, i);
+        if (ty == LUA_TNIL) {
+            lua_pushnil(NL);
+        } else if (ty == LUA_TBOOLEAN) {
+            lua_pushboolean(NL, lua_toboolean(L, -1));
+        } else if (ty == LUA_TNUMBER && lua_isinteger(L, -1)) {
+            lua_pushinteger(NL, lua_tointeger(L, -1));
+        } else if (ty == LUA_TNUMBER) {
+            lua_pushnumber(NL, lua_tonumber(L, -1));
+        } else if (ty == LUA_TSTRING) {
+            size_t len;
+            const char *s = lua_tolstring(L, -1, &len);
+            lua_pushlstring(NL, s, len);
+        } else if (luaL_testudata(L, -1, L4B_ID)) {
+            l4b_pushid(NL, l4b_checkid(L, lua_gettop(L)));
+        } else {
+            lua_pop(L, 1);
+            lua_pop(NL, (int)(i - 1));
+            *bad = i;
+            return 0;
+        }
+        lua_pop(L, 1);
+    }
+    return 1;
+}
+
+/* l4.thread.create{script = name | code = source, args = {...}, prio = n,
+ * stack = bytes} -> the new thread's id */
+static int thread_create(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    int ts = lua_getfield(L, 1, "script"), tc = lua_getfield(L, 1, "code");
+    if ((ts == LUA_TNIL) == (tc == LUA_TNIL) || (ts != LUA_TNIL && ts != LUA_TSTRING) ||
+        (tc != LUA_TNIL && tc != LUA_TSTRING))
+        return luaL_argerror(L, 1, "give either 'script' (a name) or 'code' (a string)");
+    int script = ts != LUA_TNIL;
+    int src = lua_gettop(L) - (script ? 1 : 0);
+    int ta = lua_getfield(L, 1, "args");
+    int args = lua_gettop(L);
+    if (ta != LUA_TNIL && ta != LUA_TTABLE)
+        return luaL_argerror(L, 1, "option 'args' must be a table");
+    lua_Integer nargs = ta == LUA_TTABLE ? luaL_len(L, args) : 0;
+    if (nargs < 0 || nargs > 200)
+        return luaL_argerror(L, 1, "option 'args': at most 200 arguments");
+    int prio = -1;
+    if (lua_getfield(L, 1, "prio") != LUA_TNIL) {
+        if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 0 || lua_tointeger(L, -1) > 255)
+            return luaL_argerror(L, 1, "option 'prio' must be an integer 0-255");
+        prio = (int)lua_tointeger(L, -1);
+    }
+    size_t stack = STACK_DEFAULT;
+    if (lua_getfield(L, 1, "stack") != LUA_TNIL) {
+        if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < STACK_MIN ||
+            lua_tointeger(L, -1) > STACK_MAX)
+            return luaL_argerror(L, 1, "option 'stack' must be 65536 to 268435456 bytes");
+        stack = (size_t)lua_tointeger(L, -1);
+    }
+    lua_pop(L, 2);
+    int lt = rt_thread_reserve();
+    if (lt < 0)
+        return l4b_fail(L, "no thread left", L4_EBUSY);
+    lua_State *NL = luaL_newstate();
+    if (!NL)
+        return l4b_fail(L, "not enough memory", L4_ENOMEM);
+    lua_pushcfunction(NL, rt_lua_msghandler);
+    lua_pushcfunction(NL, thread_setup);
+    lua_pushinteger(NL, lt);
+    size_t len;
+    const char *s = lua_tolstring(L, src, &len);
+    lua_pushlstring(NL, s, len);
+    lua_pushboolean(NL, script);
+    if (lua_pcall(NL, 3, 1, 0) != LUA_OK) {
+        const char *msg = lua_tostring(NL, -1);
+        lua_pushstring(L, msg ? msg : "cannot load the thread's body");
+        lua_close(NL);
+        lua_pushnil(L);
+        lua_insert(L, -2);
+        lua_pushinteger(L, L4_EINVAL);
+        return 3;
+    }
+    lua_Integer bad = 0;
+    if (!copy_args(L, args, NL, nargs, &bad)) {
+        lua_close(NL);
+        return luaL_error(L, "bad argument #1 to 'create' (args[%d]: only nil, booleans, "
+                             "numbers, strings and thread ids can go to a thread)", (int)bad);
+    }
+    uint64_t id = 0;
+    int r = rt_thread_start((unsigned)lt, NL, (int)nargs, stack, prio, &id);
+    if (r != L4_OK) {
+        lua_close(NL);
+        return l4b_fail(L, r == L4_ENOMEM ? "not enough memory" : l4b_sys_error((uint64_t)r), r);
+    }
+    l4b_pushid(L, id);
+    return 1;
+}
+
+/* l4.thread.kill(id) -> true */
+static int thread_kill(lua_State *L)
+{
+    int r = rt_thread_kill(l4b_checkid(L, 1));
+    if (r == L4_ENOTHREAD)
+        return l4b_fail(L, "not a Lua thread of this task", r);
+    if (r == L4_EINVAL)
+        return l4b_fail(L, "a thread cannot kill itself", r);
+    if (r != L4_OK)
+        return l4b_fail(L, l4b_sys_error((uint64_t)r), r);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+/* l4.thread.status(id) -> "running" | "ended" | "failed" | "killed" */
+static int thread_status(lua_State *L)
+{
+    const char *st = rt_thread_status(l4b_checkid(L, 1));
+    if (!st)
+        return l4b_fail(L, "not a Lua thread of this task", L4_ENOTHREAD);
+    lua_pushstring(L, st);
+    return 1;
+}
+
 int l4b_open_thread(lua_State *L)
 {
     static const luaL_Reg fns[] = {
-        { "schedule", thread_schedule }, { "switch", thread_switch }, { NULL, NULL } };
+        { "schedule", thread_schedule }, { "switch", thread_switch },
+        { "create", thread_create }, { "kill", thread_kill }, { "status", thread_status },
+        { NULL, NULL } };
     l4b_subtable(L, "thread", fns);
     return 0;
 }

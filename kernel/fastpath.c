@@ -1,5 +1,5 @@
 /* The IPC fast path (see the design notes' FASTPATH.md): a call or a
- * reply-and-wait with a register-only message, all timeouts infinite, to
+ * reply-and-wait with a register-only message, an infinite receive timeout, to
  * a thread of the same clan that already waits for it and may run at
  * once. The message goes straight into the receiver's saved registers and
  * the CPU switches straight to it. Any other case returns false before it
@@ -18,11 +18,12 @@ bool ipc_fastpath(struct trap_frame *f)
     /* Untyped words only, at most the register ones; no deceit. */
     if ((tag & 0xffffff80ull) || L4_TAG_U(tag) > L4_REG_WORDS)
         return false;
-    /* A receive phase (open or closed; not a detach), and infinite
-     * timeouts everywhere (finite ones need the timeout list). Accepting
-     * maps or strings is fine: whoever sends them to me later takes the
-     * general path, which reads my descriptor then. */
-    if (rd == L4_NODESC || (rd & L4_RCV_DETACH) || (rd >> 15) || f->r10 != 0)
+    /* A receive phase (open or closed; not a detach) that waits forever
+     * (a finite one needs the timeout list). The send timeout does not
+     * matter: the receiver is already waiting. Accepting maps or strings
+     * is fine: whoever sends them to me later takes the general path,
+     * which reads my descriptor then. */
+    if (rd == L4_NODESC || (rd & L4_RCV_DETACH) || (rd >> 15) || (uint16_t)(f->r10 >> 16))
         return false;
     if (me->irq_lines || ((rd & L4_RCV_OPEN) && me->sq_head))
         return false;               /* something may be waiting for me */
@@ -49,7 +50,7 @@ bool ipc_fastpath(struct trap_frame *f)
     df->rsi = tag;
     d->utcb->intended_receiver = d->id;
 
-    me->timeouts = 0;
+    me->timeouts = f->r10;
     me->rcv_desc = rd;
     me->snd_tag = tag;
     me->send_to_id = d->id;

@@ -134,7 +134,7 @@ uint64_t rt_wall_us(void)
 uint64_t rt_cpu_us(void)
 {
     struct l4_sched_info i = { 0 };
-    if (l4_thread_schedule(l4_utcb_of(0)->myself, ~0ull, ~0ull, &i) != L4_OK)
+    if (l4_thread_schedule(l4_utcb_of(rt_self_lthread())->myself, ~0ull, ~0ull, &i) != L4_OK)
         return l4_kip()->clock_us;      /* cannot happen for myself; be safe */
     return i.cpu_us;
 }

@@ -18,6 +18,12 @@ LUA_ROOT_CFLAGS = $(TARGET_CFLAGS) -std=gnu11 -g -Wall -Wextra -Werror -MMD -MP 
 LUA_ROOT_LIBS = $(LUA_DIR)/lib/liblpeg.a $(LUA_DIR)/lib/liblua.a \
 	$(NEWLIB_DIR)/lib/libc.a $(NEWLIB_DIR)/lib/libm.a $(shell gcc -print-libgcc-file-name)
 
+# newlib calls that share state between threads run under the libc lock
+# (threads.c): ld sends every call of them in our objects, Lua and LPeg to
+# the __wrap_ versions there.
+LUA_ROOT_WRAP := $(addprefix --wrap=,fwrite fread fputs fgets getc ungetc fflush fopen \
+	freopen fclose fseek ftell setvbuf tmpfile feof ferror clearerr strtod fprintf snprintf)
+
 # Objects depend on deps.mk: a new cache entry means new headers and flags.
 $(BUILD)/runtime/lua/%.o: runtime/lua/%.c $(BUILD)/deps.mk
 	@mkdir -p $(@D)
@@ -30,7 +36,7 @@ $(BUILD)/runtime/lua/%.o: runtime/lua/%.S $(BUILD)/deps.mk
 
 $(BUILD)/lua-root.elf: $(LUA_ROOT_OBJ) runtime/lua/lua-root.ld $(BUILD)/deps.mk
 	@echo "  LD      $@"
-	$(Q)ld -nostdlib -static -z noexecstack --build-id=none -T runtime/lua/lua-root.ld -o $@ \
+	$(Q)ld -nostdlib -static -z noexecstack --build-id=none -T runtime/lua/lua-root.ld $(LUA_ROOT_WRAP) -o $@ \
 		$(LUA_ROOT_OBJ) --start-group $(LUA_ROOT_LIBS) --end-group
 
 MKARCHIVE := $(PYTHON) tools/mkarchive.py

@@ -16,7 +16,7 @@ int luaopen_lpeg(lua_State *L);
 int luaopen_l4(lua_State *L);     /* bindings/l4.c */
 
 /* As in lua.c: turn any error value into a message with a traceback. */
-static int msghandler(lua_State *L)
+int rt_lua_msghandler(lua_State *L)
 {
     const char *msg = lua_tostring(L, 1);
     if (msg == NULL) {
@@ -41,7 +41,7 @@ static void set_paths(lua_State *L)
 }
 
 /* The libraries: the same in the root and in a Lua task. */
-static void open_libs(lua_State *L)
+void rt_lua_open_libs(lua_State *L)
 {
     luaL_openlibs(L);
     luaL_requiref(L, "lpeg", luaopen_lpeg, 0);
@@ -55,7 +55,7 @@ static void open_libs(lua_State *L)
  * libraries, reach msghandler rather than the panic function. */
 static int pmain(lua_State *L)
 {
-    open_libs(L);
+    rt_lua_open_libs(L);
     lua_createtable(L, 0, 1);   /* arg[0], as the stock interpreter sets it */
     lua_pushliteral(L, "init.lua");
     lua_rawseti(L, -2, 0);
@@ -119,7 +119,7 @@ static int task_pmain(lua_State *L)
     size_t len = strnlen(script, a->size);
     if (len == a->size)
         return luaL_error(L, "malformed spawn block");
-    open_libs(L);
+    rt_lua_open_libs(L);
     int n = push_args(L, body + len + 1, end);
     lua_createtable(L, n, 1);
     lua_pushstring(L, script);
@@ -150,7 +150,7 @@ static int task_main(void)
     lua_State *L = luaL_newstate();
     if (L == NULL)
         rt_child_exit(1, "cannot create a Lua state: not enough memory");
-    lua_pushcfunction(L, msghandler);
+    lua_pushcfunction(L, rt_lua_msghandler);
     lua_pushcfunction(L, task_pmain);
     if (lua_pcall(L, 0, 0, 1) != LUA_OK) {
         const char *msg = lua_tostring(L, -1);
@@ -171,7 +171,7 @@ int main(void)
         fputs("lua-root: cannot create a Lua state: not enough memory\n", stderr);
         return 1;
     }
-    lua_pushcfunction(L, msghandler);
+    lua_pushcfunction(L, rt_lua_msghandler);
     lua_pushcfunction(L, pmain);
     if (lua_pcall(L, 0, 0, 1) != LUA_OK) {
         fprintf(stderr, "lua-root: %s\n", lua_tostring(L, -1));

@@ -1,6 +1,7 @@
 /* Memory and ports from sigma0 (docs/memory.md "sigma0"), the heap behind
- * sbrk, and Lua's stack. Everything here runs on one thread (lthread 0),
- * whose UTCB holds the receive window. In a Lua task (child.c) the heap
+ * sbrk, and Lua's stack. sbrk runs in whichever Lua thread's malloc needs
+ * it, under the libc lock (threads.c); that thread's UTCB holds the
+ * receive window. In a Lua task (child.c) the heap
  * is granted by the root's pager instead, up to the task's memory cap,
  * and the stack is there from the start. */
 #include <errno.h>
@@ -18,7 +19,7 @@ static uint64_t sigma0_call(uint32_t label, unsigned u, uint64_t w0, uint64_t w1
     struct l4_msg m = { 0 };
     m.w[0] = w0;
     m.w[1] = w1;
-    l4_utcb_of(0)->rcv_window = window;
+    l4_utcb_of(rt_self_lthread())->rcv_window = window;  /* any Lua thread's sbrk */
     uint64_t r = l4_ipc(l4_kip()->sigma0, L4_TAG(label, u, 0),
                         L4_RCV_MAPS, 0, &m, 0);
     if (L4_IPC_ERR(r) != L4_IPC_OK)

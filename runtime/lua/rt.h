@@ -156,5 +156,42 @@ int rt_archive_init(void);
 /* Looks a path up ("/" and "./" prefixes are ignored); 0 if found. */
 int rt_archive_find(const char *path, struct rt_file *f);
 
+/* threads.c: threads of this task that run Lua (docs/runtime.md
+ * "Threads"), lthreads RT_LT_FIRST..RT_LT_LAST, each used once (0 is the
+ * main thread, 1 the root's pager, 254 and 255 are debug threads). */
+#define RT_LT_FIRST 2
+#define RT_LT_LAST  253
+struct lua_State;
+/* The lthread running this (found by the stack pointer; 0 for any
+ * thread that is not a Lua thread). */
+unsigned rt_self_lthread(void);
+/* The recursive lock of malloc, sbrk and stdio (threads.c). */
+void rt_libc_lock(void);
+void rt_libc_unlock(void);
+/* The lthread the next thread gets, or -1 if none is left. */
+int rt_thread_reserve(void);
+/* Starts lthread lt (from rt_thread_reserve) on a stack of `stack` bytes
+ * from the heap, at priority prio (-1: the creator's), running
+ * lua_pcall(L, nargs, 0, 1): L holds a message handler, the body and its
+ * nargs arguments. *id gets its id. Returns 0 or an L4 code (L4_ENOMEM:
+ * no stack; L4_EBUSY: lt was taken meanwhile). The thread then owns L: it
+ * closes it itself when the body returns or fails; a killed thread's
+ * state is never closed (its __gc and to-be-closed code would run in the
+ * killer, with the wrong UTCB), and stays allocated. */
+int rt_thread_start(unsigned lt, struct lua_State *L, int nargs, size_t stack, int prio,
+                    uint64_t *id);
+/* "running", "ended", "failed", "killed", or NULL if id is not a Lua
+ * thread of this task. */
+const char *rt_thread_status(uint64_t id);
+/* Stops a running Lua thread for good (parked in a receive from nil) and
+ * frees its stack. 0, L4_ENOTHREAD (not a Lua thread), L4_EINVAL (itself). */
+int rt_thread_kill(uint64_t id);
+
+/* main.c: what every Lua state of the runtime gets (the standard
+ * libraries, LPeg, l4, package paths), and the message handler that adds
+ * a traceback. */
+void rt_lua_open_libs(struct lua_State *L);
+int rt_lua_msghandler(struct lua_State *L);
+
 /* Blocks this thread for good (a receive from nil, no timeout). */
 void rt_idle(void) __attribute__((noreturn));

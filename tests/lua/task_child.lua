@@ -86,6 +86,25 @@ elseif mode == "spawn" then
   local id, msg = l4.task.spawn{script = "task_child.lua", args = {"return"}}
   check(id == nil and msg == "only the root task spawns Lua tasks", tostring(msg))
   os.exit(0)
+elseif mode == "threads" then
+  -- a Lua thread in a Lua task (tests/lua/threads.lua): its stack is
+  -- demand-zero heap from the root's pager
+  local t = assert(l4.thread.create{code = [[
+    local main = ...
+    local s = {}
+    for i = 1, 5000 do s[i] = tostring(i) end
+    local _, label, a = l4.call(main, 1, #table.concat(s))
+    assert(label == 2 and a == 3, "bad reply")
+  ]], args = {l4.self()}})
+  local from, label, n = l4.receive(t, 10000)
+  check(from == t and label == 1 and n == 18893, "call from the thread: " .. tostring(n))
+  l4.reply(from, 2, 3)
+  for _ = 1, 1000 do
+    if l4.thread.status(t) ~= "running" then break end
+    l4.sleep(1)
+  end
+  check(l4.thread.status(t) == "ended", "status " .. l4.thread.status(t))
+  os.exit(0)
 else
   error("unknown mode " .. tostring(mode))
 end

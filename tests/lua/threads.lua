@@ -1,0 +1,218 @@
+-- Threads of the root task that run Lua (l4.thread.create, kill, status;
+-- runtime/lua/threads.c): call/reply with the main thread, coroutines,
+-- an error in a thread, allocation in three threads at once, kill.
+local u = require "bindings_util"
+local eq, fails, raises = u.eq, u.fails, u.raises
+local cases, case = u.cases()
+
+local main = l4.self()
+local WAIT = 10000      -- ms: a receive that should never time out
+
+-- Waits for a message from `from` (any if nil) and returns its values.
+local function recv(from)
+  local r = table.pack(l4.receive(from, WAIT))
+  assert(r[1], ("receive: %s (%s)"):format(tostring(r[2]), tostring(r[3])))
+  return table.unpack(r, 1, r.n)
+end
+
+-- Waits until the thread's status is not "running".
+local function wait_end(t)
+  for _ = 1, 2000 do
+    local st = l4.thread.status(t)
+    if st ~= "running" then return st end
+    l4.sleep(1)
+  end
+  return "running"
+end
+
+case("thread_create_misuse", function()
+  raises({"bad argument #1", "table expected"}, l4.thread.create, "x = 1")
+  raises({"bad argument #1", "either 'script'"}, l4.thread.create, {})
+  raises({"bad argument #1", "either 'script'"}, l4.thread.create, {script = "a", code = "b"})
+  raises({"bad argument #1", "option 'prio'"}, l4.thread.create, {code = "", prio = 256})
+  raises({"bad argument #1", "option 'stack'"}, l4.thread.create, {code = "", stack = 1})
+  raises({"bad argument #1", "args[2]"}, l4.thread.create, {code = "", args = {1, {}}})
+  local ok, msg, code = l4.thread.create{code = "this is not Lua"}
+  eq(ok, nil); eq(code, 20)
+  assert(msg:find("thread:1:", 1, true), msg)
+  ok, msg, code = l4.thread.create{script = "no_such_script.lua"}
+  eq(ok, nil); eq(code, 20)
+  assert(msg:find("no_such_script", 1, true), msg)
+  fails("not a Lua thread of this task", 21, l4.thread.kill(main))
+  fails("not a Lua thread of this task", 21, l4.thread.status(main))
+  fails("not a Lua thread of this task", 21, l4.thread.status(l4.debug.echo()))
+end)
+
+case("thread_call_reply", function()
+  local body = [[
+    local main, k = ...
+    for i = 1, 5 do
+      local from, label, a = l4.call(main, 100 + k, i, i * k)
+      assert(from == main and label == 200 + k and a == i + i * k, "bad reply")
+    end
+    l4.send(main, 300 + k, k * 1000, l4.self() ~= main and 1 or 0)
+  ]]
+  local t1 = assert(l4.thread.create{code = body, args = {main, 1}})
+  local t2 = assert(l4.thread.create{code = body, args = {main, 2}})
+  assert(t1 ~= t2 and t1 ~= main)
+  eq(l4.thread.status(t1), "running")
+  local calls, done = {0, 0}, {}
+  while not (done[1] and done[2]) do
+    local from, label, a, b = recv()
+    local k = from == t1 and 1 or from == t2 and 2
+    assert(k, "message from a stranger " .. tostring(from))
+    if label == 100 + k then
+      calls[k] = calls[k] + 1
+      eq(a, calls[k], "call number"); eq(b, a * k, "second word")
+      assert(l4.reply(from, 200 + k, a + b))
+    else
+      eq(label, 300 + k, "done label"); eq(a, k * 1000); eq(b, 1)
+      done[k] = true
+    end
+  end
+  eq(calls[1], 5); eq(calls[2], 5)
+  eq(wait_end(t1), "ended"); eq(wait_end(t2), "ended")
+  -- an ended thread is gone: no partner, or not receiving
+  local r = l4.send(t1, {timeout = 0}, 1)
+  eq(r, nil)
+end)
+
+case("thread_script", function()
+  local t = assert(l4.thread.create{script = "threads_body.lua", args = {main, 21}})
+  local from, label, a, extra = recv(t)
+  eq(from, t); eq(label, 42); eq(a, 42); eq(extra, nil)
+  eq(wait_end(t), "ended")
+end)
+
+case("thread_coroutines", function()
+  local t = assert(l4.thread.create{code = [[
+    local main = ...
+    local co = coroutine.wrap(function(a)
+      local s = a
+      for _ = 1, 5 do s = s + coroutine.yield(s) end
+      return s * 1000
+    end)
+    local v = co(1)
+    for i = 1, 5 do v = co(i) end
+    local gen = coroutine.create(function() for i = 1, 3 do coroutine.yield(i) end end)
+    local n = 0
+    while true do
+      local ok, x = coroutine.resume(gen)
+      if not x then break end
+      n = n + x
+    end
+    l4.send(main, 1, v, n, coroutine.isyieldable() and 1 or 0)
+  ]], args = {main}})
+  local from, label, v, n, y = recv(t)
+  eq(from, t); eq(label, 1); eq(v, 16000); eq(n, 6); eq(y, 0)
+  eq(wait_end(t), "ended")
+end)
+
+case("thread_error", function()
+  local t = assert(l4.thread.create{code = [[
+    local main = ...
+    l4.send(main, 5, 1)
+    local function deep() error("boom in a thread (this error is expected)") end
+    deep()
+  ]], args = {main}})
+  local from, label = recv(t)
+  eq(from, t); eq(label, 5)
+  eq(wait_end(t), "failed")
+  -- the main thread and the heap are fine
+  local s = {}
+  for i = 1, 1000 do s[i] = tostring(i) end
+  eq(table.concat(s):len(), 2893)
+end)
+
+-- Each thread (and the main thread meanwhile) builds and drops tables
+-- and strings for a while; all must get the same sums.
+local WORK = [[
+  local function work(k, n)
+    local sum = 0
+    for i = 1, n do
+      local t = {}
+      for j = 1, 40 do t[j] = {j, tostring(j * k + i), ("%g"):format(j / 8)} end
+      for j = 1, 40 do
+        sum = sum + t[j][1] + #t[j][2] + math.floor(tonumber(t[j][3]) * 8)
+      end
+      if i % 100 == 0 then collectgarbage("step") end
+    end
+    return sum
+  end
+]]
+
+case("thread_alloc_concurrent", function()
+  local work = load(WORK .. " return work")()
+  local N = 600
+  local body = WORK .. [[
+    local main, k, n = ...
+    l4.send(main, 10 + k, work(k, n), collectgarbage("count") > 0 and 1 or 0)
+  ]]
+  local t1 = assert(l4.thread.create{code = body, args = {main, 3, N}})
+  local t2 = assert(l4.thread.create{code = body, args = {main, 7, N}})
+  local c0 = l4.clock()
+  local mine = work(5, N)
+  -- they ran while this thread worked: their CPU time grew meanwhile
+  local cpu1, cpu2 = select(3, l4.thread.schedule(t1)), select(3, l4.thread.schedule(t2))
+  assert(cpu1 > 0 and cpu2 > 0, ("threads' CPU time %d, %d us"):format(cpu1, cpu2))
+  eq(mine, work(5, N), "the main thread's sum")
+  local got = {}
+  for _ = 1, 2 do
+    local from, label, sum, ok = recv()
+    assert(from == t1 or from == t2, "from " .. tostring(from))
+    got[label] = sum
+    eq(ok, 1)
+  end
+  eq(got[13], work(3, N), "thread 1's sum")
+  eq(got[17], work(7, N), "thread 2's sum")
+  eq(wait_end(t1), "ended"); eq(wait_end(t2), "ended")
+  assert(l4.clock() - c0 > 0)
+end)
+
+case("thread_kill", function()
+  -- a thread busy allocating
+  local busy = assert(l4.thread.create{code = [[
+    local main = ...
+    l4.send(main, 1)
+    while true do
+      local t = {}
+      for i = 1, 100 do t[i] = {i} end
+    end
+  ]], args = {main}})
+  eq(select(2, recv(busy)), 1)
+  l4.sleep(30)
+  eq(l4.thread.status(busy), "running")
+  eq(l4.thread.kill(busy), true)
+  eq(l4.thread.status(busy), "killed")
+  l4.thread.switch(busy)              -- let it run into its receive from nil
+  local _, _, _, state, partner = l4.thread.schedule(busy)
+  eq(state, "receiving"); eq(partner, nil)
+  eq(l4.thread.kill(busy), true)      -- again: nothing more to do
+  -- a thread waiting in a receive
+  local waiting = assert(l4.thread.create{code = [[
+    local main = ...
+    l4.send(main, 2)
+    l4.receive(main)
+    l4.send(main, 3)    -- never: killed first
+  ]], args = {main}})
+  eq(select(2, recv(waiting)), 2)
+  eq(l4.thread.kill(waiting), true)
+  eq(l4.thread.status(waiting), "killed")
+  fails("timeout", 2, l4.send(waiting, {timeout = 0}, 9))
+  fails("timeout", 3, l4.receive(waiting, 20))
+  -- the heap is whole: allocate some more, then a new thread still works
+  local s = {}
+  for i = 1, 20000 do s[i] = {i} end
+  collectgarbage()
+  local t = assert(l4.thread.create{script = "threads_body.lua", args = {main, 5}})
+  local _, label, a = recv(t)
+  eq(label, 42); eq(a, 10)
+end)
+
+case("thread_in_a_lua_task", function()
+  local id = assert(l4.task.spawn{script = "task_child.lua", args = {"threads"}})
+  local how, status, msg = l4.task.wait(id)
+  eq(how, "exited", "how the task ended: " .. tostring(msg)); eq(status, 0)
+end)
+
+return cases

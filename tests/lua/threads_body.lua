@@ -1,0 +1,3 @@
+-- The body of a thread of tests/lua/threads.lua (l4.thread.create{script = ...}).
+local main, x = ...
+l4.send(main, 42, x * 2)
