@@ -9,7 +9,6 @@
 #include "space.h"
 #include "arch/x86_64/trap.h"
 
-#define OPEN L4_INVALID
 
 bool ipc_fastpath(struct trap_frame *f)
 {
@@ -29,10 +28,10 @@ bool ipc_fastpath(struct trap_frame *f)
         return false;               /* something may be waiting for me */
     struct thread *d = thread_lookup(f->rdi);
     if (!d || d->state != TS_RECV_WAIT || d->ipc_kernel || d->deadline_us ||
-        (d->partner != OPEN && d->partner != me->id))
+        (d->partner != IPC_OPEN && d->partner != me->id))
         return false;
     struct space *ds = d->space, *ms = me->space;
-    if (!(ds == ms || ds->chief == ms->chief || ds == ms->chief || ds->chief == ms))
+    if (!space_direct(ms, ds))
         return false;               /* a chief would see it: general path */
     unsigned max = L4_RCV_MAXWORDS(d->rcv_desc);
     if ((max && L4_TAG_U(tag) > max) || d->prio < sched_top_prio())
@@ -54,7 +53,7 @@ bool ipc_fastpath(struct trap_frame *f)
     me->rcv_desc = rd;
     me->snd_tag = tag;
     me->send_to_id = d->id;
-    me->partner = (rd & L4_RCV_OPEN) ? OPEN : d->id;
+    me->partner = (rd & L4_RCV_OPEN) ? IPC_OPEN : d->id;
     me->state = TS_RECV_WAIT;
     sched_switch_direct(me, d);     /* returns when my reply has come */
     return true;

@@ -11,12 +11,8 @@
 #include "arch/x86_64/layout.h"
 
 #define BITMAP_FRAMES 2             /* 65,536 bits (8 KiB) */
-#define KERNEL_PORTS_N 4
 
-/* Ports the kernel keeps: the PICs (and their ELCR) and the PIT. */
-static const struct { unsigned lo, hi; } kernel_ports[KERNEL_PORTS_N] = {
-    { 0x20, 0x21 }, { 0xa0, 0xa1 }, { 0x40, 0x43 }, { 0x4d0, 0x4d1 },
-};
+static const unsigned kernel_ports[L4_KERNEL_PORTS_N][2] = L4_KERNEL_PORTS;
 
 struct io_rec {
     struct space *from, *to;        /* from == NULL: a record slot is free */
@@ -74,8 +70,8 @@ bool io_grant_all(struct space *s)
     if (!b)
         return false;
     memset(b, 0, 8192);
-    for (unsigned i = 0; i < KERNEL_PORTS_N; i++)
-        set_ports(s, kernel_ports[i].lo, kernel_ports[i].hi - kernel_ports[i].lo + 1, false);
+    for (unsigned i = 0; i < L4_KERNEL_PORTS_N; i++)
+        set_ports(s, kernel_ports[i][0], kernel_ports[i][1] - kernel_ports[i][0] + 1, false);
     return true;
 }
 

@@ -21,7 +21,6 @@
 /* FAULT: the running thread must first get a page from its pager. */
 enum phase { DONE, WAIT, FAILED, FAULT };
 
-#define OPEN L4_INVALID         /* t->partner while in an open receive */
 
 static uint64_t *reg_slot(struct trap_frame *f, unsigned i)
 {
@@ -263,7 +262,7 @@ static bool fault_in(struct thread *f, struct thread *partner, bool f_is_sender,
 /* Does r wait for a message from s right now? */
 static bool waits_for(struct thread *r, struct thread *s)
 {
-    return r->state == TS_RECV_WAIT && (r->partner == OPEN || r->partner == s->id);
+    return r->state == TS_RECV_WAIT && (r->partner == IPC_OPEN || r->partner == s->id);
 }
 
 static enum phase send_phase(struct thread *t, uint64_t dest)
@@ -307,7 +306,7 @@ static enum phase send_phase(struct thread *t, uint64_t dest)
 static enum phase receive_phase(struct thread *t)
 {
     uint64_t rd = t->rcv_desc;
-    uint64_t from = (rd & L4_RCV_OPEN) ? OPEN : t->partner;
+    uint64_t from = (rd & L4_RCV_OPEN) ? IPC_OPEN : t->partner;
     uint16_t to = (uint16_t)(t->timeouts >> 16);
     irq_ack(t);
     if (!(rd & L4_RCV_OPEN) && from >= L4_IRQ_ID(0) && from < L4_IRQ_ID(L4_NUM_IRQS)) {
@@ -330,7 +329,7 @@ static enum phase receive_phase(struct thread *t)
     if (irq_take_pending(t, from))
         return DONE;                /* irq.c wrote the interrupt message */
     for (struct thread *s = t->sq_head; s; s = s->sq_next) {
-        if (from != OPEN && s->id != from)
+        if (from != IPC_OPEN && s->id != from)
             continue;
         struct thread *f = NULL;
         enum xfer x = transfer(s, t, s->send_to_id, &f);
@@ -359,7 +358,7 @@ static enum phase receive_phase(struct thread *t)
         after_send(s, x == X_OK);
         return x == X_OK ? DONE : FAILED;
     }
-    if (from != OPEN && from != L4_NILTHREAD && !thread_lookup(from) &&
+    if (from != IPC_OPEN && from != L4_NILTHREAD && !thread_lookup(from) &&
         !(from >= L4_IRQ_ID(0) && from < L4_IRQ_ID(L4_NUM_IRQS))) {
         set_result(t, L4_IPC_NOPARTNER);
         return FAILED;
@@ -408,9 +407,9 @@ static void fail_partner(struct thread *me, bool sending)
         }
         return;
     }
-    uint64_t from = (me->rcv_desc & L4_RCV_OPEN) ? OPEN : me->partner;
+    uint64_t from = (me->rcv_desc & L4_RCV_OPEN) ? IPC_OPEN : me->partner;
     for (struct thread *s = me->sq_head; s; s = s->sq_next)
-        if (from == OPEN || s->id == from) {
+        if (from == IPC_OPEN || s->id == from) {
             sq_remove(s);
             set_result(s, code);
             sched_cancel_timeout(s);
@@ -567,14 +566,19 @@ unsigned ipc_kernel_call_bounded(uint64_t to, uint32_t label, const uint64_t *w,
     return me->kres;
 }
 
-bool ipc_deliver_irq(struct thread *t, unsigned irq)
+void ipc_irq_message(struct thread *t, unsigned irq)
 {
-    if (!(t->state == TS_RECV_WAIT && (t->partner == OPEN || t->partner == L4_IRQ_ID(irq))))
-        return false;
-    sched_cancel_timeout(t);
     t->frame->rax = L4_IPC_OK;
     t->frame->rdi = L4_IRQ_ID(irq);
     t->frame->rsi = L4_TAG(L4_LABEL_IRQ, 0, 0);
+}
+
+bool ipc_deliver_irq(struct thread *t, unsigned irq)
+{
+    if (!(t->state == TS_RECV_WAIT && (t->partner == IPC_OPEN || t->partner == L4_IRQ_ID(irq))))
+        return false;
+    sched_cancel_timeout(t);
+    ipc_irq_message(t, irq);
     sched_make_ready(t);
     return true;
 }

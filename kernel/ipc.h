@@ -10,6 +10,9 @@ struct trap_frame;
 #define L4_LABEL_EXCEPTION 0xfffffffdu
 #define L4_LABEL_IRQ       0xffffffffu
 
+/* thread.partner of a thread in an open receive (from anyone). */
+#define IPC_OPEN L4_INVALID
+
 void sys_ipc(struct trap_frame *f);
 /* fastpath.c: does the whole ipc if it can; false: use sys_ipc. */
 bool ipc_fastpath(struct trap_frame *f);
@@ -28,5 +31,7 @@ unsigned ipc_kernel_call(uint64_t to, uint32_t label, const uint64_t *w, unsigne
 /* The same, waiting at most timeout (an ABI timeout field) in each phase. */
 unsigned ipc_kernel_call_bounded(uint64_t to, uint32_t label, const uint64_t *w, unsigned n,
                                  uint64_t *reply, uint16_t timeout);
+/* Writes the message of IRQ irq into t's registers. */
+void ipc_irq_message(struct thread *t, unsigned irq);
 /* Delivers an interrupt to the thread waiting for it; false if not waiting. */
 bool ipc_deliver_irq(struct thread *t, unsigned irq);

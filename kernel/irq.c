@@ -58,13 +58,11 @@ bool irq_take_pending(struct thread *t, uint64_t from)
         return false;           /* the common case: no lines, no loop */
     for (unsigned i = 0; i < L4_NUM_IRQS; i++) {
         struct line *l = &lines[i];
-        if (l->owner != t || !l->pending || (from != L4_INVALID && from != L4_IRQ_ID(i)))
+        if (l->owner != t || !l->pending || (from != IPC_OPEN && from != L4_IRQ_ID(i)))
             continue;
         l->pending = false;
         l->delivered = true;
-        t->frame->rax = L4_IPC_OK;
-        t->frame->rdi = L4_IRQ_ID(i);
-        t->frame->rsi = L4_TAG(L4_LABEL_IRQ, 0, 0);
+        ipc_irq_message(t, i);
         return true;
     }
     return false;

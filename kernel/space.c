@@ -155,8 +155,7 @@ struct thread *space_nearest(struct thread *from, uint64_t dest, int *kind)
     if (!d)
         return NULL;
     struct space *me = from->space, *ds = d->space;
-    /* Direct: my own task, my clan, my own chief, or into my clan. */
-    if (ds == me || ds->chief == me->chief || ds == me->chief || ds->chief == me)
+    if (space_direct(me, ds))
         return d;
     /* Is ds inside a subclan of my clan? Find its ancestor in my clan. */
     for (struct space *a = ds; a->chief; a = a->chief)

@@ -30,6 +30,13 @@ bool space_map_page(struct space *s, uint64_t va, paddr_t pa, bool writable, boo
 void space_unmap_page(struct space *s, uint64_t va);
 /* Physical address and page-table entry of a user page; false if not mapped. */
 bool space_lookup(struct space *s, uint64_t va, paddr_t *pa, uint64_t *pte);
+/* Does a message from 'from' to a thread of 'to' go there directly (my
+ * own task, my clan, my own chief, or into my clan)? Inline: the IPC
+ * fast path asks it on every call. */
+static inline bool space_direct(const struct space *from, const struct space *to)
+{
+    return to == from || to->chief == from->chief || to == from->chief || to->chief == from;
+}
 /* Is other inside s's subclans (s is an ancestor chief of other)? */
 bool space_is_ancestor(const struct space *s, const struct space *other);
 /* The thread a message from 'from' addressed to dest really goes to (clans

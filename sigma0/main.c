@@ -186,8 +186,8 @@ static uint8_t ports_given[65536 / 8];
 
 static bool kernel_port_in(unsigned lo, unsigned hi)
 {
-    static const unsigned kp[][2] = { { 0x20, 0x21 }, { 0xa0, 0xa1 }, { 0x40, 0x43 }, { 0x4d0, 0x4d1 } };
-    for (unsigned i = 0; i < 4; i++)
+    static const unsigned kp[L4_KERNEL_PORTS_N][2] = L4_KERNEL_PORTS;
+    for (unsigned i = 0; i < L4_KERNEL_PORTS_N; i++)
         if (lo <= kp[i][1] && hi >= kp[i][0])
             return true;
     return false;

@@ -125,6 +125,10 @@ struct l4_utcb {
  * 0..16), bit 3 set. Mapped 1:1 (port n stays port n) by a map item to a
  * receiver that accepts mappings. */
 #define L4_FPAGE_IO 8ull
+/* The ports the kernel keeps and never hands out: the PICs (and their
+ * ELCR) and the PIT, as {first, last} pairs for an initialiser. */
+#define L4_KERNEL_PORTS { { 0x20, 0x21 }, { 0xa0, 0xa1 }, { 0x40, 0x43 }, { 0x4d0, 0x4d1 } }
+#define L4_KERNEL_PORTS_N 4
 #define L4_IOFPAGE(port, s) (((uint64_t)(port) << 12) | ((uint64_t)(s) << 4) | L4_FPAGE_IO)
 #define L4_IOFPAGE_PORT(f) ((unsigned)(((f) >> 12) & 0xffff))
 #define L4_ITEM_STRING 0x4ull   /* {length << 4 | L4_ITEM_STRING, address} */
