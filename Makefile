@@ -17,7 +17,7 @@ Q := @
 endif
 
 .DEFAULT_GOAL := all
-.PHONY: all run debug test deps iso kernel clean FORCE
+.PHONY: all run run-vga debug test deps iso kernel clean FORCE
 .SUFFIXES:
 .SECONDARY:
 
@@ -106,19 +106,29 @@ iso: $(ISO)
 
 all: $(ISO) $(BUILD)/kernel-test32.elf $(BUILD)/deps.mk
 
-QEMU_FLAGS := -m $(MEM) -display none -no-reboot -net none \
-	-device isa-debug-exit,iobase=0xf4,iosize=0x04
+QEMU_BASE := -m $(MEM) -no-reboot -net none -device isa-debug-exit,iobase=0xf4,iosize=0x04
+QEMU_FLAGS := $(QEMU_BASE) -display none
 
-# Serial on the terminal; Ctrl-A X quits (mon:stdio passes Ctrl-C to the guest).
+# Serial on the terminal. QEMU's escape key is Ctrl-] (-echr 29), not its
+# usual Ctrl-A, which the REPL's line editor needs: Ctrl-] X quits, Ctrl-]
+# C the QEMU monitor; every other key, Ctrl-C included, goes to the guest.
+QEMU_TERM := -serial mon:stdio -echr 29
 run: $(ISO) $(BUILD)/deps.mk
-	@echo "L4ua: booting in QEMU; quit with Ctrl-A then X"
-	$(Q)$(QEMU) $(QEMU_FLAGS) -cdrom $(ISO) -serial mon:stdio; \
+	@echo "L4ua: booting in QEMU; quit with Ctrl-] then X"
+	$(Q)$(QEMU) $(QEMU_FLAGS) -cdrom $(ISO) $(QEMU_TERM); \
+		s=$$?; [ $$s -eq 0 ] || [ $$s -eq 33 ] || echo "QEMU exited with status $$s"
+
+# The same system in a QEMU window: a second REPL on the VGA screen and
+# the PS/2 keyboard (the serial one stays on the terminal).
+run-vga: $(ISO) $(BUILD)/deps.mk
+	@echo "L4ua: booting in a QEMU window; the serial console stays here (Ctrl-] X quits)"
+	$(Q)$(QEMU) $(QEMU_BASE) -cdrom $(ISO) $(QEMU_TERM); \
 		s=$$?; [ $$s -eq 0 ] || [ $$s -eq 33 ] || echo "QEMU exited with status $$s"
 
 debug: $(ISO)
 	@echo "L4ua: QEMU halted for gdb on :1234; in another terminal run:"
 	@echo "    gdb -ex 'target remote :1234' $(BUILD)/kernel.elf"
-	$(Q)$(QEMU) $(QEMU_FLAGS) -cdrom $(ISO) -serial mon:stdio -s -S
+	$(Q)$(QEMU) $(QEMU_FLAGS) -cdrom $(ISO) $(QEMU_TERM) -s -S
 
 # ---- sigma0, the initial pager (task 1; docs/memory.md) ----
 # A static ELF like the test programs, linked above L4_SIGMA0_BASE: below

@@ -191,6 +191,7 @@ int luaopen_l4(lua_State *L)
     l4b_open_io(L);
     l4b_open_mem(L);
     l4b_open_debug(L);
+    l4b_open_sys(L);
     l4b_open_task(L);
     return 1;
 }

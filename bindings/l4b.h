@@ -4,7 +4,8 @@
  * top of the stack: id.c (thread ids), ipc.c (messages), fpage.c
  * (flexpages, map items, unmap), kip.c, thread.c (schedule, switch; Lua threads:
  * create, kill, status, with runtime/lua/threads.c),
- * irq.c, io.c (ports), mem.c (physical and device memory), debug.c;
+ * irq.c, io.c (ports), mem.c (physical and device memory), debug.c,
+ * sys.c (threads, lines and log for the shell; the console);
  * task.c is someone else's (l4b_open_task; l4.c has a weak no-op). l4.c
  * opens them in that order, l4b_open_task last, so l4.thread and the
  * others exist when it runs.
@@ -122,6 +123,7 @@ int l4b_open_irq(lua_State *L);
 int l4b_open_io(lua_State *L);
 int l4b_open_mem(lua_State *L);
 int l4b_open_debug(lua_State *L);
+int l4b_open_sys(lua_State *L);
 int l4b_open_task(lua_State *L);     /* task.c (weak no-op in l4.c) */
 
 int luaopen_l4(lua_State *L);

@@ -2,18 +2,22 @@
  * archive (docs/runtime.md "Lua tasks"; the pager behind them is
  * runtime/lua/pager.c, the task's side runtime/lua/child.c).
  *
- *   l4.task.spawn{script =, args =, memcap =, prio =, mcp =} -> id
+ *   l4.task.spawn{script =, args =, memcap =, prio =, mcp =, pager =, chief =,
+ *                 name =, io =} -> id
  *   l4.task.wait(id [, ms]) -> "exited", status | "failed", message
  *   l4.task.delete(id) -> pages given back
- *   l4.task.info(id) -> {state, status, message, pages, shared, copied, heap, memcap}
+ *   l4.task.info(id) -> {id, name, state, status, message, pages, shared, copied,
+ *                        heap, memcap}
+ *   l4.task.list() -> {{id, name, state, pages, heap, memcap}, ...}
  *   l4.task.stats() -> {pool, free, reserved, tasks, text_pages, data_pages}
+ *   l4.task.resolve(thread, addr, ip, access) -> fpage, send base (for Lua pagers)
  *   l4.task._probe([v]) -> a word of this task's .data (tests only)
  *   l4.task._fault(kind) -> in a Lua task, a fault (tests only)
  *
  * ids are the tasks' first threads (l4.id userdata). Expected failures
- * give nil, message, code (code: RT_TASK_* of rt.h); misuse raises. Only
- * the root task spawns (for now): in a Lua task these fail with "only the
- * root task spawns Lua tasks". */
+ * give nil, message, code (code: RT_TASK_* of rt.h); misuse raises. The
+ * root's pager thread owns every Lua task; a Lua task's requests go to it
+ * too, and it sees (waits for, deletes, lists) only the tasks it spawned. */
 #include <string.h>
 
 #include "l4b.h"
@@ -121,19 +125,84 @@ static void make_body(lua_State *L, const char *script)
     lua_remove(L, args);
 }
 
+/* The option `io`: a list of {first_port, count} ranges. */
+static void io_field(lua_State *L, struct rt_spawn *s)
+{
+    s->nio = 0;
+    int t = lua_getfield(L, 1, "io");
+    if (t != LUA_TNIL && t != LUA_TTABLE)
+        luaL_argerror(L, 1, "field 'io' must be a list of {first_port, count}");
+    lua_Integer n = t == LUA_TTABLE ? luaL_len(L, -1) : 0;
+    if (n > RT_IO_MAX)
+        luaL_argerror(L, 1, lua_pushfstring(L, "field 'io': at most %d port ranges", RT_IO_MAX));
+    for (lua_Integer i = 1; i <= n; i++) {
+        int isint1 = 0, isint2 = 0;
+        if (lua_rawgeti(L, -1, i) != LUA_TTABLE)
+            luaL_argerror(L, 1, lua_pushfstring(L, "io[%I] must be {first_port, count}", i));
+        lua_rawgeti(L, -1, 1);
+        lua_rawgeti(L, -2, 2);
+        lua_Integer port = lua_tointegerx(L, -2, &isint1), count = lua_tointegerx(L, -1, &isint2);
+        if (!isint1 || !isint2 || port < 0 || count < 1 || port + count > 0x10000)
+            luaL_argerror(L, 1, lua_pushfstring(L, "io[%I]: ports must lie in 0-0xffff, "
+                                                   "count at least 1", i));
+        s->io[s->nio].port = (uint32_t)port;
+        s->io[s->nio].count = (uint32_t)count;
+        s->nio++;
+        lua_pop(L, 3);
+    }
+    lua_pop(L, 1);
+}
+
+/* The options pager (an id, default the root's pager thread), chief
+ * (only the root task: see docs/runtime.md "Spawn options") and name (a
+ * string, default the script's name). */
+static void id_fields(lua_State *L, struct rt_spawn *s, const char *script)
+{
+    s->pager = 0;
+    if (lua_getfield(L, 1, "pager") != LUA_TNIL) {
+        if (!luaL_testudata(L, -1, L4B_ID))
+            luaL_argerror(L, 1, "field 'pager' must be a thread id");
+        s->pager = l4b_checkid(L, lua_gettop(L));
+    }
+    lua_pop(L, 1);
+    if (lua_getfield(L, 1, "chief") != LUA_TNIL) {
+        if (!luaL_testudata(L, -1, L4B_ID))
+            luaL_argerror(L, 1, "field 'chief' must be a thread id");
+        if (L4_ID_TASK(l4b_checkid(L, lua_gettop(L))) != L4_ID_TASK(l4_kip()->root_task))
+            luaL_argerror(L, 1, "field 'chief': the chief of a Lua task is the root task "
+                                "(its pager thread creates every Lua task)");
+    }
+    lua_pop(L, 1);
+    int t = lua_getfield(L, 1, "name");
+    if (t != LUA_TNIL && t != LUA_TSTRING)
+        luaL_argerror(L, 1, "field 'name' must be a string");
+    s->name = t == LUA_TSTRING ? lua_tostring(L, -1) : script;
+    if (strlen(s->name) >= RT_NAME_MAX)
+        luaL_argerror(L, 1, lua_pushfstring(L, "field 'name': at most %d bytes", RT_NAME_MAX - 1));
+    lua_replace(L, 2);      /* kept at 2 while s->name is used */
+}
+
 /* l4.task.spawn{script = name, args = {...}, memcap = bytes, prio = n,
- * mcp = n}: a task running the script (a path in the archive) with the
- * arguments as `...`. memcap bounds its heap (default 32 MiB); prio
- * defaults to the caller's, mcp to prio. Returns its first thread's id. */
+ * mcp = n, pager = id, chief = id, name = string, io = {{port, count},
+ * ...}}: a task running the script (a path in the archive) with the
+ * arguments as `...`. memcap bounds its heap and its main Lua state
+ * (default 32 MiB); prio defaults to the caller's, mcp to prio. Returns
+ * its first thread's id. */
 static int task_spawn(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TTABLE);
+    lua_settop(L, 1);
     if (lua_getfield(L, 1, "script") != LUA_TSTRING)
         luaL_argerror(L, 1, "field 'script' must be a string (a path in the scripts archive)");
-    const char *script = lua_tostring(L, -1);   /* stays on the stack */
+    const char *script = lua_tostring(L, -1);   /* stays on the stack (3) */
+    lua_pushnil(L);
+    lua_insert(L, 2);                           /* 2: the name */
     struct l4_sched_info self = { 0 };
     l4_thread_schedule(l4b_state(L)->utcb->myself, ~0ull, ~0ull, &self);
     struct rt_spawn s;
+    memset(&s, 0, sizeof s);
+    id_fields(L, &s, script);
+    io_field(L, &s);
     s.memcap = (uint64_t)opt_field(L, "memcap", DEFAULT_MEMCAP, 1,
                                    (lua_Integer)(RT_HEAP_END - RT_HEAP_BASE));
     s.prio = (unsigned)opt_field(L, "prio", (lua_Integer)self.prio, 0, 255);
@@ -198,30 +267,85 @@ static void set_int(lua_State *L, const char *k, uint64_t v)
     lua_setfield(L, -2, k);
 }
 
-/* l4.task.info(id): {state = "running" | "exited" | "failed", status,
- * message, pages (private, held or held at the end), shared (pages of
- * the root's mapped to it), copied (pages copied from the image), heap
- * (bytes granted), memcap}. */
+/* The fields of an info table that list shows too. */
+static void push_info(lua_State *L, const struct rt_task_info *i, int full)
+{
+    lua_createtable(L, 0, 10);
+    l4b_pushid(L, i->id);
+    lua_setfield(L, -2, "id");
+    lua_pushstring(L, i->name);
+    lua_setfield(L, -2, "name");
+    lua_pushstring(L, state_name(i->state));
+    lua_setfield(L, -2, "state");
+    if (full && i->state != RT_TASK_RUNNING) {
+        set_int(L, "status", (uint64_t)(int64_t)i->status);
+        lua_pushstring(L, i->msg);
+        lua_setfield(L, -2, "message");
+    }
+    set_int(L, "pages", i->pages);
+    if (full) {
+        set_int(L, "shared", i->shared);
+        set_int(L, "copied", i->copied);
+    }
+    set_int(L, "heap", i->heap);
+    set_int(L, "memcap", i->memcap);
+}
+
+/* l4.task.info(id): {id, name, state = "running" | "exited" | "failed",
+ * status, message, pages (private, held or held at the end), shared
+ * (pages of the root's mapped to it), copied (pages copied from the
+ * image), heap (bytes granted), memcap}. */
 static int task_info(lua_State *L)
 {
     struct rt_task_info i;
     int r = rt_task_info(l4b_checkid(L, 1), &i);
     if (r)
         return fail(L, r);
-    lua_createtable(L, 0, 8);
-    lua_pushstring(L, state_name(i.state));
-    lua_setfield(L, -2, "state");
-    if (i.state != RT_TASK_RUNNING) {
-        set_int(L, "status", (uint64_t)(int64_t)i.status);
-        lua_pushstring(L, i.msg);
-        lua_setfield(L, -2, "message");
-    }
-    set_int(L, "pages", i.pages);
-    set_int(L, "shared", i.shared);
-    set_int(L, "copied", i.copied);
-    set_int(L, "heap", i.heap);
-    set_int(L, "memcap", i.memcap);
+    push_info(L, &i, 1);
     return 1;
+}
+
+/* l4.task.list(): {id, name, state, pages, heap, memcap} of every Lua
+ * task the caller may see (the root: all; a Lua task: those it spawned),
+ * running or ended and not yet forgotten, in slot order. */
+static int task_list(lua_State *L)
+{
+    struct rt_task_info i;
+    unsigned next = 0;
+    lua_newtable(L);
+    for (lua_Integer n = 1;; n++) {
+        int r = rt_task_next(&next, &i);
+        if (r == RT_TASK_ENOTASK)
+            break;
+        if (r)
+            return fail(L, r);
+        push_info(L, &i, 0);
+        lua_rawseti(L, -2, n);
+    }
+    return 1;
+}
+
+/* l4.task.resolve(thread, addr, ip, access) -> fpage, send base: for a
+ * pager of a Lua task other than the root's pager thread (spawn's
+ * `pager`), a fault it does not serve itself: what the root's pager would
+ * map (the task's text, data, heap, stacks), as an fpage of the root's
+ * own pages; reply to the fault with fpage:map_item(base). A fault that
+ * fails the task gives nil, "the fault failed the task", code (the task
+ * is gone; l4.task.info tells why). Root only. */
+static int task_resolve(lua_State *L)
+{
+    uint64_t thread = l4b_checkid(L, 1);
+    uint64_t addr = (uint64_t)luaL_checkinteger(L, 2), ip = (uint64_t)luaL_checkinteger(L, 3);
+    static const char *const access[] = { "r", "w", "x", NULL };
+    int a = luaL_checkoption(L, 4, "r", access);
+    uint64_t base, fpage;
+    int r = rt_task_resolve(thread, (addr & ~7ull) | (a == 1 ? 2 : a == 2 ? 1 : 0), ip, &base,
+                            &fpage);
+    if (r)
+        return fail(L, r);
+    l4b_pushfpage(L, fpage);
+    lua_pushinteger(L, (lua_Integer)base);
+    return 2;
 }
 
 /* l4.task.stats(): the pager's pool in pages (pool: from sigma0, free,
@@ -292,6 +416,8 @@ static const luaL_Reg task_fns[] = {
     { "wait", task_wait },
     { "delete", task_delete },
     { "info", task_info },
+    { "list", task_list },
+    { "resolve", task_resolve },
     { "stats", task_stats },
     { "_probe", task_probe },
     { "_fault", task_fault },

@@ -1,11 +1,13 @@
 /* Threads of this task and its subclans (abi.md "thread_schedule and
  * thread_switch"): l4.thread.schedule, l4.thread.switch; and threads of
  * this task that run Lua (docs/runtime.md "Threads"): l4.thread.create,
- * kill, status. A new thread gets a fresh Lua state, prepared here in
- * the creator (libraries, the body loaded, the arguments copied) and run
- * by the runtime (runtime/lua/threads.c) on the new thread. ex_regs
+ * kill, status, info, interrupt. A new thread gets a fresh Lua state
+ * (with its own memory cap), prepared here in the creator (libraries,
+ * the body loaded, the arguments copied) and run by the runtime
+ * (runtime/lua/threads.c) on the new thread. ex_regs
  * itself is not bound: from Lua there is no code address or stack to
  * give it. */
+#include <stdint.h>
 #include <string.h>
 
 #include "l4b.h"
@@ -13,7 +15,7 @@
 
 #define STACK_DEFAULT (1u << 20)
 #define STACK_MIN     (64u << 10)
-#define STACK_MAX     (256u << 20)
+#define STACK_MAX     RT_TSTACK_MAX
 
 static const char *const state_names[] = {
     [L4_TS_INACTIVE] = "inactive", [L4_TS_READY] = "ready", [L4_TS_SENDING] = "sending",
@@ -104,8 +106,23 @@ static int copy_args(lua_State *L, int t, lua_State *NL, lua_Integer n, lua_Inte
     return 1;
 }
 
+/* An optional positive integer option of the table at 1, at most max. */
+static lua_Integer opt_size(lua_State *L, const char *k, lua_Integer def, lua_Integer min,
+                            lua_Integer max)
+{
+    lua_Integer v = def;
+    if (lua_getfield(L, 1, k) != LUA_TNIL) {
+        if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < min || lua_tointeger(L, -1) > max)
+            luaL_argerror(L, 1, lua_pushfstring(L, "option '%s' must be %I to %I bytes", k, min,
+                                                max));
+        v = lua_tointeger(L, -1);
+    }
+    lua_pop(L, 1);
+    return v;
+}
+
 /* l4.thread.create{script = name | code = source, args = {...}, prio = n,
- * stack = bytes} -> the new thread's id */
+ * stack = bytes, memcap = bytes} -> the new thread's id */
 static int thread_create(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TTABLE);
@@ -128,18 +145,16 @@ static int thread_create(lua_State *L)
             return luaL_argerror(L, 1, "option 'prio' must be an integer 0-255");
         prio = (int)lua_tointeger(L, -1);
     }
-    size_t stack = STACK_DEFAULT;
-    if (lua_getfield(L, 1, "stack") != LUA_TNIL) {
-        if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < STACK_MIN ||
-            lua_tointeger(L, -1) > STACK_MAX)
-            return luaL_argerror(L, 1, "option 'stack' must be 65536 to 268435456 bytes");
-        stack = (size_t)lua_tointeger(L, -1);
-    }
-    lua_pop(L, 2);
+    lua_pop(L, 1);
+    size_t stack = (size_t)opt_size(L, "stack", STACK_DEFAULT, STACK_MIN, STACK_MAX);
+    /* 0: no cap of its own (the task's memory cap still bounds it) */
+    size_t memcap = (size_t)opt_size(L, "memcap", 0, 0, INT64_MAX);
     int lt = rt_thread_reserve();
     if (lt < 0)
         return l4b_fail(L, "no thread left", L4_EBUSY);
-    lua_State *NL = luaL_newstate();
+    /* The cap applies once the state is ready: the setup below pushes
+     * into NL outside a pcall, where a refused allocation would panic. */
+    lua_State *NL = rt_lua_newstate(SIZE_MAX);
     if (!NL)
         return l4b_fail(L, "not enough memory", L4_ENOMEM);
     lua_pushcfunction(NL, rt_lua_msghandler);
@@ -149,25 +164,30 @@ static int thread_create(lua_State *L)
     const char *s = lua_tolstring(L, src, &len);
     lua_pushlstring(NL, s, len);
     lua_pushboolean(NL, script);
-    if (lua_pcall(NL, 3, 1, 0) != LUA_OK) {
+    int st = lua_pcall(NL, 3, 1, 0);
+    if (st != LUA_OK) {     /* a body that does not compile, or a cap too small */
         const char *msg = lua_tostring(NL, -1);
         lua_pushstring(L, msg ? msg : "cannot load the thread's body");
-        lua_close(NL);
+        rt_lua_close(NL);
         lua_pushnil(L);
         lua_insert(L, -2);
-        lua_pushinteger(L, L4_EINVAL);
+        lua_pushinteger(L, st == LUA_ERRMEM ? L4_ENOMEM : L4_EINVAL);
         return 3;
     }
     lua_Integer bad = 0;
     if (!copy_args(L, args, NL, nargs, &bad)) {
-        lua_close(NL);
+        rt_lua_close(NL);
         return luaL_error(L, "bad argument #1 to 'create' (args[%d]: only nil, booleans, "
                              "numbers, strings and thread ids can go to a thread)", (int)bad);
+    }
+    if (memcap && !rt_lua_setcap(NL, memcap)) {
+        rt_lua_close(NL);
+        return l4b_fail(L, "not enough memory", L4_ENOMEM);    /* the libraries need more */
     }
     uint64_t id = 0;
     int r = rt_thread_start((unsigned)lt, NL, (int)nargs, stack, prio, &id);
     if (r != L4_OK) {
-        lua_close(NL);
+        rt_lua_close(NL);
         return l4b_fail(L, r == L4_ENOMEM ? "not enough memory" : l4b_sys_error((uint64_t)r), r);
     }
     l4b_pushid(L, id);
@@ -188,6 +208,45 @@ static int thread_kill(lua_State *L)
     return 1;
 }
 
+/* l4.thread.interrupt(id [, message]) -> true: the thread (the main
+ * thread too) raises a Lua error with the message (default
+ * "interrupted") at its next Lua instruction. */
+static int thread_interrupt(lua_State *L)
+{
+    uint64_t id = l4b_checkid(L, 1);
+    const char *why = luaL_optstring(L, 2, "interrupted");
+    int r = rt_thread_interrupt(id, why);
+    if (r == L4_ENOTHREAD)
+        return l4b_fail(L, "not a Lua thread of this task", r);
+    if (r == L4_EINVAL)
+        return l4b_fail(L, "the thread has ended", r);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+/* l4.thread.info(id) -> {state =, memory = bytes, memcap = bytes | nil,
+ * stack = bytes | nil} of a Lua thread of this task or the main thread */
+static int thread_info(lua_State *L)
+{
+    struct rt_thread_info i;
+    if (rt_thread_info(l4b_checkid(L, 1), &i) != L4_OK)
+        return l4b_fail(L, "not a Lua thread of this task", L4_ENOTHREAD);
+    lua_createtable(L, 0, 4);
+    lua_pushstring(L, i.state);
+    lua_setfield(L, -2, "state");
+    lua_pushinteger(L, (lua_Integer)i.memory);
+    lua_setfield(L, -2, "memory");
+    if (i.memcap) {
+        lua_pushinteger(L, (lua_Integer)i.memcap);
+        lua_setfield(L, -2, "memcap");
+    }
+    if (i.stack) {
+        lua_pushinteger(L, (lua_Integer)i.stack);
+        lua_setfield(L, -2, "stack");
+    }
+    return 1;
+}
+
 /* l4.thread.status(id) -> "running" | "ended" | "failed" | "killed" */
 static int thread_status(lua_State *L)
 {
@@ -203,6 +262,7 @@ int l4b_open_thread(lua_State *L)
     static const luaL_Reg fns[] = {
         { "schedule", thread_schedule }, { "switch", thread_switch },
         { "create", thread_create }, { "kill", thread_kill }, { "status", thread_status },
+        { "info", thread_info }, { "interrupt", thread_interrupt },
         { NULL, NULL } };
     l4b_subtable(L, "thread", fns);
     return 0;

@@ -33,8 +33,9 @@ bool io_allowed(const struct space *s, unsigned port)
     return b && port < 65536 && !(b[port / 8] >> (port % 8) & 1);
 }
 
-const uint8_t *io_bitmap(const struct space *s)
+const uint8_t *io_bitmap(const struct space *s, unsigned *extent)
 {
+    *extent = s->io_extent;
     return bitmap_of(s);
 }
 
@@ -55,6 +56,8 @@ static void set_ports(struct space *s, unsigned port, unsigned count, bool allow
     uint8_t *b = allow ? ensure_bitmap(s) : bitmap_of(s);
     if (!b)
         return;
+    if (allow && (port + count + 7) / 8 > s->io_extent)
+        s->io_extent = (uint16_t)((port + count + 7) / 8);
     for (unsigned p = port; p < port + count; p++) {
         if (allow)
             b[p / 8] &= (uint8_t)~(1u << (p % 8));
@@ -70,6 +73,7 @@ bool io_grant_all(struct space *s)
     if (!b)
         return false;
     memset(b, 0, 8192);
+    s->io_extent = 8192;
     for (unsigned i = 0; i < L4_KERNEL_PORTS_N; i++)
         set_ports(s, kernel_ports[i][0], kernel_ports[i][1] - kernel_ports[i][0] + 1, false);
     return true;
@@ -162,5 +166,6 @@ void io_space_destroy(struct space *s)
         arch_io_bitmap_changed(bitmap_of(s), true);
         kmem_free_contig(s->io_bitmap, BITMAP_FRAMES);
         s->io_bitmap = 0;
+        s->io_extent = 0;
     }
 }

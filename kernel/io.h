@@ -18,5 +18,6 @@ bool io_unmap(struct space *s, uint64_t fpage, bool own);
 void io_space_destroy(struct space *s);
 /* May s use port? (for tests and the kernel log) */
 bool io_allowed(const struct space *s, unsigned port);
-/* The bitmap to load for s on a switch (NULL: no ports). */
-const uint8_t *io_bitmap(const struct space *s);
+/* The bitmap to load for s on a switch (NULL: no ports); *extent the
+ * bytes of it that may allow a port (beyond them it is all 0xff). */
+const uint8_t *io_bitmap(const struct space *s, unsigned *extent);

@@ -43,6 +43,12 @@ bool irq_attached(unsigned irq, struct thread *t)
     return irq < L4_NUM_IRQS && lines[irq].owner == t;
 }
 
+uint64_t irq_info(unsigned irq, uint64_t *owner)
+{
+    *owner = lines[irq].owner ? lines[irq].owner->id : L4_NILTHREAD;
+    return lines[irq].count;
+}
+
 void irq_detach_all(struct thread *t)
 {
     if (!t->irq_lines)

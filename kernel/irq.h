@@ -8,6 +8,8 @@
 bool irq_attach(unsigned irq, struct thread *t);
 bool irq_detach(unsigned irq, struct thread *t);
 bool irq_attached(unsigned irq, struct thread *t);
+/* How often the line was raised; *owner its thread's id (nilthread if none). */
+uint64_t irq_info(unsigned irq, uint64_t *owner);
 void irq_detach_all(struct thread *t);
 /* If t may take a pending interrupt (from = OPEN or that IRQ's id),
  * write it into t's registers and return true. */

@@ -7,6 +7,37 @@
 
 static bool panicking;
 
+/* Everything the kernel writes is kept in a ring (the root task reads it
+ * with L4_KDEBUG_KLOG); it also goes to COM1 until the UART driver takes
+ * the serial line (L4_KDEBUG_CONSOLE), and again from a panic on. */
+#define RING_SIZE 16384u
+static char ring[RING_SIZE];
+static uint64_t ring_end;           /* bytes ever written */
+static bool serial_released;
+
+void log_write(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        ring[ring_end++ % RING_SIZE] = s[i];
+    if (!serial_released)
+        arch_console_write(s, n);
+}
+
+void log_release_serial(bool released)
+{
+    serial_released = released;
+}
+
+size_t log_read(uint64_t *pos, char *buf, size_t n)
+{
+    if (*pos > ring_end || ring_end - *pos > RING_SIZE)
+        *pos = ring_end > RING_SIZE ? ring_end - RING_SIZE : 0;     /* lost: skip to the oldest */
+    size_t k = 0;
+    for (; k < n && *pos < ring_end; k++)
+        buf[k] = ring[(*pos)++ % RING_SIZE];
+    return k;
+}
+
 void kprintf(const char *fmt, ...)
 {
     char buf[256];
@@ -14,11 +45,15 @@ void kprintf(const char *fmt, ...)
     va_start(ap, fmt);
     int n = fmt_vformat(buf, sizeof buf, fmt, ap);
     va_end(ap);
-    arch_console_write(buf, n < (int)sizeof buf ? (size_t)n : sizeof buf - 1);
+    log_write(buf, n < (int)sizeof buf ? (size_t)n : sizeof buf - 1);
 }
 
 void log_panic_begin(void)
 {
+    if (serial_released) {          /* the driver may have set the UART up its way */
+        serial_released = false;
+        arch_console_reset();
+    }
     if (panicking) {
         kprintf("\nPANIC while panicking; stopping\n");
         arch_exit(EXIT_PANIC);

@@ -12,6 +12,7 @@ struct space {
     struct thread *threads[L4_MAX_LTHREADS];
     unsigned nthreads;
     paddr_t io_bitmap;              /* its I/O ports (io.c), 0 if none */
+    uint16_t io_extent;             /* bytes of it that may allow a port (the rest is 0xff) */
 };
 
 extern struct space *tasks[L4_MAX_TASKS];

@@ -87,13 +87,62 @@ static void sys_fpage_unmap(struct trap_frame *f)
     f->rax = L4_OK;
 }
 
+/* The next thread after (task, lthread) of id `after` (0: the first). */
+static struct thread *next_thread(uint64_t after)
+{
+    unsigned tn = after ? L4_ID_TASK(after) : 0, lt = after ? L4_ID_LTHREAD(after) + 1 : 0;
+    for (; tn < L4_MAX_TASKS; tn++, lt = 0)
+        for (; tasks[tn] && lt < L4_MAX_LTHREADS; lt++)
+            if (tasks[tn]->threads[lt])
+                return tasks[tn]->threads[lt];
+    return NULL;
+}
+
+/* The root task's view of the kernel for the shell (abi.h). */
+static void kdebug_introspect(struct trap_frame *f)
+{
+    f->rax = L4_OK;
+    switch (f->rdi) {
+    case L4_KDEBUG_THREAD_INFO: {
+        static const uint8_t states[] = { L4_TS_INACTIVE, L4_TS_READY, L4_TS_SENDING,
+                                          L4_TS_RECEIVING, L4_TS_STOPPED };
+        struct thread *t = next_thread(f->rsi);
+        f->rsi = t ? t->id : 0;
+        if (!t)
+            break;
+        bool waits = t->state == TS_SEND_WAIT || t->state == TS_RECV_WAIT;
+        f->rdx = states[t->state] | (uint64_t)t->prio << 8;
+        f->r10 = t->cpu_us;
+        f->r8 = waits ? t->partner : L4_NILTHREAD;
+        f->r9 = t->pager;
+        break;
+    }
+    case L4_KDEBUG_IRQ_INFO:
+        if (f->rsi >= L4_NUM_IRQS) {
+            f->rax = L4_EINVAL;
+            break;
+        }
+        f->rdx = irq_info((unsigned)f->rsi, &f->rsi);
+        break;
+    case L4_KDEBUG_CONSOLE:
+        log_release_serial(f->rsi != 0);
+        break;
+    case L4_KDEBUG_KLOG: {
+        uint64_t w[4] = { 0 };
+        f->rdi = log_read(&f->rsi, (char *)w, sizeof w);
+        f->rdx = w[0], f->r10 = w[1], f->r8 = w[2], f->r9 = w[3];
+        break;
+    }
+    }
+}
+
 /* The debug call (not an L4 system call): rdi op, rsi/rdx arguments. */
 static void sys_kdebug(struct trap_frame *f)
 {
     switch (f->rdi) {
     case L4_KDEBUG_PUTC: {
         char c = (char)f->rsi;
-        arch_console_write(&c, 1);
+        log_write(&c, 1);
         f->rax = L4_OK;
         break;
     }
@@ -121,6 +170,16 @@ static void sys_kdebug(struct trap_frame *f)
         break;
     case L4_KDEBUG_MDB_CHECK:       /* read-only: any task */
         f->rax = mdb_check() ? L4_OK : L4_EINVAL;
+        break;
+    case L4_KDEBUG_THREAD_INFO:
+    case L4_KDEBUG_IRQ_INFO:
+    case L4_KDEBUG_CONSOLE:
+    case L4_KDEBUG_KLOG:
+        if (current->space->task != L4_ROOT_TASK) {
+            f->rax = L4_EPERM;
+            break;
+        }
+        kdebug_introspect(f);
         break;
     case L4_KDEBUG_KMEM:
         f->rax = L4_OK;

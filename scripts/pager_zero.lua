@@ -17,6 +17,12 @@
 -- Pages come from sigma0 through l4.mem.alloc in chunks of 2^chunk_log2
 -- bytes (zeroed RAM), and from pages given back by p:release(task),
 -- which are zeroed again before their next use.
+--
+-- With opts.forward, faults outside [lo, hi) are not refused but handed
+-- to forward(from, addr, ip, access), whose map item (or nil, why) is the
+-- answer: M.runtime_forward asks the root's pager for what it would map
+-- (l4.task.resolve), so a Lua task spawned with this pager as its pager
+-- (l4.task.spawn{pager = ...}) still gets its image, heap and stacks.
 local l4 = require "l4"
 
 local PAGE = 4096
@@ -30,7 +36,8 @@ local M = {}
 -- opts: quota (pages per client task, default 256), lo, hi (the region
 -- served; default the whole free area 0x100000000000-0x7f0000000000),
 -- chunk_log2 (12-22, default 16), timeout (ms a receive of run() waits;
--- nil: for ever), on_refuse(pager, from, addr, why).
+-- nil: for ever), on_refuse(pager, from, addr, why), forward(from, addr,
+-- ip, access) for faults outside [lo, hi).
 function M.new(opts)
   opts = opts or {}
   local self = setmetatable({
@@ -39,6 +46,8 @@ function M.new(opts)
     hi = opts.hi or 0x7f0000000000,
     chunk_log2 = opts.chunk_log2 or 16,
     on_refuse = opts.on_refuse,
+    forward = opts.forward,
+    forwarded = 0,      -- faults handed to forward and answered
     timeout = opts.timeout,
     chunks = {},        -- l4.mem of the pool (kept referenced: see lua-api.md)
     free = {},          -- addresses (in this task) of pages to hand out again
@@ -84,9 +93,15 @@ end
 
 -- The answer to a fault of `from` at `addr`: a map item (to send with
 -- label 0), or nil and why not ("outside", "quota", or sigma0's message).
-function Pager:fault(from, addr)
+function Pager:fault(from, addr, ip, access)
   local page = addr & ~(PAGE - 1)
-  if page < self.lo or page >= self.hi then return refuse(self, from, addr, "outside") end
+  if page < self.lo or page >= self.hi then
+    if not self.forward then return refuse(self, from, addr, "outside") end
+    local item, why = self.forward(from, addr, ip, access)
+    if not item then return refuse(self, from, addr, why) end
+    self.forwarded = self.forwarded + 1
+    return item
+  end
   local task = self.task_of[from]
   if not task then
     task = from.task
@@ -156,7 +171,7 @@ function Pager:run(other)
         return nil, label, a    -- e.g. "timeout", 3
       end
     elseif label == FAULT_LABEL then
-      local item = self:fault(from, a)
+      local item = self:fault(from, a, b, c)
       if item then
         if opts then
           from, label, a, b, c = reply_wait(from, opts, 0, item)
@@ -170,6 +185,13 @@ function Pager:run(other)
       if opts then from, label, a, b, c = receive(nil, opts) else from, label, a, b, c = receive() end
     end
   end
+end
+
+-- A forward function: the root's pager answers (root task only).
+function M.runtime_forward(from, addr, ip, access)
+  local fp, base = l4.task.resolve(from, addr, ip, access)
+  if not fp then return nil, base end
+  return fp:map_item(base)
 end
 
 M.PAGE = PAGE

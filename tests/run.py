@@ -31,6 +31,9 @@ GUEST_SUITES = [
     ("fault_assert", "ktest=fault_assert", [],
      ("panic", r"assertion failed: two == 3 \(tests/guest/fault_test.c:\d+\)",
       r"<ktest_fault_assert_broken_invariant\+"), 30),
+    ("fault_released", "ktest=fault_released", [],
+     ("panic", r"assertion failed: two == 4", r"<ktest_fault_released_panic_after_serial_release\+",
+      r"^(?![\s\S]*this line goes to the ring only)"), 30),
     ("hang", "ktest=hang", [], "timeout", 5),
 ]
 
@@ -199,6 +202,12 @@ def run_user(res, qemu, build):
             res.fail(name, f"QEMU status {status}, suite did not end cleanly", log)
         elif seen == 0:
             res.fail(name, "no test case ran", log)
+        elif suite == "kdebug" and "kdebug-ring-only-7f3a" in log:
+            res.fail(name, "bytes written while COM1 was released reached the serial line", log)
+        elif suite == "kdebug" and "kdebug: serial is back" not in log:
+            res.fail(name, "the kernel did not write COM1 again after the release ended", log)
+        elif suite == "kdebug":
+            res.ok(f"{name}: the released serial line kept the marker off COM1, in the ring")
 
 
 def run_lua(res, qemu, build):
@@ -362,20 +371,21 @@ def run_iso(res, qemu, build):
     """The `make run` image: GRUB, multiboot2, no icount, as a person sees it."""
     iso = os.path.join(build, "l4ua.iso")
     logpath = os.path.join(build, "tests", "logs", "iso.log")
-    status, log, secs = boot(qemu, ["-cdrom", iso], 30, logpath, until=r"idling")
+    status, log, secs = boot(qemu, ["-cdrom", iso], 30, logpath, until=r"\r> \x1b\[K")
     banner = re.search(r"L4ua kernel \S+ \(x86_64\)", log)
     need = [r"boot: multiboot2", r"memory map:\n(  [0-9a-f]{16}-[0-9a-f]{16} available\n)",
             r"modules: \d+", r"free memory: \d+ KiB", r"boot: started (\S+ )?sigma0 as task 1",
             r"sigma0: owns \d+ KiB of RAM", r"boot: started (\S+ )?root as task 2",
             r"L4ua: Lua is running as the root task\n  Lua 5\.4, LPeg ",
-            r"lua-root: init\.lua returned; idling"]
+            r"L4ua REPL on the serial console"]
     missing = [r for r in need if not re.search(r, log)]
     if status is not None:
         res.fail("iso.boot", f"QEMU ended with status {status}", log)
     elif not banner or missing:
         res.fail("iso.boot", f"no banner or missing {missing}", log)
     else:
-        res.ok(f"iso.boot: GRUB ISO reaches the banner, memory map and Lua ({secs:.2f} s wall)")
+        res.ok(f"iso.boot: GRUB ISO reaches the banner, memory map, Lua and the REPL's prompt "
+               f"({secs:.2f} s wall)")
 
 
 def main():
@@ -400,13 +410,53 @@ def main():
             res.fail("lua-host.lpeg_own_test_suite", f"exit status {p.returncode}", p.stdout + p.stderr)
     except (subprocess.TimeoutExpired, OSError) as e:
         res.fail("lua-host.lpeg_own_test_suite", str(e))
+    run_command_suite(res, "shell", [lua, "tests/shell/run.lua"], 120,
+                      r"^shell: \d+ passed, 0 failed$")
     run_scripts_make(res, build)
     run_guest(res, a.qemu, build)
     run_user(res, a.qemu, build)
     run_lua(res, a.qemu, build)
     run_iso(res, a.qemu, build)
+    run_repl(res, build)
     print(f"{res.passed} passed, {res.failed} failed")
     return 1 if res.failed else 0
+
+
+def run_repl(res, build):
+    """The console as a person sees it: `make run` on a pseudo-terminal,
+    the cases of tests/repl/cases.py typed at its REPL in one boot. A case
+    that fails shows the end of the screen; the session is killed at the
+    end whatever happened."""
+    sys.path.insert(0, os.path.join(ROOT, "tests", "repl"))
+    import term
+    import cases
+    only = os.environ.get("REPL_CASES")
+    logdir = os.path.join(build, "tests", "logs")
+    os.makedirs(logdir, exist_ok=True)
+    s = term.Session(ROOT, build, os.path.join(logdir, "repl.log"))
+    dead = None
+    try:
+        for case in cases.CASES:
+            name = "repl." + case.__name__[2:]
+            if only and case.__name__[2:] not in only.split(",") and case is not cases.CASES[0]:
+                continue
+            if dead:
+                res.fail(name, f"not run: {dead}")
+                continue
+            start = len(s.out)
+            try:
+                case(s)
+                res.ok(name)
+            except (AssertionError, term.Timeout) as e:
+                res.fail(name, str(e) or "assertion failed", s.out[start:].decode("latin-1"))
+                if isinstance(e, term.Timeout) and "ended" in str(e):
+                    dead = "the system is gone"
+                else:
+                    s.send("\x03\x15")        # Ctrl-C, Ctrl-U: back to a clean prompt
+                    s.settle(0.5, 3)
+                    s.pos = len(s.out)
+    finally:
+        s.close()
 
 
 if __name__ == "__main__":

@@ -183,6 +183,20 @@ struct l4_utcb {
                                    IRQ 8 (once, until turned off), 0 = off */
 #define L4_KDEBUG_MDB_CHECK 5   /* any task: L4_OK if the mapping database is
                                    consistent, L4_EINVAL if not */
+/* Introspection for the system's shell; root task only (L4_EPERM else). */
+#define L4_KDEBUG_THREAD_INFO 6 /* rsi: 0, or the last id returned; out: rsi
+                                   the next thread (by task, lthread; 0 = no
+                                   more), rdx state (L4_TS_*) | prio << 8,
+                                   r10 CPU time in us, r8 the partner it
+                                   waits for (nilthread if none), r9 its pager */
+#define L4_KDEBUG_IRQ_INFO 7    /* rsi: line; out: rsi owner (nilthread if
+                                   none), rdx interrupts raised so far */
+#define L4_KDEBUG_CONSOLE 8     /* rsi 1: the UART driver owns COM1, the
+                                   kernel log goes to its ring only; 0: back
+                                   to COM1 (a panic always writes COM1) */
+#define L4_KDEBUG_KLOG 9        /* rsi: position (bytes since boot); out: rdi
+                                   bytes read (0-32), rsi the next position,
+                                   rdx r10 r8 r9 the bytes (little-endian) */
 
 /* ---- id_nearest (rax out: kind) ---- */
 #define L4_NEAREST_SAME   0   /* same clan: the destination itself */

@@ -3,7 +3,8 @@
  * task the KIP names as root; its spawn block (RT_ARGS_BASE, mapped by the
  * root's pager) says what to run and who serves it. It talks to that
  * service (the root's pager thread; the root is its chief, so the
- * messages go direct) for two things only: heap growth and its end. */
+ * messages go direct) for heap growth, its Lua threads' stacks, its end,
+ * and the tasks it spawns (tasks.c). */
 #include <string.h>
 
 #include "rt.h"
@@ -36,6 +37,38 @@ uint64_t rt_child_heap(uint64_t end)
     struct l4_msg m = { 0 };
     m.w[0] = end;
     return service_call(L4_TAG(RT_REQ_HEAP, 1, 0), &m);
+}
+
+/* Thread-stack slot `slot` (threads.c) gets its top `size` bytes as
+ * stack: the pager maps them demand-zero as they are touched, and ends
+ * the task on a fault in the rest of the slot (a stack overflow). */
+int rt_child_stack(unsigned slot, uint64_t size)
+{
+    struct l4_msg m = { 0 };
+    m.w[0] = slot;
+    m.w[1] = size;
+    return service_call(L4_TAG(RT_REQ_STACK, 2, 0), &m) == 1;
+}
+
+void l4b_io_note(unsigned port, unsigned count, int held);     /* bindings/io.c */
+
+/* The I/O ports the task was given at spawn: the service maps them (I/O
+ * fpages land 1:1, with any receive window), and the bindings note them,
+ * so l4.io's functions work on them. */
+int rt_child_io(void)
+{
+    struct l4_utcb *u = l4_utcb_of(0);
+    struct l4_msg m = { 0 };
+    u->rcv_window = L4_FPAGE(0, L4_WHOLE_SPACE, L4_RWX);
+    uint64_t r = l4_ipc(rt_task_args()->service, L4_TAG(RT_REQ_IO, 0, 0), L4_RCV_MAPS, 0, &m, 0);
+    u->rcv_window = 0;
+    if (L4_IPC_ERR(r) != L4_IPC_OK || m.w[0] != 0)
+        return -1;
+    for (unsigned i = 0; i < L4_TAG_T(m.tag); i++) {
+        uint64_t fp = 2 + 2 * i < L4_REG_WORDS ? m.w[2 + 2 * i] : u->mr[2 + 2 * i];
+        l4b_io_note(L4_IOFPAGE_PORT(fp), 1u << L4_FPAGE_SIZE(fp), 1);
+    }
+    return 0;
 }
 
 /* Tells the service how this task ended and waits to be deleted. A

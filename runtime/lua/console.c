@@ -1,13 +1,48 @@
-/* The console: where stdout and stderr go. For now each byte is a debug
- * call to the kernel (L4_KDEBUG_PUTC), which writes it to the serial line;
- * the UART driver will replace this function, and only this function. */
+/* The console: where stdout and stderr go (docs/console.md).
+ *
+ * Until a console server runs, each byte is a debug call to the kernel
+ * (L4_KDEBUG_PUTC), which writes it to COM1. Once init.lua has started
+ * the UART driver and named it (l4.sys.set_console), writes are calls to
+ * it: label RT_CON_WRITE, the bytes as one string item per call (at most
+ * RT_CON_CHUNK), answered when they are queued for the line. A Lua task
+ * learns the server from its spawn block. If the server does not answer
+ * within a second (it died, or is being replaced), the bytes go to the
+ * kernel instead: nothing written is lost, it may only land in the
+ * kernel's log. */
 #include "rt.h"
 #include "l4/syscalls.h"
 
-void rt_console_write(const char *s, size_t n)
+uint64_t rt_console_id;
+
+#define RT_CON_CHUNK (16u << 10)
+#define SECOND L4_TO(977, 10)       /* 977 * 1024 us */
+
+static int server_write(const char *s, size_t n)
+{
+    struct l4_msg m = { 0 };
+    m.w[0] = (uint64_t)n << 4 | L4_ITEM_STRING;
+    m.w[1] = (uint64_t)s;
+    uint64_t r = l4_ipc(rt_console_id, L4_TAG(RT_CON_WRITE, 0, 1), 0,
+                        L4_TIMEOUTS(SECOND, SECOND, SECOND, SECOND), &m, 0);
+    return L4_IPC_ERR(r) == L4_IPC_OK;
+}
+
+void rt_kernel_write(const char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         l4_kdebug(L4_KDEBUG_PUTC, (unsigned char)s[i], 0, 0);
+}
+
+void rt_console_write(const char *s, size_t n)
+{
+    while (rt_console_id && n) {
+        size_t k = n < RT_CON_CHUNK ? n : RT_CON_CHUNK;
+        if (!server_write(s, k))
+            break;
+        s += k;
+        n -= k;
+    }
+    rt_kernel_write(s, n);
 }
 
 void rt_console_puts(const char *s)

@@ -5,7 +5,7 @@
 #   build/scripts.arc           scripts/ (+ drivers-lua/, shell/ if present) + LPeg's
 #                               re.lua + the .lua files of $(SCRIPTS), if given:
 #                               module "scripts" of the ISO
-#   build/tests/lua/tests.arc   tests/lua/ + re.lua + LPeg's test.lua (as
+#   build/tests/lua/tests.arc   tests/lua/ + drivers-lua/ + re.lua + LPeg's test.lua (as
 #                               lpeg-test.lua) + tests/scripts/ (as a SCRIPTS folder):
 #                               the "scripts" of the test boot
 
@@ -68,12 +68,13 @@ $(BUILD)/scripts.arc: $(SCRIPT_FILES) $(SCRIPTS_LUA) $(BUILD)/scripts.inputs \
 # LPeg's test.lua comes from the cache at build time; it is never committed.
 # tests/scripts/ stands for a user's SCRIPTS folder: packed with -L, as
 # `make SCRIPTS=tests/scripts` would, so the test boot requires from it.
-$(BUILD)/tests/lua/tests.arc: $(shell find tests/lua tests/scripts -type f) scripts/pager_zero.lua tools/mkarchive.py \
-		$(BUILD)/deps.mk
+$(BUILD)/tests/lua/tests.arc: $(shell find tests/lua tests/scripts drivers-lua -type f) scripts/pager_zero.lua \
+		tools/mkarchive.py $(BUILD)/deps.mk
 	@mkdir -p $(@D)
 	@echo "  ARC     $@"
 	$(Q)$(MKARCHIVE) -o $@ re.lua=$(LUA_DIR)/share/re.lua \
-		lpeg-test.lua=$(LUA_DIR)/share/test.lua pager_zero.lua=scripts/pager_zero.lua tests/lua -L tests/scripts
+		lpeg-test.lua=$(LUA_DIR)/share/test.lua pager_zero.lua=scripts/pager_zero.lua drivers-lua tests/lua \
+		-L tests/scripts
 
 all: $(BUILD)/lua-root.elf $(BUILD)/scripts.arc $(BUILD)/tests/lua/tests.arc
 

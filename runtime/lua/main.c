@@ -4,7 +4,9 @@
  * init.lua returns, the task idles (the REPL comes with console input).
  * A Lua task the root spawned runs the same image and comes here too: it
  * runs the script its spawn block names instead (task_main). */
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lauxlib.h"
@@ -26,6 +28,80 @@ int rt_lua_msghandler(lua_State *L)
     }
     luaL_traceback(L, L, msg, 1);
     return 1;
+}
+
+/* ---- states with a memory cap ----
+ * Each Lua state has its own counter: the bytes its allocator holds now
+ * (osize/nsize as Lua passes them) and its cap. Growth past the cap is
+ * refused, Lua collects garbage and tries again, then raises "not enough
+ * memory" in that state; shrinking and freeing always work. The blocks
+ * come from the one heap (malloc), so a state's bytes are its share of the
+ * task's memory cap (pager.c), not counting malloc's own overhead. */
+struct counter {
+    size_t used, cap;
+};
+
+static void *capped_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+    struct counter *c = ud;
+    if (ptr == NULL)
+        osize = 0;      /* then osize is the kind of object, not a size */
+    if (nsize == 0) {
+        free(ptr);
+        c->used -= osize;
+        return NULL;
+    }
+    if (nsize > osize && (c->used > c->cap || nsize - osize > c->cap - c->used))
+        return NULL;
+    void *p = realloc(ptr, nsize);
+    if (p)
+        c->used = c->used - osize + nsize;
+    return p;
+}
+
+/* luaL_newstate (its panic and warning functions), then our allocator:
+ * the blocks luaL_newstate made are malloc's too, and Lua's own count of
+ * them starts the counter. */
+lua_State *rt_lua_newstate(size_t cap)
+{
+    struct counter *c = malloc(sizeof *c);
+    lua_State *L = c ? luaL_newstate() : NULL;
+    if (!L) {
+        free(c);
+        return NULL;
+    }
+    c->used = (size_t)lua_gc(L, LUA_GCCOUNT) * 1024 + (size_t)lua_gc(L, LUA_GCCOUNTB);
+    c->cap = cap;
+    lua_setallocf(L, capped_alloc, c);
+    return L;
+}
+
+int rt_lua_setcap(lua_State *L, size_t cap)
+{
+    void *ud;
+    lua_getallocf(L, &ud);
+    struct counter *c = ud;
+    if (c->used > cap)
+        return 0;
+    c->cap = cap;
+    return 1;
+}
+
+void rt_lua_close(lua_State *L)
+{
+    void *c;
+    lua_getallocf(L, &c);
+    lua_close(L);
+    free(c);
+}
+
+void rt_lua_memory(lua_State *L, uint64_t *used, uint64_t *cap)
+{
+    void *ud;
+    lua_getallocf(L, &ud);
+    const struct counter *c = ud;
+    *used = c->used;
+    *cap = c->cap == SIZE_MAX ? 0 : c->cap;
 }
 
 /* require looks in the archive (whose root is "/"); there is no loading
@@ -146,10 +222,14 @@ static int task_main(void)
     if (a->magic != RT_ARGS_MAGIC)
         rt_child_exit(1, "no spawn block");
     rt_clock_set_epoch(a->epoch_us);
+    rt_console_id = a->console;
+    if (a->nio && rt_child_io() < 0)
+        rt_child_exit(1, "cannot get the I/O ports it was given");
     rt_archive_init();
-    lua_State *L = luaL_newstate();
+    lua_State *L = rt_lua_newstate(a->memcap);     /* the spawn's cap, for this state too */
     if (L == NULL)
         rt_child_exit(1, "cannot create a Lua state: not enough memory");
+    rt_thread_main(L);
     lua_pushcfunction(L, rt_lua_msghandler);
     lua_pushcfunction(L, task_pmain);
     if (lua_pcall(L, 0, 0, 1) != LUA_OK) {
@@ -166,11 +246,12 @@ int main(void)
         return task_main();
     rt_clock_init();
     rt_archive_init();      /* without it, loading init.lua fails below */
-    lua_State *L = luaL_newstate();
+    lua_State *L = rt_lua_newstate(SIZE_MAX);
     if (L == NULL) {
         fputs("lua-root: cannot create a Lua state: not enough memory\n", stderr);
         return 1;
     }
+    rt_thread_main(L);
     lua_pushcfunction(L, rt_lua_msghandler);
     lua_pushcfunction(L, pmain);
     if (lua_pcall(L, 0, 0, 1) != LUA_OK) {
@@ -178,6 +259,6 @@ int main(void)
         return 1;   /* crt0 calls exit: stdio is flushed, QEMU ends */
     }
     fflush(NULL);
-    rt_console_puts("lua-root: init.lua returned; idling (quit QEMU: Ctrl-A then X)\n");
+    rt_console_puts("lua-root: init.lua returned; idling (quit QEMU: Ctrl-] then X)\n");
     rt_idle();
 }

@@ -9,6 +9,14 @@
  *   the spawn block         pages written at spawn, mapped read-only
  *   heap                    demand-zero, up to the end it was granted
  *   stack                   demand-zero, 4 MiB below RT_STACK_TOP
+ *   Lua threads' stacks     demand-zero, the top of each slot the task
+ *                           declared (RT_REQ_STACK); the rest a guard gap
+ *
+ * It also serves the tasks' requests about tasks they spawn (the same
+ * as the root's threads', limited to their own tasks), hands them the
+ * I/O ports spawn gave them (RT_REQ_IO), answers a Lua pager's
+ * "resolve this fault for me" (RT_REQ_RESOLVE), and is the pager of the
+ * root's own Lua threads, whose faults (stack overflows) stop them.
  *
  * Private pages come from a pool the pager gets from sigma0 in blocks and
  * never gives back; a task's pages go back to the pool's free list when
@@ -24,7 +32,8 @@
  * reach it only by IPC, through the rt_task_* calls of tasks.c (they may
  * pass pointers: the caller waits in the call while the pager uses them).
  * It uses no malloc and no stdio (newlib's are not thread-safe here) and
- * prints with rt_console_write. */
+ * prints with rt_kernel_write (never through the console server, which
+ * may wait for this very thread to page it in). */
 #include <stdbool.h>
 #include <string.h>
 
@@ -57,11 +66,17 @@ struct task {
     uint64_t memcap, heap_end;  /* bytes; granted heap [RT_HEAP_BASE, heap_end) */
     uint64_t reserved;          /* granted heap pages not yet touched, kept in the pool */
     uint64_t pages, shared, copied; /* see struct rt_task_info */
+    uint32_t tstack[RT_TSTACK_SLOTS];   /* bytes of stack at the top of each
+                                           thread-stack slot (RT_REQ_STACK) */
     unsigned nargs;             /* pages of the spawn block */
     uint32_t args[RT_ARGS_MAX / PAGE];
     int status;
     uint64_t ended;             /* order of ending: the oldest ended slot is reused first */
-    uint64_t waiter;            /* a root thread waiting for the end, or 0 */
+    uint64_t waiter;            /* a thread waiting for the end, or 0 */
+    uint64_t parent;            /* the task that asked for it (its first thread), 0: the root */
+    char name[RT_NAME_MAX];
+    unsigned nio;               /* I/O port ranges it is given (RT_REQ_IO) */
+    struct { uint32_t port, count; } io[RT_IO_MAX];
     char msg[RT_MSG_MAX];       /* why it failed, 0-terminated */
 };
 static struct task tasks[MAX_TASKS];
@@ -77,8 +92,26 @@ static struct {
 } pool;                         /* in .bss: not part of the tasks' .data copy */
 
 uint64_t rt_pager_id;          /* written by rt_pager_start before it is called */
+
+/* Word i of the message this thread received or sends: the first
+ * L4_REG_WORDS travel in registers (m), the rest in its UTCB. */
+static uint64_t word(const struct l4_msg *m, unsigned i)
+{
+    return i < L4_REG_WORDS ? m->w[i] : l4_utcb_of(RT_LT_PAGER)->mr[i];
+}
+
+static void put(struct l4_msg *m, unsigned i, uint64_t v)
+{
+    if (i < L4_REG_WORDS)
+        m->w[i] = v;
+    else
+        l4_utcb_of(RT_LT_PAGER)->mr[i] = v;
+}
 static uint64_t pager_stack[2048] __attribute__((aligned(16)));
-static char msg_buf[RT_MSG_MAX];    /* receives a task's end message */
+/* String receive buffers: a spawn block's body or an end message, and a
+ * spawned task's name. */
+static char rcv_buf[RT_ARGS_MAX];
+static char name_buf[RT_NAME_MAX];
 
 /* crt0.S: before any code writes .data (a Lua task has it zero: skip). */
 void rt_data_save(void)
@@ -282,7 +315,7 @@ static void task_end(unsigned slot, unsigned state, int status)
         sb_str(&b, t->msg);
         sb_str(&b, "\n");
     }
-    rt_console_write(line, b.n);
+    rt_kernel_write(line, b.n);
     if (t->waiter)
         reply_waiter(t, RT_TASK_OK);
 }
@@ -297,6 +330,14 @@ static void task_fail(unsigned slot, const char *what, uint64_t addr, uint64_t i
     sb_str(&b, " (ip ");
     sb_num(&b, ip, 16, false);
     sb_str(&b, "): ");
+    sb_str(&b, why);
+    task_end(slot, RT_TASK_FAILED, 1);
+}
+
+/* The task failed for a reason of its own (no address). */
+static void task_fail_msg(unsigned slot, const char *why)
+{
+    struct sb b = { tasks[slot].msg, 0, sizeof tasks[slot].msg };
     sb_str(&b, why);
     task_end(slot, RT_TASK_FAILED, 1);
 }
@@ -372,8 +413,17 @@ static uint64_t on_fault(unsigned slot, struct l4_msg *m)
         why = heap ? NULL : "beyond the heap granted";
     else if (within(page, RT_STACK_TOP - 2 * STACK_SIZE, RT_STACK_TOP - STACK_SIZE))
         why = "stack overflow";
+    else if (within(page, RT_TSTACK_BASE,
+                    RT_TSTACK_BASE + ((uint64_t)RT_TSTACK_SLOTS << RT_TSTACK_LOG2))) {
+        uint64_t i = (page - RT_TSTACK_BASE) >> RT_TSTACK_LOG2;
+        uint64_t top = RT_TSTACK_BASE + ((i + 1) << RT_TSTACK_LOG2);
+        if (page < top - t->tstack[i])
+            why = "stack overflow of a Lua thread";
+    }
     else if (!data && !within(page, (uint64_t)__data_start, UP(__image_end)) &&
-             !within(page, RT_STACK_TOP - STACK_SIZE, RT_STACK_TOP))
+             !within(page, RT_STACK_TOP - STACK_SIZE, RT_STACK_TOP) &&
+             !within(page, RT_TSTACK_BASE,
+                     RT_TSTACK_BASE + ((uint64_t)RT_TSTACK_SLOTS << RT_TSTACK_LOG2)))
         why = "nothing is mapped there";
     if (why) {
         task_fail(slot, "page fault at ", addr, ip, why);
@@ -425,9 +475,11 @@ static void on_exit(unsigned slot, struct l4_msg *m)
     t->msg[0] = 0;
     if (failed) {
         size_t n = L4_TAG_T(m->tag) == 1 && L4_TAG_U(m->tag) == 2 ? m->w[2] >> 4 : 0;
+        if (n > sizeof rcv_buf)
+            n = 0;
         if (n > RT_MSG_MAX - 1)
             n = RT_MSG_MAX - 1;
-        memcpy(t->msg, msg_buf, n);
+        memcpy(t->msg, rcv_buf, n);
         t->msg[n] = 0;
         if (!n)
             strcpy(t->msg, "(no message)");
@@ -435,12 +487,61 @@ static void on_exit(unsigned slot, struct l4_msg *m)
     task_end(slot, failed ? RT_TASK_FAILED : RT_TASK_EXITED, (int)(uint32_t)m->w[0]);
 }
 
-/* RT_REQ_SPAWN: w0 body, w1 its size, w2 memcap, w3 mcp, w4 prio. Reply w0
- * a code, w1 the task's first thread. */
-static void cmd_spawn(struct l4_msg *m)
+/* The I/O ports [port, port + count) as aligned power-of-two fpages:
+ * calls f(fpage) for each, until it returns false. */
+static bool io_fpages(uint32_t port, uint32_t count, bool (*f)(uint64_t fp, void *arg), void *arg)
 {
-    const unsigned char *body = (const void *)m->w[0];
-    uint64_t size = m->w[1], memcap = UP(m->w[2] ? m->w[2] : 1);
+    while (count) {
+        unsigned k = 0;
+        while (k < 16 && !(port & (1u << k)) && (2u << k) <= count)
+            k++;
+        if (!f(L4_IOFPAGE(port, k), arg))
+            return false;
+        port += 1u << k;
+        count -= 1u << k;
+    }
+    return true;
+}
+
+/* The root takes a port fpage from sigma0 for a task it spawns; "taken"
+ * is fine (the root got them before, e.g. through l4.io.request). */
+static bool io_from_sigma0(uint64_t fp, void *arg)
+{
+    (void)arg;
+    uint64_t s0 = l4_kip()->sigma0;
+    if (!s0)
+        return false;
+    struct l4_msg m = { 0 };
+    m.w[0] = L4_IOFPAGE_PORT(fp);
+    m.w[1] = L4_FPAGE_SIZE(fp);
+    l4_utcb_of(RT_LT_PAGER)->rcv_window = L4_FPAGE(0, L4_WHOLE_SPACE, L4_RWX);
+    uint64_t r = l4_ipc(s0, L4_TAG(L4_SIGMA0_IOPORTS, 2, 0), L4_RCV_MAPS, 0, &m, 0);
+    l4_utcb_of(RT_LT_PAGER)->rcv_window = 0;
+    return L4_IPC_ERR(r) == L4_IPC_OK && L4_TAG_U(m.tag) >= 1 &&
+           (m.w[0] == L4_SIGMA0_OK || m.w[0] == L4_SIGMA0_ETAKEN);
+}
+
+/* Is [port, port + count) within the ports task t was given? */
+static bool io_within(const struct task *t, uint32_t port, uint32_t count)
+{
+    for (unsigned i = 0; i < t->nio; i++)
+        if (port >= t->io[i].port && port + count <= t->io[i].port + t->io[i].count)
+            return true;
+    return false;
+}
+
+/* RT_REQ_SPAWN: w0 memcap, w1 mcp, w2 prio, w3 pager (0: this thread),
+ * w4 n, w5.. n I/O port ranges (port | count << 32), then two string
+ * items: the body (in rcv_buf) and the name (in name_buf). From a Lua
+ * task (parent: its slot, else -1), ports only among its own. Reply w0 a
+ * code, w1 the task's first thread. */
+static void cmd_spawn(struct l4_msg *m, int parent)
+{
+    unsigned u = L4_TAG_U(m->tag), nio = (unsigned)m->w[4];
+    uint64_t size = word(m, u) >> 4, memcap = UP(m->w[0] ? m->w[0] : 1);
+    size_t nlen = word(m, u + 2) >> 4;
+    const unsigned char *body = (const unsigned char *)rcv_buf;
+    uint64_t pager = m->w[3] ? m->w[3] : rt_pager_id;
     int slot = -1;
     for (unsigned i = 0; i < MAX_TASKS; i++)   /* a free slot, else the oldest ended */
         if (!tasks[i].state) {
@@ -451,9 +552,20 @@ static void cmd_spawn(struct l4_msg *m)
             slot = (int)i;
         }
     m->w[1] = 0;
-    if (size > RT_ARGS_MAX - sizeof(struct rt_task_args) || memcap > RT_HEAP_END - RT_HEAP_BASE) {
+    if (L4_TAG_T(m->tag) != 2 || nio > RT_IO_MAX || u != 5 + nio ||
+        size > RT_ARGS_MAX - sizeof(struct rt_task_args) || memcap > RT_HEAP_END - RT_HEAP_BASE) {
         m->w[0] = RT_TASK_EINVAL;
         return;
+    }
+    for (unsigned i = 0; i < nio; i++) {
+        uint32_t port = (uint32_t)word(m, 5 + i), count = (uint32_t)(word(m, 5 + i) >> 32);
+        bool ok = port + count <= 0x10000 && count > 0 &&
+                  (parent >= 0 ? io_within(&tasks[parent], port, count)
+                               : io_fpages(port, count, io_from_sigma0, NULL));
+        if (!ok) {
+            m->w[0] = RT_TASK_EPORTS;
+            return;
+        }
     }
     if (slot < 0) {
         m->w[0] = RT_TASK_ENOSLOT;
@@ -463,19 +575,28 @@ static void cmd_spawn(struct l4_msg *m)
     memset(t, 0, sizeof *t);
     t->memcap = memcap;
     t->heap_end = RT_HEAP_BASE;
+    t->parent = parent >= 0 ? tasks[parent].id : 0;
+    memcpy(t->name, name_buf, nlen < RT_NAME_MAX ? nlen : RT_NAME_MAX - 1);
+    t->nio = nio;
+    for (unsigned i = 0; i < nio; i++) {
+        t->io[i].port = (uint32_t)word(m, 5 + i);
+        t->io[i].count = (uint32_t)(word(m, 5 + i) >> 32);
+    }
     /* The spawn block: header and body, copied into pages of the task. */
     uint64_t total = sizeof(struct rt_task_args) + size;
     for (; t->nargs * PAGE < total; t->nargs++) {
         int64_t i = page_take((unsigned)slot, false);
         if (i < 0) {
             task_release((unsigned)slot);
-            t->nargs = 0;
+            memset(t, 0, sizeof *t);
             m->w[0] = RT_TASK_ENOMEM;
             return;
         }
         t->args[t->nargs] = (uint32_t)i;
     }
-    struct rt_task_args h = { RT_ARGS_MAGIC, size, rt_clock_epoch(), rt_pager_id, memcap, 0, { 0 } };
+    struct rt_task_args h = { .magic = RT_ARGS_MAGIC, .size = size,
+                              .epoch_us = rt_clock_epoch(), .service = rt_pager_id,
+                              .memcap = memcap, .console = rt_console_id, .nio = nio };
     for (uint64_t off = 0; off < total;) {
         uint64_t n = PAGE - off % PAGE;
         if (n > total - off)
@@ -484,17 +605,17 @@ static void cmd_spawn(struct l4_msg *m)
         for (uint64_t k = 0; k < n; k++, off++)
             dst[k] = off < sizeof h ? ((unsigned char *)&h)[off] : body[off - sizeof h];
     }
-    uint64_t id = 0, r = l4_task_new(L4_ID(task_number((unsigned)slot), 0, 0), m->w[3],
-                                     (uint64_t)_start, RT_STACK_TOP, rt_pager_id, 0, &id);
+    uint64_t id = 0, r = l4_task_new(L4_ID(task_number((unsigned)slot), 0, 0), m->w[1],
+                                     (uint64_t)_start, RT_STACK_TOP, pager, 0, &id);
     if (r != L4_OK) {
         task_release((unsigned)slot);
         memset(t, 0, sizeof *t);
         m->w[0] = r == L4_ENOMEM ? RT_TASK_ENOMEM : RT_TASK_EKERNEL;
         return;
     }
-    /* It cannot read the block before the pager answers its first fault. */
+    /* It cannot read the block before its first fault is answered. */
     ((struct rt_task_args *)pool_va(t->args[0]))->task = id;
-    l4_thread_schedule(id, m->w[4], ~0ull, 0);
+    l4_thread_schedule(id, m->w[2], ~0ull, 0);
     t->id = id;
     t->state = RT_TASK_RUNNING;
     nrunning++;
@@ -502,33 +623,76 @@ static void cmd_spawn(struct l4_msg *m)
     m->w[1] = id;
 }
 
-static void fill_info(const struct task *t, struct rt_task_info *i)
+/* A reply with the task's info (tasks.c, take_info): words, then its
+ * name and message as strings (with their 0). */
+static uint64_t send_info(const struct task *t, struct l4_msg *m, uint64_t next)
 {
-    *i = (struct rt_task_info){ t->state, t->status, t->pages, t->shared, t->copied,
-                                t->heap_end - RT_HEAP_BASE, t->memcap, t->msg };
+    uint64_t w[14] = { RT_TASK_OK, t->id, t->state, (uint64_t)(int64_t)t->status, t->pages,
+                       t->shared, t->copied, t->heap_end - RT_HEAP_BASE, t->memcap, next,
+                       (uint64_t)(strlen(t->name) + 1) << 4 | L4_ITEM_STRING, (uint64_t)t->name,
+                       (uint64_t)(strlen(t->msg) + 1) << 4 | L4_ITEM_STRING, (uint64_t)t->msg };
+    for (unsigned i = 0; i < 14; i++)
+        put(m, i, w[i]);
+    return L4_TAG(0, 10, 2);
 }
 
-/* A request of one of the root's threads; returns the reply's tag, or
- * L4_NODESC for none now (a wait for a running task). */
-static uint64_t control(uint64_t from, struct l4_msg *m)
+/* RT_REQ_RESOLVE, for a pager of a Lua task that is not this thread
+ * (l4.task.resolve): w0 the faulting thread, w1 the fault address and
+ * access, w2 ip. Reply w0 a code, w1 the send base, w2 this task's fpage
+ * that the fault would get here. */
+static uint64_t cmd_resolve(struct l4_msg *m)
+{
+    int slot = slot_of_thread(m->w[0]);
+    if (slot < 0) {
+        m->w[0] = RT_TASK_ENOTASK;
+        return L4_TAG(0, 1, 0);
+    }
+    m->w[0] = m->w[1];
+    m->w[1] = m->w[2];
+    if (on_fault((unsigned)slot, m) == L4_NODESC) {
+        m->w[0] = RT_TASK_EFAILED;
+        return L4_TAG(0, 1, 0);
+    }
+    m->w[2] = m->w[1];
+    m->w[1] = m->w[0] & ~(PAGE - 1);
+    m->w[0] = RT_TASK_OK;
+    return L4_TAG(0, 3, 0);
+}
+
+/* A request about tasks, from a thread of the root (parent -1: it sees
+ * every task) or of a running Lua task (parent its slot: it sees the
+ * tasks it spawned); returns the reply's tag, or L4_NODESC for none now
+ * (a wait for a running task). */
+static uint64_t request(uint64_t from, int parent, struct l4_msg *m)
 {
     uint32_t label = L4_TAG_LABEL(m->tag);
-    int slot = label == RT_REQ_SPAWN || label == RT_REQ_STATS ? -1 : slot_of_id(m->w[0]);
-    struct task *t = slot >= 0 ? &tasks[slot] : NULL;
+    uint64_t who = parent >= 0 ? tasks[parent].id : 0;
     if (label == RT_REQ_SPAWN) {
-        cmd_spawn(m);
+        cmd_spawn(m, parent);
         return L4_TAG(0, 2, 0);
     }
     if (label == RT_REQ_STATS) {
-        struct rt_task_stats *s = (void *)m->w[1];
-        *s = (struct rt_task_stats){ pool.npages, pool.nfree, pool.reserved, nrunning,
-                                     (UP(__text_end) - (uint64_t)__text_start +
-                                      UP(__rodata_end) - (uint64_t)__rodata_start) / PAGE,
-                                     (UP(__data_end) - (uint64_t)__data_start) / PAGE };
         m->w[0] = RT_TASK_OK;
+        m->w[1] = pool.npages;
+        m->w[2] = pool.nfree;
+        m->w[3] = pool.reserved;
+        m->w[4] = nrunning;
+        m->w[5] = (UP(__text_end) - (uint64_t)__text_start + UP(__rodata_end) -
+                   (uint64_t)__rodata_start) / PAGE;
+        put(m, 6, (UP(__data_end) - (uint64_t)__data_start) / PAGE);
+        return L4_TAG(0, 7, 0);
+    }
+    if (label == RT_REQ_RESOLVE && parent < 0)
+        return cmd_resolve(m);
+    if (label == RT_REQ_LIST) {
+        for (uint64_t i = m->w[0]; i < MAX_TASKS; i++)
+            if (tasks[i].state && (parent < 0 || tasks[i].parent == who))
+                return send_info(&tasks[i], m, i + 1);
+        m->w[0] = RT_TASK_ENOTASK;
         return L4_TAG(0, 1, 0);
     }
-    void *out = (void *)m->w[1];    /* RT_REQ_INFO: where the caller wants it */
+    int slot = slot_of_id(m->w[0]);
+    struct task *t = slot >= 0 && (parent < 0 || tasks[slot].parent == who) ? &tasks[slot] : NULL;
     m->w[1] = 0;
     if (!t) {
         m->w[0] = RT_TASK_ENOTASK;
@@ -565,16 +729,46 @@ static uint64_t control(uint64_t from, struct l4_msg *m)
         m->w[0] = RT_TASK_OK;
         return L4_TAG(0, 2, 0);
     case RT_REQ_INFO:
-        fill_info(t, out);
-        m->w[0] = RT_TASK_OK;
-        return L4_TAG(0, 2, 0);
+        return send_info(t, m, 0);
     }
     m->w[0] = RT_TASK_EINVAL;
     return L4_TAG(0, 2, 0);
 }
 
+/* RT_REQ_IO: the task's ports, as map items of I/O fpages (the root holds
+ * them: it took them from sigma0 at spawn). */
+struct io_reply {
+    struct l4_msg *m;
+    unsigned n;
+};
+
+static bool io_item(uint64_t fp, void *arg)
+{
+    struct io_reply *r = arg;
+    if (1 + 2 * (r->n + 1) > L4_MSG_WORDS)
+        return false;
+    put(r->m, 1 + 2 * r->n, L4_ITEM_MAP);
+    put(r->m, 2 + 2 * r->n, fp);
+    r->n++;
+    return true;
+}
+
+static bool sending_io;     /* the reply being sent is on_io's */
+
+static uint64_t on_io(unsigned slot, struct l4_msg *m)
+{
+    sending_io = true;
+    struct task *t = &tasks[slot];
+    struct io_reply r = { m, 0 };
+    bool ok = true;
+    for (unsigned i = 0; i < t->nio && ok; i++)
+        ok = io_fpages(t->io[i].port, t->io[i].count, io_item, &r);
+    m->w[0] = ok ? 0 : 1;
+    return L4_TAG(0, 1, ok ? r.n : 0);
+}
+
 /* A message from a thread of a running task. */
-static uint64_t serve(unsigned slot, struct l4_msg *m)
+static uint64_t serve(uint64_t from, unsigned slot, struct l4_msg *m)
 {
     switch (L4_TAG_LABEL(m->tag)) {
     case LABEL_PF:
@@ -591,12 +785,53 @@ static uint64_t serve(unsigned slot, struct l4_msg *m)
     }
     case RT_REQ_HEAP:
         return on_heap(slot, m);
+    case RT_REQ_STACK:      /* the pages come as they are touched */
+        if (m->w[0] < RT_TSTACK_SLOTS && m->w[1] <= RT_TSTACK_MAX) {
+            uint32_t *st = &tasks[slot].tstack[m->w[0]];
+            *st = (uint32_t)UP(m->w[1] > *st ? m->w[1] : *st);
+            m->w[0] = 1;
+        } else {
+            m->w[0] = 0;
+        }
+        return L4_TAG(0, 1, 0);
     case RT_REQ_EXIT:
         on_exit(slot, m);
         return L4_NODESC;
+    case RT_REQ_IO:
+        return on_io(slot, m);
     }
+    if (L4_TAG_LABEL(m->tag) >= RT_REQ_SPAWN && L4_TAG_LABEL(m->tag) <= RT_REQ_LIST)
+        return request(from, (int)slot, m);
     m->w[0] = ~0ull;
     return L4_TAG(0, 1, 0);
+}
+
+/* A fault or exception of one of the root's Lua threads (whose pager
+ * this thread is, threads.c): in a guard gap of the thread-stack region
+ * a stack overflow, anywhere else a bug; either way the thread is
+ * stopped as failed (no answer) and the console says why. */
+static uint64_t own_fault(uint64_t from, struct l4_msg *m)
+{
+    bool pf = L4_TAG_LABEL(m->tag) == LABEL_PF;
+    uint64_t addr = pf ? m->w[0] & ~7ull : m->w[3], ip = pf ? m->w[1] : m->w[2];
+    char line[160];
+    struct sb b = { line, 0, sizeof line };
+    sb_str(&b, "lua-root: thread ");
+    sb_num(&b, from, 16, false);
+    sb_str(&b, pf ? " failed: page fault at " : " failed: exception at ");
+    sb_num(&b, addr, 16, false);
+    sb_str(&b, " (ip ");
+    sb_num(&b, ip, 16, false);
+    if (!pf)
+        sb_str(&b, "): an exception\n");
+    else if (within(addr, RT_TSTACK_BASE,
+                    RT_TSTACK_BASE + ((uint64_t)RT_TSTACK_SLOTS << RT_TSTACK_LOG2)))
+        sb_str(&b, "): stack overflow\n");
+    else
+        sb_str(&b, "): nothing is mapped there\n");
+    if (rt_thread_fault(L4_ID_LTHREAD(from)))
+        rt_kernel_write(line, b.n);
+    return L4_NODESC;
 }
 
 static void __attribute__((noreturn)) pager_main(void)
@@ -606,22 +841,31 @@ static void __attribute__((noreturn)) pager_main(void)
     struct l4_msg m = { 0 };
     uint64_t from = 0, to = 0, tag = L4_NODESC;
     for (;;) {
-        u->rcv_strings[0][0] = (uint64_t)msg_buf;
-        u->rcv_strings[0][1] = sizeof msg_buf;
+        u->rcv_strings[0][0] = (uint64_t)rcv_buf;
+        u->rcv_strings[0][1] = sizeof rcv_buf;
+        u->rcv_strings[1][0] = (uint64_t)name_buf;
+        u->rcv_strings[1][1] = sizeof name_buf;
         uint64_t r = l4_ipc(to, tag, L4_RCV_OPEN | L4_RCV_STRINGS, TIMEOUTS, &m, &from);
+        bool io_reply = sending_io;
+        sending_io = false;
         if (L4_IPC_ERR(r) != L4_IPC_OK) {
             /* A page the kernel could not map for a task: it is stuck. */
             int slot = tag != L4_NODESC ? slot_of_thread(to) : -1;
-            if (L4_IPC_ERR(r) == L4_IPC_MAP_FAILED && slot >= 0)
+            if (L4_IPC_ERR(r) == L4_IPC_MAP_FAILED && slot >= 0 && io_reply)
+                task_fail_msg(slot, "its I/O ports: the root does not hold them all");
+            else if (L4_IPC_ERR(r) == L4_IPC_MAP_FAILED && slot >= 0)
                 task_fail(slot, "page fault at ", 0, 0, "the kernel could not map the page");
             tag = L4_NODESC;
             continue;
         }
         int slot = slot_of_thread(from);
-        if (L4_ID_TASK(from) == me)
-            tag = control(from, &m);
+        uint32_t label = L4_TAG_LABEL(m.tag);
+        if (L4_ID_TASK(from) == me && (label == LABEL_PF || label == LABEL_EXC))
+            tag = own_fault(from, &m);
+        else if (L4_ID_TASK(from) == me)
+            tag = request(from, -1, &m);
         else if (slot >= 0)
-            tag = serve((unsigned)slot, &m);
+            tag = serve(from, (unsigned)slot, &m);
         else
             tag = L4_NODESC;    /* a stranger, or a late word of a gone task */
         to = from;

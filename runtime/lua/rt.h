@@ -8,6 +8,13 @@
  *   0x010000000000  RT_HEAP_END
  *   0x020000000000  the root only: the pool of pages its pager gives the
  *                   Lua tasks it spawns (pager.c)
+ *   0x100000000000  the bindings' free area (l4b.h: windows, l4.mem)
+ *   0x7f8000000000  the Lua threads' stacks (RT_TSTACK_BASE): 256 slots of
+ *                   512 MiB, each a stack of at most 256 MiB at its top and
+ *                   an unmapped guard gap below (threads.c); in the root,
+ *                   RAM from sigma0 kept for the next thread of the slot;
+ *                   in a Lua task, demand-zero from the root's pager
+ *   0x7fa000000000  their end
  *   0x7ff000000000  top of Lua's stack (2^RT_STACK_LOG2 bytes from sigma0,
  *                   nothing mapped below: an overflow is a page fault that
  *                   sigma0 logs and does not answer; in a Lua task,
@@ -26,6 +33,16 @@
  * LPeg's match (about 10 KiB of frame) at each, as with lpeg.match called
  * from a Cmt capture, that takes some 2.1 MiB (tests/lua/smoke.lua). */
 #define RT_STACK_LOG2 22
+/* The Lua threads' stacks (threads.c): slot i is [BASE + i * 2^LOG2,
+ * BASE + (i + 1) * 2^LOG2); a thread's stack is the top `stack` bytes of
+ * its slot (at most RT_TSTACK_MAX), the rest of the slot a guard gap.
+ * Threads default to 1 MiB (bindings/thread.c): Lua's 200 nested C calls
+ * fit easily; LPeg's match nested through Cmt captures needs a 4 MiB one
+ * (above). */
+#define RT_TSTACK_BASE  0x00007f8000000000ull
+#define RT_TSTACK_LOG2  29
+#define RT_TSTACK_SLOTS 256
+#define RT_TSTACK_MAX   (256ull << 20)
 
 /* ---- Lua tasks (docs/runtime.md "Lua tasks") ----
  * The root task spawns tasks that run this same image; its pager thread
@@ -41,6 +58,9 @@
 #define RT_MSG_MAX     1024             /* bytes of an end message kept */
 #define RT_ARGS_MAGIC  0x31534b5341547552ull    /* "RuTASKS1" */
 
+#define RT_NAME_MAX    32               /* bytes of a task's name, with the 0 */
+#define RT_IO_MAX      8                /* I/O port ranges handed to a task */
+
 /* The spawn block at RT_ARGS_BASE in a Lua task (read-only there). The
  * body, written by bindings/task.c: the script's name, 0-terminated; a
  * 32-bit count n; n values, each a type byte and its data: 's' a 32-bit
@@ -50,50 +70,67 @@ struct rt_task_args {
     uint64_t magic;         /* RT_ARGS_MAGIC */
     uint64_t size;          /* bytes of the body */
     uint64_t epoch_us;      /* the root's wall clock at boot (clock.c) */
-    uint64_t service;       /* the root's pager thread: heap, exit */
-    uint64_t memcap;        /* bytes of heap the task may have */
+    uint64_t service;       /* the root's pager thread: heap, stacks, exit, tasks */
+    uint64_t memcap;        /* bytes of heap the task may have (and its main state) */
     uint64_t task;          /* its first thread's id */
-    uint64_t reserved[2];
+    uint64_t console;       /* the console server (rt_console_id), 0: none */
+    uint64_t reserved[1];
+    uint64_t nio;           /* I/O port ranges to fetch at start (RT_REQ_IO) */
     unsigned char body[];
 };
 
 /* A Lua task's requests to its service (labels): RT_REQ_HEAP w0 the heap
  * end it needs, reply w0 the end granted (smaller: refused); RT_REQ_EXIT
  * w0 the status, w1 1 if it failed, then a string item with the message
- * if so; no reply, the task is deleted. */
-enum { RT_REQ_HEAP = 1, RT_REQ_EXIT };
+ * if so; no reply, the task is deleted; RT_REQ_STACK w0 a thread-stack
+ * slot, w1 bytes at its top that are stack (threads.c), reply w0 1 (0:
+ * refused); RT_REQ_IO: reply w0 0 and a map item per I/O fpage of the
+ * ports it was given at spawn. A Lua task also makes the requests about
+ * tasks below (tasks.c), about the tasks it spawned. */
+enum { RT_REQ_HEAP = 1, RT_REQ_EXIT, RT_REQ_STACK, RT_REQ_IO };
 
 /* Results of the rt_task_* calls (0 is success). */
 enum {
     RT_TASK_OK, RT_TASK_ENOSLOT, RT_TASK_ENOMEM, RT_TASK_ENOTASK, RT_TASK_ETIMEOUT,
     RT_TASK_EKERNEL, RT_TASK_EINVAL, RT_TASK_EBUSY, RT_TASK_EIPC, RT_TASK_ENOTROOT,
+    RT_TASK_EPORTS, RT_TASK_EFAILED,
 };
 /* How a task is: running, or how it ended. */
 enum { RT_TASK_RUNNING = 1, RT_TASK_EXITED, RT_TASK_FAILED };
 
-/* pager.c: the pager thread, started by the first spawn (RT_TASK_ENOTROOT
- * in a Lua task); its id, 0 before. Requests of the root's threads to it
- * (labels; tasks.c makes them, pager.c says what the words are). */
+/* pager.c: the pager thread of the root, started by the first request
+ * (RT_TASK_ENOTROOT in a Lua task); its id, 0 before. Requests about
+ * tasks (labels), from the root's threads and from Lua tasks (tasks.c
+ * makes them; pager.c says what the words are). */
 int rt_pager_start(void);
 extern uint64_t rt_pager_id;
-enum { RT_REQ_SPAWN = 16, RT_REQ_WAIT, RT_REQ_CANCEL, RT_REQ_DELETE, RT_REQ_INFO, RT_REQ_STATS };
+enum {
+    RT_REQ_SPAWN = 16, RT_REQ_WAIT, RT_REQ_CANCEL, RT_REQ_DELETE, RT_REQ_INFO, RT_REQ_STATS,
+    RT_REQ_LIST, RT_REQ_RESOLVE,
+};
 
-/* tasks.c, called by any thread of the root but its pager. */
+/* tasks.c, called by any thread of the root but its pager, or of a Lua
+ * task (which sees only the tasks it spawned). */
 struct rt_spawn {
     const void *body;       /* the spawn block's body (above) */
     size_t size;
     uint64_t memcap;        /* bytes of heap; rounded up to pages */
     unsigned mcp, prio;
+    uint64_t pager;         /* its first thread's pager; 0: the root's pager thread */
+    const char *name;       /* shown by info and list; cut to RT_NAME_MAX - 1 */
+    unsigned nio;           /* I/O port ranges it gets before it starts */
+    struct { uint32_t port, count; } io[RT_IO_MAX];
 };
 struct rt_task_info {
+    uint64_t id;            /* its first thread */
     unsigned state;         /* RT_TASK_RUNNING, _EXITED, _FAILED */
     int status;             /* the exit status once it ended */
     uint64_t pages;         /* private pages it holds (held when it ended) */
     uint64_t shared;        /* pages of the root's mapped to it (text, rodata, archive) */
     uint64_t copied;        /* pages copied from the image (.data) */
     uint64_t heap, memcap;  /* heap bytes granted, and the cap */
-    const char *msg;        /* why it failed ("" else); valid until the
-                               slot is reused by a later spawn */
+    char name[RT_NAME_MAX];
+    char msg[RT_MSG_MAX];   /* why it failed ("" else) */
 };
 struct rt_task_stats {
     uint64_t pool, free, reserved;  /* pages got from sigma0, on the free list,
@@ -111,7 +148,18 @@ int rt_task_delete(uint64_t id, uint64_t *pages);
  * it is. */
 int rt_task_wait(uint64_t id, uint16_t timeout, struct rt_task_info *i);
 int rt_task_info(uint64_t id, struct rt_task_info *i);
+/* The visible task after index *next (start with 0): fills i (without
+ * msg) and advances *next; RT_TASK_ENOTASK when there is none left. */
+int rt_task_next(unsigned *next, struct rt_task_info *i);
 int rt_task_stats(struct rt_task_stats *s);
+/* For a pager of a Lua task that is not the root's (l4.task.resolve):
+ * what the root's pager would map for the fault of thread `thread` at
+ * `addr` (bits 0-2: the access, as in the fault message): *base the send
+ * base, *fpage the root's own fpage to map there. RT_TASK_EFAILED if the
+ * fault failed the task (the pager deleted it: info tells why). Root
+ * only. */
+int rt_task_resolve(uint64_t thread, uint64_t addr, uint64_t ip, uint64_t *base,
+                    uint64_t *fpage);
 /* crt0.S calls this first: the root keeps a copy of its initial .data
  * for the tasks it spawns. */
 void rt_data_save(void);
@@ -120,11 +168,20 @@ void rt_data_save(void);
 int rt_is_child(void);                      /* not the root task */
 const struct rt_task_args *rt_task_args(void);  /* NULL in the root */
 uint64_t rt_child_heap(uint64_t end);       /* asks for [RT_HEAP_BASE, end): the end granted */
+int rt_child_stack(unsigned slot, uint64_t size);  /* thread-stack slot's top size bytes: ok */
 void rt_child_exit(int status, const char *failure) __attribute__((noreturn));
+int rt_child_io(void);          /* fetches its I/O ports (RT_REQ_IO): 0 or -1 */
 
-/* console.c: the one output path of fds 1 and 2 (the kernel's debug
- * console for now; the UART driver replaces it later). */
+/* console.c: the one output path of fds 1 and 2: the console server
+ * rt_console_id (docs/console.md), or the kernel's debug output while it
+ * is 0. A Lua task starts with its spawner's (rt_task_args.console). */
+#define RT_CON_WRITE 0x101          /* the console protocol's write (docs/console.md) */
+extern uint64_t rt_console_id;
 void rt_console_write(const char *s, size_t n);
+/* Straight to the kernel's debug output (its log ring, and COM1 until the
+ * driver has it; the root's watcher copies the ring to the console): for
+ * the pager thread, which must never wait for a task it pages. */
+void rt_kernel_write(const char *s, size_t n);
 void rt_console_puts(const char *s);
 
 /* mem.c: a block of 2^k bytes of zeroed RAM from sigma0, mapped at va
@@ -161,6 +218,7 @@ int rt_archive_find(const char *path, struct rt_file *f);
  * main thread, 1 the root's pager, 254 and 255 are debug threads). */
 #define RT_LT_FIRST 2
 #define RT_LT_LAST  253
+#define RT_INTERRUPT_MAX 256            /* bytes of an interrupt's message, with the 0 */
 struct lua_State;
 /* The lthread running this (found by the stack pointer; 0 for any
  * thread that is not a Lua thread). */
@@ -171,21 +229,51 @@ void rt_libc_unlock(void);
 /* The lthread the next thread gets, or -1 if none is left. */
 int rt_thread_reserve(void);
 /* Starts lthread lt (from rt_thread_reserve) on a stack of `stack` bytes
- * from the heap, at priority prio (-1: the creator's), running
- * lua_pcall(L, nargs, 0, 1): L holds a message handler, the body and its
- * nargs arguments. *id gets its id. Returns 0 or an L4 code (L4_ENOMEM:
- * no stack; L4_EBUSY: lt was taken meanwhile). The thread then owns L: it
- * closes it itself when the body returns or fails; a killed thread's
- * state is never closed (its __gc and to-be-closed code would run in the
- * killer, with the wrong UTCB), and stays allocated. */
+ * in a slot of the thread-stack region (with a guard gap below), at
+ * priority prio (-1: the creator's), running lua_pcall(L, nargs, 0, 1): L
+ * (from rt_lua_newstate) holds a message handler, the body and its nargs
+ * arguments. *id gets its id. Returns 0 or an L4 code (L4_ENOMEM: no
+ * stack; L4_EBUSY: lt was taken meanwhile). The thread then owns L: it
+ * closes it itself when the body returns or fails, or when it is killed
+ * (at its next Lua instruction). */
 int rt_thread_start(unsigned lt, struct lua_State *L, int nargs, size_t stack, int prio,
                     uint64_t *id);
+/* main.c registers the main thread's state (lthread 0), so that it can
+ * be interrupted and report its memory. */
+void rt_thread_main(struct lua_State *L);
 /* "running", "ended", "failed", "killed", or NULL if id is not a Lua
  * thread of this task. */
 const char *rt_thread_status(uint64_t id);
-/* Stops a running Lua thread for good (parked in a receive from nil) and
- * frees its stack. 0, L4_ENOTHREAD (not a Lua thread), L4_EINVAL (itself). */
+struct rt_thread_info {
+    const char *state;          /* as rt_thread_status */
+    uint64_t memory, memcap;    /* bytes of its state (0 once closed), its cap */
+    uint64_t stack;             /* bytes of its stack (0: the main thread's) */
+};
+/* A Lua thread of this task or the main thread: 0 or L4_ENOTHREAD. */
+int rt_thread_info(uint64_t id, struct rt_thread_info *i);
+/* Makes the thread (the main thread included) raise a Lua error with the
+ * message `why` at its next Lua instruction (a thread blocked in IPC: when
+ * it next runs Lua). 0, L4_ENOTHREAD (not a Lua thread of this task),
+ * L4_EINVAL (it has ended). */
+int rt_thread_interrupt(uint64_t id, const char *why);
+/* Ends a running Lua thread for good: at its next Lua instruction (its
+ * IPC is cancelled to get it there) it closes its state and parks; if it
+ * does not get there soon, it is stopped where it is and its state is
+ * given up (leaked). 0, L4_ENOTHREAD (not a Lua thread), L4_EINVAL
+ * (itself). */
 int rt_thread_kill(uint64_t id);
+/* pager.c, in the root: lthread lt faulted where nothing may be: stop it
+ * as failed. Returns false if lt is no running Lua thread. */
+int rt_thread_fault(unsigned lt);
+
+/* main.c: Lua states whose allocator counts their bytes and refuses
+ * beyond `cap` (SIZE_MAX: no cap): Lua then raises "not enough memory"
+ * in that state only. NULL if even the state cannot be made. */
+struct lua_State *rt_lua_newstate(size_t cap);
+void rt_lua_close(struct lua_State *L);     /* lua_close and the counter */
+/* A new cap; false (and the old one kept) if the state has more already. */
+int rt_lua_setcap(struct lua_State *L, size_t cap);
+void rt_lua_memory(struct lua_State *L, uint64_t *used, uint64_t *cap);
 
 /* main.c: what every Lua state of the runtime gets (the standard
  * libraries, LPeg, l4, package paths), and the message handler that adds

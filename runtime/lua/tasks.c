@@ -1,6 +1,13 @@
-/* The root's side of Lua tasks (docs/runtime.md "Lua tasks"): the
- * rt_task_* calls, which any thread of the root but the pager makes; each
- * is a call to the pager thread (pager.c), which owns the tasks. */
+/* The requests about Lua tasks (docs/runtime.md "Lua tasks"): the
+ * rt_task_* calls, which any thread of the root but the pager makes, and
+ * the threads of a Lua task too (about the tasks it spawned); each is a
+ * call to the root's pager thread (pager.c), which owns the tasks. The
+ * same messages either way: words, and string items for what is not a
+ * word (the spawn block's body and the name going, the name and the end
+ * message coming back into buffers on the caller's stack, which it has
+ * touched: the pager does not wait for pages of a client's string). */
+#include <string.h>
+
 #include "rt.h"
 #include "l4/syscalls.h"
 
@@ -16,19 +23,62 @@ const char *rt_task_strerror(int code)
         [RT_TASK_EINVAL] = "invalid argument",
         [RT_TASK_EBUSY] = "another thread waits for it",
         [RT_TASK_EIPC] = "IPC with the pager failed",
-        [RT_TASK_ENOTROOT] = "only the root task spawns Lua tasks",
+        [RT_TASK_ENOTROOT] = "only the root task does this",
+        [RT_TASK_EPORTS] = "I/O ports not available",
+        [RT_TASK_EFAILED] = "the fault failed the task",
     };
     return code >= 0 && code < (int)(sizeof why / sizeof why[0]) && why[code] ? why[code]
                                                                             : "unknown error";
 }
 
-static int call(uint32_t label, unsigned u, struct l4_msg *m, uint16_t rcv_timeout)
+/* Word i of a message of this thread: the first L4_REG_WORDS travel in
+ * registers (m), the rest in its UTCB. */
+static uint64_t word(const struct l4_msg *m, unsigned i)
 {
-    if (rt_is_child())
-        return RT_TASK_ENOTROOT;
-    if (!rt_pager_id)
-        return RT_TASK_ENOTASK;     /* none was ever spawned */
-    uint64_t r = l4_ipc(rt_pager_id, L4_TAG(label, u, 0), 0, L4_TIMEOUTS(0, rcv_timeout, 0, 0), m, 0);
+    return i < L4_REG_WORDS ? m->w[i] : l4_utcb_of(rt_self_lthread())->mr[i];
+}
+
+static void put(struct l4_msg *m, unsigned i, uint64_t v)
+{
+    if (i < L4_REG_WORDS)
+        m->w[i] = v;
+    else
+        l4_utcb_of(rt_self_lthread())->mr[i] = v;
+}
+
+/* String receive buffers for one call (NULL: none). */
+struct bufs {
+    char *a, *b;
+    size_t na, nb;
+};
+
+static int call(uint32_t label, unsigned u, unsigned t, struct l4_msg *m, uint16_t rcv_timeout,
+                const struct bufs *b)
+{
+    uint64_t to;
+    if (rt_is_child()) {
+        to = rt_task_args()->service;
+    } else {
+        int r = rt_pager_start();
+        if (r)
+            return r;
+        to = rt_pager_id;
+    }
+    uint64_t rcv = 0, saved[2][2];
+    struct l4_utcb *me = l4_utcb_of(rt_self_lthread());
+    if (b) {    /* the bindings set rcv_strings once: they are put back below */
+        memcpy(saved, me->rcv_strings, sizeof saved);
+        memset(b->a, 0, b->na);
+        memset(b->b, 0, b->nb);
+        me->rcv_strings[0][0] = (uint64_t)b->a;
+        me->rcv_strings[0][1] = b->na;
+        me->rcv_strings[1][0] = (uint64_t)b->b;
+        me->rcv_strings[1][1] = b->nb;
+        rcv = L4_RCV_STRINGS;
+    }
+    uint64_t r = l4_ipc(to, L4_TAG(label, u, t), rcv, L4_TIMEOUTS(0, rcv_timeout, 0, 0), m, 0);
+    if (b)
+        memcpy(me->rcv_strings, saved, sizeof saved);
     if (L4_IPC_ERR(r) == L4_IPC_RCV_TIMEOUT)
         return RT_TASK_ETIMEOUT;
     return L4_IPC_ERR(r) == L4_IPC_OK ? (int)m->w[0] : RT_TASK_EIPC;
@@ -36,19 +86,25 @@ static int call(uint32_t label, unsigned u, struct l4_msg *m, uint16_t rcv_timeo
 
 int rt_task_spawn(const struct rt_spawn *s, uint64_t *id)
 {
-    int r = rt_pager_start();
-    if (r)
-        return r;
-    struct l4_msg m = { 0, { (uint64_t)s->body, s->size, s->memcap, s->mcp, s->prio } };
-    r = call(RT_REQ_SPAWN, 5, &m, 0);
-    *id = m.w[1];
+    struct l4_msg m = { 0, { s->memcap, s->mcp, s->prio, s->pager, s->nio } };
+    unsigned u = 5;
+    for (unsigned i = 0; i < s->nio && i < RT_IO_MAX; i++)
+        put(&m, u++, s->io[i].port | (uint64_t)s->io[i].count << 32);
+    const char *name = s->name ? s->name : "";
+    size_t nlen = strnlen(name, RT_NAME_MAX - 1);
+    put(&m, u, (uint64_t)s->size << 4 | L4_ITEM_STRING);
+    put(&m, u + 1, (uint64_t)s->body);
+    put(&m, u + 2, (uint64_t)nlen << 4 | L4_ITEM_STRING);
+    put(&m, u + 3, (uint64_t)name);
+    int r = call(RT_REQ_SPAWN, u, 2, &m, 0, NULL);
+    *id = r ? 0 : m.w[1];
     return r;
 }
 
 int rt_task_delete(uint64_t id, uint64_t *pages)
 {
     struct l4_msg m = { 0, { id } };
-    int r = call(RT_REQ_DELETE, 1, &m, 0);
+    int r = call(RT_REQ_DELETE, 1, 0, &m, 0, NULL);
     *pages = r ? 0 : m.w[1];
     return r;
 }
@@ -61,29 +117,74 @@ int rt_task_wait(uint64_t id, uint16_t timeout, struct rt_task_info *i)
         return !r && i->state == RT_TASK_RUNNING ? RT_TASK_ETIMEOUT : r;
     }
     struct l4_msg m = { 0, { id } };
-    r = call(RT_REQ_WAIT, 1, &m, timeout);
+    r = call(RT_REQ_WAIT, 1, 0, &m, timeout, NULL);
     if (r == RT_TASK_ETIMEOUT || r == RT_TASK_EIPC) {
         /* Withdraw: once the pager has this, it answers the wait no more
          * (until then its answer, with a zero timeout, cannot reach us:
          * we are not receiving). */
         struct l4_msg c = { 0, { id } };
-        call(RT_REQ_CANCEL, 1, &c, 0);
+        call(RT_REQ_CANCEL, 1, 0, &c, 0, NULL);
         return r;
     }
     return r ? r : rt_task_info(id, i);
 }
 
+/* The reply of RT_REQ_INFO and RT_REQ_LIST (pager.c, send_info): w1 id,
+ * w2 state, w3 status, w4 pages, w5 shared, w6 copied, w7 heap, w8
+ * memcap, w9 the next index; the name and the message as strings. */
+static void take_info(const struct l4_msg *m, struct rt_task_info *i)
+{
+    i->id = word(m, 1);
+    i->state = (unsigned)word(m, 2);
+    i->status = (int)(int64_t)word(m, 3);
+    i->pages = word(m, 4);
+    i->shared = word(m, 5);
+    i->copied = word(m, 6);
+    i->heap = word(m, 7);
+    i->memcap = word(m, 8);
+    i->name[RT_NAME_MAX - 1] = 0;
+    i->msg[RT_MSG_MAX - 1] = 0;
+}
+
 int rt_task_info(uint64_t id, struct rt_task_info *i)
 {
-    struct l4_msg m = { 0, { id, (uint64_t)i } };
-    return call(RT_REQ_INFO, 2, &m, 0);
+    struct l4_msg m = { 0, { id } };
+    struct bufs b = { i->name, i->msg, RT_NAME_MAX - 1, RT_MSG_MAX - 1 };
+    int r = call(RT_REQ_INFO, 1, 0, &m, 0, &b);
+    if (!r)
+        take_info(&m, i);
+    return r;
+}
+
+int rt_task_next(unsigned *next, struct rt_task_info *i)
+{
+    struct l4_msg m = { 0, { *next } };
+    struct bufs b = { i->name, i->msg, RT_NAME_MAX - 1, RT_MSG_MAX - 1 };
+    int r = call(RT_REQ_LIST, 1, 0, &m, 0, &b);
+    if (!r) {
+        take_info(&m, i);
+        *next = (unsigned)word(&m, 9);
+    }
+    return r;
 }
 
 int rt_task_stats(struct rt_task_stats *s)
 {
-    int r = rt_pager_start();
-    if (r)
-        return r;
-    struct l4_msg m = { 0, { 0, (uint64_t)s } };
-    return call(RT_REQ_STATS, 2, &m, 0);
+    struct l4_msg m = { 0 };
+    int r = call(RT_REQ_STATS, 0, 0, &m, 0, NULL);
+    if (!r)
+        *s = (struct rt_task_stats){ m.w[1], m.w[2], m.w[3], m.w[4], m.w[5], word(&m, 6) };
+    return r;
+}
+
+int rt_task_resolve(uint64_t thread, uint64_t addr, uint64_t ip, uint64_t *base,
+                    uint64_t *fpage)
+{
+    if (rt_is_child())
+        return RT_TASK_ENOTROOT;
+    struct l4_msg m = { 0, { thread, addr, ip } };
+    int r = call(RT_REQ_RESOLVE, 3, 0, &m, 0, NULL);
+    *base = r ? 0 : m.w[1];
+    *fpage = r ? 0 : m.w[2];
+    return r;
 }

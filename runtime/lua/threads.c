@@ -1,15 +1,28 @@
-/* Threads of this task that run Lua (docs/runtime.md "Threads"), and the
- * lock that makes newlib usable from several of them.
+/* Threads of this task that run Lua (docs/runtime.md "Threads"), their
+ * stacks, interrupts and kills, and the lock that makes newlib usable from
+ * several of them.
  *
  * A Lua thread is an L4 thread of this task (lthread RT_LT_FIRST up to
  * RT_LT_LAST, each used once: an id never names a later thread) with a
- * stack from the heap and a Lua state of its own, prepared by its creator
- * (bindings/thread.c) with the body function and its arguments on it.
+ * Lua state of its own, prepared by its creator (bindings/thread.c) with
+ * the body function and its arguments on it, and a stack in a slot of the
+ * thread-stack region (rt.h): the stack at the slot's top, an unmapped
+ * guard gap below it, so an overflow is a page fault, never a write into
+ * somebody else's memory. A slot keeps its memory when its thread ends
+ * (sigma0 gives each frame once) and serves the next thread.
  *
  * Which thread am I? There is no register for it: a thread is found by
- * its stack pointer, which lies in its stack (slots[]); anything else is
- * lthread 0 (the main thread). Only lthread 0 and the Lua threads call
- * newlib (the pager and the echo thread never do), so that is enough.
+ * its stack pointer; in a slot of the region it is that slot's thread,
+ * anything else is lthread 0 (the main thread). Only lthread 0 and the
+ * Lua threads call newlib (the pager and the echo thread never do).
+ *
+ * Interrupts and kills act at a safe point: the requester sets a Lua hook
+ * on the target's state (lua_sethook is safe to call asynchronously, as
+ * lua.c does for SIGINT), which runs in the target at its next Lua
+ * instruction, where no malloc, stdio or libc lock is in progress. An
+ * interrupt raises a Lua error there; a kill closes the state (its __gc
+ * and to-be-closed code run in its own thread, its memory goes back to
+ * the heap) and parks the thread.
  *
  * The libc lock: one recursive lock for malloc (newlib calls
  * __malloc_lock / __malloc_unlock; sbrk runs only inside malloc, so the
@@ -32,26 +45,42 @@
 #include "l4/syscalls.h"
 
 enum { T_FREE, T_RUNNING, T_ENDED, T_FAILED, T_KILLED };
+/* How often a kill cancels the target's IPC and donates the CPU to it,
+ * waiting for its safe point, before it stops the thread where it is. */
+#define KILL_TRIES 200
 
+/* Per lthread; slots[0] is the main thread (its state from main.c). */
 static struct slot {
     uint64_t id;
-    char *stack;                /* NULL once freed */
-    size_t size;
-    lua_State *L;               /* NULL once closed (or never, if killed) */
+    lua_State *L;               /* NULL once closed (or given up: leaked) */
     int nargs;
     volatile int state;
+    volatile int kill;          /* a kill is pending: end at the next instruction */
+    volatile int interrupt;     /* an interrupt is pending: raise why */
+    unsigned stack;             /* its stack slot */
+    char why[RT_INTERRUPT_MAX]; /* the interrupt's message */
 } slots[256];
 static volatile unsigned top_lt = RT_LT_FIRST;     /* slots below are taken */
+
+/* The thread-stack region's slots: the lthread using it (0: never used)
+ * and the bytes at its top that are stack (mapped in the root; granted
+ * by the pager in a Lua task). Under the libc lock. */
+static struct {
+    unsigned char lt;
+    uint64_t size;
+} stacks[RT_TSTACK_SLOTS];
+
+static uint64_t stack_top(unsigned i)
+{
+    return RT_TSTACK_BASE + ((uint64_t)(i + 1) << RT_TSTACK_LOG2);
+}
 
 unsigned rt_self_lthread(void)
 {
     uint64_t sp = (uint64_t)__builtin_frame_address(0);
-    for (unsigned lt = RT_LT_FIRST; lt < top_lt; lt++) {
-        struct slot *s = &slots[lt];
-        if (s->stack && sp - (uint64_t)s->stack < s->size)
-            return lt;
-    }
-    return 0;
+    if (sp - RT_TSTACK_BASE >= (uint64_t)RT_TSTACK_SLOTS << RT_TSTACK_LOG2)
+        return 0;
+    return stacks[(sp - RT_TSTACK_BASE) >> RT_TSTACK_LOG2].lt;
 }
 
 /* ---- the libc lock ---- */
@@ -161,7 +190,7 @@ int __wrap_snprintf(char *s, size_t n, const char *fmt, ...)
 
 /* ---- parking: where a thread that ended or was killed stays ----
  * A closed receive from nil without timeout, in a loop, using no stack:
- * the thread's stack can be freed while it sits here. */
+ * the thread's stack slot serves another thread while it sits here. */
 __attribute__((naked, noreturn, used)) static void park(void)
 {
     __asm__ volatile("1: mov %0, %%eax\n\t"
@@ -174,7 +203,41 @@ __attribute__((naked, noreturn, used)) static void park(void)
 }
 static uint64_t park_sp[2] __attribute__((aligned(16)));   /* any user address */
 
-int rt_lua_msghandler(lua_State *L);    /* main.c */
+/* Closes the thread's own state (here, in its own thread: __gc and
+ * to-be-closed code run as usual, its memory goes back to the heap) and
+ * parks with `state`. */
+static __attribute__((noreturn)) void finish(struct slot *s, int state)
+{
+    rt_libc_lock();
+    lua_State *L = s->L;
+    s->L = NULL;                /* interrupt and kill leave it alone now */
+    rt_libc_unlock();
+    rt_lua_close(L);
+    /* The state's store is the last use of the stack: from here on the
+     * slot may serve another thread. */
+    __asm__ volatile("movl %1, %0\n\t"
+                     "jmp park" : "=m"(s->state) : "r"(state) : "memory");
+    __builtin_unreachable();
+}
+
+/* The hook of interrupts and kills, in the target thread at its next Lua
+ * instruction (or call or return). It removes itself (from the main
+ * coroutine too: a coroutine made after the request inherits the hook). */
+static void safe_point(lua_State *L, lua_Debug *ar)
+{
+    (void)ar;
+    struct slot *s = &slots[rt_self_lthread()];
+    lua_sethook(L, NULL, 0, 0);
+    if (s->L && s->L != L)
+        lua_sethook(s->L, NULL, 0, 0);
+    if (s->kill)
+        finish(s, T_KILLED);
+    if (!s->interrupt)
+        return;
+    s->interrupt = 0;
+    lua_pushstring(L, s->why);
+    lua_error(L);
+}
 
 /* A new thread starts here (ex_regs), on its own stack. */
 static __attribute__((noreturn)) void thread_entry(void)
@@ -190,28 +253,7 @@ static __attribute__((noreturn)) void thread_entry(void)
         fflush(stderr);
         rt_libc_unlock();
     }
-    lua_close(L);       /* here, in its own thread: __gc and to-be-closed code run as usual */
-    s->L = NULL;
-    /* The state's store is the last use of the stack: from here on the
-     * stack may be freed (rt_thread_kill, rt_thread_reap). */
-    __asm__ volatile("movl %1, %0\n\t"
-                     "jmp park" : "=m"(s->state) : "r"(failed ? T_FAILED : T_ENDED) : "memory");
-    __builtin_unreachable();
-}
-
-/* Frees the stacks of threads that ended (parked, using none). */
-static void reap(void)
-{
-    rt_libc_lock();
-    for (unsigned lt = RT_LT_FIRST; lt < top_lt; lt++) {
-        struct slot *s = &slots[lt];
-        if (s->stack && s->state != T_RUNNING && s->state != T_FREE) {
-            char *st = s->stack;
-            s->stack = NULL;
-            free(st);
-        }
-    }
-    rt_libc_unlock();
+    finish(s, failed ? T_FAILED : T_ENDED);
 }
 
 int rt_thread_reserve(void)
@@ -222,83 +264,245 @@ int rt_thread_reserve(void)
     return lt;
 }
 
+/* Makes [top - size, top) of stack slot i stack: in the root, blocks of
+ * RAM from sigma0, top down, each as large as its alignment allows (so
+ * 1 MiB is one request); in a Lua task, a grant of the root's pager,
+ * which maps the pages demand-zero. False if there is no memory. */
+static int stack_map(unsigned i, uint64_t size)
+{
+    if (stacks[i].size >= size)
+        return 1;
+    if (rt_is_child()) {
+        if (!rt_child_stack(i, size))
+            return 0;
+        stacks[i].size = size;
+        return 1;
+    }
+    unsigned kmax = 22;
+    while (stacks[i].size < size) {
+        uint64_t low = stack_top(i) - stacks[i].size, rem = size - stacks[i].size;
+        unsigned k = kmax;
+        while (k > 12 && ((1ull << k) > rem || low % (1ull << k)))
+            k--;
+        uint64_t r = rt_sigma0_any(k, low - (1ull << k));
+        if (r == L4_SIGMA0_OK)
+            stacks[i].size += 1ull << k;
+        else if (r == L4_SIGMA0_ENOMEM && k > 12)
+            kmax = k - 1;
+        else
+            return 0;
+    }
+    return 1;
+}
+
+/* A free stack slot for lthread lt with `size` bytes of stack: one that
+ * has exactly that already, else one never used (so the guard gap starts
+ * where the size says), else the smallest larger one (the thread gets
+ * more), else one grown. Its index, or -1. Under the libc lock. */
+static int stack_take(unsigned lt, uint64_t size)
+{
+    int exact = -1, fresh = -1, larger = -1, any = -1;
+    for (unsigned i = 0; i < RT_TSTACK_SLOTS && exact < 0; i++) {
+        unsigned owner = stacks[i].lt;
+        uint64_t have = stacks[i].size;
+        if (owner && slots[owner].state == T_RUNNING)
+            continue;
+        if (have == size)
+            exact = (int)i;
+        else if (have == 0 && fresh < 0)
+            fresh = (int)i;
+        else if (have > size && (larger < 0 || have < stacks[larger].size))
+            larger = (int)i;
+        else if (any < 0)
+            any = (int)i;
+    }
+    int pick = exact >= 0 ? exact : fresh >= 0 ? fresh : larger >= 0 ? larger : any;
+    if (pick < 0 || !stack_map((unsigned)pick, size))
+        return -1;
+    stacks[pick].lt = (unsigned char)lt;
+    return pick;
+}
+
 int rt_thread_start(unsigned lt, lua_State *L, int nargs, size_t stack, int prio, uint64_t *id)
 {
-    reap();
+    /* In the root, the pager thread is the Lua threads' pager: it turns a
+     * fault in a guard gap into "stack overflow" (rt_thread_fault). In a
+     * Lua task they have the main thread's pager. */
+    uint64_t pager = ~0ull;
+    if (!rt_is_child()) {
+        if (rt_pager_start() != RT_TASK_OK)
+            return L4_ENOMEM;
+        pager = rt_pager_id;
+    }
     rt_libc_lock();
     if (lt != top_lt || lt > RT_LT_LAST) {
         rt_libc_unlock();
         return L4_EBUSY;
     }
     stack = (stack + 4095) & ~(size_t)4095;
-    char *st = malloc(stack);
-    if (!st) {
-        rt_libc_unlock();
-        return L4_ENOMEM;
-    }
     const uint64_t keep = ~0ull;
-    uint64_t r = l4_lthread_ex_regs(lt, keep, keep, keep, keep, id, NULL);  /* created, inactive */
+    uint64_t r = l4_lthread_ex_regs(lt, keep, keep, pager, pager, id, NULL); /* created, inactive */
     if (r == L4_OK && prio >= 0)
         r = l4_thread_schedule(*id, (uint64_t)prio, keep, NULL);
     if (r != L4_OK) {
-        free(st);
         top_lt = lt + 1;    /* the lthread may exist now: never used again */
         rt_libc_unlock();
         return (int)r;
     }
+    /* RUNNING before the stack is taken: stack_take sees the slot as used. */
     struct slot *s = &slots[lt];
-    *s = (struct slot){ .id = *id, .size = stack, .L = L, .nargs = nargs, .state = T_RUNNING };
-    s->stack = st;
+    *s = (struct slot){ .id = *id, .L = L, .nargs = nargs, .state = T_RUNNING };
     top_lt = lt + 1;
-    uint64_t sp = ((uint64_t)(st + stack) & ~15ull) - 8;   /* as after a call */
-    r = l4_lthread_ex_regs(lt, (uint64_t)thread_entry, sp, keep, keep, id, NULL);
-    if (r != L4_OK) {
-        s->stack = NULL;
+    int st = stack_take(lt, stack);
+    if (st < 0) {
         s->state = T_FREE;
-        free(st);
+        rt_libc_unlock();
+        return L4_ENOMEM;
     }
+    s->stack = (unsigned)st;
+    uint64_t sp = stack_top((unsigned)st) - 8;     /* as after a call */
+    r = l4_lthread_ex_regs(lt, (uint64_t)thread_entry, sp, keep, keep, id, NULL);
+    if (r != L4_OK)
+        s->state = T_FREE;
     rt_libc_unlock();
     return (int)r;
 }
 
-static struct slot *slot_of(uint64_t id)
+void rt_thread_main(lua_State *L)
+{
+    slots[0] = (struct slot){ .id = l4_utcb_of(0)->myself, .L = L, .state = T_RUNNING };
+}
+
+/* The slot of a Lua thread of this task (lthread 0 with `main`), or NULL. */
+static struct slot *slot_of(uint64_t id, int main)
 {
     unsigned lt = L4_ID_LTHREAD(id);
-    if (L4_ID_TASK(id) != L4_ID_TASK(l4_utcb_of(0)->myself) || lt < RT_LT_FIRST ||
-        lt >= top_lt || slots[lt].id != id || slots[lt].state == T_FREE)
+    if (L4_ID_TASK(id) != L4_ID_TASK(l4_utcb_of(0)->myself))
+        return NULL;
+    if (lt == 0)
+        return main && slots[0].id == id && slots[0].L ? &slots[0] : NULL;
+    if (lt < RT_LT_FIRST || lt >= top_lt || slots[lt].id != id || slots[lt].state == T_FREE)
         return NULL;
     return &slots[lt];
 }
 
+static const char *const state_names[] = { "", "running", "ended", "failed", "killed" };
+
 const char *rt_thread_status(uint64_t id)
 {
-    static const char *const names[] = { "", "running", "ended", "failed", "killed" };
-    struct slot *s = slot_of(id);
-    return s ? names[s->state] : NULL;
+    struct slot *s = slot_of(id, 0);
+    return s ? state_names[s->state] : NULL;
+}
+
+int rt_thread_info(uint64_t id, struct rt_thread_info *i)
+{
+    struct slot *s = slot_of(id, 1);
+    if (!s)
+        return L4_ENOTHREAD;
+    rt_libc_lock();
+    *i = (struct rt_thread_info){ state_names[s->state], 0, 0, 0 };
+    if (s->L && s->state == T_RUNNING)
+        rt_lua_memory(s->L, &i->memory, &i->memcap);
+    if (s != &slots[0])
+        i->stack = stacks[s->stack].size;
+    rt_libc_unlock();
+    return L4_OK;
+}
+
+/* Sets the safe-point hook on the thread's state; false if it has none
+ * (ended, or ending). Under the libc lock: its state is not closed
+ * meanwhile (finish). */
+static int hook(struct slot *s)
+{
+    rt_libc_lock();
+    int ok = s->state == T_RUNNING && s->L != NULL;
+    if (ok)
+        lua_sethook(s->L, safe_point, LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
+    rt_libc_unlock();
+    return ok;
+}
+
+int rt_thread_interrupt(uint64_t id, const char *why)
+{
+    struct slot *s = slot_of(id, 1);
+    if (!s)
+        return L4_ENOTHREAD;
+    if (s->state != T_RUNNING)
+        return L4_EINVAL;
+    size_t n = strlen(why);
+    if (n >= sizeof s->why)
+        n = sizeof s->why - 1;
+    rt_libc_lock();
+    memcpy(s->why, why, n);
+    s->why[n] = 0;
+    s->interrupt = 1;
+    rt_libc_unlock();
+    return hook(s) ? L4_OK : L4_EINVAL;
+}
+
+/* A kill that did not reach a safe point in time: the thread is stopped
+ * where it is (under the libc lock: not inside malloc or stdio, so
+ * newlib's state is whole) and its state is given up, not closed: it may
+ * be halfway through an operation. */
+static uint64_t force_park(struct slot *s)
+{
+    uint64_t r = l4_lthread_ex_regs(L4_ID_LTHREAD(s->id), (uint64_t)park, (uint64_t)park_sp,
+                                    ~0ull, ~0ull, NULL, NULL);
+    if (r == L4_OK && s->state == T_RUNNING) {
+        s->L = NULL;
+        s->state = T_KILLED;
+    }
+    return r;
 }
 
 int rt_thread_kill(uint64_t id)
 {
-    struct slot *s = slot_of(id);
+    struct slot *s = slot_of(id, 0);
     if (!s)
         return L4_ENOTHREAD;
     if (s == &slots[rt_self_lthread()])
         return L4_EINVAL;
-    /* With the lock held here, the thread holds it not: it is not inside
-     * malloc or stdio, and newlib's state is whole when it stops. */
-    rt_libc_lock();
+    if (s->state != T_RUNNING)
+        return L4_OK;
+    s->kill = 1;
+    hook(s);
+    /* Let it reach its next instruction: cancel the IPC it may wait in
+     * (under the lock, so never sbrk's request) and give it the CPU,
+     * until it has closed its state and parked. */
+    for (int tries = 0; tries < KILL_TRIES && s->state == T_RUNNING; tries++) {
+        rt_libc_lock();
+        if (s->state == T_RUNNING)
+            l4_lthread_ex_regs(L4_ID_LTHREAD(id), ~0ull, ~0ull, ~0ull, ~0ull, NULL, NULL);
+        rt_libc_unlock();
+        l4_thread_switch(id);
+    }
     uint64_t r = L4_OK;
-    if (s->state == T_RUNNING) {
-        r = l4_lthread_ex_regs(L4_ID_LTHREAD(id), (uint64_t)park, (uint64_t)park_sp, ~0ull, ~0ull,
-                               NULL, NULL);
-        if (r == L4_OK)
-            s->state = T_KILLED;    /* its Lua state stays allocated: see rt.h */
-    }
-    if (s->state != T_RUNNING && s->stack) {
-        char *st = s->stack;
-        s->stack = NULL;
-        free(st);
-    }
+    rt_libc_lock();
+    if (s->state == T_RUNNING)
+        r = force_park(s);
     rt_libc_unlock();
     return (int)r;
+}
+
+/* Called by the root's pager thread (pager.c): lthread lt faulted (or
+ * raised an exception) where nothing may be mapped; it is stopped for
+ * good, as failed. Its state is given up, not closed (the thread may be
+ * anywhere in it). If it held the libc lock (a fault inside malloc or
+ * stdio), the lock is released: newlib's state may then be broken, and
+ * the console says so. No malloc, no stdio here: this is the pager. */
+int rt_thread_fault(unsigned lt)
+{
+    if (lt < RT_LT_FIRST || lt >= top_lt || slots[lt].state != T_RUNNING)
+        return 0;
+    struct slot *s = &slots[lt];
+    l4_lthread_ex_regs(lt, (uint64_t)park, (uint64_t)park_sp, ~0ull, ~0ull, NULL, NULL);
+    s->L = NULL;
+    s->state = T_FAILED;
+    if (libc_lock.owner == s->id) {
+        rt_console_puts("lua-root: the thread held the libc lock: released; "
+                        "the heap or stdio may be damaged\n");
+        libc_lock.depth = 0;
+        __atomic_store_n(&libc_lock.owner, 0, __ATOMIC_RELEASE);
+    }
+    return 1;
 }

@@ -2,6 +2,7 @@
  * catches a broken kernel. tests/run.py expects each outcome. */
 #include "ktest.h"
 #include "../../kernel/assert.h"
+#include "../../kernel/log.h"
 
 KTEST(fault_ud, invalid_opcode)
 {
@@ -39,6 +40,17 @@ KTEST(fault_assert, broken_invariant)
     int two = 2;
     __asm__ volatile("" : "+r"(two));
     kassert(two == 3);
+}
+
+/* The UART driver owns COM1 (the kernel writes its ring only), and then
+ * the kernel panics: the panic report must still reach the serial line. */
+KTEST(fault_released, panic_after_serial_release)
+{
+    log_release_serial(true);
+    kprintf("fault_released: this line goes to the ring only\n");
+    int two = 2;
+    __asm__ volatile("" : "+r"(two));
+    kassert(two == 4);
 }
 
 KTEST(hang, spins_forever)

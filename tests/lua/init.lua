@@ -32,7 +32,7 @@ end)
 
 -- The bindings' tests come before smoke.lua, whose last case takes all of
 -- sigma0's memory.
-for _, m in ipairs{"bindings", "bindings_ipc", "bindings_dev"} do
+for _, m in ipairs{"bindings", "bindings_ipc", "bindings_dev", "drivers"} do
   for _, c in ipairs(require(m)) do run(c[1], c[2]) end
 end
 
@@ -41,6 +41,7 @@ for _, c in ipairs(require "tasks") do run(c[1], c[2]) end
 
 -- Threads of this task that run Lua (l4.thread.create).
 for _, c in ipairs(require "threads") do run(c[1], c[2]) end
+for _, c in ipairs(require "thread_control") do run(c[1], c[2]) end
 
 -- The Lua pager (scripts/pager_zero.lua) with a C and a task client.
 for _, c in ipairs(require "pager") do run(c[1], c[2]) end

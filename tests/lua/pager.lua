@@ -3,10 +3,11 @@
 --  * a C thread of this task (l4.debug.fault, lthread 254) whose pager is
 --    this thread;
 --  * the same C thread started inside a spawned Lua task, with this thread
---    as its pager: a client in another address space. (A Lua task's own
---    Lua thread cannot be the client: l4.task.spawn makes the runtime's C
---    pager, lthread 1 of the root, its pager, which serves its text,
---    heap and stack; there is no option for another pager yet.)
+--    as its pager: a client in another address space;
+--  * a Lua task whose pager is this thread (l4.task.spawn{pager = ...}):
+--    the faults of its runtime (text, data, heap, stack) are forwarded to
+--    the root's C pager (pager_zero.runtime_forward, l4.task.resolve), its
+--    C thread's faults in the pager's region are served with a quota.
 -- Returns the cases in order, {name, function}; init.lua runs them.
 local l4 = require "l4"
 local pager_zero = require "pager_zero"
@@ -81,6 +82,44 @@ case("pager_zero_task_client", function()
   assert(l4.send(id, 2))                   -- the task may end now
   eq(l4.task.wait(id, 2000), "exited")
   eq(p:release(id.task), 1)
+  eq(l4.debug.mdb_check(), true)
+end)
+
+case("pager_zero_lua_task", function()
+  local base = l4.mem.reserve(16)
+  local p = pager_zero.new{quota = 2, lo = base, hi = base + (1 << 16), timeout = 3000,
+                           forward = pager_zero.runtime_forward}
+  local id = assert(l4.task.spawn{script = "task_child.lua", pager = l4.self(),
+                                  name = "lua-paged", args = {"lua_paged", l4.self().raw, base}})
+  -- One step of the task: serve (and forward) faults until its C thread
+  -- reported (FAULT_DONE: the word it read) and its main thread asks to
+  -- go on (a call, answered after the checks). -> the word, or nil if
+  -- run() timed out first.
+  local done, waiting
+  local function other(from, label, a)
+    if label == DONE then done = a elseif label == 10 then waiting = from end
+    return done ~= nil and waiting ~= nil
+  end
+  local function step()
+    done, waiting = nil, nil
+    return p:run(other) and done
+  end
+  -- its runtime starts through this pager (forwarded), then its thread
+  -- writes and reads the first page of the region
+  eq(step(), 0x55, "the first page")
+  assert(p.forwarded > 20, "faults forwarded " .. p.forwarded)
+  eq(p:used(id.task), 1)
+  assert(l4.reply(waiting, 0))
+  eq(step(), 0x66, "the second page"); eq(p:used(id.task), 2)
+  assert(l4.reply(waiting, 0))
+  -- the third page is beyond its quota: not answered, the task waits
+  eq(step(), nil, "not answered")
+  eq(p.last_refused[3], "quota"); eq(p.last_refused[2], base + 0x2000)
+  local i = l4.task.info(id)
+  eq(i.state, "running"); eq(i.name, "lua-paged")
+  assert(i.pages > 10, "private pages " .. i.pages)
+  assert(l4.task.delete(id) > 0)
+  eq(p:release(id.task), 2)
   eq(l4.debug.mdb_check(), true)
 end)
 

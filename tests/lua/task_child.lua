@@ -83,9 +83,50 @@ elseif mode == "paged" then
   check(select(2, l4.receive(pager)) == 2, "end")
   os.exit(0)
 elseif mode == "spawn" then
-  local id, msg = l4.task.spawn{script = "task_child.lua", args = {"return"}}
-  check(id == nil and msg == "only the root task spawns Lua tasks", tostring(msg))
+  -- a Lua task spawns one of its own: it sees that one only
+  local id = assert(l4.task.spawn{script = "task_child.lua", args = {"return"},
+                                  name = "grandchild"})
+  check(l4.task.wait(id) == "exited", "the grandchild's end")
+  local l = l4.task.list()
+  check(#l == 1 and l[1].id == id and l[1].name == "grandchild", "list: " .. #l)
+  check(l4.task.info(id).name == "grandchild", "info")
+  check(select(2, l4.task.info(l4.id(args[2]))) == "no such task", "another's task")
+  check(select(2, l4.task.delete(l4.id(args[2]))) == "no such task", "delete another's task")
+  check(l4.task.delete(id) == 0, "delete")
+  check(#l4.task.list() == 0, "forgotten")
+  -- ports: only among those it was given (none)
+  local ok, msg = l4.task.spawn{script = "task_child.lua", args = {"return"}, io = {{0x3f8, 8}}}
+  check(ok == nil and msg == "I/O ports not available", tostring(msg))
+  check(select(2, l4.task.resolve(l4.self(), 0x1000, 0, "r")) == "only the root task does this",
+        "resolve")
   os.exit(0)
+elseif mode == "io" then
+  -- the ports of spawn's io option (COM4's, no device behind them in
+  -- QEMU), there before the script runs
+  check(l4.io.holds(0x2e8, 8), "holds COM4's ports")
+  check(math.type(l4.io.inb(0x2ef)) == "integer", "reads a port")
+  l4.io.outb(0x2ef, 0x42)
+  check(not l4.io.holds(0x60), "holds 0x60")
+  check(not pcall(l4.io.inb, 0x60), "reads 0x60")
+  os.exit(0)
+elseif mode == "lua_paged" then
+  -- a task whose pager is a Lua pager of the root (tests/lua/pager.lua):
+  -- its own pages (image, heap, stack) came through it, forwarded; then
+  -- its C thread (with the task's pager, the Lua pager, as its pager)
+  -- touches the Lua pager's region: two pages within the quota, a third
+  -- beyond
+  local root, base = l4.id(args[2]), args[3]
+  local t = {}
+  for i = 1, 3000 do t[i] = ("x"):rep(40) .. i end
+  check(#table.concat(t) > 120000, "heap")
+  -- (a call, not a receive, to go on: the pager must never wait for this
+  -- thread, which may fault meanwhile)
+  assert(l4.debug.fault(base + 0x100, 0x55, root))
+  l4.call(root, 10)
+  assert(l4.debug.fault(base + 0x1000, 0x66, root))
+  l4.call(root, 10)
+  assert(l4.debug.fault(base + 0x2000, 0x77, root))
+  l4.call(root, 10)   -- no answer: the root deletes this task
 elseif mode == "threads" then
   -- a Lua thread in a Lua task (tests/lua/threads.lua): its stack is
   -- demand-zero heap from the root's pager
@@ -105,6 +146,15 @@ elseif mode == "threads" then
   end
   check(l4.thread.status(t) == "ended", "status " .. l4.thread.status(t))
   os.exit(0)
+elseif mode == "tstack" then
+  -- a Lua thread whose 64 KiB stack overflows: the pager ends this task
+  local t = assert(l4.thread.create{stack = 64 << 10, code = [[
+    local lpeg, p = require "lpeg", nil
+    p = lpeg.Cmt(lpeg.P(1), function(s, i) return lpeg.match(p, s, i) ~= nil end)
+    lpeg.match(p, string.rep("x", 1000))
+  ]]})
+  l4.receive(t, 10000)
+  error("the thread's overflow did not end the task")
 else
   error("unknown mode " .. tostring(mode))
 end

@@ -50,8 +50,8 @@ case("task_spawn_exit", function()
   eq(select(2, T.wait(spawn({}, "return"))), 0, "a script that returns")
   -- the root's wall clock goes to the task
   eq(select(2, T.wait(spawn({}, "time", os.time()))), 0, "os.time in a task")
-  -- a task cannot spawn (yet)
-  eq(select(2, T.wait(spawn({}, "spawn"))), 0, "spawn in a task")
+  -- a task spawns its own tasks, and sees only those
+  eq(select(2, T.wait(spawn({}, "spawn", id.raw))), 0, "spawn in a task")
 end)
 
 case("task_spawn_misuse", function()
@@ -175,6 +175,40 @@ case("task_delete_returns_pages", function()
   T.wait(e)
   eq(T.delete(e), 0)
   eq(select(2, T.info(e)), "no such task")
+end)
+
+case("task_spawn_options", function()
+  local id = spawn({name = "named one"}, "return")
+  T.wait(id)
+  local i = T.info(id)
+  eq(i.name, "named one"); eq(i.id, id)
+  local d = spawn({chief = l4.self()}, "return")
+  T.wait(d)
+  eq(T.info(d).name, CHILD, "the default name")
+  local seen = {}
+  for _, e in ipairs(T.list()) do seen[e.id] = e end
+  assert(seen[id] and seen[d], "both listed")
+  eq(seen[id].name, "named one"); eq(seen[id].state, "exited"); eq(seen[id].memcap, 32 << 20)
+  eq(seen[d].message, nil, "list has no messages")
+  eq(T.delete(id), 0); eq(T.delete(d), 0)
+  for _, e in ipairs(T.list()) do assert(e.id ~= id and e.id ~= d, "still listed") end
+  raises("field 'pager' must be a thread id", T.spawn, {script = CHILD, pager = 1})
+  raises("the chief of a Lua task is the root task", T.spawn,
+         {script = CHILD, chief = l4.id(40, 0, 1)})
+  raises("field 'name' must be a string", T.spawn, {script = CHILD, name = {}})
+  raises("field 'name': at most 31 bytes", T.spawn, {script = CHILD, name = ("n"):rep(32)})
+  raises("field 'io' must be a list", T.spawn, {script = CHILD, io = 5})
+  raises("io[1]: ports must lie in 0-0xffff", T.spawn, {script = CHILD, io = {{0xffff, 2}}})
+  raises("io[2] must be {first_port, count}", T.spawn, {script = CHILD, io = {{1, 1}, 3}})
+  raises("l4.id expected", T.resolve, 1, 0, 0, "r")
+  eq(select(2, T.resolve(l4.self(), 0x1000, 0, "r")), "no such task")
+end)
+
+case("task_spawn_io", function()
+  -- COM4's ports handed at spawn; the kernel's own (the PIT) cannot be
+  eq(select(2, T.wait(spawn({io = {{0x2e8, 8}}}, "io"))), 0, "the task's port checks")
+  local id, msg, code = T.spawn{script = CHILD, args = {"return"}, io = {{0x40, 4}}}
+  eq(id, nil); eq(msg, "I/O ports not available"); eq(code, 10)
 end)
 
 return cases

@@ -57,6 +57,11 @@ void arch_console_write(const char *s, size_t n)
     serial_write(s, n);
 }
 
+void arch_console_reset(void)
+{
+    serial_init();
+}
+
 void arch_exit(int code)
 {
     cli();

@@ -8,6 +8,8 @@ enum { EXIT_PASS = 0x10, EXIT_FAIL = 0x11, EXIT_PANIC = 0x12 };
 void arch_early_init(void);             /* serial, GDT/TSS, IDT, FPU/SSE */
 void arch_late_init(paddr_t phys_limit); /* kernel page tables, timer */
 void arch_console_write(const char *s, size_t n);
+/* Puts COM1 back the way the kernel writes it (polled, no interrupts). */
+void arch_console_reset(void);
 NORETURN void arch_exit(int code);      /* ends QEMU; halts if it cannot */
 void arch_backtrace(uint64_t rbp);      /* prints the frame-pointer chain */
 uint64_t arch_ticks(void);              /* timer ticks since boot */

@@ -22,6 +22,7 @@ static struct {
 } __attribute__((packed)) tss_io;
 #define tss tss_io.tss
 static const uint8_t *io_loaded;    /* whose bitmap is in tss_io.io */
+static unsigned io_loaded_extent;   /* bytes of tss_io.io that may allow a port */
 static uint8_t ist_stacks[2][8192] __attribute__((aligned(16)));
 
 void gdt_init(void)
@@ -63,8 +64,11 @@ void gdt_set_kernel_stack(uint64_t top)
 
 /* A task without ports gets an I/O map base beyond the TSS limit (every
  * port denied) and the copied bitmap stays in place, so switching between
- * one task with ports and others without costs no copy. */
-void gdt_load_io_bitmap(const uint8_t *bitmap)
+ * one task with ports and others without costs no copy. Between two tasks
+ * with ports only the bytes that may allow a port in either are copied
+ * (extent: a driver's ports are low, so that is some hundred bytes, not
+ * the 8 KiB of the whole map). */
+void gdt_load_io_bitmap(const uint8_t *bitmap, unsigned extent)
 {
     if (!bitmap) {
         tss.iomap_base = sizeof tss_io;
@@ -72,15 +76,19 @@ void gdt_load_io_bitmap(const uint8_t *bitmap)
     }
     tss.iomap_base = sizeof tss;
     if (bitmap != io_loaded) {
-        memcpy(tss_io.io, bitmap, 8192);
+        uint64_t n = ((extent > io_loaded_extent ? extent : io_loaded_extent) + 7) / 8;
+        void *d = tss_io.io;
+        const void *s = bitmap;
+        __asm__ volatile("rep movsq" : "+D"(d), "+S"(s), "+c"(n) : : "memory");
         io_loaded = bitmap;
+        io_loaded_extent = extent;
     }
 }
 
-void gdt_io_bitmap_changed(const uint8_t *bitmap, bool current)
+void gdt_io_bitmap_changed(const uint8_t *bitmap, unsigned extent, bool current)
 {
     if (bitmap == io_loaded)
         io_loaded = NULL;           /* stale: copy again when it is used */
     if (current)
-        gdt_load_io_bitmap(bitmap);
+        gdt_load_io_bitmap(bitmap, extent);
 }

@@ -11,9 +11,10 @@
 
 void gdt_init(void);
 void gdt_set_kernel_stack(uint64_t top);
-/* Loads a task's I/O bitmap (8 KiB, NULL = no ports) into the TSS; a
- * copy is made only when the bitmap differs from the loaded one. */
-void gdt_load_io_bitmap(const uint8_t *bitmap);
+/* Loads a task's I/O bitmap (8 KiB, NULL = no ports; past `extent` bytes
+ * all ports denied) into the TSS; a copy is made only when the bitmap
+ * differs from the loaded one, of the bytes either may allow. */
+void gdt_load_io_bitmap(const uint8_t *bitmap, unsigned extent);
 /* The kernel changed (or is freeing) this bitmap: the TSS copy, if it is
  * this one, is stale; if it is the running task's (current), reload now. */
-void gdt_io_bitmap_changed(const uint8_t *bitmap, bool current);
+void gdt_io_bitmap_changed(const uint8_t *bitmap, unsigned extent, bool current);

@@ -72,15 +72,18 @@ void arch_switch(struct thread *prev, struct thread *next)
         gdt_set_kernel_stack(top);
         if (READ_CR(3) != next->space->pml4)
             WRITE_CR(3, next->space->pml4);
-        gdt_load_io_bitmap(io_bitmap(next->space));
+        unsigned extent;
+        const uint8_t *b = io_bitmap(next->space, &extent);
+        gdt_load_io_bitmap(b, extent);
     }
     arch_switch_stacks(&prev->ksp, next->ksp);
 }
 
 void arch_io_bitmap_changed(const uint8_t *bitmap, bool gone)
 {
-    bool mine = !gone && current->space && io_bitmap(current->space) == bitmap;
-    gdt_io_bitmap_changed(bitmap, mine);
+    unsigned extent = 0;
+    bool mine = !gone && current->space && io_bitmap(current->space, &extent) == bitmap;
+    gdt_io_bitmap_changed(bitmap, extent, mine);
 }
 
 void arch_irq_mask(unsigned irq)

@@ -1,0 +1,151 @@
+/* l4.sys: the system as the shell shows it (docs/lua-api.md "System"):
+ * the kernel's threads and interrupt lines, its log, and who is the
+ * console. Threads, lines and the log come from the kernel's debug call
+ * (abi.h L4_KDEBUG_THREAD_INFO...), which only the root task may make:
+ * elsewhere these return nil, "not permitted", code. */
+#include <stdio.h>
+
+#include "l4b.h"
+#include "rt.h"
+
+static int denied(lua_State *L, uint64_t r)
+{
+    return l4b_fail(L, l4b_sys_error(r), (lua_Integer)r);
+}
+
+static void set_int(lua_State *L, const char *k, uint64_t v)
+{
+    lua_pushinteger(L, (lua_Integer)v);
+    lua_setfield(L, -2, k);
+}
+
+/* l4.sys.threads() -> { {id, task, lthread, state, prio, cpu_ms, partner,
+ * pager}, ... } in the order of task and lthread */
+static int sys_threads(lua_State *L)
+{
+    static const char *const states[] = { "inactive", "ready", "send", "receive", "stopped" };
+    lua_newtable(L);
+    uint64_t a[6] = { L4_KDEBUG_THREAD_INFO, 0 };
+    for (int n = 1;; n++) {
+        a[0] = L4_KDEBUG_THREAD_INFO;
+        uint64_t r = l4_syscall6(L4_SYS_KDEBUG, a);
+        if (r != L4_OK)
+            return denied(L, r);
+        if (a[1] == 0)
+            return 1;
+        unsigned st = (unsigned)(a[2] & 0xff);
+        lua_createtable(L, 0, 8);
+        l4b_pushid(L, a[1]);
+        lua_setfield(L, -2, "id");
+        set_int(L, "task", L4_ID_TASK(a[1]));
+        set_int(L, "lthread", L4_ID_LTHREAD(a[1]));
+        lua_pushstring(L, st < 5 ? states[st] : "?");
+        lua_setfield(L, -2, "state");
+        set_int(L, "prio", (a[2] >> 8) & 0xff);
+        set_int(L, "cpu_ms", a[3] / 1000);
+        if (a[4] != L4_NILTHREAD) {
+            l4b_pushid(L, a[4]);
+            lua_setfield(L, -2, "partner");
+        }
+        if (a[5] != L4_NILTHREAD) {
+            l4b_pushid(L, a[5]);
+            lua_setfield(L, -2, "pager");
+        }
+        lua_rawseti(L, -2, n);
+    }
+}
+
+/* l4.sys.irqs() -> { {line, owner, count}, ... } of the attached lines */
+static int sys_irqs(lua_State *L)
+{
+    lua_newtable(L);
+    int n = 0;
+    for (unsigned line = 0; line < L4_NUM_IRQS; line++) {
+        uint64_t owner = 0, count = 0;
+        uint64_t r = l4_kdebug(L4_KDEBUG_IRQ_INFO, line, &owner, &count);
+        if (r != L4_OK)
+            return denied(L, r);
+        if (owner == L4_NILTHREAD)
+            continue;
+        lua_createtable(L, 0, 3);
+        set_int(L, "line", line);
+        l4b_pushid(L, owner);
+        lua_setfield(L, -2, "owner");
+        set_int(L, "count", count);
+        lua_rawseti(L, -2, ++n);
+    }
+    return 1;
+}
+
+/* l4.sys.kmem() -> bytes of the kernel's pool used, its size */
+static int sys_kmem(lua_State *L)
+{
+    uint64_t used = 0, limit = 0;
+    l4_kdebug(L4_KDEBUG_KMEM, 0, &used, &limit);
+    lua_pushinteger(L, (lua_Integer)(used * 4096));
+    lua_pushinteger(L, (lua_Integer)(limit * 4096));
+    return 2;
+}
+
+/* l4.sys.klog([pos]) -> the kernel log's bytes from pos (bytes since
+ * boot; 0 or nil: the oldest kept), the position after them */
+static int sys_klog(lua_State *L)
+{
+    uint64_t pos = (uint64_t)luaL_optinteger(L, 1, 0);
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    for (;;) {
+        uint64_t a[6] = { L4_KDEBUG_KLOG, pos };
+        uint64_t r = l4_syscall6(L4_SYS_KDEBUG, a);
+        if (r != L4_OK)
+            return denied(L, r);
+        if (a[0] == 0 || a[0] > 32)
+            break;
+        luaL_addlstring(&b, (const char *)&a[2], a[0]);
+        pos = a[1];
+    }
+    luaL_pushresult(&b);
+    lua_pushinteger(L, (lua_Integer)pos);
+    return 2;
+}
+
+/* l4.sys.release_serial(bool): true: the UART driver owns COM1, the
+ * kernel writes its log to the ring only (root task only) */
+static int sys_release_serial(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TBOOLEAN);
+    uint64_t r = l4_kdebug(L4_KDEBUG_CONSOLE, (uint64_t)lua_toboolean(L, 1), NULL, NULL);
+    if (r != L4_OK)
+        return denied(L, r);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+/* l4.sys.set_console(id | nil): where this task's stdout and stderr go
+ * (the console server; nil: the kernel's debug output); tasks spawned
+ * later inherit it. l4.sys.console() -> the id, or nil */
+static int sys_set_console(lua_State *L)
+{
+    fflush(NULL);       /* what was buffered goes where it was meant to */
+    rt_console_id = lua_isnoneornil(L, 1) ? 0 : l4b_checkid(L, 1);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+static int sys_console(lua_State *L)
+{
+    if (!rt_console_id)
+        return 0;
+    l4b_pushid(L, rt_console_id);
+    return 1;
+}
+
+int l4b_open_sys(lua_State *L)
+{
+    static const luaL_Reg fns[] = {
+        { "threads", sys_threads }, { "irqs", sys_irqs }, { "kmem", sys_kmem },
+        { "klog", sys_klog }, { "release_serial", sys_release_serial },
+        { "set_console", sys_set_console }, { "console", sys_console }, { NULL, NULL } };
+    l4b_subtable(L, "sys", fns);
+    return 0;
+}

@@ -1,0 +1,72 @@
+-- The console protocol (docs/console.md), client side: what a task needs
+-- to use a console server (console_server.lua) as a terminal.
+--
+--   local con = require("console").open(server)   -- server: a thread id
+--   con:write("hello\n")     -- "\n" becomes "\r\n" on the line
+--   local keys = con:read()  -- waits for at least one byte of input
+--   con:edit("> pri", 5)     -- the line being edited, cursor at column 5
+--   con:done()               -- that line is finished: a new line follows
+--   con:on_interrupt(id)     -- Ctrl-C while no one reads: notify id
+--
+-- Most tasks never use this: their print and io.write reach the console
+-- through the runtime (runtime/lua/console.c, label WRITE). The REPL
+-- uses it to read keys and to keep its edit line intact.
+local M = {}
+
+-- Labels: the runtime's C side knows WRITE (rt.h RT_CON_WRITE).
+M.WRITE = 0x101     -- string: bytes to show -> 0, bytes taken
+M.READ = 0x102      -- w0: most bytes wanted -> 0, string (at least 1 byte)
+M.EDIT = 0x103      -- w0: cursor column, string: the edit line -> 0
+M.DONE = 0x104      -- the edit line is finished -> 0
+M.INTR = 0x105      -- w0: a thread to notify of Ctrl-C (0: none) -> 0
+M.INFO = 0x106      -- -> 0, bytes in, bytes out, interrupts, input dropped
+M.NOTE = 0x107      -- server -> the INTR thread: Ctrl-C typed (a send, timeout 0)
+M.READ_MAX = 4096
+
+local Con = {}
+Con.__index = Con
+
+function M.open(server)
+  return setmetatable({server = server}, Con)
+end
+
+local why = {[1] = "another client is reading", [2] = "unknown request"}
+
+local function call(self, ...)
+  local from, label, a, b, c, d = l4.call(self.server, ...)
+  if not from then error("console: " .. label, 3) end
+  if label ~= 0 then error("console: " .. (why[label] or "error " .. label), 3) end
+  return a, b, c, d
+end
+
+function Con:write(s)
+  s = tostring(s)
+  local i = 1
+  while i <= #s do      -- a receive buffer takes 64 KiB
+    call(self, M.WRITE, s:sub(i, i + 49151))
+    i = i + 49152
+  end
+end
+
+function Con:read(max)
+  return call(self, M.READ, max or M.READ_MAX)
+end
+
+function Con:edit(text, col)
+  call(self, M.EDIT, col or #text, text)
+end
+
+function Con:done()
+  call(self, M.DONE)
+end
+
+function Con:on_interrupt(id)
+  call(self, M.INTR, id and id.raw or 0)
+end
+
+function Con:info()
+  local bin, bout, intr, dropped = call(self, M.INFO)
+  return {bytes_in = bin, bytes_out = bout, interrupts = intr, dropped = dropped}
+end
+
+return M

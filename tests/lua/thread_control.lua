@@ -1,0 +1,223 @@
+-- Lua threads, continued (runtime/lua/threads.c): interrupts
+-- (l4.thread.interrupt), a memory cap per Lua state (the memcap option,
+-- l4.thread.info), kills that free the killed thread's state, and stacks
+-- with a guard gap. Returns the cases in order; init.lua runs them.
+local u = require "bindings_util"
+local eq, fails, raises = u.eq, u.fails, u.raises
+local cases, case = u.cases()
+
+local main = l4.self()
+local WAIT = 10000
+
+local function recv(from)
+  local r = table.pack(l4.receive(from, WAIT))
+  assert(r[1], ("receive: %s (%s)"):format(tostring(r[2]), tostring(r[3])))
+  return table.unpack(r, 1, r.n)
+end
+
+local function wait_end(t)
+  for _ = 1, 2000 do
+    local st = l4.thread.status(t)
+    if st ~= "running" then return st end
+    l4.sleep(1)
+  end
+  return "running"
+end
+
+case("thread_interrupt_loop", function()
+  -- an endless loop in a thread, stopped by this thread; its pcall sees
+  -- the message and it goes on
+  local t = assert(l4.thread.create{code = [[
+    local main = ...
+    local ok, e = pcall(function()
+      l4.send(main, 1)
+      while true do end
+    end)
+    l4.send(main, 2, ok and "returned" or e)
+    ok, e = pcall(function() l4.send(main, 3); while true do end end)
+    l4.send(main, 4, e)
+  ]], args = {main}})
+  eq(select(2, recv(t)), 1)
+  l4.sleep(20)                                  -- it spins meanwhile
+  eq(l4.thread.interrupt(t), true)
+  local _, label, e = recv(t)
+  eq(label, 2); eq(e, "interrupted")
+  eq(select(2, recv(t)), 3)
+  eq(l4.thread.interrupt(t, "stop, please"), true)
+  _, label, e = recv(t)
+  eq(label, 4); eq(e, "stop, please")
+  eq(wait_end(t), "ended")
+  fails("the thread has ended", 20, l4.thread.interrupt(t))
+end)
+
+case("thread_interrupt_main", function()
+  -- the main thread (lthread 0) too, from a watcher thread: as the REPL's
+  -- Ctrl-C does
+  local w = assert(l4.thread.create{code = [[
+    local main = ...
+    l4.sleep(20)
+    assert(l4.thread.interrupt(main, "main interrupted"))
+  ]], args = {main}})
+  local n = 0
+  local ok, e = pcall(function() while true do n = n + 1 end end)
+  eq(ok, false); eq(e, "main interrupted")
+  assert(n > 1000, "it ran " .. n)
+  eq(wait_end(w), "ended")
+  -- and the loop after it runs on as usual
+  local s = 0
+  for i = 1, 1000 do s = s + i end
+  eq(s, 500500)
+end)
+
+case("thread_interrupt_blocked", function()
+  -- a thread waiting in IPC gets the error when it next runs Lua
+  local t = assert(l4.thread.create{code = [[
+    local main = ...
+    local ok, e = pcall(function()
+      l4.send(main, 1)
+      local from, label = l4.receive(main)
+      l4.send(main, 2, label)                     -- never: interrupted before
+    end)
+    l4.send(main, 3, e)
+  ]], args = {main}})
+  eq(select(2, recv(t)), 1)
+  eq(l4.thread.interrupt(t, "wake up"), true)
+  eq(select(4, l4.thread.schedule(t)), "receiving", "still in its receive")
+  assert(l4.send(t, 7))
+  local _, label, e = recv(t)
+  eq(label, 3); eq(e, "wake up")
+  eq(wait_end(t), "ended")
+end)
+
+case("thread_interrupt_misuse", function()
+  raises({"bad argument #1", "l4.id expected"}, l4.thread.interrupt, 5)
+  raises({"bad argument #2"}, l4.thread.interrupt, main, {})
+  fails("not a Lua thread of this task", 21, l4.thread.interrupt(l4.debug.echo()))
+  fails("not a Lua thread of this task", 21, l4.thread.interrupt(l4.id(40, 0, 1)))
+end)
+
+case("thread_memcap", function()
+  -- a thread with a cap of 1 MiB allocates more: "not enough memory" in
+  -- its state only; the creator goes on and can allocate
+  local t = assert(l4.thread.create{memcap = 1 << 20, code = [[
+    local main = ...
+    local ok, e = pcall(function()
+      local t = {}
+      for i = 1, 1e6 do t[i] = ("x"):rep(100) .. i end
+    end)
+    collectgarbage()
+    local used = collectgarbage("count") * 1024
+    l4.send(main, 1, math.floor(used), ok and "no error" or e)
+    local _, label = l4.receive(main)
+    -- it can still allocate within its cap
+    local s = {}
+    for i = 1, 1000 do s[i] = tostring(i) end
+    l4.send(main, 2, #table.concat(s))
+  ]], args = {main}})
+  local _, label, used, e = recv(t)
+  eq(label, 1); eq(e, "not enough memory")
+  assert(used < 1 << 20, "used " .. used)
+  local i = l4.thread.info(t)
+  eq(i.state, "running"); eq(i.memcap, 1 << 20)
+  assert(i.memory > 0 and i.memory <= 1 << 20, "memory " .. i.memory)
+  eq(i.stack, 1 << 20, "the default stack")
+  -- the creator allocates 3 MB meanwhile
+  local big = {}
+  for k = 1, 30000 do big[k] = ("y"):rep(100) .. k end
+  eq(#big, 30000)
+  assert(l4.send(t, 1))
+  _, label, e = recv(t)
+  eq(label, 2); eq(e, 2893)
+  eq(wait_end(t), "ended")
+  eq(l4.thread.info(t).memory, 0, "a closed state holds nothing")
+  -- the main thread's state: no cap of its own in the root
+  local m = l4.thread.info(main)
+  eq(m.state, "running"); eq(m.memcap, nil)
+  assert(m.memory > 1000000, "main's memory " .. m.memory)
+  -- a cap too small for the libraries
+  fails("not enough memory", 23, l4.thread.create{memcap = 4096, code = "x = 1"})
+  raises({"bad argument #1", "option 'memcap'"}, l4.thread.create, {code = "", memcap = -1})
+  fails("not a Lua thread of this task", 21, l4.thread.info(l4.debug.echo()))
+end)
+
+case("thread_kill_frees_state", function()
+  -- a thread in an endless Lua loop holding 2 MB: killed at its next
+  -- instruction, it closes its state (its memory goes back)
+  local t = assert(l4.thread.create{code = [[
+    local main = ...
+    local hold = {}
+    for i = 1, 20000 do hold[i] = ("z"):rep(100) .. i end
+    l4.send(main, 1, collectgarbage("count") * 1024 // 1)
+    while true do end
+  ]], args = {main}})
+  local _, label, had = recv(t)
+  eq(label, 1)
+  assert(had > 2000000, "it held " .. had)
+  assert(l4.thread.info(t).memory >= had, "info")
+  eq(l4.thread.kill(t), true)
+  eq(l4.thread.status(t), "killed")
+  eq(l4.thread.info(t).memory, 0, "its state is closed")
+  -- one blocked in IPC: its receive is cancelled, then it ends the same way
+  local b = assert(l4.thread.create{code = [[
+    local main = ...
+    local hold = {}
+    for i = 1, 1000 do hold[i] = tostring(i) end
+    l4.send(main, 2)
+    l4.receive(main)
+    l4.send(main, 3)     -- never
+  ]], args = {main}})
+  eq(select(2, recv(b)), 2)
+  eq(l4.thread.kill(b), true)
+  eq(l4.thread.info(b).memory, 0)
+  eq(l4.thread.status(b), "killed")
+  fails("timeout", 3, l4.receive(b, 20))
+  -- the stack slots and the heap serve new threads
+  for k = 1, 3 do
+    local n = assert(l4.thread.create{script = "threads_body.lua", args = {main, k}})
+    local _, lab, a = recv(n)
+    eq(lab, 42); eq(a, 2 * k)
+  end
+end)
+
+-- C recursion without end in a thread with a small stack: LPeg's match
+-- (a frame of some 10 KiB) nested through Cmt captures.
+local DEEP = [[
+  local main = ...
+  l4.send(main, 1)
+  local lpeg = require "lpeg"
+  local p
+  p = lpeg.Cmt(lpeg.P(1), function(s, i) return lpeg.match(p, s, i) ~= nil end)
+  lpeg.match(p, string.rep("x", 1000))
+  l4.send(main, 2)       -- never
+]]
+
+case("thread_stack_guard", function()
+  -- a 64 KiB stack overflows into its guard gap: that thread fails, the
+  -- rest goes on
+  local t = assert(l4.thread.create{code = DEEP, args = {main}, stack = 64 << 10})
+  eq(select(2, recv(t)), 1)
+  eq(wait_end(t), "failed")
+  eq(l4.thread.info(t).stack, 64 << 10)
+  fails("timeout", 3, l4.receive(t, 20))
+  -- a 4 MiB stack holds Lua's deepest C recursion: Lua's own error
+  local d = assert(l4.thread.create{stack = 4 << 20, args = {main}, code = [[
+    local main = ...
+    local lpeg, p = require "lpeg", nil
+    p = lpeg.Cmt(lpeg.P(1), function(s, i) return lpeg.match(p, s, i) ~= nil end)
+    local ok, e = pcall(lpeg.match, p, string.rep("x", 1000))
+    l4.send(main, 3, tostring(e))
+  ]]})
+  local _, label, e = recv(d)
+  eq(label, 3)
+  assert(e:find("C stack overflow", 1, true), e)
+  eq(wait_end(d), "ended")
+end)
+
+case("thread_stack_guard_in_a_task", function()
+  local id = assert(l4.task.spawn{script = "task_child.lua", args = {"tstack"}})
+  local how, msg = l4.task.wait(id)
+  eq(how, "failed")
+  assert(msg:find("stack overflow of a Lua thread", 1, true), msg)
+end)
+
+return cases

@@ -1,0 +1,186 @@
+"""The REPL tests: a person at the serial console of `make run` (term.py).
+Each case types as a person would and checks what the screen shows; they
+run in order in one boot, each starting at a fresh prompt. A case raises
+AssertionError or term.Timeout to fail."""
+
+import re
+import zlib
+
+PROMPT = rb"\r> \x1b\[K"            # the console server draws an empty edit line so
+ESC = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def screen_line(raw):
+    """What a terminal line shows at the end: the text after its last
+    carriage return, escape sequences removed."""
+    return ESC.sub("", raw.split("\r")[-1])
+
+
+def lines(text):
+    return [screen_line(l) for l in text.split("\n")]
+
+
+def prompt(s, timeout=10):
+    s.expect(PROMPT, timeout)
+
+
+def run(s, line, want, timeout=10):
+    """Types line + Enter and waits for a line of output matching want."""
+    s.send(line + "\r")
+    m = s.expect(rb"\r\n" + want.encode() + rb"\r?\r\n", timeout)
+    prompt(s)
+    return m
+
+
+def c_boot_to_prompt(s):
+    s.expect(r"L4ua REPL on the serial console", 60)
+    prompt(s, 20)
+
+
+def c_arithmetic(s):
+    run(s, "1+2", "3")
+    run(s, "2^10", "1024.0")
+    run(s, "=7 // 2", "3")
+
+
+def c_multiline_function(s):
+    s.send("function twice(x)\r")
+    s.expect(rb"\r>> \x1b\[K")
+    s.send("  return 2 * x\r")
+    s.expect(rb"\r>> \x1b\[K")
+    s.send("end\r")
+    prompt(s)
+    run(s, "twice(21)", "42")
+
+
+def c_error_and_recovery(s):
+    s.send("error('boom')\r")
+    s.expect(r"boom")
+    s.expect(r"stack traceback")
+    prompt(s)
+    run(s, "1+1", "2")
+    s.send("nosuch.field\r")
+    s.expect(r"attempt to index a nil value")
+    prompt(s)
+    run(s, "'still here'", '"still here"')
+
+
+def c_interrupt_endless_loop(s):
+    s.send("while true do end\r")
+    s.settle(0.5, 2)
+    s.send("\x03")
+    s.expect(r"interrupted", 5)
+    prompt(s)
+    run(s, "3*3", "9")
+
+
+def c_history_recall(s):
+    run(s, "10 + 20", "30")
+    run(s, "'other'", '"other"')
+    s.send("\x1b[A\x1b[A\r")         # up twice: 10 + 20
+    s.expect(rb"\r\n30\r?\r\n")
+    prompt(s)
+
+
+def c_line_editing(s):
+    # "1+3", home, Ctrl-K... : type "x2+3", go home, delete x, end, backspace 3, type 5
+    s.send("x2+3\x01\x1b[3~\x05\x7f5\r")
+    s.expect(rb"\r\n7\r?\r\n")
+    prompt(s)
+    s.send("garbage\x15'ok'\r")       # Ctrl-U drops the line typed so far
+    s.expect(rb'\r\n"ok"\r?\r\n')
+    prompt(s)
+
+
+def c_tab_completion(s):
+    s.send("string.fo\t")
+    s.settle(0.3, 3)
+    shown = screen_line(s.since())
+    assert "string.format" in shown, f"the line shows {shown!r}"
+    s.send("('%d', 5)\r")
+    s.expect(rb'\r\n"5"\r?\r\n')
+    prompt(s)
+
+
+def c_ps_lists_the_driver(s):
+    s.send("ps\r")
+    s.expect(r"console")
+    prompt(s)
+    out = s.text()
+    assert re.search(r"receive", out), "ps shows no thread waiting in receive"
+
+
+def c_lspci(s):
+    s.send("lspci\r")
+    s.expect(r"00:00\.0 8086:1237")
+    prompt(s)
+
+
+def c_mem_and_irq(s):
+    s.send("mem\r")
+    s.expect(r"(?i)free")
+    prompt(s)
+    s.send("irq\r")
+    s.expect(r"\b4\b.*\b(console|2\.|[0-9a-f]+\.[0-9a-f]+\.)")
+    prompt(s)
+
+
+def c_help(s):
+    s.send("help\r")
+    s.expect(r"lspci")
+    s.expect(r"l4\.task\.spawn")
+    prompt(s)
+
+
+def c_nothing_takes_it_down(s):
+    s.send("string.rep('x', 1e12)\r")       # Lua's own limit: 2^31 bytes
+    s.expect(r"resulting string too large", 20)
+    prompt(s, 20)
+    s.send("string.rep('x', 1 << 30)\r")    # beyond the REPL state's 64 MiB cap
+    s.expect(r"not enough memory", 20)
+    prompt(s, 20)
+    s.send("t = {} for i = 1, 1e9 do t[i] = {} end\r")   # a global keeps it all
+    s.expect(r"not enough memory \(the REPL's memory is full", 60)
+    prompt(s, 20)
+    s.send("t = nil\r")
+    prompt(s, 20)
+    run(s, "collectgarbage() return collectgarbage('count') < 4096", "true")
+    # Lua's stack limit (a million slots) needs some 60 MB: the REPL's
+    # 64 MiB cap may come first; either way an error, and the REPL goes on
+    s.send("local function r() return 1 + r() end return r()\r")
+    s.expect(r"stack overflow|not enough memory", 30)
+    prompt(s, 20)
+    s.send("error()\r")
+    s.expect(r"nil")
+    prompt(s)
+    run(s, "'alive'", '"alive"')
+
+
+def c_paste_64k(s):
+    alnum = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    rows = [("%05d " % i) + alnum[i % 5:i % 5 + 57] for i in range(1024)]   # 63 + "\n"
+    body = "\n".join(rows) + "\n"
+    assert len(body) == 65536
+    s.send("pasted = [[\r" + body.replace("\n", "\r") + "]]\r", chunk=4096)
+    prompt(s, 120)
+    want = zlib.crc32(body.encode()) & 0xffffffff
+    s.send("#pasted, crc32(pasted)\r")
+    s.expect(rb"\r\n65536\t%d\r?\r\n" % want, 30)
+    prompt(s)
+
+
+CRC32 = ("function crc32(s) local c = 0xffffffff for i = 1, #s do c = c ~ s:byte(i) "
+         "for _ = 1, 8 do c = (c >> 1) ~ (0xedb88320 & -(c & 1)) end end "
+         "return c ~ 0xffffffff end")
+
+
+def c_define_crc32(s):
+    s.send(CRC32 + "\r")
+    prompt(s)
+    run(s, "crc32('123456789')", "%d" % 0xcbf43926)
+
+
+CASES = [c_boot_to_prompt, c_arithmetic, c_multiline_function, c_error_and_recovery,
+         c_interrupt_endless_loop, c_history_recall, c_line_editing, c_tab_completion,
+         c_ps_lists_the_driver, c_lspci, c_mem_and_irq, c_help, c_nothing_takes_it_down,
+         c_define_crc32, c_paste_64k]

@@ -1,0 +1,113 @@
+"""A person at the console of `make run`, for tests: runs `make run` on a
+pseudo-terminal (so QEMU sees a terminal, puts it in raw mode and passes
+every key, Ctrl-C included, to the guest's serial line), types at it and
+waits for what the system prints, expect-style. Every wait has its own
+timeout; the whole session is killed (its process group) on close."""
+
+import os
+import pty
+import re
+import select
+import signal
+import subprocess
+import time
+
+
+class Timeout(Exception):
+    pass
+
+
+class Session:
+    def __init__(self, root, build, log_path, env=None):
+        self.log_path = log_path
+        self.out = b""          # everything the terminal showed
+        self.pos = 0            # expect() searches from here
+        pid, fd = pty.fork()
+        if pid == 0:            # the child: a new session on the pty
+            os.chdir(root)
+            os.execvp("make", ["make", "-s", "--no-print-directory", "run", f"BUILD={build}"])
+        self.pid, self.fd = pid, fd
+
+    def _read(self, until):
+        left = until - time.monotonic()
+        if left <= 0:
+            return False
+        r, _, _ = select.select([self.fd], [], [], min(left, 0.2))
+        if r:
+            try:
+                data = os.read(self.fd, 65536)
+            except OSError:
+                data = b""
+            if not data:
+                raise Timeout("the session ended (QEMU exited)")
+            self.out += data
+        return True
+
+    def expect(self, pattern, timeout=10):
+        """Waits until pattern (a regex over bytes or str) appears after the
+        last match; returns the match and moves past it."""
+        rx = re.compile(pattern.encode() if isinstance(pattern, str) else pattern)
+        until = time.monotonic() + timeout
+        while True:
+            m = rx.search(self.out, self.pos)
+            if m:
+                self.pos = m.end()
+                return m
+            if not self._read(until):
+                raise Timeout(f"no {pattern!r} within {timeout} s")
+
+    def settle(self, quiet=0.3, timeout=5):
+        """Reads until nothing arrives for `quiet` seconds."""
+        until = time.monotonic() + timeout
+        n = -1
+        while n != len(self.out) and time.monotonic() < until:
+            n = len(self.out)
+            t = time.monotonic() + quiet
+            while time.monotonic() < t:
+                self._read(t)
+
+    def send(self, data, chunk=None):
+        b = data.encode("latin-1") if isinstance(data, str) else data
+        step = chunk or len(b) or 1
+        for i in range(0, len(b), step):
+            part = b[i:i + step]
+            while part:
+                _, w, _ = select.select([], [self.fd], [], 1)
+                if w:
+                    k = os.write(self.fd, part)
+                    part = part[k:]
+                self._read(time.monotonic() + 0.001)
+
+    def since(self, pos=None):
+        return self.out[self.pos if pos is None else pos:].decode("latin-1")
+
+    def text(self):
+        return self.out.decode("latin-1")
+
+    def close(self):
+        try:
+            os.write(self.fd, b"\x1dx")         # Ctrl-] X: QEMU quits (make run's -echr)
+        except OSError:
+            pass
+        until = time.monotonic() + 3
+        while time.monotonic() < until:
+            try:
+                if os.waitpid(self.pid, os.WNOHANG)[0]:
+                    break
+            except ChildProcessError:
+                break
+            try:
+                self._read(time.monotonic() + 0.1)
+            except Timeout:
+                pass
+        try:
+            os.killpg(self.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        try:
+            os.waitpid(self.pid, 0)
+        except ChildProcessError:
+            pass
+        os.close(self.fd)
+        with open(self.log_path, "wb") as f:
+            f.write(self.out)
