@@ -109,10 +109,11 @@ all: $(ISO) $(BUILD)/kernel-test32.elf $(BUILD)/deps.mk
 QEMU_BASE := -m $(MEM) -no-reboot -net none -device isa-debug-exit,iobase=0xf4,iosize=0x04
 QEMU_FLAGS := $(QEMU_BASE) -display none
 
-# Serial on the terminal. QEMU's escape key is Ctrl-] (-echr 29), not its
+# Serial on the terminal (COM1). QEMU's escape key is Ctrl-] (-echr 29), not its
 # usual Ctrl-A, which the REPL's line editor needs: Ctrl-] X quits, Ctrl-]
 # C the QEMU monitor; every other key, Ctrl-C included, goes to the guest.
-QEMU_TERM := -serial mon:stdio -echr 29
+# COM2 is a socket in $(BUILD) for tools/l4ua (docs/console.md).
+QEMU_TERM := -serial mon:stdio -echr 29 -serial unix:$(BUILD)/com2.sock,server=on,wait=off
 run: $(ISO) $(BUILD)/deps.mk
 	@echo "L4ua: booting in QEMU; quit with Ctrl-] then X"
 	$(Q)$(QEMU) $(QEMU_FLAGS) -cdrom $(ISO) $(QEMU_TERM); \

@@ -121,22 +121,31 @@ static int sys_release_serial(lua_State *L)
     return 1;
 }
 
-/* l4.sys.set_console(id | nil): where this task's stdout and stderr go
- * (the console server; nil: the kernel's debug output); tasks spawned
- * later inherit it. l4.sys.console() -> the id, or nil */
+/* l4.sys.set_console(id | nil [, "thread"]): where this task's stdout and
+ * stderr go (the console server; nil: the kernel's debug output); tasks
+ * spawned later inherit it. With "thread": this Lua thread's output only
+ * (nil: back to the task's). l4.sys.console() -> where this thread's
+ * output goes: the id, or nil */
 static int sys_set_console(lua_State *L)
 {
+    static const char *const scopes[] = { "task", "thread", NULL };
+    uint64_t id = lua_isnoneornil(L, 1) ? 0 : l4b_checkid(L, 1);
+    int thread = luaL_checkoption(L, 2, "task", scopes);
     fflush(NULL);       /* what was buffered goes where it was meant to */
-    rt_console_id = lua_isnoneornil(L, 1) ? 0 : l4b_checkid(L, 1);
+    if (thread)
+        rt_console_set_thread(id);
+    else
+        rt_console_id = id;
     lua_pushboolean(L, 1);
     return 1;
 }
 
 static int sys_console(lua_State *L)
 {
-    if (!rt_console_id)
+    uint64_t id = rt_console_current();
+    if (!id)
         return 0;
-    l4b_pushid(L, rt_console_id);
+    l4b_pushid(L, id);
     return 1;
 }
 

@@ -20,7 +20,7 @@ M.EDIT = 0x103      -- w0: cursor column, string: the edit line -> 0
 M.DONE = 0x104      -- the edit line is finished -> 0
 M.INTR = 0x105      -- w0: a thread to notify of Ctrl-C (0: none) -> 0
 M.INFO = 0x106      -- -> 0, bytes in, bytes out, interrupts, input dropped
-M.NOTE = 0x107      -- server -> the INTR thread: Ctrl-C typed (a send, timeout 0)
+M.NOTE = 0x107      -- server -> the INTR thread: Ctrl-C typed at w0 (l4.clock(), us)
 M.READ_MAX = 4096
 
 local Con = {}

@@ -67,7 +67,7 @@ function M.serve(backend, opts)
     if s:find("\3", 1, true) and not reader and not edit and note_to then
       s = s:gsub("\3", "")
       stats.intr = stats.intr + 1
-      l4.send(note_to, NOTE_WAIT, proto.NOTE)
+      l4.send(note_to, NOTE_WAIT, proto.NOTE, l4.clock())
     end
     if #s == 0 then return end
     stats.bin = stats.bin + #s

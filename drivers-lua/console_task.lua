@@ -6,6 +6,6 @@ local backend
 if kind == "vga" then
   backend = require("vgacon").new()
 else
-  backend = require("uart16550").new(base, irq)
+  backend = assert(require("uart16550").new(base, irq))
 end
 require("console_server").serve(backend)

@@ -21,6 +21,10 @@ function M.new(base, irq)
   local u = setmetatable({base = base, line = irq, out = {}, out_head = 1,
                           pending = "", tx_irq = false}, Uart)
   local inb, outb = io_.inb, io_.outb
+  -- No UART there (QEMU makes COM2 only when asked to): ports that float
+  -- would read as endless input. The scratch register tells.
+  outb(base + 7, 0x5a)
+  if inb(base + 7) ~= 0x5a then return nil, ("no UART at 0x%x"):format(base) end
   outb(base + IER, 0)
   outb(base + LCR, 0x80)          -- divisor latch
   outb(base + 0, 1)               -- 115200 baud

@@ -8,15 +8,12 @@ print("L4ua: Lua is running as the root task")
 print(("  %s, LPeg %s, started %s UTC"):format(_VERSION, lpeg.version(),
                                               os.date("!%Y-%m-%d %H:%M:%S")))
 
--- Tasks started here, by name (the shell's `services` lists them).
-local started = {}
+-- Starts a task (the shell's `ps` and `services` show it by its name).
 local function start(spec)
   local id, err = l4.task.spawn(spec)
   if not id then
     print(("init: cannot start %s: %s"):format(spec.name, err))
-    return nil
   end
-  started[spec.name] = id
   return id
 end
 
@@ -48,15 +45,33 @@ end
 assert(l4.sys.release_serial(true))
 l4.sys.set_console(console)
 
--- 2. The kernel's log still reaches the screen: a thread copies what the
---    kernel writes from its ring to the console; the same thread turns a
---    Ctrl-C typed while a chunk runs into an interrupt of the REPL.
--- 3. The REPL, in a thread of its own with a memory cap of its own, so
---    that nothing typed at it can take the root task's memory.
-local repl = assert(l4.thread.create{script = "session.lua",
-                                     args = {console, "serial"},
-                                     memcap = 64 << 20, prio = 100})
-assert(l4.thread.create{script = "watch.lua", args = {console, repl}, prio = 150})
+-- 2. COM2, the line `tools/l4ua` talks to (make run puts it on a socket
+--    in the build folder): the same driver, its own task and ports.
+local com2 = start{name = "com2", script = "console_task.lua",
+                   args = {"uart", 0x2f8, 3}, io = {{0x2f8, 8}},
+                   prio = 200, memcap = 8 << 20}
+if com2 and not l4.call(com2, {timeout = 2000}, require("console").INFO) then
+  print("init: no COM2 (QEMU was started without a second serial port)")
+  l4.task.delete(com2)
+  com2 = nil
+end
 
--- This thread's work is done; it stays (the task lives while it does).
-l4.sleep()
+-- 3. The screen and keyboard: a console server over VGA text mode and the
+--    PS/2 keyboard (make run-vga shows it in a window). A thread of this
+--    task, which can map the screen's memory (sigma0 serves the root).
+local screen = assert(l4.thread.create{script = "console_task.lua", args = {"vga"},
+                                       prio = 200})
+
+-- 4. A REPL on each console, in a thread of its own with a memory cap of
+--    its own, so that nothing typed at it can take the root task's memory.
+local repl = assert(l4.thread.create{script = "session.lua", args = {console, "serial"},
+                                     memcap = 64 << 20, prio = 100})
+local repl2 = assert(l4.thread.create{script = "session.lua", args = {screen, "screen"},
+                                      memcap = 32 << 20, prio = 100})
+
+-- 5. The watcher: the kernel's log to the serial console, Ctrl-C typed at
+--    a console to an interrupt of its REPL.
+assert(l4.thread.create{script = "watch.lua", args = {console, repl, screen, repl2},
+                        prio = 150})
+
+l4.sleep()      -- this thread's work is done; the task lives on

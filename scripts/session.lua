@@ -1,6 +1,8 @@
--- A REPL session on one console (scripts/init.lua starts it in a thread
--- of its own): the console server's id, and a name for the greeting.
+-- A REPL session on one console (scripts/init.lua starts one per console,
+-- each in a thread of its own): the console server's id and its name.
+-- What this thread prints goes to that console too.
 local server, name = ...
+l4.sys.set_console(server, "thread")
 local con = require("console").open(server)
 con:write(("\nL4ua REPL on the %s console: Lua %s; `help` lists commands\n")
           :format(name or "?", _VERSION:match("[%d.]+$")))

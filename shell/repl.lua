@@ -60,10 +60,22 @@ local function trim(tb)
   return table.concat(keep, "\n")
 end
 
+-- "interrupted", and how long after the key was typed when the interrupt
+-- says (scripts/watch.lua sends "interrupted@<l4.clock() at the key>").
+local function interrupted(msg, env)
+  local at = tonumber(msg:match("interrupted@(%d+)"))
+  local ok, now = pcall(function() return env.l4.clock() end)
+  if at and at > 0 and ok and math.type(now) then
+    return ("interrupted (%d ms after Ctrl-C)"):format((now - at) // 1000)
+  end
+  return "interrupted"
+end
+
 -- The message handler of a chunk: runs where the error happened.
+local ENV = _G
 local function handler(e)
   local msg = message(e)
-  if msg:find("interrupted", 1, true) then return { [MARK] = true, text = "interrupted" } end
+  if msg:find("interrupted", 1, true) then return { [MARK] = true, text = interrupted(msg, ENV) } end
   return { [MARK] = true, text = trim(debug.traceback(msg, 2)) }
 end
 
@@ -110,7 +122,7 @@ function Repl:report(e)
       collectgarbage()
       msg = msg .. " (the REPL's memory is full: set what you no longer need to nil)"
     end
-    self.out((msg:find("interrupted", 1, true) and "interrupted" or msg) .. "\n")
+    self.out((msg:find("interrupted", 1, true) and interrupted(msg, self.env) or msg) .. "\n")
   end
 end
 
@@ -160,7 +172,7 @@ function Repl:recover(e)
   pcall(function()
     self.ed:reset()
     local msg = message(e)
-    self.out((msg:find("interrupted", 1, true) and "interrupted" or "repl: " .. msg) .. "\n")
+    self.out((msg:find("interrupted", 1, true) and interrupted(msg, self.env) or "repl: " .. msg) .. "\n")
     self.ed:set_prompt("> ")
     self.ed:show()
   end)

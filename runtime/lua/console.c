@@ -13,16 +13,30 @@
 #include "l4/syscalls.h"
 
 uint64_t rt_console_id;
+/* A Lua thread's own console (0: the task's), by lthread: the REPL on the
+ * screen prints there while the task's other threads use the serial one. */
+static uint64_t thread_console[256];
+
+void rt_console_set_thread(uint64_t id)
+{
+    thread_console[rt_self_lthread() & 0xff] = id;
+}
+
+uint64_t rt_console_current(void)
+{
+    uint64_t id = thread_console[rt_self_lthread() & 0xff];
+    return id ? id : rt_console_id;
+}
 
 #define RT_CON_CHUNK (16u << 10)
 #define SECOND L4_TO(977, 10)       /* 977 * 1024 us */
 
-static int server_write(const char *s, size_t n)
+static int server_write(uint64_t server, const char *s, size_t n)
 {
     struct l4_msg m = { 0 };
     m.w[0] = (uint64_t)n << 4 | L4_ITEM_STRING;
     m.w[1] = (uint64_t)s;
-    uint64_t r = l4_ipc(rt_console_id, L4_TAG(RT_CON_WRITE, 0, 1), 0,
+    uint64_t r = l4_ipc(server, L4_TAG(RT_CON_WRITE, 0, 1), 0,
                         L4_TIMEOUTS(SECOND, SECOND, SECOND, SECOND), &m, 0);
     return L4_IPC_ERR(r) == L4_IPC_OK;
 }
@@ -35,9 +49,10 @@ void rt_kernel_write(const char *s, size_t n)
 
 void rt_console_write(const char *s, size_t n)
 {
-    while (rt_console_id && n) {
+    uint64_t server = rt_console_current();
+    while (server && n) {
         size_t k = n < RT_CON_CHUNK ? n : RT_CON_CHUNK;
-        if (!server_write(s, k))
+        if (!server_write(server, s, k))
             break;
         s += k;
         n -= k;

@@ -177,6 +177,8 @@ int rt_child_io(void);          /* fetches its I/O ports (RT_REQ_IO): 0 or -1 */
  * is 0. A Lua task starts with its spawner's (rt_task_args.console). */
 #define RT_CON_WRITE 0x101          /* the console protocol's write (docs/console.md) */
 extern uint64_t rt_console_id;
+void rt_console_set_thread(uint64_t id);    /* this Lua thread's own (0: the task's) */
+uint64_t rt_console_current(void);          /* where this thread's output goes */
 void rt_console_write(const char *s, size_t n);
 /* Straight to the kernel's debug output (its log ring, and COM1 until the
  * driver has it; the root's watcher copies the ring to the console): for

@@ -69,7 +69,10 @@ def c_interrupt_endless_loop(s):
     s.send("while true do end\r")
     s.settle(0.5, 2)
     s.send("\x03")
-    s.expect(r"interrupted", 5)
+    m = s.expect(rb"interrupted \((\d+) ms after Ctrl-C\)", 5)
+    # guest time, from the console server reading the key to the REPL
+    # stopping the chunk (the issue asks for 100 ms at most)
+    assert int(m.group(1)) <= 100, f"the chunk stopped {int(m.group(1))} ms after Ctrl-C"
     prompt(s)
     run(s, "3*3", "9")
 
@@ -161,7 +164,18 @@ def c_paste_64k(s):
     rows = [("%05d " % i) + alnum[i % 5:i % 5 + 57] for i in range(1024)]   # 63 + "\n"
     body = "\n".join(rows) + "\n"
     assert len(body) == 65536
-    s.send("pasted = [[\r" + body.replace("\n", "\r") + "]]\r", chunk=4096)
+    # In bursts of 32 rows (2 KiB), with at most two bursts ahead of the
+    # echo: the guest takes each burst faster than the REPL handles it (the
+    # console server queues the rest), but the host side is paced. QEMU's
+    # stdio multiplexer (make run's -serial mon:stdio, for Ctrl-] X) has a
+    # 32-byte buffer that can drop bytes when the guest lags behind a
+    # faster stream, before they reach the guest (docs/console.md).
+    s.send("pasted = [[\r")
+    for b in range(0, 1024, 32):
+        if b >= 64:
+            s.expect(rb"\r>> %05d " % (b - 33), 60)
+        s.send("".join(r + "\r" for r in rows[b:b + 32]))
+    s.send("]]\r")
     prompt(s, 120)
     want = zlib.crc32(body.encode()) & 0xffffffff
     s.send("#pasted, crc32(pasted)\r")
@@ -180,7 +194,52 @@ def c_define_crc32(s):
     run(s, "crc32('123456789')", "%d" % 0xcbf43926)
 
 
+def c_other_output_keeps_the_line(s):
+    # a thread prints while a person types: the line being edited is
+    # cleared for each print and drawn again after it
+    s.send("l4.thread.create{code = 'for i = 1, 5 do l4.sleep(150) print(\"tick \" .. i) end'}\r")
+    prompt(s)
+    s.send("12")
+    for i in range(1, 6):
+        s.expect(rb"\r\x1b\[Ktick %d\r?\r\n\r> 12\x1b\[K" % i, 10)
+    s.send("+3\r")
+    s.expect(rb"\r\n15\r?\r\n")
+    prompt(s)
+
+
+def c_screen_repl(s):
+    # the REPL on the VGA screen, typed at through QEMU's monitor (Ctrl-] C)
+    # as keys of the PS/2 keyboard; the screen read back from video memory
+    import os
+    import tempfile
+    with tempfile.TemporaryDirectory() as d:
+        screen_repl(s, os.path.join(d, "vga.bin"))
+
+
+def screen_repl(s, dump):
+    s.send("\x1dc")
+    s.expect(r"\(qemu\)")
+    for key in ["6", "asterisk", "7", "ret"]:
+        s.send("sendkey %s\r" % key)
+        s.expect(r"\(qemu\)")
+    s.settle(0.5, 3)
+    s.pos = len(s.out)
+    s.send("pmemsave 0xb8000 4000 \"%s\"\r" % dump)
+    s.expect(r"pmemsave[^\n]*\n[\s\S]*\(qemu\)")
+    s.send("\x1dc")
+    s.settle(0.3, 2)
+    with open(dump, "rb") as f:
+        cells = f.read()
+    rows = ["".join(chr(cells[i]) for i in range(r * 160, r * 160 + 160, 2)).rstrip()
+            for r in range(25)]
+    screen = "\n".join(rows)
+    assert "L4ua REPL on the screen console" in screen, screen
+    assert re.search(r"^> 6\*7\n42$", screen, re.M), screen
+    s.send("\r")
+    prompt(s)
+
+
 CASES = [c_boot_to_prompt, c_arithmetic, c_multiline_function, c_error_and_recovery,
          c_interrupt_endless_loop, c_history_recall, c_line_editing, c_tab_completion,
          c_ps_lists_the_driver, c_lspci, c_mem_and_irq, c_help, c_nothing_takes_it_down,
-         c_define_crc32, c_paste_64k]
+         c_define_crc32, c_paste_64k, c_other_output_keeps_the_line, c_screen_repl]

@@ -66,10 +66,16 @@ class Session:
             while time.monotonic() < t:
                 self._read(t)
 
-    def send(self, data, chunk=None):
+    def send(self, data, chunk=None, pause=0):
+        """Types data; in pieces of `chunk` bytes `pause` seconds apart if
+        given (a terminal's paste comes in pieces, too)."""
         b = data.encode("latin-1") if isinstance(data, str) else data
         step = chunk or len(b) or 1
         for i in range(0, len(b), step):
+            if i and pause:
+                until = time.monotonic() + pause
+                while self._read(until):
+                    pass
             part = b[i:i + step]
             while part:
                 _, w, _ = select.select([], [self.fd], [], 1)
