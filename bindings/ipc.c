@@ -452,8 +452,11 @@ uint64_t l4b_sigma0(lua_State *L, uint32_t label, unsigned n, uint64_t w0, uint6
                     uint64_t window, uint64_t *fpage)
 {
     struct l4b_state *st = l4b_state(L);
-    uint64_t s0 = l4_kip()->sigma0;
-    if (!s0)
+    uint64_t s0 = l4_kip()->sigma0, near;
+    /* From a task outside sigma0's clan (a Lua task) the request would go
+     * to its chief, which does not answer it: the call would never end
+     * (found by tests/lua/fuzz_l4.lua). Only a direct line will do. */
+    if (!s0 || l4_id_nearest(s0, &near) != L4_NEAREST_SAME)
         return 0x100 + L4_IPC_NOPARTNER;
     struct l4_msg m = { 0 };
     m.w[0] = w0;

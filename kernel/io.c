@@ -169,3 +169,14 @@ void io_space_destroy(struct space *s)
         s->io_extent = 0;
     }
 }
+
+size_t io_frames(void)
+{
+    size_t n = 0;
+    for (unsigned i = 0; i < MAX_REC_FRAMES; i++)
+        n += rec_frames[i] != NULL;
+    for (unsigned t = 1; t < L4_MAX_TASKS; t++)
+        if (tasks[t] && tasks[t]->io_bitmap)
+            n += BITMAP_FRAMES;
+    return n;
+}

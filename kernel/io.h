@@ -16,6 +16,8 @@ bool io_map(struct space *from, struct space *to, uint64_t fpage, bool grant);
 bool io_unmap(struct space *s, uint64_t fpage, bool own);
 /* s goes away: revoke what others derived from it, free its bitmap. */
 void io_space_destroy(struct space *s);
+/* Pool frames held for ports (bitmaps, derivation records), for the kernel check. */
+size_t io_frames(void);
 /* May s use port? (for tests and the kernel log) */
 bool io_allowed(const struct space *s, unsigned port);
 /* The bitmap to load for s on a switch (NULL: no ports); *extent the

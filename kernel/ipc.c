@@ -418,6 +418,8 @@ static void fail_partner(struct thread *me, bool sending)
         }
 }
 
+static void ipc_run(struct thread *me, struct trap_frame *f, bool sending);
+
 /* ipc: rdi dest/from, rsi send tag, rdx receive descriptor, r10 timeouts,
  * message words in r8 r9 r12 r13 r14 r15 and the UTCB. A phase that
  * needs a page (string copy) is redone once the pager has supplied it. */
@@ -438,6 +440,29 @@ void sys_ipc(struct trap_frame *f)
         me->snd_tag = tag;
         me->send_to_id = f->rdi;
     }
+    ipc_run(me, f, sending);
+}
+
+/* A thread that blocked in the fast path was woken by the general path:
+ * with a page to fetch for a string copy, it fetches it and redoes its
+ * receive as sys_ipc would; else it goes back to user mode. */
+void ipc_resume(struct trap_frame *f)
+{
+    struct thread *me = current;
+    if (me->pf_pending) {
+        bool sending = !me->pf_recv;
+        if (resolve_fault(me))
+            ipc_run(me, f, sending);
+        else
+            fail_partner(me, sending);
+    }
+    if (sched_need_resched)
+        schedule();
+}
+
+/* The phases of sys_ipc, from the send phase if sending. */
+static void ipc_run(struct thread *me, struct trap_frame *f, bool sending)
+{
     for (;;) {
         enum phase p;
         if (sending) {

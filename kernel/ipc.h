@@ -14,8 +14,12 @@ struct trap_frame;
 #define IPC_OPEN L4_INVALID
 
 void sys_ipc(struct trap_frame *f);
-/* fastpath.c: does the whole ipc if it can; false: use sys_ipc. */
-bool ipc_fastpath(struct trap_frame *f);
+/* fastpath.c: does the whole ipc and leaves the kernel if it can;
+ * returns if not (then sys_ipc does it). */
+void ipc_fastpath(struct trap_frame *f);
+/* Where a thread that blocked in the fast path goes on (entry.S): a page
+ * to fetch for a string copy, then the IPC again; or straight back. */
+void ipc_resume(struct trap_frame *f);
 void sys_id_nearest(struct trap_frame *f);
 /* Ends a thread's pending IPC with "cancelled" (lthread_ex_regs). */
 void ipc_cancel(struct thread *t);

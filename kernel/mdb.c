@@ -36,6 +36,7 @@ struct slab {
 
 static struct slab *partial;        /* slabs with free nodes */
 static size_t live;                 /* nodes in use */
+static size_t slabs;                /* pool frames held as slabs */
 
 static void slab_unlist(struct slab *sl)
 {
@@ -66,6 +67,7 @@ static struct mdb_node *node_alloc(void)
         if (!f)
             return NULL;
         sl = phys_to_virt(f);
+        slabs++;
         struct mdb_node *n = (struct mdb_node *)(sl + 1);
         for (unsigned i = 0; i < SLAB_NODES; i++) {
             n[i].next = sl->free;
@@ -93,8 +95,14 @@ static void node_free(struct mdb_node *n)
     if (sl->used == 0) {
         slab_unlist(sl);
         kmem_free_frame(virt_to_phys(sl));
+        slabs--;
     }
     live--;
+}
+
+size_t mdb_frames(void)
+{
+    return slabs;
 }
 
 /* ---- Entries ---- */

@@ -51,3 +51,6 @@ void mdb_unmap_space(struct space *s);
  * sibling links agree and form trees; a child maps its parent's frame with
  * at most its rights; no node is lost. Linear in nodes and page tables. */
 bool mdb_check(void);
+
+/* Pool frames the database holds (node slabs), for the kernel check. */
+size_t mdb_frames(void);

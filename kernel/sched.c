@@ -17,6 +17,8 @@ bool sched_need_resched;
 static struct thread idle_thread;           /* the boot context */
 static struct thread *rq[256];
 static uint64_t rq_bits[4];
+struct thread **const sched_rq = rq;        /* for sched_hand_over (sched.h) */
+uint64_t *const sched_rq_bits = rq_bits;
 static struct thread *timeouts;             /* sorted by deadline */
 
 void sched_init(void)
@@ -68,22 +70,12 @@ void sched_make_ready(struct thread *t)
         sched_need_resched = true;
 }
 
-unsigned sched_top_prio(void)
-{
-    for (int w = 3; w >= 0; w--)
-        if (rq_bits[w])
-            return (unsigned)(w * 64 + 63 - __builtin_clzll(rq_bits[w]));
-    return 0;
-}
-
-void sched_switch_direct(struct thread *from, struct thread *to)
+/* sched_hand_over's case of other priorities (or to queued already). */
+void sched_hand_over_slow(struct thread *from, struct thread *to)
 {
     sched_remove(from);
-    to->state = TS_READY;
     if (!to->rq_next)
         rq_add_tail(to);
-    current = to;
-    arch_switch(from, to);
 }
 
 static struct thread *pick(void)
@@ -203,10 +195,15 @@ void sys_thread_switch(struct trap_frame *f)
 }
 
 /* May caller set t's parameters? Own task or a task in its subclans, and
- * t's priority must not exceed the caller's mcp. */
-static bool may_schedule(struct thread *caller, struct thread *t)
+ * t's priority must not exceed the caller's mcp; but a thread of the
+ * caller's own task that a chief put above that mcp (task_new gives the
+ * creator's priority) may still be brought down to it (found by
+ * clan_test.c: such a task could not even lower itself). */
+static bool may_schedule(struct thread *caller, struct thread *t, uint64_t prio)
 {
     struct space *s = caller->space;
+    if (t->space == s && prio <= s->mcp)
+        return true;
     return (t->space == s || space_is_ancestor(s, t->space)) && t->prio <= s->mcp;
 }
 
@@ -221,7 +218,7 @@ void sys_thread_schedule(struct trap_frame *f)
         f->rax = L4_ENOTHREAD;
         return;
     }
-    if (!may_schedule(current, t)) {
+    if (!may_schedule(current, t, prio)) {
         f->rax = L4_EPERM;
         return;
     }
@@ -251,4 +248,33 @@ void sys_thread_schedule(struct trap_frame *f)
             rq_add_tail(t);
         sched_need_resched = true;  /* a higher or lower prio may change who runs */
     }
+}
+
+/* The ready queues and the timeout list are sound (the kernel check,
+ * check.c): a queue is non-empty exactly when its bit is set, holds only
+ * READY threads of its priority, linked both ways; the timeout list is
+ * sorted, linked both ways, and holds only waiting threads. *queued
+ * counts the threads in ready queues. */
+bool sched_check(size_t *queued)
+{
+    *queued = 0;
+    for (unsigned p = 0; p < 256; p++) {
+        struct thread *h = rq[p], *t = h;
+        if (!h != !(rq_bits[p / 64] >> (p % 64) & 1))
+            return false;
+        size_t n = 0;
+        for (; t && (n == 0 || t != h); t = t->rq_next, n++)
+            if (t->prio != p || t->state != TS_READY || !t->rq_next || t->rq_next->rq_prev != t ||
+                n > (size_t)L4_MAX_TASKS * L4_MAX_LTHREADS)
+                return false;
+        *queued += n;
+    }
+    uint64_t last = 0;
+    for (struct thread *t = timeouts, *prev = NULL; t; prev = t, t = t->to_next) {
+        if (t->to_prev != prev || !t->deadline_us || t->deadline_us < last ||
+            (t->state != TS_SEND_WAIT && t->state != TS_RECV_WAIT))
+            return false;
+        last = t->deadline_us;
+    }
+    return true;
 }

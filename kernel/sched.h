@@ -22,11 +22,37 @@ bool sched_timeout_is_zero(uint16_t to);
 void sched_set_timeout(struct thread *t, uint16_t to);
 void sched_cancel_timeout(struct thread *t);
 void sched_tick(unsigned us);               /* timer interrupt */
-/* The highest priority with a ready thread (the running one included). */
-unsigned sched_top_prio(void);
-/* from has just blocked; to is ready and may run now (IPC fast path):
- * switch without consulting the queues beyond what that changes. */
-void sched_switch_direct(struct thread *from, struct thread *to);
+extern struct thread **const sched_rq;      /* the ready queues, by priority */
+extern uint64_t *const sched_rq_bits;       /* which of them are non-empty */
+void sched_hand_over_slow(struct thread *from, struct thread *to);
+/* The IPC fast path's share, inline there: from blocks in RECV_WAIT, to
+ * becomes current (the caller switches the CPU), if no ready thread has a
+ * higher priority than to; else false, nothing changed. When to has
+ * from's priority and is not queued, it simply takes from's place at the
+ * head of the queue, where the running thread stays; else from leaves its
+ * queue and to joins the tail of its own. */
+static inline bool sched_hand_over(struct thread *from, struct thread *to)
+{
+    const uint64_t *bits = sched_rq_bits;
+    unsigned w = to->prio / 64, b = to->prio % 64;
+    uint64_t above = bits[w] >> b >> 1;         /* ready threads above to */
+    above |= (w < 1 ? bits[1] : 0) | (w < 2 ? bits[2] : 0) | (w < 3 ? bits[3] : 0);
+    if (above)
+        return false;
+    to->state = TS_READY;
+    if (__builtin_expect(from->rq_next == from && !to->rq_next && from->prio == to->prio, 1)) {
+        to->rq_next = to->rq_prev = to;
+        sched_rq[to->prio] = to;
+        from->rq_next = from->rq_prev = NULL;
+    } else {
+        sched_hand_over_slow(from, to);
+    }
+    from->state = TS_RECV_WAIT;
+    current = to;
+    return true;
+}
 NORETURN void sched_start(void);            /* the boot context becomes idle */
+/* Ready queues and timeouts consistent (check.c); *queued: threads queued. */
+bool sched_check(size_t *queued);
 void sys_thread_switch(struct trap_frame *f);
 void sys_thread_schedule(struct trap_frame *f);

@@ -178,7 +178,11 @@ void sys_task_new(struct trap_frame *f)
     unsigned tn = L4_ID_TASK(id);
     struct space *me = current->space;
     f->rdi = L4_NILTHREAD;
-    if (id == L4_INVALID || id >> 36 || tn == 0 || f->rsi > 255) {
+    /* A non-canonical ip would fault in the kernel's iretq on real CPUs
+     * (QEMU lets it through to user mode): user addresses only, as in
+     * lthread_ex_regs. */
+    if (id == L4_INVALID || id >> 36 || tn == 0 || f->rsi > 255 ||
+        (pager != L4_NILTHREAD && (f->rdx >= USER_TOP || f->r10 >= USER_TOP))) {
         f->rax = L4_EINVAL;
         return;
     }

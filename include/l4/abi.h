@@ -197,6 +197,14 @@ struct l4_utcb {
 #define L4_KDEBUG_KLOG 9        /* rsi: position (bytes since boot); out: rdi
                                    bytes read (0-32), rsi the next position,
                                    rdx r10 r8 r9 the bytes (little-endian) */
+#define L4_KDEBUG_CHECK 10      /* any task: the kernel's self-check; L4_OK if
+                                   ready queues, send queues, timeouts and
+                                   thread tables agree and the kernel pool's
+                                   used frames equal the frames its objects
+                                   hold, else L4_EINVAL; out: rsi frames used,
+                                   rdx frames held, r10 what failed (bits:
+                                   1 run queues/timeouts, 2 send queues,
+                                   4 thread tables, 8 pool accounting) */
 
 /* ---- id_nearest (rax out: kind) ---- */
 #define L4_NEAREST_SAME   0   /* same clan: the destination itself */

@@ -39,6 +39,9 @@ end
 -- Lua tasks (l4.task): before smoke.lua too, as they need memory.
 for _, c in ipairs(require "tasks") do run(c[1], c[2]) end
 
+-- Random calls of every binding from a task; resource exhaustion.
+for _, c in ipairs(require "fuzz") do run(c[1], c[2]) end
+
 -- Threads of this task that run Lua (l4.thread.create).
 for _, c in ipairs(require "threads") do run(c[1], c[2]) end
 for _, c in ipairs(require "thread_control") do run(c[1], c[2]) end

@@ -1,141 +1,651 @@
-/* Suite "fuzz": a short, seeded syscall fuzz (the full campaign is issue
- * 9's). Random and boundary arguments for every system call from one
- * thread, while a witness pair of threads keeps doing call/reply and
- * checks every answer. Pass: no panic, no hang, the witness saw only
- * correct replies, and the mapping database checks out at the end. */
+/* Suite "fuzz": seeded system-call fuzzing (docs/reliability.md).
+ *
+ * NF fuzzer tasks, children of the root task, call every system call with
+ * random and boundary arguments: thread ids (nil, invalid, interrupt ids,
+ * stale versions, threads of other tasks and of their own, bits above 35),
+ * fpages (their own image, a scratch region, the whole space, kernel and
+ * non-canonical addresses, I/O fpages), receive descriptors and windows,
+ * timeouts, message tags with map, grant and string items whose addresses
+ * are unmapped, kernel or non-canonical, string receive buffers likewise,
+ * task numbers (their own, other tasks', the root's), debug ops. They make
+ * threads (lthread_ex_regs) and tasks of their own (task_new: subclans)
+ * that block, spin or fault, and mess with each other. Meanwhile a witness
+ * thread of the root calls an echo server in another task, in registers,
+ * in the UTCB and with string items both ways, and checks every answer.
+ *
+ * Pass: the kernel never panics nor hangs; the mapping database check and
+ * the kernel's self-check (ready queues, send queues, timeouts, pool
+ * accounting: L4_KDEBUG_CHECK) pass whenever a fuzzer asks and at the end;
+ * the witness saw no wrong answer; deleting the fuzzer tasks gives back
+ * every frame of the kernel pool they took.
+ *
+ * Children run the root's own code: the root's pager thread maps them the
+ * root's pages at the same addresses, so memory is shared. FUZZ_CALLS and
+ * FUZZ_SEED are set by the Makefile for `make fuzz` (tests/fuzz/). */
 #include "utest.h"
 
-#define CALLS 60000
-static uint64_t seed = 0x4c347561u;
+#ifndef FUZZ_CALLS
+#define FUZZ_CALLS 100000
+#endif
+#ifndef FUZZ_SEED
+#define FUZZ_SEED 0x4c347561u
+#endif
 
-static uint64_t rnd(void)
+#define NF        3                 /* fuzzer tasks */
+#define TN_W      3                 /* the echo server's task */
+#define TN_F0     4                 /* fuzzer tasks TN_F0 .. TN_F0 + NF - 1 */
+#define TN_SUB(i) (100 + 16 * (i))  /* 16 task numbers each fuzzer owns */
+#define NSUB      16
+#define FLT_MAX   10                /* lthreads 2..9 of a fuzzer: its playthings */
+#define LT_PARTNER 10               /* and its partner thread (receives mostly) */
+#define LABEL_PF  0xfffffffeu
+#define WLABEL    0x77697400u
+#define PRIO_HIGH 120               /* root's threads, the echo server */
+#define PRIO_FUZZ 100               /* fuzzers (their mcp too) */
+#define SCRATCH   0x40000000000ull  /* receive windows land in [SCRATCH, +4 MiB) */
+#define SCRATCH_S 22
+#define KHALF     0xffff800000000000ull
+
+enum { LT_PAGER = 1, LT_WITNESS = 2 };
+
+extern char _end[];
+#define IMAGE_START 0x400000ull
+#define IMAGE_END   (((uint64_t)_end + 0xfff) & ~0xfffull)
+
+/* Stacks of the children's threads that run C code (the root's .bss). */
+enum { ST_ECHO, ST_F0 };    /* then three per fuzzer: main, sub-pager, partner */
+#define NSTACKS (ST_F0 + 3 * NF)
+static uint64_t stacks[NSTACKS][2048] __attribute__((aligned(4096)));
+static uint64_t stack_top(unsigned i) { return (uint64_t)&stacks[i][2048] - 8; }
+
+/* ---- what everyone shares ---- */
+#define POOL 64
+#define POOL_FIXED 24                           /* the first ones stay */
+static volatile uint64_t idpool[POOL];          /* ids to aim at */
+static volatile unsigned idpool_n, idpool_fixed;
+static volatile uint64_t echo_id, pager_id, witness_id;
+static volatile uint64_t fz_helper[NF][2];
+static volatile uint64_t fz_calls[NF], fz_done[NF], fz_bad_check[NF];
+static volatile uint64_t fz_ok[NF][9];          /* calls that returned 0, per call */
+static volatile uint64_t ipc_codes[16];         /* ipc results by code */
+static volatile uint64_t witness_calls, witness_bad, witness_stop, witness_strings;
+static volatile uint64_t bad_what[4];
+
+static void pool_add(uint64_t id)
 {
-    seed ^= seed << 13;
-    seed ^= seed >> 7;
-    seed ^= seed << 17;
-    return seed;
+    unsigned n = idpool_n;
+    idpool[POOL_FIXED + n % (POOL - POOL_FIXED)] = id;  /* a race only loses an entry */
+    idpool_n = n + 1;
 }
 
-/* Boundary values and random ones, half and half. */
-static uint64_t arg(void)
+/* ---- random numbers: xorshift64, one state per fuzzer ---- */
+static uint64_t rnd_(uint64_t *s)
 {
-    static const uint64_t edge[] = {
-        0, 1, ~0ull, 0x7fffffffffffull, 0x800000000000ull, 0xffff800000000000ull,
-        0xffffffff80100000ull, 0x7ffe00000000ull, 0x7fff00000000ull, 0x400000, 0x1000,
-        L4_ID(2, 0, 0), L4_ID(2, 1, 1), L4_ID(1, 0, 0x101), L4_IRQ_ID(3), L4_IRQ_ID(0),
-        (1ull << 36), 0xfff, 0x8000000000000000ull, L4_IOFPAGE(0x3f8, 3), L4_IOFPAGE(0x20, 1),
-        L4_FPAGE(0x400000, 12, 7), L4_FPAGE(0, 47, 7), L4_NODESC,
-    };
-    uint64_t r = rnd();
-    if (r & 1)
-        return edge[(r >> 1) % (sizeof edge / sizeof edge[0])];
-    switch ((r >> 1) & 3) {
-    case 0: return rnd();
-    case 1: return rnd() & 0xffff;
-    case 2: return rnd() & 0x7fffffffffffull;
-    default: return L4_ID(rnd() % 8, rnd() % 4, rnd() & 0xffff);
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+#define RND() rnd_(seed)
+#define CHANCE(n) (RND() % (n) == 0)
+
+/* Blocking and spinning bodies that use no stack (so any sp will do). */
+__asm__(".text\n"
+        "fz_blocker:\n"
+        "1: xor %edi, %edi\n mov $-1, %rsi\n xor %edx, %edx\n xor %r10d, %r10d\n"
+        "   xor %eax, %eax\n syscall\n jmp 1b\n"
+        "fz_spinner:\n"
+        "   mov $200, %ebx\n"
+        "2: mov $3, %eax\n xor %edi, %edi\n syscall\n dec %ebx\n jnz 2b\n jmp fz_blocker\n");
+extern char fz_blocker[], fz_spinner[];
+
+static uint64_t rnd_id(uint64_t *seed)
+{
+    switch (RND() % 12) {
+    case 0: return L4_NILTHREAD;
+    case 1: return L4_INVALID;
+    case 2: return L4_IRQ_ID(RND() % 17);
+    case 3: return L4_ID(RND() % 4096, RND() % 256, RND() & 0xffff);
+    case 4: return RND();
+    case 5: return idpool[RND() % POOL] ^ (1ull << (RND() % 40));     /* near miss */
+    case 6: return L4_ID(L4_ROOT_TASK, RND() % 4, 0) | (RND() & 0xffff);
+    case 7: case 8: return idpool[RND() % idpool_fixed];
+    default: return idpool[RND() % POOL];
     }
 }
 
-static volatile uint64_t witness_calls, witness_bad;
-
-static void echo(uint64_t a)
+static uint64_t rnd_addr(uint64_t *seed)
 {
-    (void)a;
+    switch (RND() % 10) {
+    case 0: return 0;
+    case 1: return KHALF + (RND() & 0xffffffffull);
+    case 2: return 0x0000800000000000ull + (RND() & 0xffffff);    /* non-canonical */
+    case 3: return L4_UTCB_BASE + (RND() & 0xfffff);
+    case 4: return L4_KIP_BASE + (RND() & 0xfff);
+    case 5: return SCRATCH + (RND() & ((1ull << SCRATCH_S) - 1));
+    case 6: return 0x7ffdfffff000ull + (RND() & 0x1fff);          /* around the limit */
+    case 7: return RND();
+    default: return IMAGE_START + RND() % (IMAGE_END - IMAGE_START);
+    }
+}
+
+static uint64_t rnd_fpage(uint64_t *seed)
+{
+    unsigned s = 12 + (unsigned)(RND() % 36);
+    switch (RND() % 10) {
+    case 0: return L4_FPAGE(0, L4_WHOLE_SPACE, RND() & 7);
+    case 1: return RND();
+    case 2: return L4_IOFPAGE(RND() & 0xffff, RND() % 18) | (CHANCE(4) ? RND() & 7 : 0);
+    case 3: return L4_FPAGE(rnd_addr(seed) & ~((1ull << s) - 1), s, RND() & 7);
+    case 4: s = 12 + (unsigned)(RND() % (SCRATCH_S - 11));
+            return L4_FPAGE(SCRATCH + (RND() & ((1ull << SCRATCH_S) - 1) & ~((1ull << s) - 1)), s, 7);
+    default: s = 12 + (unsigned)(RND() % 10);
+             return L4_FPAGE(rnd_addr(seed) & ~((1ull << s) - 1), s, RND() & 7);
+    }
+}
+
+/* Finite or zero, never "never": a fuzzer must not block for good (and
+ * bounded, so the campaign ends). */
+static uint16_t rnd_to(uint64_t *seed)
+{
+    switch (RND() % 8) {
+    case 0: case 1: case 2: case 3: return L4_TO_ZERO;
+    case 4: return L4_TO(1 + RND() % 1023, RND() % 3);
+    case 5: return CHANCE(8) ? L4_TO(RND() % 1024, RND() % 8) : L4_TO(1 + RND() % 99, 0);
+    default: return L4_TO(1 + RND() % 1023, 0);
+    }
+}
+
+/* A typed item: string, map, grant, I/O, or junk. Map and grant send
+ * bases are the fpage's own base or in the scratch region, so that a
+ * whole-space receive (a page-fault reply) never puts one page of the
+ * image over another (the tasks share code: that would only kill them). */
+static void rnd_item(uint64_t *seed, uint64_t *w0, uint64_t *w1)
+{
+    uint64_t fp = rnd_fpage(seed);
+    uint64_t base = CHANCE(2) ? L4_FPAGE_BASE(fp) : SCRATCH + (RND() & ((1ull << SCRATCH_S) - 1));
+    switch (RND() % 6) {
+    case 0: case 1:
+        *w0 = (CHANCE(3) ? RND() % (1u << 22) : RND() % 8192) << 4 | L4_ITEM_STRING;
+        if (CHANCE(16))
+            *w0 = RND() << 4 | L4_ITEM_STRING;
+        *w1 = rnd_addr(seed);
+        break;
+    case 2: *w0 = (base & ~0xfffull) | L4_ITEM_MAP; *w1 = fp; break;
+    case 3: *w0 = (base & ~0xfffull) | L4_ITEM_GRANT; *w1 = fp; break;
+    case 4: *w0 = L4_ITEM_MAP; *w1 = L4_IOFPAGE(RND() & 0xffff, RND() % 17); break;
+    default: *w0 = RND(); *w1 = RND();
+    }
+}
+
+/* One random ipc from a fuzzer thread whose UTCB is u; rcv: mostly
+ * receive (the partner thread). */
+static uint64_t fuzz_ipc(uint64_t *seed, struct l4_utcb *u, bool rcv)
+{
+    unsigned nu = (unsigned)(RND() % 20), nt = (unsigned)(RND() % 4);
+    if (CHANCE(3))
+        nt = 0;
+    if (CHANCE(20)) {
+        nu = (unsigned)(RND() % 128);
+        nt = (unsigned)(RND() % 64);
+    }
+    uint64_t words[L4_MSG_WORDS + 2];
+    for (unsigned k = 0; k < L4_MSG_WORDS; k++)
+        words[k] = CHANCE(2) ? RND() : rnd_addr(seed);
+    for (unsigned k = 0; k < nt && nu + 2 * k + 1 < L4_MSG_WORDS; k++)
+        rnd_item(seed, &words[nu + 2 * k], &words[nu + 2 * k + 1]);
+    for (unsigned k = 6; k < L4_MSG_WORDS; k++)
+        u->mr[k] = words[k];
+    uint64_t tag = L4_TAG(RND() & 0xffffffff, nu, nt) | (CHANCE(8) ? L4_TAG_DECEIVE : 0);
+    if (CHANCE(30))
+        tag = RND();
+    if (CHANCE(rcv ? 2 : 8))
+        tag = L4_NODESC;
+    if (CHANCE(30))
+        tag = L4_TAG(LABEL_PF, 2, 0);
+    uint64_t rd = RND() & 0x7f0f;
+    if (rcv)
+        rd = (rd & ~(uint64_t)L4_RCV_DETACH) | (CHANCE(4) ? 0 : L4_RCV_OPEN);
+    if (CHANCE(6))
+        rd = L4_NODESC;
+    else if (CHANCE(30))
+        rd = RND();
+    u->rcv_window = CHANCE(4) ? rnd_fpage(seed) : ({
+        unsigned s = 12 + (unsigned)(RND() % (SCRATCH_S - 11));
+        L4_FPAGE(SCRATCH + (RND() & ((1ull << SCRATCH_S) - 1) & ~((1ull << s) - 1)), s, 7); });
+    for (unsigned k = 0; k < 8; k++) {
+        u->rcv_strings[k][0] = CHANCE(3) ? SCRATCH + (RND() & 0x3fffff) : rnd_addr(seed);
+        u->rcv_strings[k][1] = CHANCE(8) ? RND() : RND() % (1u << (RND() % 23));
+    }
+    u->virtual_sender = rnd_id(seed);
+    uint64_t to = L4_TIMEOUTS(rnd_to(seed), rcv ? L4_TO(1 + RND() % 1023, RND() % 3) : rnd_to(seed),
+                              rnd_to(seed), rnd_to(seed));
+    uint64_t dest = rnd_id(seed);
+    if (dest == witness_id && CHANCE(2))
+        dest = echo_id;
+    struct l4_msg m = { tag, { words[0], words[1], words[2], words[3], words[4], words[5] } };
+    return l4_ipc(dest, tag, rd, to, &m, 0);
+}
+
+/* A system call with a random stack pointer (non-canonical, kernel, zero):
+ * the kernel must neither use nor trust it. rbx keeps ours; the kernel
+ * preserves it (abi.md). */
+static uint64_t syscall_odd_rsp(uint64_t nr, uint64_t a0, uint64_t rsp)
+{
+    register uint64_t rax __asm__("rax") = nr;
+    register uint64_t rdi __asm__("rdi") = a0;
+    register uint64_t rsi __asm__("rsi") = L4_NODESC;
+    register uint64_t rdx __asm__("rdx") = L4_NODESC;
+    register uint64_t r10 __asm__("r10") = 0;
+    __asm__ volatile("mov %%rsp, %%rbx\n\tmov %[sp], %%rsp\n\tsyscall\n\tmov %%rbx, %%rsp"
+                     : "+r"(rax), "+r"(rdi), "+r"(rsi), "+r"(rdx), "+r"(r10)
+                     : [sp] "r"(rsp)
+                     : "rbx", "rcx", "r8", "r9", "r11", "memory");
+    return rax;
+}
+
+static void fuzz_one(unsigned me, uint64_t *seed)
+{
+    struct l4_utcb *u = l4_utcb_of(0);
+    uint64_t a[6] = { rnd_id(seed), RND(), RND(), RND(), RND(), RND() };
+    unsigned call = (unsigned)(RND() % 9);
+    uint64_t r = 0;
+    switch (call) {
+    case L4_SYS_IPC:
+        r = fuzz_ipc(seed, u, false);
+        ipc_codes[L4_IPC_ERR(r) & 15]++;
+        break;
+    case L4_SYS_ID_NEAREST:
+        r = l4_syscall6(call, a);
+        break;
+    case L4_SYS_FPAGE_UNMAP:
+        a[0] = rnd_fpage(seed);
+        a[1] = CHANCE(10) ? RND() : RND() & 3;
+        r = l4_syscall6(call, a);
+        break;
+    case L4_SYS_THREAD_SWITCH:
+        if (CHANCE(2))
+            a[0] = L4_NILTHREAD;
+        r = l4_syscall6(call, a);
+        break;
+    case L4_SYS_THREAD_SCHEDULE:
+        a[1] = CHANCE(3) ? ~0ull : CHANCE(3) ? RND() : RND() % 300;
+        a[2] = CHANCE(3) ? ~0ull : CHANCE(3) ? RND() : 50 + RND() % 20000;
+        if (a[0] == l4_myself(0) || a[0] == l4_myself(1) || a[0] == l4_myself(LT_PARTNER))
+            a[1] = ~0ull;           /* a fuzzer that starves itself ends nothing */
+        r = l4_syscall6(call, a);
+        break;
+    case L4_SYS_LTHREAD_EX_REGS: {
+        unsigned lt = (unsigned)(CHANCE(10) ? RND() % 400 : RND() % FLT_MAX);
+        a[0] = CHANCE(30) ? RND() : lt;
+        static const uint64_t ips[] = { 0, 0x10000000, KHALF, 0x0000800000000000ull, ~0ull };
+        switch (RND() % 5) {
+        case 0: a[1] = (uint64_t)fz_blocker; break;
+        case 1: a[1] = (uint64_t)fz_spinner; break;
+        case 2: a[1] = ~0ull; break;
+        default: a[1] = ips[RND() % 5];
+        }
+        a[2] = CHANCE(4) ? ~0ull : CHANCE(3) ? rnd_addr(seed) : SCRATCH;
+        a[3] = CHANCE(2) ? ~0ull : rnd_id(seed);
+        a[4] = CHANCE(2) ? ~0ull : rnd_id(seed);
+        if (a[0] < 2 || a[0] == LT_PARTNER)  /* our own C threads: look only */
+            a[1] = a[2] = a[3] = a[4] = ~0ull;
+        r = l4_syscall6(call, a);
+        if (r == L4_OK)
+            pool_add(a[0]);
+        break;
+    }
+    case L4_SYS_TASK_NEW: {
+        unsigned tn = TN_SUB(me) + (unsigned)(RND() % NSUB);
+        a[0] = CHANCE(6) ? rnd_id(seed) : L4_ID(tn, RND() % 4, RND() & 0xffff);
+        a[1] = CHANCE(4) ? RND() : RND() % 256;
+        a[2] = CHANCE(2) ? (uint64_t)fz_blocker : CHANCE(2) ? (uint64_t)fz_spinner : rnd_addr(seed);
+        a[3] = CHANCE(4) ? rnd_addr(seed) : SCRATCH;
+        a[4] = CHANCE(3) ? L4_NILTHREAD : CHANCE(2) ? l4_myself(1) : rnd_id(seed);
+        a[5] = CHANCE(2) ? L4_NILTHREAD : rnd_id(seed);
+        r = l4_syscall6(call, a);
+        if (r == L4_OK && a[0])
+            pool_add(a[0]);
+        break;
+    }
+    case L4_SYS_KDEBUG:
+        /* op 0 would only print noise; op 1 (exit) and the root's ops
+         * must answer "not allowed" to a fuzzer. */
+        a[0] = 1 + RND() % 12;
+        if (CHANCE(20))
+            a[0] = RND();
+        if (a[0] == L4_KDEBUG_MDB_CHECK && !CHANCE(50))
+            a[0] = L4_KDEBUG_KMEM;
+        r = l4_syscall6(call, a);
+        if ((a[0] == L4_KDEBUG_MDB_CHECK || a[0] == L4_KDEBUG_CHECK) && r != L4_OK) {
+            fz_bad_check[me]++;
+            bad_what[0] = a[0] | (uint64_t)a[3] << 8;
+        }
+        if (a[0] == L4_KDEBUG_EXIT && r != L4_EPERM)
+            fz_bad_check[me]++;
+        break;
+    default:                        /* numbers that are no call */
+        if (CHANCE(4)) {
+            uint64_t sp = CHANCE(2) ? 0x8000000000000000ull | RND() : rnd_addr(seed);
+            r = syscall_odd_rsp(CHANCE(2) ? L4_SYS_THREAD_SWITCH : L4_SYS_ID_NEAREST, rnd_id(seed), sp);
+            call = L4_SYS_THREAD_SWITCH;
+        } else {
+            r = l4_syscall6(8 + (CHANCE(2) ? RND() % 8 : RND()), a);
+        }
+    }
+    if (L4_IPC_ERR(r) == 0)
+        fz_ok[me][call]++;
+}
+
+/* A fuzzer task's lthread 1: the pager of its subtasks (and of any of its
+ * threads the fuzz names it for). Identity: the fuzzer's own page at the
+ * same address, touched first so that it is there to map. */
+static void sub_pager(void)
+{
     struct l4_msg m = { 0 };
     uint64_t from;
     uint64_t r = l4_ipc(L4_NILTHREAD, L4_NODESC, L4_RCV_OPEN, 0, &m, &from);
     for (;;) {
-        if (L4_IPC_ERR(r)) {
+        uint64_t page = m.w[0] & ~0xfffull;
+        if (L4_IPC_ERR(r) || L4_TAG_LABEL(m.tag) != LABEL_PF || page < IMAGE_START ||
+            page >= IMAGE_END) {
             r = l4_ipc(L4_NILTHREAD, L4_NODESC, L4_RCV_OPEN, 0, &m, &from);
             continue;
         }
-        m.w[0] = ~m.w[0];
-        r = l4_ipc(from, L4_TAG(9, 1, 0), L4_RCV_OPEN, 0, &m, &from);
+        (void)*(volatile char *)page;
+        m.w[0] = page | L4_ITEM_MAP;
+        m.w[1] = L4_FPAGE(page, 12, L4_RWX);
+        r = l4_ipc(from, L4_TAG(0, 0, 1), L4_RCV_OPEN, L4_TIMEOUTS(L4_TO_ZERO, 0, 0, 0), &m, &from);
     }
 }
 
-static volatile uint64_t echo_id;
-static void witness(uint64_t a)
+/* A fuzzer's lthread LT_PARTNER: mostly receives (open or closed, with
+ * random windows and string buffers), so that messages meet someone. */
+static void __attribute__((noreturn)) partner(unsigned me)
 {
-    (void)a;
-    for (uint64_t i = 1;; i++) {
-        struct l4_msg m = { 0 };
-        m.w[0] = i;
-        uint64_t from;
-        uint64_t r = l4_ipc(echo_id, L4_TAG(1, 1, 0), 0, 0, &m, &from);
-        if (L4_IPC_ERR(r) != L4_IPC_OK || m.w[0] != ~i || from != echo_id)
-            witness_bad++;
-        witness_calls++;
-        if (i % 64 == 0)
-            l4_thread_switch(L4_NILTHREAD);
+    uint64_t s = FUZZ_SEED ^ ((uint64_t)(me + 1) * 0x51ed27f3a1b3c5d7ull), *seed = &s;
+    while (!fz_done[me])
+        fuzz_ipc(seed, l4_utcb_of(LT_PARTNER), true);
+    for (;;)
+        __asm__ volatile("jmp fz_blocker");
+}
+static void __attribute__((noreturn)) partner0(void) { partner(0); }
+static void __attribute__((noreturn)) partner1(void) { partner(1); }
+static void __attribute__((noreturn)) partner2(void) { partner(2); }
+static void (*const partner_entry[NF])(void) = { partner0, partner1, partner2 };
+
+static void __attribute__((noreturn)) fuzz_main(unsigned me)
+{
+    uint64_t s = FUZZ_SEED ^ ((uint64_t)(me + 1) * 0x9e3779b97f4a7c15ull), *seed = &s;
+    for (int k = 0; k < 8; k++)
+        RND();
+    uint64_t id;
+    if (l4_lthread_ex_regs(1, (uint64_t)sub_pager, stack_top(ST_F0 + 3 * me + 1), ~0ull, ~0ull,
+                           &id, 0) == L4_OK)
+        fz_helper[me][1] = id;
+    if (l4_lthread_ex_regs(LT_PARTNER, (uint64_t)partner_entry[me], stack_top(ST_F0 + 3 * me + 2),
+                           ~0ull, ~0ull, &id, 0) == L4_OK)
+        fz_helper[me][0] = id;
+    for (uint64_t n = 0; n < FUZZ_CALLS / NF; n++) {
+        fuzz_one(me, seed);
+        fz_calls[me] = n + 1;
     }
+    fz_done[me] = 1;
+    for (;;)
+        __asm__ volatile("jmp fz_blocker");
+}
+
+/* Entry points of the fuzzer tasks' first threads (one per fuzzer). */
+static void __attribute__((noreturn)) fuzz_main0(void) { fuzz_main(0); }
+static void __attribute__((noreturn)) fuzz_main1(void) { fuzz_main(1); }
+static void __attribute__((noreturn)) fuzz_main2(void) { fuzz_main(2); }
+static void (*const fuzz_entry[NF])(void) = { fuzz_main0, fuzz_main1, fuzz_main2 };
+
+/* ---- the root's pager for all children: identity, image pages only ---- */
+static void root_pager(uint64_t arg)
+{
+    (void)arg;
+    struct l4_msg m = { 0 };
+    uint64_t from;
+    uint64_t r = l4_ipc(L4_NILTHREAD, L4_NODESC, L4_RCV_OPEN, 0, &m, &from);
+    for (;;) {
+        uint64_t page = m.w[0] & ~0xfffull;
+        if (L4_IPC_ERR(r) || L4_TAG_LABEL(m.tag) != LABEL_PF || page < IMAGE_START ||
+            page >= IMAGE_END) {
+            r = l4_ipc(L4_NILTHREAD, L4_NODESC, L4_RCV_OPEN, 0, &m, &from);
+            continue;
+        }
+        m.w[0] = page | L4_ITEM_MAP;
+        m.w[1] = L4_FPAGE(page, 12, L4_RWX);
+        r = l4_ipc(from, L4_TAG(0, 0, 1), L4_RCV_OPEN, L4_TIMEOUTS(L4_TO_ZERO, 0, 0, 0), &m, &from);
+    }
+}
+
+/* ---- the witness: an echo server in task TN_W and a client in the root ---- */
+static char echo_buf[256];
+static char wit_out[64], wit_in[64];
+
+static void __attribute__((noreturn)) echo_main(void)
+{
+    struct l4_utcb *u = l4_utcb_of(0);
+    struct l4_msg m = { 0 };
+    uint64_t from, tag;
+    echo_buf[0] = 1;                /* fault it in now */
+    u->rcv_strings[0][0] = (uint64_t)echo_buf;
+    u->rcv_strings[0][1] = sizeof echo_buf;
+    const uint64_t rd = L4_RCV_OPEN | L4_RCV_STRINGS;
+    uint64_t r = l4_ipc(L4_NILTHREAD, L4_NODESC, rd, 0, &m, &from);
+    for (;;) {
+        if (L4_IPC_ERR(r)) {
+            r = l4_ipc(L4_NILTHREAD, L4_NODESC, rd, 0, &m, &from);
+            continue;
+        }
+        unsigned nu = L4_TAG_U(m.tag), nt = L4_TAG_T(m.tag);
+        tag = L4_TAG(0, 0, 0);
+        if (L4_TAG_LABEL(m.tag) == WLABEL && nu <= 12 && nt <= 1) {
+            for (unsigned k = 0; k < nu; k++) {
+                if (k < 6)
+                    m.w[k] = ~m.w[k];
+                else
+                    u->mr[k] = ~u->mr[k];
+            }
+            if (nt) {               /* the string back, from my buffer */
+                uint64_t len = u->mr[nu] >> 4;
+                u->mr[nu] = len << 4 | L4_ITEM_STRING;
+                u->mr[nu + 1] = (uint64_t)echo_buf;
+            }
+            tag = L4_TAG(WLABEL, nu, nt);
+        }
+        /* Never wait to reply: a client that does not receive loses it. */
+        r = l4_ipc(from, tag, rd, L4_TIMEOUTS(L4_TO_ZERO, 0, L4_TO_ZERO, L4_TO_ZERO), &m, &from);
+    }
+}
+
+static void witness(uint64_t arg)
+{
+    (void)arg;
+    struct l4_utcb *u = l4_utcb_of(LT_WITNESS);
+    u->rcv_strings[0][0] = (uint64_t)wit_in;
+    u->rcv_strings[0][1] = sizeof wit_in;
+    while (!echo_id)
+        usleep_us(1000);
+    for (uint64_t i = 1; !witness_stop; i++) {
+        unsigned nu = (i & 1) ? 6 : 12, nt = (i % 4 == 0);
+        struct l4_msg m = { 0 };
+        for (unsigned k = 0; k < 6; k++)
+            m.w[k] = i * 0x100 + k;
+        for (unsigned k = 6; k < nu; k++)
+            u->mr[k] = i * 0x100 + k;
+        if (nt) {
+            for (unsigned k = 0; k < sizeof wit_out; k++)
+                wit_out[k] = (char)(i + k * 7);
+            u->mr[nu] = sizeof wit_out << 4 | L4_ITEM_STRING;
+            u->mr[nu + 1] = (uint64_t)wit_out;
+        }
+        /* Register-only calls wait forever (the fast path's case); the
+         * others for at most 2 s in each phase. */
+        uint16_t to = nu == 6 && !nt ? L4_TO_NEVER : L4_TO(977, 11);
+        uint64_t from;
+        uint64_t r = l4_ipc(echo_id, L4_TAG(WLABEL, nu, nt), L4_RCV_STRINGS,
+                            L4_TIMEOUTS(to, to, L4_TO(10, 10), L4_TO(10, 10)), &m, &from);
+        bool ok = L4_IPC_ERR(r) == L4_IPC_OK && from == echo_id && L4_TAG_LABEL(m.tag) == WLABEL &&
+                  L4_TAG_U(m.tag) == nu && L4_TAG_T(m.tag) == nt;
+        for (unsigned k = 0; ok && k < nu; k++)
+            ok = (k < 6 ? m.w[k] : u->mr[k]) == ~(i * 0x100 + k);
+        if (ok && nt) {
+            ok = u->mr[nu] >> 4 == sizeof wit_out && u->mr[nu + 1] == (uint64_t)wit_in;
+            for (unsigned k = 0; ok && k < sizeof wit_out; k++)
+                ok = wit_in[k] == wit_out[k];
+            wit_in[0] ^= 0x55;      /* so a stale copy would not pass */
+            witness_strings += ok;
+        }
+        if (!ok && !witness_bad) {
+            bad_what[1] = r;
+            bad_what[2] = i;
+        }
+        witness_bad += !ok;
+        witness_calls++;
+        if (i % 16 == 0)
+            usleep_us(1000);        /* leave the CPU to the fuzzers */
+    }
+    uthread_exit();
+}
+
+/* ---- the controller ---- */
+static uint64_t kmem_used(void)
+{
+    uint64_t used = 0, limit = 0;
+    l4_kdebug(L4_KDEBUG_KMEM, 0, &used, &limit);
+    return used;
+}
+
+static uint64_t kcheck(uint64_t *used, uint64_t *held)
+{
+    uint64_t a[6] = { L4_KDEBUG_CHECK };
+    uint64_t r = l4_syscall6(L4_SYS_KDEBUG, a);
+    *used = a[1];
+    *held = a[2];
+    if (r != L4_OK)
+        uprintf("  kernel check: %lx failed (pool %lu used, %lu held)\n", a[3], a[1], a[2]);
+    return r;
+}
+
+static void set_prio(uint64_t id, unsigned prio)
+{
+    l4_thread_schedule(id, prio, ~0ull, 0);
+}
+
+UTEST(kernel_check_at_rest)
+{
+    uint64_t used, held;
+    UCHECK_EQ(kcheck(&used, &held), L4_OK);
+    UCHECK_EQ(used, held);
 }
 
 UTEST(random_syscalls_keep_kernel_and_witness_intact)
 {
-    echo_id = uthread_start(1, echo, 0);
-    uthread_start(2, witness, 0);
-    struct l4_utcb *u = l4_utcb_of(0);
-    for (unsigned i = 0; i < CALLS; i++) {
-        uint64_t a[6] = { arg(), arg(), arg(), arg(), arg(), arg() };
-        unsigned call = (unsigned)(rnd() % 9);
-        /* Keep the fuzzer itself and the witness alive: never ex_regs
-         * lthreads 0-2, never give the timeouts of a blocking forever, and
-         * leave the debug call's exit alone. */
-        switch (call) {
-        case L4_SYS_IPC: {
-            struct l4_msg m = { rnd(), { arg(), arg(), arg(), arg(), arg(), arg() } };
-            for (int k = 6; k < 64; k++)
-                u->mr[k] = arg();
-            u->rcv_window = arg();
-            u->rcv_strings[0][0] = arg();
-            u->rcv_strings[0][1] = rnd() & 0xfffff;
-            uint64_t to = L4_TIMEOUTS(L4_TO_ZERO, L4_TO_ZERO, rnd() & 1 ? L4_TO_ZERO : 0, L4_TO_ZERO);
-            uint64_t dest = a[0] == echo_id ? L4_NILTHREAD : a[0];
-            l4_ipc(dest, a[1], a[2], to, &m, 0);
-            break;
+    uprintf("  fuzz: seed %lx, %u calls from %u tasks\n", (uint64_t)FUZZ_SEED, FUZZ_CALLS, NF);
+    uint64_t me = l4_myself(0), x;
+    set_prio(me, PRIO_HIGH);
+    pager_id = uthread_start(LT_PAGER, root_pager, 0);
+    set_prio(pager_id, PRIO_HIGH + 10);
+    witness_id = uthread_start(LT_WITNESS, witness, 0);     /* waits for echo_id */
+    uint64_t before = kmem_used(), eid;
+    UCHECK_EQ(l4_task_new(L4_ID(TN_W, 0, 0), PRIO_HIGH, (uint64_t)echo_main, stack_top(ST_ECHO),
+                          pager_id, 0, &eid), L4_OK);
+    echo_id = eid;
+    uint64_t fz[NF];
+    uint64_t pool0[] = { me, pager_id, witness_id, echo_id, L4_IRQ_ID(1), L4_IRQ_ID(8),
+                         L4_NILTHREAD, L4_INVALID, L4_ID(L4_SIGMA0_TASK, 0, 1) };
+    for (unsigned k = 0; k < POOL; k++)
+        idpool[k] = pool0[k % (sizeof pool0 / 8)];
+    idpool_fixed = sizeof pool0 / 8;
+    for (unsigned i = 0; i < NF; i++) {
+        /* Create it, then hand it the task numbers it may use. */
+        UCHECK_EQ(l4_task_new(L4_ID(TN_F0 + i, 0, 0), PRIO_FUZZ, (uint64_t)fuzz_entry[i],
+                              stack_top(ST_F0 + 3 * i), pager_id, 0, &fz[i]), L4_OK);
+        set_prio(fz[i], PRIO_FUZZ);
+        for (unsigned k = 0; k < NSUB; k++)
+            l4_task_new(L4_ID(TN_SUB(i) + k, 0, 0), 0, 0, 0, L4_NILTHREAD, fz[i], &x);
+        idpool[idpool_fixed++] = fz[i];
+    }
+    for (unsigned added = 0, k = 0; added < NF && k < 1000; k++) {  /* their helpers */
+        usleep_us(100);
+        for (unsigned i = 0; i < NF; i++)
+            if (fz_helper[i][0] && fz_helper[i][1]) {
+                idpool[idpool_fixed++] = fz_helper[i][0];
+                idpool[idpool_fixed++] = fz_helper[i][1];
+                fz_helper[i][0] = 0;
+                added++;
+            }
+    }
+    /* Wait for the fuzzers (sleeping: they run below us). */
+    uint64_t t0 = unow_us(), last = 0, still = 0, ticks = 0;
+    for (;;) {
+        usleep_us(20000);
+        unsigned done = 0;
+        uint64_t calls = 0;
+        for (unsigned i = 0; i < NF; i++) {
+            done += fz_done[i] != 0;
+            calls += fz_calls[i];
         }
-        case L4_SYS_LTHREAD_EX_REGS:
-            /* Threads of our own task could scribble over us: a started
-             * one runs a function that only blocks, on a stack of its
-             * own, or faults at once on an unmapped ip. */
-            a[0] = 3 + a[0] % 300;       /* 3..302: above 255 invalid */
-            if (a[1] != ~0ull && a[1] < 0x7fffffffffffull)
-                a[1] = (rnd() & 1) ? (uint64_t)uthread_exit : 0x10000000 + (a[1] & 0xfff000);
-            if (a[2] != ~0ull && a[2] < 0x7fffffffffffull)
-                a[2] = (uint64_t)uthread_stack_top(4 + (unsigned)(rnd() % 40));
-            l4_syscall6(call, a);
+        if (done == NF)
             break;
-        case L4_SYS_TASK_NEW:
-            if (L4_ID_TASK(a[0]) == L4_ROOT_TASK)
-                a[0] = L4_ID(7, 0, 0);
-            l4_syscall6(call, a);
+        if (++ticks % 100 == 0)
+            uprintf("  ... %lu calls, witness %lu\n", calls, witness_calls);
+        still = calls == last ? still + 1 : 0;
+        last = calls;
+        if (still > 250) {          /* 5 s of guest time without a call */
+            uprintf("  fuzzers stuck at %lu calls:", calls);
+            for (unsigned i = 0; i < NF; i++)
+                uprintf(" %lu", fz_calls[i]);
+            uprintf("\n");
+            UCHECK(!"fuzzers made progress");
             break;
-        case L4_SYS_KDEBUG:
-            a[0] = (a[0] & 1) ? L4_KDEBUG_KMEM : 99;
-            l4_syscall6(call, a);
-            break;
-        case L4_SYS_THREAD_SCHEDULE:
-            if (a[0] == echo_id || a[0] == umyself())
-                a[1] = ~0ull;           /* do not starve the witness */
-            l4_syscall6(call, a);
-            break;
-        case L4_SYS_FPAGE_UNMAP:
-            if (L4_FPAGE_BASE(a[0]) < 0x1000000 && !(a[0] & L4_FPAGE_IO))
-                a[0] = L4_FPAGE(0x40000000, 12, 7);     /* not our own image */
-            l4_syscall6(call, a);
-            break;
-        default:
-            l4_syscall6(call, a);
         }
     }
-    usleep_us(20000);
-    uint64_t r = l4_kdebug(L4_KDEBUG_MDB_CHECK, 0, 0, 0);
-    UCHECK_EQ(r, L4_OK);
-    uprintf("  %u calls; witness: %lu round trips, %lu bad\n", CALLS, witness_calls, witness_bad);
-    UCHECK(witness_calls > 100);
+    uint64_t calls = 0, ok[9] = { 0 }, bad = 0;
+    for (unsigned i = 0; i < NF; i++) {
+        calls += fz_calls[i];
+        bad += fz_bad_check[i];
+        for (unsigned c = 0; c < 9; c++)
+            ok[c] += fz_ok[i][c];
+    }
+    uint64_t wcalls = witness_calls;
+    uprintf("  %lu calls in %lu ms of guest time; returned 0 per call:", calls,
+            (unow_us() - t0) / 1000);
+    for (unsigned c = 0; c < 9; c++)
+        uprintf(" %lu", ok[c]);
+    uprintf("\n  ipc results by code:");
+    for (unsigned c = 0; c < 16; c++)
+        uprintf(" %lu", ipc_codes[c]);
+    uprintf("\n  witness: %lu round trips (%lu with strings), %lu bad (first: result %lx at %lu)\n",
+            wcalls, witness_strings, witness_bad, bad_what[1], bad_what[2]);
+    UCHECK_EQ(calls, (uint64_t)(FUZZ_CALLS / NF) * NF);
+    UCHECK_EQ(bad, 0);
+    if (bad)
+        uprintf("  a check a fuzzer made failed: op/bits %lx\n", bad_what[0]);
+    UCHECK(wcalls > 100);
     UCHECK_EQ(witness_bad, 0);
+    /* The end: the fuzzers' tasks go, with their subclans. */
+    uint64_t used, held;
+    UCHECK_EQ(l4_kdebug(L4_KDEBUG_MDB_CHECK, 0, 0, 0), L4_OK);
+    UCHECK_EQ(kcheck(&used, &held), L4_OK);
+    for (unsigned i = 0; i < NF; i++)
+        UCHECK_EQ(l4_task_new(L4_ID(TN_F0 + i, 0, 0), 0, 0, 0, L4_NILTHREAD, 0, &x), L4_OK);
+    usleep_us(5000);
+    uint64_t w0 = witness_calls;
+    usleep_us(50000);
+    UCHECK(witness_calls > w0);     /* the witness goes on */
+    witness_stop = 1;
+    usleep_us(50000);
+    UCHECK_EQ(witness_bad, 0);
+    UCHECK_EQ(l4_task_new(L4_ID(TN_W, 0, 0), 0, 0, 0, L4_NILTHREAD, 0, &x), L4_OK);
+    UCHECK_EQ(l4_kdebug(L4_KDEBUG_MDB_CHECK, 0, 0, 0), L4_OK);
+    UCHECK_EQ(kcheck(&used, &held), L4_OK);
+    uprintf("  kernel pool: %lu frames used before the tasks, %lu after deleting them\n", before,
+            kmem_used());
+    UCHECK_EQ(kmem_used(), before);
 }
 
 int main(void)

@@ -74,9 +74,11 @@ trap_return:
 
 /* SYSCALL entry: rcx = user rip, r11 = user rflags, rsp still the user's.
  * Builds the same struct trap_frame as an interrupt from ring 3 (vector
- * 256 marks a system call) on the current thread's kernel stack, calls
- * syscall_dispatch(frame) and leaves through trap_return (iretq), which
- * also copes with any rip a thread was given by lthread_ex_regs. */
+ * 256 marks a system call) on the current thread's kernel stack. An ipc
+ * tries ipc_fastpath(frame) first, which leaves the kernel itself when it
+ * applies; else syscall_dispatch(frame), then out through trap_return
+ * (iretq), which also copes with any rip a thread was given by
+ * lthread_ex_regs. */
     .globl syscall_entry
 syscall_entry:
     swapgs
@@ -92,8 +94,37 @@ syscall_entry:
     SAVE_GPRS
     mov %rsp, %rdi
     cld
-    call syscall_dispatch
+    test %rax, %rax                     /* L4_SYS_IPC */
+    jnz 1f
+    call ipc_fastpath
+    mov %rsp, %rdi
+1:  call syscall_dispatch
     jmp trap_return
+
+/* void arch_fast_exit(rdi, rsi, rax, msg, to): the IPC fast path's way
+ * out (fastswitch.h) into the user context saved in the trap frame `to`
+ * (of a thread blocked in a system call: rcx and r11 are free), with the
+ * message registers of the trap frame `msg` and rdi, rsi, rax as given.
+ * sysretq: `to`'s rip is canonical (fastpath.c says why). */
+    .globl arch_fast_exit
+arch_fast_exit:
+    mov %rdx, %rax
+    mov %r8, %rsp
+    mov 56(%rcx), %r8                   /* offsets: see trap.h */
+    mov 48(%rcx), %r9
+    mov 24(%rcx), %r12
+    mov 16(%rcx), %r13
+    mov 8(%rcx), %r14
+    mov 0(%rcx), %r15
+    mov 40(%rsp), %r10
+    mov 64(%rsp), %rbp
+    mov 88(%rsp), %rdx
+    mov 104(%rsp), %rbx
+    mov 136(%rsp), %rcx                 /* rip */
+    mov 152(%rsp), %r11                 /* rflags */
+    mov 160(%rsp), %rsp                 /* user rsp */
+    swapgs
+    sysretq
 
 /* void arch_switch_stacks(uint64_t *save_ksp, uint64_t ksp): saves the
  * callee-saved registers on this stack, switches to the other one. */
@@ -118,4 +149,12 @@ arch_switch_stacks:
 /* A new thread's first switch returns here, with rsp at its trap frame. */
     .globl thread_first_entry
 thread_first_entry:
+    jmp trap_return
+
+/* A thread that blocked in the IPC fast path is switched to here, with
+ * rsp at its trap frame (arch_fast_switch). */
+    .globl fastpath_resume
+fastpath_resume:
+    mov %rsp, %rdi
+    call ipc_resume
     jmp trap_return

@@ -4,15 +4,6 @@
 #include "gdt.h"
 #include "../../string.h"
 
-struct tss {
-    uint32_t reserved0;
-    uint64_t rsp[3];        /* rsp[0]: kernel stack on entry from ring 3 */
-    uint64_t reserved1;
-    uint64_t ist[7];        /* ist[0] = IST1 ... */
-    uint64_t reserved2;
-    uint16_t reserved3, iomap_base;
-} __attribute__((packed));
-
 static uint64_t gdt[8];
 /* The TSS and right after it the I/O permission bitmap (a 1 bit denies
  * the port) with the terminating all-ones byte the CPU needs. */
@@ -20,7 +11,8 @@ static struct {
     struct tss tss;
     uint8_t io[8192 + 1];
 } __attribute__((packed)) tss_io;
-#define tss tss_io.tss
+_Static_assert(sizeof tss_io == GDT_IOMAP_NONE, "I/O map base of 'no ports'");
+struct tss *const gdt_tss = &tss_io.tss;
 static const uint8_t *io_loaded;    /* whose bitmap is in tss_io.io */
 static unsigned io_loaded_extent;   /* bytes of tss_io.io that may allow a port */
 static uint8_t ist_stacks[2][8192] __attribute__((aligned(16)));
@@ -34,10 +26,10 @@ void gdt_init(void)
     gdt[4] = 0x0000F20000000000;    /* user data */
     gdt[5] = 0x0020FA0000000000;    /* user code 64 */
     memset(&tss_io, 0xff, sizeof tss_io);   /* every port denied */
-    memset(&tss, 0, sizeof tss);
-    tss.iomap_base = sizeof tss;
-    tss.ist[IST_DOUBLE_FAULT - 1] = (uint64_t)&ist_stacks[0][sizeof ist_stacks[0]];
-    tss.ist[IST_NMI - 1] = (uint64_t)&ist_stacks[1][sizeof ist_stacks[1]];
+    memset(&tss_io.tss, 0, sizeof tss_io.tss);
+    tss_io.tss.iomap_base = sizeof tss_io.tss;
+    tss_io.tss.ist[IST_DOUBLE_FAULT - 1] = (uint64_t)&ist_stacks[0][sizeof ist_stacks[0]];
+    tss_io.tss.ist[IST_NMI - 1] = (uint64_t)&ist_stacks[1][sizeof ist_stacks[1]];
     uint64_t base = (uint64_t)&tss_io, limit = sizeof tss_io - 1;
     gdt[6] = (limit & 0xFFFF) | (base & 0xFFFFFF) << 16 | 0x89ull << 40 |
              ((limit >> 16) & 0xF) << 48 | ((base >> 24) & 0xFF) << 56;
@@ -57,11 +49,6 @@ void gdt_init(void)
         : "rax", "memory");
 }
 
-void gdt_set_kernel_stack(uint64_t top)
-{
-    tss.rsp[0] = top;
-}
-
 /* A task without ports gets an I/O map base beyond the TSS limit (every
  * port denied) and the copied bitmap stays in place, so switching between
  * one task with ports and others without costs no copy. Between two tasks
@@ -71,10 +58,10 @@ void gdt_set_kernel_stack(uint64_t top)
 void gdt_load_io_bitmap(const uint8_t *bitmap, unsigned extent)
 {
     if (!bitmap) {
-        tss.iomap_base = sizeof tss_io;
+        tss_io.tss.iomap_base = GDT_IOMAP_NONE;
         return;
     }
-    tss.iomap_base = sizeof tss;
+    tss_io.tss.iomap_base = sizeof tss_io.tss;
     if (bitmap != io_loaded) {
         uint64_t n = ((extent > io_loaded_extent ? extent : io_loaded_extent) + 7) / 8;
         void *d = tss_io.io;

@@ -9,8 +9,24 @@
 #define IST_DOUBLE_FAULT 1
 #define IST_NMI 2
 
+struct tss {
+    uint32_t reserved0;
+    uint64_t rsp[3];        /* rsp[0]: kernel stack on entry from ring 3 */
+    uint64_t reserved1;
+    uint64_t ist[7];        /* ist[0] = IST1 ... */
+    uint64_t reserved2;
+    uint16_t reserved3, iomap_base;
+} __attribute__((packed));
+/* The TSS; the I/O permission bitmap follows it. An I/O map base of
+ * GDT_IOMAP_NONE (past the TSS limit) denies every port. */
+extern struct tss *const gdt_tss;
+#define GDT_IOMAP_NONE (sizeof(struct tss) + 8192 + 1)
+
 void gdt_init(void);
-void gdt_set_kernel_stack(uint64_t top);
+static inline void gdt_set_kernel_stack(uint64_t top)
+{
+    gdt_tss->rsp[0] = top;
+}
 /* Loads a task's I/O bitmap (8 KiB, NULL = no ports; past `extent` bytes
  * all ports denied) into the TSS; a copy is made only when the bitmap
  * differs from the loaded one, of the bytes either may allow. */

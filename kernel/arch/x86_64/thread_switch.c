@@ -1,7 +1,9 @@
 /* Thread context on x86_64: kernel stacks, FPU state, the switch. */
 #include "arch.h"
 #include "cpu.h"
+#include "fastswitch.h"
 #include "gdt.h"
+#include "layout.h"
 #include "paging.h"
 #include "pic.h"
 #include "trap.h"
@@ -11,13 +13,7 @@
 #include "../../string.h"
 #include "../../thread.h"
 
-/* Per-CPU data at %gs in the kernel (one CPU for now). entry.S uses the
- * offsets: 0 kstack_top, 8 user_rsp. */
-struct cpu {
-    uint64_t kstack_top;
-    uint64_t user_rsp;
-};
-static struct cpu cpu0;
+struct cpu cpu0;                    /* fastswitch.h */
 
 extern char syscall_entry[], thread_first_entry[];
 void arch_switch_stacks(uint64_t *save_ksp, uint64_t ksp);

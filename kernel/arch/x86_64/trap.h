@@ -8,6 +8,15 @@ struct trap_frame {
     uint64_t vector, error;
     uint64_t rip, cs, rflags, rsp, ss;      /* pushed by the CPU */
 };
+/* entry.S's arch_fast_exit reads the frame by these offsets. */
+_Static_assert(__builtin_offsetof(struct trap_frame, r8) == 56 &&
+               __builtin_offsetof(struct trap_frame, r10) == 40 &&
+               __builtin_offsetof(struct trap_frame, rbp) == 64 &&
+               __builtin_offsetof(struct trap_frame, rdx) == 88 &&
+               __builtin_offsetof(struct trap_frame, rbx) == 104 &&
+               __builtin_offsetof(struct trap_frame, rip) == 136 &&
+               __builtin_offsetof(struct trap_frame, rflags) == 152 &&
+               __builtin_offsetof(struct trap_frame, rsp) == 160, "trap_frame layout");
 
 void idt_init(void);
 void trap_dispatch(struct trap_frame *f);

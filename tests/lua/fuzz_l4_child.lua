@@ -1,0 +1,2 @@
+-- A task that tests/lua/fuzz_l4.lua may spawn: it ends at once.
+return 0
