@@ -63,6 +63,7 @@ extern char __pristine[];
 struct task {
     unsigned state;             /* 0 free, RT_TASK_RUNNING, _EXITED, _FAILED */
     uint64_t id;                /* its first thread */
+    uint8_t mcp;                /* the highest priority it may give (and spawn with) */
     uint64_t memcap, heap_end;  /* bytes; granted heap [RT_HEAP_BASE, heap_end) */
     uint64_t reserved;          /* granted heap pages not yet touched, kept in the pool */
     uint64_t pages, shared, copied; /* see struct rt_task_info */
@@ -542,6 +543,7 @@ static void cmd_spawn(struct l4_msg *m, int parent)
     size_t nlen = word(m, u + 2) >> 4;
     const unsigned char *body = (const unsigned char *)rcv_buf;
     uint64_t pager = m->w[3] ? m->w[3] : rt_pager_id;
+    uint64_t mcp = m->w[1] > 255 ? 255 : m->w[1], prio = m->w[2] > 255 ? 255 : m->w[2];
     int slot = -1;
     for (unsigned i = 0; i < MAX_TASKS; i++)   /* a free slot, else the oldest ended */
         if (!tasks[i].state) {
@@ -605,8 +607,21 @@ static void cmd_spawn(struct l4_msg *m, int parent)
         for (uint64_t k = 0; k < n; k++, off++)
             dst[k] = off < sizeof h ? ((unsigned char *)&h)[off] : body[off - sizeof h];
     }
-    uint64_t id = 0, r = l4_task_new(L4_ID(task_number((unsigned)slot), 0, 0), m->w[1],
+    /* A Lua task spawns at most at its own mcp: nothing it starts can
+     * rise above what it may itself (the console's priority, say). */
+    if (parent >= 0) {
+        mcp = mcp < tasks[parent].mcp ? mcp : tasks[parent].mcp;
+        prio = prio < tasks[parent].mcp ? prio : tasks[parent].mcp;
+    }
+    t->mcp = (uint8_t)mcp;
+    /* The new thread starts at its creator's priority, and runs at once:
+     * this thread takes the task's priority for the moment, so that it
+     * never runs above it (nor above its mcp). */
+    struct l4_sched_info me = { 0 };
+    l4_thread_schedule(rt_pager_id, prio, ~0ull, &me);
+    uint64_t id = 0, r = l4_task_new(L4_ID(task_number((unsigned)slot), 0, 0), mcp,
                                      (uint64_t)_start, RT_STACK_TOP, pager, 0, &id);
+    l4_thread_schedule(rt_pager_id, me.prio, ~0ull, 0);
     if (r != L4_OK) {
         task_release((unsigned)slot);
         memset(t, 0, sizeof *t);
@@ -615,7 +630,6 @@ static void cmd_spawn(struct l4_msg *m, int parent)
     }
     /* It cannot read the block before its first fault is answered. */
     ((struct rt_task_args *)pool_va(t->args[0]))->task = id;
-    l4_thread_schedule(id, m->w[2], ~0ull, 0);
     t->id = id;
     t->state = RT_TASK_RUNNING;
     nrunning++;

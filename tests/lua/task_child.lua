@@ -94,6 +94,14 @@ elseif mode == "spawn" then
   check(select(2, l4.task.delete(l4.id(args[2]))) == "no such task", "delete another's task")
   check(l4.task.delete(id) == 0, "delete")
   check(#l4.task.list() == 0, "forgotten")
+  -- no higher than its own mcp (spawn's default: its priority)
+  local mine, why = l4.thread.schedule(l4.self())
+  check(mine, "my priority: " .. tostring(why))
+  local g = assert(l4.task.spawn{script = "task_child.lua", args = {"prio"}, prio = 250, mcp = 250})
+  local how, status = l4.task.wait(g)
+  check(mine < 250 and how == "exited" and status == mine,
+        ("a grandchild asked for 250: %s (mine %d)"):format(status, mine))
+  l4.task.delete(g)
   -- ports: only among those it was given (none)
   local ok, msg = l4.task.spawn{script = "task_child.lua", args = {"return"}, io = {{0x3f8, 8}}}
   check(ok == nil and msg == "I/O ports not available", tostring(msg))
@@ -155,6 +163,10 @@ elseif mode == "tstack" then
   ]]})
   l4.receive(t, 10000)
   error("the thread's overflow did not end the task")
+elseif mode == "prio" then
+  -- ends with its priority as the status, or 1000 + it if it could rise to 250
+  local prio = l4.thread.schedule(l4.self())
+  os.exit((l4.thread.schedule(l4.self(), 250) and 1000 or 0) + (prio or 999))
 else
   error("unknown mode " .. tostring(mode))
 end
