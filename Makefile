@@ -197,17 +197,40 @@ all: $(BUILD)/tests/bench/lua-bench.arc
 
 .PHONY: bench
 bench: $(BUILD)/kernel-test32.elf $(BUILD)/sigma0.elf $(BENCH_ELF) $(BUILD)/lua-root.elf \
-		$(BUILD)/tests/bench/lua-bench.arc
-	$(Q)$(PYTHON) tests/bench/run.py --build $(BUILD) --qemu $(QEMU)
+		$(BUILD)/tests/bench/lua-bench.arc $(BUILD)/kernel32.elf $(BUILD)/scripts.arc $(ISO)
+	$(Q)$(PYTHON) tests/bench/run.py --build $(BUILD) --qemu $(QEMU) --cache $(CACHE)
 
 # ---- tests ----
-HOST_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -fsanitize=address,undefined -Ikernel
+# Host unit tests of the kernel's pure logic (docs/reliability.md "Host
+# side"), with AddressSanitizer and UBSan; any sanitizer report fails the
+# test. L4UA_HOST: arch/x86_64/cpu.h models CR3 and invlpg. A test may name
+# more sources in HOST_EXTRA and flags in HOST_EXTRA_CFLAGS (below).
+HOST_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -fsanitize=address,undefined \
+	-fno-sanitize-recover=all -DL4UA_HOST -Ikernel -Iinclude
 HOST_TESTS := $(patsubst tests/host/%.c,$(BUILD)/tests/host/%,$(wildcard tests/host/test_*.c))
 HOST_TEST_LIBSRC := kernel/fmt.c kernel/bootinfo.c kernel/memmap.c kernel/pmm.c
-$(BUILD)/tests/host/%: tests/host/%.c tests/host/check.h $(HOST_TEST_LIBSRC)
+HOST_TEST_HDRS := $(wildcard tests/host/*.h kernel/*.h kernel/arch/x86_64/*.h include/l4/*.h)
+$(BUILD)/tests/host/%: tests/host/%.c $(HOST_TEST_HDRS) $(HOST_TEST_LIBSRC)
 	@mkdir -p $(@D)
 	@echo "  HOSTCC  $<"
-	$(Q)gcc $(HOST_CFLAGS) -o $@ $< $(HOST_TEST_LIBSRC) tests/host/panic_stub.c
+	$(Q)gcc $(HOST_CFLAGS) $(HOST_EXTRA_CFLAGS) -o $@ $< $(HOST_TEST_LIBSRC) $(HOST_EXTRA) \
+		tests/host/panic_stub.c
+# The memory code (mapping database, flexpages, I/O ports, ELF loader) on
+# the host model of frames, page tables and spaces in tests/host/kshim.c.
+HOST_KMEM := kernel/mdb.c kernel/map.c kernel/io.c kernel/elf.c kernel/arch/x86_64/paging.c \
+	tests/host/kshim.c
+HOST_KMEM_TESTS := $(addprefix $(BUILD)/tests/host/,test_mdb test_fpage test_elf)
+$(HOST_KMEM_TESTS): HOST_EXTRA := $(HOST_KMEM)
+$(HOST_KMEM_TESTS): $(HOST_KMEM)
+# Timeouts: encoded by bindings/l4.c (with Lua's headers, a few stand-ins
+# for its library), decoded by kernel/sched.c.
+HOST_TIMEOUT := kernel/sched.c bindings/l4.c tests/host/timeout_stubs.c
+$(BUILD)/tests/host/test_timeout: HOST_EXTRA := $(HOST_TIMEOUT)
+$(BUILD)/tests/host/test_timeout: HOST_EXTRA_CFLAGS = -Ibindings -I$(LUA_DIR)/include
+$(BUILD)/tests/host/test_timeout: $(HOST_TIMEOUT) bindings/l4b.h $(BUILD)/deps.mk
+# The scripts archive parser (the test includes runtime/lua/archive.c).
+$(BUILD)/tests/host/test_archive: HOST_EXTRA_CFLAGS := -Iruntime/lua
+$(BUILD)/tests/host/test_archive: runtime/lua/archive.c runtime/lua/rt.h
 
 include tests/host/lua/lua.mk
 
@@ -230,6 +253,39 @@ $(FUZZ_ELF): tests/user/fuzz_test.c $(USER_LIB_OBJ) tests/user/user.ld
 fuzz: $(BUILD)/kernel-test32.elf $(FUZZ_ELF)
 	$(Q)$(PYTHON) tests/fuzz/run.py --build $(BUILD) --elf $(FUZZ_ELF) --seed $(FUZZ_SEED_USED) \
 		--calls $(FUZZ_CALLS) --qemu $(QEMU)
+
+# make fuzz-host: libFuzzer (clang) on the ELF loader and the scripts
+# archive parser, FUZZ_SECONDS each (docs/reliability.md "Host side");
+# fails on a crash or sanitizer report. Seeds: tests/fuzz/corpus/<target>/
+# (read only) and, for the loader, our own ELF images, stripped at build
+# time; what the fuzzers find grows $(BUILD)/tests/fuzz/work/<target>/.
+FUZZ_SECONDS ?= 60
+FUZZ_HOST_CFLAGS := -g -O1 -Wall -Wextra -Werror -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	-DL4UA_HOST -Ikernel -Iinclude -Itests/host
+FUZZ_HOST := $(BUILD)/tests/fuzz/host/fuzz_elf $(BUILD)/tests/fuzz/host/fuzz_archive
+$(BUILD)/tests/fuzz/host/fuzz_elf: tests/fuzz/host/fuzz_elf.c $(HOST_KMEM) $(HOST_TEST_HDRS)
+	@mkdir -p $(@D)
+	@echo "  FUZZCC  $<"
+	$(Q)clang $(FUZZ_HOST_CFLAGS) -o $@ $< $(HOST_KMEM) tests/host/panic_stub.c
+$(BUILD)/tests/fuzz/host/fuzz_archive: tests/fuzz/host/fuzz_archive.c runtime/lua/archive.c \
+		runtime/lua/rt.h tests/host/archive_host.h
+	@mkdir -p $(@D)
+	@echo "  FUZZCC  $<"
+	$(Q)clang $(FUZZ_HOST_CFLAGS) -Iruntime/lua -o $@ $<
+.PHONY: fuzz-host
+fuzz-host: $(FUZZ_HOST) $(BUILD)/sigma0.elf $(BUILD)/lua-root.elf $(BUILD)/tests/user/smoke.elf
+	$(Q)w=$(BUILD)/tests/fuzz/work; mkdir -p $$w/elf $$w/archive && \
+	for e in sigma0 lua-root tests/user/smoke; do \
+		strip -o $$w/elf/own-$$(basename $$e).elf $(BUILD)/$$e.elf || exit 1; done && \
+	for t in elf archive; do \
+		echo "fuzz-host: $$t for $(FUZZ_SECONDS) s"; \
+		$(BUILD)/tests/fuzz/host/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+			-artifact_prefix=$(BUILD)/tests/fuzz/crash-$$t- $$w/$$t tests/fuzz/corpus/$$t \
+			2>$(BUILD)/tests/fuzz/fuzz_$$t.log || \
+			{ tail -n 60 $(BUILD)/tests/fuzz/fuzz_$$t.log; echo "fuzz-host: $$t FAILED"; exit 1; }; \
+		grep -E '^(stat::number_of_executed_units|stat::average_exec_per_sec|stat::peak_rss_mb)' \
+			$(BUILD)/tests/fuzz/fuzz_$$t.log | sed "s/^/  $$t /"; \
+	done
 
 test: all $(HOST_TESTS) $(BUILD)/lua-host/lua
 	$(Q)$(PYTHON) tests/run.py --build $(BUILD) --qemu $(QEMU)

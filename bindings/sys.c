@@ -149,12 +149,50 @@ static int sys_console(lua_State *L)
     return 1;
 }
 
+/* l4.sys.set_files(id | nil): the file service (scripts/files.lua) this
+ * task's io.open, os.remove and os.rename use, and that tasks spawned
+ * later inherit; nil: none (the archive, read-only). l4.sys.files() ->
+ * its id, or nothing. */
+static int sys_set_files(lua_State *L)
+{
+    rt_files_id = lua_isnoneornil(L, 1) ? 0 : l4b_checkid(L, 1);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+static int sys_files(lua_State *L)
+{
+    if (!rt_files_id)
+        return 0;
+    l4b_pushid(L, rt_files_id);
+    return 1;
+}
+
+static void add_name(const char *name, size_t len, size_t size, void *arg)
+{
+    lua_State *L = arg;
+    lua_pushlstring(L, name, len);
+    lua_pushinteger(L, (lua_Integer)size);
+    lua_rawset(L, -3);
+}
+
+/* l4.sys.archive() -> {[name] = size, ...}: the files of the scripts
+ * archive (the file service lists and stats them). */
+static int sys_archive(lua_State *L)
+{
+    lua_newtable(L);
+    rt_archive_each(add_name, L);
+    return 1;
+}
+
 int l4b_open_sys(lua_State *L)
 {
     static const luaL_Reg fns[] = {
         { "threads", sys_threads }, { "irqs", sys_irqs }, { "kmem", sys_kmem },
         { "klog", sys_klog }, { "release_serial", sys_release_serial },
-        { "set_console", sys_set_console }, { "console", sys_console }, { NULL, NULL } };
+        { "set_console", sys_set_console }, { "console", sys_console },
+        { "set_files", sys_set_files }, { "files", sys_files }, { "archive", sys_archive },
+        { NULL, NULL } };
     l4b_subtable(L, "sys", fns);
     return 0;
 }

@@ -1,5 +1,6 @@
-/* Loading ELF64 boot modules into new tasks. */
+/* The first tasks, from boot modules (their images loaded by elf.c). */
 #include "boot.h"
+#include "elf.h"
 #include "io.h"
 #include "kip.h"
 #include "kmem.h"
@@ -15,73 +16,15 @@
 #define STACK_PAGES 32
 #define STACK_TOP MAP_USER_LIMIT
 
-struct elf64_ehdr {
-    uint8_t ident[16];
-    uint16_t type, machine;
-    uint32_t version;
-    uint64_t entry, phoff, shoff;
-    uint32_t flags;
-    uint16_t ehsize, phentsize, phnum, shentsize, shnum, shstrndx;
-};
-
-struct elf64_phdr {
-    uint32_t type, flags;
-    uint64_t offset, vaddr, paddr, filesz, memsz, align;
-};
-
-/* Copies the module's PT_LOAD segments into fresh frames mapped in s (as
- * roots of the mapping database: the kernel's own mappings), each segment
- * at or above min_va; returns the entry point, or 0 with a message if the
- * image is bad. */
-static uint64_t load_elf(struct space *s, const struct boot_module *m, uint64_t min_va)
-{
-    const uint8_t *img = phys_to_virt(m->start);
-    uint64_t size = m->end - m->start;
-    const struct elf64_ehdr *eh = (const void *)img;
-    if (size < sizeof *eh || memcmp(eh->ident, "\177ELF\2\1", 6) || eh->machine != 62 ||
-        eh->phentsize != sizeof(struct elf64_phdr) ||
-        eh->phoff + (uint64_t)eh->phnum * sizeof(struct elf64_phdr) > size) {
-        kprintf("boot: module %s is not an x86_64 ELF executable\n", m->name);
-        return 0;
-    }
-    const struct elf64_phdr *ph = (const void *)(img + eh->phoff);
-    for (unsigned i = 0; i < eh->phnum; i++) {
-        if (ph[i].type != 1)
-            continue;
-        uint64_t va = ph[i].vaddr, end = va + ph[i].memsz;
-        if (ph[i].filesz > ph[i].memsz || ph[i].offset + ph[i].filesz > size || end < va ||
-            va < min_va || end > STACK_TOP - STACK_PAGES * PAGE_SIZE) {
-            kprintf("boot: module %s has a bad segment at %lx\n", m->name, va);
-            return 0;
-        }
-        for (uint64_t p = ALIGN_DOWN(va, PAGE_SIZE); p < end; p += PAGE_SIZE) {
-            paddr_t pa, pte;
-            if (!space_lookup(s, p, &pa, &pte)) {
-                pa = kmem_alloc_user_frame();
-                if (!pa || !mdb_map_root(s, p, pa, ph[i].flags & 2, ph[i].flags & 1))
-                    return 0;
-            } else {
-                pa &= ~0xfffull;    /* segments sharing a page: the root anew */
-                if (!mdb_map_root(s, p, pa, (pte & 2) || (ph[i].flags & 2),
-                                  !(pte >> 63) || (ph[i].flags & 1)))
-                    return 0;
-            }
-            /* Copy the part of the file that falls in this page. */
-            uint64_t from = MAX(p, va), to = MIN(p + PAGE_SIZE, va + ph[i].filesz);
-            if (from < to)
-                memcpy((uint8_t *)phys_to_virt(pa) + (from - p), img + ph[i].offset + (from - va), to - from);
-        }
-    }
-    return eh->entry;
-}
-
 /* sigma0 sees physical memory at the same virtual addresses below
  * L4_SIGMA0_BASE, so its image must lie above (memory.md "sigma0"). */
 static struct thread *start_task(unsigned task, const struct boot_module *m, uint8_t prio)
 {
     struct space *s = space_create(task, NULL, 255);
     struct thread *t = s ? thread_create(s, 0) : NULL;
-    uint64_t entry = t ? load_elf(s, m, task == L4_SIGMA0_TASK ? L4_SIGMA0_BASE : 0) : 0;
+    uint64_t entry = t ? elf_load(s, phys_to_virt(m->start), m->end - m->start,
+                                    task == L4_SIGMA0_TASK ? L4_SIGMA0_BASE : 0,
+                                    STACK_TOP - STACK_PAGES * PAGE_SIZE, m->name) : 0;
     for (unsigned i = 0; entry && i < STACK_PAGES; i++) {
         paddr_t pa = kmem_alloc_user_frame();
         if (!pa || !mdb_map_root(s, STACK_TOP - (i + 1) * PAGE_SIZE, pa, true, false))

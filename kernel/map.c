@@ -13,7 +13,9 @@ bool map_fpage_valid(uint64_t f)
         return false;
     if (s == L4_WHOLE_SPACE)
         return base == 0;
-    return (base & ((1ull << s) - 1)) == 0 && base + (1ull << s) <= MAP_USER_LIMIT;
+    /* base < limit first: base + size may wrap past 2^64 */
+    return (base & ((1ull << s) - 1)) == 0 && base < MAP_USER_LIMIT &&
+           (1ull << s) <= MAP_USER_LIMIT - base;
 }
 
 bool map_fpage(struct space *from, struct space *to, uint64_t w0, uint64_t f, uint64_t window)

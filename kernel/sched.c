@@ -15,10 +15,8 @@ uint64_t sched_now_us;
 bool sched_need_resched;
 
 static struct thread idle_thread;           /* the boot context */
-static struct thread *rq[256];
-static uint64_t rq_bits[4];
-struct thread **const sched_rq = rq;        /* for sched_hand_over (sched.h) */
-uint64_t *const sched_rq_bits = rq_bits;
+struct thread *sched_rq[256];               /* also read by sched_hand_over */
+uint64_t sched_rq_bits[4];
 static struct thread *timeouts;             /* sorted by deadline */
 
 void sched_init(void)
@@ -31,11 +29,11 @@ void sched_init(void)
 
 static void rq_add_tail(struct thread *t)
 {
-    struct thread **q = &rq[t->prio];
+    struct thread **q = &sched_rq[t->prio];
     if (!*q) {
         t->rq_next = t->rq_prev = t;
         *q = t;
-        rq_bits[t->prio / 64] |= 1ull << (t->prio % 64);
+        sched_rq_bits[t->prio / 64] |= 1ull << (t->prio % 64);
     } else {
         t->rq_prev = (*q)->rq_prev;
         t->rq_next = *q;
@@ -48,10 +46,10 @@ void sched_remove(struct thread *t)
 {
     if (!t->rq_next)
         return;
-    struct thread **q = &rq[t->prio];
+    struct thread **q = &sched_rq[t->prio];
     if (t->rq_next == t) {
         *q = NULL;
-        rq_bits[t->prio / 64] &= ~(1ull << (t->prio % 64));
+        sched_rq_bits[t->prio / 64] &= ~(1ull << (t->prio % 64));
     } else {
         t->rq_prev->rq_next = t->rq_next;
         t->rq_next->rq_prev = t->rq_prev;
@@ -81,8 +79,8 @@ void sched_hand_over_slow(struct thread *from, struct thread *to)
 static struct thread *pick(void)
 {
     for (int w = 3; w >= 0; w--)
-        if (rq_bits[w])
-            return rq[w * 64 + 63 - __builtin_clzll(rq_bits[w])];
+        if (sched_rq_bits[w])
+            return sched_rq[w * 64 + 63 - __builtin_clzll(sched_rq_bits[w])];
     return &idle_thread;
 }
 
@@ -259,8 +257,8 @@ bool sched_check(size_t *queued)
 {
     *queued = 0;
     for (unsigned p = 0; p < 256; p++) {
-        struct thread *h = rq[p], *t = h;
-        if (!h != !(rq_bits[p / 64] >> (p % 64) & 1))
+        struct thread *h = sched_rq[p], *t = h;
+        if (!h != !(sched_rq_bits[p / 64] >> (p % 64) & 1))
             return false;
         size_t n = 0;
         for (; t && (n == 0 || t != h); t = t->rq_next, n++)

@@ -22,8 +22,8 @@ bool sched_timeout_is_zero(uint16_t to);
 void sched_set_timeout(struct thread *t, uint16_t to);
 void sched_cancel_timeout(struct thread *t);
 void sched_tick(unsigned us);               /* timer interrupt */
-extern struct thread **const sched_rq;      /* the ready queues, by priority */
-extern uint64_t *const sched_rq_bits;       /* which of them are non-empty */
+extern struct thread *sched_rq[256];        /* the ready queues, by priority */
+extern uint64_t sched_rq_bits[4];           /* which of them are non-empty */
 void sched_hand_over_slow(struct thread *from, struct thread *to);
 /* The IPC fast path's share, inline there: from blocks in RECV_WAIT, to
  * becomes current (the caller switches the CPU), if no ready thread has a

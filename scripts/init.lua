@@ -17,6 +17,12 @@ local function start(spec)
   return id
 end
 
+-- 0. The name service: first, so that everything after it can register
+--    and look up names (names.lua, served by the framework, service.lua).
+local names = start{name = "names", script = "service_task.lua",
+                    args = {"names", "names.lua", false, false, false, n = 5},
+                    prio = 190, memcap = 4 << 20}
+
 -- 1. The serial console: the COM1 driver, in its own task, owning only
 --    COM1's eight ports; it serves the console protocol (console.lua).
 local console = start{name = "console", script = "console_task.lua",
@@ -45,6 +51,14 @@ end
 assert(l4.sys.release_serial(true))
 l4.sys.set_console(console)
 
+-- 1b. The file service: the boot archive under a RAM tree that shadows
+--     it (scripts/files.lua), 4 MiB of files at most. Every task spawned
+--     after set_files opens, writes and requires through it; this task
+--     too (docs/services.md "The file service").
+local files = start{name = "files", script = "files.lua", args = {"serve", 4 << 20},
+                    prio = 180, memcap = 16 << 20}
+if files then l4.sys.set_files(files) end
+
 -- 2. COM2, the line `tools/l4ua` talks to (make run puts it on a socket
 --    in the build folder): the same driver, its own task and ports.
 local com2 = start{name = "com2", script = "console_task.lua",
@@ -54,6 +68,25 @@ if com2 and not l4.call(com2, {timeout = 2000}, require("console").INFO) then
   print("init: no COM2 (QEMU was started without a second serial port)")
   l4.task.delete(com2)
   com2 = nil
+end
+
+-- 2b. The push agent on COM2: tools/l4ua push stores a script in the
+--     file service and reloads its service; tools/l4ua console gets a
+--     REPL there (scripts/push_agent.lua). A thread of this task, which
+--     may reload services.
+if com2 then
+  assert(l4.thread.create{script = "push_agent.lua", args = {com2},
+                          memcap = 64 << 20, prio = 100})
+end
+
+-- The consoles by name (they speak the console protocol, not the
+-- service framework's).
+local name_of = names and require "names"
+if name_of then
+  name_of.use(names)
+  name_of.register("console", console)
+  if com2 then name_of.register("com2", com2) end
+  if files then name_of.register("files", files) end      -- the file service
 end
 
 -- 3. The screen and keyboard: a console server over VGA text mode and the
@@ -73,5 +106,23 @@ local repl2 = assert(l4.thread.create{script = "session.lua", args = {screen, "s
 --    a console to an interrupt of its REPL.
 assert(l4.thread.create{script = "watch.lua", args = {console, repl, screen, repl2},
                         prio = 150})
+
+-- 6. Services, started in this order and restarted by the supervisor (a
+--    thread of this task: it spawns, watches and deletes tasks) per their
+--    policy: restart = "always" | "on-failure" | "never", back-off from
+--    100 ms doubling to 5 s, at most 5 restarts in 30 s (docs/services.md).
+--    Each runs in its own task (its chief: this task) under the service
+--    framework; `thread = true` runs it in a thread of this task instead,
+--    for a policy that needs the root's rights.
+if names then
+  require("supervisor").start{names = names, prio = 160, memcap = 8 << 20, services = {
+    -- name      script                how       restart       prio  memory
+    {name = "echo",  script = "services/echo.lua",              restart = "always",
+     prio = 100, memcap = 4 << 20},
+    -- the scheduling policy: reads every thread's CPU time, sets priorities
+    {name = "sched", script = "sched_policy.lua", thread = true, restart = "on-failure",
+     prio = 170, memcap = 2 << 20},
+  }}
+end
 
 l4.sleep()      -- this thread's work is done; the task lives on

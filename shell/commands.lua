@@ -1,5 +1,5 @@
 -- Shell commands for a person at the REPL: ps, mem, irq, lspci, services,
--- kill, help. A line is a command when the whole of it matches the grammar
+-- reload, kill, help. A line is a command when the whole of it matches the grammar
 -- below and its first word names a command: `ps`, `kill 5`, `help l4.task`.
 -- Anything else is Lua: `ps()`, `x = ps`, `mem = 3`, `=ps`. Each command is
 -- also a Lua function (ps(), kill(5), kill("uart"), help("l4.task")); they
@@ -178,19 +178,42 @@ command("lspci", "lspci", "PCI devices: bus:dev.fn vendor:device class (drivers-
     self.out(table.concat(out, "\n") .. "\n")
   end)
 
-command("services", "services", "named tasks (a name service comes later)",
+-- The framework's modules (scripts/service.lua, supervisor.lua), through
+-- env.require: the host tests fake them.
+function Commands:service()
+  local req = field(self.env, "require") or require
+  local ok, svc = pcall(req, "service")
+  if not ok or type(svc) ~= "table" then error("no service framework here: " .. tostring(svc), 0) end
+  return svc
+end
+
+command("services", "services", "services: version, requests, errors, state, restarts (name service, supervisor)",
   function(self)
-    local tasks = self:sys("task", "list")
-    local out = { ("%-12s %4s %-12s %s"):format("NAME", "TASK", "ID", "STATE") }
-    for _, t in ipairs(tasks) do
-      if t.name then
-        out[#out + 1] = ("%-12s %4d %-12s %s"):format(t.name, field(t.id, "task") or -1,
-          tostring(t.id), t.state or "?")
-      end
+    local list, err = self:service().list()
+    if not list then self.out("services: " .. tostring(err) .. "\n") return end
+    local out = { ("%-12s %-8s %8s %6s %4s %-12s %s"):format("NAME", "VERSION", "REQUESTS", "ERRORS",
+                                                            "RST", "ID", "STATE") }
+    for _, e in ipairs(list) do
+      local state = e.state or "?"
+      if e.reason and state ~= "running" then state = state .. ": " .. tostring(e.reason) end
+      out[#out + 1] = ("%-12s %-8s %8s %6s %4s %-12s %s"):format(e.name, tostring(e.version or "-"),
+        tostring(e.requests or "-"), tostring(e.errors or "-"), tostring(e.restarts or "-"),
+        e.id and tostring(e.id) or "-", state)
     end
-    if #out == 1 then out[1] = "no named tasks" end
-    out[#out + 1] = "(the named tasks of l4.task.list(); a name service comes later)"
+    if #out == 1 then out[1] = "no services are registered" end
     self.out(table.concat(out, "\n") .. "\n")
+  end)
+
+command("reload", "reload <service> [script]",
+  "loads a service's script anew into the running service (state kept; a bad version is refused)",
+  function(self, name, path)
+    if name == nil then self.out("usage: reload <service> [script]\n") return end
+    local v, err = self:service().reload_file(tostring(name), path)
+    if v then
+      self.out(("reloaded %s: version %s\n"):format(tostring(name), tostring(v)))
+    else
+      self.out(("reload %s: %s\n"):format(tostring(name), tostring(err)))
+    end
   end)
 
 command("kill", "kill <task number | id | name>", "deletes a task (l4.task.delete)",

@@ -165,7 +165,7 @@ function help.render(cmds, topic)
   end
   local live = live_functions(l4)
   if topic == nil then
-    out[#out + 1] = "Commands (or call them as functions: ps(), kill(5), help(\"l4.task\")):"
+    out[#out + 1] = "Commands (or call them as functions: ps(), kill(5), reload(\"echo\"), help(\"l4.task\")):"
     for _, c in ipairs(cmds.order) do out[#out + 1] = line(c.usage, c.desc) end
     out[#out + 1] = "Lua: type a statement or an expression; =expr prints it too."
     out[#out + 1] = "The l4 table (docs/lua-api.md; help l4.task for one part):"

@@ -430,13 +430,15 @@ def run_repl(res, build):
     sys.path.insert(0, os.path.join(ROOT, "tests", "repl"))
     import term
     import cases
+    import push_cases       # tools/l4ua end to end, after the console's cases
     only = os.environ.get("REPL_CASES")
     logdir = os.path.join(build, "tests", "logs")
     os.makedirs(logdir, exist_ok=True)
     s = term.Session(ROOT, build, os.path.join(logdir, "repl.log"))
+    s.build = build         # push_cases: its com2.sock
     dead = None
     try:
-        for case in cases.CASES:
+        for case in cases.CASES + push_cases.CASES:
             name = "repl." + case.__name__[2:]
             if only and case.__name__[2:] not in only.split(",") and case is not cases.CASES[0]:
                 continue

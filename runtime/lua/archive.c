@@ -112,3 +112,23 @@ int rt_archive_find(const char *path, struct rt_file *f)
     struct find q = { path, strlen(path), f };
     return walk(match, &q) == 1 ? 0 : -1;
 }
+
+struct each {
+    void (*fn)(const char *name, size_t len, size_t size, void *arg);
+    void *arg;
+};
+
+static int visit(const char *name, size_t nlen, struct rt_file *f, void *arg)
+{
+    struct each *e = arg;
+    e->fn(name, nlen, f->size, e->arg);
+    return 0;
+}
+
+void rt_archive_each(void (*fn)(const char *name, size_t len, size_t size, void *arg),
+                     void *arg)
+{
+    struct each e = { fn, arg };
+    if (arc)
+        walk(visit, &e);
+}

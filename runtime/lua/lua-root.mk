@@ -68,12 +68,16 @@ $(BUILD)/scripts.arc: $(SCRIPT_FILES) $(SCRIPTS_LUA) $(BUILD)/scripts.inputs \
 # LPeg's test.lua comes from the cache at build time; it is never committed.
 # tests/scripts/ stands for a user's SCRIPTS folder: packed with -L, as
 # `make SCRIPTS=tests/scripts` would, so the test boot requires from it.
-$(BUILD)/tests/lua/tests.arc: $(shell find tests/lua tests/scripts drivers-lua -type f) scripts/pager_zero.lua \
-		tools/mkarchive.py $(BUILD)/deps.mk
+# The service framework's scripts (tests/lua/services*.lua) come from scripts/.
+TEST_SERVICE_SCRIPTS := service.lua service_task.lua names.lua supervisor.lua \
+	sched_policy.lua services/echo.lua
+$(BUILD)/tests/lua/tests.arc: $(shell find tests/lua tests/scripts drivers-lua -type f) scripts/pager_zero.lua scripts/files.lua \
+		$(addprefix scripts/,$(TEST_SERVICE_SCRIPTS)) tools/mkarchive.py $(BUILD)/deps.mk
 	@mkdir -p $(@D)
 	@echo "  ARC     $@"
 	$(Q)$(MKARCHIVE) -o $@ re.lua=$(LUA_DIR)/share/re.lua \
-		lpeg-test.lua=$(LUA_DIR)/share/test.lua pager_zero.lua=scripts/pager_zero.lua drivers-lua tests/lua \
+		lpeg-test.lua=$(LUA_DIR)/share/test.lua pager_zero.lua=scripts/pager_zero.lua files.lua=scripts/files.lua \
+		$(foreach f,$(TEST_SERVICE_SCRIPTS),$(f)=scripts/$(f)) drivers-lua tests/lua \
 		-L tests/scripts
 
 all: $(BUILD)/lua-root.elf $(BUILD)/scripts.arc $(BUILD)/tests/lua/tests.arc

@@ -223,6 +223,7 @@ static int task_main(void)
         rt_child_exit(1, "no spawn block");
     rt_clock_set_epoch(a->epoch_us);
     rt_console_id = a->console;
+    rt_files_id = a->files;
     if (a->nio && rt_child_io() < 0)
         rt_child_exit(1, "cannot get the I/O ports it was given");
     rt_archive_init();

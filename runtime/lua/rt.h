@@ -74,7 +74,7 @@ struct rt_task_args {
     uint64_t memcap;        /* bytes of heap the task may have (and its main state) */
     uint64_t task;          /* its first thread's id */
     uint64_t console;       /* the console server (rt_console_id), 0: none */
-    uint64_t reserved[1];
+    uint64_t files;         /* the file service (rt_files_id), 0: none */
     uint64_t nio;           /* I/O port ranges to fetch at start (RT_REQ_IO) */
     unsigned char body[];
 };
@@ -186,6 +186,20 @@ void rt_console_write(const char *s, size_t n);
 void rt_kernel_write(const char *s, size_t n);
 void rt_console_puts(const char *s);
 
+/* files.c: the file service's client (scripts/files.lua, docs/runtime.md
+ * "Files"): rt_files_id is its thread (0: none yet; the root sets it with
+ * l4.sys.set_files, a Lua task starts with its spawner's). Each returns 0
+ * or an errno value; RT_FILES_DOWN when the service does not answer. */
+#define RT_FILES_DOWN (-1)
+extern uint64_t rt_files_id;
+int rt_files_up(void);          /* a service is named, and it is not this task */
+/* The whole file: *data is malloc'd (*owned 1), or, for a file of the
+ * archive that the RAM tree does not shadow and with in_archive true,
+ * the archive's own bytes (*owned 0). */
+int rt_files_read(const char *path, int in_archive, char **data, size_t *size, int *owned);
+int rt_files_write(const char *path, const char *data, size_t size);
+int rt_files_remove(const char *path);
+
 /* mem.c: a block of 2^k bytes of zeroed RAM from sigma0, mapped at va
  * (aligned to 2^k). Returns 0 or sigma0's error code (L4_SIGMA0_*), or
  * 0x100 + the IPC error if the call itself failed. */
@@ -214,6 +228,10 @@ struct rt_file {
 int rt_archive_init(void);
 /* Looks a path up ("/" and "./" prefixes are ignored); 0 if found. */
 int rt_archive_find(const char *path, struct rt_file *f);
+/* Calls fn with each name (not 0-terminated) in order; stops when it
+ * returns non-zero. */
+void rt_archive_each(void (*fn)(const char *name, size_t len, size_t size, void *arg),
+                     void *arg);
 
 /* threads.c: threads of this task that run Lua (docs/runtime.md
  * "Threads"), lthreads RT_LT_FIRST..RT_LT_LAST, each used once (0 is the

@@ -4,11 +4,17 @@
  *   fd 0        console input: none yet, every read is end of file (the
  *               UART driver brings input)
  *   fd 1, 2     console output (rt_console_write)
- *   fd 3...     files of the read-only scripts archive (archive.c)
+ *   fd 3...     files: the file service's (files.c, scripts/files.lua),
+ *               or the read-only scripts archive's (archive.c) while no
+ *               file service is known
  *
- * Files are read-only: opening for writing fails with EROFS. What a
- * single task without processes cannot do (fork, exec, signals, links)
- * fails with ENOSYS: nothing silently succeeds.
+ * A file is buffered whole while it is open (docs/runtime.md "Files"):
+ * open reads it (an archive file the RAM tree does not shadow is not
+ * copied: its bytes are the archive's), read, write and lseek work on
+ * the buffer, and close writes it back to the service if it changed.
+ * Without a file service, opening for writing fails with EROFS. What a
+ * single task without processes cannot do (fork, exec, signals) fails
+ * with ENOSYS: nothing silently succeeds.
  *
  * newlib's reentrant wrappers (_read_r ...) clear the global errno, call
  * the hook, and copy errno into the reent struct on -1, so every hook
@@ -17,6 +23,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -33,10 +40,14 @@ extern int errno;
 #define FIRST_FILE 3
 #define MAX_FILES 16
 
+/* An open file: its bytes [0, size) at data, which is malloc'd (cap
+ * bytes) if owned, else the archive's (read-only). path is kept (malloc'd)
+ * for the write-back of a file open for writing. */
 static struct open_file {
-    struct rt_file f;
-    size_t off;
-    int used;
+    char *data;
+    size_t size, cap, off;
+    char *path;
+    int used, owned, writable, append, dirty;
 } files[MAX_FILES];
 
 static int fail(int e)
@@ -45,7 +56,7 @@ static int fail(int e)
     return -1;
 }
 
-/* The open archive file behind fd, or NULL. */
+/* The open file behind fd, or NULL. */
 static struct open_file *file_of(int fd)
 {
     if (fd < FIRST_FILE || fd >= FIRST_FILE + MAX_FILES || !files[fd - FIRST_FILE].used)
@@ -53,30 +64,118 @@ static struct open_file *file_of(int fd)
     return &files[fd - FIRST_FILE];
 }
 
-int open(const char *path, int flags, ...)
+static void release(struct open_file *o)
 {
-    if ((flags & O_ACCMODE) != O_RDONLY || (flags & (O_CREAT | O_TRUNC | O_APPEND)))
-        return fail(EROFS);
+    if (o->owned)
+        free(o->data);
+    free(o->path);
+    memset(o, 0, sizeof *o);
+}
+
+/* Makes the buffer its own and at least `need` bytes. */
+static int reserve(struct open_file *o, size_t need)
+{
+    if (o->owned && need <= o->cap)
+        return 0;
+    size_t cap = o->cap > 256 ? o->cap : 256;
+    while (cap < need)
+        cap *= 2;
+    char *d = o->owned ? realloc(o->data, cap) : malloc(cap);
+    if (!d)
+        return -1;
+    if (!o->owned && o->size)
+        memcpy(d, o->data, o->size);
+    o->data = d;
+    o->cap = cap;
+    o->owned = 1;
+    return 0;
+}
+
+/* The file's bytes from the service, or the archive without one (or when
+ * it does not answer: reads keep working while it is down). */
+static int load(const char *path, int writing, struct open_file *o)
+{
+    if (rt_files_up()) {
+        int r = rt_files_read(path, !writing, &o->data, &o->size, &o->owned);
+        if (r == 0)
+            o->cap = o->owned ? o->size : 0;
+        if (r != RT_FILES_DOWN)
+            return r;
+        if (writing)
+            return EIO;
+    } else if (writing) {
+        return EROFS;
+    }
     struct rt_file f;
     if (rt_archive_find(path, &f) < 0)
-        return fail(ENOENT);
-    for (int i = 0; i < MAX_FILES; i++) {
-        if (!files[i].used) {
-            files[i] = (struct open_file){ f, 0, 1 };
-            return FIRST_FILE + i;
+        return ENOENT;
+    o->data = (char *)f.data;
+    o->size = f.size;
+    o->owned = 0;
+    return 0;
+}
+
+/* Sends a changed file back to the service (0, or an errno value). */
+static int store(struct open_file *o)
+{
+    if (!o->dirty)
+        return 0;
+    int r = rt_files_write(o->path, o->data, o->size);
+    if (r == 0)
+        o->dirty = 0;
+    return r == RT_FILES_DOWN ? EIO : r;
+}
+
+int open(const char *path, int flags, ...)
+{
+    int acc = flags & O_ACCMODE;
+    int writing = acc != O_RDONLY || (flags & (O_CREAT | O_TRUNC | O_APPEND));
+    struct open_file *o = NULL;
+    for (int i = 0; i < MAX_FILES && !o; i++)
+        if (!files[i].used)
+            o = &files[i];
+    if (!o)
+        return fail(EMFILE);
+    memset(o, 0, sizeof *o);
+    int r = (flags & O_TRUNC) && writing && rt_files_up() ? ENOENT : load(path, writing, o);
+    if (r == 0 && (flags & O_CREAT) && (flags & O_EXCL)) {
+        release(o);
+        return fail(EEXIST);
+    }
+    if (r == ENOENT && (flags & (O_CREAT | O_TRUNC)) && writing) {
+        o->size = 0;            /* created (or truncated) now, as POSIX does */
+        o->dirty = 1;
+        r = 0;
+    }
+    if (r)
+        return fail(r);
+    o->used = 1;
+    o->writable = acc != O_RDONLY;
+    o->append = (flags & O_APPEND) != 0;
+    if (writing) {
+        size_t n = strlen(path) + 1;
+        o->path = malloc(n);
+        if (!o->path) {
+            release(o);
+            return fail(ENOMEM);
+        }
+        memcpy(o->path, path, n);
+        if ((r = store(o)) != 0) {
+            release(o);
+            return fail(r);
         }
     }
-    return fail(EMFILE);
+    return FIRST_FILE + (int)(o - files);
 }
 
 int close(int fd)
 {
     struct open_file *o = file_of(fd);
-    if (o) {
-        o->used = 0;
-        return 0;
-    }
-    return fd >= 0 && fd < FIRST_FILE ? 0 : fail(EBADF);
+    if (!o)
+        return fd >= 0 && fd < FIRST_FILE ? 0 : fail(EBADF);
+    int r = store(o);
+    release(o);
+    return r ? fail(r) : 0;
 }
 
 _READ_WRITE_RETURN_TYPE read(int fd, void *buf, size_t n)
@@ -86,10 +185,10 @@ _READ_WRITE_RETURN_TYPE read(int fd, void *buf, size_t n)
     struct open_file *o = file_of(fd);
     if (!o)
         return fail(EBADF);
-    size_t left = o->off < o->f.size ? o->f.size - o->off : 0;
+    size_t left = o->off < o->size ? o->size - o->off : 0;
     if (n > left)
         n = left;
-    memcpy(buf, o->f.data + o->off, n);
+    memcpy(buf, o->data + o->off, n);
     o->off += n;
     return (_READ_WRITE_RETURN_TYPE)n;
 }
@@ -100,7 +199,21 @@ _READ_WRITE_RETURN_TYPE write(int fd, const void *buf, size_t n)
         rt_console_write(buf, n);
         return (_READ_WRITE_RETURN_TYPE)n;
     }
-    return fail(file_of(fd) ? EROFS : EBADF);
+    struct open_file *o = file_of(fd);
+    if (!o || !o->writable)
+        return fail(EBADF);
+    if (o->append)
+        o->off = o->size;
+    if (o->off + n < o->off || reserve(o, o->off + n) < 0)
+        return fail(ENOSPC);
+    if (o->off > o->size)       /* a seek past the end leaves zeros */
+        memset(o->data + o->size, 0, o->off - o->size);
+    memcpy(o->data + o->off, buf, n);
+    o->off += n;
+    if (o->off > o->size)
+        o->size = o->off;
+    o->dirty = 1;
+    return (_READ_WRITE_RETURN_TYPE)n;
 }
 
 off_t lseek(int fd, off_t off, int whence)
@@ -110,7 +223,7 @@ off_t lseek(int fd, off_t off, int whence)
         return fail(fd >= 0 && fd < FIRST_FILE ? ESPIPE : EBADF);
     off_t base = whence == SEEK_SET ? 0
                : whence == SEEK_CUR ? (off_t)o->off
-               : whence == SEEK_END ? (off_t)o->f.size : -1;
+               : whence == SEEK_END ? (off_t)o->size : -1;
     if (base < 0 || (off < 0 && -off > base))
         return fail(EINVAL);
     o->off = (size_t)(base + off);  /* past the end: reads give EOF */
@@ -122,8 +235,8 @@ int fstat(int fd, struct stat *st)
     memset(st, 0, sizeof *st);
     struct open_file *o = file_of(fd);
     if (o) {
-        st->st_mode = S_IFREG | 0444;
-        st->st_size = (off_t)o->f.size;
+        st->st_mode = S_IFREG | (o->writable ? 0644 : 0444);
+        st->st_size = (off_t)o->size;
         st->st_blksize = 4096;  /* stdio's buffer size */
     } else if (fd >= 0 && fd < FIRST_FILE) {
         /* stdio line-buffers a character device that isatty() */
@@ -206,14 +319,35 @@ pid_t wait(int *status)
     return fail(ENOSYS);
 }
 
+/* os.rename is newlib's link, then unlink: link copies the file in the
+ * file service (there are no links), failing if `to` exists. */
 int link(const char *from, const char *to)
 {
-    (void)from, (void)to;
-    return fail(ENOSYS);
+    if (!rt_files_up())
+        return fail(EROFS);
+    char *d, *t;
+    size_t n, m;
+    int owned, towned;
+    int r = rt_files_read(to, 1, &t, &m, &towned);
+    if (r == 0) {
+        if (towned)
+            free(t);
+        return fail(EEXIST);
+    }
+    if (r == RT_FILES_DOWN || (r = rt_files_read(from, 0, &d, &n, &owned)) == RT_FILES_DOWN)
+        return fail(EIO);
+    if (r)
+        return fail(r);
+    r = rt_files_write(to, d, n);
+    free(d);
+    return r ? fail(r == RT_FILES_DOWN ? EIO : r) : 0;
 }
 
+/* os.remove: a file of the RAM tree (one of the archive alone: EROFS). */
 int unlink(const char *path)
 {
-    (void)path;
-    return fail(ENOSYS);
+    if (!rt_files_up())
+        return fail(EROFS);
+    int r = rt_files_remove(path);
+    return r ? fail(r == RT_FILES_DOWN ? EIO : r) : 0;
 }

@@ -31,9 +31,11 @@
  * lua-root.mk: every such call Lua and the bindings make). One CPU with
  * preemption: a waiter donates its timeslice to the holder
  * (thread_switch), which runs on and releases it; that works whatever
- * the priorities. A thread never blocks in IPC while holding it, except
- * for sbrk's request to sigma0 (or, in a Lua task, to the root's pager),
- * which always answers. */
+ * the priorities. A holder may block in IPC: sbrk's request to sigma0
+ * (or, in a Lua task, to the root's pager), and file calls to the file
+ * service from inside stdio (files.c); after a few donations a waiter
+ * sleeps in short steps instead, so that the thread that must answer the
+ * holder gets the CPU whatever its priority. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,12 +98,21 @@ void rt_libc_lock(void)
         libc_lock.depth++;
         return;
     }
-    for (;;) {
+    for (unsigned tries = 0;; tries++) {
         uint64_t held = 0;
         if (__atomic_compare_exchange_n(&libc_lock.owner, &held, me, 0, __ATOMIC_ACQUIRE,
                                         __ATOMIC_RELAXED))
             break;
-        l4_thread_switch(held);     /* let the holder run on and release it */
+        if (tries < 8) {
+            l4_thread_switch(held); /* let the holder run on and release it */
+        } else {
+            /* The holder waits in IPC (a file service call from inside
+             * stdio, sbrk's request): donating does nothing, and spinning
+             * here would starve whoever must answer it at a lower
+             * priority. Sleep 200 us, letting everyone run. */
+            struct l4_msg m = { 0 };
+            l4_ipc(L4_NILTHREAD, L4_NODESC, 0, L4_TIMEOUTS(0, L4_TO(200, 0), 0, 0), &m, 0);
+        }
     }
     libc_lock.depth = 1;
 }

@@ -1,66 +1,288 @@
 #!/usr/bin/python3
-"""make bench: boots each benchmark program as the root task under
--icount shift=0,align=off,sleep=off (rdtsc deltas = guest instructions),
-prints a table and writes build/bench.json (name -> instructions).
-A program named s0_*_bench boots with build/sigma0.elf as sigma0 (its
-pager and source of RAM), as tests/run.py does for s0_* suites. The Lua
-benchmarks boot sigma0, build/lua-root.elf as the root and
-build/tests/bench/lua-bench.arc (tests/bench/lua/) as its "scripts", as
-tests/run.py boots the Lua tests."""
+"""make bench: L4ua's benchmarks and a Linux baseline in the same QEMU
+(docs/performance.md). Every figure but boot_to_prompt_ms is read with
+rdtsc under -icount shift=0,align=off,sleep=off, where rdtsc deltas are
+guest instructions. Prints a table, the change against the previous
+build/bench.json (a figure worse by more than 2% is flagged), and writes
+build/bench.json (a flat object: name -> number).
+
+Boots:
+  tests/bench/*_bench.c     each the root task of the test kernel; s0_*
+                            with build/sigma0.elf as sigma0 (as tests/run.py)
+  lua-bench.arc             sigma0, build/lua-root.elf and the archive of
+                            tests/bench/lua/ as its scripts
+  boot_to_prompt            the real system (kernel.elf, sigma0, lua-root,
+                            scripts.arc) with -kernel under icount: the
+                            guest TSC when the REPL's first prompt is ready
+                            (measure_prompt_icount)
+  boot_to_prompt_ms         the GRUB ISO without icount: host wall time
+                            from QEMU's start to the prompt on the serial line
+  linux                     Debian's kernel (tests/bench/linux/fetch.sh) with
+                            tests/bench/linux/linux_init.c as /init
+
+--short (tests/run.py) runs the L4ua boots only (the same programs, about
+30 s) and checks that every L4ua name came out; nothing is written."""
 
 import argparse
 import json
 import os
 import re
+import shutil
+import socket
+import struct
 import subprocess
 import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ICOUNT = ["-icount", "shift=0,align=off,sleep=off"]
+QEMU_BASE = ["-m", "256M", "-display", "none", "-no-reboot", "-net", "none",
+             "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
+PROMPT = b"\r> \x1b[K"
+
+L4UA_NAMES = ["ipc_rtt_c_same_task", "ipc_rtt_c_cross_task", "ipc_rtt_c_cross_task_64w",
+              "ipc_rtt_lua_cross_task", "ipc_rtt_lua_to_c", "pagefault_c_pager",
+              "pagefault_lua_pager", "map_unmap_4k", "irq_to_lua", "syscall_null"]
+BOOT_NAMES = ["boot_to_prompt", "boot_to_prompt_ms"]
+LINUX_NAMES = ["linux_pipe_rtt", "linux_futex_rtt", "linux_getpid"]
+
+
+def qemu_bench(qemu, args, timeout, results):
+    """One boot that prints "bench <name> <n>" lines and ends QEMU with
+    status 33; returns an error message or None."""
+    try:
+        p = subprocess.run([qemu] + args, capture_output=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return "timed out"
+    out = p.stdout.decode("utf-8", "replace")
+    for name, value in re.findall(r"^bench (\w+) (\d+)", out, re.M):
+        results[name] = int(value)
+    for line in out.splitlines():
+        if line.startswith("  ("):
+            print("   " + line.strip())
+    if p.returncode != 33:
+        return f"QEMU status {p.returncode}\n" + "\n".join(out.splitlines()[-15:])
+    return None
+
+
+def l4ua_boots(a, results):
+    bdir = os.path.join(a.build, "tests", "bench")
+    kernel = os.path.join(a.build, "kernel-test32.elf")
+    sigma0 = os.path.join(a.build, "sigma0.elf")
+    ok = True
+    boots = sorted(f for f in os.listdir(bdir) if f.endswith(".elf")) + ["lua-bench.arc"]
+    for prog in boots:
+        modules = os.path.join(bdir, prog) + " root"
+        if prog.endswith(".arc"):
+            modules = (sigma0 + " sigma0," + os.path.join(a.build, "lua-root.elf") + " root," +
+                       os.path.join(bdir, prog) + " scripts")
+        elif prog.startswith("s0_"):
+            modules = sigma0 + " sigma0," + modules
+        args = QEMU_BASE + ICOUNT + ["-kernel", kernel, "-initrd", modules, "-serial", "stdio"]
+        print(f"  {prog}", flush=True)
+        err = qemu_bench(a.qemu, args, 300, results)
+        if err:
+            print(f"{prog}: {err}")
+            ok = False
+    return ok
+
+
+def measure_prompt_icount(a, results):
+    """The real system under icount with -kernel; once the prompt is on
+    the serial line, the line `=l4.debug.rdtsc()` is typed twice. The first
+    answer minus the cost of one such line (the second answer minus the
+    first) is the guest TSC when the prompt was ready, counted from
+    QEMU's reset (firmware and the multiboot loader included, a few
+    hundred thousand instructions). While it waits for a key the guest is
+    idle: icount without sleep then jumps its clock to the next timer
+    tick, so the figure is only as repeatable as the host's reaction (see
+    docs/performance.md)."""
+    k32 = os.path.join(a.build, "kernel32.elf")
+    mods = ",".join([os.path.join(a.build, "sigma0.elf") + " sigma0",
+                     os.path.join(a.build, "lua-root.elf") + " root",
+                     os.path.join(a.build, "scripts.arc") + " scripts"])
+    args = [a.qemu] + QEMU_BASE + ICOUNT + ["-kernel", k32, "-initrd", mods,
+                                            "-serial", "stdio"]
+    p = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL)
+    os.set_blocking(p.stdout.fileno(), False)
+    out = b""
+
+    def until(pat, timeout):
+        nonlocal out
+        end = time.time() + timeout
+        while time.time() < end:
+            chunk = p.stdout.read()
+            if chunk:
+                out += chunk
+            m = re.search(pat, out)
+            if m:
+                return m
+            time.sleep(0.001)
+        return None
+
+    try:
+        if not until(re.escape(PROMPT), 60):
+            print("boot_to_prompt: no prompt within 60 s")
+            return False
+        values = []
+        for _ in range(2):
+            start = len(out)
+            p.stdin.write(b"l4.debug.rdtsc()\r")
+            p.stdin.flush()
+            m = None
+            end = time.time() + 20
+            while time.time() < end and not m:
+                chunk = p.stdout.read()
+                if chunk:
+                    out += chunk
+                m = re.search(rb"\r\n(\d+)\r?\r?\n", out[start:])
+                time.sleep(0.001)
+            if not m:
+                print("boot_to_prompt: no answer from the REPL")
+                return False
+            values.append(int(m.group(1)))
+            until(re.escape(PROMPT), 10)
+        results["boot_to_prompt"] = values[0] - (values[1] - values[0])
+        return True
+    finally:
+        p.kill()
+        p.wait()
+
+
+def boot_to_prompt_ms(a, results):
+    """Host wall time from QEMU's start to the first prompt: the GRUB ISO,
+    no icount (as `make run`)."""
+    iso = os.path.join(a.build, "l4ua.iso")
+    args = [a.qemu] + QEMU_BASE + ["-cdrom", iso, "-serial", "stdio"]
+    t0 = time.time()
+    p = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL)
+    os.set_blocking(p.stdout.fileno(), False)
+    out = b""
+    try:
+        while time.time() - t0 < 60:
+            chunk = p.stdout.read()
+            if chunk:
+                out += chunk
+                if PROMPT in out:
+                    results["boot_to_prompt_ms"] = int((time.time() - t0) * 1000)
+                    return True
+            time.sleep(0.001)
+        print("boot_to_prompt_ms: no prompt within 60 s")
+        return False
+    finally:
+        p.kill()
+        p.wait()
+
+
+def cpio_newc(entries):
+    """A cpio archive (newc) of (name, mode, data, rdev) entries."""
+    out = bytearray()
+    for ino, (name, mode, data, rdev) in enumerate(entries + [("TRAILER!!!", 0, b"", (0, 0))]):
+        nb = name.encode() + b"\0"
+        hdr = "070701" + "".join(f"{v:08x}" for v in (
+            ino + 1, mode, 0, 0, 1, 0, len(data), 0, 0, rdev[0], rdev[1], len(nb), 0))
+        out += hdr.encode() + nb
+        out += b"\0" * (-len(out) % 4)
+        out += data
+        out += b"\0" * (-len(out) % 4)
+    return bytes(out)
+
+
+def linux(a, results):
+    """Debian's kernel with our /init (tests/bench/linux/), same QEMU flags."""
+    fetch = os.path.join(ROOT, "tests", "bench", "linux", "fetch.sh")
+    p = subprocess.run(["sh", fetch, a.cache], capture_output=True, text=True)
+    sys.stderr.write(p.stderr)
+    if p.returncode != 0:
+        print("linux: could not fetch Debian's kernel image")
+        return False
+    vmlinuz = p.stdout.strip().splitlines()[-1]
+    ldir = os.path.join(a.build, "tests", "bench", "linux")
+    os.makedirs(ldir, exist_ok=True)
+    init = os.path.join(ldir, "init")
+    src = os.path.join(ROOT, "tests", "bench", "linux", "linux_init.c")
+    p = subprocess.run(["gcc", "-O2", "-static", "-pthread", "-o", init, src],
+                       capture_output=True, text=True)
+    if p.returncode != 0:
+        print("linux: building /init failed\n" + p.stderr)
+        return False
+    with open(init, "rb") as f:
+        data = f.read()
+    initrd = os.path.join(ldir, "initramfs.cpio")
+    with open(initrd, "wb") as f:
+        f.write(cpio_newc([("dev", 0o40755, b"", (0, 0)),
+                           ("dev/console", 0o20600, b"", (5, 1)),
+                           ("init", 0o100755, data, (0, 0))]))
+    args = QEMU_BASE + ICOUNT + ["-kernel", vmlinuz, "-initrd", initrd, "-serial", "stdio",
+                                 "-append", "console=ttyS0 quiet panic=-1"]
+    print(f"  linux ({os.path.basename(os.path.dirname(vmlinuz))})", flush=True)
+    err = qemu_bench(a.qemu, args, 600, results)
+    if err:
+        print(f"linux: {err}")
+        return False
+    return True
+
+
+def compare(results, old):
+    """The table, with the change against the previous run."""
+    print(f"{'benchmark':28} {'value':>12} {'previous':>12} {'change':>8}")
+    worse = []
+    for name, value in results.items():
+        unit = "ms" if name.endswith("_ms") else ""
+        prev = old.get(name)
+        change = ""
+        if isinstance(prev, (int, float)) and prev > 0:
+            pct = (value - prev) * 100.0 / prev
+            change = f"{pct:+.1f}%"
+            if pct > 2.0:
+                change += "  WORSE"
+                worse.append(name)
+        print(f"{name:28} {value:>10} {unit:2} {prev if prev is not None else '-':>12} {change:>8}")
+    if worse:
+        print(f"worse by more than 2%: {', '.join(worse)}")
+
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default="build")
     ap.add_argument("--qemu", default="qemu-system-x86_64")
+    ap.add_argument("--cache", default=os.path.expanduser("~/.cache/l4ua"))
+    ap.add_argument("--short", action="store_true",
+                    help="L4ua boots only, few operations; check every name came out")
+    ap.add_argument("--no-linux", action="store_true", help="skip the Linux baseline")
     a = ap.parse_args()
-    bdir = os.path.join(a.build, "tests", "bench")
     results = {}
-    ok = True
-    boots = sorted(f for f in os.listdir(bdir) if f.endswith(".elf"))
-    boots.append("lua-bench.arc")
-    for elf in boots:
-        modules = os.path.join(bdir, elf) + " root"
-        if elf.endswith(".arc"):
-            modules = (os.path.join(a.build, "sigma0.elf") + " sigma0," +
-                       os.path.join(a.build, "lua-root.elf") + " root," +
-                       os.path.join(bdir, elf) + " scripts")
-        elif elf.startswith("s0_"):
-            sigma0 = os.path.join(a.build, "sigma0.elf")
-            if not os.path.exists(sigma0):
-                print(f"{elf}: {sigma0} is missing (make all builds it)")
-                ok = False
-                continue
-            modules = sigma0 + " sigma0," + modules
-        cmd = [a.qemu, "-m", "256M", "-display", "none", "-no-reboot", "-net", "none",
-               "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
-               "-icount", "shift=0,align=off,sleep=off",
-               "-kernel", os.path.join(a.build, "kernel-test32.elf"),
-               "-initrd", modules, "-serial", "stdio"]
+    ok = l4ua_boots(a, results)
+    if a.short:
+        missing = [n for n in L4UA_NAMES if n not in results]
+        print("bench names: " + ("all there" if not missing else "missing " + " ".join(missing)))
+        return 0 if ok and not missing else 1
+    ok = measure_prompt_icount(a, results) and ok
+    ok = boot_to_prompt_ms(a, results) and ok
+    if not a.no_linux:
+        ok = linux(a, results) and ok
+    path = os.path.join(a.build, "bench.json")
+    old = {}
+    if os.path.exists(path):
         try:
-            p = subprocess.run(cmd, capture_output=True, timeout=300)
-            out = p.stdout.decode("utf-8", "replace")
-        except subprocess.TimeoutExpired:
-            print(f"{elf}: timed out")
-            ok = False
-            continue
-        for name, value in re.findall(r"^bench (\w+) (\d+)", out, re.M):
-            results[name] = int(value)
-        if p.returncode != 33:
-            print(f"{elf}: QEMU status {p.returncode}\n" + "\n".join(out.splitlines()[-15:]))
-            ok = False
-    print(f"{'benchmark':32} {'guest instructions':>20}")
-    for name, value in results.items():
-        print(f"{name:32} {value:>20}")
-    with open(os.path.join(a.build, "bench.json"), "w") as f:
-        json.dump(results, f, indent=1)
-    return 0 if ok and results else 1
+            with open(path) as f:
+                old = json.load(f)
+        except (OSError, ValueError):
+            old = {}
+    ordered = {n: results[n] for n in L4UA_NAMES + BOOT_NAMES + LINUX_NAMES if n in results}
+    compare(ordered, old)
+    missing = [n for n in L4UA_NAMES + BOOT_NAMES + (LINUX_NAMES if not a.no_linux else [])
+               if n not in ordered]
+    if missing:
+        print("missing: " + " ".join(missing))
+        ok = False
+    with open(path, "w") as f:
+        json.dump(ordered, f, indent=1)
+    return 0 if ok else 1
+
 
 if __name__ == "__main__":
     sys.exit(main())

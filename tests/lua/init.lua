@@ -49,6 +49,13 @@ for _, c in ipairs(require "thread_control") do run(c[1], c[2]) end
 -- The Lua pager (scripts/pager_zero.lua) with a C and a task client.
 for _, c in ipairs(require "pager") do run(c[1], c[2]) end
 
+-- The file service (scripts/files.lua) and io.open for writing over it.
+for _, c in ipairs(require "files_test") do run(c[1], c[2]) end
+
+-- Services: the framework, the name service, the supervisor, hot reload
+-- (scripts/service.lua, names.lua, supervisor.lua; tests/lua/services.lua).
+for _, c in ipairs(require "services") do run(c[1], c[2]) end
+
 -- compare.lua prints "cmp| ..." lines that tests/run.py compares with the
 -- host's lua5.4 running the same file. After the bindings' tests (its
 -- garbage upsets l4_id_weak's heap accounting), before smoke.lua.

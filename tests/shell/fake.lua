@@ -91,6 +91,23 @@ local pci = {
   end,
 }
 
+-- The service framework (scripts/service.lua) as the shell uses it.
+local service = {
+  reloaded = {},
+  list = function()
+    return {
+      { name = "echo", id = M.id(0x10, 0, 1), version = "2", requests = 41, errors = 1, restarts = 1,
+        state = "running", reason = "was killed (its task was deleted)" },
+      { name = "names", id = M.id(0x11, 0, 1), version = "1", requests = 7, errors = 0, state = "running" },
+      { name = "crash", state = "given up", restarts = 5, reason = "failed: broken" },
+    }
+  end,
+  reload_file = function(name, path)
+    if name == "echo" then return "3", 3 end
+    return nil, "services/" .. name .. ".lua: no such file", 103
+  end,
+}
+
 -- The environment chunks run in: the fake l4, require("pci") faked, a
 -- print into a list, and interrupt_after(n): what the console's Ctrl-C
 -- hook does, n instructions from now.
@@ -98,6 +115,7 @@ function M.env()
   local env = { l4 = M.l4(), printed = {} }
   env.require = function(name)
     if name == "pci" then return pci end
+    if name == "service" then return service end
     return require(name)
   end
   env.print = function(...) env.printed[#env.printed + 1] = table.concat({ ... }, "\t") end

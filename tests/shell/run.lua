@@ -465,12 +465,24 @@ case("lspci", function()
 end)
 
 case("services", function()
-  local con = session("services\r")
+  local con, env, r = session("services\r")
   local s = con:screen()
-  has(s, "NAME         TASK ID           STATE")
-  has(s, "uart           16 10.0.0001    running")
-  has(s, "pager          17 11.0.0001    running")
-  has(s, "a name service comes later")
+  has(s, "NAME         VERSION  REQUESTS ERRORS  RST ID           STATE")
+  has(s, "echo         2              41      1    1 10.0.0001    running")
+  has(s, "names        1               7      0    - 11.0.0001    running")
+  has(s, "crash        -               -      -    5 -            given up: failed: broken")
+  env.require = function(name) error("module '" .. name .. "' not found", 0) end
+  r:feed("services\r")
+  has(con:screen(), "services: no service framework here: module 'service' not found")
+end)
+
+case("reload", function()
+  local con, env, r = session("reload echo\r")
+  has(con:screen(), "reloaded echo: version 3")
+  r:feed("reload(\"nope\")\r")
+  has(con:screen(), "reload nope: services/nope.lua: no such file")
+  r:feed("reload\r")
+  has(con:screen(), "usage: reload <service> [script]")
 end)
 
 case("kill", function()
@@ -491,7 +503,7 @@ case("help", function()
   local con, env, r = session("help\r")
   local s = con:screen()
   has(s, "Commands")
-  for _, c in ipairs({ "ps", "mem", "irq", "lspci", "services", "kill", "help" }) do
+  for _, c in ipairs({ "ps", "mem", "irq", "lspci", "services", "reload", "kill", "help" }) do
     has(s, "\n  " .. c)
   end
   has(s, "l4.task.spawn{")

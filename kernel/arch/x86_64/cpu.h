@@ -26,9 +26,20 @@ static inline uint64_t rdtsc(void)
     __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
     return (uint64_t)hi << 32 | lo;
 }
+#ifdef L4UA_HOST
+/* Host unit tests (tests/host/) run kernel code as a user program: the
+ * control registers and the TLB are the test's model of them. */
+uint64_t host_read_cr(int n);
+void host_write_cr(int n, uint64_t v);
+void host_invlpg(vaddr_t a);
+#define READ_CR(n) host_read_cr(n)
+#define WRITE_CR(n, v) host_write_cr(n, (uint64_t)(v))
+static inline void invlpg(vaddr_t a) { host_invlpg(a); }
+#else
 #define READ_CR(n) ({ uint64_t v_; __asm__ volatile("mov %%cr" #n ", %0" : "=r"(v_)); v_; })
 #define WRITE_CR(n, v) __asm__ volatile("mov %0, %%cr" #n ::"r"((uint64_t)(v)) : "memory")
 static inline void invlpg(vaddr_t a) { __asm__ volatile("invlpg (%0)" ::"r"(a) : "memory"); }
+#endif
 static inline void cli(void) { __asm__ volatile("cli" ::: "memory"); }
 static inline void sti(void) { __asm__ volatile("sti" ::: "memory"); }
 static inline void hlt(void) { __asm__ volatile("hlt" ::: "memory"); }

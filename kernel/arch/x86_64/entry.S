@@ -82,8 +82,8 @@ trap_return:
     .globl syscall_entry
 syscall_entry:
     swapgs
-    mov %rsp, %gs:8                     /* cpu.user_rsp */
-    mov %gs:0, %rsp                     /* cpu.kstack_top */
+    mov %rsp, %gs:8                     /* scratch: TSS rsp[1] */
+    mov %gs:0, %rsp                     /* TSS rsp[0]: the kernel stack top */
     pushq $0x23                         /* ss: user data */
     pushq %gs:8                         /* rsp */
     pushq %r11                          /* rflags */
@@ -92,8 +92,7 @@ syscall_entry:
     pushq $0                            /* error code */
     pushq $256                          /* vector: system call */
     SAVE_GPRS
-    mov %rsp, %rdi
-    cld
+    mov %rsp, %rdi                      /* (DF is clear: MSR_FMASK) */
     test %rax, %rax                     /* L4_SYS_IPC */
     jnz 1f
     call ipc_fastpath

@@ -13,13 +13,6 @@
 #include "../../space.h"
 #include "../../thread.h"
 
-/* Per-CPU data at %gs in the kernel (one CPU for now). entry.S uses the
- * offsets: 0 kstack_top, 8 user_rsp. */
-struct cpu {
-    uint64_t kstack_top;
-    uint64_t user_rsp;
-};
-extern struct cpu cpu0;
 extern char fastpath_resume[];
 /* entry.S: into the user context `to` with the message registers of `msg`
  * and rax, rdi, rsi as given (sysretq). */
@@ -31,21 +24,25 @@ NORETURN void arch_fast_exit(uint64_t rdi, uint64_t rsi, uint64_t rax,
 static inline NORETURN void arch_fast_switch(struct thread *prev, struct trap_frame *pf,
                                              struct thread *next, uint64_t result, uint64_t tag)
 {
-    __asm__ volatile("fxsave64 (%0)" ::"r"(prev->fpu) : "memory");
-    __asm__ volatile("fxrstor64 (%0)" ::"r"(next->fpu) : "memory");
+    __asm__ volatile("fxsave64 %0" : "=m"(prev->fpu));
+    __asm__ volatile("fxrstor64 %0" ::"m"(next->fpu));
     uint64_t *below = (uint64_t *)pf;   /* pf: prev's trap frame */
     below[-1] = (uint64_t)fastpath_resume;
     prev->ksp = (uint64_t)(below - 7);
-    uint64_t top = (uint64_t)next->frame + sizeof(struct trap_frame);
-    cpu0.kstack_top = top;
-    gdt_set_kernel_stack(top);
+    gdt_set_kernel_stack((uint64_t)next->frame + sizeof(struct trap_frame));
     struct space *ps = prev->space, *ns = next->space;
     if (ps != ns) {
         __asm__ volatile("mov %0, %%cr3" ::"r"(ns->pml4) : "memory");
-        if (ns->io_bitmap)
-            gdt_load_io_bitmap(phys_to_virt(ns->io_bitmap), ns->io_extent);
-        else if (ps->io_bitmap)
-            gdt_tss->iomap_base = GDT_IOMAP_NONE;
+        /* gdt_load_io_bitmap, with its short cases inline */
+        const uint8_t *b = ns->io_bitmap ? phys_to_virt(ns->io_bitmap) : NULL;
+        if (!b) {
+            if (ps->io_bitmap)
+                gdt_tss.tss.iomap_base = GDT_IOMAP_NONE;
+        } else if (b == gdt_io_loaded) {
+            gdt_tss.tss.iomap_base = sizeof gdt_tss.tss;
+        } else {
+            gdt_load_io_bitmap(b, ns->io_extent);
+        }
     }
     arch_fast_exit(prev->id, tag, result, pf, next->frame);
 }

@@ -5,16 +5,9 @@
 #include "../../string.h"
 
 static uint64_t gdt[8];
-/* The TSS and right after it the I/O permission bitmap (a 1 bit denies
- * the port) with the terminating all-ones byte the CPU needs. */
-static struct {
-    struct tss tss;
-    uint8_t io[8192 + 1];
-} __attribute__((packed)) tss_io;
-_Static_assert(sizeof tss_io == GDT_IOMAP_NONE, "I/O map base of 'no ports'");
-struct tss *const gdt_tss = &tss_io.tss;
-static const uint8_t *io_loaded;    /* whose bitmap is in tss_io.io */
-static unsigned io_loaded_extent;   /* bytes of tss_io.io that may allow a port */
+struct gdt_tss_io gdt_tss;          /* gdt.h */
+const uint8_t *gdt_io_loaded;      /* whose bitmap is in gdt_tss.io (gdt.h) */
+static unsigned io_loaded_extent;   /* bytes of gdt_tss.io that may allow a port */
 static uint8_t ist_stacks[2][8192] __attribute__((aligned(16)));
 
 void gdt_init(void)
@@ -25,12 +18,12 @@ void gdt_init(void)
     gdt[3] = 0x00CFFA000000FFFF;    /* user code 32 */
     gdt[4] = 0x0000F20000000000;    /* user data */
     gdt[5] = 0x0020FA0000000000;    /* user code 64 */
-    memset(&tss_io, 0xff, sizeof tss_io);   /* every port denied */
-    memset(&tss_io.tss, 0, sizeof tss_io.tss);
-    tss_io.tss.iomap_base = sizeof tss_io.tss;
-    tss_io.tss.ist[IST_DOUBLE_FAULT - 1] = (uint64_t)&ist_stacks[0][sizeof ist_stacks[0]];
-    tss_io.tss.ist[IST_NMI - 1] = (uint64_t)&ist_stacks[1][sizeof ist_stacks[1]];
-    uint64_t base = (uint64_t)&tss_io, limit = sizeof tss_io - 1;
+    memset(&gdt_tss, 0xff, sizeof gdt_tss);   /* every port denied */
+    memset(&gdt_tss.tss, 0, sizeof gdt_tss.tss);
+    gdt_tss.tss.iomap_base = sizeof gdt_tss.tss;
+    gdt_tss.tss.ist[IST_DOUBLE_FAULT - 1] = (uint64_t)&ist_stacks[0][sizeof ist_stacks[0]];
+    gdt_tss.tss.ist[IST_NMI - 1] = (uint64_t)&ist_stacks[1][sizeof ist_stacks[1]];
+    uint64_t base = (uint64_t)&gdt_tss, limit = sizeof gdt_tss - 1;
     gdt[6] = (limit & 0xFFFF) | (base & 0xFFFFFF) << 16 | 0x89ull << 40 |
              ((limit >> 16) & 0xF) << 48 | ((base >> 24) & 0xFF) << 56;
     gdt[7] = base >> 32;
@@ -58,24 +51,24 @@ void gdt_init(void)
 void gdt_load_io_bitmap(const uint8_t *bitmap, unsigned extent)
 {
     if (!bitmap) {
-        tss_io.tss.iomap_base = GDT_IOMAP_NONE;
+        gdt_tss.tss.iomap_base = GDT_IOMAP_NONE;
         return;
     }
-    tss_io.tss.iomap_base = sizeof tss_io.tss;
-    if (bitmap != io_loaded) {
+    gdt_tss.tss.iomap_base = sizeof gdt_tss.tss;
+    if (bitmap != gdt_io_loaded) {
         uint64_t n = ((extent > io_loaded_extent ? extent : io_loaded_extent) + 7) / 8;
-        void *d = tss_io.io;
+        void *d = gdt_tss.io;
         const void *s = bitmap;
         __asm__ volatile("rep movsq" : "+D"(d), "+S"(s), "+c"(n) : : "memory");
-        io_loaded = bitmap;
+        gdt_io_loaded = bitmap;
         io_loaded_extent = extent;
     }
 }
 
 void gdt_io_bitmap_changed(const uint8_t *bitmap, unsigned extent, bool current)
 {
-    if (bitmap == io_loaded)
-        io_loaded = NULL;           /* stale: copy again when it is used */
+    if (bitmap == gdt_io_loaded)
+        gdt_io_loaded = NULL;           /* stale: copy again when it is used */
     if (current)
         gdt_load_io_bitmap(bitmap, extent);
 }

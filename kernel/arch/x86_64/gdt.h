@@ -17,15 +17,21 @@ struct tss {
     uint64_t reserved2;
     uint16_t reserved3, iomap_base;
 } __attribute__((packed));
-/* The TSS; the I/O permission bitmap follows it. An I/O map base of
- * GDT_IOMAP_NONE (past the TSS limit) denies every port. */
-extern struct tss *const gdt_tss;
-#define GDT_IOMAP_NONE (sizeof(struct tss) + 8192 + 1)
+/* The TSS and right after it the I/O permission bitmap (a 1 bit denies
+ * the port) with the terminating all-ones byte the CPU needs. An I/O map
+ * base of GDT_IOMAP_NONE (past the TSS limit) denies every port. */
+struct gdt_tss_io {
+    struct tss tss;
+    uint8_t io[8192 + 1];
+} __attribute__((packed));
+extern struct gdt_tss_io gdt_tss;
+#define GDT_IOMAP_NONE (sizeof(struct gdt_tss_io))
+extern const uint8_t *gdt_io_loaded;    /* the bitmap copied there */
 
 void gdt_init(void);
 static inline void gdt_set_kernel_stack(uint64_t top)
 {
-    gdt_tss->rsp[0] = top;
+    gdt_tss.tss.rsp[0] = top;
 }
 /* Loads a task's I/O bitmap (8 KiB, NULL = no ports; past `extent` bytes
  * all ports denied) into the TSS; a copy is made only when the bitmap

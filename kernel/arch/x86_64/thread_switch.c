@@ -13,14 +13,17 @@
 #include "../../string.h"
 #include "../../thread.h"
 
-struct cpu cpu0;                    /* fastswitch.h */
 
 extern char syscall_entry[], thread_first_entry[];
 void arch_switch_stacks(uint64_t *save_ksp, uint64_t ksp);
 
 void arch_syscall_init(void)
 {
-    wrmsr(MSR_GSBASE, (uint64_t)&cpu0);
+    /* Per-CPU data at %gs in the kernel (one CPU for now): the TSS's
+     * rsp[0], the kernel stack top (entry.S: %gs:0), and rsp[1], which the
+     * CPU never reads as no code runs in ring 1 (%gs:8: the user rsp
+     * during syscall_entry). */
+    wrmsr(MSR_GSBASE, (uint64_t)&gdt_tss.tss.rsp[0]);
     wrmsr(MSR_KGSBASE, 0);
     wrmsr(MSR_EFER, rdmsr(MSR_EFER) | 1);               /* SCE */
     wrmsr(MSR_STAR, (uint64_t)SEL_KCODE << 32 | (uint64_t)0x18 << 48);
@@ -64,7 +67,6 @@ void arch_switch(struct thread *prev, struct thread *next)
     __asm__ volatile("fxrstor64 (%0)" ::"r"(next->fpu) : "memory");
     if (next->space) {              /* user thread (not idle) */
         uint64_t top = (uint64_t)next->frame + sizeof(struct trap_frame);
-        cpu0.kstack_top = top;
         gdt_set_kernel_stack(top);
         if (READ_CR(3) != next->space->pml4)
             WRITE_CR(3, next->space->pml4);

@@ -36,7 +36,7 @@ elseif mode == "client" then
     end
     return (rdtsc() - t0) // n
   end
-  print(("bench lua_rtt_2int %d"):format(ints()))
+  print(("bench ipc_rtt_lua_cross_task %d"):format(ints()))
   local s = ("0123456789abcdef"):rep(4)
   assert(#s == 64)
   for i = 1, 200 do call(server, 2, s) end
@@ -45,10 +45,10 @@ elseif mode == "client" then
     local _, _, r = call(server, 2, s)
     if #r ~= 64 then error("bad reply") end
   end
-  print(("bench lua_rtt_str64 %d"):format((rdtsc() - t0) // n))
+  print(("  (the same with a 64-byte string each way: %d)"):format((rdtsc() - t0) // n))
   -- without receive buffers on both sides (integers only: the fast path)
   call(server, 3)
   l4.set_buffers(0, 0)
-  print(("bench lua_rtt_2int_nobuf %d"):format(ints()))
+  print(("  (the same, no receive buffers on either side: %d)"):format(ints()))
   os.exit(0)
 end

@@ -2,21 +2,23 @@
 -- lua-root.elf and build/tests/bench/lua-bench.arc, this folder plus
 -- scripts/pager_zero.lua, under -icount shift=0, where the TSC counts
 -- guest instructions; l4.debug.rdtsc reads it). Prints
--- "bench <name> <instructions>" lines, then ends QEMU (status 0).
---   lua_rtt_2int*   call + reply with 2 integers each way between two Lua
---                   tasks (both spawned by this root; bench_child.lua)
---   lua_rtt_str64   the same with a 64-byte string each way
---   lua_to_c_echo_rtt_2int  for comparison: this root's Lua thread and
---                   the C echo thread of l4.debug.echo
---   lua_pager_fault a page fault of a C thread resolved by the Lua pager
---                   (scripts/pager_zero.lua) running in this root: the
---                   loop with faults minus the same loop on mapped pages
---                   (l4.debug.fault's thread start and its report to the
---                   pager are in both: *_with_thread_start keeps them);
---                   *_policy_only: Pager:fault alone, no IPC
+-- "bench <name> <instructions>" lines (indented lines break them down),
+-- then ends QEMU (status 0).
+--   ipc_rtt_lua_cross_task  call + reply with 2 integers each way between
+--                   two Lua tasks (both spawned by this root; bench_child.lua)
+--   ipc_rtt_lua_to_c  this root's Lua thread calling the C echo thread of
+--                   l4.debug.echo, 2 integers each way
+--   pagefault_lua_pager  a page fault of a C thread resolved by the Lua
+--                   pager (scripts/pager_zero.lua) running in this root:
+--                   the loop with faults minus the same loop on mapped
+--                   pages (l4.debug.fault's thread start and its report to
+--                   the pager are in both)
+--   irq_to_lua      l4.debug.raise_irq(n) to l4.irq.wait returning in the
+--                   Lua thread attached to IRQ n (the same thread: the
+--                   interrupt is pending when it waits)
 local l4 = require "l4"
 local rdtsc = l4.debug.rdtsc
-local ROUNDS = 2000
+local ROUNDS = 10000
 
 -- 1. Lua task to Lua task
 local server = assert(l4.task.spawn{script = "bench_child.lua", args = {"serve"}})
@@ -32,14 +34,14 @@ do
   for i = 1, 200 do call(echo, 1, i, i) end
   local t0 = rdtsc()
   for i = 1, ROUNDS do call(echo, 1, i, 7) end
-  print(("bench lua_to_c_echo_rtt_2int %d"):format((rdtsc() - t0) // ROUNDS))
+  print(("bench ipc_rtt_lua_to_c %d"):format((rdtsc() - t0) // ROUNDS))
 end
 
 -- 2. the Lua pager
 local pager_zero = require "pager_zero"
-local N = 256
-local base = l4.mem.reserve(22)
-local p = pager_zero.new{quota = 3 * N, lo = base, hi = base + (1 << 22),
+local N, M = 10240, 1024                 -- faults measured; policy-only calls
+local base = l4.mem.reserve(26)         -- 16,384 pages: N + 8 + M fit
+local p = pager_zero.new{quota = N + 8 + M, lo = base, hi = base + (1 << 26),
                          chunk_log2 = 22, timeout = 1000}
 local DONE = l4.debug.FAULT_DONE
 local function stop(_, label) return label == DONE end
@@ -56,13 +58,24 @@ t0 = rdtsc()
 for i = 0, N - 1 do touch(base + i * 4096) end         -- mapped now: no fault
 local mapped = rdtsc() - t0
 assert(p.served == N + 8, p.served)
-print(("bench lua_pager_fault %d"):format((faulting - mapped) // N))
-print(("bench lua_pager_fault_with_thread_start %d"):format(faulting // N))
+print(("bench pagefault_lua_pager %d"):format((faulting - mapped) // N))
+print(("  (with l4.debug.fault's thread start: %d)"):format(faulting // N))
 -- the pager's own Lua work per fault (Pager:fault: a new page from the
 -- pool, the bookkeeping, the fpage and map item), without the IPC
 local me = l4.self()
 t0 = rdtsc()
-for i = 0, N - 1 do p:fault(me, base + (2 * N + i) * 4096, "r") end
-print(("bench lua_pager_fault_policy_only %d"):format((rdtsc() - t0) // N))
+for i = 0, M - 1 do p:fault(me, base + (N + 8 + i) * 4096, "r") end
+print(("  (Pager:fault alone, no IPC: %d)"):format((rdtsc() - t0) // M))
+
+-- 3. interrupt to Lua
+do
+  local h = assert(l4.irq.attach(9))
+  local raise, wait = l4.debug.raise_irq, l4.irq.wait
+  for _ = 1, 200 do raise(9); assert(wait(h)) end
+  local t0 = rdtsc()
+  for _ = 1, ROUNDS do raise(9); wait(h) end
+  print(("bench irq_to_lua %d"):format((rdtsc() - t0) // ROUNDS))
+  l4.irq.detach(h)
+end
 print("bench: done")
 os.exit(0)

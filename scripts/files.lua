@@ -1,0 +1,273 @@
+-- The file service and its client (docs/services.md "The file service").
+--
+-- One name space: the scripts archive (read-only, what the system booted
+-- with) under a RAM tree that shadows it. Writing "uart16550.lua" puts a
+-- file in RAM that from then on is what io.open, dofile and require see
+-- in every task (the runtime's open asks this service: runtime/lua/files.c);
+-- removing it shows the archive's file again. Paths are relative to the
+-- root ("/x", "./x" and "x" are the same file); ".." is refused. The RAM
+-- tree has a quota (bytes of file data, pieces of writes in progress
+-- included).
+--
+-- As a task (scripts/init.lua): l4.task.spawn{script = "files.lua",
+-- args = {"serve", quota_bytes}}; the root then names it with
+-- l4.sys.set_files(id) so that the runtime of every task spawned later
+-- uses it. As a module: require("files") is the client:
+--
+--   local files = require "files"
+--   files.write("notes/a.txt", "hello")      --> true
+--   files.read("notes/a.txt")                --> "hello"
+--   files.list("notes")                      --> {"a.txt"}
+--   files.stat("init.lua")                   --> {size = 3120, kind = "file", where = "archive"}
+--   files.remove("notes/a.txt")              --> true
+--   files.read("nothing")                    --> nil, "no such file: nothing", 1
+local M = {}
+
+-- Requests (labels); the runtime's C client knows READ, WRITE, REMOVE.
+M.READ = 0x201    -- w0 offset, w1 1: may answer "in the archive"; s path
+                  --   -> 0, size, where (1 RAM, 2 archive), [s bytes from offset]
+M.WRITE = 0x202   -- w0 offset, w1 1: last piece; s path, s bytes -> 0, bytes so far
+M.REMOVE = 0x203  -- s path -> 0
+M.LIST = 0x204    -- s folder -> 0, s names ("\n" between; folders end in "/")
+M.STAT = 0x205    -- s path -> 0, size, kind (1 file, 2 folder), where (1 RAM, 2 archive, 0)
+M.INFO = 0x206    -- -> 0, bytes used, quota, files in RAM
+M.CHUNK = 48 * 1024   -- most bytes of a piece: a 64 KiB receive buffer takes it
+-- Failures: label = code, s message.
+M.ENOENT, M.EROFS, M.ENOSPC, M.EINVAL, M.EISDIR, M.EFBIG = 1, 2, 3, 4, 5, 6
+local RAM, ARCHIVE = 1, 2
+
+-- ---- the client ----
+
+local function server()
+  local id = M.server or l4.sys.files()
+  if not id then error("files: no file service is running", 3) end
+  return id
+end
+
+local TIMEOUT = {timeout = 4000}
+
+-- One request: true and the reply's values after the label, or nil,
+-- message, code.
+local function call(...)
+  local r = table.pack(l4.call(server(), TIMEOUT, ...))
+  if not r[1] then return nil, "file service: " .. r[2], r[3] end
+  if r[2] ~= 0 then return nil, r[3], r[2] end
+  return true, table.unpack(r, 3, r.n)
+end
+
+function M.read(path)
+  local ok, size, where, data = call(M.READ, 0, 0, path)
+  if not ok then return nil, size, where end
+  local parts, n = {data}, #data
+  while n < size do
+    local ok, s, _, more = call(M.READ, n, 0, path)
+    if not ok then return nil, s, _ end
+    if s ~= size or #more == 0 then return nil, "files: " .. path .. " changed while read", M.EINVAL end
+    parts[#parts + 1] = more
+    n = n + #more
+  end
+  return table.concat(parts)
+end
+
+function M.write(path, data)
+  assert(type(data) == "string", "files.write: data must be a string")
+  local off = 0
+  repeat
+    local piece = data:sub(off + 1, off + M.CHUNK)
+    local last = off + #piece == #data
+    local ok, why, code = call(M.WRITE, off, last and 1 or 0, path, piece)
+    if not ok then return nil, why, code end
+    off = off + #piece
+  until last
+  return true
+end
+
+function M.remove(path)
+  local ok, why, code = call(M.REMOVE, path)
+  if not ok then return nil, why, code end
+  return true
+end
+
+function M.list(folder)
+  local ok, names, code = call(M.LIST, folder or "")
+  if not ok then return nil, names, code end
+  local t = {}
+  for name in names:gmatch("[^\n]+") do t[#t + 1] = name end
+  return t
+end
+
+function M.stat(path)
+  local ok, size, kind, where = call(M.STAT, path)
+  if not ok then return nil, size, kind end
+  return {size = size, kind = kind == 2 and "folder" or "file",
+          where = where == RAM and "ram" or where == ARCHIVE and "archive" or nil}
+end
+
+function M.info()
+  local ok, used, quota, count = call(M.INFO)
+  if not ok then return nil, used, quota end
+  return {used = used, quota = quota, files = count}
+end
+
+-- ---- the service ----
+
+-- "a//b/./c" -> "a/b/c"; nil for "..", a bad type or a long name.
+local function norm(path)
+  if type(path) ~= "string" or #path > 1024 then return nil end
+  local parts = {}
+  for c in path:gmatch("[^/]+") do
+    if c == ".." then return nil end
+    if c ~= "." then parts[#parts + 1] = c end
+  end
+  return table.concat(parts, "/")
+end
+
+local function serve(quota)
+  quota = math.tointeger(quota) or (4 << 20)
+  local archive = l4.sys.archive()          -- name -> size
+  local ram, used, count = {}, 0, 0         -- path -> bytes; their bytes and number
+  local pending, pending_bytes = {}, 0      -- writes in progress, by client and path
+
+  local function is_folder(p)
+    if p == "" then return true end
+    local pre = p .. "/"
+    for name in pairs(ram) do if name:sub(1, #pre) == pre then return true end end
+    for name in pairs(archive) do if name:sub(1, #pre) == pre then return true end end
+    return false
+  end
+
+  local function archive_bytes(p)
+    local f = io.open(p, "rb")
+    if not f then return nil end
+    local data = f:read("a")
+    f:close()
+    return data
+  end
+
+  local function drop(key)
+    local w = pending[key]
+    if w then
+      pending_bytes = pending_bytes - w.n
+      pending[key] = nil
+    end
+  end
+
+  local handlers = {}
+
+  handlers[M.READ] = function(from, off, flags, path)
+    local p = norm(path)
+    if not p then return M.EINVAL, "bad path: " .. tostring(path):sub(1, 100) end
+    local data, where = ram[p], RAM
+    if not data and archive[p] then
+      if flags == 1 then return 0, archive[p], ARCHIVE end
+      data, where = archive_bytes(p), ARCHIVE
+    end
+    if not data then
+      if is_folder(p) then return M.EISDIR, "a folder: " .. p end
+      return M.ENOENT, "no such file: " .. p
+    end
+    off = math.max(0, off or 0)
+    return 0, #data, where, data:sub(off + 1, off + M.CHUNK)
+  end
+
+  handlers[M.WRITE] = function(from, off, flags, path, data)
+    local p = norm(path)
+    if not p or p == "" or type(data) ~= "string" then
+      return M.EINVAL, "bad path: " .. tostring(path):sub(1, 100)
+    end
+    if archive[p] == nil and ram[p] == nil and is_folder(p) then
+      return M.EISDIR, "a folder: " .. p
+    end
+    local key = tostring(from) .. "\0" .. p
+    if off == 0 then
+      drop(key)
+      pending[key] = {parts = {}, n = 0}
+    end
+    local w = pending[key]
+    if not w or w.n ~= off then
+      drop(key)
+      return M.EINVAL, "write of " .. p .. " out of order"
+    end
+    local old = ram[p] and #ram[p] or 0
+    if used - old + pending_bytes + #data > quota then
+      drop(key)
+      return M.ENOSPC, ("quota of %d bytes reached (%d used)"):format(quota, used)
+    end
+    w.parts[#w.parts + 1] = data
+    w.n = w.n + #data
+    pending_bytes = pending_bytes + #data
+    if flags ~= 1 then return 0, w.n end
+    local bytes = table.concat(w.parts)
+    drop(key)
+    if not ram[p] then count = count + 1 end
+    used = used - old + #bytes
+    ram[p] = bytes
+    return 0, #bytes
+  end
+
+  handlers[M.REMOVE] = function(from, path)
+    local p = norm(path)
+    if not p then return M.EINVAL, "bad path: " .. tostring(path):sub(1, 100) end
+    if ram[p] then
+      used, count = used - #ram[p], count - 1
+      ram[p] = nil
+      return 0
+    end
+    if archive[p] then return M.EROFS, "a file of the boot archive: " .. p end
+    return M.ENOENT, "no such file: " .. p
+  end
+
+  handlers[M.LIST] = function(from, folder)
+    local p = norm(folder or "")
+    if not p then return M.EINVAL, "bad path: " .. tostring(folder):sub(1, 100) end
+    if ram[p] or archive[p] then return M.EINVAL, "not a folder: " .. p end
+    local pre = p == "" and "" or p .. "/"
+    local seen = {}
+    local function add(name)
+      if name:sub(1, #pre) == pre then
+        local rest = name:sub(#pre + 1)
+        local first, sub = rest:match("^([^/]+)(/?)")
+        if first then seen[first .. sub] = true end
+      end
+    end
+    for name in pairs(ram) do add(name) end
+    for name in pairs(archive) do add(name) end
+    local names = {}
+    for name in pairs(seen) do names[#names + 1] = name end
+    if #names == 0 and p ~= "" then return M.ENOENT, "no such folder: " .. p end
+    table.sort(names)
+    return 0, table.concat(names, "\n")
+  end
+
+  handlers[M.STAT] = function(from, path)
+    local p = norm(path)
+    if not p then return M.EINVAL, "bad path: " .. tostring(path):sub(1, 100) end
+    if ram[p] then return 0, #ram[p], 1, RAM end
+    if archive[p] then return 0, archive[p], 1, ARCHIVE end
+    if is_folder(p) then return 0, 0, 2, 0 end
+    return M.ENOENT, "no such file: " .. p
+  end
+
+  handlers[M.INFO] = function()
+    return 0, used, quota, count
+  end
+
+  local from, label, a, b, c, d = l4.receive()
+  while true do
+    local h = from and handlers[label]
+    if not from then
+      from, label, a, b, c, d = l4.receive()
+    elseif not h then
+      from, label, a, b, c, d = l4.reply_wait(from, M.EINVAL, "unknown request")
+    else
+      local r = table.pack(pcall(h, from, a, b, c, d))
+      if not r[1] then r = table.pack(true, M.EINVAL, tostring(r[2])) end
+      from, label, a, b, c, d = l4.reply_wait(from, table.unpack(r, 2, r.n))
+    end
+  end
+end
+
+if select(1, ...) == "serve" then
+  serve(select(2, ...))
+end
+return M

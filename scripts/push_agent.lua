@@ -1,0 +1,193 @@
+-- The push agent (docs/services.md "Pushing scripts: tools/l4ua"): a
+-- thread of the root task (scripts/init.lua) that serves COM2, the line
+-- tools/l4ua talks to, through the console protocol. Argument: COM2's
+-- console server.
+--
+-- The host speaks in lines; the agent answers each with one line:
+--
+--   L4UA-PUSH <name> <length> <crc32, 8 hex digits>\n<length bytes>
+--       store the bytes as the script of service <name> in the file
+--       service (the supervisor's path of it, else services/<name>.lua)
+--       and reload the service with them -> "OK <version>" or "ERR <why>"
+--   PING -> "PONG"
+--   CONSOLE -> a REPL on COM2 (no answer line: its banner and prompt),
+--       until the host sends Ctrl-] (byte 0x1d); then lines again
+--   anything else -> "ERR not a frame: ..."
+--
+-- A push changes nothing unless it is whole and right: the bytes must
+-- arrive within BYTE_WAIT ms of each other, number exactly <length> and
+-- have the CRC-32 (zlib's) given; and a reload that fails puts back the
+-- file service's previous state of the script (the old version keeps
+-- running: service.reload leaves it untouched). Each push is logged on
+-- the root's console (COM1) with its time from the last byte to the new
+-- version serving.
+local com2 = ...
+local console = require "console"
+local files = require "files"
+
+local con = console.open(com2)
+local MAX = 1 << 20                 -- bytes of a pushed script
+local BYTE_WAIT = 2000              -- ms between two pieces of a transfer
+local LINE_MAX = 4096
+local DETACH = "\29"                -- Ctrl-]: the host leaves the REPL
+
+-- CRC-32 (IEEE 802.3, as zlib.crc32 and Python's zlib): table-driven.
+local crc_table = {}
+for i = 0, 255 do
+  local c = i
+  for _ = 1, 8 do
+    c = (c & 1) ~= 0 and (0xedb88320 ~ (c >> 1)) or (c >> 1)
+  end
+  crc_table[i] = c
+end
+local function crc32(s)
+  local c = 0xffffffff
+  for i = 1, #s do
+    c = crc_table[(c ~ s:byte(i)) & 0xff] ~ (c >> 8)
+  end
+  return c ~ 0xffffffff
+end
+
+-- Input: what arrived and was not used yet.
+local pending = ""
+
+-- Reads more input; with `wait` (ms), false if nothing came in time.
+local function fill(wait)
+  local from, label, s
+  if wait then
+    from, label, s = l4.call(com2, {receive = wait}, console.READ, console.READ_MAX)
+  else
+    from, label, s = l4.call(com2, console.READ, console.READ_MAX)
+  end
+  if not from then
+    if wait then return false end
+    error("COM2: " .. tostring(label))
+  end
+  if label ~= 0 then error("COM2: another client is reading") end
+  pending = pending .. s
+  return true
+end
+
+local function reply(s)
+  con:write(s .. "\n")
+end
+
+local function line()
+  while true do
+    local i = pending:find("\n", 1, true)
+    if i then
+      local l = pending:sub(1, i - 1):gsub("\r$", "")
+      pending = pending:sub(i + 1)
+      return l
+    end
+    if #pending > LINE_MAX then pending = "" end     -- noise, not a frame
+    fill()
+  end
+end
+
+-- Exactly n bytes, each piece within BYTE_WAIT ms; nil, why if not.
+local function bytes(n)
+  while #pending < n do
+    if not fill(BYTE_WAIT) then
+      local why = ("timeout: got %d of %d bytes"):format(#pending, n)
+      pending = ""
+      return nil, why
+    end
+  end
+  local s = pending:sub(1, n)
+  pending = pending:sub(n + 1)
+  return s
+end
+
+-- Stores name.lua and reloads the service; puts the old file back if
+-- the reload fails. -> "OK version" or "ERR why"
+-- Where name's script lives: the supervisor's script of it, else
+-- services/<name>.lua (as service.reload_file finds it).
+local function script_of(name)
+  local ok, sup = pcall(require, "supervisor")
+  local st = ok and type(sup) == "table" and sup.status and sup.status()
+  for _, s in ipairs(type(st) == "table" and st or {}) do
+    if s.name == name and s.script then return s.script end
+  end
+  return "services/" .. name .. ".lua"
+end
+
+local function push(name, source)
+  local t0 = l4.clock()
+  local path = script_of(name)
+  local st = files.stat(path)
+  local old = st and st.where == "ram" and files.read(path) or nil
+  local ok, why = files.write(path, source)
+  if not ok then return "ERR cannot store " .. path .. ": " .. tostring(why) end
+  local function undo()
+    if old then files.write(path, old) else files.remove(path) end
+  end
+  local has, service = pcall(require, "service")
+  if not has or type(service) ~= "table" or type(service.reload) ~= "function" then
+    undo()
+    return "ERR no service framework to reload " .. name .. " (scripts/service.lua)"
+  end
+  local done, version, msg = pcall(service.reload, name, source, "@" .. path)
+  if not done or not version then
+    undo()
+    return "ERR " .. tostring(done and msg or version):gsub("\n", " | ")
+  end
+  print(("push: %s version %s (%d bytes) serving %d us after the last byte"):format(
+        name, tostring(version), #source, l4.clock() - t0))
+  return "OK " .. tostring(version)
+end
+
+-- A console for the REPL: COM2's, but a read that meets Ctrl-] ends
+-- the session (the coroutine the REPL runs in yields, and is dropped).
+local proxy = setmetatable({}, {__index = function(_, k)
+  return function(_, ...) return con[k](con, ...) end
+end})
+function proxy:read()
+  if #pending == 0 then fill() end
+  local i = pending:find(DETACH, 1, true)
+  if i == 1 then
+    pending = pending:sub(2)
+    coroutine.yield("detached")
+  end
+  local s = pending:sub(1, (i or #pending + 1) - 1)
+  pending = pending:sub(#s + 1)
+  return s
+end
+
+local function session()
+  l4.sys.set_console(com2, "thread")
+  con:write(("\nL4ua REPL on COM2: Lua %s; Ctrl-] leaves\n"):format(_VERSION:match("[%d.]+$")))
+  local co = coroutine.create(function() require("repl").run(proxy, _G) end)
+  local ok, e = coroutine.resume(co)
+  l4.sys.set_console(nil, "thread")
+  if not ok then print("push agent: the COM2 REPL failed: " .. tostring(e)) end
+  con:write("\n[left the REPL]\n")
+end
+
+while true do
+  local l = line()
+  local name, len, sum = l:match("^L4UA%-PUSH ([%w_%.%-]+) (%d+) (%x+)$")
+  if name then
+    len = math.tointeger(tonumber(len))
+    if not len or len > MAX then
+      bytes(len and math.min(len, MAX) or 0)
+      pending = ""
+      reply(("ERR too large: %s bytes (at most %d)"):format(tostring(len), MAX))
+    else
+      local data, why = bytes(len)
+      if not data then
+        reply("ERR " .. why)
+      elseif crc32(data) ~= tonumber(sum, 16) then
+        reply(("ERR checksum mismatch: got %08x, want %s"):format(crc32(data), sum:lower()))
+      else
+        reply(push(name, data))
+      end
+    end
+  elseif l == "PING" then
+    reply("PONG")
+  elseif l == "CONSOLE" then
+    session()
+  elseif l ~= "" and l ~= DETACH then   -- tools/l4ua starts with Ctrl-]: out of a REPL
+    reply("ERR not a frame: " .. l:sub(1, 60))
+  end
+end

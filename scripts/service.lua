@@ -1,0 +1,612 @@
+-- service.lua: the service framework (docs/services.md). A service is a
+-- script that returns (or passes to service.run) a definition:
+--
+--   return {
+--     name = "echo", version = 2,
+--     init = function(state) state.n = 0 end,            -- first start only
+--     migrate = function(old) return {n = old.n or 0} end, -- at a reload
+--     handlers = {
+--       [1] = function(state, from, x) state.n = state.n + 1; return x, state.n end,
+--     },
+--     timeout = 100,          -- ms a request may run (optional)
+--     budget = 10000000,      -- instructions a request may run (optional)
+--     period = 1000, tick = function(state) end,           -- optional
+--     on_error = "reply",     -- or "exit": a handler error ends the task
+--   }
+--
+-- The framework runs the request loop in the task (or root thread) that
+-- runs it: a handler's values are the reply (label 0); a handler that
+-- returns nothing replies later with service.reply(client, ...); an
+-- error replies label 1 with the message. It registers the name with the
+-- name service (names.lua) and answers the control labels PING, INFO and
+-- RELOAD (a new version's source, compiled in the same Lua state and
+-- swapped in between two requests).
+--
+-- Client side: service.call(name, label, ...), service.reload(name,
+-- source [, chunkname]), service.reload_file(name [, path]),
+-- service.info(id), service.list(), service.wait(name [, ms]).
+local l4 = require "l4"
+
+local M = {}
+
+-- Reply labels (what a client's l4.call sees as its label).
+M.OK, M.ERROR, M.UNKNOWN, M.REJECTED = 0, 1, 2, 3
+-- Control labels, answered by the framework itself, whatever the version.
+M.CTL = 0x53560000          -- "SV": 0x5356xxxx is the framework's
+-- (A message carries its integers first, then its strings, whatever the
+-- order of the values given to l4.send: the kernel's layout, lua-api.md.)
+M.PING = M.CTL + 0          -- -> 0, s name, s version
+M.INFO = M.CTL + 1          -- -> 0, requests, errors, generation, good generation,
+                            --    reloads, rollbacks, memory bytes, s name, s version,
+                            --    s last error ("" if none)
+M.RELOAD = M.CTL + 2        -- s source, [s chunkname] -> 0, generation, s version
+                            --    | 3, s message (only from threads of the root task)
+-- Codes of the client functions' failures (beside the IPC codes 1-13).
+M.E_HANDLER, M.E_UNKNOWN, M.E_NONAME, M.E_REJECTED, M.E_NOTSERVICE = 101, 102, 103, 104, 105
+
+local ROOT_TASK = l4.kip.root and l4.kip.root.task
+
+---------------------------------------------------------------------------
+-- Plain values as Lua source (plans, lists in replies): tables of strings,
+-- numbers, booleans and such tables; ids become their raw value.
+local function encode(v, out)
+  local t = type(v)
+  if t == "table" then
+    out[#out + 1] = "{"
+    local n = #v
+    for i = 1, n do encode(v[i], out); out[#out + 1] = "," end
+    local keys = {}
+    for k in pairs(v) do
+      if not (math.type(k) == "integer" and k >= 1 and k <= n) then keys[#keys + 1] = k end
+    end
+    table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
+    for _, k in ipairs(keys) do
+      out[#out + 1] = "["; encode(k, out); out[#out + 1] = "]="
+      encode(v[k], out); out[#out + 1] = ","
+    end
+    out[#out + 1] = "}"
+  elseif t == "string" then
+    out[#out + 1] = ("%q"):format(v)
+  elseif t == "number" then
+    out[#out + 1] = math.type(v) == "integer" and ("%d"):format(v) or ("%.17g"):format(v)
+  elseif t == "boolean" or t == "nil" then
+    out[#out + 1] = tostring(v)
+  elseif t == "userdata" and v.raw then
+    out[#out + 1] = ("%d"):format(v.raw)
+  else
+    error("cannot encode a " .. t, 0)
+  end
+end
+
+function M.encode(v)
+  local out = {"return "}
+  encode(v, out)
+  return table.concat(out)
+end
+
+function M.decode(s)
+  local f, err = load(s, "=data", "t", {})
+  if not f then return nil, err end
+  local ok, v = pcall(f)
+  if not ok then return nil, v end
+  return v
+end
+
+---------------------------------------------------------------------------
+-- Reading a service's script: the file service first (require "files",
+-- if there is one, with files.read(path)), then io.open (the archive).
+function M.read_source(path)
+  local ok, files = pcall(require, "files")
+  if ok and type(files) == "table" and type(files.read) == "function" then
+    local done, text = pcall(files.read, path)
+    if done and type(text) == "string" then return text end
+  end
+  local f, err = io.open(path, "r")
+  if not f then return nil, err end
+  local text = f:read("a")
+  f:close()
+  return text
+end
+
+-- While a chunk is being compiled, service.run(def) only hands def back.
+local loading = nil
+
+-- Compiles a version: load, run its top level, check the definition.
+-- Accepts a definition, or a module with its definition in .service.
+local function compile(source, chunkname)
+  local fn, err = load(source, chunkname, "t")
+  if not fn then return nil, err end
+  local mark = {}
+  loading = mark
+  local ok, res = pcall(fn)
+  loading = nil
+  if not ok then return nil, tostring(res) end
+  local def = mark.def or res
+  if type(def) == "table" and def.handlers == nil and type(def.service) == "table" then
+    def = def.service
+  end
+  if type(def) ~= "table" or type(def.handlers) ~= "table" then
+    return nil, ("%s: the script returns no service definition (a table with handlers)")
+      :format(chunkname:gsub("^[@=]", ""))
+  end
+  if def.version == nil then def.version = "?" end
+  if def.migrate ~= nil and type(def.migrate) ~= "function" then
+    return nil, "migrate must be a function"
+  end
+  if def.period and type(def.tick) ~= "function" then
+    return nil, "a period needs a tick function"
+  end
+  return def
+end
+
+-- An instruction or time limit on a piece of code, with a count hook.
+local function limit(instructions, ms, what)
+  if not instructions and not ms then return end
+  local left = instructions
+  local deadline = ms and l4.clock() + ms * 1000
+  debug.sethook(function()
+    if left then
+      left = left - 1000
+      if left <= 0 then debug.sethook(); error(what .. " ran out of its instruction budget", 0) end
+    end
+    if deadline and l4.clock() > deadline then
+      debug.sethook(); error(("%s timed out after %g ms"):format(what, ms), 0)
+    end
+  end, "", 1000)
+end
+
+-- Reply values: integers and strings travel as they are; ids as their raw
+-- value, booleans as 1 / 0. Anything else is the handler's error.
+local function fix_values(...)
+  local n = select("#", ...)
+  local t = {...}
+  for i = 1, n do
+    local v = t[i]
+    local ty = type(v)
+    if ty == "boolean" then t[i] = v and 1 or 0
+    elseif ty == "userdata" and v.raw then t[i] = v.raw
+    elseif ty == "number" and math.type(v) == "float" and v ~= math.floor(v) then
+      t[i] = tostring(v)
+    elseif ty ~= "number" and ty ~= "string" then
+      return nil, ("reply value #%d is a %s (integers and strings travel)"):format(i, ty)
+    end
+  end
+  return t, n
+end
+
+local function plain(...)
+  for i = 1, select("#", ...) do
+    local v = select(i, ...)
+    local ty = type(v)
+    if ty == "string" then
+    elseif ty ~= "number" or math.type(v) ~= "integer" then return false end
+  end
+  return true
+end
+
+---------------------------------------------------------------------------
+-- The server: one loop per task (or root thread), single-threaded.
+--
+-- ctx.cur is the version that serves: {def, gen, good, source}. ctx.good
+-- is the last version that served a request successfully (its definition,
+-- source and the state it had when it was replaced), so that a version
+-- whose first request raises can be undone at once.
+local function serve(def, source, chunkname, name, state)
+  local ctx = {
+    name = name, state = state, requests = 0, errors = 0, reloads = 0, rollbacks = 0,
+    next_gen = 2, last_error = "",
+  }
+  ctx.cur = {def = def, gen = 1, good = true, source = source, chunkname = chunkname}
+  ctx.good = ctx.cur
+  local handlers = def.handlers
+  local next_tick = def.period and l4.clock() + def.period * 1000
+  local ropts = {}          -- the receive timeout, when a tick is due
+
+  local function version() return tostring(ctx.cur.def.version) end
+
+  local function log(fmt, ...)
+    print(("service %s: " .. fmt):format(ctx.name, ...))
+  end
+
+  -- Takes a new version: compile, migrate, swap. Nothing changes unless
+  -- all of it worked.
+  local function reload(src, cname)
+    local old_def = ctx.cur.def
+    limit(old_def.reload_budget or 10000000, nil, "the new version")
+    local ok, new, err = pcall(compile, src, cname or "=reload")
+    local new_state = ctx.state
+    if ok and new and new.migrate then
+      local okm, res = pcall(new.migrate, ctx.state)
+      if not okm then
+        ok, new, err = true, nil, "migrate: " .. tostring(res)
+      elseif res ~= nil and type(res) ~= "table" then
+        ok, new, err = true, nil, "migrate returned a " .. type(res) .. ", not a state table"
+      elseif res ~= nil then
+        new_state = res
+      end
+    end
+    debug.sethook()
+    if not ok then return nil, tostring(new) end
+    if not new then return nil, err end
+    if ctx.cur.good then
+      ctx.good = {def = ctx.cur.def, gen = ctx.cur.gen, good = true, source = ctx.cur.source,
+                  chunkname = ctx.cur.chunkname, state = ctx.state}
+    end
+    ctx.cur = {def = new, gen = ctx.next_gen, good = false, source = src, chunkname = cname}
+    ctx.next_gen = ctx.next_gen + 1
+    ctx.state = new_state
+    ctx.reloads = ctx.reloads + 1
+    handlers = new.handlers
+    if new.period then
+      next_tick = next_tick or l4.clock() + new.period * 1000
+    else
+      next_tick = nil
+    end
+    return tostring(new.version), ctx.cur.gen
+  end
+
+  -- The version on probation failed its first request: back to the last
+  -- good one, with the state it had then.
+  local function rollback(why)
+    local bad, g = ctx.cur, ctx.good
+    log("version %s failed its first request (%s); rolled back to version %s",
+        tostring(bad.def.version), why, tostring(g.def.version))
+    ctx.cur = {def = g.def, gen = g.gen, good = true, source = g.source, chunkname = g.chunkname}
+    ctx.state = g.state
+    ctx.rollbacks = ctx.rollbacks + 1
+    handlers = g.def.handlers
+  end
+
+  local function control(from, label, src, cname)
+    if label == M.PING then
+      return M.OK, ctx.name, version()
+    elseif label == M.INFO then
+      return M.OK, ctx.requests, ctx.errors, ctx.cur.gen, ctx.good.gen, ctx.reloads,
+        ctx.rollbacks, collectgarbage("count") * 1024 // 1, ctx.name, version(), ctx.last_error
+    elseif label == M.RELOAD then
+      if from.task ~= ROOT_TASK and from.task ~= l4.self().task then
+        return M.REJECTED, "reload: only threads of the root task may reload a service"
+      end
+      if type(src) ~= "string" then return M.REJECTED, "reload: no source (a string) in the message" end
+      local v, gen = reload(src, type(cname) == "string" and cname or nil)
+      if not v then
+        ctx.last_error = gen
+        log("reload rejected, version %s keeps running: %s", version(), gen)
+        return M.REJECTED, gen
+      end
+      return M.OK, gen, v
+    end
+    if math.type(label) == "integer" then
+      return M.UNKNOWN, ("no handler for label 0x%x"):format(label)
+    end
+    return M.UNKNOWN, "no handler for " .. tostring(label)
+  end
+
+  local function tick()
+    local d = ctx.cur.def
+    next_tick = l4.clock() + d.period * 1000
+    limit(d.budget, d.timeout, "tick")
+    local ok, err = pcall(d.tick, ctx.state)
+    debug.sethook()
+    if not ok then
+      ctx.errors = ctx.errors + 1
+      ctx.last_error = tostring(err)
+      log("tick failed: %s", ctx.last_error)
+      if d.on_error == "exit" then error(err, 0) end
+    end
+  end
+
+  local handle, finish, replied, failed
+
+  local function receive()
+    if next_tick then
+      local left = (next_tick - l4.clock()) / 1000
+      if left <= 0 then tick(); left = ctx.cur.def.period end
+      ropts.receive = left
+      return handle(l4.receive(nil, ropts))
+    end
+    return handle(l4.receive())
+  end
+
+  local function send(from, label, ...)
+    if next_tick then
+      local left = (next_tick - l4.clock()) / 1000
+      ropts.receive = left > 0 and left or 0
+      return replied(from, pcall(l4.reply_wait, from, ropts, label, ...))
+    end
+    return replied(from, pcall(l4.reply_wait, from, label, ...))
+  end
+
+  -- A message arrived (from, label, ...), or a reply or receive failed
+  -- (nil, message, code): a reply to a client that stopped waiting (it
+  -- timed out, was killed) is dropped; the loop receives afresh.
+  function handle(from, label, ...)
+    if from == nil then return receive() end
+    if next_tick and l4.clock() >= next_tick then tick() end
+    local h = handlers[label]
+    if h == nil then
+      return send(from, control(from, label, ...))
+    end
+    ctx.requests = ctx.requests + 1
+    local d = ctx.cur.def
+    if d.budget or d.timeout then
+      limit(d.budget, d.timeout, "the request")
+      return finish(from, true, pcall(h, ctx.state, from, ...))
+    end
+    return finish(from, false, pcall(h, ctx.state, from, ...))
+  end
+
+  function finish(from, hooked, ok, ...)
+    if hooked then debug.sethook() end
+    if not ok then return failed(from, ...) end
+    local cur = ctx.cur
+    if not cur.good then cur.good = true; ctx.good = cur end
+    if select("#", ...) == 0 then return receive() end        -- a reply later
+    if plain(...) then return send(from, M.OK, ...) end
+    local t, n = fix_values(...)
+    if not t then return failed(from, n) end
+    return send(from, M.OK, table.unpack(t, 1, n))
+  end
+
+  function failed(from, err)
+    err = tostring(err)
+    ctx.errors = ctx.errors + 1
+    ctx.last_error = err
+    if not ctx.cur.good and ctx.good ~= ctx.cur then rollback(err) end
+    if ctx.cur.def.on_error == "exit" then
+      l4.reply(from, M.ERROR, err)
+      error(err, 0)
+    end
+    return send(from, M.ERROR, err)
+  end
+
+  -- l4.reply_wait came back: true, then what it received; or the reply
+  -- could not even be built (false, message).
+  function replied(from, ok, ...)
+    if ok then return handle(...) end
+    local err = ...
+    ctx.errors = ctx.errors + 1
+    ctx.last_error = tostring(err)
+    return send(from, M.ERROR, "bad reply: " .. tostring(err))
+  end
+
+  M._ctx = ctx
+  return receive()
+end
+
+-- A version's first state: init(state) if it has one; else what its
+-- migrate makes of an empty state (a version reloaded earlier may be
+-- restarted afresh by the supervisor).
+local function fresh(def, state)
+  if def.init then
+    def.init(state)
+  elseif def.migrate then
+    local new = def.migrate(state)
+    if type(new) == "table" then
+      new.config = new.config or state.config
+      state = new
+    end
+  end
+  return state
+end
+
+-- service.run(def): serves def in this thread, for ever. Called by a
+-- script that is being compiled (at start or at a reload), it hands the
+-- definition back instead.
+function M.run(def)
+  if loading then loading.def = def; return def end
+  local name = def.name or "service"
+  local state = fresh(def, {})
+  M.register(name)
+  return serve(def, nil, "=" .. name, name, state)
+end
+
+-- Registers this thread under name with the name service (if this task
+-- knows one; the name service registers itself).
+function M.register(name)
+  local ok, names = pcall(require, "names")
+  if not ok then return end
+  local server = names.server()
+  if server and server ~= l4.self() then
+    local done, err = names.register(name, l4.self())
+    if not done then print(("service %s: cannot register: %s"):format(name, tostring(err))) end
+  end
+end
+
+-- The body of a service's task or thread (service_task.lua, the
+-- supervisor): name, script path, the name service's raw id (or false),
+-- a config string (service.encode; or false), the source (or false: read
+-- the script).
+function M.main(name, script, names_raw, config, source)
+  if names_raw and names_raw ~= 0 then require("names").use(l4.id(names_raw)) end
+  local chunkname = "@" .. tostring(script)
+  if not source then
+    local err
+    source, err = M.read_source(script)
+    if not source then error(("service %s: cannot read %s: %s"):format(name, script, err), 0) end
+  else
+    chunkname = "=" .. name .. " (reloaded source)"
+  end
+  local def, err = compile(source, chunkname)
+  if not def then error(("service %s: %s"):format(name, err), 0) end
+  name = name or def.name
+  local state = {}
+  if config then state.config = assert(M.decode(config)) end
+  state = fresh(def, state)
+  M.register(name)
+  return serve(def, source, chunkname, name, state)
+end
+
+-- A deferred reply (for a handler that returned nothing).
+function M.reply(client, ...)
+  return l4.reply(client, M.OK, ...)
+end
+
+---------------------------------------------------------------------------
+-- Clients.
+
+local cache = {}          -- name -> id, as last looked up
+
+local function lookup(name, fresh)
+  if not fresh and cache[name] then return cache[name] end
+  local id, err, code = require("names").lookup(name)
+  if not id then return nil, err, code end
+  cache[name] = id
+  return id
+end
+
+local function outcome(from, label, ...)
+  if from == nil then return nil, label, ... end
+  if label == M.OK then
+    if select("#", ...) == 0 then return true end
+    return ...
+  elseif label == M.ERROR then
+    return nil, (...), M.E_HANDLER
+  elseif label == M.UNKNOWN then
+    return nil, (...) or "unknown request", M.E_UNKNOWN
+  elseif label == M.REJECTED then
+    return nil, (...), M.E_REJECTED
+  end
+  return nil, ("unexpected reply label %d"):format(label), M.E_NOTSERVICE
+end
+
+-- IPC codes that say the partner is gone: no partner, aborted.
+local DEAD = {[1] = true, [10] = true, [11] = true}
+
+-- service.call(name, label, ...) -> the reply's values (true if none);
+-- nil, message, code: an IPC code (1 no partner, 10/11 aborted, 2/3
+-- timeout), or E_HANDLER (the handler raised message), E_UNKNOWN,
+-- E_NONAME. A dead partner is looked up again once and called again.
+-- name may also be a table {name, timeout = ms}.
+function M.call(name, label, ...)
+  local opts
+  if type(name) == "table" then opts = {timeout = name.timeout}; name = name[1] end
+  local id, err, code = lookup(name)
+  if not id then return nil, err, code end
+  local r
+  if opts then r = table.pack(l4.call(id, opts, label, ...))
+  else r = table.pack(l4.call(id, label, ...)) end
+  if r[1] == nil and DEAD[r[3]] then
+    cache[name] = nil
+    local id2 = lookup(name, true)
+    if not id2 or id2 == id then
+      return nil, ("%s: %s (the service is gone%s)"):format(name, r[2],
+        id2 and "; its name is not taken yet by a restart" or ""), r[3]
+    end
+    if opts then r = table.pack(l4.call(id2, opts, label, ...))
+    else r = table.pack(l4.call(id2, label, ...)) end
+  end
+  return outcome(table.unpack(r, 1, r.n))
+end
+
+-- service.info(id | name, [ms]) -> {name, version, requests, errors,
+-- generation, good, reloads, rollbacks, memory, last_error}; nil,
+-- message, code.
+function M.info(who, ms)
+  local id = who
+  if type(who) == "string" then
+    local err, code
+    id, err, code = lookup(who)
+    if not id then return nil, err, code end
+  end
+  local from, label, req, errs, gen, good, reloads, rb, mem, name, v, last =
+    l4.call(id, {timeout = ms or 500}, M.INFO)
+  if not from then return nil, label, req end
+  if label ~= M.OK then return nil, "not a service (it does not answer INFO)", M.E_NOTSERVICE end
+  return {name = name, version = v, requests = req, errors = errs, generation = gen,
+          good = good, reloads = reloads, rollbacks = rb, memory = mem,
+          last_error = last ~= "" and last or nil}
+end
+
+-- service.reload(name, source, [chunkname]) -> the new version (a string),
+-- the generation; nil, message, code. The service compiles, migrates and
+-- swaps; a rejected version leaves the old one serving. The supervisor
+-- (if there is one) is told the new source, for restarts and rollbacks.
+function M.reload(name, source, chunkname)
+  if type(source) ~= "string" then error("bad argument #2 to 'reload' (a source string)", 2) end
+  local id, err, code = lookup(name, true)
+  if not id then return nil, err, code end
+  local from, label, gen, v = l4.call(id, {timeout = 10000}, M.RELOAD, source,
+                                      chunkname or "=" .. name)
+  if not from then return nil, ("%s: %s"):format(name, label), gen end
+  if label ~= M.OK then
+    if label == M.UNKNOWN then return nil, name .. " is not a service (no RELOAD)", M.E_NOTSERVICE end
+    return nil, gen, M.E_REJECTED
+  end
+  local sup = require("names").lookup("supervisor")
+  if sup and sup ~= id then
+    l4.call(sup, {timeout = 2000}, require("supervisor").RELOADED, gen, name, source,
+            chunkname or "=" .. name)
+  end
+  return v, gen
+end
+
+-- service.reload_file(name, [path]) -> as reload: the script read through
+-- the file service or the archive (path default: the supervisor's script
+-- of name, else "services/<name>.lua").
+function M.reload_file(name, path)
+  if not path then
+    local ok, sup = pcall(require, "supervisor")
+    local st = ok and sup.status and sup.status()
+    for _, s in ipairs(st or {}) do
+      if s.name == name then path = s.script end
+    end
+    path = path or ("services/" .. name .. ".lua")
+  end
+  local source, err = M.read_source(path)
+  if not source then return nil, err, M.E_NONAME end
+  return M.reload(name, source, "@" .. path)
+end
+
+-- service.wait(name, [ms]) -> id once name is registered and answers
+-- PING (nil, message after ms, default 5000).
+function M.wait(name, ms)
+  local deadline = l4.clock() + (ms or 5000) * 1000
+  repeat
+    local id = lookup(name, true)
+    if id then
+      local from, label = l4.call(id, {timeout = 200}, M.PING)
+      if from and label == M.OK then return id end
+    end
+    l4.sleep(10)
+  until l4.clock() > deadline
+  return nil, name .. " did not come up"
+end
+
+-- service.list() -> every registered name with its INFO and what the
+-- supervisor says: {name, id, version, requests, errors, generation,
+-- reloads, rollbacks, state, restarts, reason, script, kind}.
+function M.list()
+  local names = require("names")
+  local entries, err = names.list()
+  if not entries then return nil, err end
+  local sup = {}
+  local ok, supervisor = pcall(require, "supervisor")
+  for _, s in ipairs(ok and supervisor.status() or {}) do sup[s.name] = s end
+  local seen = {}
+  for _, e in ipairs(entries) do
+    seen[e.name] = true
+    local i, why, code = M.info(e.id, 200)
+    if i then
+      for k, v in pairs(i) do if k ~= "name" then e[k] = v end end
+      e.state = "running"
+    else
+      e.state = code == M.E_NOTSERVICE and "not a service" or ("no answer: " .. tostring(why))
+    end
+    local s = sup[e.name]
+    if s then
+      e.state = s.state == "running" and e.state or s.state
+      e.restarts, e.reason, e.script, e.kind = s.restarts, s.reason, s.script, s.kind
+    end
+  end
+  for name, s in pairs(sup) do
+    if not seen[name] then
+      entries[#entries + 1] = {name = name, state = s.state, restarts = s.restarts,
+                               reason = s.reason, script = s.script, kind = s.kind}
+    end
+  end
+  table.sort(entries, function(a, b) return a.name < b.name end)
+  return entries
+end
+
+return M

@@ -1,0 +1,55 @@
+#!/bin/sh
+# Fetch Debian's Linux kernel image (the package linux-image-amd64 points
+# to) into the dependency cache, keyed by its version, and print the path
+# of its vmlinuz. usage: fetch.sh <cache-dir>
+# Uses the same private apt source list as tools/deps/fetch.sh (under
+# <cache-dir>/apt), never the machine's apt configuration; the image is
+# never part of the checkout.
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+deps=$here/../../../tools/deps
+. "$deps/versions.mk"
+. "$deps/lib.sh"
+CACHE=$1
+APTDIR=$CACHE/apt
+mkdir -p "$APTDIR/lists/partial" "$APTDIR/cache/archives/partial" "$APTDIR/parts"
+cat > "$APTDIR/parts/l4ua.sources" <<EOS
+Types: deb deb-src
+URIs: $DEBIAN_MIRROR
+Suites: $DEBIAN_SUITE
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+EOS
+APTOPTS="-o Dir::Etc::SourceList=/dev/null -o Dir::Etc::SourceParts=$APTDIR/parts \
+-o Dir::State::Lists=$APTDIR/lists -o Dir::Cache=$APTDIR/cache \
+-o APT::Sandbox::User=root -o Debug::NoLocking=1"
+if [ ! -e "$APTDIR/updated" ]; then
+    echo "l4ua: apt-get update (private source list in $APTDIR)" >&2
+    # shellcheck disable=SC2086
+    apt-get -q $APTOPTS update >"$APTDIR/update.log" 2>&1 ||
+        { cat "$APTDIR/update.log" >&2; die "apt-get update of the private source list failed"; }
+    touch "$APTDIR/updated"
+fi
+# linux-image-amd64 is a metapackage: its dependency names the image package.
+# shellcheck disable=SC2086
+pkg=$(apt-cache $APTOPTS show linux-image-amd64 2>/dev/null |
+      awk '/^Depends:/ { for (i = 2; i <= NF; i++) if ($i ~ /^linux-image-[0-9]/) { sub(/,$/, "", $i); print $i; exit } }')
+[ -n "$pkg" ] || die "Debian's linux-image-amd64 names no kernel image package"
+# shellcheck disable=SC2086
+ver=$(apt-cache $APTOPTS show "$pkg" 2>/dev/null | awk '/^Version:/ {print $2; exit}')
+dest=$CACHE/linux/$pkg-$ver
+if [ ! -f "$dest/vmlinuz" ] || ! manifest_ok "$dest"; then
+    mkdir -p "$CACHE/linux"
+    work=$(mktemp -d "$CACHE/linux/.tmp.XXXXXX")
+    echo "l4ua: fetching Debian package $pkg $ver (for the Linux baseline of make bench)" >&2
+    # shellcheck disable=SC2086
+    (cd "$work" && apt-get -q $APTOPTS download "$pkg=$ver" >fetch.log 2>&1) ||
+        { cat "$work/fetch.log" >&2; rm -rf "$work"; die "apt-get download $pkg failed"; }
+    dpkg -x "$work"/*.deb "$work/pkg"
+    mkdir "$work/out"
+    cp "$work"/pkg/boot/vmlinuz-* "$work/out/vmlinuz"
+    echo "$pkg $ver" > "$work/out/VERSION"
+    replace_dir "$work/out" "$dest"
+    rm -rf "$work"
+fi
+echo "$dest/vmlinuz"

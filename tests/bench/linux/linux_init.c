@@ -1,0 +1,134 @@
+/* /init of the Linux baseline of make bench (tests/bench/run.py builds it
+ * statically with the host's gcc and boots it as the only program of an
+ * initramfs under Debian's kernel, in the same QEMU with the same flags as
+ * L4ua's benchmarks). Under -icount shift=0 rdtsc counts guest
+ * instructions. Prints "bench <name> <instructions per operation>":
+ *   linux_pipe_rtt   a byte back and forth through two pipes between two
+ *                    processes;
+ *   linux_futex_rtt  the same between two threads with two futex words
+ *                    (FUTEX_WAKE, FUTEX_WAIT);
+ *   linux_getpid     the getpid system call (raw, no libc cache);
+ * all pinned to CPU 0 (a single vCPU anyway). Then powers the machine off. */
+#define _GNU_SOURCE
+#include <linux/futex.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/io.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <pthread.h>
+
+#define ROUNDS 20000
+#define WARMUP 1000
+
+static uint64_t rdtsc(void)
+{
+    uint32_t lo, hi;
+    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    return (uint64_t)hi << 32 | lo;
+}
+
+static uint64_t pipe_rtt(void)
+{
+    int ab[2], ba[2];
+    char c = 0;
+    if (pipe(ab) || pipe(ba))
+        return 0;
+    pid_t child = fork();
+    if (child == 0) {
+        for (;;) {
+            if (read(ab[0], &c, 1) != 1)
+                _exit(0);
+            if (write(ba[1], &c, 1) != 1)
+                _exit(1);
+        }
+    }
+    uint64_t t0 = 0;
+    for (int i = 0; i < WARMUP + ROUNDS; i++) {
+        if (i == WARMUP)
+            t0 = rdtsc();
+        if (write(ab[1], &c, 1) != 1 || read(ba[0], &c, 1) != 1)
+            return 0;
+    }
+    uint64_t t = rdtsc() - t0;
+    close(ab[1]);
+    waitpid(child, NULL, 0);
+    return t / ROUNDS;
+}
+
+/* Futex ping-pong: turn 0 = the main thread's, 1 = the partner's. */
+static atomic_int turn;
+
+static void futex_wait(atomic_int *w, int v)
+{
+    syscall(SYS_futex, w, FUTEX_WAIT_PRIVATE, v, NULL, NULL, 0);
+}
+
+static void futex_wake(atomic_int *w)
+{
+    syscall(SYS_futex, w, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+static void *partner(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < WARMUP + ROUNDS; i++) {
+        while (atomic_load(&turn) != 1)
+            futex_wait(&turn, 0);
+        atomic_store(&turn, 0);
+        futex_wake(&turn);
+    }
+    return NULL;
+}
+
+static uint64_t futex_rtt(void)
+{
+    pthread_t t;
+    if (pthread_create(&t, NULL, partner, NULL))
+        return 0;
+    uint64_t t0 = 0;
+    for (int i = 0; i < WARMUP + ROUNDS; i++) {
+        if (i == WARMUP)
+            t0 = rdtsc();
+        atomic_store(&turn, 1);
+        futex_wake(&turn);
+        while (atomic_load(&turn) != 0)
+            futex_wait(&turn, 1);
+    }
+    uint64_t r = (rdtsc() - t0) / ROUNDS;
+    pthread_join(t, NULL);
+    return r;
+}
+
+static uint64_t getpid_loop(void)
+{
+    for (int i = 0; i < WARMUP; i++)
+        syscall(SYS_getpid);
+    uint64_t t0 = rdtsc();
+    for (int i = 0; i < ROUNDS; i++)
+        syscall(SYS_getpid);
+    return (rdtsc() - t0) / ROUNDS;
+}
+
+int main(void)
+{
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(0, &one);
+    sched_setaffinity(0, sizeof one, &one);     /* inherited by child and thread */
+    setvbuf(stdout, NULL, _IONBF, 0);
+    printf("bench linux_pipe_rtt %lu\n", (unsigned long)pipe_rtt());
+    printf("bench linux_futex_rtt %lu\n", (unsigned long)futex_rtt());
+    printf("bench linux_getpid %lu\n", (unsigned long)getpid_loop());
+    printf("bench: done\n");
+    if (ioperm(0xf4, 1, 1) == 0)
+        outb(0x10, 0xf4);       /* isa-debug-exit: QEMU status 33 */
+    reboot(RB_POWER_OFF);
+    return 0;
+}

@@ -1,0 +1,80 @@
+"""tools/l4ua end to end (docs/tutorial-hot-reload.md): in the boot of
+tests/repl/cases.py, push a changed scripts/services/echo.lua over COM2
+(BUILD/com2.sock) with the host tool, and see the new version answer at
+the console; a push with a bad checksum is refused and changes nothing.
+run.py's run_repl runs these after cases.CASES."""
+
+import os
+import re
+import socket
+import subprocess
+import tempfile
+import time
+
+import cases
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+TOOL = os.path.join(ROOT, "tools", "l4ua")
+ECHO = os.path.join(ROOT, "scripts", "services", "echo.lua")
+
+
+def tool(s, *args, timeout=60):
+    p = subprocess.run([TOOL, "--build", s.build] + list(args), capture_output=True,
+                       text=True, timeout=timeout)
+    return p.returncode, p.stdout.strip(), p.stderr.strip()
+
+
+def changed_echo(version, tag):
+    """echo.lua whose ECHO answer carries tag before the values."""
+    src = open(ECHO).read()
+    src = re.sub(r"version = \d+", f"version = {version}", src, count=1)
+    src2 = src.replace("return state.count, ...", f"return state.count, {tag!r}, ...")
+    assert src2 != src, "services/echo.lua changed shape: update tests/repl/push_cases.py"
+    return src2
+
+
+def c_push_reloads_service(s):
+    s.send("service = require 'service'\r")
+    cases.prompt(s)
+    cases.run(s, "select(2, service.call('echo', 1, 'hi'))", '"hi"', timeout=20)
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "echo.lua")
+        with open(path, "w") as f:
+            f.write(changed_echo(42, "pushed"))
+        t0 = time.monotonic()
+        rc, out, err = tool(s, "push", path)
+        secs = time.monotonic() - t0
+        assert rc == 0, f"push failed ({rc}): {out} {err}"
+        assert re.search(r"echo: version 42", out), out
+        print(f"  push through tools/l4ua to the new version serving: {secs:.2f} s wall",
+              flush=True)
+    cases.run(s, "select(2, service.call('echo', 1, 'hi'))", r'"pushed"\t"hi"', timeout=20)
+    cases.run(s, "require('files').stat('services/echo.lua').where", '"ram"')
+
+
+def c_push_bad_checksum_changes_nothing(s):
+    data = changed_echo(99, "broken").encode()
+    c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    c.connect(os.path.join(s.build, "com2.sock"))
+    try:
+        c.sendall(b"\x1d\n" + f"L4UA-PUSH echo {len(data)} 00000000\n".encode() + data)
+        c.settimeout(20)
+        got = b""
+        while b"ERR checksum" not in got:
+            more = c.recv(4096)
+            assert more, f"the line closed; got {got!r}"
+            got += more
+    finally:
+        c.close()
+    cases.run(s, "select(2, service.call('echo', 1, 'hi'))", r'"pushed"\t"hi"', timeout=20)
+    cases.run(s, "require('files').read('services/echo.lua'):find('broken') == nil", "true")
+
+
+def c_push_errors_are_clear(s):
+    rc, out, err = tool(s, "--build", "/nonexistent-l4ua", "push", ECHO)
+    assert rc == 2 and "no system is running" in err, (rc, err)
+    rc, out, err = tool(s, "push", ECHO, "--as", "nosuchservice")
+    assert rc == 1 and "nosuchservice" in err, (rc, out, err)
+
+
+CASES = [c_push_reloads_service, c_push_bad_checksum_changes_nothing, c_push_errors_are_clear]
