@@ -12,10 +12,24 @@
 -- a client READs it; one READ waits at a time, a second gets "busy".
 -- Ctrl-C typed while nobody reads and no edit line is up (a chunk is
 -- running) is not input: the INTR thread gets a NOTE instead.
+--
+-- Live reload: the server answers the service framework's PING, INFO and
+-- RELOAD (scripts/service.lua), so `reload console console_server.lua`
+-- at the REPL, or tools/l4ua, replaces this code in the running driver:
+-- the new chunk must return a module with run(st) (and may have
+-- migrate(st) -> st); it gets everything the server holds in `st` (the
+-- backend, its interrupt, queued input, a waiting reader, the edit line),
+-- so no key and no session is lost. A chunk that fails to load or
+-- migrate is refused and this version goes on.
 local proto = require "console"
 
 local M = {}
+M.VERSION = "1"
 local NOTE_WAIT = {timeout = 20}    -- ms the INTR thread has to be receiving
+-- The service framework's control labels and reply labels (service.lua).
+local CTL = 0x53560000
+local PING, INFO, RELOAD = CTL, CTL + 1, CTL + 2
+local OK, REJECTED = 0, 3
 
 local function redraw(edit, col, width)
   local text, start = edit, 1
@@ -29,14 +43,43 @@ end
 
 function M.serve(backend, opts)
   opts = opts or {}
-  local width = opts.width or 80
-  local max_input = opts.max_input or (1 << 20)
-  local irq = assert(l4.irq.attach(backend:irq_line()))
-  local input, input_n, head = {}, 0, 1     -- queued chunks, bytes, first chunk
-  local reader, reader_max                  -- the client waiting in READ
-  local edit, edit_col                      -- the edit line, if one is up
-  local note_to                             -- the INTR thread
-  local stats = {bin = 0, bout = 0, intr = 0, dropped = 0}
+  return M.run{
+    backend = backend, name = opts.name or "console", version = M.VERSION,
+    width = opts.width or 80, max_input = opts.max_input or (1 << 20),
+    irq = assert(l4.irq.attach(backend:irq_line())),
+    input = {}, input_n = 0, head = 1,          -- queued chunks, bytes, first chunk
+    reader = nil, reader_max = nil,             -- the client waiting in READ
+    edit = nil, edit_col = nil,                 -- the edit line, if one is up
+    note_to = nil,                              -- the INTR thread
+    stats = {bin = 0, bout = 0, intr = 0, dropped = 0},
+    requests = 0, generation = 1, reloads = 0, last_error = "",
+  }
+end
+
+-- Compiles a new version of this module and moves the server into it;
+-- returns only if that fails (nil, why).
+local function reload(st, from, src, chunkname)
+  local chunk, err = load(src, chunkname or "=console_server", "t")
+  if not chunk then return nil, err end
+  local ok, new = pcall(chunk)
+  if not ok then return nil, tostring(new) end
+  if type(new) ~= "table" or type(new.run) ~= "function" then
+    return nil, "the new version returns no module with run(st)"
+  end
+  local nst = st
+  if new.migrate then
+    ok, nst = pcall(new.migrate, st)
+    if not ok or type(nst) ~= "table" then return nil, "migrate failed: " .. tostring(nst) end
+  end
+  nst.generation, nst.reloads = st.generation + 1, st.reloads + 1
+  nst.version = tostring(new.VERSION or nst.generation)
+  package.loaded.console_server = new
+  l4.reply(from, OK, nst.generation, nst.version)
+  return new.run(nst)               -- a tail call: the old loop is gone
+end
+
+function M.run(st)
+  local backend, width, max_input, stats = st.backend, st.width, st.max_input, st.stats
 
   local function out(s)
     stats.bout = stats.bout + #s
@@ -44,50 +87,54 @@ function M.serve(backend, opts)
   end
 
   local function take(max)
-    local parts, n = {}, 0
-    while head <= #input and n < max do
-      local c = input[head]
+    local input, parts, n = st.input, {}, 0
+    while st.head <= #input and n < max do
+      local c = input[st.head]
       if n + #c > max then
         parts[#parts + 1] = c:sub(1, max - n)
-        input[head] = c:sub(max - n + 1)
+        input[st.head] = c:sub(max - n + 1)
         n = max
       else
         parts[#parts + 1] = c
         n = n + #c
-        input[head] = nil
-        head = head + 1
+        input[st.head] = nil
+        st.head = st.head + 1
       end
     end
-    if head > #input then input, head = {}, 1 end
-    input_n = input_n - n
+    if st.head > #input then st.input, st.head = {}, 1 end
+    st.input_n = st.input_n - n
     return table.concat(parts)
   end
 
   local function keys(s)
-    if s:find("\3", 1, true) and not reader and not edit and note_to then
+    if s:find("\3", 1, true) and not st.reader and not st.edit and st.note_to then
       s = s:gsub("\3", "")
       stats.intr = stats.intr + 1
-      l4.send(note_to, NOTE_WAIT, proto.NOTE, l4.clock())
+      l4.send(st.note_to, NOTE_WAIT, proto.NOTE, l4.clock())
     end
     if #s == 0 then return end
     stats.bin = stats.bin + #s
-    if input_n + #s > max_input then
+    if st.input_n + #s > max_input then
       stats.dropped = stats.dropped + #s
       return
     end
-    input[#input + 1] = s
-    input_n = input_n + #s
-    if reader then
-      local r = reader
-      reader = nil
-      l4.reply(r, 0, take(reader_max))
+    st.input[#st.input + 1] = s
+    st.input_n = st.input_n + #s
+    if st.reader then
+      local r = st.reader
+      st.reader = nil
+      local data = take(st.reader_max)
+      if not l4.reply(r, 0, data) then    -- gone: keep the keys for the next reader
+        table.insert(st.input, st.head, data)
+        st.input_n = st.input_n + #data
+      end
     end
   end
 
   local function write(s)
     s = s:gsub("\r?\n", "\r\n")
-    if edit then
-      out("\r\27[K" .. s .. (s:sub(-1) == "\n" and "" or "\r\n") .. redraw(edit, edit_col, width))
+    if st.edit then
+      out("\r\27[K" .. s .. (s:sub(-1) == "\n" and "" or "\r\n") .. redraw(st.edit, st.edit_col, width))
     else
       out(s)
     end
@@ -104,34 +151,51 @@ function M.serve(backend, opts)
       write(a or "")
       rto, rlabel, ra = from, 0, #(a or "")
     elseif label == proto.READ then
-      if reader and reader ~= from then
+      if st.reader and st.reader ~= from then
         rto, rlabel = from, 1       -- busy
       else
         local max = math.max(1, math.min(a or proto.READ_MAX, proto.READ_MAX))
-        if input_n > 0 then
+        if st.input_n > 0 then
           rto, rlabel, ra = from, 0, take(max)
         else
-          reader, reader_max = from, max
+          st.reader, st.reader_max = from, max
         end
       end
     elseif label == proto.EDIT then
-      edit, edit_col = b or "", math.max(0, math.min(a or 0, #(b or "")))
-      out(redraw(edit, edit_col, width))
+      st.edit, st.edit_col = b or "", math.max(0, math.min(a or 0, #(b or "")))
+      out(redraw(st.edit, st.edit_col, width))
       rto, rlabel = from, 0
     elseif label == proto.DONE then
-      if edit then out("\r\n") end
-      edit = nil
+      if st.edit then out("\r\n") end
+      st.edit = nil
       rto, rlabel = from, 0
     elseif label == proto.INTR then
-      note_to = (a and a ~= 0) and l4.id(a) or nil
+      st.note_to = (a and a ~= 0) and l4.id(a) or nil
       rto, rlabel = from, 0
     elseif label == proto.INFO then
       rto, rlabel, ra, rb = from, 0, stats.bin, stats.bout
       from, label, a, b = l4.reply_wait(rto, rlabel, ra, rb, stats.intr, stats.dropped)
       goto continue
+    elseif label == PING then
+      from, label, a, b = l4.reply_wait(from, OK, st.name, st.version)
+      goto continue
+    elseif label == INFO then
+      from, label, a, b = l4.reply_wait(from, OK, st.requests, 0, st.generation, st.generation,
+                                        st.reloads, 0, collectgarbage("count") * 1024 // 1,
+                                        st.name, st.version, st.last_error)
+      goto continue
+    elseif label == RELOAD then
+      if from.task ~= l4.kip.root.task then
+        rto, rlabel, ra = from, REJECTED, "reload: only threads of the root task may reload"
+      else
+        local _, why = reload(st, from, a, b)   -- returns only if refused
+        st.last_error = why
+        rto, rlabel, ra = from, REJECTED, why
+      end
     else
       rto, rlabel = from, 2         -- unknown request
     end
+    if rto then st.requests = st.requests + 1 end
     if rto and ra ~= nil then
       from, label, a, b = l4.reply_wait(rto, rlabel, ra)
     elseif rto then

@@ -239,7 +239,21 @@ def screen_repl(s, dump):
     prompt(s)
 
 
+def c_reload_the_console_driver(s):
+    # the driver under this very session is replaced live: queued keys,
+    # the edit line and the REPL's session survive
+    s.send("reload console console_server.lua\r")
+    s.expect(r"reloaded console: version 1", 20)
+    prompt(s)
+    run(s, "6*7", "42")
+    s.send("reload console services/echo.lua\r")     # not a console server
+    s.expect(r"reload console: .*no module with run", 20)
+    prompt(s)
+    run(s, "'still served'", '"still served"')
+
+
 CASES = [c_boot_to_prompt, c_arithmetic, c_multiline_function, c_error_and_recovery,
          c_interrupt_endless_loop, c_history_recall, c_line_editing, c_tab_completion,
          c_ps_lists_the_driver, c_lspci, c_mem_and_irq, c_help, c_nothing_takes_it_down,
-         c_define_crc32, c_paste_64k, c_other_output_keeps_the_line, c_screen_repl]
+         c_define_crc32, c_paste_64k, c_other_output_keeps_the_line, c_screen_repl,
+         c_reload_the_console_driver]
