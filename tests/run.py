@@ -192,10 +192,10 @@ def run_user(res, qemu, build):
         if suite.startswith("s0_"):
             modules = os.path.join(build, "sigma0.elf") + " sigma0," + modules
         args = ICOUNT + ["-kernel", kernel, "-append", f"suite={suite}", "-initrd", modules]
-        status, log, _ = boot(qemu, args, 120, os.path.join(logdir, "user-" + suite + ".log"))
+        status, log, _ = boot(qemu, args, 300, os.path.join(logdir, "user-" + suite + ".log"))
         seen = res.count_lines(f"{name}.", log)
         if status is None:
-            res.fail(name, "timed out after 120 s", log)
+            res.fail(name, "timed out after 300 s", log)
         elif status == EXIT_PANIC or "PANIC" in log:
             res.fail(name, "kernel panic", log)
         elif status != EXIT_PASS or not re.search(r"^ktest: \d+ passed, 0 failed$", log, re.M):
@@ -417,9 +417,27 @@ def main():
     run_user(res, a.qemu, build)
     run_lua(res, a.qemu, build)
     run_iso(res, a.qemu, build)
+    run_bench_short(res, a.qemu, build)
     run_repl(res, build)
     print(f"{res.passed} passed, {res.failed} failed")
     return 1 if res.failed else 0
+
+
+def run_bench_short(res, qemu, build):
+    """make bench's L4ua programs (built by `make all`) boot once each and
+    print every L4ua figure's name (tests/bench/run.py --short; no Linux
+    baseline, no boot-time figures, nothing written)."""
+    argv = [sys.executable, os.path.join(ROOT, "tests", "bench", "run.py"), "--short",
+            "--build", build, "--qemu", qemu]
+    try:
+        p = subprocess.run(argv, capture_output=True, text=True, timeout=180, cwd=ROOT)
+    except subprocess.TimeoutExpired:
+        res.fail("bench.short", "timed out after 180 s")
+        return
+    if p.returncode == 0 and "bench names: all there" in p.stdout:
+        res.ok("bench.short: every L4ua benchmark name came out")
+    else:
+        res.fail("bench.short", f"status {p.returncode}", p.stdout + p.stderr)
 
 
 def run_repl(res, build):

@@ -42,6 +42,7 @@ static uint64_t pipe_rtt(void)
         return 0;
     pid_t child = fork();
     if (child == 0) {
+        close(ab[1]);               /* so that the parent's close ends it */
         for (;;) {
             if (read(ab[0], &c, 1) != 1)
                 _exit(0);
