@@ -125,4 +125,16 @@ if names then
   }}
 end
 
+-- 6b. The memory policy: the Lua demand-zero pager (pager_zero.lua), 64
+--     pages a client task, in a thread of this task (the pages it maps
+--     on are the root's). A task spawned with pager = the id of "pager"
+--     gets its pages from it. Not a framework service (it answers page
+--     faults), so not supervised, but named and reloaded like one:
+--     `reload pager pager_zero.lua` (docs/services.md).
+if names then
+  local pager = l4.thread.create{code = "require('pager_zero').main(...)", args = {"pager", 64},
+                                 prio = 170, memcap = 8 << 20}
+  if pager then name_of.register("pager", pager) end
+end
+
 l4.sleep()      -- this thread's work is done; the task lives on

@@ -1,5 +1,7 @@
 -- pager_zero.lua: a demand-zero pager written in Lua, with a per-client
--- quota (docs/tutorial-pager.md walks through it).
+-- quota (docs/tutorial-pager.md walks through it). It is also the
+-- memory-policy service "pager" of the boot plan (docs/services.md "The
+-- memory-policy service"), changeable live.
 --
 --   local pager_zero = require "pager_zero"
 --   local p = pager_zero.new{quota = 16, lo = base, hi = base + size}
@@ -12,7 +14,9 @@
 -- [lo, hi), is NOT answered: the faulting thread stays blocked in its
 -- fault (the kernel has no "no" for a page fault; whoever manages the
 -- client can lthread_ex_regs it or delete the task). The pager records
--- it (p.refused, p.last_refused) and calls opts.on_refuse if given.
+-- it (p.refused, p.last_refused, p.pending) and calls opts.on_refuse if
+-- given; p:retry() asks the policy again for the faults still waiting.
+-- Which faults are served is M.policy's decision alone (below).
 --
 -- Pages come from sigma0 through l4.mem.alloc in chunks of 2^chunk_log2
 -- bytes (zeroed RAM), and from pages given back by p:release(task),
@@ -23,31 +27,66 @@
 -- answer: M.runtime_forward asks the root's pager for what it would map
 -- (l4.task.resolve), so a Lua task spawned with this pager as its pager
 -- (l4.task.spawn{pager = ...}) still gets its image, heap and stacks.
+--
+-- Live reload: run() answers the service framework's PING, INFO and
+-- RELOAD (scripts/service.lua), so `reload pager pager_zero.lua` at the
+-- REPL replaces this code in the running pager. The new chunk must
+-- return a module like this one (with .Pager, the methods, and .VERSION);
+-- it may have migrate(state) -> state, where state is a copy of the
+-- pager's fields: the clients (their pages and counts), the pool, the
+-- counts, the options. The swap happens between two faults: the old loop
+-- replies to the RELOAD, the pager takes the new methods, asks the new
+-- policy about the faults still waiting (p:retry) and tail-calls the new
+-- run. A chunk that does not compile, fails at its top level, returns no
+-- pager module or whose migrate fails is refused; the old one serves on.
 local l4 = require "l4"
 
 local PAGE = 4096
 local FAULT_LABEL = "pagefault"
+-- The service framework's control labels and reply labels (service.lua).
+local CTL = 0x53560000
+local PING, INFO, RELOAD = CTL, CTL + 1, CTL + 2
+local OK, UNKNOWN, REJECTED = 0, 2, 3
+local STATS = 1               -- the service's own request (M.main)
+local RELOAD_BUDGET = 10000000  -- instructions a new version's top level and migrate may run
 
 local Pager = {}
 Pager.__index = Pager
 
-local M = {}
+local M = {Pager = Pager, VERSION = "1", STATS = STATS}
+
+-- The policy: whether the fault of `from` at `page` is served. c is the
+-- client task's record ({used = pages held, pages = {[page] = pool
+-- page}}; nil before its first page), fresh whether the page would be a
+-- new one (one mapped before costs nothing). -> true; or nil and why:
+-- "outside" (handed to p.forward if there is one), "quota", or anything
+-- else. A new version may change all of it; an error in it refuses the
+-- fault (counted in p.errors, shown by INFO).
+function M.policy(p, page, c, fresh, from, access)
+  if page < p.lo or page >= p.hi then return nil, "outside" end
+  local quota = p.quota
+  if fresh and (c and c.used or 0) >= quota then return nil, "quota" end
+  return true
+end
 
 -- opts: quota (pages per client task, default 256), lo, hi (the region
 -- served; default the whole free area 0x100000000000-0x7f0000000000),
 -- chunk_log2 (12-22, default 16), timeout (ms a receive of run() waits;
 -- nil: for ever), on_refuse(pager, from, addr, why), forward(from, addr,
--- ip, access) for faults outside [lo, hi).
+-- ip, access) for faults outside [lo, hi), name (for PING and INFO,
+-- default "pager"), trace (true: p.trace lists every answer given,
+-- {task, page, version, why or "served"}).
 function M.new(opts)
   opts = opts or {}
   local self = setmetatable({
+    name = opts.name or "pager",
+    version = M.VERSION,
     quota = opts.quota or 256,
     lo = opts.lo or 0x100000000000,
     hi = opts.hi or 0x7f0000000000,
     chunk_log2 = opts.chunk_log2 or 16,
     on_refuse = opts.on_refuse,
     forward = opts.forward,
-    forwarded = 0,      -- faults handed to forward and answered
     timeout = opts.timeout,
     chunks = {},        -- l4.mem of the pool (kept referenced: see lua-api.md)
     free = {},          -- addresses (in this task) of pages to hand out again
@@ -55,9 +94,16 @@ function M.new(opts)
     next_end = 0,
     clients = {},       -- task number -> {used = n, pages = {[addr] = pool page}}
     task_of = setmetatable({}, {__mode = "k"}),  -- id -> task number (a cache)
-    served = 0,         -- faults answered
+    pending = {},       -- id -> {addr, ip, access} of a fault not answered
+    faults = 0,         -- fault messages received
+    served = 0,         -- faults answered with a page of the region
+    forwarded = 0,      -- faults handed to forward and answered
     refused = 0,        -- faults not answered
     last_refused = nil, -- {from, addr, why} of the last one
+    errors = 0,         -- faults the policy raised an error on
+    last_error = "",
+    generation = 1, reloads = 0,
+    trace = opts.trace and {} or nil,
   }, Pager)
   self.recv_opts = self.timeout and {receive = self.timeout} or nil
   return self
@@ -84,45 +130,80 @@ function Pager:take_page()
   return a
 end
 
-local function refuse(self, from, addr, why)
+local function note(self, from, page, why)
+  local t = self.trace
+  if t then t[#t + 1] = {from.task, page, self.version, why or "served"} end
+end
+
+-- again: a retry of a fault already refused (not counted twice).
+local function refuse(self, from, addr, ip, access, why, again)
+  if again then return nil, why end             -- still waiting, as it was
+  self.pending[from] = {addr, ip, access}
   self.refused = self.refused + 1
   self.last_refused = {from, addr, why}
+  note(self, from, addr & ~(PAGE - 1), why)
   if self.on_refuse then self.on_refuse(self, from, addr, why) end
   return nil, why
 end
 
 -- The answer to a fault of `from` at `addr`: a map item (to send with
--- label 0), or nil and why not ("outside", "quota", or sigma0's message).
-function Pager:fault(from, addr, ip, access)
+-- label 0), or nil and why not ("outside", "quota", "policy: ..." or
+-- sigma0's message).
+function Pager:fault(from, addr, ip, access, again)
   local page = addr & ~(PAGE - 1)
-  if page < self.lo or page >= self.hi then
-    if not self.forward then return refuse(self, from, addr, "outside") end
-    local item, why = self.forward(from, addr, ip, access)
-    if not item then return refuse(self, from, addr, why) end
-    self.forwarded = self.forwarded + 1
-    return item
-  end
   local task = self.task_of[from]
   if not task then
     task = from.task
     self.task_of[from] = task
   end
   local c = self.clients[task]
-  if not c then
-    c = {used = 0, pages = {}}
-    self.clients[task] = c
+  local have = c and c.pages[page]
+  local ok, yes, why = pcall(M.policy, self, page, c, have == nil, from, access)
+  if not ok then
+    self.errors = self.errors + 1
+    self.last_error = tostring(yes)
+    return refuse(self, from, addr, ip, access, "policy: " .. self.last_error, again)
   end
-  local have = c.pages[page]
+  if not yes then
+    if why == "outside" and self.forward then
+      local item, w = self.forward(from, addr, ip, access)
+      if not item then return refuse(self, from, addr, ip, access, w, again) end
+      self.forwarded = self.forwarded + 1
+      self.pending[from] = nil
+      return item
+    end
+    return refuse(self, from, addr, ip, access, why or "refused", again)
+  end
   if not have then           -- a new page: counts against the quota
-    if c.used >= self.quota then return refuse(self, from, addr, "quota") end
     local msg
     have, msg = self:take_page()
-    if not have then return refuse(self, from, addr, msg) end
+    if not have then return refuse(self, from, addr, ip, access, msg, again) end
+    if not c then
+      c = {used = 0, pages = {}}
+      self.clients[task] = c
+    end
     c.pages[page] = have
     c.used = c.used + 1
   end                         -- else mapped before (and unmapped since): again
   self.served = self.served + 1
+  self.pending[from] = nil
+  note(self, from, page)
   return l4.fpage(have, 12, "rw"):map_item(page)
+end
+
+-- Asks the policy again about the faults still waiting (after a reload,
+-- or after pages were given back) and answers those it now allows.
+-- -> how many were answered.
+function Pager:retry()
+  local waiting = {}
+  for from, f in pairs(self.pending) do waiting[#waiting + 1] = {from, f} end
+  local n = 0
+  for _, w in ipairs(waiting) do
+    local from, f = w[1], w[2]
+    local item = self:fault(from, f[1], f[2], f[3], true)
+    if item and l4.reply(from, 0, item) then n = n + 1 end
+  end
+  return n
 end
 
 -- Pages a client task holds now.
@@ -133,8 +214,12 @@ end
 
 -- Takes every page back from a client task (ended, or to be trimmed):
 -- unmaps them from it (and whatever it mapped on), zeroes them, puts
--- them on the free list. -> the number of pages.
+-- them on the free list; forgets its faults still waiting. -> the
+-- number of pages.
 function Pager:release(task)
+  for from in pairs(self.pending) do
+    if from.task == task then self.pending[from] = nil end
+  end
   local c = self.clients[task]
   if not c then return 0 end
   local zero = ("\0"):rep(PAGE)
@@ -152,37 +237,94 @@ function Pager:release(task)
   return n
 end
 
--- The server loop. Page faults are answered here; any other message is
--- given to other(from, label, ...): a true result ends run() with it
--- (run returns from, label, ...), anything else goes on receiving (no
--- answer is sent: other may reply itself with l4.reply). Without other,
--- run() ends at the first other message. A receive that fails (timeout)
--- ends run() with nil, message, code.
+-- Compiles a new version and moves this pager into it (the caller then
+-- replies and runs the new loop). -> true; or nil, why, and nothing has
+-- changed.
+function Pager:reload(src, chunkname)
+  if type(src) ~= "string" then return nil, "reload: no source (a string) in the message" end
+  local chunk, err = load(src, type(chunkname) == "string" and chunkname or "=pager_zero", "t")
+  if not chunk then return nil, err end
+  debug.sethook(function() debug.sethook(); error("the new version ran out of its instruction budget", 0) end,
+                "", RELOAD_BUDGET)
+  local ok, new = pcall(chunk)
+  local state = {}
+  for k, v in pairs(self) do state[k] = v end   -- what migrate sees: a copy
+  if ok and (type(new) ~= "table" or type(new.Pager) ~= "table" or type(new.Pager.run) ~= "function") then
+    ok, new = false, "the new version returns no pager module (with Pager and Pager.run)"
+  end
+  if ok and new.migrate then
+    local okm, res = pcall(new.migrate, state)
+    if not okm then ok, new = false, "migrate: " .. tostring(res)
+    elseif type(res) ~= "table" then ok, new = false, "migrate returned a " .. type(res) .. ", not a state table"
+    else state = res end
+  end
+  debug.sethook()
+  if not ok then return nil, tostring(new) end
+  for k in pairs(self) do if state[k] == nil then self[k] = nil end end
+  for k, v in pairs(state) do self[k] = v end
+  setmetatable(self, new.Pager)
+  self.generation = self.generation + 1
+  self.reloads = self.reloads + 1
+  self.version = tostring(new.VERSION or self.generation)
+  return true
+end
+
+-- The server loop. Page faults are answered here, and the framework's
+-- PING, INFO and RELOAD; any other message is given to other(from,
+-- label, ...): a true result ends run() with it (run returns from,
+-- label, ...), anything else goes on receiving (no answer is sent: other
+-- may reply itself with l4.reply). Without other, run() ends at the
+-- first other message. A receive that fails (timeout) ends run() with
+-- nil, message, code.
 function Pager:run(other)
   local opts = self.recv_opts
   local receive, reply_wait = l4.receive, l4.reply_wait
-  local from, label, a, b, c
-  if opts then from, label, a, b, c = receive(nil, opts) else from, label, a, b, c = receive() end
+  local function recv()
+    if opts then return receive(nil, opts) end
+    return receive()
+  end
+  local function answer(to, ...)      -- reply, then the next message
+    if opts then return reply_wait(to, opts, ...) end
+    return reply_wait(to, ...)
+  end
+  local from, label, a, b, c = recv()
   while true do
     if from == nil then
       if a == 2 then            -- our reply found nobody waiting: go on
-        if opts then from, label, a, b, c = receive(nil, opts) else from, label, a, b, c = receive() end
+        from, label, a, b, c = recv()
       else
         return nil, label, a    -- e.g. "timeout", 3
       end
     elseif label == FAULT_LABEL then
+      self.faults = self.faults + 1
       local item = self:fault(from, a, b, c)
-      if item then
-        if opts then
-          from, label, a, b, c = reply_wait(from, opts, 0, item)
-        else
-          from, label, a, b, c = reply_wait(from, 0, item)
-        end
-      elseif opts then from, label, a, b, c = receive(nil, opts)
-      else from, label, a, b, c = receive() end
+      if item then from, label, a, b, c = answer(from, 0, item)
+      else from, label, a, b, c = recv() end
+    elseif label == PING then
+      from, label, a, b, c = answer(from, OK, self.name, self.version)
+    elseif label == INFO then
+      from, label, a, b, c = answer(from, OK, self.faults, self.errors, self.generation,
+                                    self.generation, self.reloads, 0,
+                                    collectgarbage("count") * 1024 // 1,
+                                    self.name, self.version, self.last_error)
+    elseif label == RELOAD then
+      local done, why
+      if from.task ~= l4.kip.root.task and from.task ~= l4.self().task then
+        why = "reload: only threads of the root task may reload the pager"
+      else
+        done, why = self:reload(a, b)
+      end
+      if done then
+        l4.reply(from, OK, self.generation, self.version)
+        self:retry()                  -- the new policy's: may answer waiting faults
+        return self:run(other)        -- a tail call: the old loop is gone
+      end
+      self.last_error = why
+      print(("%s: reload rejected, version %s keeps serving: %s"):format(self.name, self.version, why))
+      from, label, a, b, c = answer(from, REJECTED, why)
     else
       if not other or other(from, label, a, b, c) then return from, label, a, b, c end
-      if opts then from, label, a, b, c = receive(nil, opts) else from, label, a, b, c = receive() end
+      from, label, a, b, c = recv()
     end
   end
 end
@@ -192,6 +334,29 @@ function M.runtime_forward(from, addr, ip, access)
   local fp, base = l4.task.resolve(from, addr, ip, access)
   if not fp then return nil, base end
   return fp:map_item(base)
+end
+
+-- The body of the "pager" service thread (scripts/init.lua): a pager of
+-- the root task (its pool is the root's memory) for the tasks spawned
+-- with it as their pager, their runtime forwarded to the root's pager.
+-- quota: pages per client task. It answers STATS (label 1) -> 0, served,
+-- refused, forwarded, clients, pages held, pages free; other labels get
+-- UNKNOWN. Reloaded live with `reload pager pager_zero.lua`.
+function M.main(name, quota)
+  local p = M.new{name = name or "pager", quota = quota, forward = M.runtime_forward}
+  local function other(from, label)
+    if label == STATS then
+      local clients, held = 0, 0
+      for _, cl in pairs(p.clients) do clients, held = clients + 1, held + cl.used end
+      l4.reply(from, OK, p.served, p.refused, p.forwarded, clients, held, #p.free)
+    else
+      l4.reply(from, UNKNOWN, ("no handler for label %s"):format(tostring(label)))
+    end
+  end
+  while true do
+    local _, why = p:run(other)
+    print(("%s: receive failed (%s); serving on"):format(p.name, tostring(why)))
+  end
 end
 
 M.PAGE = PAGE

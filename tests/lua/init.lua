@@ -55,6 +55,12 @@ for _, c in ipairs(require "files_test") do run(c[1], c[2]) end
 -- Services: the framework, the name service, the supervisor, hot reload
 -- (scripts/service.lua, names.lua, supervisor.lua; tests/lua/services.lua).
 for _, c in ipairs(require "services") do run(c[1], c[2]) end
+-- The pager as a memory-policy service, reloaded while it serves
+-- (tests/lua/pager_service.lua; after services: it uses the name service).
+for _, c in ipairs(require "pager_service") do run(c[1], c[2]) end
+-- Fault isolation: a service crashed each way is restarted, the others
+-- keep answering (tests/lua/isolation.lua).
+for _, c in ipairs(require "isolation") do run(c[1], c[2]) end
 
 -- compare.lua prints "cmp| ..." lines that tests/run.py compares with the
 -- host's lua5.4 running the same file. After the bindings' tests (its
