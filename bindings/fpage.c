@@ -85,8 +85,9 @@ static uint64_t check_fpage_up(lua_State *L, int arg)
     return l4b_checkfpage(L, arg);  /* the error */
 }
 
-/* l4.fpage(base, log2, [rights]) */
-static int fpage_new(lua_State *L)
+/* A memory fpage from the arguments base, log2, [rights] at 1, 2, 3 (of
+ * l4.fpage and l4.map_item). */
+static uint64_t check_fpage_args(lua_State *L)
 {
     lua_Integer base = luaL_checkinteger(L, 1);
     unsigned s = (unsigned)l4b_checkrange(L, 2, 12, L4_WHOLE_SPACE, "log2 size");
@@ -99,8 +100,15 @@ static int fpage_new(lua_State *L)
     }
     if (s == L4_WHOLE_SPACE ? b != 0 : b + (1ull << s) > MAP_USER_LIMIT)
         luaL_argerror(L, 1, "fpage reaches beyond user memory (0x7ffe00000000)");
+    return L4_FPAGE(b, s, r);
+}
+
+/* l4.fpage(base, log2, [rights]) */
+static int fpage_new(lua_State *L)
+{
+    uint64_t f = check_fpage_args(L);
     uint64_t *p = lua_newuserdatauv(L, sizeof *p, 0);
-    *p = L4_FPAGE(b, s, r);
+    *p = f;
     lua_pushvalue(L, UP_FMT);
     lua_setmetatable(L, -2);
     return 1;
@@ -153,6 +161,22 @@ static int make_item(lua_State *L, uint64_t kind)
         sb = (uint64_t)luaL_checkinteger(L, 2) & ~0xfffull;
     struct item *it = lua_newuserdatauv(L, sizeof *it, 0);
     it->w[0] = sb | kind;
+    it->w[1] = f;
+    lua_pushvalue(L, UP_IMT);
+    lua_setmetatable(L, -2);
+    return 1;
+}
+
+/* l4.map_item(base, log2, [rights], [send_base]): l4.fpage(base, log2,
+ * rights):map_item(send_base) without the fpage (a pager's reply). */
+static int map_item_new(lua_State *L)
+{
+    uint64_t f = check_fpage_args(L);
+    uint64_t sb = L4_FPAGE_BASE(f);
+    if (!lua_isnoneornil(L, 4))
+        sb = (uint64_t)luaL_checkinteger(L, 4) & ~0xfffull;
+    struct item *it = lua_newuserdatauv(L, sizeof *it, 0);
+    it->w[0] = sb | L4_ITEM_MAP;
     it->w[1] = f;
     lua_pushvalue(L, UP_IMT);
     lua_setmetatable(L, -2);
@@ -241,7 +265,8 @@ int l4b_open_fpage(lua_State *L)
         { NULL, NULL } };
     static const luaL_Reg imeta[] = { { "__tostring", item_tostring }, { NULL, NULL } };
     static const luaL_Reg fns[] = {
-        { "fpage", fpage_new }, { "iofpage", iofpage_new }, { "unmap", fpage_unmap },
+        { "fpage", fpage_new }, { "iofpage", iofpage_new }, { "map_item", map_item_new },
+        { "unmap", fpage_unmap },
         { NULL, NULL } };
     l4b_class(L, L4B_FPAGE, fmeta, NULL);
     l4b_class(L, L4B_ITEM, imeta, NULL);

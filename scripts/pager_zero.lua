@@ -40,6 +40,7 @@
 -- run. A chunk that does not compile, fails at its top level, returns no
 -- pager module or whose migrate fails is refused; the old one serves on.
 local l4 = require "l4"
+local map_item = l4.map_item
 
 local PAGE = 4096
 local FAULT_LABEL = "pagefault"
@@ -187,8 +188,8 @@ function Pager:fault(from, addr, ip, access, again)
   end                         -- else mapped before (and unmapped since): again
   self.served = self.served + 1
   self.pending[from] = nil
-  note(self, from, page)
-  return l4.fpage(have, 12, "rw"):map_item(page)
+  if self.trace then note(self, from, page) end
+  return map_item(have, 12, "rw", page)
 end
 
 -- Asks the policy again about the faults still waiting (after a reload,
@@ -298,8 +299,9 @@ function Pager:run(other)
     elseif label == FAULT_LABEL then
       self.faults = self.faults + 1
       local item = self:fault(from, a, b, c)
-      if item then from, label, a, b, c = answer(from, 0, item)
-      else from, label, a, b, c = recv() end
+      if not item then from, label, a, b, c = recv()
+      elseif opts then from, label, a, b, c = reply_wait(from, opts, 0, item)
+      else from, label, a, b, c = reply_wait(from, 0, item) end
     elseif label == PING then
       from, label, a, b, c = answer(from, OK, self.name, self.version)
     elseif label == INFO then

@@ -84,6 +84,12 @@ case("l4_fpage", function()
   eq(tostring(f:grant_item()), "grant item of fpage(0x200000, 2^21, rw-) at 0x200000")
   eq(tostring(l4.fpage(0x3000, 12):map_item(0x5123)),
      "map item of fpage(0x3000, 2^12, rwx) at 0x5000", "send base rounded to its page")
+  -- l4.map_item: the same item without the fpage
+  eq(tostring(l4.map_item(0x200000, 21, "rw", 0x7000)), tostring(f:map_item(0x7000)))
+  eq(tostring(l4.map_item(0x3000, 12, nil, 0x5123)),
+     "map item of fpage(0x3000, 2^12, rwx) at 0x5000", "default rights; send base rounded")
+  eq(tostring(l4.map_item(0x3000, 12, "r")), "map item of fpage(0x3000, 2^12, r--) at 0x3000",
+     "default send base")
 end)
 
 case("l4_fpage_misuse", function()
@@ -98,6 +104,10 @@ case("l4_fpage_misuse", function()
   raises({"bad argument #2", "log2 count 17 out of range"}, l4.iofpage, 0, 17)
   raises({"bad argument #1", "port 65536 out of range"}, l4.iofpage, 0x10000, 0)
   raises({"bad argument #1", "l4.fpage expected"}, l4.unmap, 5)
+  raises({"bad argument #1", "base 0x201000 not aligned to its size 2^21"},
+         l4.map_item, 0x201000, 21, "rw", 0)
+  raises({"bad argument #3", "rights must be letters"}, l4.map_item, 0, 12, "rq", 0)
+  raises({"bad argument #4", "number expected"}, l4.map_item, 0x1000, 12, "r", "x")
   raises({"bad argument #2", "invalid option 'erase'"}, l4.unmap, l4.fpage(0, 12), "erase")
   raises({"bad argument #1", "must lie in"}, l4.unmap, l4.fpage(0x200000000, 12), "flush", true)
 end)
