@@ -72,7 +72,9 @@ end
 
 -- opts: quota (pages per client task, default 256), lo, hi (the region
 -- served; default the whole free area 0x100000000000-0x7f0000000000),
--- chunk_log2 (12-22, default 16), timeout (ms a receive of run() waits;
+-- chunk_log2 (12-22, default 16), pool (pages to take from sigma0 at once,
+-- default none: the pool grows a chunk at a time as faults need it),
+-- timeout (ms a receive of run() waits;
 -- nil: for ever), on_refuse(pager, from, addr, why), forward(from, addr,
 -- ip, access) for faults outside [lo, hi), name (for PING and INFO,
 -- default "pager"), trace (true: p.trace lists every answer given,
@@ -107,7 +109,29 @@ function M.new(opts)
     trace = opts.trace and {} or nil,
   }, Pager)
   self.recv_opts = self.timeout and {receive = self.timeout} or nil
+  if opts.pool then
+    local ok, why = self:grow(opts.pool)
+    if not ok then return nil, why end
+  end
   return self
+end
+
+-- Takes at least n more pages from sigma0 now (whole chunks), so that
+-- faults later find them ready. -> true; or nil, message.
+function Pager:grow(n)
+  local got, msg = {}, nil
+  while n > 0 do
+    local m
+    m, msg = l4.mem.alloc(self.chunk_log2)
+    if not m then break end
+    self.chunks[#self.chunks + 1] = m
+    for a = m:base(), m:base() + m:size() - PAGE, PAGE do got[#got + 1] = a end
+    n = n - m:size() // PAGE
+  end
+  local free = self.free      -- what was got is kept, even short of n
+  for i = #got, 1, -1 do free[#free + 1] = got[i] end   -- the lowest comes first
+  if n > 0 then return nil, msg end
+  return true
 end
 
 -- The address (in this task) of a zeroed page of the pool; or nil, message.

@@ -64,6 +64,24 @@ case("pager_zero_c_client", function()
   eq(l4.debug.mdb_check(), true)
 end)
 
+case("pager_zero_pool", function()
+  -- a pool taken before any fault: whole chunks, the lowest page first,
+  -- and faults take from it without asking sigma0 again
+  local base = l4.mem.reserve(16)
+  local p = assert(pager_zero.new{quota = 8, lo = base, hi = base + (1 << 16),
+                                  timeout = 1000, chunk_log2 = 14, pool = 5})
+  eq(#p.chunks, 2, "chunks of 4 pages for 5 pages"); eq(#p.free, 8, "pages ready")
+  local lowest = p.chunks[1]:base()
+  eq(p.free[#p.free], lowest, "the lowest page comes first")
+  assert(l4.debug.fault(base, 0x77))
+  local from, label, value = until_done(p)
+  eq(label, DONE); eq(value, 0x77); eq(#p.free, 7); eq(#p.chunks, 2, "no new chunk")
+  eq(p.clients[l4.self().task].pages[base], lowest)
+  eq(p:release(l4.self().task), 1)
+  -- p:grow takes more at once
+  assert(p:grow(1)); eq(#p.chunks, 3); eq(#p.free, 12)
+end)
+
 case("pager_zero_task_client", function()
   local base = l4.mem.reserve(16)
   local p = pager_zero.new{quota = 1, lo = base, hi = base + (1 << 16), timeout = 2000}
