@@ -7,8 +7,8 @@
  * RT_CON_CHUNK), answered when they are queued for the line. A Lua task
  * learns the server from its spawn block. If the server does not answer
  * within a second (it died, or is being replaced), the bytes go to the
- * kernel instead: nothing written is lost, it may only land in the
- * kernel's log. */
+ * kernel instead, and so does the output of the next 5 s: nothing written
+ * is lost, it may only land in the kernel's log. */
 #include "rt.h"
 #include "l4/syscalls.h"
 
@@ -47,13 +47,22 @@ void rt_kernel_write(const char *s, size_t n)
         l4_kdebug(L4_KDEBUG_PUTC, (unsigned char)s[i], 0, 0);
 }
 
+/* After a write the server did not take, the next 5 s of output go to
+ * the kernel straight away: a dead server costs one timeout, not one per
+ * line. Then it is tried again (a restarted or reloaded one answers). */
+static volatile uint64_t server_down_until;
+
 void rt_console_write(const char *s, size_t n)
 {
     uint64_t server = rt_console_current();
+    if (l4_kip()->clock_us < server_down_until)
+        server = 0;
     while (server && n) {
         size_t k = n < RT_CON_CHUNK ? n : RT_CON_CHUNK;
-        if (!server_write(server, s, k))
+        if (!server_write(server, s, k)) {
+            server_down_until = l4_kip()->clock_us + 5000000;
             break;
+        }
         s += k;
         n -= k;
     }
