@@ -4,7 +4,8 @@
 -- spawns, watches and deletes tasks: l4.task.* are the root's), every 100
 -- ms a tick that looks at each service:
 --
---   a task:   l4.task.info(id): "exited" / "failed" / gone (deleted, `kill`)
+--   a task:   l4.task.info(id): "exited" / "failed" / gone (deleted, `kill`),
+--             and every second a PING: no answer for 5 s is a hang
 --   a thread: l4.thread.status(id): "ended" / "failed" / "killed"
 --
 -- Polling, not a waiting thread per service: one thread, no lthreads used
@@ -31,7 +32,15 @@ M.defaults = {
   window = 30000,
   reset_after = 10000,      -- ms up: the back-off starts again from `backoff`
   memcap = 8 << 20,
+  -- A service in a task that does not answer PING for `hang` ms (asked
+  -- every `ping_every` ms, 200 ms each) is hung (a loop in C, a deadlock,
+  -- waiting for ever in IPC): it is deleted and handled as a failure.
+  -- false: never asked. A handler that may rightly take longer needs a
+  -- larger `hang` in its plan entry.
+  hang = 5000,
+  ping_every = 1000,
 }
+local PING_OPTS = {timeout = 200}
 
 -- The thread body of services that run in the root (and the supervisor).
 local BODY = "require('service').main(...)"
@@ -103,6 +112,7 @@ local function start(state, s, source, chunkname)
   end
   s.id = id
   s.state = "running"
+  s.last_answer, s.next_ping = s.started_at, s.started_at + s.ping_every
   -- generation 1 of this incarnation is what it started with
   s.sources = {[1] = {source = source, chunkname = chunkname}}
   s.gen, s.good_gen = 1, 1
@@ -168,6 +178,23 @@ local function died(state, s, reason, failure)
   log("%s %s%s; restarting in %d ms (%d of %d)", s.name, reason, note, delay, #s.history, s.limit)
 end
 
+-- Whether a running service in a task still answers; deletes it if it
+-- has not for its `hang` ms. -> false if it was found hung.
+local function answers(state, s, now)
+  if s.kind ~= "task" or not s.hang or now < s.next_ping then return true end
+  s.next_ping = now + s.ping_every
+  local from, label = l4.call(s.id, PING_OPTS, require("service").PING)
+  if from and label == 0 then
+    s.last_answer = now
+    return true
+  end
+  local quiet = now - s.last_answer
+  if quiet < s.hang then return true end
+  l4.task.delete(s.id)
+  died(state, s, ("did not answer for %d ms (hung): deleted"):format(quiet), true)
+  return false
+end
+
 local function check(state)
   local now = now_ms()
   for _, s in ipairs(state.list) do
@@ -175,6 +202,8 @@ local function check(state)
       local alive, reason, failure = probe(s)
       if not alive then
         died(state, s, reason, failure)
+      elseif not answers(state, s, now) then
+        -- deleted as hung; restarted per its policy
       elseif s.gen ~= s.good_gen then
         -- a reloaded version on probation: has it served a request yet?
         local i = require("service").info(s.id, 50)
@@ -201,6 +230,7 @@ local function entry(spec)
     backoff0 = spec.backoff or d.backoff, backoff_max = spec.backoff_max or d.backoff_max,
     limit = spec.limit or d.limit, window = spec.window or d.window,
     reset_after = spec.reset_after or d.reset_after,
+    hang = spec.hang == nil and d.hang or spec.hang, ping_every = spec.ping_every or d.ping_every,
     prio = spec.prio, mcp = spec.mcp, memcap = spec.memcap or d.memcap, io = spec.io,
     config = spec.config,
     restarts = 0, history = {}, state = "starting", sources = {}, gen = 1, good_gen = 1,

@@ -79,6 +79,7 @@ case("isolation_start", function()
     {name = "victim", script = "services_crash.lua", restart = "always", memcap = 4 << 20,
      prio = l4.thread.schedule(l4.self()) - 10,
      backoff = BACKOFF, backoff_max = BACKOFF, limit = 20, config = {mode = "serve", port = PORT},
+     hang = 2500, ping_every = 250,     -- found hung 2.5 s after its last answer
      io = {{PORT, 1}}},
   }})
   for _, n in ipairs{"supervisor", "witness", "victim"} do
@@ -105,6 +106,7 @@ local kinds = {
   {"port_gp", "failed: exception at .*vector 13",
    function() assert(l4.unmap(l4.iofpage(PORT, 0))) end},
   {"opcode", "failed: exception at .*vector 6"},
+  {"hang", "did not answer for %d+ ms %(hung%): deleted"},
 }
 
 for _, k in ipairs(kinds) do

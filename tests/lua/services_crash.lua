@@ -41,6 +41,9 @@ local kinds = {
   port_gp = function(state) return l4.io.inb(state.config.port) end,
   -- an invalid opcode (ud2), #UD
   opcode = function() l4.task._fault("exception") end,
+  -- waits for ever in IPC: no instruction runs, so no budget stops it;
+  -- only the supervisor's PING finds it hung
+  hang = function() l4.sleep() end,
 }
 
 local handlers = {
@@ -48,7 +51,7 @@ local handlers = {
   [INB] = function(state) return l4.io.inb(state.config.port) end,
 }
 local order = {"lua_error", "null", "write", "stack", "runaway", "memory", "port_refused",
-               "port_gp", "opcode"}
+               "port_gp", "opcode", "hang"}
 for i, k in ipairs(order) do handlers[CRASH + i - 1] = kinds[k] end
 
 return {
