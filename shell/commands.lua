@@ -223,6 +223,13 @@ command("kill", "kill <task number | id | name>", "deletes a task (l4.task.delet
     if not t then self.out(("kill: no task %s\n"):format(tostring(what))) return end
     local label = ("task %s%s"):format(tostring(field(t.id, "task") or t.id),
                                        t.name and " (" .. t.name .. ")" or "")
+    -- not the console this REPL types on: nothing could be typed after it
+    local sys = field(self:l4(), "sys")
+    local mine = type(sys) == "table" and type(sys.console) == "function" and sys.console()
+    if mine and field(mine, "task") == field(t.id, "task") then
+      self.out(("kill: %s serves this console; not killed (l4.task.delete does it)\n"):format(label))
+      return
+    end
     local pages, err, code = self:l4().task.delete(t.id)
     if pages == nil then
       self.out(("kill: %s: %s%s\n"):format(label, tostring(err), code and " (" .. code .. ")" or ""))

@@ -54,6 +54,7 @@ function M.l4()
       return { { line = 4, owner = id(16, 2, 1), count = 17 }, { line = 8, owner = id(2, 0, 1), count = 3 } }
     end,
     kmem = function() return 200 * 1024, 4096 * 1024 end,
+    console = function() return l4.console_id end,     -- nil: none
   }
   local tasks = {
     { id = id(16, 0, 1), name = "uart", state = "running", pages = 21, heap = 65536, memcap = 32 << 20 },

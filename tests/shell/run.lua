@@ -493,6 +493,12 @@ case("kill", function()
   has(con:screen(), "killed task 17 (pager): 30 pages back")
   r:feed("kill(18)\r")
   has(con:screen(), "kill: task 18: not permitted (22)")
+  env.l4.console_id = env.l4.sys.threads()[1].id         -- task 16 serves this console
+  env.l4.deleted = {}
+  r:feed("kill uart\r")
+  has(con:screen(), "kill: task 16 (uart) serves this console; not killed")
+  check(#env.l4.deleted == 0, "the console's task was deleted")
+  env.l4.console_id = nil
   r:feed("kill nobody\r")
   r:feed("kill\r")
   has(con:screen(), "kill: no task nobody")
