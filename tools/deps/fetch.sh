@@ -13,27 +13,6 @@ CACHE=$1
 APTDIR=$CACHE/apt
 mkdir -p "$CACHE/src"
 
-apt_private() {
-    mkdir -p "$APTDIR/lists/partial" "$APTDIR/cache/archives/partial" "$APTDIR/parts"
-    cat > "$APTDIR/parts/l4ua.sources" <<EOS
-Types: deb deb-src
-URIs: $DEBIAN_MIRROR
-Suites: $DEBIAN_SUITE
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-EOS
-    APTOPTS="-o Dir::Etc::SourceList=/dev/null -o Dir::Etc::SourceParts=$APTDIR/parts \
--o Dir::State::Lists=$APTDIR/lists -o Dir::Cache=$APTDIR/cache \
--o APT::Sandbox::User=root -o Debug::NoLocking=1"
-    if [ ! -e "$APTDIR/updated" ]; then
-        echo "l4ua: apt-get update (private source list in $APTDIR)"
-        # shellcheck disable=SC2086
-        apt-get -q $APTOPTS update >"$APTDIR/update.log" 2>&1 ||
-            { cat "$APTDIR/update.log"; die "apt-get update of the private source list failed"; }
-        touch "$APTDIR/updated"
-    fi
-}
-
 # Version Debian serves for a source or binary package.
 served_version() {
     # shellcheck disable=SC2086

@@ -34,3 +34,28 @@ check_version() {  # pkg pinned served
        Change the pin there (see docs/build.md) after checking the new version."
     fi
 }
+
+# A private apt configuration under $APTDIR (set by the caller): Debian's
+# archive for $DEBIAN_SUITE as the only source, lists and cache there,
+# never the machine's apt configuration. Sets APTOPTS for apt-get and
+# apt-cache; updates the lists once (messages on stderr).
+apt_private() {
+    mkdir -p "$APTDIR/lists/partial" "$APTDIR/cache/archives/partial" "$APTDIR/parts"
+    cat > "$APTDIR/parts/l4ua.sources" <<EOS
+Types: deb deb-src
+URIs: $DEBIAN_MIRROR
+Suites: $DEBIAN_SUITE
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+EOS
+    APTOPTS="-o Dir::Etc::SourceList=/dev/null -o Dir::Etc::SourceParts=$APTDIR/parts \
+-o Dir::State::Lists=$APTDIR/lists -o Dir::Cache=$APTDIR/cache \
+-o APT::Sandbox::User=root -o Debug::NoLocking=1"
+    if [ ! -e "$APTDIR/updated" ]; then
+        echo "l4ua: apt-get update (private source list in $APTDIR)" >&2
+        # shellcheck disable=SC2086
+        apt-get -q $APTOPTS update >"$APTDIR/update.log" 2>&1 ||
+            { cat "$APTDIR/update.log" >&2; die "apt-get update of the private source list failed"; }
+        touch "$APTDIR/updated"
+    fi
+}

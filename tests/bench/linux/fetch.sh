@@ -12,24 +12,7 @@ deps=$here/../../../tools/deps
 . "$deps/lib.sh"
 CACHE=$1
 APTDIR=$CACHE/apt
-mkdir -p "$APTDIR/lists/partial" "$APTDIR/cache/archives/partial" "$APTDIR/parts"
-cat > "$APTDIR/parts/l4ua.sources" <<EOS
-Types: deb deb-src
-URIs: $DEBIAN_MIRROR
-Suites: $DEBIAN_SUITE
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-EOS
-APTOPTS="-o Dir::Etc::SourceList=/dev/null -o Dir::Etc::SourceParts=$APTDIR/parts \
--o Dir::State::Lists=$APTDIR/lists -o Dir::Cache=$APTDIR/cache \
--o APT::Sandbox::User=root -o Debug::NoLocking=1"
-if [ ! -e "$APTDIR/updated" ]; then
-    echo "l4ua: apt-get update (private source list in $APTDIR)" >&2
-    # shellcheck disable=SC2086
-    apt-get -q $APTOPTS update >"$APTDIR/update.log" 2>&1 ||
-        { cat "$APTDIR/update.log" >&2; die "apt-get update of the private source list failed"; }
-    touch "$APTDIR/updated"
-fi
+apt_private
 # linux-image-amd64 is a metapackage: its dependency names the image package.
 # shellcheck disable=SC2086
 pkg=$(apt-cache $APTOPTS show linux-image-amd64 2>/dev/null |
