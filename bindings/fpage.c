@@ -47,16 +47,21 @@ static void push_rights(lua_State *L, unsigned r)
     lua_pushlstring(L, b, (size_t)(p - b));
 }
 
-int l4b_toitem(lua_State *L, int arg, uint64_t item[2])
+int l4b_toitem(lua_State *L, const struct l4b_state *st, int arg, uint64_t item[2])
 {
-    uint64_t *f = luaL_testudata(L, arg, L4B_FPAGE);
-    if (f) {        /* a bare fpage: map item with its own base as send base */
-        item[0] = ((*f & L4_FPAGE_IO) ? 0 : L4_FPAGE_BASE(*f)) | L4_ITEM_MAP;
-        item[1] = *f;
+    void *p = lua_touserdata(L, arg);
+    if (!p || !lua_getmetatable(L, arg))
+        return 0;
+    const void *mt = lua_topointer(L, -1);
+    lua_pop(L, 1);
+    if (mt == st->fpage_mt) {   /* a bare fpage: map item with its own base as send base */
+        uint64_t f = *(uint64_t *)p;
+        item[0] = ((f & L4_FPAGE_IO) ? 0 : L4_FPAGE_BASE(f)) | L4_ITEM_MAP;
+        item[1] = f;
         return 1;
     }
-    struct item *it = luaL_testudata(L, arg, L4B_ITEM);
-    if (it) {
+    if (mt == st->item_mt) {
+        const struct item *it = p;
         item[0] = it->w[0];
         item[1] = it->w[1];
         return 1;
@@ -270,6 +275,12 @@ int l4b_open_fpage(lua_State *L)
         { NULL, NULL } };
     l4b_class(L, L4B_FPAGE, fmeta, NULL);
     l4b_class(L, L4B_ITEM, imeta, NULL);
+    struct l4b_state *st = l4b_state(L);
+    luaL_getmetatable(L, L4B_FPAGE);
+    st->fpage_mt = lua_topointer(L, -1);
+    luaL_getmetatable(L, L4B_ITEM);
+    st->item_mt = lua_topointer(L, -1);
+    lua_pop(L, 2);
     luaL_getmetatable(L, L4B_FPAGE);
     luaL_getmetatable(L, L4B_ITEM);
     luaL_setfuncs(L, fns, 2);           /* into the l4 table below; pops them */

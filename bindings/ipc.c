@@ -23,9 +23,14 @@
 #define LABEL_PAGEFAULT 0xfffffffeu
 #define LABEL_EXCEPTION 0xfffffffdu
 #define LABEL_IRQ       0xffffffffu
+#define MAP_USER_LIMIT  0x00007ffe00000000ull    /* abi.md: mappable user memory ends */
 
 #define UP_IDS   lua_upvalueindex(1)
 #define UP_IDMT  lua_upvalueindex(2)
+/* The strings of the kernel's messages, pushed without lua_pushstring's
+ * lookup: "pagefault", then the access letters "r", "w", "x". */
+#define UP_PF    lua_upvalueindex(3)
+#define UP_ACC(w0) lua_upvalueindex((w0) & 2 ? 5 : (w0) & 1 ? 6 : 4)
 
 /* This Lua state's struct l4b_state. */
 static struct l4b_state *get_state(lua_State *L)
@@ -62,7 +67,8 @@ static uint64_t check_id(lua_State *L, struct l4b_state *st, int arg)
 }
 
 /* Pushes an id: the interned userdata if there is one. */
-static void push_id(lua_State *L, struct l4b_state *st, uint64_t id)
+__attribute__((always_inline))
+static inline void push_id(lua_State *L, struct l4b_state *st, uint64_t id)
 {
     if (st->last_id && *st->last_id == id) {
         lua_rawgeti(L, LUA_REGISTRYINDEX, st->last_ref);
@@ -85,37 +91,56 @@ struct opts {
 };
 
 /* An optional options table at arg ({timeout =, send =, receive =,
- * pagefault =, window =}); returns the index of the next argument. */
+ * pagefault =, window =}); returns the index of the next argument. The
+ * table is walked with lua_next (raw: a metatable's __index is not
+ * consulted), which for the usual one or two keys costs a fraction of
+ * five lookups by name; keys that are not options are ignored. */
 static int get_opts(lua_State *L, int arg, struct opts *o)
 {
     if (lua_type(L, arg) != LUA_TTABLE)
         return arg;
-    static const char *const keys[] = { "timeout", "send", "receive", "pagefault" };
-    for (int i = 0; i < 4; i++) {
-        if (lua_getfield(L, arg, keys[i]) != LUA_TNIL) {
+    int timeout = -1, send = -1, receive = -1, pf = -1;   /* encoded, or -1: not given */
+    lua_pushnil(L);
+    while (lua_next(L, arg)) {
+        size_t len;
+        const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tolstring(L, -2, &len) : NULL;
+        int *slot = NULL;
+        if (!k)
+            ;
+        else if (len == 7 && !memcmp(k, "timeout", 7))
+            slot = &timeout;
+        else if (len == 4 && !memcmp(k, "send", 4))
+            slot = &send;
+        else if (len == 7 && !memcmp(k, "receive", 7))
+            slot = &receive;
+        else if (len == 9 && !memcmp(k, "pagefault", 9))
+            slot = &pf;
+        else if (len == 6 && !memcmp(k, "window", 6)) {
+            uint64_t *f = luaL_testudata(L, -1, L4B_FPAGE);
+            if (!f || (*f & L4_FPAGE_IO))
+                luaL_argerror(L, arg, "option 'window' must be a memory fpage");
+            if (!l4b_in_free_area(L4_FPAGE_BASE(*f), 1ull << L4_FPAGE_SIZE(*f)))
+                luaL_argerror(L, arg, "option 'window' must lie in 0x100000000000-0x7f0000000000 "
+                                      "(the runtime's image, heap and stacks are outside)");
+            o->window = *f;
+        }
+        if (slot) {
             if (!lua_isnumber(L, -1))
                 luaL_argerror(L, arg, lua_pushfstring(L, "option '%s' must be a number of "
-                                                         "milliseconds", keys[i]));
-            uint16_t t = l4b_timeout_ms(L, arg, lua_tonumber(L, -1));
-            if (i == 0 || i == 1)
-                o->snd = t;
-            if (i == 0 || i == 2)
-                o->rcv = t;
-            if (i == 3)
-                o->pf = t;
+                                                         "milliseconds", k));
+            *slot = (int)l4b_timeout_ms(L, arg, lua_tonumber(L, -1));
         }
         lua_pop(L, 1);
     }
-    if (lua_getfield(L, arg, "window") != LUA_TNIL) {
-        uint64_t *f = luaL_testudata(L, -1, L4B_FPAGE);
-        if (!f || (*f & L4_FPAGE_IO))
-            luaL_argerror(L, arg, "option 'window' must be a memory fpage");
-        if (!l4b_in_free_area(L4_FPAGE_BASE(*f), 1ull << L4_FPAGE_SIZE(*f)))
-            luaL_argerror(L, arg, "option 'window' must lie in 0x100000000000-0x7f0000000000 "
-                                  "(the runtime's image, heap and stacks are outside)");
-        o->window = *f;
-    }
-    lua_pop(L, 1);
+    /* timeout first, then the more specific send/receive over it */
+    if (timeout >= 0)
+        o->snd = o->rcv = (uint16_t)timeout;
+    if (send >= 0)
+        o->snd = (uint16_t)send;
+    if (receive >= 0)
+        o->rcv = (uint16_t)receive;
+    if (pf >= 0)
+        o->pf = (uint16_t)pf;
     return arg + 1;
 }
 
@@ -151,7 +176,7 @@ static void too_long(lua_State *L, int arg)
 
 /* The values at first..top into w[]: untyped words, then the typed items.
  * Returns the tag; *io_grant is set if an I/O fpage is granted. */
-static uint64_t build(lua_State *L, int first, uint32_t label, uint64_t *w, int *io_grant)
+static uint64_t build(lua_State *L, const struct l4b_state *st, int first, uint32_t label, uint64_t *w, int *io_grant)
 {
     uint64_t items[L4_MSG_WORDS];
     unsigned u = 0, t = 0, nstr = 0;
@@ -190,7 +215,7 @@ static uint64_t build(lua_State *L, int first, uint32_t label, uint64_t *w, int 
             items[2 * t] = (uint64_t)len << 4 | L4_ITEM_STRING;
             items[2 * t + 1] = (uint64_t)s;
             t++;
-        } else if (type == LUA_TUSERDATA && l4b_toitem(L, i, &items[2 * t])) {
+        } else if (type == LUA_TUSERDATA && l4b_toitem(L, st, i, &items[2 * t])) {
             if ((items[2 * t] & 0xe) == L4_ITEM_GRANT && (items[2 * t + 1] & L4_FPAGE_IO))
                 *io_grant = 1;
             t++;
@@ -215,15 +240,11 @@ static uint64_t landed(uint64_t w0, uint64_t f, uint64_t window)
     return L4_FPAGE(dst, s, L4_FPAGE_RIGHTS(f));
 }
 
-static const char *access_name(uint64_t w0)
-{
-    return (w0 & 2) ? "w" : (w0 & 1) ? "x" : "r";
-}
-
 /* Pushes a received message: from, label, words, items; or for the
  * kernel's messages from, "pagefault", addr, ip, access /
  * from, "exception", vector, code, ip, addr / from, "irq", n. */
-static int push_message(lua_State *L, struct l4b_state *st, uint64_t from, uint64_t tag,
+__attribute__((always_inline))     /* in do_ipc, the round trip's path */
+static inline int push_message(lua_State *L, struct l4b_state *st, uint64_t from, uint64_t tag,
                         const uint64_t *regs, uint64_t window)
 {
     unsigned u = L4_TAG_U(tag), t = L4_TAG_T(tag), n = u + 2 * t;
@@ -244,10 +265,10 @@ static int push_message(lua_State *L, struct l4b_state *st, uint64_t from, uint6
         luaL_checkstack(L, (int)(u + 2 * t + 4), "too many message values");
     push_id(L, st, from);
     if (label == LABEL_PAGEFAULT && u == 2 && t == 0) {
-        lua_pushliteral(L, "pagefault");
+        lua_pushvalue(L, UP_PF);
         lua_pushinteger(L, (lua_Integer)(w[0] & ~7ull));
         lua_pushinteger(L, (lua_Integer)w[1]);
-        lua_pushstring(L, access_name(w[0]));
+        lua_pushvalue(L, UP_ACC(w[0]));
         return 5;
     }
     if (label == LABEL_EXCEPTION && u == 4 && t == 0) {
@@ -350,7 +371,7 @@ static int send_op(lua_State *L, uint16_t snd, uint16_t rcv, uint64_t rcv_desc)
     uint32_t label = isint && lv >= 0 && lv <= 0xffffffff ? (uint32_t)lv : check_label(L, arg);
     uint64_t w[L4_MSG_WORDS];
     int io_grant = 0;
-    uint64_t tag = build(L, arg + 1, label, w, &io_grant);
+    uint64_t tag = build(L, st, arg + 1, label, w, &io_grant);
     return do_ipc(L, st, dest, tag, w, rcv_desc, &o, io_grant);
 }
 
@@ -398,6 +419,107 @@ static int ipc_receive(lua_State *L)
         o.rcv = l4b_timeout(L, 2);
     return do_ipc(L, st, from == L4_INVALID ? L4_NILTHREAD : from, L4_NODESC, NULL,
                   from == L4_INVALID ? L4_RCV_OPEN : 0, &o, 0);
+}
+
+/* Ends l4.pager_loop after its handler failed (the error on top):
+ * false, the error, and the fault, not answered. */
+static int loop_failed(lua_State *L, struct l4b_state *st, uint64_t from, uint64_t w0, uint64_t ip)
+{
+    lua_pushboolean(L, 0);
+    lua_insert(L, -2);
+    push_id(L, st, from);
+    lua_pushinteger(L, (lua_Integer)(w0 & ~7ull));
+    lua_pushinteger(L, (lua_Integer)ip);
+    lua_pushvalue(L, UP_ACC(w0));
+    return 6;
+}
+
+/* l4.pager_loop(handler, [opts]): a pager's receive loop, in C. It
+ * receives (open wait); a page fault (from a thread) is given to
+ * handler(from, addr, ip, access, task) (task: from's task number, what
+ * a pager accounts by) and answered from its result, the reply sent
+ * together with the next receive:
+ *   an integer a: the 4 KiB page at a (in this task) mapped "rw" at the
+ *                 fault's page (send base: the faulting address);
+ *   a map or grant item (or fpage): that;
+ *   nil or false: no answer (the faulting thread waits).
+ * Any other message ends the loop and is returned as l4.receive returns
+ * it; so is a failed receive (nil, message, code). A reply that finds the
+ * faulting thread gone (no partner, send timeout) is not an error: the
+ * loop goes on. An error in handler ends the loop with false, the error,
+ * and the fault (from, addr, ip, access), not answered. opts as for
+ * l4.receive (receive, pagefault, window; the reply never waits).
+ * docs/lua-api.md "l4.pager_loop". */
+static int ipc_pager_loop(lua_State *L)
+{
+    struct opts o = { L4_TO_ZERO, L4_TO_NEVER, L4_TO_NEVER, 0 };
+    struct l4b_state *st = get_state(L);
+    luaL_checktype(L, 1, LUA_TFUNCTION);
+    if (!lua_isnoneornil(L, 2))
+        luaL_checktype(L, 2, LUA_TTABLE);
+    get_opts(L, 2, &o);
+    o.snd = L4_TO_ZERO;             /* a reply: the faulting thread is waiting, or gone */
+    lua_settop(L, 2);
+    uint64_t dest = L4_NILTHREAD, tag = L4_NODESC;
+    struct l4_msg m = { 0 };
+    for (;;) {
+        if (!st->bufs && st->nbufs && st->bufsize)
+            set_buffers(L, st);
+        uint64_t window = o.window ? o.window : st->window;
+        uint64_t rcv = L4_RCV_OPEN | (st->bufs ? L4_RCV_STRINGS : 0);
+        if (window) {
+            rcv |= L4_RCV_MAPS;
+            st->utcb->rcv_window = window;
+        }
+        uint64_t from = 0;
+        uint64_t r = l4_ipc(dest, tag, rcv, L4_TIMEOUTS(o.snd, o.rcv, o.pf, o.pf), &m, &from);
+        unsigned code = L4_IPC_ERR(r);
+        if (code != L4_IPC_OK) {
+            if (tag != L4_NODESC && (code == L4_IPC_NOPARTNER || code == L4_IPC_SND_TIMEOUT)) {
+                dest = L4_NILTHREAD;        /* the faulting thread is gone: receive */
+                tag = L4_NODESC;
+                continue;
+            }
+            return l4b_fail(L, l4b_ipc_error(code), code);
+        }
+        if (L4_TAG_LABEL(m.tag) != LABEL_PAGEFAULT || L4_TAG_U(m.tag) != 2 ||
+            L4_TAG_T(m.tag) != 0 || (from >= L4_IRQ_ID(0) && from < L4_IRQ_ID(L4_NUM_IRQS)))
+            return push_message(L, st, from, m.tag, m.w, window);
+        uint64_t addr = m.w[0] & ~7ull, ip = m.w[1];
+        lua_pushvalue(L, 1);
+        push_id(L, st, from);
+        lua_pushinteger(L, (lua_Integer)addr);
+        lua_pushinteger(L, (lua_Integer)ip);
+        lua_pushvalue(L, UP_ACC(m.w[0]));
+        lua_pushinteger(L, L4_ID_TASK(from));
+        uint64_t w0 = m.w[0];
+        if (lua_pcall(L, 5, 1, 0) != LUA_OK)
+            return loop_failed(L, st, from, w0, ip);
+        int isint;
+        lua_Integer a = lua_tointegerx(L, -1, &isint);
+        dest = L4_NILTHREAD;
+        tag = L4_NODESC;
+        if (isint) {
+            if (((uint64_t)a & 0xfff) || (uint64_t)a >= MAP_USER_LIMIT) {
+                lua_pushfstring(L, "pager_loop: the handler returned %I, not the address of "
+                                   "a page (4 KiB aligned, below 0x7ffe00000000)", a);
+                return loop_failed(L, st, from, w0, ip);
+            }
+            m.w[0] = (addr & ~0xfffull) | L4_ITEM_MAP;
+            m.w[1] = L4_FPAGE((uint64_t)a, 12, L4_R | L4_W);
+            dest = from;
+            tag = L4_TAG(0, 0, 1);
+        } else if (lua_toboolean(L, -1)) {
+            if (!l4b_toitem(L, st, -1, m.w) || (m.w[1] & L4_FPAGE_IO)) {
+                lua_pushfstring(L, "pager_loop: the handler returned a %s, not a page address, "
+                                   "a memory item or nil", luaL_typename(L, -1));
+                return loop_failed(L, st, from, w0, ip);
+            }
+            dest = from;
+            tag = L4_TAG(0, 0, 1);
+        }
+        lua_settop(L, 2);
+    }
 }
 
 /* l4.sleep([ms]): a receive from nil; true when the time is up. */
@@ -481,7 +603,8 @@ int l4b_open_ipc(lua_State *L)
 {
     static const luaL_Reg msg_fns[] = {
         { "send", ipc_send }, { "reply", ipc_reply }, { "call", ipc_call },
-        { "reply_wait", ipc_reply_wait }, { "receive", ipc_receive }, { NULL, NULL } };
+        { "reply_wait", ipc_reply_wait }, { "receive", ipc_receive },
+        { "pager_loop", ipc_pager_loop }, { NULL, NULL } };
     static const luaL_Reg fns[] = {
         { "sleep", ipc_sleep }, { "set_window", ipc_set_window },
         { "set_buffers", ipc_set_buffers }, { NULL, NULL } };
@@ -501,7 +624,11 @@ int l4b_open_ipc(lua_State *L)
     luaL_ref(L, LUA_REGISTRYINDEX);
     l4b_push_ids(L);
     luaL_getmetatable(L, L4B_ID);
-    luaL_setfuncs(L, msg_fns, 2);
+    lua_pushliteral(L, "pagefault");
+    lua_pushliteral(L, "r");
+    lua_pushliteral(L, "w");
+    lua_pushliteral(L, "x");
+    luaL_setfuncs(L, msg_fns, 6);
     luaL_setfuncs(L, fns, 0);
     return 0;
 }

@@ -56,6 +56,9 @@ struct l4b_state {
      * that is it needs no check, a sender with its value no lookup. */
     const uint64_t *last_id;
     int last_ref;
+    /* fpage.c: the fpage and item metatables (compared by address:
+     * cheaper than luaL_testudata's lookup by name) */
+    const void *fpage_mt, *item_mt;
 };
 
 /* l4.c */
@@ -97,7 +100,7 @@ void l4b_pushfpage(lua_State *L, uint64_t fpage);
 uint64_t l4b_checkfpage(lua_State *L, int arg);
 uint64_t l4b_checkrights(lua_State *L, int arg, const char *def);
 /* A message value at arg that is an fpage or an item: its two words. */
-int l4b_toitem(lua_State *L, int arg, uint64_t item[2]);
+int l4b_toitem(lua_State *L, const struct l4b_state *st, int arg, uint64_t item[2]);
 
 /* ipc.c: one IPC with this state's buffers and window; sigma0 requests. */
 /* A request to sigma0 (memory.md "sigma0"): label, n words, mappings into

@@ -66,6 +66,10 @@ paddr_t pmm_alloc_contig(struct pmm *p, size_t n, size_t align)
     if (n == 0 || n > p->nfree)
         return 0;
     for (size_t f = step; f + n <= p->nframes; f += step) {
+        if (!p->bits[f / 64]) {     /* no free frame in f's word: on to the next word */
+            f = ((f / 64 + 1) * 64 + step - 1) / step * step - step;
+            continue;
+        }
         size_t i = 0;
         while (i < n && bit(p, f + i))
             i++;

@@ -1,11 +1,15 @@
-/* Byte and string helpers. Plain loops: the kernel copies little. */
+/* Byte and string helpers. memset and memcpy move 8 bytes per step
+ * (rep stosq / movsq): the kernel zeroes every frame it allocates, and
+ * byte loops made a new page table cost some 30,000 instructions. */
 #include "string.h"
 
 void *memset(void *d, int c, size_t n)
 {
     unsigned char *p = d;
-    while (n--)
-        *p++ = (unsigned char)c;
+    uint64_t v = 0x0101010101010101ull * (unsigned char)c;
+    size_t q = n / 8, r = n % 8;
+    __asm__ volatile("rep stosq" : "+D"(p), "+c"(q) : "a"(v) : "memory");
+    __asm__ volatile("rep stosb" : "+D"(p), "+c"(r) : "a"(v) : "memory");
     return d;
 }
 
@@ -13,8 +17,9 @@ void *memcpy(void *d, const void *s, size_t n)
 {
     unsigned char *dp = d;
     const unsigned char *sp = s;
-    while (n--)
-        *dp++ = *sp++;
+    size_t q = n / 8, r = n % 8;
+    __asm__ volatile("rep movsq" : "+D"(dp), "+S"(sp), "+c"(q) : : "memory");
+    __asm__ volatile("rep movsb" : "+D"(dp), "+S"(sp), "+c"(r) : : "memory");
     return d;
 }
 

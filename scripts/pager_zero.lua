@@ -96,9 +96,8 @@ function M.new(opts)
     next_addr = 0,      -- the chunk being cut into pages: next page, its end
     next_end = 0,
     clients = {},       -- task number -> {used = n, pages = {[addr] = pool page}}
-    task_of = setmetatable({}, {__mode = "k"}),  -- id -> task number (a cache)
     pending = {},       -- id -> {addr, ip, access} of a fault not answered
-    faults = 0,         -- fault messages received
+    npending = 0,       -- how many (the hot path looks at pending only if any)
     served = 0,         -- faults answered with a page of the region
     forwarded = 0,      -- faults handed to forward and answered
     refused = 0,        -- faults not answered
@@ -106,7 +105,7 @@ function M.new(opts)
     errors = 0,         -- faults the policy raised an error on
     last_error = "",
     generation = 1, reloads = 0,
-    trace = opts.trace and {} or nil,
+    trace = opts.trace and {} or false,
   }, Pager)
   self.recv_opts = self.timeout and {receive = self.timeout} or nil
   if opts.pool then
@@ -163,6 +162,7 @@ end
 -- again: a retry of a fault already refused (not counted twice).
 local function refuse(self, from, addr, ip, access, why, again)
   if again then return nil, why end             -- still waiting, as it was
+  if not self.pending[from] then self.npending = self.npending + 1 end
   self.pending[from] = {addr, ip, access}
   self.refused = self.refused + 1
   self.last_refused = {from, addr, why}
@@ -171,49 +171,94 @@ local function refuse(self, from, addr, ip, access, why, again)
   return nil, why
 end
 
+local PAGE_MASK = ~(PAGE - 1)
+
+-- The fault of `from` is answered: no longer waiting.
+local function unpend(self, from)
+  local pending = self.pending
+  if pending[from] then
+    pending[from] = nil
+    self.npending = self.npending - 1
+  end
+end
+
+-- A fault the policy does not serve: forwarded, or refused.
+local function not_served(self, from, addr, ip, access, why, again)
+  if why == "outside" and self.forward then
+    local item, w = self.forward(from, addr, ip, access)
+    if not item then return refuse(self, from, addr, ip, access, w, again) end
+    self.forwarded = self.forwarded + 1
+    unpend(self, from)
+    return item
+  end
+  return refuse(self, from, addr, ip, access, why or "refused", again)
+end
+
+-- The fault handler of pager self, a closure over it, as l4.pager_loop
+-- calls it: handler(from, addr, ip, access, task, again) -> the address
+-- of the page to map at the fault's page ("rw"), or an item
+-- (forwarded), or nil and why not. Unprotected: an error in the policy
+-- propagates (Pager:fault and run() catch it). The common case, a fresh
+-- page from the free list, is written out here: this is the pager's hot
+-- path (docs/performance.md).
+local function make_handler(self)
+  return function(from, addr, ip, access, task, again)
+    local page = addr & PAGE_MASK
+    local c = self.clients[task]
+    local have = c and c.pages[page]
+    local yes, why = M.policy(self, page, c, have == nil, from, access)
+    if not yes then return not_served(self, from, addr, ip, access, why, again) end
+    if not have then           -- a new page: counts against the quota
+      local free = self.free
+      local n = #free
+      if n > 0 then
+        have = free[n]
+        free[n] = nil
+      else
+        have, why = self:take_page()
+        if not have then return refuse(self, from, addr, ip, access, why, again) end
+      end
+      if not c then
+        c = {used = 0, pages = {}}
+        self.clients[task] = c
+      end
+      c.pages[page] = have
+      c.used = c.used + 1
+    end                         -- else mapped before (and unmapped since): again
+    self.served = self.served + 1
+    if self.npending ~= 0 then unpend(self, from) end
+    if self.trace then note(self, from, page) end
+    return have
+  end
+end
+
+-- M.handler(p): the fault handler of pager p, for l4.pager_loop (a loop
+-- of one's own: run() below is one).
+local handlers = setmetatable({}, {__mode = "k"})   -- pager -> its handler
+local function handler(self)
+  local h = handlers[self]
+  if not h then
+    h = make_handler(self)
+    handlers[self] = h
+  end
+  return h
+end
+
+-- An error of the policy while answering a fault: counted, the fault refused.
+local function policy_error(self, from, addr, ip, access, err, again)
+  self.errors = self.errors + 1
+  self.last_error = tostring(err)
+  return refuse(self, from, addr, ip, access, "policy: " .. self.last_error, again)
+end
+
 -- The answer to a fault of `from` at `addr`: a map item (to send with
 -- label 0), or nil and why not ("outside", "quota", "policy: ..." or
 -- sigma0's message).
 function Pager:fault(from, addr, ip, access, again)
-  local page = addr & ~(PAGE - 1)
-  local task = self.task_of[from]
-  if not task then
-    task = from.task
-    self.task_of[from] = task
-  end
-  local c = self.clients[task]
-  local have = c and c.pages[page]
-  local ok, yes, why = pcall(M.policy, self, page, c, have == nil, from, access)
-  if not ok then
-    self.errors = self.errors + 1
-    self.last_error = tostring(yes)
-    return refuse(self, from, addr, ip, access, "policy: " .. self.last_error, again)
-  end
-  if not yes then
-    if why == "outside" and self.forward then
-      local item, w = self.forward(from, addr, ip, access)
-      if not item then return refuse(self, from, addr, ip, access, w, again) end
-      self.forwarded = self.forwarded + 1
-      self.pending[from] = nil
-      return item
-    end
-    return refuse(self, from, addr, ip, access, why or "refused", again)
-  end
-  if not have then           -- a new page: counts against the quota
-    local msg
-    have, msg = self:take_page()
-    if not have then return refuse(self, from, addr, ip, access, msg, again) end
-    if not c then
-      c = {used = 0, pages = {}}
-      self.clients[task] = c
-    end
-    c.pages[page] = have
-    c.used = c.used + 1
-  end                         -- else mapped before (and unmapped since): again
-  self.served = self.served + 1
-  self.pending[from] = nil
-  if self.trace then note(self, from, page) end
-  return map_item(have, 12, "rw", page)
+  local ok, a, why = pcall(handler(self), from, addr, ip, access, from.task, again)
+  if not ok then return policy_error(self, from, addr, ip, access, a, again) end
+  if math.type(a) == "integer" then return map_item(a, 12, "rw", addr & PAGE_MASK) end
+  return a, why
 end
 
 -- Asks the policy again about the faults still waiting (after a reload,
@@ -243,7 +288,7 @@ end
 -- number of pages.
 function Pager:release(task)
   for from in pairs(self.pending) do
-    if from.task == task then self.pending[from] = nil end
+    if from.task == task then unpend(self, from) end
   end
   local c = self.clients[task]
   if not c then return 0 end
@@ -288,51 +333,40 @@ function Pager:reload(src, chunkname)
   for k in pairs(self) do if state[k] == nil then self[k] = nil end end
   for k, v in pairs(state) do self[k] = v end
   setmetatable(self, new.Pager)
+  local n = 0                   -- migrate may have changed the waiting faults
+  for _ in pairs(self.pending or {}) do n = n + 1 end
+  self.npending = n
   self.generation = self.generation + 1
   self.reloads = self.reloads + 1
   self.version = tostring(new.VERSION or self.generation)
   return true
 end
 
--- The server loop. Page faults are answered here, and the framework's
--- PING, INFO and RELOAD; any other message is given to other(from,
--- label, ...): a true result ends run() with it (run returns from,
--- label, ...), anything else goes on receiving (no answer is sent: other
--- may reply itself with l4.reply). Without other, run() ends at the
--- first other message. A receive that fails (timeout) ends run() with
--- nil, message, code.
+-- The server loop. Page faults are answered here (by the handler above,
+-- inside l4.pager_loop: the receive, the call of the handler and the
+-- reply with the map item are C), and the framework's PING, INFO and
+-- RELOAD; any other message is given to other(from, label, ...): a true
+-- result ends run() with it (run returns from, label, ...), anything
+-- else goes on receiving (no answer is sent: other may reply itself with
+-- l4.reply). Without other, run() ends at the first other message. A
+-- receive that fails (timeout) ends run() with nil, message, code. An
+-- error in the policy refuses that fault (counted in p.errors).
 function Pager:run(other)
-  local opts = self.recv_opts
-  local receive, reply_wait = l4.receive, l4.reply_wait
-  local function recv()
-    if opts then return receive(nil, opts) end
-    return receive()
-  end
-  local function answer(to, ...)      -- reply, then the next message
-    if opts then return reply_wait(to, opts, ...) end
-    return reply_wait(to, ...)
-  end
-  local from, label, a, b, c = recv()
+  local opts, serve = self.recv_opts, handler(self)
+  local pager_loop, reply = l4.pager_loop, l4.reply
   while true do
-    if from == nil then
-      if a == 2 then            -- our reply found nobody waiting: go on
-        from, label, a, b, c = recv()
-      else
-        return nil, label, a    -- e.g. "timeout", 3
-      end
-    elseif label == FAULT_LABEL then
-      self.faults = self.faults + 1
-      local item = self:fault(from, a, b, c)
-      if not item then from, label, a, b, c = recv()
-      elseif opts then from, label, a, b, c = reply_wait(from, opts, 0, item)
-      else from, label, a, b, c = reply_wait(from, 0, item) end
+    local from, label, a, b, c, d = pager_loop(serve, opts)
+    if from == false then       -- the handler failed: label is the error, a.. the fault
+      policy_error(self, a, b, c, d, label)
+    elseif from == nil then
+      return nil, label, a      -- e.g. "timeout", 3
     elseif label == PING then
-      from, label, a, b, c = answer(from, OK, self.name, self.version)
+      reply(from, OK, self.name, self.version)
     elseif label == INFO then
-      from, label, a, b, c = answer(from, OK, self.faults, self.errors, self.generation,
-                                    self.generation, self.reloads, 0,
-                                    collectgarbage("count") * 1024 // 1,
-                                    self.name, self.version, self.last_error)
+      reply(from, OK, self.served + self.forwarded + self.refused, self.errors,
+            self.generation, self.generation,
+            self.reloads, 0, collectgarbage("count") * 1024 // 1,
+            self.name, self.version, self.last_error)
     elseif label == RELOAD then
       local done, why
       if from.task ~= l4.kip.root.task and from.task ~= l4.self().task then
@@ -341,16 +375,15 @@ function Pager:run(other)
         done, why = self:reload(a, b)
       end
       if done then
-        l4.reply(from, OK, self.generation, self.version)
+        reply(from, OK, self.generation, self.version)
         self:retry()                  -- the new policy's: may answer waiting faults
         return self:run(other)        -- a tail call: the old loop is gone
       end
       self.last_error = why
       print(("%s: reload rejected, version %s keeps serving: %s"):format(self.name, self.version, why))
-      from, label, a, b, c = answer(from, REJECTED, why)
-    else
-      if not other or other(from, label, a, b, c) then return from, label, a, b, c end
-      from, label, a, b, c = recv()
+      reply(from, REJECTED, why)
+    elseif not other or other(from, label, a, b, c, d) then
+      return from, label, a, b, c, d
     end
   end
 end
@@ -386,4 +419,5 @@ function M.main(name, quota)
 end
 
 M.PAGE = PAGE
+M.handler = handler
 return M

@@ -213,6 +213,73 @@ case("ipc_pager", function()
   eq(l4.debug.mdb_check(), true)
 end)
 
+-- l4.pager_loop: the receive, the call of the handler and the reply with
+-- the map item are C; what each handler result does, its errors, and the
+-- messages it hands back.
+case("ipc_pager_loop", function()
+  local PAGE = 4096
+  local pool = assert(l4.mem.alloc(14))          -- 4 pages
+  pool:write64(0x18, 4321)
+  local region = l4.mem.reserve(14)
+  local loop, DONE = l4.pager_loop, l4.debug.FAULT_DONE
+  -- an integer: that page, mapped rw at the fault; the next message
+  -- (the faulting thread's report) ends the loop
+  local seen = {}
+  local t = assert(l4.debug.fault(region + 0x18))
+  local from, label, value = loop(function(...)
+    seen[#seen + 1] = {...}
+    return pool:base()
+  end, {receive = 1000})
+  eq(from, t); eq(label, DONE); eq(value, 4321, "it read the pool page")
+  eq(#seen, 1); eq(seen[1][1], t); eq(seen[1][2], region + 0x18); eq(seen[1][4], "r")
+  eq(seen[1][5], l4.self().task, "the task number")
+  assert(seen[1][3] >= 0x400000 and seen[1][3] < 0x1000000, seen[1][3])
+  -- an item: read-only is not enough for a write, so a second fault,
+  -- answered with an integer (rw)
+  local n = 0
+  t = assert(l4.debug.fault(region + PAGE, 77))
+  from, label, value = loop(function(_, addr, _, access)
+    n = n + 1
+    if n == 1 then
+      eq(access, "w")
+      return l4.map_item(pool:base() + PAGE, 12, "r", addr)
+    end
+    return pool:base() + PAGE
+  end, {receive = 1000})
+  eq(n, 2, "two faults"); eq(label, DONE); eq(value, 77); eq(pool:read64(PAGE), 77)
+  -- nil: no answer; the loop receives on (here until its timeout) and
+  -- the thread waits in its fault until someone answers
+  t = assert(l4.debug.fault(region + 2 * PAGE))
+  fails("timeout", 3, loop(function() return nil end, {receive = 50}))
+  from, label = l4.reply_wait(t, {receive = 1000}, 0, l4.map_item(pool:base() + 2 * PAGE, 12, "rw",
+                                                                region + 2 * PAGE))
+  eq(from, t); eq(label, DONE)
+  -- an error in the handler: false, the error, and the fault, not
+  -- answered (its thread waits for a reply; the loop will not see it again)
+  local function refused(handler, why)
+    local th = assert(l4.debug.fault(region + 3 * PAGE + 8))
+    local ok, err, f, addr, ip, access = loop(handler, {receive = 1000})
+    eq(ok, false); assert(tostring(err):find(why, 1, true), err)
+    eq(f, th); eq(addr, region + 3 * PAGE + 8); eq(access, "r"); eq(math.type(ip), "integer")
+    fails("timeout", 3, loop(function() return pool:base() end, {receive = 20}))
+    from, label = l4.reply_wait(th, {receive = 1000}, 0,
+                                l4.map_item(pool:base() + 3 * PAGE, 12, "rw", region + 3 * PAGE))
+    eq(from, th); eq(label, DONE, "answered by hand")
+    eq(l4.unmap(l4.fpage(region + 3 * PAGE, 12), true), true)
+  end
+  refused(function() error("no page for you") end, "no page for you")
+  -- results that are no answer are errors too
+  refused(function() return pool:base() + 8 end, "not the address of a page")
+  refused(function() return "a page" end, "returned a string")
+  refused(function() return l4.iofpage(0x80, 0) end, "not a page address, a memory item")
+  -- bad arguments
+  raises({"bad argument #1", "function expected"}, loop)
+  raises({"bad argument #2", "table expected"}, loop, function() end, 5)
+  for i = 0, 2 do eq(l4.unmap(l4.fpage(region + i * PAGE, 12), true), true) end
+  pool:unmap()
+  eq(l4.debug.mdb_check(), true)
+end)
+
 -- A call with two integers each way allocates nothing (issue 5).
 case("ipc_no_alloc", function()
   local echo, s0 = l4.debug.echo(), l4.kip.sigma0

@@ -92,6 +92,8 @@ local function args_for(f)
     a[2] = SHORT
   elseif name == "l4.receive" then
     n = 2; a[2] = R(2) == 1 and SHORT or R(0, 2)
+  elseif name == "l4.pager_loop" then
+    n = 2; a[2] = SHORT
   elseif name == "l4.sleep" or name == "l4.task.wait" or name == "l4.irq.wait" then
     n = 2; a[2] = R(0, 2)
     if name == "l4.sleep" then a[1] = R(0, 2) end

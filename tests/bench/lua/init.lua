@@ -9,7 +9,8 @@
 --   ipc_rtt_lua_to_c  this root's Lua thread calling the C echo thread of
 --                   l4.debug.echo, 2 integers each way
 --   pagefault_lua_pager  a page fault of a C thread resolved by the Lua
---                   pager (scripts/pager_zero.lua) running in this root:
+--                   pager (scripts/pager_zero.lua, its p:run() in
+--                   l4.pager_loop) running in this root:
 --                   the loop with faults minus the same loop on mapped
 --                   pages (l4.debug.fault's thread start and its report to
 --                   the pager are in both)
@@ -67,12 +68,13 @@ end
 local p, base, faulting, mapped = measure(true)
 print(("bench pagefault_lua_pager %d"):format((faulting - mapped) // N))
 print(("  (with l4.debug.fault's thread start: %d)"):format(faulting // N))
--- the pager's own Lua work per fault (Pager:fault: a page from the pool,
--- the bookkeeping, the map item), without the IPC
+-- the pager's own Lua work per fault (its handler: the policy, a page
+-- from the pool, the bookkeeping), without the IPC and l4.pager_loop
 local me = l4.self()
+local handler, task = pager_zero.handler(p), me.task
 local t0 = rdtsc()
-for i = 0, M - 1 do p:fault(me, base + (N + 8 + i) * 4096, "r") end
-print(("  (Pager:fault alone, no IPC: %d)"):format((rdtsc() - t0) // M))
+for i = 0, M - 1 do handler(me, base + (N + 8 + i) * 4096, 0, "r", task) end
+print(("  (the pager's handler alone, no IPC: %d)"):format((rdtsc() - t0) // M))
 local _, _, gfaulting, gmapped = measure(false)
 print(("  (the pool growing from sigma0 inside the loop: %d)"):format((gfaulting - gmapped) // N))
 
