@@ -17,57 +17,116 @@
  * rip, where sysretq takes it, is canonical: it is the return address of
  * its system call, made from a user page, all of which lie below
  * MAP_USER_LIMIT (lthread_ex_regs and exception replies set a rip below
- * USER_TOP, and cancel any wait). */
+ * USER_TOP, and cancel any wait).
+ *
+ * One more case, a pager's answer: a message that carries one map (or
+ * grant) item of one page, to such a receiver or to a thread that waits
+ * in the kernel for the reply to its page fault (ipc_kernel: the words
+ * go to its kmsg, and it goes on in its kernel context). */
 #include "ipc.h"
+#include "map.h"
 #include "sched.h"
 #include "space.h"
 #include "arch/x86_64/fastswitch.h"
 #include "arch/x86_64/trap.h"
 
-/* syscall_entry keeps nothing in registers across this call: the
+/* syscall_entry keeps nothing in registers across ipc_fastpath: the
  * Makefile builds this file with rbx and r12-r15 as scratch registers and
  * no frame pointer, which spares the saves of a function that, when it
- * succeeds, never returns. Only syscall_entry may call it. */
-void ipc_fastpath(struct trap_frame *f)
+ * succeeds, never returns. Only syscall_entry may call it. The parts
+ * below are inlined into each case, which keeps the register-only one as
+ * short as it was. */
+
+/* The checks on the receive phase and the receiver for a message of n
+ * words from me: the receiver (in RECV_WAIT for me; if kernel_ok, maybe
+ * for a kernel-made IPC's reply), or NULL. Nothing changed. */
+INLINE struct thread *receiver(struct thread *me, struct trap_frame *f, unsigned n, bool kernel_ok)
 {
-    struct thread *me = current;
-    uint64_t tag = f->rsi, rd = f->rdx;
-    /* Untyped words only, at most the register ones; no deceit, no label
-     * bits that are not zero... only bits 0-31 of the tag count here: u
-     * in 0-6 and every other bit of them clear. */
-    if ((uint32_t)tag > L4_REG_WORDS)
-        return;
+    uint64_t rd = f->rdx;
     /* A receive phase (open or closed; not a detach: L4_NODESC has that
      * bit too) that waits forever (a finite one needs the timeout list).
      * The send timeout does not matter: the receiver is already waiting.
      * Accepting maps or strings is fine: whoever sends them to me later
-     * takes the general path, which reads my descriptor then. */
+     * reads my descriptor then. */
     if ((rd & (L4_RCV_DETACH | ~0x7fffull)) || (uint16_t)(f->r10 >> 16))
-        return;
+        return NULL;
     if (me->irq_lines || ((rd & L4_RCV_OPEN) && me->sq_head))
-        return;                     /* something may be waiting for me */
+        return NULL;                /* something may be waiting for me */
     /* thread_lookup, inline: an id with bits above 35 matches no d->id */
     uint64_t id = f->rdi;
     struct space *ds = tasks[L4_ID_TASK(id)], *ms = me->space;
     if (!ds)
-        return;
+        return NULL;
     struct thread *d = ds->threads[L4_ID_LTHREAD(id)];
-    if (!d || d->id != id || d->state != TS_RECV_WAIT || d->ipc_kernel || d->deadline_us ||
-        (d->partner != IPC_OPEN && d->partner != me->id))
-        return;
+    if (!d || d->id != id || d->state != TS_RECV_WAIT || (d->ipc_kernel && !kernel_ok) ||
+        d->deadline_us || (d->partner != IPC_OPEN && d->partner != me->id))
+        return NULL;
     if (!space_direct(ms, ds))
-        return;                     /* a chief would see it: general path */
-    unsigned max = L4_RCV_MAXWORDS(d->rcv_desc);
-    if (max && L4_TAG_U(tag) > max)
-        return;
+        return NULL;                /* a chief would see it: general path */
+    unsigned max = d->ipc_kernel ? ARRAY_SIZE(d->kmsg) : L4_RCV_MAXWORDS(d->rcv_desc);
+    if (max && n > max)
+        return NULL;                /* cut */
+    return sched_may_hand_over(d) ? d : NULL;   /* or a thread above d is ready */
+}
+
+/* Delivers the n words of my message to d (ready for it: receiver()),
+ * records my receive phase, and switches. */
+INLINE NORETURN void deliver(struct thread *me, struct trap_frame *f, struct thread *d, unsigned n)
+{
+    uint64_t tag = f->rsi, rd = f->rdx;
     me->timeouts = f->r10;          /* what sys_ipc would record for my receive */
     me->rcv_desc = rd;              /* (and sets itself if it runs instead) */
-    me->partner = (rd & L4_RCV_OPEN) ? IPC_OPEN : id;
-    d->utcb->intended_receiver = id;    /* (the general path would set it too) */
-    /* Under space_direct, the sender is inside the receiver's subclans
-     * exactly when the receiver is its chief. */
-    uint64_t result = ds == ms->chief ? L4_IPC_OK | L4_IPC_FROM_INNER : L4_IPC_OK;
-    if (!sched_hand_over(me, d))
-        return;                     /* a thread above d is ready */
+    me->partner = (rd & L4_RCV_OPEN) ? IPC_OPEN : d->id;
+    uint64_t result = L4_IPC_OK;
+    if (d->ipc_kernel) {            /* a fault's reply: the kernel takes it */
+        for (unsigned i = 0; i < n; i++)
+            d->kmsg[i] = *trap_mr(f, i);
+        d->kres = L4_IPC_OK;
+        d->ktag = tag;
+    } else {
+        d->utcb->intended_receiver = d->id;     /* (the general path would set it too) */
+        /* Under space_direct, the sender is inside the receiver's subclans
+         * exactly when the receiver is its chief. */
+        if (d->space == me->space->chief)
+            result |= L4_IPC_FROM_INNER;
+    }
+    sched_hand_over(me, d);
     arch_fast_switch(me, f, d, result, tag);
+}
+
+/* The fast path with one map (or grant) item of one page after at most 4
+ * words, typically a pager's answer to a page fault (then into the
+ * faulting thread's kernel context, which waits for it). The page is
+ * mapped once every check has passed: if that fails, nothing changed,
+ * and the general path fails the same way (L4_IPC_MAP_FAILED). */
+static void __attribute__((noinline)) fastpath_map(struct trap_frame *f, struct thread *me)
+{
+    unsigned u = (uint32_t)f->rsi & 0x7f;
+    uint64_t w0 = *trap_mr(f, u), w1 = *trap_mr(f, u + 1);
+    if ((w0 & 0xc) != L4_ITEM_MAP || (w1 & L4_FPAGE_IO) || L4_FPAGE_SIZE(w1) != PAGE_SHIFT)
+        return;
+    struct thread *d = receiver(me, f, u + 2, true);
+    if (!d)
+        return;
+    uint64_t window = d->ipc_kernel ? L4_FPAGE(0, L4_WHOLE_SPACE, L4_RWX)
+                    : (d->rcv_desc & L4_RCV_MAPS) ? d->utcb->rcv_window : 0;
+    if (window && map_fpage(me->space, d->space, w0, w1, window))
+        deliver(me, f, d, u + 2);
+}
+
+void ipc_fastpath(struct trap_frame *f)
+{
+    struct thread *me = current;
+    /* Untyped words only, at most the register ones; no deceit, no label
+     * bits that are not zero... only bits 0-31 of the tag count here: u
+     * in 0-6 and every other bit of them clear. Or t = 1 and u <= 4. */
+    unsigned n = (uint32_t)f->rsi;
+    if (n > L4_REG_WORDS) {
+        if (n - (1u << 7) <= L4_REG_WORDS - 2)
+            fastpath_map(f, me);
+        return;
+    }
+    struct thread *d = receiver(me, f, n, false);
+    if (d)
+        deliver(me, f, d, n);
 }

@@ -14,6 +14,7 @@
 #include "sched.h"
 #include "space.h"
 #include "string.h"
+#include "arch/x86_64/fastswitch.h"
 #include "arch/x86_64/layout.h"
 #include "arch/x86_64/paging.h"
 #include "arch/x86_64/trap.h"
@@ -22,32 +23,20 @@
 enum phase { DONE, WAIT, FAILED, FAULT };
 
 
-static uint64_t *reg_slot(struct trap_frame *f, unsigned i)
-{
-    switch (i) {
-    case 0: return &f->r8;
-    case 1: return &f->r9;
-    case 2: return &f->r12;
-    case 3: return &f->r13;
-    case 4: return &f->r14;
-    default: return &f->r15;
-    }
-}
-
-static uint64_t get_word(struct thread *t, unsigned i)
+static inline uint64_t get_word(struct thread *t, unsigned i)
 {
     if (t->ipc_kernel)
         return i < ARRAY_SIZE(t->kmsg) ? t->kmsg[i] : 0;
-    return i < L4_REG_WORDS ? *reg_slot(t->frame, i) : t->utcb->mr[i];
+    return i < L4_REG_WORDS ? *trap_mr(t->frame, i) : t->utcb->mr[i];
 }
 
-static void put_word(struct thread *t, unsigned i, uint64_t v)
+static inline void put_word(struct thread *t, unsigned i, uint64_t v)
 {
     if (t->ipc_kernel) {
         if (i < ARRAY_SIZE(t->kmsg))
             t->kmsg[i] = v;
     } else if (i < L4_REG_WORDS) {
-        *reg_slot(t->frame, i) = v;
+        *trap_mr(t->frame, i) = v;
     } else {
         t->utcb->mr[i] = v;
     }
@@ -166,10 +155,10 @@ static enum xfer transfer(struct thread *snd, struct thread *rcv, uint64_t dest_
         return X_FAIL;
     }
     for (unsigned i = 0, nstr = 0; i < t; i++) {
-        uint64_t w0 = get_word(snd, u + 2 * i), w1 = get_word(snd, u + 2 * i + 1);
+        uint64_t w0 = get_word(snd, u + 2 * i);
         if ((w0 & 0xf) != L4_ITEM_STRING)
             continue;
-        enum xfer x = copy_string(snd, rcv, nstr++, w0 >> 4, w1, faulter);
+        enum xfer x = copy_string(snd, rcv, nstr++, w0 >> 4, get_word(snd, u + 2 * i + 1), faulter);
         if (x != X_OK)
             return x;
     }
@@ -200,6 +189,11 @@ static enum xfer transfer(struct thread *snd, struct thread *rcv, uint64_t dest_
             return X_FAIL;
         }
     }
+    if (rcv->ipc_kernel) {          /* the kernel takes the words and the tag */
+        rcv->kres = L4_IPC_OK;
+        rcv->ktag = tag;
+        return X_OK;
+    }
     /* Who the receiver is told the sender is: itself, or whom a chief
      * claims (deceiving send), if the chief sits between the two. */
     uint64_t from = snd->id, flags = 0;
@@ -214,15 +208,10 @@ static enum xfer transfer(struct thread *snd, struct thread *rcv, uint64_t dest_
         flags |= L4_IPC_REDIRECTED;
     if (space_is_ancestor(rcv->space, snd->space))
         flags |= L4_IPC_FROM_INNER;
-    if (rcv->ipc_kernel) {
-        rcv->kres = L4_IPC_OK;
-        rcv->ktag = tag;
-    } else {
-        rcv->frame->rax = L4_IPC_OK | flags;
-        rcv->frame->rdi = from;
-        rcv->frame->rsi = tag & ~L4_TAG_DECEIVE;
-        rcv->utcb->intended_receiver = dest_id;
-    }
+    rcv->frame->rax = L4_IPC_OK | flags;
+    rcv->frame->rdi = from;
+    rcv->frame->rsi = tag & ~L4_TAG_DECEIVE;
+    rcv->utcb->intended_receiver = dest_id;
     return X_OK;
 }
 
@@ -308,14 +297,15 @@ static enum phase receive_phase(struct thread *t)
     uint64_t rd = t->rcv_desc;
     uint64_t from = (rd & L4_RCV_OPEN) ? IPC_OPEN : t->partner;
     uint16_t to = (uint16_t)(t->timeouts >> 16);
-    irq_ack(t);
+    if (t->irq_lines)           /* (the common case: no lines, no call) */
+        irq_ack(t);
     if (!(rd & L4_RCV_OPEN) && from >= L4_IRQ_ID(0) && from < L4_IRQ_ID(L4_NUM_IRQS)) {
         unsigned irq = (unsigned)(from - L4_IRQ_ID(0));
         if (rd & L4_RCV_DETACH) {
             set_result(t, irq_detach(irq, t) ? L4_IPC_OK : L4_IPC_NOPARTNER);
             return FAILED;
         }
-        if (!irq_attached(irq, t)) {
+        if (!(t->irq_lines >> irq & 1)) {      /* not attached to me */
             /* V2: a receive from an IRQ with timeout zero attaches to it;
              * "receive timeout" means attached. */
             if (!sched_timeout_is_zero(to) || !irq_attach(irq, t)) {
@@ -326,7 +316,7 @@ static enum phase receive_phase(struct thread *t)
             return FAILED;
         }
     }
-    if (irq_take_pending(t, from))
+    if (t->irq_lines && irq_take_pending(t, from))
         return DONE;                /* irq.c wrote the interrupt message */
     for (struct thread *s = t->sq_head; s; s = s->sq_next) {
         if (from != IPC_OPEN && s->id != from)
@@ -567,6 +557,31 @@ unsigned ipc_kernel_call(uint64_t to, uint32_t label, const uint64_t *w, unsigne
     return ipc_kernel_call_bounded(to, label, w, n, reply, L4_TO_NEVER);
 }
 
+/* A kernel-made call's usual case, as the fast path (fastpath.c) does it:
+ * the handler waits for me already, in my clan, and may run at once; I
+ * wait forever for its reply. It gets the n words straight into its
+ * registers and runs; I wait as receive_phase would make me, my kernel
+ * context saved as schedule() would save it. False if not: nothing
+ * changed. */
+static bool kernel_call_fast(struct thread *me, uint64_t to, unsigned n)
+{
+    struct thread *d = thread_lookup(to);
+    unsigned max;
+    if (!d || d->state != TS_RECV_WAIT || d->ipc_kernel || d->deadline_us || me->irq_lines ||
+        (d->partner != IPC_OPEN && d->partner != me->id) || !space_direct(me->space, d->space) ||
+        ((max = L4_RCV_MAXWORDS(d->rcv_desc)) && n > max) || !sched_may_hand_over(d))
+        return false;
+    for (unsigned i = 0; i < n; i++)
+        *trap_mr(d->frame, i) = me->kmsg[i];
+    d->utcb->intended_receiver = to;
+    me->send_to_id = to;
+    sched_hand_over(me, d);         /* I wait in RECV_WAIT */
+    /* FROM_INNER: see fastpath.c */
+    arch_fast_call(me, d, d->space == me->space->chief ? L4_IPC_OK | L4_IPC_FROM_INNER : L4_IPC_OK,
+                   me->snd_tag);
+    return true;
+}
+
 unsigned ipc_kernel_call_bounded(uint64_t to, uint32_t label, const uint64_t *w, unsigned n,
                                  uint64_t *reply, uint16_t timeout)
 {
@@ -580,11 +595,13 @@ unsigned ipc_kernel_call_bounded(uint64_t to, uint32_t label, const uint64_t *w,
     me->rcv_desc = 0;               /* closed, from the partner */
     me->partner = to;
     me->kres = L4_IPC_OK;
-    enum phase p = send_phase(me, to);
-    if (p == DONE)
-        p = receive_phase(me);
-    if (p == WAIT)
-        schedule();
+    if (timeout != L4_TO_NEVER || !kernel_call_fast(me, to, n)) {
+        enum phase p = send_phase(me, to);
+        if (p == DONE)
+            p = receive_phase(me);
+        if (p == WAIT)
+            schedule();
+    }
     me->ipc_kernel = false;
     for (unsigned i = 0; reply && i < ARRAY_SIZE(me->kmsg); i++)
         reply[i] = me->kmsg[i];

@@ -30,7 +30,8 @@ void ipc_release_waiters(struct thread *t);
 /* A finite timeout of t ran out. */
 void ipc_timeout(struct thread *t);
 /* The current thread (in user mode at the fault) calls its pager (or
- * exception handler) on the kernel's behalf: words in, result code out. */
+ * exception handler) on the kernel's behalf: words in, result code out,
+ * the reply's words in reply (if not NULL). */
 unsigned ipc_kernel_call(uint64_t to, uint32_t label, const uint64_t *w, unsigned n, uint64_t *reply);
 /* The same, waiting at most timeout (an ABI timeout field) in each phase. */
 unsigned ipc_kernel_call_bounded(uint64_t to, uint32_t label, const uint64_t *w, unsigned n,

@@ -38,11 +38,6 @@ bool irq_detach(unsigned irq, struct thread *t)
     return true;
 }
 
-bool irq_attached(unsigned irq, struct thread *t)
-{
-    return irq < L4_NUM_IRQS && lines[irq].owner == t;
-}
-
 uint64_t irq_info(unsigned irq, uint64_t *owner)
 {
     *owner = lines[irq].owner ? lines[irq].owner->id : L4_NILTHREAD;
@@ -60,8 +55,6 @@ void irq_detach_all(struct thread *t)
 
 bool irq_take_pending(struct thread *t, uint64_t from)
 {
-    if (!t->irq_lines)
-        return false;           /* the common case: no lines, no loop */
     for (unsigned i = 0; i < L4_NUM_IRQS; i++) {
         struct line *l = &lines[i];
         if (l->owner != t || !l->pending || (from != IPC_OPEN && from != L4_IRQ_ID(i)))
@@ -76,8 +69,6 @@ bool irq_take_pending(struct thread *t, uint64_t from)
 
 void irq_ack(struct thread *t)
 {
-    if (!t->irq_lines)
-        return;
     for (unsigned i = 0; i < L4_NUM_IRQS; i++)
         if (lines[i].owner == t && lines[i].delivered) {
             lines[i].delivered = false;

@@ -7,12 +7,12 @@
 
 bool irq_attach(unsigned irq, struct thread *t);
 bool irq_detach(unsigned irq, struct thread *t);
-bool irq_attached(unsigned irq, struct thread *t);
 /* How often the line was raised; *owner its thread's id (nilthread if none). */
 uint64_t irq_info(unsigned irq, uint64_t *owner);
 void irq_detach_all(struct thread *t);
 /* If t may take a pending interrupt (from = OPEN or that IRQ's id),
- * write it into t's registers and return true. */
+ * write it into t's registers and return true. This and irq_ack loop
+ * over the lines: the IPC path calls them only if t->irq_lines. */
 bool irq_take_pending(struct thread *t, uint64_t from);
 /* t starts a receive: unmask the lines whose last interrupt it took. */
 void irq_ack(struct thread *t);

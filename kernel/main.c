@@ -9,6 +9,7 @@
 #include "sigma0.h"
 #include "arch/x86_64/arch.h"
 #include "arch/x86_64/layout.h"
+#include "arch/x86_64/paging.h"
 
 #define L4UA_VERSION "0.1"
 
@@ -63,9 +64,9 @@ void kmain(uint32_t magic, uint32_t info)
             mib = mib * 10 + (uint64_t)(*p - '0');
         kmem_limit = MIN(mib << (20 - PAGE_SHIFT), kmem_pmm.nfree);
     }
-    kprintf("free memory: %lu KiB in %u ranges; kernel pool %lu KiB; timer at %u Hz\n",
+    kprintf("free memory: %lu KiB in %u ranges; kernel pool %lu KiB; timer at %u Hz%s\n",
             kmem_pmm.nfree * (PAGE_SIZE / 1024), kmem_nfree_ranges,
-            kmem_limit * (PAGE_SIZE / 1024), arch_tick_hz());
+            kmem_limit * (PAGE_SIZE / 1024), arch_tick_hz(), paging_pcid ? "; PCIDs" : "");
     kip_init(mem_total, kmem_limit * PAGE_SIZE, arch_tsc_per_us());
     if (ktest_main)
         ktest_main(&boot_info);

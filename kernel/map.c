@@ -5,7 +5,7 @@
 #include "space.h"
 #include "arch/x86_64/paging.h"
 
-bool map_fpage_valid(uint64_t f)
+static inline bool valid(uint64_t f)
 {
     unsigned s = L4_FPAGE_SIZE(f);
     uint64_t base = L4_FPAGE_BASE(f);
@@ -18,9 +18,14 @@ bool map_fpage_valid(uint64_t f)
            (1ull << s) <= MAP_USER_LIMIT - base;
 }
 
+bool map_fpage_valid(uint64_t f)
+{
+    return valid(f);
+}
+
 bool map_fpage(struct space *from, struct space *to, uint64_t w0, uint64_t f, uint64_t window)
 {
-    if (!map_fpage_valid(f) || !map_fpage_valid(window))
+    if (!valid(f) || !valid(window))
         return false;
     unsigned s = L4_FPAGE_SIZE(f), ws = L4_FPAGE_SIZE(window);
     uint64_t snd_base = w0 & ~0xfffull, src = L4_FPAGE_BASE(f), dst = L4_FPAGE_BASE(window);
@@ -34,6 +39,9 @@ bool map_fpage(struct space *from, struct space *to, uint64_t w0, uint64_t f, ui
     }
     uint64_t end = MIN(src + len, MAP_USER_LIMIT);
     bool grant = (w0 & 0xe) == L4_ITEM_GRANT;
+    if (len == PAGE_SIZE)       /* a pager's usual answer: no stretch to skip */
+        return src >= end || dst >= MAP_USER_LIMIT ||
+               mdb_map(from, src, to, dst, L4_FPAGE_RIGHTS(f), grant);
     for (uint64_t va = src; (va = paging_next_mapped(from->pml4, va, end)) < end &&
                             dst + (va - src) < MAP_USER_LIMIT; va += PAGE_SIZE)
         if (!mdb_map(from, va, to, dst + (va - src), L4_FPAGE_RIGHTS(f), grant))

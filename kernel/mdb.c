@@ -126,15 +126,15 @@ static uint64_t *pte_of(const struct mdb_node *n)
     return e;
 }
 
-/* TLB: user pages are never global (no PTE_G below USER_TOP) and there
- * are no PCIDs, so each CR3 load flushes them all, and the kernel loads
- * CR3 whenever the task changes (arch_switch). Only the space now in CR3
- * can have an old entry cached: that one needs invlpg, others nothing. */
+/* TLB: user pages are never global (no PTE_G below USER_TOP). A present
+ * entry that changes may be cached: space_flush_page. An absent one is
+ * never cached, so filling it needs nothing. */
 static void pte_set(const struct mdb_node *n, uint64_t *e, uint64_t v)
 {
+    uint64_t old = *e;
     *e = v;
-    if (READ_CR(3) == n->space->pml4)
-        invlpg(n->va);
+    if (old & PTE_P)
+        space_flush_page(n->space, n->va);
 }
 
 /* Gives n (space and va set) the empty entry e with value v. */

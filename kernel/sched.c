@@ -68,12 +68,11 @@ void sched_make_ready(struct thread *t)
         sched_need_resched = true;
 }
 
-/* sched_hand_over's case of other priorities (or to queued already). */
+/* sched_hand_over's case of other priorities. */
 void sched_hand_over_slow(struct thread *from, struct thread *to)
 {
     sched_remove(from);
-    if (!to->rq_next)
-        rq_add_tail(to);
+    rq_add_tail(to);
 }
 
 static struct thread *pick(void)
@@ -95,11 +94,6 @@ void schedule(void)
     struct thread *prev = current;
     current = next;
     arch_switch(prev, next);
-}
-
-bool sched_timeout_is_zero(uint16_t to)
-{
-    return (to & 0x3ff) == 0 && (to >> 10) != 0;
 }
 
 void sched_cancel_timeout(struct thread *t)

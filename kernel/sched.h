@@ -17,39 +17,53 @@ void sched_remove(struct thread *t);        /* out of the ready queue */
 /* Runs the highest-priority ready thread (or idle); returns when the
  * calling context is chosen again. */
 void schedule(void);
-/* Arms t's timeout (16-bit field of the ABI); false if it is "zero". */
-bool sched_timeout_is_zero(uint16_t to);
+/* Is the timeout (a 16-bit field of the ABI) "zero" (do not wait)? */
+static inline bool sched_timeout_is_zero(uint16_t to)
+{
+    return (to & 0x3ff) == 0 && (to >> 10) != 0;
+}
+/* Arms t's timeout (16-bit field of the ABI); "never" disarms it. */
 void sched_set_timeout(struct thread *t, uint16_t to);
 void sched_cancel_timeout(struct thread *t);
 void sched_tick(unsigned us);               /* timer interrupt */
 extern struct thread *sched_rq[256];        /* the ready queues, by priority */
 extern uint64_t sched_rq_bits[4];           /* which of them are non-empty */
 void sched_hand_over_slow(struct thread *from, struct thread *to);
-/* The IPC fast path's share, inline there: from blocks in RECV_WAIT, to
- * becomes current (the caller switches the CPU), if no ready thread has a
- * higher priority than to; else false, nothing changed. When to has
- * from's priority and is not queued, it simply takes from's place at the
- * head of the queue, where the running thread stays; else from leaves its
- * queue and to joins the tail of its own. */
-static inline bool sched_hand_over(struct thread *from, struct thread *to)
+/* The IPC fast paths' share, inline there. May to run now in place of
+ * the current thread: is no ready thread above its priority? */
+static inline bool sched_may_hand_over(const struct thread *to)
 {
     const uint64_t *bits = sched_rq_bits;
     unsigned w = to->prio / 64, b = to->prio % 64;
     uint64_t above = bits[w] >> b >> 1;         /* ready threads above to */
     above |= (w < 1 ? bits[1] : 0) | (w < 2 ? bits[2] : 0) | (w < 3 ? bits[3] : 0);
-    if (above)
-        return false;
+    return !above;
+}
+/* And if so: from (running, so queued) blocks in RECV_WAIT and to (which
+ * waits, so is in no queue) becomes current; the caller switches the CPU.
+ * When to has from's priority it simply takes from's place in the queue
+ * (usually the head, where the running thread stays, and from alone
+ * there); else from leaves its queue and to joins the tail of its own. */
+static inline void sched_hand_over(struct thread *from, struct thread *to)
+{
     to->state = TS_READY;
-    if (__builtin_expect(from->rq_next == from && !to->rq_next && from->prio == to->prio, 1)) {
-        to->rq_next = to->rq_prev = to;
-        sched_rq[to->prio] = to;
+    if (__builtin_expect(from->prio == to->prio, 1)) {
+        if (__builtin_expect(from->rq_next == from, 1)) {
+            to->rq_next = to->rq_prev = to;
+            sched_rq[to->prio] = to;
+        } else {                    /* others ready at this priority */
+            to->rq_next = from->rq_next;
+            to->rq_prev = from->rq_prev;
+            to->rq_next->rq_prev = to->rq_prev->rq_next = to;
+            if (sched_rq[to->prio] == from)
+                sched_rq[to->prio] = to;
+        }
         from->rq_next = from->rq_prev = NULL;
     } else {
         sched_hand_over_slow(from, to);
     }
     from->state = TS_RECV_WAIT;
     current = to;
-    return true;
 }
 NORETURN void sched_start(void);            /* the boot context becomes idle */
 /* Ready queues and timeouts consistent (check.c); *queued: threads queued. */

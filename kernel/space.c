@@ -57,6 +57,8 @@ struct space *space_create(unsigned task, struct space *chief, uint8_t mcp)
     struct space *s = phys_to_virt(sp);
     s->task = task;
     s->pml4 = pml4;
+    s->cr3 = paging_cr3(pml4, task);
+    s->tlb_stale = true;            /* its PCID may hold a deleted task's entries */
     s->chief = chief;
     s->mcp = mcp;
     /* Versions start from the task's generation: a reused task number
@@ -85,7 +87,7 @@ void space_destroy(struct space *s)
     for (unsigned i = 0; i < L4_MAX_LTHREADS; i++)
         if (s->threads[i])
             thread_destroy(s->threads[i]);
-    if (READ_CR(3) == s->pml4)
+    if ((READ_CR(3) & PTE_ADDR) == s->pml4)
         WRITE_CR(3, kernel_pml4);
     tasks[s->task] = NULL;
     mdb_unmap_space(s);         /* what others have from s goes too */
@@ -107,7 +109,7 @@ bool space_map_page(struct space *s, uint64_t va, paddr_t pa, bool writable, boo
     uint64_t *e = paging_lookup(s->pml4, va);
     if (e) {
         *e = pa | flags | PTE_P;
-        invlpg(va);         /* only matters if s is current; cheap anyway */
+        space_flush_page(s, va);
         return true;
     }
     return paging_map(s->pml4, va, pa, flags);
@@ -118,7 +120,7 @@ void space_unmap_page(struct space *s, uint64_t va)
     uint64_t *e = paging_lookup(s->pml4, va);
     if (e && !(*e & PTE_PS)) {
         *e = 0;
-        invlpg(va);
+        space_flush_page(s, va);
     }
 }
 

@@ -2,10 +2,14 @@
 #pragma once
 #include "types.h"
 #include "thread.h"
+#include "arch/x86_64/cpu.h"
+#include "arch/x86_64/paging.h"
 
 struct space {
     unsigned task;                  /* task number (1.. L4_MAX_TASKS-1) */
     paddr_t pml4;                   /* user half own, kernel half shared */
+    uint64_t cr3;                   /* loads it: pml4 (with PCIDs, PCID = task) */
+    bool tlb_stale;                 /* TLB may hold changed entries: flush at next load */
     struct space *chief;            /* NULL: created by the kernel */
     uint8_t mcp;                    /* highest priority its threads may set */
     uint16_t next_version[L4_MAX_LTHREADS];
@@ -31,6 +35,16 @@ bool space_map_page(struct space *s, uint64_t va, paddr_t pa, bool writable, boo
 void space_unmap_page(struct space *s, uint64_t va);
 /* Physical address and page-table entry of a user page; false if not mapped. */
 bool space_lookup(struct space *s, uint64_t va, paddr_t *pa, uint64_t *pte);
+/* A present user entry of s changed (gone, or rights taken): the TLB may
+ * still hold the old one. invlpg if s is loaded (CR3); else its next load
+ * flushes (which, without PCIDs, every load does anyway). */
+static inline void space_flush_page(struct space *s, uint64_t va)
+{
+    if ((READ_CR(3) & PTE_ADDR) == s->pml4)
+        invlpg(va);
+    else
+        s->tlb_stale = true;
+}
 /* Does a message from 'from' to a thread of 'to' go there directly (my
  * own task, my clan, my own chief, or into my clan)? Inline: the IPC
  * fast path asks it on every call. */

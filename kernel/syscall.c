@@ -82,9 +82,12 @@ static void sys_fpage_unmap(struct trap_frame *f)
     }
     struct space *s = current->space;
     uint64_t end = MIN(L4_FPAGE_BASE(fp) + (1ull << L4_FPAGE_SIZE(fp)), MAP_USER_LIMIT);
-    for (uint64_t va = L4_FPAGE_BASE(fp); (va = paging_next_mapped(s->pml4, va, end)) < end;
-         va += PAGE_SIZE)
-        mdb_unmap(s, va, (unsigned)mask);
+    if (L4_FPAGE_SIZE(fp) == PAGE_SHIFT)    /* one page: no stretch to skip */
+        mdb_unmap(s, L4_FPAGE_BASE(fp), (unsigned)mask);
+    else
+        for (uint64_t va = L4_FPAGE_BASE(fp); (va = paging_next_mapped(s->pml4, va, end)) < end;
+             va += PAGE_SIZE)
+            mdb_unmap(s, va, (unsigned)mask);
     f->rax = L4_OK;
 }
 

@@ -16,4 +16,5 @@ typedef uint64_t vaddr_t;   /* a virtual address */
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
 #define NORETURN __attribute__((noreturn))
+#define INLINE static inline __attribute__((always_inline))    /* even where gcc would not */
 #define PRINTF(f, a) __attribute__((format(printf, f, a)))

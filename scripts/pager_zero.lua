@@ -57,8 +57,11 @@ Pager.__index = Pager
 local M = {Pager = Pager, VERSION = "1", STATS = STATS}
 
 -- The policy: whether the fault of `from` at `page` is served. c is the
--- client task's record ({used = pages held, pages = {[page] = pool
--- page}}; nil before its first page), fresh whether the page would be a
+-- client task's record ({used = pages held, pages = {[(page - p.origin)
+-- >> 12] = pool page}}: numbered from the region's start, so that a
+-- client's pages are mostly the array part of the table, which grows
+-- far cheaper than a hash; p:backing(task, page) looks one up; nil
+-- before its first page), fresh whether the page would be a
 -- new one (one mapped before costs nothing). -> true; or nil and why:
 -- "outside" (handed to p.forward if there is one), "quota", or anything
 -- else. A new version may change all of it; an error in it refuses the
@@ -86,6 +89,7 @@ function M.new(opts)
     version = M.VERSION,
     quota = opts.quota or 256,
     lo = opts.lo or 0x100000000000,
+    origin = opts.lo or 0x100000000000,   -- page numbers count from here (fixed)
     hi = opts.hi or 0x7f0000000000,
     chunk_log2 = opts.chunk_log2 or 16,
     on_refuse = opts.on_refuse,
@@ -95,7 +99,7 @@ function M.new(opts)
     free = {},          -- addresses (in this task) of pages to hand out again
     next_addr = 0,      -- the chunk being cut into pages: next page, its end
     next_end = 0,
-    clients = {},       -- task number -> {used = n, pages = {[addr] = pool page}}
+    clients = {},       -- task number -> {used = n, pages = {[page number] = pool page}}
     pending = {},       -- id -> {addr, ip, access} of a fault not answered
     npending = 0,       -- how many (the hot path looks at pending only if any)
     served = 0,         -- faults answered with a page of the region
@@ -205,7 +209,8 @@ local function make_handler(self)
   return function(from, addr, ip, access, task, again)
     local page = addr & PAGE_MASK
     local c = self.clients[task]
-    local have = c and c.pages[page]
+    local key = (page - self.origin) >> 12
+    local have = c and c.pages[key]
     local yes, why = M.policy(self, page, c, have == nil, from, access)
     if not yes then return not_served(self, from, addr, ip, access, why, again) end
     if not have then           -- a new page: counts against the quota
@@ -222,7 +227,7 @@ local function make_handler(self)
         c = {used = 0, pages = {}}
         self.clients[task] = c
       end
-      c.pages[page] = have
+      c.pages[key] = have
       c.used = c.used + 1
     end                         -- else mapped before (and unmapped since): again
     self.served = self.served + 1
@@ -274,6 +279,12 @@ function Pager:retry()
     if item and l4.reply(from, 0, item) then n = n + 1 end
   end
   return n
+end
+
+-- The pool page backing `page` of a client task, or nil.
+function Pager:backing(task, page)
+  local c = self.clients[task]
+  return c and c.pages[(page - self.origin) >> 12]
 end
 
 -- Pages a client task holds now.

@@ -125,25 +125,48 @@ arch_fast_exit:
     swapgs
     sysretq
 
-/* void arch_switch_stacks(uint64_t *save_ksp, uint64_t ksp): saves the
- * callee-saved registers on this stack, switches to the other one. */
-    .globl arch_switch_stacks
-arch_switch_stacks:
+/* The callee-saved registers, as a switched-out kernel context keeps them
+ * on its stack (below them the return address; the stack pointer in the
+ * thread's ksp). */
+.macro SAVE_CALLEE
     pushq %rbp
     pushq %rbx
     pushq %r12
     pushq %r13
     pushq %r14
     pushq %r15
+.endm
+
+/* void arch_save_fast_exit(rdi, rsi, rax, msg, to, uint64_t *save_ksp):
+ * arch_fast_exit from a thread that keeps its kernel context: saved as
+ * arch_switch_stacks saves it, a switch back returns from this call. */
+    .globl arch_save_fast_exit
+arch_save_fast_exit:
+    SAVE_CALLEE
+    mov %rsp, (%r9)
+    jmp arch_fast_exit
+
+/* void arch_switch_stacks(uint64_t *save_ksp, uint64_t ksp): saves the
+ * callee-saved registers on this stack, switches to the other one. */
+    .globl arch_switch_stacks
+arch_switch_stacks:
+    SAVE_CALLEE
     mov %rsp, (%rdi)
     mov %rsi, %rsp
-    popq %r15
+1:  popq %r15
     popq %r14
     popq %r13
     popq %r12
     popq %rbx
     popq %rbp
     ret
+
+/* void arch_resume(uint64_t ksp): switches to that kernel context,
+ * leaving this one (which keeps nothing). */
+    .globl arch_resume
+arch_resume:
+    mov %rdi, %rsp
+    jmp 1b
 
 /* A new thread's first switch returns here, with rsp at its trap frame. */
     .globl thread_first_entry

@@ -8,6 +8,7 @@
 #include "../../string.h"
 
 paddr_t kernel_pml4;
+bool paging_pcid;
 
 static unsigned index_of(vaddr_t va, int level)   /* level 3 = PML4 ... 0 = PT */
 {
@@ -46,9 +47,20 @@ bool paging_map(paddr_t pml4, vaddr_t va, paddr_t pa, uint64_t flags)
     return true;
 }
 
+/* The walk for user pages, unrolled (every map and unmap takes it): the
+ * user half has no large pages, so each level is one test; walk() makes
+ * the tables that are missing. */
 uint64_t *paging_user_pte(paddr_t pml4, vaddr_t va, bool create)
 {
-    return walk(pml4, va, 0, create);
+    uint64_t *t = phys_to_virt(pml4);
+#pragma GCC unroll 3
+    for (int l = 3; l > 0; l--) {
+        uint64_t e = t[index_of(va, l)];
+        if ((e & (PTE_P | PTE_PS)) != PTE_P)
+            return create ? walk(pml4, va, 0, true) : NULL;
+        t = phys_to_virt(e & PTE_ADDR);
+    }
+    return &t[index_of(va, 0)];
 }
 
 uint64_t *paging_lookup(paddr_t pml4, vaddr_t va)
@@ -97,6 +109,14 @@ void paging_init(paddr_t phys_limit)
             panic("out of memory building the direct map");
     map_image(kernel_pml4);
     WRITE_CR(3, kernel_pml4);
+    /* CR4.PCIDE if CPUID.01H:ECX.PCID (CR3 bits 0-11 are 0 here, as
+     * enabling requires: the kernel's tables have PCID 0). */
+    uint32_t r[4];
+    cpuid(1, 0, r);
+    if (r[2] & (1u << 17)) {
+        WRITE_CR(4, READ_CR(4) | (1u << 17));
+        paging_pcid = true;
+    }
 }
 
 uint64_t paging_next_mapped(paddr_t pml4, uint64_t va, uint64_t end)

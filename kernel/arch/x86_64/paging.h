@@ -14,6 +14,18 @@
 
 extern paddr_t kernel_pml4;
 
+/* PCIDs (CR4.PCIDE, when the CPU has them): each space's TLB entries are
+ * tagged with its task number and survive switches to other spaces, so a
+ * space whose present entries changed while it was not loaded must flush
+ * its own at its next load (space.h, space_flush_page). */
+extern bool paging_pcid;
+#define CR3_NOFLUSH (1ull << 63)    /* with PCIDs: keep the PCID's entries */
+/* The CR3 value that loads the tables pml4 with PCID pcid (no flush). */
+static inline uint64_t paging_cr3(paddr_t pml4, unsigned pcid)
+{
+    return paging_pcid ? pml4 | pcid | CR3_NOFLUSH : pml4;
+}
+
 /* Builds the kernel's page tables (direct map of [0, phys_limit), the
  * kernel image by section rights) and switches to them. */
 void paging_init(paddr_t phys_limit);

@@ -65,14 +65,10 @@ void arch_switch(struct thread *prev, struct thread *next)
     kassert(next->canary == THREAD_CANARY || next->id == 0);
     __asm__ volatile("fxsave64 (%0)" ::"r"(prev->fpu) : "memory");
     __asm__ volatile("fxrstor64 (%0)" ::"r"(next->fpu) : "memory");
-    if (next->space) {              /* user thread (not idle) */
-        uint64_t top = (uint64_t)next->frame + sizeof(struct trap_frame);
-        gdt_set_kernel_stack(top);
-        if (READ_CR(3) != next->space->pml4)
-            WRITE_CR(3, next->space->pml4);
-        unsigned extent;
-        const uint8_t *b = io_bitmap(next->space, &extent);
-        gdt_load_io_bitmap(b, extent);
+    if (next->space) {              /* user thread (not idle, which keeps CR3) */
+        gdt_set_kernel_stack((uint64_t)next->frame + sizeof(struct trap_frame));
+        if ((READ_CR(3) & PTE_ADDR) != next->space->pml4)
+            arch_load_space(next->space);
     }
     arch_switch_stacks(&prev->ksp, next->ksp);
 }

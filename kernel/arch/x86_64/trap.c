@@ -85,8 +85,8 @@ static void user_exception(struct trap_frame *f)
 {
     struct thread *t = current;
     uint64_t w[4], reply[4];
-    if (f->vector == 14 && READ_CR(2) < MAP_USER_LIMIT) {
-        uint64_t addr = READ_CR(2);
+    uint64_t addr = f->vector == 14 ? READ_CR(2) : f->rip;
+    if (f->vector == 14 && addr < MAP_USER_LIMIT) {
         if (t->space->task == L4_SIGMA0_TASK && sigma0_fault(t, addr, (f->error & 2) != 0))
             return;                 /* sigma0's idempotent memory */
         if (t->pager == L4_NILTHREAD) {
@@ -96,14 +96,13 @@ static void user_exception(struct trap_frame *f)
         }
         w[0] = (addr & ~7ull) | (f->error & 2) | ((f->error >> 4) & 1);
         w[1] = f->rip;
-        unsigned r = ipc_kernel_call(t->pager, L4_LABEL_PAGEFAULT, w, 2, reply);
+        unsigned r = ipc_kernel_call(t->pager, L4_LABEL_PAGEFAULT, w, 2, NULL);
         if (r != L4_IPC_OK && r != L4_IPC_SND_CANCELLED && r != L4_IPC_RCV_CANCELLED) {
             thread_stop(t, "page fault IPC to the pager failed", addr);
             schedule();
         }
         return;
     }
-    uint64_t addr = f->vector == 14 ? READ_CR(2) : f->rip;
     if (t->exc_handler == L4_NILTHREAD) {
         thread_stop(t, trap_name((unsigned)f->vector), addr);
         schedule();
