@@ -43,7 +43,6 @@ local l4 = require "l4"
 local map_item = l4.map_item
 
 local PAGE = 4096
-local FAULT_LABEL = "pagefault"
 -- The service framework's control labels and reply labels (service.lua).
 local CTL = 0x53560000
 local PING, INFO, RELOAD = CTL, CTL + 1, CTL + 2
