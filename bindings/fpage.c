@@ -156,14 +156,14 @@ static int fpage_eq(lua_State *L)
     return 1;
 }
 
-/* fp:map_item([send_base]), fp:grant_item([send_base]): send base
- * rounded down to its page; default the fpage's base. */
-static int make_item(lua_State *L, uint64_t kind)
+/* Pushes the item {send base | kind, fpage f}: the send base the
+ * integer at sb_arg rounded down to its page, or without one the
+ * fpage's base (0 for ports). */
+static int push_item(lua_State *L, uint64_t f, int sb_arg, uint64_t kind)
 {
-    uint64_t f = check_fpage_up(L, 1);
     uint64_t sb = (f & L4_FPAGE_IO) ? 0 : L4_FPAGE_BASE(f);
-    if (!lua_isnoneornil(L, 2))
-        sb = (uint64_t)luaL_checkinteger(L, 2) & ~0xfffull;
+    if (!lua_isnoneornil(L, sb_arg))
+        sb = (uint64_t)luaL_checkinteger(L, sb_arg) & ~0xfffull;
     struct item *it = lua_newuserdatauv(L, sizeof *it, 0);
     it->w[0] = sb | kind;
     it->w[1] = f;
@@ -172,20 +172,17 @@ static int make_item(lua_State *L, uint64_t kind)
     return 1;
 }
 
+/* fp:map_item([send_base]), fp:grant_item([send_base]) */
+static int make_item(lua_State *L, uint64_t kind)
+{
+    return push_item(L, check_fpage_up(L, 1), 2, kind);
+}
+
 /* l4.map_item(base, log2, [rights], [send_base]): l4.fpage(base, log2,
  * rights):map_item(send_base) without the fpage (a pager's reply). */
 static int map_item_new(lua_State *L)
 {
-    uint64_t f = check_fpage_args(L);
-    uint64_t sb = L4_FPAGE_BASE(f);
-    if (!lua_isnoneornil(L, 4))
-        sb = (uint64_t)luaL_checkinteger(L, 4) & ~0xfffull;
-    struct item *it = lua_newuserdatauv(L, sizeof *it, 0);
-    it->w[0] = sb | L4_ITEM_MAP;
-    it->w[1] = f;
-    lua_pushvalue(L, UP_IMT);
-    lua_setmetatable(L, -2);
-    return 1;
+    return push_item(L, check_fpage_args(L), 4, L4_ITEM_MAP);
 }
 
 static int fpage_map_item(lua_State *L)

@@ -306,6 +306,23 @@ static inline int push_message(lua_State *L, struct l4b_state *st, uint64_t from
     return pushed;
 }
 
+/* A receive descriptor completed with what this state offers: its
+ * string buffers (allocated at its first receive: before a message goes
+ * into the UTCB, as that may call sigma0) and the window (set last in
+ * the UTCB: sbrk's sigma0 calls change it). */
+static inline uint64_t offer(lua_State *L, struct l4b_state *st, uint64_t rcv, uint64_t window)
+{
+    if (!st->bufs && st->nbufs && st->bufsize)
+        set_buffers(L, st);
+    if (st->bufs)
+        rcv |= L4_RCV_STRINGS;
+    if (window) {
+        rcv |= L4_RCV_MAPS;
+        st->utcb->rcv_window = window;
+    }
+    return rcv;
+}
+
 /* One IPC of this state's thread. rcv: L4_NODESC, or the receive
  * descriptor's open bit (strings and the window are added here). Pushes
  * the results: true (send only), the message, or nil, message, code. */
@@ -316,8 +333,9 @@ static int do_ipc(lua_State *L, struct l4b_state *st, uint64_t dest, uint64_t ta
     struct l4_msg m;
     /* First what may allocate (and so call sigma0 from sbrk), then the
      * message into the UTCB. */
-    if (rcv != L4_NODESC && !st->bufs && st->nbufs && st->bufsize)
-        set_buffers(L, st);
+    uint64_t window = o->window ? o->window : st->window;
+    if (rcv != L4_NODESC)
+        rcv = offer(L, st, rcv, window);
     unsigned n = tag == L4_NODESC ? 0 : L4_TAG_U(tag) + 2 * L4_TAG_T(tag);
     m.tag = 0;
     if (n) {    /* w has L4_MSG_WORDS words: the register ones whole */
@@ -326,15 +344,6 @@ static int do_ipc(lua_State *L, struct l4b_state *st, uint64_t dest, uint64_t ta
             utcb->mr[i] = w[i];
     } else {
         memset(m.w, 0, sizeof m.w);
-    }
-    uint64_t window = o->window ? o->window : st->window;
-    if (rcv != L4_NODESC) {
-        if (st->bufs)
-            rcv |= L4_RCV_STRINGS;
-        if (window) {
-            rcv |= L4_RCV_MAPS;
-            utcb->rcv_window = window;      /* sbrk's sigma0 calls change it */
-        }
     }
     uint64_t from = 0;
     uint64_t r = l4_ipc(dest, tag, rcv, L4_TIMEOUTS(o->snd, o->rcv, o->pf, o->pf), &m, &from);
@@ -463,14 +472,8 @@ static int ipc_pager_loop(lua_State *L)
     uint64_t dest = L4_NILTHREAD, tag = L4_NODESC;
     struct l4_msg m = { 0 };
     for (;;) {
-        if (!st->bufs && st->nbufs && st->bufsize)
-            set_buffers(L, st);
         uint64_t window = o.window ? o.window : st->window;
-        uint64_t rcv = L4_RCV_OPEN | (st->bufs ? L4_RCV_STRINGS : 0);
-        if (window) {
-            rcv |= L4_RCV_MAPS;
-            st->utcb->rcv_window = window;
-        }
+        uint64_t rcv = offer(L, st, L4_RCV_OPEN, window);
         uint64_t from = 0;
         uint64_t r = l4_ipc(dest, tag, rcv, L4_TIMEOUTS(o.snd, o.rcv, o.pf, o.pf), &m, &from);
         unsigned code = L4_IPC_ERR(r);

@@ -1,6 +1,6 @@
--- Helpers of the l4 binding tests (bindings.lua, bindings_ipc.lua,
--- bindings_dev.lua): each of those returns its cases in order,
--- {name, function}; init.lua runs them.
+-- Helpers of the Lua tests (bindings*.lua, threads.lua, thread_control.lua,
+-- services.lua, isolation.lua, ...): each test file returns its cases in
+-- order, {name, function}; init.lua runs them.
 local M = {}
 
 function M.eq(got, want, what)
@@ -30,6 +30,34 @@ function M.raises(texts, fn, ...)
     end
   end
   return e
+end
+
+-- Waits (up to 10 s) for a message from `from` (any if nil) and returns
+-- its values; a failed receive is an error.
+function M.recv(from)
+  local r = table.pack(l4.receive(from, 10000))
+  assert(r[1], ("receive: %s (%s)"):format(tostring(r[2]), tostring(r[3])))
+  return table.unpack(r, 1, r.n)
+end
+
+-- Waits (up to some 2 s) until thread t's status is not "running"; -> it.
+function M.wait_end(t)
+  for _ = 1, 2000 do
+    local st = l4.thread.status(t)
+    if st ~= "running" then return st end
+    l4.sleep(1)
+  end
+  return "running"
+end
+
+-- Waits until fn() is true (polling every 5 ms), at most `limit` ms.
+function M.wait_for(limit, fn)
+  local deadline = l4.clock() + limit * 1000
+  while l4.clock() < deadline do
+    if fn() then return true end
+    l4.sleep(5)
+  end
+  return fn()
 end
 
 function M.cases()

@@ -27,15 +27,7 @@ local figures = {}
 
 local function now_ms() return l4.clock() / 1000 end
 
--- Waits until fn() is true (polling every 5 ms), at most `limit` ms.
-local function wait_for(limit, fn)
-  local deadline = l4.clock() + limit * 1000
-  while l4.clock() < deadline do
-    if fn() then return true end
-    l4.sleep(5)
-  end
-  return fn()
-end
+local wait_for = require("bindings_util").wait_for
 
 -- The supervisor's entry of name (asked by id: service.lua caches names).
 local function status_of(name)

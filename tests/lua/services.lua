@@ -23,15 +23,7 @@ local function status_of(name)
   end
 end
 
--- Waits until fn() is true (polling every ms), at most `limit` ms.
-local function wait_for(limit, fn)
-  local deadline = l4.clock() + limit * 1000
-  while l4.clock() < deadline do
-    if fn() then return true end
-    l4.sleep(5)
-  end
-  return fn()
-end
+local wait_for = require("bindings_util").wait_for
 
 local function source_of(path)
   return assert(service.read_source(path))

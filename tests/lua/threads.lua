@@ -6,24 +6,8 @@ local eq, fails, raises = u.eq, u.fails, u.raises
 local cases, case = u.cases()
 
 local main = l4.self()
-local WAIT = 10000      -- ms: a receive that should never time out
 
--- Waits for a message from `from` (any if nil) and returns its values.
-local function recv(from)
-  local r = table.pack(l4.receive(from, WAIT))
-  assert(r[1], ("receive: %s (%s)"):format(tostring(r[2]), tostring(r[3])))
-  return table.unpack(r, 1, r.n)
-end
-
--- Waits until the thread's status is not "running".
-local function wait_end(t)
-  for _ = 1, 2000 do
-    local st = l4.thread.status(t)
-    if st ~= "running" then return st end
-    l4.sleep(1)
-  end
-  return "running"
-end
+local recv, wait_end = u.recv, u.wait_end
 
 case("thread_create_misuse", function()
   raises({"bad argument #1", "table expected"}, l4.thread.create, "x = 1")
