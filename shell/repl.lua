@@ -25,7 +25,6 @@ local repl = {}
 
 -- Frames of this file end a traceback: what is below them is the REPL's.
 local SELF = debug.getinfo(1, "S").short_src
-local MARK = {}   -- tags what our message handler returns
 
 local Repl = {}
 Repl.__index = Repl
@@ -71,12 +70,21 @@ local function interrupted(msg, env)
   return "interrupted"
 end
 
--- The message handler of a chunk: runs where the error happened.
+-- The message handler of a chunk: runs where the error happened. It
+-- gives the error value back unchanged and keeps the text to print
+-- beside it: Lua also calls the running handler for errors that load
+-- catches (a reader function that raises, a parser out of C stack), and
+-- there load must return the value itself, as it does outside a REPL.
 local ENV = _G
+local last = nil   -- {value, text} of the handler's latest call
 local function handler(e)
   local msg = message(e)
-  if msg:find("interrupted", 1, true) then return { [MARK] = true, text = interrupted(msg, ENV) } end
-  return { [MARK] = true, text = trim(debug.traceback(msg, 2)) }
+  if msg:find("interrupted", 1, true) then
+    last = { value = e, text = interrupted(msg, ENV) }
+  else
+    last = { value = e, text = trim(debug.traceback(msg, 2)) }
+  end
+  return e
 end
 
 -- repl.new(con, [env], [opts]) -> a REPL drawing its prompt on con now.
@@ -113,8 +121,10 @@ end
 -- Prints an error: a handler's result, or a bare value (a memory error
 -- does not reach the handler).
 function Repl:report(e)
-  if type(e) == "table" and rawget(e, MARK) then
-    self.out(e.text .. "\n")
+  local seen = last
+  last = nil
+  if seen and rawequal(seen.value, e) then
+    self.out(seen.text .. "\n")
   else
     local msg = message(e)
     if msg == "not enough memory" and self.reserve then
@@ -128,6 +138,7 @@ end
 
 -- Runs f and prints what it returns, or its error.
 function Repl:call(f, ...)
+  last = nil
   local r = table.pack(xpcall(f, handler, ...))
   if not r[1] then return self:report(r[2]) end
   if r.n > 1 then

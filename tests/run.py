@@ -394,6 +394,7 @@ def main():
     ap.add_argument("--qemu", default="qemu-system-x86_64")
     a = ap.parse_args()
     build = os.path.abspath(a.build)
+    os.makedirs(os.path.join(build, "tests", "logs"), exist_ok=True)
     res = Results()
     # STAGES=lua,repl (make test STAGES=...) runs only those stages, for a
     # quick loop while working; make test with no STAGES runs them all.

@@ -183,4 +183,19 @@ out("rep", ("ab"):rep(3, ","), ("x"):rep(0), ("abc"):byte(1, -1), ("abc"):sub(-2
     ("Hello"):upper(), ("Hello"):lower(), ("abc"):reverse(), ("%d"):format(3.0), try(string.format, "%d", 3.5))
 out("concat", 1 .. 2, 1.5 .. "", -0.0 .. "", 2^63 .. "", 10 // 3 .. "", 1e100 .. "")
 out("string-num", "10" + 5, "3.5" * 2, "0x10" + 0, try(function() return "abc" + 1 end), 10 == "10")
+-- load reports its own errors as values: the reader's error value, the
+-- parser's "C stack overflow". Run in a coroutine, where no message
+-- handler applies (the host's lua5.4 and our root each run this file
+-- under one of their own, which Lua would call for these errors too).
+coroutine.wrap(function()
+  local f, e = load(function() error("hhi") end)
+  out("load-reader-error", f, type(e), (tostring(e):gsub("^[^:]*:%d+: ", "")))
+  local t = {}
+  f, e = load(function() error(t) end)
+  out("load-reader-table", f, rawequal(e, t))
+  f, e = load(string.rep("(", 500))
+  out("load-deep", f, type(e), e)
+  f, e = load("x = = 1", "=chunk")
+  out("load-syntax", f, e)
+end)()
 out("done")

@@ -130,6 +130,19 @@ case("runtime error: message, trimmed traceback, recovery", function()
   has(s, "> 2*3\r\n6\r\n")
 end)
 
+case("load's own errors are values, as in Lua 5.4 (not the REPL's)", function()
+  local con = session("load(function() error('hhi') end)\r",
+                      "local f, e = load(string.rep('(', 500)); return f, type(e), e:match('C stack overflow')\r",
+                      "select(2, load(function() error({}) end)) == nil\r",
+                      "pcall(error, 'x')\r")
+  local s = con:screen()
+  has(s, 'nil\t"stdin:1: hhi"\r\n')
+  has(s, 'nil\t"string"\t"C stack overflow"\r\n')
+  has(s, "false\r\n")
+  has(s, 'false\t"x"\r\n')
+  hasnt(s, "table:")
+end)
+
 case("odd error values never end the loop", function()
   local con = session(
     "error()\r",
