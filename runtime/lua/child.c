@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "rt.h"
+#include "taskproto.h"
 #include "l4/syscalls.h"
 
 int rt_is_child(void)

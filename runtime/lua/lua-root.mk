@@ -19,7 +19,7 @@ LUA_ROOT_LIBS = $(LUA_DIR)/lib/liblpeg.a $(LUA_DIR)/lib/liblua.a \
 	$(NEWLIB_DIR)/lib/libc.a $(NEWLIB_DIR)/lib/libm.a $(shell gcc -print-libgcc-file-name)
 
 # newlib calls that share state between threads run under the libc lock
-# (threads.c): ld sends every call of them in our objects, Lua and LPeg to
+# (libc.c): ld sends every call of them in our objects, Lua and LPeg to
 # the __wrap_ versions there.
 LUA_ROOT_WRAP := $(addprefix --wrap=,fwrite fread fputs fgets getc ungetc fflush fopen \
 	freopen fclose fseek ftell setvbuf tmpfile feof ferror clearerr strtod fprintf snprintf)

@@ -1,6 +1,6 @@
 /* Memory and ports from sigma0 (docs/memory.md "sigma0"), the heap behind
  * sbrk, and Lua's stack. sbrk runs in whichever Lua thread's malloc needs
- * it, under the libc lock (threads.c); that thread's UTCB holds the
+ * it, under the libc lock (libc.c); that thread's UTCB holds the
  * receive window. In a Lua task (child.c) the heap
  * is granted by the root's pager instead, up to the task's memory cap,
  * and the stack is there from the start. */

@@ -1,55 +1,44 @@
-/* The pager of the Lua tasks the root spawns (docs/runtime.md "Lua
- * tasks"). One thread of the root (lthread RT_LT_PAGER), started at the
- * first spawn, is the pager, exception handler and service of every such
- * task, which runs this same image:
+/* The root's pager thread (docs/runtime.md "Lua tasks"): one thread of
+ * the root (lthread RT_LT_PAGER), started at the first request, is the
+ * pager, exception handler and service of every Lua task it spawns,
+ * which runs this same image. This file is its server: the receive loop
+ * and the requests of taskproto.h. The rest is elsewhere:
  *
- *   text, rodata, archive   the root's own pages, mapped read-only: shared
- *   .data's pages           a copy of the root's initial .data (__pristine)
- *   the rest of the image   (.bss) demand-zero
- *   the spawn block         pages written at spawn, mapped read-only
- *   heap                    demand-zero, up to the end it was granted
- *   stack                   demand-zero, 4 MiB below RT_STACK_TOP
- *   Lua threads' stacks     demand-zero, the top of each slot the task
- *                           declared (RT_REQ_STACK); the rest a guard gap
+ *   pool.c      the page pool (pages from sigma0, given to tasks and back)
+ *   tasktab.c   the task table and the end of a task
+ *   region.c    the regions of a task's address space
+ *   fault.c     what a fault in each region gets
  *
- * It also serves the tasks' requests about tasks they spawn (the same
- * as the root's threads', limited to their own tasks), hands them the
- * I/O ports spawn gave them (RT_REQ_IO), answers a Lua pager's
- * "resolve this fault for me" (RT_REQ_RESOLVE), and is the pager of the
- * root's own Lua threads, whose faults (stack overflows) stop them.
+ * It serves the tasks' requests about tasks they spawn (the same as the
+ * root's threads', limited to their own tasks), hands them the I/O ports
+ * spawn gave them (RT_REQ_IO), answers a Lua pager's "resolve this fault
+ * for me" (RT_REQ_RESOLVE), and is the pager of the root's own Lua
+ * threads, whose faults (stack overflows) stop them.
  *
- * Private pages come from a pool the pager gets from sigma0 in blocks and
- * never gives back; a task's pages go back to the pool's free list when
- * it ends or is deleted. The memory cap: a task's sbrk asks for heap
- * growth (RT_REQ_HEAP, child.c) before it touches new pages, and the
- * pager grants it only within the cap and only if the pool can promise
- * the pages (they are reserved for the task), so malloc fails cleanly in
- * the task and Lua raises "not enough memory" there; nothing else is
- * affected. A task that faults outside its regions, or raises an
- * exception, has failed: the pager deletes it.
+ * The memory cap: a task's sbrk asks for heap growth (RT_REQ_HEAP,
+ * child.c) before it touches new pages, and the pager grants it only
+ * within the cap and only if the pool can promise the pages (they are
+ * reserved for the task), so malloc fails cleanly in the task and Lua
+ * raises "not enough memory" there; nothing else is affected. A task
+ * that faults outside its regions, or raises an exception, has failed:
+ * the pager deletes it.
  *
- * The pager thread owns every variable here; the root's other threads
- * reach it only by IPC, through the rt_task_* calls of tasks.c (they may
- * pass pointers: the caller waits in the call while the pager uses them).
- * It uses no malloc and no stdio (newlib's are not thread-safe here) and
- * prints with rt_kernel_write (never through the console server, which
- * may wait for this very thread to page it in). */
+ * The pager thread owns every variable here and in the files above; the
+ * root's other threads reach it only by IPC, through the rt_task_* calls
+ * of tasks.c (they may pass pointers: the caller waits in the call while
+ * the pager uses them). It uses no malloc and no stdio (newlib's are not
+ * thread-safe here) and prints with rt_kernel_write (never through the
+ * console server, which may wait for this very thread to page it in). */
 #include <stdbool.h>
 #include <string.h>
 
-#include "rt.h"
-#include "l4/syscalls.h"
+#include "pager.h"
+#include "pool.h"
+#include "region.h"
+#include "sb.h"
+#include "taskproto.h"
 
-#define PAGE        4096ull
-#define UP(x)       (((uint64_t)(x) + PAGE - 1) & ~(PAGE - 1))
-#define MAX_TASKS   32
-#define FIRST_TASK  16              /* the tasks' numbers: FIRST_TASK + slot */
-#define POOL_MAX    (1u << 16)      /* pages: 256 MiB */
-#define POOL_K      20              /* blocks from sigma0: 1 MiB, halved when none is left */
 #define HEAP_CHUNK  (64ull << 10)   /* heap grants are rounded up to this */
-#define STACK_SIZE  (1ull << RT_STACK_LOG2)
-#define LABEL_PF    0xfffffffeu
-#define LABEL_EXC   0xfffffffdu
 /* Replies with a zero send timeout (the client waits, abi.md "ipc"); no
  * waiting for pages of a client's string either: the pager would be
  * asked for them itself (child.c touches its message first). */
@@ -57,40 +46,8 @@
 
 extern char _start[];
 extern const char __text_start[], __text_end[], __rodata_start[], __rodata_end[];
-extern const char __data_start[], __data_end[], __image_end[];
+extern const char __data_start[], __data_end[];
 extern char __pristine[];
-
-struct task {
-    unsigned state;             /* 0 free, RT_TASK_RUNNING, _EXITED, _FAILED */
-    uint64_t id;                /* its first thread */
-    uint8_t mcp;                /* the highest priority it may give (and spawn with) */
-    uint64_t memcap, heap_end;  /* bytes; granted heap [RT_HEAP_BASE, heap_end) */
-    uint64_t reserved;          /* granted heap pages not yet touched, kept in the pool */
-    uint64_t pages, shared, copied; /* see struct rt_task_info */
-    uint32_t tstack[RT_TSTACK_SLOTS];   /* bytes of stack at the top of each
-                                           thread-stack slot (RT_REQ_STACK) */
-    unsigned nargs;             /* pages of the spawn block */
-    uint32_t args[RT_ARGS_MAX / PAGE];
-    int status;
-    uint64_t ended;             /* order of ending: the oldest ended slot is reused first */
-    uint64_t waiter;            /* a thread waiting for the end, or 0 */
-    uint64_t parent;            /* the task that asked for it (its first thread), 0: the root */
-    char name[RT_NAME_MAX];
-    unsigned nio;               /* I/O port ranges it is given (RT_REQ_IO) */
-    struct { uint32_t port, count; } io[RT_IO_MAX];
-    char msg[RT_MSG_MAX];       /* why it failed, 0-terminated */
-};
-static struct task tasks[MAX_TASKS];
-static uint64_t nrunning, nended;
-
-/* The pool: pages [RT_POOL_BASE, + npages * PAGE) from sigma0. A free page
- * holds the index + 1 of the next one in its first word. */
-static struct {
-    unsigned npages, block_k;
-    uint64_t free_head, nfree;
-    uint64_t reserved;          /* free pages promised to granted heaps */
-    uint8_t owner[POOL_MAX];    /* slot + 1 of the task holding the page, 0 none */
-} pool;                         /* in .bss: not part of the tasks' .data copy */
 
 uint64_t rt_pager_id;          /* written by rt_pager_start before it is called */
 
@@ -108,6 +65,7 @@ static void put(struct l4_msg *m, unsigned i, uint64_t v)
     else
         l4_utcb_of(RT_LT_PAGER)->mr[i] = v;
 }
+
 static uint64_t pager_stack[2048] __attribute__((aligned(16)));
 /* String receive buffers: a spawn block's body or an end message, and a
  * spawned task's name. */
@@ -119,329 +77,6 @@ void rt_data_save(void)
 {
     if (!rt_is_child())
         memcpy(__pristine, __data_start, UP(__data_end) - (uint64_t)__data_start);
-}
-
-/* ---- the pool ---- */
-
-static uint64_t pool_va(uint64_t i)
-{
-    return RT_POOL_BASE + i * PAGE;
-}
-
-static void page_put(uint64_t i)
-{
-    *(volatile uint64_t *)pool_va(i) = pool.free_head;
-    pool.free_head = i + 1;
-    pool.nfree++;
-    pool.owner[i] = 0;
-}
-
-/* A block from sigma0 at the pool's end; false when sigma0 has none left
- * (or the pool is full). The end stays aligned: blocks only get smaller. */
-static bool pool_grow(void)
-{
-    uint64_t s0 = l4_kip()->sigma0;
-    if (!pool.block_k)
-        pool.block_k = POOL_K;
-    while (s0) {
-        unsigned k = pool.block_k;
-        uint64_t n = 1ull << (k - 12);
-        if (pool.npages + n > POOL_MAX)
-            return false;
-        struct l4_msg m = { 0 };
-        m.w[0] = k;
-        l4_utcb_of(RT_LT_PAGER)->rcv_window = L4_FPAGE(pool_va(pool.npages), k, L4_RWX);
-        uint64_t r = l4_ipc(s0, L4_TAG(L4_SIGMA0_ANY, 1, 0), L4_RCV_MAPS, 0, &m, 0);
-        if (L4_IPC_ERR(r) != L4_IPC_OK || L4_TAG_U(m.tag) < 1)
-            return false;
-        if (m.w[0] == L4_SIGMA0_OK && L4_TAG_T(m.tag) == 1) {
-            for (uint64_t j = n; j-- > 0;)     /* lowest first out */
-                page_put(pool.npages + j);
-            pool.npages += (unsigned)n;
-            return true;
-        }
-        if (m.w[0] != L4_SIGMA0_ENOMEM || k == 12)
-            return false;
-        pool.block_k = k - 1;
-    }
-    return false;
-}
-
-/* Promises n free pages; false if the pool cannot have them. */
-static bool pool_reserve(uint64_t n)
-{
-    while (pool.nfree - pool.reserved < n)
-        if (!pool_grow())
-            return false;
-    pool.reserved += n;
-    return true;
-}
-
-/* A zeroed page for the task in slot; from its reserve, or -1 if none
- * is left. */
-static int64_t page_take(unsigned slot, bool from_reserve)
-{
-    struct task *t = &tasks[slot];
-    if (from_reserve) {
-        t->reserved--;
-        pool.reserved--;
-    } else if (!pool_reserve(1)) {
-        return -1;
-    } else {
-        pool.reserved--;
-    }
-    uint64_t i = pool.free_head - 1;
-    pool.free_head = *(volatile uint64_t *)pool_va(i);
-    pool.nfree--;
-    memset((void *)pool_va(i), 0, PAGE);
-    pool.owner[i] = (uint8_t)(slot + 1);
-    t->pages++;
-    return (int64_t)i;
-}
-
-/* Puts back every page of the task in slot (it is gone: the kernel took
- * its mappings with it) and its reserve; returns the pages. */
-static uint64_t task_release(unsigned slot)
-{
-    uint64_t n = 0;
-    for (uint64_t i = 0; i < pool.npages; i++)
-        if (pool.owner[i] == slot + 1) {
-            page_put(i);
-            n++;
-        }
-    pool.reserved -= tasks[slot].reserved;
-    tasks[slot].reserved = 0;
-    return n;
-}
-
-/* ---- messages on the console ---- */
-
-struct sb {
-    char *p;
-    size_t n, cap;
-};
-
-static void sb_put(struct sb *b, const char *s, size_t n)
-{
-    for (size_t i = 0; i < n && b->n + 1 < b->cap; i++)
-        b->p[b->n++] = s[i];
-    b->p[b->n] = 0;
-}
-
-static void sb_str(struct sb *b, const char *s)
-{
-    sb_put(b, s, strlen(s));
-}
-
-static void sb_num(struct sb *b, uint64_t v, unsigned base, bool sign)
-{
-    char d[24];
-    int n = 0;
-    if (sign && (int64_t)v < 0) {
-        sb_put(b, "-", 1);
-        v = -v;
-    }
-    if (base == 16)
-        sb_put(b, "0x", 2);
-    do
-        d[sizeof d - ++n] = "0123456789abcdef"[v % base];
-    while (v /= base);
-    sb_put(b, d + sizeof d - n, (size_t)n);
-}
-
-/* ---- the life of a task ---- */
-
-static unsigned task_number(unsigned slot)
-{
-    return FIRST_TASK + slot;
-}
-
-/* The running task a thread belongs to, or -1. */
-static int slot_of_thread(uint64_t thread)
-{
-    unsigned tn = L4_ID_TASK(thread);
-    if (tn < FIRST_TASK || tn >= FIRST_TASK + MAX_TASKS)
-        return -1;
-    unsigned slot = tn - FIRST_TASK;
-    return tasks[slot].state == RT_TASK_RUNNING ? (int)slot : -1;
-}
-
-/* The task (running or ended) whose first thread is id, or -1. */
-static int slot_of_id(uint64_t id)
-{
-    unsigned tn = L4_ID_TASK(id);
-    if (tn < FIRST_TASK || tn >= FIRST_TASK + MAX_TASKS)
-        return -1;
-    unsigned slot = tn - FIRST_TASK;
-    return tasks[slot].state && tasks[slot].id == id ? (int)slot : -1;
-}
-
-static void reply_waiter(struct task *t, uint64_t code)
-{
-    struct l4_msg m = { 0 };
-    m.w[0] = code;
-    m.w[1] = t->state;
-    m.w[2] = (uint64_t)(int64_t)t->status;
-    l4_ipc(t->waiter, L4_TAG(RT_REQ_WAIT, 3, 0), L4_NODESC, TIMEOUTS, &m, 0);
-    t->waiter = 0;
-}
-
-static void task_delete(unsigned slot)
-{
-    uint64_t x;
-    l4_task_new(L4_ID(task_number(slot), 0, 0), 0, 0, 0, L4_NILTHREAD, 0, &x);
-}
-
-/* The task has ended (t->msg holds why, if it failed): delete it, take
- * its pages back, say so on the console, tell a waiter. */
-static void task_end(unsigned slot, unsigned state, int status)
-{
-    struct task *t = &tasks[slot];
-    task_delete(slot);
-    task_release(slot);
-    t->state = state;
-    t->status = status;
-    t->ended = ++nended;
-    nrunning--;
-    char line[RT_MSG_MAX + 64];
-    struct sb b = { line, 0, sizeof line };
-    sb_str(&b, "lua-root: task ");
-    sb_num(&b, task_number(slot), 10, false);
-    if (state == RT_TASK_EXITED) {
-        sb_str(&b, " exited (");
-        sb_num(&b, (uint64_t)(int64_t)status, 10, true);
-        sb_str(&b, ")\n");
-    } else {
-        sb_str(&b, " failed: ");
-        sb_str(&b, t->msg);
-        sb_str(&b, "\n");
-    }
-    rt_kernel_write(line, b.n);
-    if (t->waiter)
-        reply_waiter(t, RT_TASK_OK);
-}
-
-/* The task failed in a fault or exception: why goes into its message. */
-static void task_fail(unsigned slot, const char *what, uint64_t addr, uint64_t ip, const char *why)
-{
-    struct task *t = &tasks[slot];
-    struct sb b = { t->msg, 0, sizeof t->msg };
-    sb_str(&b, what);
-    sb_num(&b, addr, 16, false);
-    sb_str(&b, " (ip ");
-    sb_num(&b, ip, 16, false);
-    sb_str(&b, "): ");
-    sb_str(&b, why);
-    task_end(slot, RT_TASK_FAILED, 1);
-}
-
-/* The task failed for a reason of its own (no address). */
-static void task_fail_msg(unsigned slot, const char *why)
-{
-    struct sb b = { tasks[slot].msg, 0, sizeof tasks[slot].msg };
-    sb_str(&b, why);
-    task_end(slot, RT_TASK_FAILED, 1);
-}
-
-/* The largest naturally aligned block (up to 4 MiB) around page p that
- * lies in [lo, hi): shared regions are mapped in such blocks, so a task
- * faults a few times on the text, not once per page. */
-static unsigned block_log2(uint64_t p, uint64_t lo, uint64_t hi)
-{
-    unsigned s = 12;
-    while (s < 22) {
-        uint64_t b = p & ~((2ull << s) - 1);
-        if (b < lo || b + (2ull << s) > hi)
-            break;
-        s++;
-    }
-    return s;
-}
-
-static bool within(uint64_t p, uint64_t lo, uint64_t hi)
-{
-    return p >= lo && p < hi;
-}
-
-/* A page fault: fills m with the map item and returns its tag, or fails
- * the task and returns L4_NODESC (no answer). */
-static uint64_t on_fault(unsigned slot, struct l4_msg *m)
-{
-    struct task *t = &tasks[slot];
-    const struct l4_kip *kip = l4_kip();
-    uint64_t addr = m->w[0] & ~7ull, ip = m->w[1], page = addr & ~(PAGE - 1);
-    bool write = m->w[0] & 2, exec = m->w[0] & 1;
-    uint64_t lo = 0, hi = 0;
-    unsigned rights = L4_R;
-    /* Shared: the root's own pages, read-only. */
-    if (within(page, (uint64_t)__text_start, UP(__text_end)))
-        lo = (uint64_t)__text_start, hi = UP(__text_end), rights = L4_R | L4_X;
-    else if (within(page, (uint64_t)__rodata_start, UP(__rodata_end)))
-        lo = (uint64_t)__rodata_start, hi = UP(__rodata_end);
-    else if (kip->scripts && within(page, kip->scripts, UP(kip->scripts + kip->scripts_size)))
-        lo = kip->scripts, hi = UP(kip->scripts + kip->scripts_size);
-    if (hi) {
-        if (write || (exec && !(rights & L4_X))) {
-            task_fail(slot, "page fault at ", addr, ip,
-                      write ? "write to read-only memory" : "execution outside the text");
-            return L4_NODESC;
-        }
-        unsigned s = block_log2(page, lo, hi);
-        uint64_t base = page & ~((1ull << s) - 1);
-        t->shared += 1ull << (s - 12);
-        m->w[0] = base | L4_ITEM_MAP;
-        m->w[1] = L4_FPAGE(base, s, rights);
-        return L4_TAG(0, 0, 1);
-    }
-    /* The spawn block: its own pages, read-only. */
-    if (within(page, RT_ARGS_BASE, RT_ARGS_BASE + t->nargs * PAGE)) {
-        if (write || exec) {
-            task_fail(slot, "page fault at ", addr, ip,
-                      write ? "write to read-only memory" : "execution outside the text");
-            return L4_NODESC;
-        }
-        m->w[0] = page | L4_ITEM_MAP;
-        m->w[1] = L4_FPAGE(pool_va(t->args[(page - RT_ARGS_BASE) / PAGE]), 12, L4_R);
-        return L4_TAG(0, 0, 1);
-    }
-    /* Private: a new page, zeroed or a copy of the initial .data. */
-    bool data = within(page, (uint64_t)__data_start, UP(__data_end));
-    bool heap = within(page, RT_HEAP_BASE, t->heap_end);
-    const char *why = NULL;
-    if (exec)
-        why = "execution outside the text";
-    else if (within(page, RT_HEAP_BASE, RT_HEAP_END))
-        why = heap ? NULL : "beyond the heap granted";
-    else if (within(page, RT_STACK_TOP - 2 * STACK_SIZE, RT_STACK_TOP - STACK_SIZE))
-        why = "stack overflow";
-    else if (within(page, RT_TSTACK_BASE,
-                    RT_TSTACK_BASE + ((uint64_t)RT_TSTACK_SLOTS << RT_TSTACK_LOG2))) {
-        uint64_t i = (page - RT_TSTACK_BASE) >> RT_TSTACK_LOG2;
-        uint64_t top = RT_TSTACK_BASE + ((i + 1) << RT_TSTACK_LOG2);
-        if (page < top - t->tstack[i])
-            why = "stack overflow of a Lua thread";
-    }
-    else if (!data && !within(page, (uint64_t)__data_start, UP(__image_end)) &&
-             !within(page, RT_STACK_TOP - STACK_SIZE, RT_STACK_TOP) &&
-             !within(page, RT_TSTACK_BASE,
-                     RT_TSTACK_BASE + ((uint64_t)RT_TSTACK_SLOTS << RT_TSTACK_LOG2)))
-        why = "nothing is mapped there";
-    if (why) {
-        task_fail(slot, "page fault at ", addr, ip, why);
-        return L4_NODESC;
-    }
-    int64_t i = page_take(slot, heap && t->reserved > 0);
-    if (i < 0) {
-        task_fail(slot, "page fault at ", addr, ip, "out of memory");
-        return L4_NODESC;
-    }
-    if (data) {
-        memcpy((void *)pool_va((uint64_t)i), __pristine + (page - (uint64_t)__data_start), PAGE);
-        t->copied++;
-    }
-    m->w[0] = page | L4_ITEM_MAP;
-    m->w[1] = L4_FPAGE(pool_va((uint64_t)i), 12, L4_R | L4_W);
-    return L4_TAG(0, 0, 1);
 }
 
 /* RT_REQ_HEAP: grants [RT_HEAP_BASE, end) within the cap, in chunks, if
@@ -544,15 +179,7 @@ static void cmd_spawn(struct l4_msg *m, int parent)
     const unsigned char *body = (const unsigned char *)rcv_buf;
     uint64_t pager = m->w[3] ? m->w[3] : rt_pager_id;
     uint64_t mcp = m->w[1] > 255 ? 255 : m->w[1], prio = m->w[2] > 255 ? 255 : m->w[2];
-    int slot = -1;
-    for (unsigned i = 0; i < MAX_TASKS; i++)   /* a free slot, else the oldest ended */
-        if (!tasks[i].state) {
-            slot = (int)i;
-            break;
-        } else if (tasks[i].state != RT_TASK_RUNNING &&
-                   (slot < 0 || tasks[i].ended < tasks[slot].ended)) {
-            slot = (int)i;
-        }
+    int slot = task_slot_new();
     m->w[1] = 0;
     if (L4_TAG_T(m->tag) != 2 || nio > RT_IO_MAX || u != 5 + nio ||
         size > RT_ARGS_MAX - sizeof(struct rt_task_args) || memcap > RT_HEAP_END - RT_HEAP_BASE) {
@@ -587,7 +214,7 @@ static void cmd_spawn(struct l4_msg *m, int parent)
     /* The spawn block: header and body, copied into pages of the task. */
     uint64_t total = sizeof(struct rt_task_args) + size;
     for (; t->nargs * PAGE < total; t->nargs++) {
-        int64_t i = page_take((unsigned)slot, false);
+        int64_t i = task_page((unsigned)slot, false);
         if (i < 0) {
             task_release((unsigned)slot);
             memset(t, 0, sizeof *t);
@@ -633,7 +260,7 @@ static void cmd_spawn(struct l4_msg *m, int parent)
     ((struct rt_task_args *)pool_va(t->args[0]))->task = id;
     t->id = id;
     t->state = RT_TASK_RUNNING;
-    nrunning++;
+    tasks_running++;
     m->w[0] = RT_TASK_OK;
     m->w[1] = id;
 }
@@ -642,13 +269,19 @@ static void cmd_spawn(struct l4_msg *m, int parent)
  * name and message as strings (with their 0). */
 static uint64_t send_info(const struct task *t, struct l4_msg *m, uint64_t next)
 {
-    uint64_t w[14] = { RT_TASK_OK, t->id, t->state, (uint64_t)(int64_t)t->status, t->pages,
-                       t->shared, t->copied, t->heap_end - RT_HEAP_BASE, t->memcap, next,
-                       (uint64_t)(strlen(t->name) + 1) << 4 | L4_ITEM_STRING, (uint64_t)t->name,
-                       (uint64_t)(strlen(t->msg) + 1) << 4 | L4_ITEM_STRING, (uint64_t)t->msg };
-    for (unsigned i = 0; i < 14; i++)
+    uint64_t w[RT_INFO_WORDS + 4] = {
+        [0] = RT_TASK_OK, [RT_INFO_ID] = t->id, [RT_INFO_STATE] = t->state,
+        [RT_INFO_STATUS] = (uint64_t)(int64_t)t->status, [RT_INFO_PAGES] = t->pages,
+        [RT_INFO_SHARED] = t->shared, [RT_INFO_COPIED] = t->copied,
+        [RT_INFO_HEAP] = t->heap_end - RT_HEAP_BASE, [RT_INFO_MEMCAP] = t->memcap,
+        [RT_INFO_NEXT] = next,
+        [RT_INFO_WORDS] = (uint64_t)(strlen(t->name) + 1) << 4 | L4_ITEM_STRING,
+        [RT_INFO_WORDS + 1] = (uint64_t)t->name,
+        [RT_INFO_WORDS + 2] = (uint64_t)(strlen(t->msg) + 1) << 4 | L4_ITEM_STRING,
+        [RT_INFO_WORDS + 3] = (uint64_t)t->msg };
+    for (unsigned i = 0; i < RT_INFO_WORDS + 4; i++)
         put(m, i, w[i]);
-    return L4_TAG(0, 10, 2);
+    return L4_TAG(0, RT_INFO_WORDS, 2);
 }
 
 /* RT_REQ_RESOLVE, for a pager of a Lua task that is not this thread
@@ -657,14 +290,14 @@ static uint64_t send_info(const struct task *t, struct l4_msg *m, uint64_t next)
  * that the fault would get here. */
 static uint64_t cmd_resolve(struct l4_msg *m)
 {
-    int slot = slot_of_thread(m->w[0]);
+    int slot = task_of_thread(m->w[0]);
     if (slot < 0) {
         m->w[0] = RT_TASK_ENOTASK;
         return L4_TAG(0, 1, 0);
     }
     m->w[0] = m->w[1];
     m->w[1] = m->w[2];
-    if (on_fault((unsigned)slot, m) == L4_NODESC) {
+    if (fault_task((unsigned)slot, m) == L4_NODESC) {
         m->w[0] = RT_TASK_EFAILED;
         return L4_TAG(0, 1, 0);
     }
@@ -687,11 +320,13 @@ static uint64_t request(uint64_t from, int parent, struct l4_msg *m)
         return L4_TAG(0, 2, 0);
     }
     if (label == RT_REQ_STATS) {
+        struct pool_stats ps;
+        pool_stats(&ps);
         m->w[0] = RT_TASK_OK;
-        m->w[1] = pool.npages;
-        m->w[2] = pool.nfree;
-        m->w[3] = pool.reserved;
-        m->w[4] = nrunning;
+        m->w[1] = ps.pages;
+        m->w[2] = ps.free;
+        m->w[3] = ps.reserved;
+        m->w[4] = tasks_running;
         m->w[5] = (UP(__text_end) - (uint64_t)__text_start + UP(__rodata_end) -
                    (uint64_t)__rodata_start) / PAGE;
         put(m, 6, (UP(__data_end) - (uint64_t)__data_start) / PAGE);
@@ -706,7 +341,7 @@ static uint64_t request(uint64_t from, int parent, struct l4_msg *m)
         m->w[0] = RT_TASK_ENOTASK;
         return L4_TAG(0, 1, 0);
     }
-    int slot = slot_of_id(m->w[0]);
+    int slot = task_of_id(m->w[0]);
     struct task *t = slot >= 0 && (parent < 0 || tasks[slot].parent == who) ? &tasks[slot] : NULL;
     m->w[1] = 0;
     if (!t) {
@@ -733,13 +368,8 @@ static uint64_t request(uint64_t from, int parent, struct l4_msg *m)
         m->w[0] = RT_TASK_OK;
         return L4_TAG(0, 2, 0);
     case RT_REQ_DELETE:
-        if (t->state == RT_TASK_RUNNING) {
-            task_delete((unsigned)slot);
-            m->w[1] = task_release((unsigned)slot);
-            nrunning--;
-            if (t->waiter)
-                reply_waiter(t, RT_TASK_ENOTASK);
-        }
+        if (t->state == RT_TASK_RUNNING)
+            m->w[1] = task_kill((unsigned)slot, RT_TASK_ENOTASK);
         memset(t, 0, sizeof *t);
         m->w[0] = RT_TASK_OK;
         return L4_TAG(0, 2, 0);
@@ -787,7 +417,7 @@ static uint64_t serve(uint64_t from, unsigned slot, struct l4_msg *m)
 {
     switch (L4_TAG_LABEL(m->tag)) {
     case LABEL_PF:
-        return on_fault(slot, m);
+        return fault_task(slot, m);
     case LABEL_EXC: {
         char why[48];
         struct sb b = { why, 0, sizeof why };
@@ -821,34 +451,6 @@ static uint64_t serve(uint64_t from, unsigned slot, struct l4_msg *m)
     return L4_TAG(0, 1, 0);
 }
 
-/* A fault or exception of one of the root's Lua threads (whose pager
- * this thread is, threads.c): in a guard gap of the thread-stack region
- * a stack overflow, anywhere else a bug; either way the thread is
- * stopped as failed (no answer) and the console says why. */
-static uint64_t own_fault(uint64_t from, struct l4_msg *m)
-{
-    bool pf = L4_TAG_LABEL(m->tag) == LABEL_PF;
-    uint64_t addr = pf ? m->w[0] & ~7ull : m->w[3], ip = pf ? m->w[1] : m->w[2];
-    char line[160];
-    struct sb b = { line, 0, sizeof line };
-    sb_str(&b, "lua-root: thread ");
-    sb_num(&b, from, 16, false);
-    sb_str(&b, pf ? " failed: page fault at " : " failed: exception at ");
-    sb_num(&b, addr, 16, false);
-    sb_str(&b, " (ip ");
-    sb_num(&b, ip, 16, false);
-    if (!pf)
-        sb_str(&b, "): an exception\n");
-    else if (within(addr, RT_TSTACK_BASE,
-                    RT_TSTACK_BASE + ((uint64_t)RT_TSTACK_SLOTS << RT_TSTACK_LOG2)))
-        sb_str(&b, "): stack overflow\n");
-    else
-        sb_str(&b, "): nothing is mapped there\n");
-    if (rt_thread_fault(L4_ID_LTHREAD(from)))
-        rt_kernel_write(line, b.n);
-    return L4_NODESC;
-}
-
 static void __attribute__((noreturn)) pager_main(void)
 {
     struct l4_utcb *u = l4_utcb_of(RT_LT_PAGER);
@@ -865,7 +467,7 @@ static void __attribute__((noreturn)) pager_main(void)
         sending_io = false;
         if (L4_IPC_ERR(r) != L4_IPC_OK) {
             /* A page the kernel could not map for a task: it is stuck. */
-            int slot = tag != L4_NODESC ? slot_of_thread(to) : -1;
+            int slot = tag != L4_NODESC ? task_of_thread(to) : -1;
             if (L4_IPC_ERR(r) == L4_IPC_MAP_FAILED && slot >= 0 && io_reply)
                 task_fail_msg(slot, "its I/O ports: the root does not hold them all");
             else if (L4_IPC_ERR(r) == L4_IPC_MAP_FAILED && slot >= 0)
@@ -873,10 +475,10 @@ static void __attribute__((noreturn)) pager_main(void)
             tag = L4_NODESC;
             continue;
         }
-        int slot = slot_of_thread(from);
+        int slot = task_of_thread(from);
         uint32_t label = L4_TAG_LABEL(m.tag);
         if (L4_ID_TASK(from) == me && (label == LABEL_PF || label == LABEL_EXC))
-            tag = own_fault(from, &m);
+            tag = fault_own(from, &m);
         else if (L4_ID_TASK(from) == me)
             tag = request(from, -1, &m);
         else if (slot >= 0)
@@ -897,6 +499,7 @@ int rt_pager_start(void)
         return RT_TASK_ENOTROOT;
     if (rt_pager_id)
         return RT_TASK_OK;
+    region_init();
     uint64_t id = 0, top = (uint64_t)&pager_stack[sizeof pager_stack / 8];
     if (l4_lthread_ex_regs(RT_LT_PAGER, (uint64_t)pager_main, top - 8, ~0ull, ~0ull, &id, 0) !=
         L4_OK)

@@ -43,6 +43,17 @@
 #define RT_TSTACK_LOG2  29
 #define RT_TSTACK_SLOTS 256
 #define RT_TSTACK_MAX   (256ull << 20)
+#define RT_TSTACK_END   (RT_TSTACK_BASE + ((uint64_t)RT_TSTACK_SLOTS << RT_TSTACK_LOG2))
+/* The thread-stack slot holding addr, or -1; the top of slot i. */
+static inline int rt_tstack_slot(uint64_t addr)
+{
+    return addr - RT_TSTACK_BASE < RT_TSTACK_END - RT_TSTACK_BASE
+               ? (int)((addr - RT_TSTACK_BASE) >> RT_TSTACK_LOG2) : -1;
+}
+static inline uint64_t rt_tstack_top(unsigned i)
+{
+    return RT_TSTACK_BASE + ((uint64_t)(i + 1) << RT_TSTACK_LOG2);
+}
 
 /* ---- Lua tasks (docs/runtime.md "Lua tasks") ----
  * The root task spawns tasks that run this same image; its pager thread
@@ -79,15 +90,8 @@ struct rt_task_args {
     unsigned char body[];
 };
 
-/* A Lua task's requests to its service (labels): RT_REQ_HEAP w0 the heap
- * end it needs, reply w0 the end granted (smaller: refused); RT_REQ_EXIT
- * w0 the status, w1 1 if it failed, then a string item with the message
- * if so; no reply, the task is deleted; RT_REQ_STACK w0 a thread-stack
- * slot, w1 bytes at its top that are stack (threads.c), reply w0 1 (0:
- * refused); RT_REQ_IO: reply w0 0 and a map item per I/O fpage of the
- * ports it was given at spawn. A Lua task also makes the requests about
- * tasks below (tasks.c), about the tasks it spawned. */
-enum { RT_REQ_HEAP = 1, RT_REQ_EXIT, RT_REQ_STACK, RT_REQ_IO };
+/* The messages of a Lua task to its service, and of the rt_task_* calls:
+ * taskproto.h. */
 
 /* Results of the rt_task_* calls (0 is success). */
 enum {
@@ -99,15 +103,9 @@ enum {
 enum { RT_TASK_RUNNING = 1, RT_TASK_EXITED, RT_TASK_FAILED };
 
 /* pager.c: the pager thread of the root, started by the first request
- * (RT_TASK_ENOTROOT in a Lua task); its id, 0 before. Requests about
- * tasks (labels), from the root's threads and from Lua tasks (tasks.c
- * makes them; pager.c says what the words are). */
+ * (RT_TASK_ENOTROOT in a Lua task); its id, 0 before. */
 int rt_pager_start(void);
 extern uint64_t rt_pager_id;
-enum {
-    RT_REQ_SPAWN = 16, RT_REQ_WAIT, RT_REQ_CANCEL, RT_REQ_DELETE, RT_REQ_INFO, RT_REQ_STATS,
-    RT_REQ_LIST, RT_REQ_RESOLVE,
-};
 
 /* tasks.c, called by any thread of the root but its pager, or of a Lua
  * task (which sees only the tasks it spawned). */
@@ -243,9 +241,11 @@ struct lua_State;
 /* The lthread running this (found by the stack pointer; 0 for any
  * thread that is not a Lua thread). */
 unsigned rt_self_lthread(void);
-/* The recursive lock of malloc, sbrk and stdio (threads.c). */
+/* The recursive lock of malloc, sbrk and stdio (libc.c). */
 void rt_libc_lock(void);
 void rt_libc_unlock(void);
+/* Frees the lock if thread id holds it (it was stopped in it): true then. */
+int rt_libc_lock_drop(uint64_t id);
 /* The lthread the next thread gets, or -1 if none is left. */
 int rt_thread_reserve(void);
 /* Starts lthread lt (from rt_thread_reserve) on a stack of `stack` bytes

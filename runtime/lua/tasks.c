@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "rt.h"
+#include "taskproto.h"
 #include "l4/syscalls.h"
 
 const char *rt_task_strerror(int code)
@@ -129,19 +130,18 @@ int rt_task_wait(uint64_t id, uint16_t timeout, struct rt_task_info *i)
     return r ? r : rt_task_info(id, i);
 }
 
-/* The reply of RT_REQ_INFO and RT_REQ_LIST (pager.c, send_info): w1 id,
- * w2 state, w3 status, w4 pages, w5 shared, w6 copied, w7 heap, w8
- * memcap, w9 the next index; the name and the message as strings. */
+/* The reply of RT_REQ_INFO and RT_REQ_LIST (taskproto.h RT_INFO_*): the
+ * words, then the name and the message as strings. */
 static void take_info(const struct l4_msg *m, struct rt_task_info *i)
 {
-    i->id = word(m, 1);
-    i->state = (unsigned)word(m, 2);
-    i->status = (int)(int64_t)word(m, 3);
-    i->pages = word(m, 4);
-    i->shared = word(m, 5);
-    i->copied = word(m, 6);
-    i->heap = word(m, 7);
-    i->memcap = word(m, 8);
+    i->id = word(m, RT_INFO_ID);
+    i->state = (unsigned)word(m, RT_INFO_STATE);
+    i->status = (int)(int64_t)word(m, RT_INFO_STATUS);
+    i->pages = word(m, RT_INFO_PAGES);
+    i->shared = word(m, RT_INFO_SHARED);
+    i->copied = word(m, RT_INFO_COPIED);
+    i->heap = word(m, RT_INFO_HEAP);
+    i->memcap = word(m, RT_INFO_MEMCAP);
     i->name[RT_NAME_MAX - 1] = 0;
     i->msg[RT_MSG_MAX - 1] = 0;
 }
@@ -163,7 +163,7 @@ int rt_task_next(unsigned *next, struct rt_task_info *i)
     int r = call(RT_REQ_LIST, 1, 0, &m, 0, &b);
     if (!r) {
         take_info(&m, i);
-        *next = (unsigned)word(&m, 9);
+        *next = (unsigned)word(&m, RT_INFO_NEXT);
     }
     return r;
 }

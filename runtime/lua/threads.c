@@ -1,6 +1,5 @@
-/* Threads of this task that run Lua (docs/runtime.md "Threads"), their
- * stacks, interrupts and kills, and the lock that makes newlib usable from
- * several of them.
+/* Threads of this task that run Lua (docs/runtime.md "Threads"): their
+ * lifecycle, stacks, interrupts and kills.
  *
  * A Lua thread is an L4 thread of this task (lthread RT_LT_FIRST up to
  * RT_LT_LAST, each used once: an id never names a later thread) with a
@@ -24,19 +23,7 @@
  * and to-be-closed code run in its own thread, its memory goes back to
  * the heap) and parks the thread.
  *
- * The libc lock: one recursive lock for malloc (newlib calls
- * __malloc_lock / __malloc_unlock; sbrk runs only inside malloc, so the
- * heap is under it too) and for stdio and the other newlib calls that
- * share state through the one reent struct (the ld --wrap list of
- * lua-root.mk: every such call Lua and the bindings make). One CPU with
- * preemption: a waiter donates its timeslice to the holder
- * (thread_switch), which runs on and releases it; that works whatever
- * the priorities. A holder may block in IPC: sbrk's request to sigma0
- * (or, in a Lua task, to the root's pager), and file calls to the file
- * service from inside stdio (files.c); after a few donations a waiter
- * sleeps in short steps instead, so that the thread that must answer the
- * holder gets the CPU whatever its priority. */
-#include <stdarg.h>
+ * The lock that makes newlib usable from several threads: libc.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,131 +59,10 @@ static struct {
     uint64_t size;
 } stacks[RT_TSTACK_SLOTS];
 
-static uint64_t stack_top(unsigned i)
-{
-    return RT_TSTACK_BASE + ((uint64_t)(i + 1) << RT_TSTACK_LOG2);
-}
-
 unsigned rt_self_lthread(void)
 {
-    uint64_t sp = (uint64_t)__builtin_frame_address(0);
-    if (sp - RT_TSTACK_BASE >= (uint64_t)RT_TSTACK_SLOTS << RT_TSTACK_LOG2)
-        return 0;
-    return stacks[(sp - RT_TSTACK_BASE) >> RT_TSTACK_LOG2].lt;
-}
-
-/* ---- the libc lock ---- */
-static struct {
-    volatile uint64_t owner;    /* thread id, 0 free */
-    unsigned depth;
-} libc_lock;
-
-void rt_libc_lock(void)
-{
-    uint64_t me = l4_utcb_of(rt_self_lthread())->myself;
-    if (libc_lock.owner == me) {
-        libc_lock.depth++;
-        return;
-    }
-    for (unsigned tries = 0;; tries++) {
-        uint64_t held = 0;
-        if (__atomic_compare_exchange_n(&libc_lock.owner, &held, me, 0, __ATOMIC_ACQUIRE,
-                                        __ATOMIC_RELAXED))
-            break;
-        if (tries < 8) {
-            l4_thread_switch(held); /* let the holder run on and release it */
-        } else {
-            /* The holder waits in IPC (a file service call from inside
-             * stdio, sbrk's request): donating does nothing, and spinning
-             * here would starve whoever must answer it at a lower
-             * priority. Sleep 200 us, letting everyone run. */
-            struct l4_msg m = { 0 };
-            l4_ipc(L4_NILTHREAD, L4_NODESC, 0, L4_TIMEOUTS(0, L4_TO(200, 0), 0, 0), &m, 0);
-        }
-    }
-    libc_lock.depth = 1;
-}
-
-void rt_libc_unlock(void)
-{
-    if (--libc_lock.depth == 0)
-        __atomic_store_n(&libc_lock.owner, 0, __ATOMIC_RELEASE);
-}
-
-struct _reent;
-void __malloc_lock(struct _reent *r)
-{
-    (void)r;
-    rt_libc_lock();
-}
-
-void __malloc_unlock(struct _reent *r)
-{
-    (void)r;
-    rt_libc_unlock();
-}
-
-/* ---- newlib calls under the lock (ld --wrap=name, lua-root.mk) ---- */
-#define WRAP(ret, name, params, args)          \
-    ret __real_##name params;                   \
-    ret __wrap_##name params;                   \
-    ret __wrap_##name params                    \
-    {                                           \
-        rt_libc_lock();                         \
-        ret r = __real_##name args;             \
-        rt_libc_unlock();                       \
-        return r;                               \
-    }
-#define WRAPV(name, params, args)               \
-    void __real_##name params;                  \
-    void __wrap_##name params;                  \
-    void __wrap_##name params                   \
-    {                                           \
-        rt_libc_lock();                         \
-        __real_##name args;                     \
-        rt_libc_unlock();                       \
-    }
-WRAP(size_t, fwrite, (const void *p, size_t s, size_t n, FILE *f), (p, s, n, f))
-WRAP(size_t, fread, (void *p, size_t s, size_t n, FILE *f), (p, s, n, f))
-WRAP(int, fputs, (const char *s, FILE *f), (s, f))
-WRAP(char *, fgets, (char *s, int n, FILE *f), (s, n, f))
-WRAP(int, getc, (FILE *f), (f))
-WRAP(int, ungetc, (int c, FILE *f), (c, f))
-WRAP(int, fflush, (FILE *f), (f))
-WRAP(FILE *, fopen, (const char *p, const char *m), (p, m))
-WRAP(FILE *, freopen, (const char *p, const char *m, FILE *f), (p, m, f))
-WRAP(int, fclose, (FILE *f), (f))
-WRAP(int, fseek, (FILE *f, long o, int w), (f, o, w))
-WRAP(long, ftell, (FILE *f), (f))
-WRAP(int, setvbuf, (FILE *f, char *b, int m, size_t s), (f, b, m, s))
-WRAP(FILE *, tmpfile, (void), ())
-WRAP(int, feof, (FILE *f), (f))
-WRAP(int, ferror, (FILE *f), (f))
-WRAPV(clearerr, (FILE *f), (f))
-WRAP(double, strtod, (const char *s, char **e), (s, e))     /* dtoa's shared Bigint lists */
-
-int __wrap_fprintf(FILE *f, const char *fmt, ...);
-int __wrap_fprintf(FILE *f, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    rt_libc_lock();
-    int r = vfprintf(f, fmt, ap);
-    rt_libc_unlock();
-    va_end(ap);
-    return r;
-}
-
-int __wrap_snprintf(char *s, size_t n, const char *fmt, ...);
-int __wrap_snprintf(char *s, size_t n, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    rt_libc_lock();
-    int r = vsnprintf(s, n, fmt, ap);
-    rt_libc_unlock();
-    va_end(ap);
-    return r;
+    int i = rt_tstack_slot((uint64_t)__builtin_frame_address(0));
+    return i < 0 ? 0 : stacks[i].lt;
 }
 
 /* ---- parking: where a thread that ended or was killed stays ----
@@ -291,7 +157,7 @@ static int stack_map(unsigned i, uint64_t size)
     }
     unsigned kmax = 22;
     while (stacks[i].size < size) {
-        uint64_t low = stack_top(i) - stacks[i].size, rem = size - stacks[i].size;
+        uint64_t low = rt_tstack_top(i) - stacks[i].size, rem = size - stacks[i].size;
         unsigned k = kmax;
         while (k > 12 && ((1ull << k) > rem || low % (1ull << k)))
             k--;
@@ -371,7 +237,7 @@ int rt_thread_start(unsigned lt, lua_State *L, int nargs, size_t stack, int prio
         return L4_ENOMEM;
     }
     s->stack = (unsigned)st;
-    uint64_t sp = stack_top((unsigned)st) - 8;     /* as after a call */
+    uint64_t sp = rt_tstack_top((unsigned)st) - 8;     /* as after a call */
     r = l4_lthread_ex_regs(lt, (uint64_t)thread_entry, sp, keep, keep, id, NULL);
     if (r != L4_OK)
         s->state = T_FREE;
@@ -509,11 +375,8 @@ int rt_thread_fault(unsigned lt)
     l4_lthread_ex_regs(lt, (uint64_t)park, (uint64_t)park_sp, ~0ull, ~0ull, NULL, NULL);
     s->L = NULL;
     s->state = T_FAILED;
-    if (libc_lock.owner == s->id) {
+    if (rt_libc_lock_drop(s->id))
         rt_console_puts("lua-root: the thread held the libc lock: released; "
                         "the heap or stdio may be damaged\n");
-        libc_lock.depth = 0;
-        __atomic_store_n(&libc_lock.owner, 0, __ATOMIC_RELEASE);
-    }
     return 1;
 }

@@ -1,0 +1,74 @@
+/* Inside the root's pager thread (docs/runtime.md "Lua tasks"): the task
+ * table (tasktab.c), the fault policy (fault.c) and the server (pager.c)
+ * share these. Only the pager thread runs this code and touches this
+ * state. */
+#pragma once
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "rt.h"
+#include "l4/syscalls.h"
+
+#define MAX_TASKS   32
+#define FIRST_TASK  16              /* the tasks' numbers: FIRST_TASK + slot */
+#define LABEL_PF    0xfffffffeu     /* a page fault's label (abi.md "ipc") */
+#define LABEL_EXC   0xfffffffdu     /* an exception's */
+
+struct task {
+    unsigned state;             /* 0 free, RT_TASK_RUNNING, _EXITED, _FAILED */
+    uint64_t id;                /* its first thread */
+    uint8_t mcp;                /* the highest priority it may give (and spawn with) */
+    uint64_t memcap, heap_end;  /* bytes; granted heap [RT_HEAP_BASE, heap_end) */
+    uint64_t reserved;          /* granted heap pages not yet touched, kept in the pool */
+    uint64_t pages, shared, copied; /* see struct rt_task_info */
+    uint32_t tstack[RT_TSTACK_SLOTS];   /* bytes of stack at the top of each
+                                           thread-stack slot (RT_REQ_STACK) */
+    unsigned nargs;             /* pages of the spawn block */
+    uint32_t args[RT_ARGS_MAX / 4096];
+    int status;
+    uint64_t ended;             /* order of ending: the oldest ended slot is reused first */
+    uint64_t waiter;            /* a thread waiting for the end, or 0 */
+    uint64_t parent;            /* the task that asked for it (its first thread), 0: the root */
+    char name[RT_NAME_MAX];
+    unsigned nio;               /* I/O port ranges it is given (RT_REQ_IO) */
+    struct { uint32_t port, count; } io[RT_IO_MAX];
+    char msg[RT_MSG_MAX];       /* why it failed, 0-terminated */
+};
+extern struct task tasks[MAX_TASKS];
+extern uint64_t tasks_running;
+
+/* ---- tasktab.c ---- */
+unsigned task_number(unsigned slot);
+/* The running task a thread belongs to, or -1. */
+int task_of_thread(uint64_t thread);
+/* The task (running or ended) whose first thread is id, or -1. */
+int task_of_id(uint64_t id);
+/* A slot for a new task: a free one, else the oldest ended; -1 if none. */
+int task_slot_new(void);
+/* A zeroed page of the pool for the task, from its heap reserve or not;
+ * its pool index, or -1 if the pool has none. */
+int64_t task_page(unsigned slot, bool from_reserve);
+/* Gives back the task's pages and reserve (its mappings are gone);
+ * returns the pages. */
+uint64_t task_release(unsigned slot);
+/* Deletes the running task in the kernel, gives back its pages and tells
+ * a waiter (with code): what RT_REQ_DELETE does. Returns the pages. */
+uint64_t task_kill(unsigned slot, uint64_t code);
+/* The task has ended (t->msg holds why, if it failed): delete it, take
+ * its pages back, say so on the console, tell a waiter. */
+void task_end(unsigned slot, unsigned state, int status);
+/* The task failed in a fault or exception at addr (ip): why goes into
+ * its message. */
+void task_fail(unsigned slot, const char *what, uint64_t addr, uint64_t ip, const char *why);
+/* The task failed for a reason of its own (no address). */
+void task_fail_msg(unsigned slot, const char *why);
+
+/* ---- fault.c ---- */
+/* A page fault of the task (m as received): fills m with the map item
+ * and returns its tag, or fails the task and returns L4_NODESC. */
+uint64_t fault_task(unsigned slot, struct l4_msg *m);
+/* A fault or exception of one of the root's own Lua threads (whose
+ * pager this thread is, threads.c): in a guard gap of the thread-stack
+ * region a stack overflow, anywhere else a bug; either way the thread is
+ * stopped as failed (no answer: L4_NODESC) and the console says why. */
+uint64_t fault_own(uint64_t from, struct l4_msg *m);
