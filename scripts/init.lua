@@ -107,34 +107,34 @@ local repl2 = assert(l4.thread.create{script = "session.lua", args = {screen, "s
 assert(l4.thread.create{script = "watch.lua", args = {console, repl, screen, repl2},
                         prio = 150})
 
--- 6. Services, started in this order and restarted by the supervisor (a
---    thread of this task: it spawns, watches and deletes tasks) per their
---    policy: restart = "always" | "on-failure" | "never", back-off from
---    100 ms doubling to 5 s, at most 5 restarts in 30 s (docs/services.md).
---    Each runs in its own task (its chief: this task) under the service
---    framework; `thread = true` runs it in a thread of this task instead,
---    for a policy that needs the root's rights.
-if names then
-  require("supervisor").start{names = names, prio = 160, memcap = 8 << 20, services = {
-    -- name      script                how       restart       prio  memory
-    {name = "echo",  script = "services/echo.lua",              restart = "always",
-     prio = 100, memcap = 4 << 20},
-    -- the scheduling policy: reads every thread's CPU time, sets priorities
-    {name = "sched", script = "sched_policy.lua", thread = true, restart = "on-failure",
-     prio = 170, memcap = 2 << 20},
-  }}
-end
+-- 6. Services and the plain tasks and threads the supervisor watches (a
+--    thread of this task: it spawns, watches and deletes tasks), started
+--    in this order and restarted per their policy: restart = "always" |
+--    "on-failure" | "never", back-off from 100 ms doubling to 5 s, at most
+--    5 restarts in 30 s (docs/services.md "Supervision"). A framework
+--    service runs in its own task (its chief: this task); `thread = true`
+--    runs it in a thread of this task instead, for a policy that needs the
+--    root's rights; `ping = false` is a plain task or thread (not a
+--    framework service): restarted on death only; `id =` takes over one
+--    that already runs.
+local plan = {names = names, prio = 160, memcap = 8 << 20, services = {
+  {name = "echo",  script = "services/echo.lua",              restart = "always",
+   prio = 100, memcap = 4 << 20},
+  -- the scheduling policy: reads every thread's CPU time, sets priorities
+  {name = "sched", script = "sched_policy.lua", thread = true, restart = "always",
+   prio = 170, memcap = 2 << 20},
+  -- 6b. The memory policy: the Lua demand-zero pager (pager_zero.lua), 64
+  --     pages a client task, in a thread of this task (the pages it maps
+  --     on are the root's). A task spawned with pager = the id of "pager"
+  --     gets its pages from it. It answers page faults, not the
+  --     framework's PING: a plain thread, restarted when it dies, named
+  --     and reloaded like a service: `reload pager pager_zero.lua`.
+  {name = "pager", code = "require('pager_zero').main(...)", args = {"pager", 64},
+   thread = true, ping = false, restart = "always", prio = 170, memcap = 8 << 20},
+}}
 
--- 6b. The memory policy: the Lua demand-zero pager (pager_zero.lua), 64
---     pages a client task, in a thread of this task (the pages it maps
---     on are the root's). A task spawned with pager = the id of "pager"
---     gets its pages from it. Not a framework service (it answers page
---     faults), so not supervised, but named and reloaded like one:
---     `reload pager pager_zero.lua` (docs/services.md).
-if names then
-  local pager = l4.thread.create{code = "require('pager_zero').main(...)", args = {"pager", 64},
-                                 prio = 170, memcap = 8 << 20}
-  if pager then name_of.register("pager", pager) end
-end
-
-l4.sleep()      -- this thread's work is done; the task lives on
+-- The last link of the chain (docs/recovery.md "Who watches whom"): this
+-- thread starts the supervisor and starts it again whenever it dies or
+-- hangs; it never returns.
+if names then require("supervisor").guard(plan) end
+l4.sleep()      -- no name service: nothing to supervise; the task lives on

@@ -470,13 +470,17 @@ local function outcome(from, label, ...)
   return nil, ("unexpected reply label %d"):format(label), M.E_NOTSERVICE
 end
 
--- IPC codes that say the partner is gone: no partner, aborted.
+-- IPC codes that say the partner is gone: no partner, aborted; and those
+-- that may: a timeout (a root thread that was killed stays parked: a call
+-- to it times out).
 local DEAD = {[1] = true, [10] = true, [11] = true}
+local SLOW = {[2] = true, [3] = true}
 
 -- service.call(name, label, ...) -> the reply's values (true if none);
 -- nil, message, code: an IPC code (1 no partner, 10/11 aborted, 2/3
 -- timeout), or E_HANDLER (the handler raised message), E_UNKNOWN,
--- E_NONAME. A dead partner is looked up again once and called again.
+-- E_NONAME. A dead partner (or one that timed out) is looked up again
+-- once and, if the name now names another thread, called again.
 -- name may also be a table {name, timeout = ms}.
 function M.call(name, label, ...)
   local opts
@@ -486,10 +490,12 @@ function M.call(name, label, ...)
   local r
   if opts then r = table.pack(l4.call(id, opts, label, ...))
   else r = table.pack(l4.call(id, label, ...)) end
-  if r[1] == nil and DEAD[r[3]] then
+  if r[1] == nil and (DEAD[r[3]] or SLOW[r[3]]) then
     cache[name] = nil
     local id2 = lookup(name, true)
-    if not id2 or id2 == id then
+    if (not id2 or id2 == id) and SLOW[r[3]] then
+      return nil, ("%s: %s"):format(name, r[2]), r[3]
+    elseif not id2 or id2 == id then
       return nil, ("%s: %s (the service is gone%s)"):format(name, r[2],
         id2 and "; its name is not taken yet by a restart" or ""), r[3]
     end

@@ -1,24 +1,35 @@
--- supervisor.lua: starts the services of the boot plan and restarts those
--- that die, per their policy (docs/services.md "Supervision"). It is a
--- service itself, run by the framework in a thread of the root task (it
+-- supervisor.lua: starts the components of the boot plan and restarts
+-- those that die, per their policy (docs/services.md "Supervision"). It is
+-- a service itself, run by the framework in a thread of the root task (it
 -- spawns, watches and deletes tasks: l4.task.* are the root's), every 100
--- ms a tick that looks at each service:
+-- ms a tick that looks at each entry:
 --
 --   a task:   l4.task.info(id): "exited" / "failed" / gone (deleted, `kill`),
---             and every second a PING: no answer for 5 s is a hang
+--             and (a framework service) every second a PING: no answer
+--             for 5 s is a hang
 --   a thread: l4.thread.status(id): "ended" / "failed" / "killed"
 --
 -- Polling, not a waiting thread per service: one thread, no lthreads used
--- up (a root thread's lthread is never reused), a death noticed within a
--- tick. A death is logged with its reason and, per the policy, followed
--- by a restart after a back-off (doubling up to a maximum), unless the
--- service restarted `limit` times within `window` ms: then it gives up.
+-- up, a death noticed within a tick. A death is logged with its reason
+-- and, per the policy, followed by a restart after a back-off (doubling up
+-- to a maximum), unless the service restarted `limit` times within
+-- `window` ms: then it gives up.
 --
---   local sup = require("supervisor").start{names = names_id, services = {
---     {name = "echo", script = "services/echo.lua", restart = "always",
---      prio = 100, memcap = 4 << 20},
---   }}
+-- A plan entry is a framework service (the default: its script returns a
+-- service definition, run by service_task.lua; PINGed, reloadable) or,
+-- with ping = false, a plain task or root thread (a driver, a REPL
+-- session, a pager): its script or code runs with `args` as `...`, and it
+-- is restarted on death only (docs/services.md "Plan entries"):
+--
+--   {name = "com1", script = "console_task.lua" | code = "lua source",
+--    thread = false, args = {"uart", 0x3f8, 4, n = 3}, io = {{0x3f8, 8}},
+--    restart = "always", prio = 200, memcap = 8 << 20, ping = false,
+--    id = <a running instance to adopt instead of starting one>,
+--    started = "local id, name = ...; l4.sys.set_console(id)"}
+--
+--   local sup = require("supervisor").start{names = names_id, services = {...}}
 --   require("supervisor").status()   -- {{name, state, restarts, ...}, ...}
+--   require("supervisor").guard(plan) -- the root's main thread: keeps one running
 local l4 = require "l4"
 
 local M = {}
@@ -42,6 +53,8 @@ M.defaults = {
 }
 local PING_OPTS = {timeout = 200}
 
+local function now_ms() return l4.clock() // 1000 end
+
 -- The thread body of services that run in the root (and the supervisor).
 local BODY = "require('service').main(...)"
 
@@ -51,11 +64,69 @@ local BODY = "require('service').main(...)"
 function M.start(plan)
   local service = require "service"
   local names = plan.names or require("names").server()
+  if math.type(names) == "integer" then names = l4.id(names) end
   local p = {}
   for k, v in pairs(plan) do if k ~= "names" then p[k] = v end end
   return l4.thread.create{code = BODY, prio = plan.prio or 160, memcap = plan.memcap or (8 << 20),
                           args = {"supervisor", "supervisor.lua", names and names.raw or false,
                                   service.encode(p), false}}
+end
+
+-- The guard: the last link of the chain (docs/recovery.md "Who watches
+-- whom"), run by the root's main thread at the end of init.lua. It starts
+-- the supervisor and starts it again, with the same plan, whenever its
+-- thread ends, fails, is killed or has not answered PING for plan.hang ms
+-- (5000; until its first answer, plan.ready ms, 3000, per entry of the
+-- plan: it starts them in order). The new
+-- supervisor takes over every component that still runs (adopt above),
+-- so only the dead are started. Never returns; an error of the loop
+-- itself is printed and the loop goes on.
+function M.guard(plan)
+  local hang = plan.hang or 5000
+  local grace = ((plan.ready or 3000) * (#(plan.services or {}) + 1))
+  local sup, up_since, last_answer, next_ping
+  -- above the supervisor, so that a supervisor in a runaway loop cannot
+  -- keep this thread from running
+  l4.thread.schedule(l4.self(), math.min(254, (plan.prio or 160) + 5))
+  local function launch(why)
+    local id, err = M.start(plan)
+    local now = now_ms()
+    if not id then
+      print(("init: cannot start the supervisor: %s; trying again in 1 s"):format(tostring(err)))
+      sup, next_ping = nil, now + 1000
+      return
+    end
+    if why then print(("init: the supervisor %s; started it again (%s)"):format(why, tostring(id))) end
+    -- until its first answer it may be starting the plan: `grace` ms
+    sup, up_since, last_answer, next_ping = id, now, nil, now + 100
+  end
+  local function step()
+    local now = now_ms()
+    if not sup then
+      if now >= next_ping then launch() end
+      return
+    end
+    local st = l4.thread.status(sup)
+    if st ~= "running" then
+      return launch(st == "ended" and "ended" or st == "killed" and "was killed"
+                    or "failed (its error is on the console)")
+    end
+    if now < next_ping then return end
+    next_ping = now + (last_answer and 1000 or 100)
+    local from, label = l4.call(sup, PING_OPTS, require("service").PING)
+    if from and label == 0 then last_answer = now; return end
+    local quiet = now - (last_answer or up_since)
+    if quiet >= (last_answer and hang or grace) then
+      l4.thread.kill(sup)
+      launch(("did not answer for %d ms (hung): killed"):format(quiet))
+    end
+  end
+  launch()
+  while true do
+    local ok, err = pcall(step)
+    if not ok then print("init: guard: " .. tostring(err)) end
+    l4.sleep(100)
+  end
 end
 
 -- Clients ------------------------------------------------------------------
@@ -80,8 +151,6 @@ end
 
 local function log(fmt, ...) print(("supervisor: " .. fmt):format(...)) end
 
-local function now_ms() return l4.clock() // 1000 end
-
 local function first_line(s)
   s = tostring(s or "")
   return s:match("^[^\n]*")
@@ -93,12 +162,19 @@ local function start(state, s, source, chunkname)
   local names = require "names"
   local ns = names.server()
   local args = {s.name, s.script, ns and ns.raw or false,
-                s.config and service.encode(s.config) or false, source or false}
+                s.config and service.encode(s.config) or false, source or false, n = 5}
   local id, err
-  if s.kind == "thread" then
+  if not s.ping then                                -- a plain task or thread
+    if s.kind == "thread" then
+      id, err = l4.thread.create{script = s.script, code = s.code, args = s.args,
+                                 prio = s.prio, memcap = s.memcap}
+    else
+      id, err = l4.task.spawn{script = s.script, name = s.name, args = s.args,
+                              prio = s.prio, mcp = s.mcp, memcap = s.memcap, io = s.io}
+    end
+  elseif s.kind == "thread" then
     id, err = l4.thread.create{code = BODY, args = args, prio = s.prio, memcap = s.memcap}
   else
-    args.n = 5
     id, err = l4.task.spawn{script = "service_task.lua", name = s.name, args = args,
                             prio = s.prio, mcp = s.mcp, memcap = s.memcap, io = s.io}
   end
@@ -116,7 +192,39 @@ local function start(state, s, source, chunkname)
   -- generation 1 of this incarnation is what it started with
   s.sources = {[1] = {source = source, chunkname = chunkname}}
   s.gen, s.good_gen = 1, 1
-  names.register(s.name, id)
+  if s.register then names.register(s.name, id) end
+  if s.started then
+    local ok, why = pcall(s.started, id, s.name)
+    if not ok then log("%s: its started hook failed: %s", s.name, first_line(why)) end
+  end
+  return id
+end
+
+-- Whether id is a running instance of s (a task, or a Lua thread of the
+-- root) that can be taken over instead of starting one.
+local function running(s, id)
+  if math.type(id) == "integer" then id = l4.id(id) end
+  if type(id) ~= "userdata" then return false end
+  if s.kind == "thread" then
+    return id.task == l4.self().task and l4.thread.status(id) == "running"
+  end
+  local info = l4.task.info(id)
+  return info ~= nil and info.state == "running" and info.id == id
+end
+
+-- Takes over a running instance: the plan's id, or (a supervisor started
+-- again by the guard) the one registered under s.name.
+local function adopt(s, id)
+  if not running(s, id) then
+    id = s.register and require("names").lookup(s.name)
+    if not id or not running(s, id) then return nil end
+  end
+  if math.type(id) == "integer" then id = l4.id(id) end
+  local now = now_ms()
+  s.id, s.state, s.started_at = id, "running", now
+  s.last_answer, s.next_ping = now, now + s.ping_every
+  s.sources = {[1] = {}}
+  if s.register then require("names").register(s.name, id) end
   return id
 end
 
@@ -141,7 +249,7 @@ end
 
 local function died(state, s, reason, failure)
   local names = require "names"
-  names.unregister(s.name, s.id)
+  if s.register then names.unregister(s.name, s.id) end
   s.id = nil
   s.reason = reason
   s.state = failure and "failed" or "exited"
@@ -181,7 +289,7 @@ end
 -- Whether a running service in a task still answers; deletes it if it
 -- has not for its `hang` ms. -> false if it was found hung.
 local function answers(state, s, now)
-  if s.kind ~= "task" or not s.hang or now < s.next_ping then return true end
+  if s.kind ~= "task" or not s.ping or not s.hang or now < s.next_ping then return true end
   s.next_ping = now + s.ping_every
   local from, label = l4.call(s.id, PING_OPTS, require("service").PING)
   if from and label == 0 then
@@ -221,11 +329,16 @@ local function check(state)
   end
 end
 
+-- A plan entry's fields, checked (docs/services.md "Plan entries").
 local function entry(spec)
   local d = M.defaults
+  local plain = spec.ping == false
   local s = {
-    name = spec.name, script = spec.script or ("services/" .. spec.name .. ".lua"),
-    kind = spec.thread and "thread" or "task",
+    name = spec.name, code = plain and spec.code or nil,
+    script = spec.script or (not (plain and spec.code) and ("services/" .. tostring(spec.name) .. ".lua"))
+             or nil,
+    kind = spec.thread and "thread" or "task", ping = not plain, args = spec.args,
+    register = spec.register ~= false, adopt_id = spec.id,
     restart = spec.restart or d.restart,
     backoff0 = spec.backoff or d.backoff, backoff_max = spec.backoff_max or d.backoff_max,
     limit = spec.limit or d.limit, window = spec.window or d.window,
@@ -238,6 +351,15 @@ local function entry(spec)
   assert(s.name, "a service of the plan has no name")
   assert(s.restart == "always" or s.restart == "on-failure" or s.restart == "never",
          ("%s: restart must be \"always\", \"on-failure\" or \"never\""):format(s.name))
+  assert(not (plain and spec.thread == false and spec.code),
+         ("%s: a task runs a script (code = is for a thread)"):format(s.name))
+  assert(s.args == nil or type(s.args) == "table", ("%s: args must be a table"):format(s.name))
+  if s.args and not s.args.n then s.args.n = #s.args end
+  if spec.started ~= nil then
+    local fn, err = load(spec.started, "=" .. s.name .. " started", "t")
+    assert(fn, ("%s: its started hook does not compile: %s"):format(s.name, tostring(err)))
+    s.started = fn
+  end
   s.backoff = s.backoff0
   return s
 end
@@ -254,9 +376,13 @@ M.service = {
       state.list[#state.list + 1] = s
       state.by_name[s.name] = s
       -- in order: each answers PING before the next starts (at most
-      -- plan.ready ms, default 3000), so later ones can look it up
-      local id = start(state, s)
-      if id then
+      -- plan.ready ms, default 3000), so later ones can look it up; one
+      -- that already runs (the plan's id, or the name's holder when the
+      -- guard starts a supervisor again) is taken over as it is
+      local id = adopt(s, s.adopt_id)
+      local wait = false
+      if not id then id = start(state, s); wait = s.ping end
+      if id and wait then
         local deadline = l4.clock() + (plan.ready or 3000) * 1000
         while l4.clock() < deadline do
           local from, label = l4.call(id, {timeout = 100}, require("service").PING)
@@ -272,7 +398,8 @@ M.service = {
     [M.STATUS] = function(state)
       local out = {}
       for _, s in ipairs(state.list) do
-        out[#out + 1] = {name = s.name, id = s.id and s.id.raw, kind = s.kind, state = s.state,
+        out[#out + 1] = {name = s.name, id = s.id and s.id.raw, kind = s.kind, ping = s.ping,
+                         state = s.state,
                          restarts = s.restarts, reason = s.reason, script = s.script,
                          restart = s.restart, generation = s.gen, good = s.good_gen}
       end

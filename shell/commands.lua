@@ -216,16 +216,47 @@ command("reload", "reload <service> [script]",
     end
   end)
 
-command("kill", "kill <task number | id | name>", "deletes a task (l4.task.delete)",
+-- A Lua thread of this task a person named: a name the name service
+-- gives to a thread of this task (the supervisor, sched, pager), or its id.
+function Commands:find_thread(what)
+  local l4 = self:l4()
+  local thread, self_ = field(l4, "thread"), field(l4, "self")
+  if type(thread) ~= "table" or type(self_) ~= "function" then return nil end
+  local me = field(self_(), "task")
+  local req = field(self.env, "require") or require
+  local ok, names = pcall(req, "names")
+  local id = ok and type(names) == "table" and names.lookup and names.lookup(tostring(what))
+  if not id then
+    local got, threads = pcall(self.sys, self, "sys", "threads")
+    for _, t in ipairs(got and threads or {}) do
+      if type(t) == "table" and tostring(t.id) == what then id = t.id end
+    end
+  end
+  if id and field(id, "task") == me and thread.status(id) == "running" then return id end
+end
+
+command("kill", "kill <task number | id | name>",
+  "deletes a task (l4.task.delete), or ends a thread of this task (l4.thread.kill)",
   function(self, what)
     if what == nil then self.out("usage: kill <task number | id | name>\n") return end
     local t = self:find_task(what)
+    local th = not t and self:find_thread(what)
+    local sys = field(self:l4(), "sys")
+    local mine = type(sys) == "table" and type(sys.console) == "function" and sys.console()
+    if th and mine == th then
+      self.out(("kill: thread %s serves this console; not killed\n"):format(tostring(th)))
+      return
+    end
+    if th then
+      local ok, err = self:l4().thread.kill(th)
+      if ok then self.out(("killed thread %s (%s)\n"):format(tostring(th), tostring(what)))
+      else self.out(("kill: thread %s: %s\n"):format(tostring(th), tostring(err))) end
+      return
+    end
     if not t then self.out(("kill: no task %s\n"):format(tostring(what))) return end
     local label = ("task %s%s"):format(tostring(field(t.id, "task") or t.id),
                                        t.name and " (" .. t.name .. ")" or "")
     -- not the console this REPL types on: nothing could be typed after it
-    local sys = field(self:l4(), "sys")
-    local mine = type(sys) == "table" and type(sys.console) == "function" and sys.console()
     if mine and field(mine, "task") == field(t.id, "task") then
       self.out(("kill: %s serves this console; not killed (l4.task.delete does it)\n"):format(label))
       return

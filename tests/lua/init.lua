@@ -62,6 +62,9 @@ for _, c in ipairs(require "pager_service") do run(c[1], c[2]) end
 -- Fault isolation: a service crashed each way is restarted, the others
 -- keep answering (tests/lua/isolation.lua).
 for _, c in ipairs(require "isolation") do run(c[1], c[2]) end
+-- Every core component comes back with what it held: plain plan entries,
+-- the supervisor's guard, names, files, sched, pager (tests/lua/comeback.lua).
+for _, c in ipairs(require "comeback") do run(c[1], c[2]) end
 
 -- compare.lua prints "cmp| ..." lines that tests/run.py compares with the
 -- host's lua5.4 running the same file. After the bindings' tests (its

@@ -257,3 +257,55 @@ CASES = [c_boot_to_prompt, c_arithmetic, c_multiline_function, c_error_and_recov
          c_ps_lists_the_driver, c_lspci, c_mem_and_irq, c_help, c_nothing_takes_it_down,
          c_define_crc32, c_paste_64k, c_other_output_keeps_the_line, c_screen_repl,
          c_reload_the_console_driver]
+
+
+# ---- every component comes back (issue 14; docs/recovery.md) ----
+
+def services_show(s, want, timeout=10):
+    """Types `services` until a line of it matches want (a component may
+    still be starting or coming back)."""
+    import time
+    until = time.monotonic() + timeout
+    while True:
+        start = s.pos
+        s.send("services\r")
+        prompt(s)
+        if re.search(b"\r\n" + want.encode() + b"\r?\r\n", s.out[start:]):
+            return
+        if time.monotonic() > until:
+            raise AssertionError(f"services never showed {want!r}")
+        time.sleep(0.5)
+
+
+def c_kill_supervisor_then_services(s):
+    # the supervisor is a thread of the root: `kill` ends it, the root's
+    # main thread (its guard) starts it again, and `services` works
+    services_show(s, r"supervisor +\S+ +\d+ +\d+ +- +\S+ +running")
+    start = s.pos
+    s.send("kill supervisor\r")
+    s.expect(r"init: the supervisor was killed; started it again", 10)
+    s.settle()
+    assert re.search(rb"killed thread [0-9a-f.]+ \(supervisor\)", s.out[start:]), \
+        "kill did not say it killed the supervisor's thread"
+    s.send("\r")
+    prompt(s)
+    services_show(s, r"supervisor +\S+ +\d+ +\d+ +- +\S+ +running", 2)
+    # what it supervised runs on, not restarted: taken over
+    services_show(s, r"echo +\S+ +\d+ +\d+ +0 +\S+ +running", 1)
+
+
+def c_kill_a_root_thread_by_name(s):
+    # sched and pager are threads of the root under the supervisor
+    for name in ("sched", "pager"):
+        start = s.pos
+        s.send(f"kill {name}\r")
+        s.expect(rf"supervisor: {name} was killed; restarting in \d+ ms", 10)
+        s.settle()
+        assert re.search(rf"killed thread [0-9a-f.]+ \({name}\)".encode(), s.out[start:]), \
+            f"kill did not say it killed {name}"
+        s.send("\r")
+        prompt(s)
+    services_show(s, r"sched +\S+ +\d+ +\d+ +1 +\S+ +running", 3)
+
+
+CASES += [c_kill_supervisor_then_services, c_kill_a_root_thread_by_name]
