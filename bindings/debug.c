@@ -58,11 +58,6 @@ static int debug_mdb_check(lua_State *L)
 
 static uint64_t echo_id, echo_window;
 
-static uint64_t *echo_word(struct l4_msg *m, struct l4_utcb *u, unsigned i)
-{
-    return i < L4_REG_WORDS ? &m->w[i] : &u->mr[i];
-}
-
 static __attribute__((noreturn, used)) void echo_main(void)
 {
     struct l4_utcb *u = l4_utcb_of(ECHO_LTHREAD);
@@ -77,7 +72,7 @@ static __attribute__((noreturn, used)) void echo_main(void)
         }
         unsigned nu = L4_TAG_U(m.tag), nt = L4_TAG_T(m.tag);
         for (unsigned i = 0; i < nt; i++) {     /* map items: our pages now */
-            uint64_t w0 = *echo_word(&m, u, nu + 2 * i), *w1 = echo_word(&m, u, nu + 2 * i + 1);
+            uint64_t w0 = *l4_mr(&m, u, nu + 2 * i), *w1 = l4_mr(&m, u, nu + 2 * i + 1);
             if (((w0 & 0xe) == L4_ITEM_MAP || (w0 & 0xe) == L4_ITEM_GRANT) &&
                 !(*w1 & L4_FPAGE_IO)) {
                 unsigned s = L4_FPAGE_SIZE(*w1);
@@ -157,7 +152,7 @@ static __attribute__((noreturn, used)) void fault_main(void)
  * (an id; default this thread) as its pager, and reports to that pager */
 static int debug_fault(lua_State *L)
 {
-    uint64_t addr = (uint64_t)luaL_checkinteger(L, 1) & ~7ull;
+    uint64_t addr = (uint64_t)luaL_checkinteger(L, 1) & ~7ull;   /* a word */
     if (!l4b_in_free_area(addr, 8))
         luaL_argerror(L, 1, "the address must lie in 0x100000000000-0x7f0000000000");
     uint64_t value = (uint64_t)luaL_optinteger(L, 2, 0);

@@ -5,7 +5,6 @@
 
 #include "l4b.h"
 
-#define MAP_USER_LIMIT 0x00007ffe00000000ull    /* abi.md: mappable user memory ends */
 
 struct item {
     uint64_t w[2];          /* {send base | L4_ITEM_MAP or _GRANT, fpage} */
@@ -103,7 +102,7 @@ static uint64_t check_fpage_args(lua_State *L)
         snprintf(m, sizeof m, "base 0x%llx not aligned to its size 2^%u", (unsigned long long)b, s);
         luaL_argerror(L, 1, m);
     }
-    if (s == L4_WHOLE_SPACE ? b != 0 : b + (1ull << s) > MAP_USER_LIMIT)
+    if (s == L4_WHOLE_SPACE ? b != 0 : b + (1ull << s) > L4_USER_LIMIT)
         luaL_argerror(L, 1, "fpage reaches beyond user memory (0x7ffe00000000)");
     return L4_FPAGE(b, s, r);
 }

@@ -43,7 +43,7 @@ uint64_t l4b_optid(lua_State *L, int arg, uint64_t def)
 
 static int is_irq_id(uint64_t id)
 {
-    return id >= L4_IRQ_ID(0) && id < L4_IRQ_ID(L4_NUM_IRQS);
+    return L4_IS_IRQ_ID(id);
 }
 
 /* l4.id(task, lthread, version) or l4.id(raw value) */
@@ -97,7 +97,7 @@ static int id_tostring(lua_State *L)
     else if (id == L4_INVALID)
         lua_pushliteral(L, "anythread");
     else if (is_irq_id(id))
-        lua_pushfstring(L, "irq %d", (int)(id - L4_IRQ_ID(0)));
+        lua_pushfstring(L, "irq %d", (int)L4_IRQ_OF(id));
     else {
         char b[32];
         snprintf(b, sizeof b, "%x.%x.%04x", L4_ID_TASK(id), L4_ID_LTHREAD(id),
@@ -135,7 +135,7 @@ static int id_index(lua_State *L)
     else if (!strcmp(k, "raw"))
         lua_pushinteger(L, (lua_Integer)id);
     else if (!strcmp(k, "irq") && is_irq_id(id))
-        lua_pushinteger(L, (lua_Integer)(id - L4_IRQ_ID(0)));
+        lua_pushinteger(L, (lua_Integer)L4_IRQ_OF(id));
     else
         lua_pushnil(L);
     return 1;

@@ -20,17 +20,12 @@
 
 #include "l4b.h"
 
-#define LABEL_PAGEFAULT 0xfffffffeu
-#define LABEL_EXCEPTION 0xfffffffdu
-#define LABEL_IRQ       0xffffffffu
-#define MAP_USER_LIMIT  0x00007ffe00000000ull    /* abi.md: mappable user memory ends */
-
 #define UP_IDS   lua_upvalueindex(1)
 #define UP_IDMT  lua_upvalueindex(2)
 /* The strings of the kernel's messages, pushed without lua_pushstring's
  * lookup: "pagefault", then the access letters "r", "w", "x". */
 #define UP_PF    lua_upvalueindex(3)
-#define UP_ACC(w0) lua_upvalueindex((w0) & 2 ? 5 : (w0) & 1 ? 6 : 4)
+#define UP_ACC(w0) lua_upvalueindex(L4_FAULT_IS_WRITE(w0) ? 5 : L4_FAULT_IS_EXEC(w0) ? 6 : 4)
 
 /* This Lua state's struct l4b_state. */
 static struct l4b_state *get_state(lua_State *L)
@@ -245,12 +240,12 @@ static uint64_t landed(uint64_t w0, uint64_t f, uint64_t window)
  * from, "exception", vector, code, ip, addr / from, "irq", n. */
 __attribute__((always_inline))     /* in do_ipc, the round trip's path */
 static inline int push_message(lua_State *L, struct l4b_state *st, uint64_t from, uint64_t tag,
-                        const uint64_t *regs, uint64_t window)
+                        struct l4_msg *m, uint64_t window)
 {
     unsigned u = L4_TAG_U(tag), t = L4_TAG_T(tag), n = u + 2 * t;
     uint32_t label = L4_TAG_LABEL(tag);
     uint64_t buf[L4_MSG_WORDS];
-    const uint64_t *w = regs;       /* the register words as they came */
+    const uint64_t *w = m->w;       /* the register words as they came */
     if (n > L4_MSG_WORDS) {         /* the kernel refuses such tags; be safe */
         u = u < L4_MSG_WORDS ? u : L4_MSG_WORDS;
         t = (L4_MSG_WORDS - u) / 2;
@@ -258,26 +253,26 @@ static inline int push_message(lua_State *L, struct l4b_state *st, uint64_t from
     }
     if (n > L4_REG_WORDS) {
         for (unsigned i = 0; i < n; i++)
-            buf[i] = i < L4_REG_WORDS ? regs[i] : st->utcb->mr[i];
+            buf[i] = *l4_mr(m, st->utcb, i);
         w = buf;
     }
     if (u + 2 * t + 4 > LUA_MINSTACK)
         luaL_checkstack(L, (int)(u + 2 * t + 4), "too many message values");
     push_id(L, st, from);
-    if (label == LABEL_PAGEFAULT && u == 2 && t == 0) {
+    if (label == L4_LABEL_PAGEFAULT && u == 2 && t == 0) {
         lua_pushvalue(L, UP_PF);
-        lua_pushinteger(L, (lua_Integer)(w[0] & ~7ull));
+        lua_pushinteger(L, (lua_Integer)L4_FAULT_ADDR(w[0]));
         lua_pushinteger(L, (lua_Integer)w[1]);
         lua_pushvalue(L, UP_ACC(w[0]));
         return 5;
     }
-    if (label == LABEL_EXCEPTION && u == 4 && t == 0) {
+    if (label == L4_LABEL_EXCEPTION && u == 4 && t == 0) {
         lua_pushliteral(L, "exception");
         for (unsigned i = 0; i < 4; i++)
             lua_pushinteger(L, (lua_Integer)w[i]);
         return 6;
     }
-    if (label == LABEL_IRQ && n == 0 && from >= L4_IRQ_ID(0) && from < L4_IRQ_ID(L4_NUM_IRQS)) {
+    if (label == L4_LABEL_IRQ && n == 0 && L4_IS_IRQ_ID(from)) {
         lua_pushliteral(L, "irq");
         lua_pushinteger(L, (lua_Integer)(from - L4_IRQ_ID(0)));
         return 3;
@@ -341,7 +336,7 @@ static int do_ipc(lua_State *L, struct l4b_state *st, uint64_t dest, uint64_t ta
     if (n) {    /* w has L4_MSG_WORDS words: the register ones whole */
         memcpy(m.w, w, sizeof m.w);
         for (unsigned i = L4_REG_WORDS; i < n; i++)
-            utcb->mr[i] = w[i];
+            *l4_mr(&m, utcb, i) = w[i];
     } else {
         memset(m.w, 0, sizeof m.w);
     }
@@ -360,7 +355,7 @@ static int do_ipc(lua_State *L, struct l4b_state *st, uint64_t dest, uint64_t ta
         lua_pushboolean(L, 1);
         return 1;
     }
-    return push_message(L, st, from, m.tag, m.w, window);
+    return push_message(L, st, from, m.tag, &m, window);
 }
 
 static uint32_t check_label(lua_State *L, int arg)
@@ -415,9 +410,9 @@ static int ipc_receive(lua_State *L)
     struct opts o = { L4_TO_NEVER, L4_TO_NEVER, L4_TO_NEVER, 0 };
     struct l4b_state *st = get_state(L);
     uint64_t from = lua_isnoneornil(L, 1) ? L4_INVALID : check_id(L, st, 1);
-    if (from >= L4_IRQ_ID(0) && from < L4_IRQ_ID(L4_NUM_IRQS)) {
+    if (L4_IS_IRQ_ID(from)) {
         /* a receive from a line not attached, with timeout 0, would attach it */
-        unsigned n = (unsigned)(from - L4_IRQ_ID(0));
+        unsigned n = L4_IRQ_OF(from);
         if (!(st->irqs & (1u << n)))
             luaL_argerror(L, 1, lua_pushfstring(L, "IRQ %d is not attached (l4.irq.attach "
                                                    "it first)", (int)n));
@@ -437,7 +432,7 @@ static int loop_failed(lua_State *L, struct l4b_state *st, uint64_t from, uint64
     lua_pushboolean(L, 0);
     lua_insert(L, -2);
     push_id(L, st, from);
-    lua_pushinteger(L, (lua_Integer)(w0 & ~7ull));
+    lua_pushinteger(L, (lua_Integer)L4_FAULT_ADDR(w0));
     lua_pushinteger(L, (lua_Integer)ip);
     lua_pushvalue(L, UP_ACC(w0));
     return 6;
@@ -485,10 +480,10 @@ static int ipc_pager_loop(lua_State *L)
             }
             return l4b_fail(L, l4b_ipc_error(code), code);
         }
-        if (L4_TAG_LABEL(m.tag) != LABEL_PAGEFAULT || L4_TAG_U(m.tag) != 2 ||
-            L4_TAG_T(m.tag) != 0 || (from >= L4_IRQ_ID(0) && from < L4_IRQ_ID(L4_NUM_IRQS)))
-            return push_message(L, st, from, m.tag, m.w, window);
-        uint64_t addr = m.w[0] & ~7ull, ip = m.w[1];
+        if (L4_TAG_LABEL(m.tag) != L4_LABEL_PAGEFAULT || L4_TAG_U(m.tag) != 2 ||
+            L4_TAG_T(m.tag) != 0 || L4_IS_IRQ_ID(from))
+            return push_message(L, st, from, m.tag, &m, window);
+        uint64_t addr = L4_FAULT_ADDR(m.w[0]), ip = m.w[1];
         lua_pushvalue(L, 1);
         push_id(L, st, from);
         lua_pushinteger(L, (lua_Integer)addr);
@@ -503,7 +498,7 @@ static int ipc_pager_loop(lua_State *L)
         dest = L4_NILTHREAD;
         tag = L4_NODESC;
         if (isint) {
-            if (((uint64_t)a & 0xfff) || (uint64_t)a >= MAP_USER_LIMIT) {
+            if (((uint64_t)a & 0xfff) || (uint64_t)a >= L4_USER_LIMIT) {
                 lua_pushfstring(L, "pager_loop: the handler returned %I, not the address of "
                                    "a page (4 KiB aligned, below 0x7ffe00000000)", a);
                 return loop_failed(L, st, from, w0, ip);
@@ -597,8 +592,7 @@ uint64_t l4b_sigma0(lua_State *L, uint32_t label, unsigned n, uint64_t w0, uint6
     if (L4_TAG_T(m.tag) != 1)
         return 0x100 + L4_IPC_MAP_FAILED;
     if (fpage)
-        *fpage = L4_TAG_U(m.tag) + 1 < L4_REG_WORDS ? m.w[L4_TAG_U(m.tag) + 1]
-                                                    : st->utcb->mr[L4_TAG_U(m.tag) + 1];
+        *fpage = *l4_mr(&m, st->utcb, L4_TAG_U(m.tag) + 1);
     return L4_SIGMA0_OK;
 }
 

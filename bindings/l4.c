@@ -168,6 +168,52 @@ int l4b_in_free_area(uint64_t base, uint64_t size)
     return base >= L4B_FREE_BASE && base < L4B_FREE_END && size <= L4B_FREE_END - base;
 }
 
+/* l4.E (the codes failures return, abi.md "Result codes") and l4.label
+ * (the labels of the kernel's messages): named, so that no script types
+ * a number of the ABI. Names as in abi.h, lower case, without L4_ and
+ * L4_IPC_; sigma0's codes (l4.mem, l4.io.request) in l4.E.sigma0. */
+struct l4b_const {
+    const char *name;
+    lua_Integer value;
+};
+
+static void const_table(lua_State *L, const char *field, const struct l4b_const *c)
+{
+    lua_newtable(L);
+    for (; c->name; c++) {
+        lua_pushinteger(L, c->value);
+        lua_setfield(L, -2, c->name);
+    }
+    lua_setfield(L, -2, field);
+}
+
+static void open_constants(lua_State *L)
+{
+    static const struct l4b_const errors[] = {
+        { "ok", L4_IPC_OK }, { "nopartner", L4_IPC_NOPARTNER },
+        { "snd_timeout", L4_IPC_SND_TIMEOUT }, { "rcv_timeout", L4_IPC_RCV_TIMEOUT },
+        { "snd_cancelled", L4_IPC_SND_CANCELLED }, { "rcv_cancelled", L4_IPC_RCV_CANCELLED },
+        { "snd_cut", L4_IPC_SND_CUT }, { "rcv_cut", L4_IPC_RCV_CUT },
+        { "snd_pf_timeout", L4_IPC_SND_PF_TIMEOUT }, { "rcv_pf_timeout", L4_IPC_RCV_PF_TIMEOUT },
+        { "snd_aborted", L4_IPC_SND_ABORTED }, { "rcv_aborted", L4_IPC_RCV_ABORTED },
+        { "map_failed", L4_IPC_MAP_FAILED }, { "inval_msg", L4_IPC_INVAL },
+        { "einval", L4_EINVAL }, { "enothread", L4_ENOTHREAD }, { "eperm", L4_EPERM },
+        { "enomem", L4_ENOMEM }, { "ebusy", L4_EBUSY }, { NULL, 0 } };
+    static const struct l4b_const sigma0[] = {
+        { "ok", L4_SIGMA0_OK }, { "einval", L4_SIGMA0_EINVAL },
+        { "ekernel", L4_SIGMA0_EKERNEL }, { "etaken", L4_SIGMA0_ETAKEN },
+        { "enomem", L4_SIGMA0_ENOMEM }, { "emixed", L4_SIGMA0_EMIXED },
+        { "enotsup", L4_SIGMA0_ENOTSUP }, { "enomap", L4_SIGMA0_ENOMAP }, { NULL, 0 } };
+    static const struct l4b_const labels[] = {
+        { "pagefault", L4_LABEL_PAGEFAULT }, { "exception", L4_LABEL_EXCEPTION },
+        { "irq", L4_LABEL_IRQ }, { NULL, 0 } };
+    const_table(L, "E", errors);
+    lua_getfield(L, -1, "E");
+    const_table(L, "sigma0", sigma0);
+    lua_pop(L, 1);
+    const_table(L, "label", labels);
+}
+
 /* The build works without task.c: its module then adds nothing. */
 __attribute__((weak)) int l4b_open_task(lua_State *L)
 {
@@ -193,5 +239,6 @@ int luaopen_l4(lua_State *L)
     l4b_open_debug(L);
     l4b_open_sys(L);
     l4b_open_task(L);
+    open_constants(L);
     return 1;
 }

@@ -14,7 +14,7 @@
 #include "arch/x86_64/layout.h"
 
 #define STACK_PAGES 32
-#define STACK_TOP MAP_USER_LIMIT
+#define STACK_TOP L4_USER_LIMIT
 
 /* sigma0 sees physical memory at the same virtual addresses below
  * L4_SIGMA0_BASE, so its image must lie above (memory.md "sigma0"). */

@@ -16,7 +16,7 @@
  * replaced by the continuation ipc_resume (arch_fast_switch). Its saved
  * rip, where sysretq takes it, is canonical: it is the return address of
  * its system call, made from a user page, all of which lie below
- * MAP_USER_LIMIT (lthread_ex_regs and exception replies set a rip below
+ * L4_USER_LIMIT (lthread_ex_regs and exception replies set a rip below
  * USER_TOP, and cancel any wait).
  *
  * One more case, a pager's answer: a message that carries one map (or

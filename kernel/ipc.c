@@ -104,9 +104,9 @@ static enum xfer copy_string(struct thread *snd, struct thread *rcv, unsigned n,
         uint64_t cap = rcv->utcb->rcv_strings[n][1];
         if (len > L4_STRING_MAX || len > cap)
             bad = L4_IPC_RCV_CUT;
-        else if (src + len < src || src + len > MAP_USER_LIMIT)
+        else if (src + len < src || src + len > L4_USER_LIMIT)
             bad = L4_IPC_SND_PF_TIMEOUT;    /* no pager can map kernel memory */
-        else if (dst + len < dst || dst + len > MAP_USER_LIMIT)
+        else if (dst + len < dst || dst + len > L4_USER_LIMIT)
             bad = L4_IPC_RCV_PF_TIMEOUT;
     }
     if (bad) {
@@ -299,8 +299,8 @@ static enum phase receive_phase(struct thread *t)
     uint16_t to = (uint16_t)(t->timeouts >> 16);
     if (t->irq_lines)           /* (the common case: no lines, no call) */
         irq_ack(t);
-    if (!(rd & L4_RCV_OPEN) && from >= L4_IRQ_ID(0) && from < L4_IRQ_ID(L4_NUM_IRQS)) {
-        unsigned irq = (unsigned)(from - L4_IRQ_ID(0));
+    if (!(rd & L4_RCV_OPEN) && L4_IS_IRQ_ID(from)) {
+        unsigned irq = L4_IRQ_OF(from);
         if (rd & L4_RCV_DETACH) {
             set_result(t, irq_detach(irq, t) ? L4_IPC_OK : L4_IPC_NOPARTNER);
             return FAILED;
@@ -348,8 +348,7 @@ static enum phase receive_phase(struct thread *t)
         after_send(s, x == X_OK);
         return x == X_OK ? DONE : FAILED;
     }
-    if (from != IPC_OPEN && from != L4_NILTHREAD && !thread_lookup(from) &&
-        !(from >= L4_IRQ_ID(0) && from < L4_IRQ_ID(L4_NUM_IRQS))) {
+    if (from != IPC_OPEN && from != L4_NILTHREAD && !thread_lookup(from) && !L4_IS_IRQ_ID(from)) {
         set_result(t, L4_IPC_NOPARTNER);
         return FAILED;
     }
@@ -369,7 +368,7 @@ static bool resolve_fault(struct thread *me)
 {
     uint64_t partner = me->partner, rcv = me->rcv_desc, tos = me->timeouts;
     uint64_t tag = me->snd_tag, to_id = me->send_to_id;
-    uint64_t w[2] = { (me->pf_addr & ~7ull) | (me->pf_write ? 2 : 0), me->frame->rip };
+    uint64_t w[2] = { L4_FAULT_WORD(me->pf_addr, me->pf_write, 0), me->frame->rip };
     me->pf_pending = false;
     unsigned r = me->pager == L4_NILTHREAD ? L4_IPC_NOPARTNER
                : ipc_kernel_call_bounded(me->pager, L4_LABEL_PAGEFAULT, w, 2, NULL, me->pf_bound);

@@ -6,10 +6,6 @@
 
 struct trap_frame;
 
-#define L4_LABEL_PAGEFAULT 0xfffffffeu
-#define L4_LABEL_EXCEPTION 0xfffffffdu
-#define L4_LABEL_IRQ       0xffffffffu
-
 /* thread.partner of a thread in an open receive (from anyone). */
 #define IPC_OPEN L4_INVALID
 

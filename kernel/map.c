@@ -14,8 +14,8 @@ static inline bool valid(uint64_t f)
     if (s == L4_WHOLE_SPACE)
         return base == 0;
     /* base < limit first: base + size may wrap past 2^64 */
-    return (base & ((1ull << s) - 1)) == 0 && base < MAP_USER_LIMIT &&
-           (1ull << s) <= MAP_USER_LIMIT - base;
+    return (base & ((1ull << s) - 1)) == 0 && base < L4_USER_LIMIT &&
+           (1ull << s) <= L4_USER_LIMIT - base;
 }
 
 bool map_fpage_valid(uint64_t f)
@@ -37,13 +37,13 @@ bool map_fpage(struct space *from, struct space *to, uint64_t w0, uint64_t f, ui
         src += snd_base & ((1ull << s) - 1) & ~((1ull << ws) - 1);
         len = 1ull << ws;
     }
-    uint64_t end = MIN(src + len, MAP_USER_LIMIT);
+    uint64_t end = MIN(src + len, L4_USER_LIMIT);
     bool grant = (w0 & 0xe) == L4_ITEM_GRANT;
     if (len == PAGE_SIZE)       /* a pager's usual answer: no stretch to skip */
-        return src >= end || dst >= MAP_USER_LIMIT ||
+        return src >= end || dst >= L4_USER_LIMIT ||
                mdb_map(from, src, to, dst, L4_FPAGE_RIGHTS(f), grant);
     for (uint64_t va = src; (va = paging_next_mapped(from->pml4, va, end)) < end &&
-                            dst + (va - src) < MAP_USER_LIMIT; va += PAGE_SIZE)
+                            dst + (va - src) < L4_USER_LIMIT; va += PAGE_SIZE)
         if (!mdb_map(from, va, to, dst + (va - src), L4_FPAGE_RIGHTS(f), grant))
             return false;
     return true;

@@ -2,11 +2,9 @@
  * "Flexpages"), each page recorded in the mapping database (mdb.h). */
 #pragma once
 #include "types.h"
+#include "../include/l4/abi.h"
 
 struct space;
-
-/* The user region mappings may touch: below the KIP and the UTCBs. */
-#define MAP_USER_LIMIT 0x00007ffe00000000ull
 
 /* Maps (or grants) the item {w0, w1} from 'from' into 'to' through the
  * receive window; rights only shrink. False for a malformed fpage or when

@@ -230,7 +230,7 @@ static bool derives_from(const struct mdb_node *n, const struct mdb_node *a)
 
 bool mdb_map_root(struct space *s, uint64_t va, paddr_t pa, bool writable, bool exec)
 {
-    if (va >= MAP_USER_LIMIT || va % PAGE_SIZE || (pa & ~PTE_ADDR))
+    if (va >= L4_USER_LIMIT || va % PAGE_SIZE || (pa & ~PTE_ADDR))
         return false;
     uint64_t *e = paging_user_pte(s->pml4, va, true);
     if (!e)
@@ -311,7 +311,7 @@ void mdb_unmap(struct space *s, uint64_t va, unsigned flags)
 void mdb_unmap_space(struct space *s)
 {
     uint64_t *e;
-    for (uint64_t va = 0; (va = paging_next_mapped(s->pml4, va, MAP_USER_LIMIT)) < MAP_USER_LIMIT;
+    for (uint64_t va = 0; (va = paging_next_mapped(s->pml4, va, L4_USER_LIMIT)) < L4_USER_LIMIT;
          va += PAGE_SIZE) {
         struct mdb_node *n = lookup(s, va, &e);
         if (n)
@@ -326,7 +326,7 @@ static bool node_ok(const struct mdb_node *n, const struct mdb_node *p, const st
 {
     struct space *s = n->space;
     if (n->parent != p || n->prev != prev || !s || s->task >= L4_MAX_TASKS || tasks[s->task] != s ||
-        n->va >= MAP_USER_LIMIT || n->va % PAGE_SIZE)
+        n->va >= L4_USER_LIMIT || n->va % PAGE_SIZE)
         return false;
     uint64_t *e = paging_user_pte(s->pml4, n->va, false);
     if (!e || !(*e & PTE_P) || !(*e & PTE_U) || *slot_of(e) != n)
@@ -373,7 +373,7 @@ bool mdb_check(void)
     for (unsigned t = 1; t < L4_MAX_TASKS; t++) {
         struct space *s = tasks[t];
         uint64_t *e;
-        for (uint64_t va = 0; s && (va = paging_next_mapped(s->pml4, va, MAP_USER_LIMIT)) < MAP_USER_LIMIT;
+        for (uint64_t va = 0; s && (va = paging_next_mapped(s->pml4, va, L4_USER_LIMIT)) < L4_USER_LIMIT;
              va += PAGE_SIZE) {
             struct mdb_node *n = lookup(s, va, &e);
             if (!n || n->space != s || n->va != va)

@@ -2,14 +2,14 @@
  * that fpage_unmap and task deletion revoke everything derived from a
  * mapping, in every task.
  *
- * Every present page-table entry of user memory (below MAP_USER_LIMIT)
+ * Every present page-table entry of user memory (below L4_USER_LIMIT)
  * has one node, found in O(1) beside the entry (paging.h, companion
  * frames), and every node has its entry. The nodes form trees: a root is
  * a page the kernel put into a space (boot modules, sigma0); a map item
  * makes a child of the sender's node; a grant moves the sender's node to
  * the receiver. A child maps the same frame as its parent, with at most
  * its rights (and its caching bits, PCD/PWT, whoever set them on the
- * root's entry). The kernel's own pages above MAP_USER_LIMIT (KIP, UTCBs)
+ * root's entry). The kernel's own pages above L4_USER_LIMIT (KIP, UTCBs)
  * have no nodes and can be neither mapped nor revoked.
  *
  * Nodes come from the kernel pool; a function that needs one (or a page
@@ -20,7 +20,7 @@
 
 struct space;
 
-/* Puts frame pa at va (page-aligned, below MAP_USER_LIMIT) in s as a root
+/* Puts frame pa at va (page-aligned, below L4_USER_LIMIT) in s as a root
  * mapping: the kernel's own, derived from nothing. What was mapped at va
  * is revoked first, with everything derived from it, unless it is this
  * very root (same frame and rights): then nothing changes, so calling it
@@ -28,7 +28,7 @@ struct space;
 bool mdb_map_root(struct space *s, uint64_t va, paddr_t pa, bool writable, bool exec);
 
 /* Maps (grant: moves) from's page at va to dva in to (both below
- * MAP_USER_LIMIT), with from's rights reduced to rights (L4_W, L4_X).
+ * L4_USER_LIMIT), with from's rights reduced to rights (L4_W, L4_X).
  * What was mapped at dva is revoked first (L4 semantics), unless it is the
  * source itself or the source derives from it: then the page is left as
  * it is. A grant whose rights are smaller reduces what derives from the

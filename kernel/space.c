@@ -103,7 +103,7 @@ void space_destroy(struct space *s)
 
 bool space_map_page(struct space *s, uint64_t va, paddr_t pa, bool writable, bool exec)
 {
-    if (va < MAP_USER_LIMIT || va >= USER_TOP || va % PAGE_SIZE)
+    if (va < L4_USER_LIMIT || va >= USER_TOP || va % PAGE_SIZE)
         return false;
     uint64_t flags = PTE_U | (writable ? PTE_W : 0) | (exec ? 0 : PTE_NX);
     uint64_t *e = paging_lookup(s->pml4, va);

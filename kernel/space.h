@@ -28,7 +28,7 @@ struct space *space_create(unsigned task, struct space *chief, uint8_t mcp);
  * of; every mapping derived from its pages goes too (mdb.h). */
 void space_destroy(struct space *s);
 /* Maps one 4 KiB page of the kernel's in the user half (KIP, UTCB: at or
- * above MAP_USER_LIMIT); false if out of kernel memory or va bad. User
+ * above L4_USER_LIMIT); false if out of kernel memory or va bad. User
  * memory below is mapped only through the mapping database (mdb.h). */
 bool space_map_page(struct space *s, uint64_t va, paddr_t pa, bool writable, bool exec);
 /* Unmaps such a page (a UTCB). */

@@ -81,7 +81,7 @@ static void sys_fpage_unmap(struct trap_frame *f)
         return;
     }
     struct space *s = current->space;
-    uint64_t end = MIN(L4_FPAGE_BASE(fp) + (1ull << L4_FPAGE_SIZE(fp)), MAP_USER_LIMIT);
+    uint64_t end = MIN(L4_FPAGE_BASE(fp) + (1ull << L4_FPAGE_SIZE(fp)), L4_USER_LIMIT);
     if (L4_FPAGE_SIZE(fp) == PAGE_SHIFT)    /* one page: no stretch to skip */
         mdb_unmap(s, L4_FPAGE_BASE(fp), (unsigned)mask);
     else

@@ -30,6 +30,8 @@
 #define L4_MAX_LTHREADS   256
 #define L4_NUM_IRQS       16
 #define L4_IRQ_ID(n)      ((uint64_t)(n) + 1)
+#define L4_IRQ_OF(id)     ((unsigned)((id) - 1))   /* the line of an IRQ id */
+#define L4_IS_IRQ_ID(id)  ((id) >= L4_IRQ_ID(0) && (id) < L4_IRQ_ID(L4_NUM_IRQS))
 
 /* ---- IPC (abi.md "ipc") ----
  * Send descriptor (rsi): L4_NODESC for no send phase, else a message tag:
@@ -68,6 +70,26 @@
 #define L4_TIMEOUTS(snd, rcv, spf, rpf) \
     ((uint64_t)(snd) | ((uint64_t)(rcv) << 16) | ((uint64_t)(spf) << 32) | ((uint64_t)(rpf) << 48))
 
+/* Kernel-made messages (abi.md "Page faults", "Exceptions", "Interrupts"):
+ * the kernel sends them with these labels, no typed items.
+ *   page fault: 2 words, the fault word and the faulting ip; the pager
+ *     answers with a map item (or nothing, and the thread waits);
+ *   exception: 4 words, vector, error code, ip, address (CR2 for #PF);
+ *     the handler answers with {ip, sp} to resume at, or nothing;
+ *   interrupt: 0 words, from L4_IRQ_ID(n). */
+#define L4_LABEL_PAGEFAULT  0xfffffffeu
+#define L4_LABEL_EXCEPTION  0xfffffffdu
+#define L4_LABEL_IRQ        0xffffffffu
+/* The fault word: the faulting address with bits 0..2 reused, bit 1 set
+ * for a write, bit 0 for an instruction fetch (else a read). */
+#define L4_FAULT_WRITE      2ull
+#define L4_FAULT_EXEC       1ull
+#define L4_FAULT_WORD(addr, write, exec) \
+    (((uint64_t)(addr) & ~7ull) | ((write) ? L4_FAULT_WRITE : 0) | ((exec) ? L4_FAULT_EXEC : 0))
+#define L4_FAULT_ADDR(w0)   ((uint64_t)(w0) & ~7ull)
+#define L4_FAULT_IS_WRITE(w0) (((w0) & L4_FAULT_WRITE) != 0)
+#define L4_FAULT_IS_EXEC(w0)  (((w0) & L4_FAULT_EXEC) != 0)
+
 /* Result (rax after ipc): an error code in bits 0..7, flags above. */
 #define L4_IPC_OK              0
 #define L4_IPC_NOPARTNER       1    /* destination does not exist */
@@ -100,6 +122,9 @@
  * L4_UTCB_BASE + lthread * 4096 in its task. */
 #define L4_UTCB_BASE   0x00007fff00000000ull
 #define L4_KIP_BASE    0x00007ffeff000000ull
+/* User memory a task can map, fault in, name in an fpage or a string
+ * item: [0, L4_USER_LIMIT), below the KIP and the UTCBs. */
+#define L4_USER_LIMIT  0x00007ffe00000000ull
 struct l4_utcb {
     uint64_t mr[L4_MSG_WORDS];      /* message words; mr[0..5] live in registers */
     uint64_t rcv_window;            /* fpage where received mappings land */

@@ -17,6 +17,14 @@ static inline struct l4_utcb *l4_utcb_of(unsigned lthread)
     return (struct l4_utcb *)(L4_UTCB_BASE + (uint64_t)lthread * 4096);
 }
 
+/* Message word i of a message received into (or sent from) m by the
+ * thread whose UTCB is u: the first L4_REG_WORDS travel in registers
+ * (m->w), the rest in the UTCB (the same index in u->mr). */
+static inline uint64_t *l4_mr(struct l4_msg *m, struct l4_utcb *u, unsigned i)
+{
+    return i < L4_REG_WORDS ? &m->w[i] : &u->mr[i];
+}
+
 static inline const struct l4_kip *l4_kip(void)
 {
     return (const struct l4_kip *)L4_KIP_BASE;

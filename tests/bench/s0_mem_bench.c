@@ -23,7 +23,6 @@
 #include "../user/utest.h"
 
 #define NIL       L4_NILTHREAD
-#define LABEL_PF  0xfffffffeu
 #define PAGE      4096ull
 
 /* In the root: memory from sigma0. */
@@ -72,7 +71,7 @@ static void pager_fn(uint64_t arg)
     uint64_t r = l4_ipc(NIL, L4_NODESC, L4_RCV_OPEN, 0, &m, &from);
     for (;;) {
         uint64_t page = m.w[0] & ~0xfffull, src;
-        if (L4_IPC_ERR(r) || L4_TAG_LABEL(m.tag) != LABEL_PF) {
+        if (L4_IPC_ERR(r) || L4_TAG_LABEL(m.tag) != L4_LABEL_PAGEFAULT) {
             src = 0;
         } else if (page >= REGION && page < REGION + (uint64_t)POOL_PAGES * PAGE) {
             src = POOL + (page - REGION);

@@ -11,7 +11,7 @@ static void test_encode_decode(void)
 {
     for (unsigned s = 12; s <= L4_WHOLE_SPACE; s++)
         for (unsigned r = 0; r < 8; r++) {
-            uint64_t base = s == L4_WHOLE_SPACE ? 0 : (0x5ull << s) & (MAP_USER_LIMIT - 1);
+            uint64_t base = s == L4_WHOLE_SPACE ? 0 : (0x5ull << s) & (L4_USER_LIMIT - 1);
             uint64_t f = L4_FPAGE(base, s, r);
             CHECK_EQ(L4_FPAGE_BASE(f), base);
             CHECK_EQ(L4_FPAGE_SIZE(f), s);
@@ -51,7 +51,7 @@ static void test_valid_alignment_and_limit(void)
     CHECK(map_fpage_valid(L4_FPAGE(0x200000, 21, L4_RWX)));
     CHECK(!map_fpage_valid(L4_FPAGE(0x201000, 21, L4_RWX)));
     CHECK(!map_fpage_valid(L4_FPAGE(0x100000, 21, L4_RWX)));
-    CHECK(!map_fpage_valid(L4_FPAGE(MAP_USER_LIMIT, 12, L4_RWX)));     /* KIP, UTCBs */
+    CHECK(!map_fpage_valid(L4_FPAGE(L4_USER_LIMIT, 12, L4_RWX)));     /* KIP, UTCBs */
     CHECK(!map_fpage_valid(L4_FPAGE(0x7fff00000000ull, 12, L4_RWX)));
     CHECK(!map_fpage_valid(L4_FPAGE(0xffff800000000000ull, 12, L4_RWX)));  /* kernel */
     CHECK(!map_fpage_valid(L4_FPAGE(0x0000800000000000ull, 12, L4_RWX)));  /* non-canonical */

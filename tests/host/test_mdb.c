@@ -79,7 +79,7 @@ static void test_map_root(void)
     CHECK_EQ(shim_pool_used, used);
     /* bad arguments */
     CHECK(!mdb_map_root(A, V1 + 1, frame[0], true, false));
-    CHECK(!mdb_map_root(A, MAP_USER_LIMIT, frame[0], true, false));
+    CHECK(!mdb_map_root(A, L4_USER_LIMIT, frame[0], true, false));
     CHECK(!mdb_map_root(A, V1, frame[0] | 1, true, false));
     CHECK(!mdb_map_root(A, V1, 1ull << 52, true, false));
     CHECK(mdb_check());

@@ -5,28 +5,29 @@
 local u = require "bindings_util"
 local eq, fails, raises = u.eq, u.fails, u.raises
 local cases, case = u.cases()
+local E = l4.E
 
 case("ipc_timeout", function()
-  fails("timeout", 3, l4.receive(nil, 0))
-  fails("timeout", 3, l4.receive(l4.anythread, 0))
-  fails("timeout", 3, l4.receive(nil, {timeout = 0}))
-  fails("timeout", 3, l4.receive(l4.nilthread, 0.5))      -- a sleep
+  fails("timeout", E.rcv_timeout, l4.receive(nil, 0))
+  fails("timeout", E.rcv_timeout, l4.receive(l4.anythread, 0))
+  fails("timeout", E.rcv_timeout, l4.receive(nil, {timeout = 0}))
+  fails("timeout", E.rcv_timeout, l4.receive(l4.nilthread, 0.5))      -- a sleep
   local c0 = l4.clock()
-  fails("timeout", 3, l4.receive(l4.nilthread, 4))
+  fails("timeout", E.rcv_timeout, l4.receive(l4.nilthread, 4))
   assert(l4.clock() - c0 >= 3000, "4 ms receive took " .. (l4.clock() - c0) .. " us")
   -- a send to myself: I am not receiving
-  fails("timeout", 2, l4.send(l4.self(), {timeout = 0}, 1, 2))
-  fails("timeout", 2, l4.reply(l4.self(), 1))
-  fails("timeout", 2, l4.call(l4.self(), {send = 0}, 1))
+  fails("timeout", E.snd_timeout, l4.send(l4.self(), {timeout = 0}, 1, 2))
+  fails("timeout", E.snd_timeout, l4.reply(l4.self(), 1))
+  fails("timeout", E.snd_timeout, l4.call(l4.self(), {send = 0}, 1))
   eq(l4.sleep(0), true); eq(l4.sleep(1.5), true)
 end)
 
 case("ipc_no_partner", function()
-  fails("no partner", 1, l4.send(l4.nilthread, 1))
-  fails("no partner", 1, l4.call(l4.id(77, 0, 1), 1, 2))
-  fails("no partner", 1, l4.receive(l4.id(77, 0, 1), 10))
-  fails("timeout", 3, l4.receive(l4.debug.echo(), 0))     -- exists, sends nothing
-  fails("no partner", 1, l4.reply_wait(l4.id(2, 200, 1), 0))
+  fails("no partner", E.nopartner, l4.send(l4.nilthread, 1))
+  fails("no partner", E.nopartner, l4.call(l4.id(77, 0, 1), 1, 2))
+  fails("no partner", E.nopartner, l4.receive(l4.id(77, 0, 1), 10))
+  fails("timeout", E.rcv_timeout, l4.receive(l4.debug.echo(), 0))     -- exists, sends nothing
+  fails("no partner", E.nopartner, l4.reply_wait(l4.id(2, 200, 1), 0))
 end)
 
 case("ipc_misuse", function()
@@ -71,7 +72,7 @@ case("ipc_sigma0", function()
   local s0 = l4.kip.sigma0
   local from, label, code = l4.call(s0, 99, 1)   -- an unknown request
   eq(from, s0); eq(label, 0); eq(code, 1, "L4_SIGMA0_EINVAL")
-  fails("message cut", 6, l4.call(s0, 1, "no strings for sigma0"))
+  fails("message cut", E.snd_cut, l4.call(s0, 1, "no strings for sigma0"))
   -- a page of RAM, into a window
   local base = l4.mem.reserve(16)
   eq(l4.set_window(l4.fpage(base, 16)), nil, "no window before")
@@ -106,7 +107,7 @@ case("ipc_echo_words", function()
   for i = 1, 64 do eq(r[i + 2], words[i], "word " .. i) end
   eq(l4.send(echo, 1, 2), true)                  -- its reply finds nobody: dropped
   -- echo has the message but has not run yet: a reply (not waiting) fails
-  fails("timeout", 2, l4.reply(echo, 1, 2))
+  fails("timeout", E.snd_timeout, l4.reply(echo, 1, 2))
   eq(l4.thread.switch(echo), true)               -- it answers (nobody) and waits again
   eq(l4.reply(echo, 1, 2), true)
   eq(l4.thread.switch(echo), true)
@@ -124,15 +125,15 @@ case("ipc_echo_strings", function()
   eq(s1, "hello"); eq(s2, ""); eq(s3, big)
   local r = {l4.call(echo, 8, "a\0b", "c", "d", "e")}
   eq(table.concat(r, ",", 3), "a\0b,c,d,e")
-  fails("message cut", 6, l4.call(echo, 1, big .. "x"))  -- beyond echo's buffer
-  fails("message cut", 6, l4.call(echo, 1, "1", "2", "3", "4", "5"))  -- echo has 4
+  fails("message cut", E.snd_cut, l4.call(echo, 1, big .. "x"))  -- beyond echo's buffer
+  fails("message cut", E.snd_cut, l4.call(echo, 1, "1", "2", "3", "4", "5"))  -- echo has 4
   -- my buffers: one of 16 bytes
   eq(l4.set_buffers(1, 16), true)
   eq(select(3, l4.call(echo, 1, ("z"):rep(16))), ("z"):rep(16))
-  fails("message cut", 7, l4.call(echo, {receive = 100}, 1, ("z"):rep(17)))
-  fails("message cut", 7, l4.call(echo, {receive = 100}, 1, "a", "b"))
+  fails("message cut", E.rcv_cut, l4.call(echo, {receive = 100}, 1, ("z"):rep(17)))
+  fails("message cut", E.rcv_cut, l4.call(echo, {receive = 100}, 1, "a", "b"))
   eq(l4.set_buffers(0, 0), true)
-  fails("message cut", 7, l4.call(echo, {receive = 100}, 1, "a"))
+  fails("message cut", E.rcv_cut, l4.call(echo, {receive = 100}, 1, "a"))
   eq(l4.set_buffers(4, 65536), true)
   eq(select(3, l4.call(echo, 1, "back")), "back")
 end)
@@ -155,7 +156,7 @@ case("ipc_echo_map", function()
   eq(l4.debug.mdb_check(), true)
   eq(l4.set_window(nil), l4.fpage(win, 22))
   -- without a window, a map item cannot land
-  fails("map failed", 12, l4.call(echo, {receive = 100}, 4, m:fpage()))
+  fails("map failed", E.map_failed, l4.call(echo, {receive = 100}, 4, m:fpage()))
   eq(l4.unmap(l4.fpage(win, 22), true), true)
   m:unmap()
   eq(l4.debug.mdb_check(), true)
@@ -163,24 +164,33 @@ end)
 
 case("ipc_kernel_labels", function()
   -- the kernel's message shapes, echoed, arrive decoded
-  local echo = l4.debug.echo()
-  local from, kind, addr, ip, access = l4.call(echo, 0xfffffffe, 0x5003, 0x401000)
+  local echo, PF, EXC = l4.debug.echo(), l4.label.pagefault, l4.label.exception
+  eq(PF, 0xfffffffe); eq(EXC, 0xfffffffd); eq(l4.label.irq, 0xffffffff)
+  local from, kind, addr, ip, access = l4.call(echo, PF, 0x5003, 0x401000)
   eq(from, echo); eq(kind, "pagefault"); eq(addr, 0x5000); eq(ip, 0x401000)
   eq(access, "w")
-  eq(select(5, l4.call(echo, 0xfffffffe, 0x6001, 0)), "x")
-  eq(select(5, l4.call(echo, 0xfffffffe, 0x6000, 0)), "r")
-  local r = {l4.call(echo, 0xfffffffd, 13, 0, 0x401234, 0x401234)}
+  eq(select(5, l4.call(echo, PF, 0x6001, 0)), "x")
+  eq(select(5, l4.call(echo, PF, 0x6000, 0)), "r")
+  local r = {l4.call(echo, EXC, 13, 0, 0x401234, 0x401234)}
   eq(r[2], "exception"); eq(r[3], 13); eq(r[4], 0); eq(r[5], 0x401234); eq(#r, 6)
   -- other shapes stay numbers
-  r = {l4.call(echo, 0xfffffffe, 1)}
-  eq(r[2], 0xfffffffe); eq(r[3], 1)
-  eq(select(2, l4.call(echo, 0xffffffff)), 0xffffffff, "not from an IRQ id")
+  r = {l4.call(echo, PF, 1)}
+  eq(r[2], PF); eq(r[3], 1)
+  eq(select(2, l4.call(echo, l4.label.irq)), l4.label.irq, "not from an IRQ id")
+end)
+
+case("error_constants", function()
+  -- l4.E names the codes the calls really return
+  fails("timeout", E.rcv_timeout, l4.receive(nil, 0))
+  fails("no partner", E.nopartner, l4.send(l4.nilthread, 1))
+  eq(E.rcv_timeout, 3); eq(E.map_failed, 12); eq(E.inval_msg, 13)
+  eq(E.einval, 20); eq(E.eperm, 22); eq(E.ebusy, 24); eq(E.sigma0.etaken, 3)
 end)
 
 case("ipc_call_timeout", function()
   local echo = l4.debug.echo()
   local c0 = l4.clock()
-  fails("timeout", 3, l4.call(echo, {receive = 5}, l4.debug.ECHO_SWALLOW))
+  fails("timeout", E.rcv_timeout, l4.call(echo, {receive = 5}, l4.debug.ECHO_SWALLOW))
   assert(l4.clock() - c0 >= 4000)
   eq(select(2, l4.call(echo, 1)), 1, "echo serves on")
 end)
@@ -250,7 +260,7 @@ case("ipc_pager_loop", function()
   -- nil: no answer; the loop receives on (here until its timeout) and
   -- the thread waits in its fault until someone answers
   t = assert(l4.debug.fault(region + 2 * PAGE))
-  fails("timeout", 3, loop(function() return nil end, {receive = 50}))
+  fails("timeout", E.rcv_timeout, loop(function() return nil end, {receive = 50}))
   from, label = l4.reply_wait(t, {receive = 1000}, 0, l4.map_item(pool:base() + 2 * PAGE, 12, "rw",
                                                                 region + 2 * PAGE))
   eq(from, t); eq(label, DONE)
@@ -261,7 +271,7 @@ case("ipc_pager_loop", function()
     local ok, err, f, addr, ip, access = loop(handler, {receive = 1000})
     eq(ok, false); assert(tostring(err):find(why, 1, true), err)
     eq(f, th); eq(addr, region + 3 * PAGE + 8); eq(access, "r"); eq(math.type(ip), "integer")
-    fails("timeout", 3, loop(function() return pool:base() end, {receive = 20}))
+    fails("timeout", E.rcv_timeout, loop(function() return pool:base() end, {receive = 20}))
     from, label = l4.reply_wait(th, {receive = 1000}, 0,
                                 l4.map_item(pool:base() + 3 * PAGE, 12, "rw", region + 3 * PAGE))
     eq(from, th); eq(label, DONE, "answered by hand")

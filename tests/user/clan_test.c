@@ -16,8 +16,6 @@
  * through volatile variables. */
 #include "utest.h"
 
-#define LABEL_PF  0xfffffffeu
-#define LABEL_EXC 0xfffffffdu
 #define KHALF     0xffff800000000000ull
 #define NIL       L4_NILTHREAD
 #define WINDOW    0x40000000000ull
@@ -90,14 +88,14 @@ static void __attribute__((noreturn)) c_pager(void)
         uint64_t r = l4_ipc(NIL, L4_NODESC, L4_RCV_OPEN, 0, &m, &from);
         if (L4_IPC_ERR(r))
             continue;
-        if (L4_TAG_LABEL(m.tag) == LABEL_EXC) {
+        if (L4_TAG_LABEL(m.tag) == L4_LABEL_EXCEPTION) {
             c_exc_vector = m.w[0];
             c_exc_from = from;
             c_exc_n++;
             continue;
         }
         uint64_t page = m.w[0] & ~0xfffull;
-        if (L4_TAG_LABEL(m.tag) != LABEL_PF || page < 0x400000 || page >= 0x40000000)
+        if (L4_TAG_LABEL(m.tag) != L4_LABEL_PAGEFAULT || page < 0x400000 || page >= 0x40000000)
             continue;
         (void)*(volatile char *)page;
         m.w[0] = page | L4_ITEM_MAP;

@@ -38,7 +38,6 @@
 #define NSUB      16
 #define FLT_MAX   10                /* lthreads 2..9 of a fuzzer: its playthings */
 #define LT_PARTNER 10               /* and its partner thread (receives mostly) */
-#define LABEL_PF  0xfffffffeu
 #define WLABEL    0x77697400u
 #define PRIO_HIGH 120               /* root's threads, the echo server */
 #define PRIO_FUZZ 100               /* fuzzers (their mcp too) */
@@ -202,7 +201,7 @@ static uint64_t fuzz_ipc(uint64_t *seed, struct l4_utcb *u, bool rcv)
     if (CHANCE(rcv ? 2 : 8))
         tag = L4_NODESC;
     if (CHANCE(30))
-        tag = L4_TAG(LABEL_PF, 2, 0);
+        tag = L4_TAG(L4_LABEL_PAGEFAULT, 2, 0);
     uint64_t rd = RND() & 0x7f0f;
     if (rcv)
         rd = (rd & ~(uint64_t)L4_RCV_DETACH) | (CHANCE(4) ? 0 : L4_RCV_OPEN);
@@ -347,7 +346,7 @@ static void sub_pager(void)
     uint64_t r = l4_ipc(L4_NILTHREAD, L4_NODESC, L4_RCV_OPEN, 0, &m, &from);
     for (;;) {
         uint64_t page = m.w[0] & ~0xfffull;
-        if (L4_IPC_ERR(r) || L4_TAG_LABEL(m.tag) != LABEL_PF || page < IMAGE_START ||
+        if (L4_IPC_ERR(r) || L4_TAG_LABEL(m.tag) != L4_LABEL_PAGEFAULT || page < IMAGE_START ||
             page >= IMAGE_END) {
             r = l4_ipc(L4_NILTHREAD, L4_NODESC, L4_RCV_OPEN, 0, &m, &from);
             continue;
@@ -410,7 +409,7 @@ static void root_pager(uint64_t arg)
     uint64_t r = l4_ipc(L4_NILTHREAD, L4_NODESC, L4_RCV_OPEN, 0, &m, &from);
     for (;;) {
         uint64_t page = m.w[0] & ~0xfffull;
-        if (L4_IPC_ERR(r) || L4_TAG_LABEL(m.tag) != LABEL_PF || page < IMAGE_START ||
+        if (L4_IPC_ERR(r) || L4_TAG_LABEL(m.tag) != L4_LABEL_PAGEFAULT || page < IMAGE_START ||
             page >= IMAGE_END) {
             r = l4_ipc(L4_NILTHREAD, L4_NODESC, L4_RCV_OPEN, 0, &m, &from);
             continue;
@@ -491,7 +490,7 @@ static void witness(uint64_t arg)
         bool ok = L4_IPC_ERR(r) == L4_IPC_OK && from == echo_id && L4_TAG_LABEL(m.tag) == WLABEL &&
                   L4_TAG_U(m.tag) == nu && L4_TAG_T(m.tag) == nt;
         for (unsigned k = 0; ok && k < nu; k++)
-            ok = (k < 6 ? m.w[k] : u->mr[k]) == ~(i * 0x100 + k);
+            ok = *l4_mr(&m, u, k) == ~(i * 0x100 + k);
         if (ok && nt) {
             ok = u->mr[nu] >> 4 == sizeof wit_out && u->mr[nu + 1] == (uint64_t)wit_in;
             for (unsigned k = 0; ok && k < sizeof wit_out; k++)

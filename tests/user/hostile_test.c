@@ -3,7 +3,6 @@
  * named after what the bug was. */
 #include "utest.h"
 
-#define LABEL_EXC 0xfffffffdu
 #define USER_TOP  0x0000800000000000ull
 #define KHALF     0xffff800000000000ull
 #define NIL       L4_NILTHREAD
@@ -29,7 +28,7 @@ static void handler(uint64_t arg)
     for (;;) {
         uint64_t from;
         uint64_t r = l4_ipc(NIL, L4_NODESC, L4_RCV_OPEN, 0, &m, &from);
-        if (L4_IPC_ERR(r) || L4_TAG_LABEL(m.tag) != LABEL_EXC)
+        if (L4_IPC_ERR(r) || L4_TAG_LABEL(m.tag) != L4_LABEL_EXCEPTION)
             continue;
         h_vector = m.w[0];
         h_rip = m.w[2];

@@ -37,7 +37,7 @@ static void pager(uint64_t arg)
             r = l4_ipc(L4_NILTHREAD, L4_NODESC, L4_RCV_OPEN, 0, &m, &from);
             continue;
         }
-        if (L4_TAG_LABEL(m.tag) == 0xfffffffdu) {       /* exception */
+        if (L4_TAG_LABEL(m.tag) == L4_LABEL_EXCEPTION) {       /* exception */
             exc_vector = m.w[0];
             exc_rip = m.w[2];
             exc_count++;

@@ -1006,7 +1006,7 @@ UTEST(interrupts_as_ipc)
     UCHECK(wait_flag(&t12_open_stage, 3));
     UCHECK_EQ(t12_open_r[1], L4_IPC_OK);
     UCHECK_EQ(t12_open_from, irq);
-    UCHECK_EQ(t12_open_tag, L4_TAG(0xffffffffu, 0, 0));
+    UCHECK_EQ(t12_open_tag, L4_TAG(L4_LABEL_IRQ, 0, 0));
 
     /* the timer (0) and the cascade (2) cannot be attached */
     UCHECK_EQ(l4_ipc(L4_IRQ_ID(0), L4_NODESC, 0, RCV_TO(ZERO), &m, &from), L4_IPC_NOPARTNER);

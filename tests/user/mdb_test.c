@@ -15,7 +15,6 @@
  * lives on. */
 #include "utest.h"
 
-#define LABEL_PF  0xfffffffeu
 #define NIL       L4_NILTHREAD
 #define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -119,7 +118,7 @@ static void pager_fn(uint64_t arg)
         struct l4_msg m = { 0 };
         uint64_t from = 0;
         uint64_t r = l4_ipc(NIL, L4_NODESC, L4_RCV_OPEN, forever, &m, &from);
-        while (L4_IPC_ERR(r) == L4_IPC_OK && L4_TAG_LABEL(m.tag) == LABEL_PF) {
+        while (L4_IPC_ERR(r) == L4_IPC_OK && L4_TAG_LABEL(m.tag) == L4_LABEL_PAGEFAULT) {
             uint64_t page = m.w[0] & ~0xfffull, src = page;
             if (page >= WIN && page < WIN + (1ull << WIN_LOG)) {
                 uint64_t n = nfaults;
@@ -153,7 +152,7 @@ static uint64_t pager(void)
 static bool faulted(uint64_t who, uint64_t addr, bool write, uint64_t since)
 {
     for (uint64_t i = since; i < nfaults && i < COUNT_OF(faults); i++)
-        if (faults[i].from == who && (faults[i].addr & ~7ull) == addr &&
+        if (faults[i].from == who && L4_FAULT_ADDR(faults[i].addr) == addr &&
             !!(faults[i].addr & 2) == write)
             return true;
     return false;

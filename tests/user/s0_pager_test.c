@@ -24,8 +24,6 @@
 #include "utest.h"
 
 #define NIL        L4_NILTHREAD
-#define LABEL_PF   0xfffffffeu
-#define LABEL_EXC  0xfffffffdu
 #define PAGE       4096ull
 
 #define POOL       0x100000000ull   /* root: the pager's pages from sigma0 */
@@ -221,10 +219,10 @@ static void pager_fn(uint64_t arg)
         uint64_t tag = 0;
         if (L4_IPC_ERR(r) == L4_IPC_OK) {
             uint32_t label = L4_TAG_LABEL(m.tag);
-            if (label == LABEL_PF) {
+            if (label == L4_LABEL_PAGEFAULT) {
                 answer = on_fault(from, m.w[0], &m);
                 tag = L4_TAG(0, 0, 1);
-            } else if (label == LABEL_EXC) {
+            } else if (label == L4_LABEL_EXCEPTION) {
                 refuse(from, m.w[2]);
             } else if (L4_ID_TASK(from) == L4_ROOT_TASK) {
                 uint64_t a = m.w[0], b = m.w[1];

@@ -197,7 +197,7 @@ static void pager2(uint64_t arg)
     for (;;) {
         uint64_t page = m.w[0] & ~0xfffull;
         bool in_slow = page >= (uint64_t)slow && page < (uint64_t)slow + sizeof slow;
-        if (L4_IPC_ERR(r) || L4_TAG_LABEL(m.tag) != 0xfffffffeu || in_slow) {
+        if (L4_IPC_ERR(r) || L4_TAG_LABEL(m.tag) != L4_LABEL_PAGEFAULT || in_slow) {
             if (!L4_IPC_ERR(r) && in_slow)
                 slow_faults++;
             r = l4_ipc(L4_NILTHREAD, L4_NODESC, L4_RCV_OPEN, 0, &m, &from);

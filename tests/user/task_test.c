@@ -12,8 +12,6 @@
  * Child code must never return; it ends blocked in a receive from nil. */
 #include "utest.h"
 
-#define LABEL_PF  0xfffffffeu
-#define LABEL_EXC 0xfffffffdu
 #define USER_TOP  0x0000800000000000ull
 #define KHALF     0xffff800000000000ull
 #define NIL       L4_NILTHREAD
@@ -123,7 +121,7 @@ static void pager_fn(uint64_t arg)
                     pglog[n].w[i] = m.w[i];
             }
             pgn = n + 1;
-            if (L4_TAG_LABEL(m.tag) != LABEL_PF)
+            if (L4_TAG_LABEL(m.tag) != L4_LABEL_PAGEFAULT)
                 break;              /* an exception: the thread stays blocked */
             uint64_t page = m.w[0] & ~0xfffull, src = page;
             if (page >= EAT_BASE && page < EAT_BASE + (1ull << 40)) {
@@ -337,25 +335,25 @@ UTEST(page_faults_reach_pager)
     if (n >= 4) {
         /* 1: instruction fetch at the entry (exec bit 0). */
         volatile struct pgrec *p = &pglog[idx[0]];
-        UCHECK_EQ(p->label, LABEL_PF);
-        UCHECK_EQ(p->w[0] & ~7ull, (uint64_t)pf_child_entry);
+        UCHECK_EQ(p->label, L4_LABEL_PAGEFAULT);
+        UCHECK_EQ(L4_FAULT_ADDR(p->w[0]), (uint64_t)pf_child_entry);
         UCHECK_EQ(p->w[0] & 3, 1);
         UCHECK_EQ(p->w[1], (uint64_t)pf_child_entry);
         /* 2: the store (write bit 1) at its exact address. */
         p = &pglog[idx[1]];
-        UCHECK_EQ(p->label, LABEL_PF);
-        UCHECK_EQ(p->w[0] & ~7ull, (uint64_t)&pf_probe_w[5]);
+        UCHECK_EQ(p->label, L4_LABEL_PAGEFAULT);
+        UCHECK_EQ(L4_FAULT_ADDR(p->w[0]), (uint64_t)&pf_probe_w[5]);
         UCHECK_EQ(p->w[0] & 3, 2);
         UCHECK_EQ(p->w[1], (uint64_t)pf_child_store);
         /* 3: the load: neither bit. */
         p = &pglog[idx[2]];
-        UCHECK_EQ(p->label, LABEL_PF);
-        UCHECK_EQ(p->w[0] & ~7ull, (uint64_t)&pf_probe_r[6]);
+        UCHECK_EQ(p->label, L4_LABEL_PAGEFAULT);
+        UCHECK_EQ(L4_FAULT_ADDR(p->w[0]), (uint64_t)&pf_probe_r[6]);
         UCHECK_EQ(p->w[0] & 3, 0);
         UCHECK_EQ(p->w[1], (uint64_t)pf_child_load);
         /* 4: #UD to the exception handler {vector, error, rip, address}. */
         p = &pglog[idx[3]];
-        UCHECK_EQ(p->label, LABEL_EXC);
+        UCHECK_EQ(p->label, L4_LABEL_EXCEPTION);
         UCHECK_EQ(p->w[0], 6);
         UCHECK_EQ(p->w[1], 0);
         UCHECK_EQ(p->w[2], (uint64_t)pf_child_ud2);
@@ -561,7 +559,7 @@ static void __attribute__((noreturn)) clan_a_main(void)
         uint64_t r = l4_ipc(NIL, L4_NODESC, L4_RCV_OPEN, 0, &m, &from);
         if (L4_IPC_ERR(r) != L4_IPC_OK)
             continue;
-        if (L4_TAG_LABEL(m.tag) == LABEL_PF) {
+        if (L4_TAG_LABEL(m.tag) == L4_LABEL_PAGEFAULT) {
             /* B's pager: fault the page into A, then map it on. */
             uint64_t page = m.w[0] & ~0xfffull;
             if (page < 0x400000 || page >= 0x40000000)
@@ -792,7 +790,7 @@ UTEST(exceptions_to_handler_or_stop)
     UCHECK_EQ(hn, 1);
     UCHECK_EQ(L4_IPC_ERR(hlog[0].r), L4_IPC_OK);
     UCHECK_EQ(hlog[0].from, x);
-    UCHECK_EQ(L4_TAG_LABEL(hlog[0].tag), LABEL_EXC);
+    UCHECK_EQ(L4_TAG_LABEL(hlog[0].tag), L4_LABEL_EXCEPTION);
     UCHECK_EQ(L4_TAG_U(hlog[0].tag), 4);
     UCHECK_EQ(hlog[0].w[0], 6);
     UCHECK_EQ(hlog[0].w[1], 0);
@@ -815,7 +813,7 @@ UTEST(exceptions_to_handler_or_stop)
     UCHECK_EQ(hn, 3);
     for (unsigned i = 1; i <= 2; i++) {
         UCHECK_EQ(hlog[i].from, x2);
-        UCHECK_EQ(L4_TAG_LABEL(hlog[i].tag), LABEL_EXC);
+        UCHECK_EQ(L4_TAG_LABEL(hlog[i].tag), L4_LABEL_EXCEPTION);
         UCHECK_EQ(hlog[i].w[0], 14);
         UCHECK(hlog[i].w[1] & 4);                   /* user-mode access */
         UCHECK_EQ(hlog[i].w[2], (uint64_t)exc_kpf_site);

@@ -174,7 +174,7 @@ void upager_identity(uint64_t arg)
     uint64_t from;
     uint64_t r = l4_ipc(L4_NILTHREAD, L4_NODESC, L4_RCV_OPEN, 0, &m, &from);
     for (;;) {
-        if (L4_IPC_ERR(r) || L4_TAG_LABEL(m.tag) != 0xfffffffeu) {
+        if (L4_IPC_ERR(r) || L4_TAG_LABEL(m.tag) != L4_LABEL_PAGEFAULT) {
             r = l4_ipc(L4_NILTHREAD, L4_NODESC, L4_RCV_OPEN, 0, &m, &from);
             continue;
         }

@@ -86,7 +86,7 @@ static void user_exception(struct trap_frame *f)
     struct thread *t = current;
     uint64_t w[4], reply[4];
     uint64_t addr = f->vector == 14 ? READ_CR(2) : f->rip;
-    if (f->vector == 14 && addr < MAP_USER_LIMIT) {
+    if (f->vector == 14 && addr < L4_USER_LIMIT) {
         if (t->space->task == L4_SIGMA0_TASK && sigma0_fault(t, addr, (f->error & 2) != 0))
             return;                 /* sigma0's idempotent memory */
         if (t->pager == L4_NILTHREAD) {
@@ -94,7 +94,7 @@ static void user_exception(struct trap_frame *f)
             schedule();
             return;
         }
-        w[0] = (addr & ~7ull) | (f->error & 2) | ((f->error >> 4) & 1);
+        w[0] = L4_FAULT_WORD(addr, f->error & 2, f->error & 16);    /* #PF's W/R, I/D bits */
         w[1] = f->rip;
         unsigned r = ipc_kernel_call(t->pager, L4_LABEL_PAGEFAULT, w, 2, NULL);
         if (r != L4_IPC_OK && r != L4_IPC_SND_CANCELLED && r != L4_IPC_RCV_CANCELLED) {

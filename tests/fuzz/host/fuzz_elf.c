@@ -13,7 +13,7 @@
 #include "mdb.h"
 #include "space.h"
 
-#define MAX_VA (MAP_USER_LIMIT - 32 * PAGE_SIZE)    /* as boot.c: below the stack */
+#define MAX_VA (L4_USER_LIMIT - 32 * PAGE_SIZE)    /* as boot.c: below the stack */
 
 static void fail(const char *what)
 {
