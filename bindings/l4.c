@@ -177,14 +177,14 @@ struct l4b_const {
     lua_Integer value;
 };
 
-static void const_table(lua_State *L, const char *field, const struct l4b_const *c)
+/* A new table of the constants c, on top of the stack. */
+static void const_table(lua_State *L, const struct l4b_const *c)
 {
     lua_newtable(L);
     for (; c->name; c++) {
         lua_pushinteger(L, c->value);
         lua_setfield(L, -2, c->name);
     }
-    lua_setfield(L, -2, field);
 }
 
 static void open_constants(lua_State *L)
@@ -207,11 +207,12 @@ static void open_constants(lua_State *L)
     static const struct l4b_const labels[] = {
         { "pagefault", L4_LABEL_PAGEFAULT }, { "exception", L4_LABEL_EXCEPTION },
         { "irq", L4_LABEL_IRQ }, { NULL, 0 } };
-    const_table(L, "E", errors);
-    lua_getfield(L, -1, "E");
-    const_table(L, "sigma0", sigma0);
-    lua_pop(L, 1);
-    const_table(L, "label", labels);
+    const_table(L, errors);
+    const_table(L, sigma0);
+    lua_setfield(L, -2, "sigma0");
+    lua_setfield(L, -2, "E");
+    const_table(L, labels);
+    lua_setfield(L, -2, "label");
 }
 
 /* The build works without task.c: its module then adds nothing. */
