@@ -1,5 +1,7 @@
 /* The l4 table: luaopen_l4 opens every module into one table; the
  * helpers the modules share (per-state data, error names, timeouts). */
+#include <string.h>
+
 #include "l4b.h"
 
 static const char state_key = 's';  /* registry[&state_key]: struct l4b_state */
@@ -187,7 +189,10 @@ static void const_table(lua_State *L, const struct l4b_const *c)
     }
 }
 
-static void open_constants(lua_State *L)
+/* l4.__index (the l4 table's metatable): builds l4.E and l4.label at the
+ * first use, so that opening l4 in every new Lua state (each service, each
+ * thread) costs nothing for them; then they are plain fields. */
+static int constants_index(lua_State *L)
 {
     static const struct l4b_const errors[] = {
         { "ok", L4_IPC_OK }, { "nopartner", L4_IPC_NOPARTNER },
@@ -207,12 +212,26 @@ static void open_constants(lua_State *L)
     static const struct l4b_const labels[] = {
         { "pagefault", L4_LABEL_PAGEFAULT }, { "exception", L4_LABEL_EXCEPTION },
         { "irq", L4_LABEL_IRQ }, { NULL, 0 } };
+    const char *key = lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : NULL;
+    if (!key || (strcmp(key, "E") != 0 && strcmp(key, "label") != 0))
+        return 0;
+    lua_settop(L, 1);
     const_table(L, errors);
     const_table(L, sigma0);
     lua_setfield(L, -2, "sigma0");
-    lua_setfield(L, -2, "E");
+    lua_setfield(L, 1, "E");
     const_table(L, labels);
-    lua_setfield(L, -2, "label");
+    lua_setfield(L, 1, "label");
+    lua_getfield(L, 1, key);
+    return 1;
+}
+
+static void open_constants(lua_State *L)
+{
+    lua_createtable(L, 0, 1);
+    lua_pushcfunction(L, constants_index);
+    lua_setfield(L, -2, "__index");
+    lua_setmetatable(L, -2);
 }
 
 /* The build works without task.c: its module then adds nothing. */
