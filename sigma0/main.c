@@ -15,8 +15,6 @@
 #include "ram.h"
 
 #define NIL       L4_NILTHREAD
-#define LABEL_PF  0xfffffffeu       /* kernel-made IPC (ipc.h) */
-#define LABEL_EXC 0xfffffffdu
 #define MAX_WORDS 8                 /* longer requests are cut by the kernel */
 #define REPLY_TO  L4_TIMEOUTS(L4_TO_ZERO, 0, 0, 0)
 
@@ -241,8 +239,8 @@ static void handle(uint64_t from, const struct l4_msg *m)
 {
     uint32_t label = L4_TAG_LABEL(m->tag);
     unsigned u = L4_TAG_U(m->tag), t = L4_TAG_T(m->tag);
-    if (label == LABEL_PF || label == LABEL_EXC) {
-        fault(from, m, label == LABEL_PF);
+    if (label == L4_LABEL_PAGEFAULT || label == L4_LABEL_EXCEPTION) {
+        fault(from, m, label == L4_LABEL_PAGEFAULT);
         return;
     }
     if (t == 0 && label == L4_SIGMA0_ANY && u == 1)
@@ -294,7 +292,7 @@ static void __attribute__((noreturn)) catcher(void)
         struct l4_msg m = { 0 };
         uint64_t from;
         uint64_t r = l4_ipc(server, L4_NODESC, 0, 0, &m, &from);
-        if (L4_IPC_ERR(r) != L4_IPC_OK || L4_TAG_LABEL(m.tag) != LABEL_PF)
+        if (L4_IPC_ERR(r) != L4_IPC_OK || L4_TAG_LABEL(m.tag) != L4_LABEL_PAGEFAULT)
             continue;
         say("sigma0: the kernel did not map ");
         say_hex(m.w[0] & ~0xfffull);

@@ -25,6 +25,11 @@ static inline uint64_t *l4_mr(struct l4_msg *m, struct l4_utcb *u, unsigned i)
     return i < L4_REG_WORDS ? &m->w[i] : &u->mr[i];
 }
 
+static inline uint64_t l4_mr_get(const struct l4_msg *m, const struct l4_utcb *u, unsigned i)
+{
+    return i < L4_REG_WORDS ? m->w[i] : u->mr[i];
+}
+
 static inline const struct l4_kip *l4_kip(void)
 {
     return (const struct l4_kip *)L4_KIP_BASE;

@@ -66,7 +66,7 @@ int rt_child_io(void)
     if (L4_IPC_ERR(r) != L4_IPC_OK || m.w[0] != 0)
         return -1;
     for (unsigned i = 0; i < L4_TAG_T(m.tag); i++) {
-        uint64_t fp = 2 + 2 * i < L4_REG_WORDS ? m.w[2 + 2 * i] : u->mr[2 + 2 * i];
+        uint64_t fp = l4_mr_get(&m, u, 2 + 2 * i);
         l4b_io_note(L4_IOFPAGE_PORT(fp), 1u << L4_FPAGE_SIZE(fp), 1);
     }
     return 0;

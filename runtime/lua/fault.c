@@ -65,8 +65,8 @@ static const char *refusal(const struct task *t, const struct region *r, uint64_
 uint64_t fault_task(unsigned slot, struct l4_msg *m)
 {
     struct task *t = &tasks[slot];
-    uint64_t addr = m->w[0] & ~7ull, ip = m->w[1], page = addr & ~(PAGE - 1);
-    bool write = m->w[0] & 2, exec = m->w[0] & 1;
+    uint64_t addr = L4_FAULT_ADDR(m->w[0]), ip = m->w[1], page = addr & ~(PAGE - 1);
+    bool write = L4_FAULT_IS_WRITE(m->w[0]), exec = L4_FAULT_IS_EXEC(m->w[0]);
     const struct region *r = region_of(page);
     const char *why = refusal(t, r, page, write, exec);
     if (why) {
@@ -103,8 +103,8 @@ uint64_t fault_task(unsigned slot, struct l4_msg *m)
 
 uint64_t fault_own(uint64_t from, struct l4_msg *m)
 {
-    bool pf = L4_TAG_LABEL(m->tag) == LABEL_PF;
-    uint64_t addr = pf ? m->w[0] & ~7ull : m->w[3], ip = pf ? m->w[1] : m->w[2];
+    bool pf = L4_TAG_LABEL(m->tag) == L4_LABEL_PAGEFAULT;
+    uint64_t addr = pf ? L4_FAULT_ADDR(m->w[0]) : m->w[3], ip = pf ? m->w[1] : m->w[2];
     char line[160];
     struct sb b = { line, 0, sizeof line };
     sb_str(&b, "lua-root: thread ");

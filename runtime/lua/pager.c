@@ -55,15 +55,12 @@ uint64_t rt_pager_id;          /* written by rt_pager_start before it is called 
  * L4_REG_WORDS travel in registers (m), the rest in its UTCB. */
 static uint64_t word(const struct l4_msg *m, unsigned i)
 {
-    return i < L4_REG_WORDS ? m->w[i] : l4_utcb_of(RT_LT_PAGER)->mr[i];
+    return l4_mr_get(m, l4_utcb_of(RT_LT_PAGER), i);
 }
 
 static void put(struct l4_msg *m, unsigned i, uint64_t v)
 {
-    if (i < L4_REG_WORDS)
-        m->w[i] = v;
-    else
-        l4_utcb_of(RT_LT_PAGER)->mr[i] = v;
+    *l4_mr(m, l4_utcb_of(RT_LT_PAGER), i) = v;
 }
 
 static uint64_t pager_stack[2048] __attribute__((aligned(16)));
@@ -416,9 +413,9 @@ static uint64_t on_io(unsigned slot, struct l4_msg *m)
 static uint64_t serve(uint64_t from, unsigned slot, struct l4_msg *m)
 {
     switch (L4_TAG_LABEL(m->tag)) {
-    case LABEL_PF:
+    case L4_LABEL_PAGEFAULT:
         return fault_task(slot, m);
-    case LABEL_EXC: {
+    case L4_LABEL_EXCEPTION: {
         char why[48];
         struct sb b = { why, 0, sizeof why };
         sb_str(&b, "vector ");
@@ -477,7 +474,7 @@ static void __attribute__((noreturn)) pager_main(void)
         }
         int slot = task_of_thread(from);
         uint32_t label = L4_TAG_LABEL(m.tag);
-        if (L4_ID_TASK(from) == me && (label == LABEL_PF || label == LABEL_EXC))
+        if (L4_ID_TASK(from) == me && (label == L4_LABEL_PAGEFAULT || label == L4_LABEL_EXCEPTION))
             tag = fault_own(from, &m);
         else if (L4_ID_TASK(from) == me)
             tag = request(from, -1, &m);

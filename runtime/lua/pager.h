@@ -11,8 +11,6 @@
 
 #define MAX_TASKS   32
 #define FIRST_TASK  16              /* the tasks' numbers: FIRST_TASK + slot */
-#define LABEL_PF    0xfffffffeu     /* a page fault's label (abi.md "ipc") */
-#define LABEL_EXC   0xfffffffdu     /* an exception's */
 
 struct task {
     unsigned state;             /* 0 free, RT_TASK_RUNNING, _EXITED, _FAILED */

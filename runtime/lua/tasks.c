@@ -36,15 +36,12 @@ const char *rt_task_strerror(int code)
  * registers (m), the rest in its UTCB. */
 static uint64_t word(const struct l4_msg *m, unsigned i)
 {
-    return i < L4_REG_WORDS ? m->w[i] : l4_utcb_of(rt_self_lthread())->mr[i];
+    return l4_mr_get(m, l4_utcb_of(rt_self_lthread()), i);
 }
 
 static void put(struct l4_msg *m, unsigned i, uint64_t v)
 {
-    if (i < L4_REG_WORDS)
-        m->w[i] = v;
-    else
-        l4_utcb_of(rt_self_lthread())->mr[i] = v;
+    *l4_mr(m, l4_utcb_of(rt_self_lthread()), i) = v;
 }
 
 /* String receive buffers for one call (NULL: none). */
