@@ -4,7 +4,9 @@
  * (abi.h L4_KDEBUG_THREAD_INFO...), which only the root task may make:
  * elsewhere these return nil, "not permitted", code. */
 #include <stdio.h>
+#include <stdlib.h>
 
+#include "keeper.h"
 #include "l4b.h"
 #include "rt.h"
 
@@ -168,6 +170,140 @@ static int sys_files(lua_State *L)
     return 1;
 }
 
+/* l4.sys.set_names(id | nil): the name service the root knows (root
+ * only: what "where" answers a task that lost its name service).
+ * l4.sys.names() -> its id, or nothing. */
+static int sys_set_names(lua_State *L)
+{
+    if (rt_is_child())
+        return l4b_fail(L, "not permitted: only the root task names the name service",
+                        L4_EPERM);
+    rt_names_id = lua_isnoneornil(L, 1) ? 0 : l4b_checkid(L, 1);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+static int sys_names(lua_State *L)
+{
+    uint64_t names, files, console;
+    if (rt_where(&names, &files, &console) != KEEP_OK || !names)
+        return 0;
+    l4b_pushid(L, names);
+    return 1;
+}
+
+static void set_id(lua_State *L, const char *k, uint64_t id)
+{
+    if (!id)
+        return;
+    l4b_pushid(L, id);
+    lua_setfield(L, -2, k);
+}
+
+/* l4.sys.where() -> {names = id, files = id, console = id} (those there
+ * are): the core components now, as the root knows them (a task asks the
+ * root's pager thread); nil, message if it cannot be asked. */
+static int sys_where(lua_State *L)
+{
+    uint64_t names, files, console;
+    if (rt_where(&names, &files, &console) != KEEP_OK)
+        return l4b_fail(L, "the root's pager thread does not answer", KEEP_EIPC);
+    lua_createtable(L, 0, 3);
+    set_id(L, "names", names);
+    set_id(L, "files", files);
+    set_id(L, "console", console);
+    return 1;
+}
+
+/* ---- the store (keeper.h): blobs that outlive the task that keeps them ---- */
+
+static int store_fail(lua_State *L, int r)
+{
+    static const char *const why[] = {
+        [KEEP_ENOENT] = "no such key in the store",
+        [KEEP_ENOSPC] = "the store is full",
+        [KEEP_EINVAL] = "the store refused the request (a key is 1 to 1024 bytes; "
+                        "only the root and the tasks it spawned have a store)",
+        [KEEP_EPERM] = "not permitted",
+        [KEEP_EIPC] = "the root's pager thread does not answer",
+    };
+    return l4b_fail(L, r > 0 && r <= KEEP_EIPC ? why[r] : "the store failed", r);
+}
+
+/* l4.sys.store_put(key, data) -> true: kept whole under key (a task's
+ * keys are its own: under its name) */
+static int sys_store_put(lua_State *L)
+{
+    size_t klen, n;
+    const char *key = luaL_checklstring(L, 1, &klen);
+    const char *data = luaL_checklstring(L, 2, &n);
+    int r = rt_keep_put(key, klen, data, n);
+    if (r != KEEP_OK)
+        return store_fail(L, r);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+/* l4.sys.store_get(key) -> data | nil, message, code */
+static int sys_store_get(lua_State *L)
+{
+    size_t klen, got = 0;
+    const char *key = luaL_checklstring(L, 1, &klen);
+    char *buf = malloc(KEEP_CHUNK);
+    if (!buf)
+        return luaL_error(L, "not enough memory");
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    uint64_t off = 0, size = 0;
+    int r;
+    do {
+        r = rt_keep_get(key, klen, off, buf, KEEP_CHUNK, &got, &size);
+        if (r == KEEP_OK)
+            luaL_addlstring(&b, buf, got);
+        off += got;
+    } while (r == KEEP_OK && got > 0 && off < size);
+    free(buf);
+    if (r != KEEP_OK)
+        return store_fail(L, r);
+    luaL_pushresult(&b);
+    return 1;
+}
+
+/* l4.sys.store_remove(key) -> true | nil, message, code */
+static int sys_store_remove(lua_State *L)
+{
+    size_t klen;
+    const char *key = luaL_checklstring(L, 1, &klen);
+    int r = rt_keep_del(key, klen);
+    if (r != KEEP_OK)
+        return store_fail(L, r);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+/* l4.sys.store_list([prefix]) -> {[key] = bytes, ...} */
+static int sys_store_list(lua_State *L)
+{
+    size_t plen = 0, klen = 0;
+    const char *prefix = luaL_optlstring(L, 1, "", &plen);
+    char *key = malloc(RT_NAME_MAX + KEEP_KEY_MAX + 1);
+    if (!key)
+        return luaL_error(L, "not enough memory");
+    lua_newtable(L);
+    uint64_t next = 0, size = 0;
+    int r;
+    while ((r = rt_keep_list(&next, prefix, plen, key, RT_NAME_MAX + KEEP_KEY_MAX + 1, &klen,
+                             &size)) == KEEP_OK) {
+        lua_pushlstring(L, key, klen);
+        lua_pushinteger(L, (lua_Integer)size);
+        lua_rawset(L, -3);
+    }
+    free(key);
+    if (r != KEEP_ENOENT)
+        return store_fail(L, r);
+    return 1;
+}
+
 static void add_name(const char *name, size_t len, size_t size, void *arg)
 {
     lua_State *L = arg;
@@ -192,6 +328,9 @@ int l4b_open_sys(lua_State *L)
         { "klog", sys_klog }, { "release_serial", sys_release_serial },
         { "set_console", sys_set_console }, { "console", sys_console },
         { "set_files", sys_set_files }, { "files", sys_files }, { "archive", sys_archive },
+        { "set_names", sys_set_names }, { "names", sys_names }, { "where", sys_where },
+        { "store_put", sys_store_put }, { "store_get", sys_store_get },
+        { "store_remove", sys_store_remove }, { "store_list", sys_store_list },
         { NULL, NULL } };
     l4b_subtable(L, "sys", fns);
     return 0;

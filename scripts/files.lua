@@ -49,7 +49,16 @@ local TIMEOUT = {timeout = 4000}
 -- One request: true and the reply's values after the label, or nil,
 -- message, code.
 local function call(...)
-  local r = table.pack(l4.call(server(), TIMEOUT, ...))
+  local id = server()
+  local r = table.pack(l4.call(id, TIMEOUT, ...))
+  if not r[1] and not M.server then
+    -- restarted elsewhere? the root knows where it is now (l4.sys.where)
+    local where = l4.sys.where()
+    if where and where.files and where.files ~= id then
+      l4.sys.set_files(where.files)
+      r = table.pack(l4.call(where.files, TIMEOUT, ...))
+    end
+  end
   if not r[1] then return nil, "file service: " .. r[2], r[3] end
   if r[2] ~= 0 then return nil, r[3], r[2] end
   return true, table.unpack(r, 3, r.n)
@@ -122,10 +131,34 @@ local function norm(path)
   return table.concat(parts, "/")
 end
 
+-- The RAM tree outlives the server: every file written is kept whole in
+-- the root's store (l4.sys.store_put, under this task's name: "files/"
+-- and the path; docs/recovery.md "What outlives a component") before the
+-- write is answered, every removal is removed there, and a server that
+-- starts (the supervisor restarts it under the same name) loads the tree
+-- from it. A write the store refuses (full) fails with ENOSPC and changes
+-- nothing.
+local function load_kept()
+  local ram, used, count = {}, 0, 0
+  local list, why = l4.sys.store_list()
+  if not list then
+    print("files: the store cannot be read (" .. tostring(why) .. "); starting empty")
+    return ram, used, count
+  end
+  for path in pairs(list) do
+    local bytes = l4.sys.store_get(path)
+    if bytes then
+      ram[path], used, count = bytes, used + #bytes, count + 1
+    end
+  end
+  return ram, used, count
+end
+
 local function serve(quota)
   quota = math.tointeger(quota) or (4 << 20)
+  l4.sys.set_files(nil)                     -- this task's own io.open: the archive
   local archive = l4.sys.archive()          -- name -> size
-  local ram, used, count = {}, 0, 0         -- path -> bytes; their bytes and number
+  local ram, used, count = load_kept()      -- path -> bytes; their bytes and number
   local pending, pending_bytes = {}, 0      -- writes in progress, by client and path
 
   local function is_folder(p)
@@ -199,6 +232,8 @@ local function serve(quota)
     if flags ~= 1 then return 0, w.n end
     local bytes = table.concat(w.parts)
     drop(key)
+    local kept, why = l4.sys.store_put(p, bytes)
+    if not kept then return M.ENOSPC, ("%s not kept: %s"):format(p, tostring(why)) end
     if not ram[p] then count = count + 1 end
     used = used - old + #bytes
     ram[p] = bytes
@@ -209,6 +244,7 @@ local function serve(quota)
     local p = norm(path)
     if not p then return M.EINVAL, "bad path: " .. tostring(path):sub(1, 100) end
     if ram[p] then
+      l4.sys.store_remove(p)
       used, count = used - #ram[p], count - 1
       ram[p] = nil
       return 0

@@ -19,9 +19,12 @@ end
 
 -- 0. The name service: first, so that everything after it can register
 --    and look up names (names.lua, served by the framework, service.lua).
+--    The root remembers where it is (l4.sys.set_names): a task that loses
+--    it asks the root (l4.sys.where) after the supervisor restarted it.
 local names = start{name = "names", script = "service_task.lua",
                     args = {"names", "names.lua", false, false, false, n = 5},
                     prio = 190, memcap = 4 << 20}
+if names then l4.sys.set_names(names) end
 
 -- 1. The serial console: the COM1 driver, in its own task, owning only
 --    COM1's eight ports; it serves the console protocol (console.lua).
@@ -117,12 +120,25 @@ assert(l4.thread.create{script = "watch.lua", args = {console, repl, screen, rep
 --    root's rights; `ping = false` is a plain task or thread (not a
 --    framework service): restarted on death only; `id =` takes over one
 --    that already runs.
-local plan = {names = names, prio = 160, memcap = 8 << 20, services = {
+-- The supervisor runs above what it watches (a runaway component cannot
+-- starve it), the guard (this thread) above the supervisor.
+local plan = {names = names, prio = 210, memcap = 8 << 20, services = {
+  -- the name service and the file service, started above: taken over
+  -- (id =). Their state is in the root's store (docs/recovery.md): a
+  -- restarted one comes back with every name, every file; the started
+  -- hook tells the root where it is now, for the tasks that ask.
+  -- (core: back within 1 s however often it fails; never given up)
+  {name = "names", script = "names.lua", id = names, restart = "always",
+   prio = 190, memcap = 4 << 20, backoff_max = 500, limit = 1000,
+   started = "local id = ...; l4.sys.set_names(id); require('names').use(id)"},
+  {name = "files", script = "files.lua", args = {"serve", 4 << 20}, id = files, ping = false,
+   restart = "always", prio = 180, memcap = 16 << 20, backoff_max = 500, limit = 1000,
+   started = "l4.sys.set_files((...))"},
   {name = "echo",  script = "services/echo.lua",              restart = "always",
    prio = 100, memcap = 4 << 20},
   -- the scheduling policy: reads every thread's CPU time, sets priorities
   {name = "sched", script = "sched_policy.lua", thread = true, restart = "always",
-   prio = 170, memcap = 2 << 20},
+   prio = 170, memcap = 2 << 20, backoff_max = 500, limit = 1000},
   -- 6b. The memory policy: the Lua demand-zero pager (pager_zero.lua), 64
   --     pages a client task, in a thread of this task (the pages it maps
   --     on are the root's). A task spawned with pager = the id of "pager"
@@ -130,7 +146,8 @@ local plan = {names = names, prio = 160, memcap = 8 << 20, services = {
   --     framework's PING: a plain thread, restarted when it dies, named
   --     and reloaded like a service: `reload pager pager_zero.lua`.
   {name = "pager", code = "require('pager_zero').main(...)", args = {"pager", 64},
-   thread = true, ping = false, restart = "always", prio = 170, memcap = 8 << 20},
+   thread = true, ping = false, restart = "always", prio = 170, memcap = 8 << 20,
+   backoff_max = 500, limit = 1000},
 }}
 
 -- The last link of the chain (docs/recovery.md "Who watches whom"): this

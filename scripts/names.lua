@@ -15,8 +15,10 @@
 -- exists. Entries are not removed when a task dies: the supervisor
 -- unregisters what it supervises; a lookup can give the id of a dead
 -- thread, whose calls then fail with "no partner" (service.call looks up
--- again). The server answers at once and never calls anyone, so it cannot
--- be caught in a cycle of calls.
+-- again). The server answers at once and calls no one but the root's
+-- pager thread (the store, which never calls anyone), so it cannot be
+-- caught in a cycle of calls. Its table is kept in the root's store: it
+-- comes back with every name when the service is restarted.
 local l4 = require "l4"
 
 local M = {}
@@ -29,12 +31,15 @@ M.E_NONAME = 103
 local ROOT_TASK = l4.kip.root and l4.kip.root.task
 local server = nil
 
--- The name service this task asks: set by use(), else (in the root task)
--- the running task named "names" of l4.task.list().
+-- The name service this task asks: set by use(), else where the root
+-- says it is (l4.sys.where: the supervisor tells the root when it
+-- restarts it), else (in the root task) the running task named "names".
 function M.use(id) server = id end
 
 function M.server()
   if server then return server end
+  local where = l4.sys.where()
+  if where and where.names then server = where.names; return server end
   if l4.self().task == ROOT_TASK then
     for _, t in ipairs(l4.task.list() or {}) do
       if t.name == "names" and t.state == "running" then server = t.id; return server end
@@ -43,14 +48,19 @@ function M.server()
   return nil, "no name service known to this task (require('names').use(id))"
 end
 
+-- A call; one that finds the server gone asks where it is now and, if it
+-- was restarted elsewhere, is made once more there: clients need do
+-- nothing when the name service comes back.
 local function call(label, ...)
   local s, err = M.server()
   if not s then return nil, err, M.E_NONAME end
   local from, l, a, b = l4.call(s, {timeout = 2000}, label, ...)
-  if not from then
-    if a == 1 or a == 10 or a == 11 then server = nil end     -- it is gone: find it anew
-    return nil, "name service: " .. tostring(l), a
+  if not from and (a == 1 or a == 10 or a == 11) then
+    server = nil                                      -- it is gone: find it anew
+    local s2 = M.server()
+    if s2 and s2 ~= s then from, l, a, b = l4.call(s2, {timeout = 2000}, label, ...) end
   end
+  if not from then return nil, "name service: " .. tostring(l), a end
   if l ~= 0 then return nil, tostring(a), 101 end
   return a, b
 end
@@ -90,12 +100,37 @@ local function exists(raw)
   return l4.nearest(l4.id(raw)) ~= nil
 end
 
+-- The table outlives the service: each change is written through to the
+-- root's store (l4.sys.store_put, docs/recovery.md "What outlives a
+-- component"), under this task's name; a restarted name service (the
+-- supervisor spawns it under the same name) starts from it. A store that
+-- refuses (full) costs only the write-through: the service goes on.
+local KEY = "table"
+
+local function keep(state)
+  local ok, why = l4.sys.store_put(KEY, require("service").encode(state.names))
+  if not ok and not state.store_failed then
+    print("names: cannot keep the table in the store: " .. tostring(why))
+  end
+  state.store_failed = not ok
+end
+
 M.service = {
   name = "names",
   version = 1,
   init = function(state)
     state.names = {}            -- name -> {raw = id.raw, since = l4.clock()}
+    local kept = l4.sys.store_get(KEY)
+    local t = kept and require("service").decode(kept)
+    if type(t) == "table" then
+      for name, e in pairs(t) do
+        if type(name) == "string" and type(e) == "table" and math.type(e.raw) == "integer" then
+          state.names[name] = {raw = e.raw, since = e.since}
+        end
+      end
+    end
     state.names.names = {raw = l4.self().raw, since = l4.clock()}
+    keep(state)
   end,
   handlers = {
     [M.REGISTER] = function(state, from, raw, name)
@@ -107,6 +142,7 @@ M.service = {
         error(("%s is taken by %s"):format(name, tostring(l4.id(e.raw))), 0)
       end
       state.names[name] = {raw = raw, since = l4.clock()}
+      keep(state)
       return 1
     end,
     [M.LOOKUP] = function(state, from, name)
@@ -120,6 +156,7 @@ M.service = {
         error(("only %s or the root task may unregister %s"):format(tostring(l4.id(e.raw)), name), 0)
       end
       state.names[name] = nil
+      keep(state)
       return 1
     end,
     [M.LIST] = function(state)

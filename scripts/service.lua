@@ -405,7 +405,7 @@ end
 -- knows one; the name service registers itself).
 function M.register(name)
   local ok, names = pcall(require, "names")
-  if not ok then return end
+  if not ok or name == "names" then return end    -- the name service holds its own name
   local server = names.server()
   if server and server ~= l4.self() then
     local done, err = names.register(name, l4.self())

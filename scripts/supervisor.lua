@@ -7,7 +7,8 @@
 --   a task:   l4.task.info(id): "exited" / "failed" / gone (deleted, `kill`),
 --             and (a framework service) every second a PING: no answer
 --             for 5 s is a hang
---   a thread: l4.thread.status(id): "ended" / "failed" / "killed"
+--   a thread: l4.thread.status(id): "ended" / "failed" / "killed", and
+--             (a framework service) the same PING
 --
 -- Polling, not a waiting thread per service: one thread, no lthreads used
 -- up, a death noticed within a tick. A death is logged with its reason
@@ -192,11 +193,12 @@ local function start(state, s, source, chunkname)
   -- generation 1 of this incarnation is what it started with
   s.sources = {[1] = {source = source, chunkname = chunkname}}
   s.gen, s.good_gen = 1, 1
-  if s.register then names.register(s.name, id) end
+  -- the hook first: it may tell the root where the name service now is
   if s.started then
     local ok, why = pcall(s.started, id, s.name)
     if not ok then log("%s: its started hook failed: %s", s.name, first_line(why)) end
   end
+  if s.register then names.register(s.name, id) end
   return id
 end
 
@@ -289,7 +291,7 @@ end
 -- Whether a running service in a task still answers; deletes it if it
 -- has not for its `hang` ms. -> false if it was found hung.
 local function answers(state, s, now)
-  if s.kind ~= "task" or not s.ping or not s.hang or now < s.next_ping then return true end
+  if not s.ping or not s.hang or now < s.next_ping then return true end
   s.next_ping = now + s.ping_every
   local from, label = l4.call(s.id, PING_OPTS, require("service").PING)
   if from and label == 0 then
@@ -298,8 +300,9 @@ local function answers(state, s, now)
   end
   local quiet = now - s.last_answer
   if quiet < s.hang then return true end
-  l4.task.delete(s.id)
-  died(state, s, ("did not answer for %d ms (hung): deleted"):format(quiet), true)
+  if s.kind == "thread" then l4.thread.kill(s.id) else l4.task.delete(s.id) end
+  died(state, s, ("did not answer for %d ms (hung): %s"):format(quiet,
+       s.kind == "thread" and "killed" or "deleted"), true)
   return false
 end
 

@@ -12,11 +12,15 @@
  * take a piece and a path. The buffers of this thread that the Lua
  * bindings offer (utcb->rcv_strings) are borrowed for one call and put
  * back. Called with the libc lock held (from fopen, fclose...): the
- * service is another task, which never waits for this one. */
+ * service is another task, which never waits for this one. A call that
+ * gets no answer asks the root where the file service is now (keeper.h
+ * "where": the supervisor restarts it as a new thread) and, if it moved,
+ * is made once more there. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "keeper.h"
 #include "rt.h"
 #include "l4/syscalls.h"
 
@@ -45,6 +49,17 @@ int rt_files_up(void)
 {
     uint64_t me = l4_utcb_of(rt_self_lthread())->myself;
     return rt_files_id && L4_ID_TASK(rt_files_id) != L4_ID_TASK(me);
+}
+
+/* The service did not answer: has it been restarted elsewhere? Asks
+ * "where" (keeper.h) and takes the new id if there is one. */
+static int moved(void)
+{
+    uint64_t names, files, console;
+    if (rt_where(&names, &files, &console) != KEEP_OK || !files || files == rt_files_id)
+        return 0;
+    rt_files_id = files;
+    return 1;
 }
 
 /* One call: nw words (0 or 2: w0, w1), the strings a (na bytes) and b
@@ -76,9 +91,15 @@ static int call(uint32_t label, unsigned nw, uint64_t w0, uint64_t w1, const cha
     }
     utcb->rcv_strings[0][0] = (uint64_t)rbuf;
     utcb->rcv_strings[0][1] = rsize;
-    uint64_t rcv = L4_RCV_WORDS(0) | L4_RCV_STRINGS;
+    uint64_t rcv = L4_RCV_WORDS(0) | L4_RCV_STRINGS, words[L4_REG_WORDS];
+    memcpy(words, m->w, sizeof words);
     uint64_t r = l4_ipc(rt_files_id, L4_TAG(label, nw, items), rcv,
                         L4_TIMEOUTS(FOUR_SECONDS, FOUR_SECONDS, 0, 0), m, NULL);
+    if (L4_IPC_ERR(r) != L4_IPC_OK && moved()) {
+        memcpy(m->w, words, sizeof words);      /* once more, to where it is now */
+        r = l4_ipc(rt_files_id, L4_TAG(label, nw, items), rcv,
+                   L4_TIMEOUTS(FOUR_SECONDS, FOUR_SECONDS, 0, 0), m, NULL);
+    }
     utcb->rcv_strings[0][0] = saved[0];
     utcb->rcv_strings[0][1] = saved[1];
     if (L4_IPC_ERR(r) != L4_IPC_OK)

@@ -33,9 +33,12 @@ void rt_libc_lock(void)
         if (__atomic_compare_exchange_n(&libc_lock.owner, &held, me, 0, __ATOMIC_ACQUIRE,
                                         __ATOMIC_RELAXED))
             break;
-        if (tries < 8) {
-            l4_thread_switch(held); /* let the holder run on and release it */
-        } else {
+        /* Let the holder run on and release it. Donated time reaches it
+         * even when a thread between its priority and ours runs away (a
+         * root thread in an endless loop): else the holder, and every
+         * thread above that wants malloc (the supervisor), would wait. */
+        l4_thread_switch(held);
+        if (tries >= 8) {
             /* The holder waits in IPC (a file service call from inside
              * stdio, sbrk's request): donating does nothing, and spinning
              * here would starve whoever must answer it at a lower

@@ -8,6 +8,7 @@
  *   tasktab.c   the task table and the end of a task
  *   region.c    the regions of a task's address space
  *   fault.c     what a fault in each region gets
+ *   keeper.c    the store and "where" (what outlives a component)
  *
  * It serves the tasks' requests about tasks they spawn (the same as the
  * root's threads', limited to their own tasks), hands them the I/O ports
@@ -32,6 +33,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "keeper.h"
 #include "pager.h"
 #include "pool.h"
 #include "region.h"
@@ -476,6 +478,8 @@ static void __attribute__((noreturn)) pager_main(void)
         uint32_t label = L4_TAG_LABEL(m.tag);
         if (L4_ID_TASK(from) == me && (label == L4_LABEL_PAGEFAULT || label == L4_LABEL_EXCEPTION))
             tag = fault_own(from, &m);
+        else if (label >= KEEP_PUT && label <= KEEP_STATS && (L4_ID_TASK(from) == me || slot >= 0))
+            tag = keeper_request(L4_ID_TASK(from) == me ? NULL : &tasks[slot], &m, rcv_buf);
         else if (L4_ID_TASK(from) == me)
             tag = request(from, -1, &m);
         else if (slot >= 0)

@@ -19,6 +19,8 @@ end
 
 local figures = {}
 local names_before, names_id, guard, plan
+-- What the test boot had before: the root's name and file services.
+local root_names, root_files, files_id, client
 local function now_ms() return l4.clock() / 1000 end
 
 local function status_of(name)
@@ -46,6 +48,13 @@ local function plain_answers(id)
   return from and label == 0 and {n = n, a1, a2, a3}
 end
 
+local STATS, READ, WRITE = 1, 2, 3           -- comeback_client.lua
+local function client_stats()
+  local from, l, calls, misses, since, last = l4.call(client, {timeout = 3000}, STATS)
+  assert(from and l == 0, "the client does not answer: " .. tostring(l))
+  return {calls = calls, misses = misses, since = since, last = last}
+end
+
 local function figure(what, ms)
   check(ms < 1000, "%s took %.0f ms (at most 1000)", what, ms)
   figures[#figures + 1] = ("comeback: %-40s %5.0f ms"):format(what, ms)
@@ -53,13 +62,32 @@ end
 
 case("comeback_plan_start", function()
   names_before = names.server()
-  names_id = assert(l4.task.spawn{script = "service_task.lua", name = "names-comeback",
+  root_names, root_files = l4.sys.names(), l4.sys.files()
+  -- the store of a task is under its name: start from none ("names",
+  -- "files" are the names the supervisor spawns them under)
+  for _, prefix in ipairs{"names/", "files/"} do
+    for key in pairs(assert(l4.sys.store_list(prefix))) do assert(l4.sys.store_remove(key)) end
+  end
+  names_id = assert(l4.task.spawn{script = "service_task.lua", name = "names",
                                   args = {"names", "names.lua", false, false, false, n = 5},
                                   memcap = 4 << 20})
   names.use(names_id)
+  l4.sys.set_names(names_id)
   check(service.wait("names", 3000), "the name service did not answer")
+  files_id = assert(l4.task.spawn{script = "files.lua", name = "files", args = {"serve", 1 << 20},
+                                  memcap = 8 << 20})
+  l4.sys.set_files(files_id)
   -- the guard runs in a thread, as the root's main thread runs it
   plan = {names = names_id, prio = 160, hang = 1500, services = {
+    {name = "names", script = "names.lua", id = names_id, restart = "always", memcap = 4 << 20,
+     backoff = 20, backoff_max = 200, limit = 20, hang = 1000, ping_every = 200,
+     started = "local id = ...; l4.sys.set_names(id); require('names').use(id)"},
+    {name = "files", script = "files.lua", args = {"serve", 1 << 20}, id = files_id, ping = false,
+     restart = "always", memcap = 8 << 20, backoff = 20, started = "l4.sys.set_files((...))"},
+    {name = "cb-sched", script = "sched_policy.lua", thread = true, restart = "always",
+     prio = 150, memcap = 2 << 20, backoff = 20, backoff_max = 200, hang = 1000, ping_every = 200},
+    {name = "cb-pager", code = "require('pager_zero').main(...)", args = {"cb-pager", 16},
+     thread = true, ping = false, restart = "always", memcap = 4 << 20, backoff = 20},
     {name = "cb-echo", script = "services/echo.lua", restart = "always", memcap = 4 << 20},
     {name = "cb-task", script = "comeback_plain.lua", ping = false, restart = "always",
      args = {"one", 2, nil, n = 3}, memcap = 4 << 20, backoff = 20},
@@ -86,6 +114,11 @@ case("comeback_plan_start", function()
   local s = status_of("cb-task")
   check(s.kind == "task" and s.ping == false and s.state == "running", "cb-task: %s",
         service.encode(s))
+  check(status_of("names").id == names_id.raw and status_of("files").id == files_id.raw,
+        "the supervisor did not take over names and files")
+  client = assert(l4.task.spawn{script = "comeback_client.lua", name = "cb-client",
+                                memcap = 4 << 20, args = {l4.self().raw}})
+  check(wait_for(2000, function() return client_stats().since >= 20 end), "the client does not run")
 end)
 
 case("comeback_plain_task_killed", function()
@@ -180,18 +213,214 @@ case("comeback_supervisor_hung", function()
   check(service.info(new).version == "1", "the new supervisor is not the script's")
 end)
 
+-- The client's calls go on: after a comeback it gets answers again,
+-- with no action of its own.
+local function client_recovers(what)
+  local c0 = client_stats()
+  check(wait_for(3000, function()
+    local c = client_stats()
+    return c.calls > c0.calls + 10 and c.since >= 10
+  end), "%s: the client's calls do not work again (%s)", what, service.encode(client_stats()))
+end
+
+-- The name service: killed, then crashed each way it can be; each time
+-- back under 1 s with every name, found by clients that do nothing.
+case("comeback_names_killed", function()
+  assert(names.register("cb.probe", l4.self()))
+  local old = assert(names.lookup("names"))
+  check(old == names_id, "names is not the one started")
+  local t0 = now_ms()
+  assert(l4.task.delete(old))
+  local got
+  check(wait_for(3000, function()
+    got = names.lookup("cb.probe")      -- the old server is gone: asks where it is now
+    return got ~= nil
+  end), "the names did not come back")
+  figure("names, deleted: its names resolve again", now_ms() - t0)
+  check(got == l4.self(), "cb.probe came back as %s", tostring(got))
+  local new = l4.sys.names()
+  check(new and new ~= old and names.server() == new, "the root was not told the new name service")
+  check(names.lookup("cb-echo") and names.lookup("supervisor"), "names of the plan are lost")
+  client_recovers("names deleted")
+end)
+
+-- A version of the name service with the crash handlers of
+-- services_crash.lua and on_error = "exit", put in by a bare RELOAD (the
+-- supervisor is not told: it restarts the script).
+local CRASHABLE = [[
+  local d = require('names').service
+  local crash = dofile('services_crash.lua')
+  local h = {}
+  for k, v in pairs(d.handlers) do h[k] = v end
+  for k, v in pairs(crash.handlers) do if k >= 10 then h[k] = v end end
+  return {name = 'names', version = 'crashable', handlers = h, on_error = 'exit',
+          budget = 5000000}
+]]
+local labels = dofile("services_crash.lua").labels
+
+for _, kind in ipairs{"lua_error", "runaway", "memory", "port_refused", "opcode", "hang"} do
+  case("comeback_names_" .. kind, function()
+    local old = assert(l4.sys.names())
+    local from, label, why = l4.call(old, {timeout = 3000}, service.RELOAD, CRASHABLE, "=crashable")
+    check(from and label == 0, "the crashable version was refused: %s %s", tostring(label), tostring(why))
+    -- one good request first: a version that fails its first is rolled back
+    check(names.lookup("cb.probe") == l4.self(), "the crashable version does not serve")
+    local t0 = now_ms()
+    l4.call(old, {timeout = 300}, labels[kind])
+    local got
+    check(wait_for(5000, function()
+      local now = l4.sys.names()
+      got = now ~= old and names.lookup("cb.probe")
+      return got
+    end), "%s: names did not come back (%s)", kind, service.encode(status_of("names") or {}))
+    local ms = now_ms() - t0
+    local s = status_of("names")
+    if kind == "hang" then
+      check(ms < 2500, "hung names was replaced after %.0f ms", ms)
+      figures[#figures + 1] = ("comeback: %-40s %5.0f ms (hang = 1000 ms)"):format("names, " .. kind, ms)
+    else
+      figure("names, " .. kind, ms)
+    end
+    check(got == l4.self(), "%s: cb.probe came back as %s", kind, tostring(got))
+    check(service.info(l4.sys.names()).version == "1", "%s: names did not restart from its script", kind)
+    client_recovers("names " .. kind)
+  end)
+end
+
+-- The file service: deleted; what was written is there, new writes work,
+-- from this thread and from the client task (io.open, through the
+-- runtime's C client: runtime/lua/files.c).
+case("comeback_files_killed", function()
+  local f = assert(io.open("cb/before.txt", "w"))
+  assert(f:write(("kept across the crash\n"):rep(3000)))
+  assert(f:close())
+  local from, l, why = l4.call(client, {timeout = 5000}, WRITE, "cb/client.txt", "from the client")
+  check(from and l == 0, "the client cannot write: %s", tostring(why))
+  local old = l4.sys.files()
+  local t0 = now_ms()
+  assert(l4.task.delete(old))
+  local text
+  check(wait_for(3000, function()
+    local g = io.open("cb/before.txt")
+    text = g and g:read("a")
+    if g then g:close() end
+    return text
+  end), "the file is not back")
+  figure("files, deleted: a file written before reads", now_ms() - t0)
+  check(text == ("kept across the crash\n"):rep(3000), "the file came back changed (%d bytes)", #text)
+  check(l4.sys.files() ~= old, "the root was not told the new file service")
+  -- the client task still has the old id: its runtime asks where, once
+  local from2, l2, data = l4.call(client, {timeout = 5000}, READ, "cb/client.txt")
+  check(from2 and l2 == 0 and data == "from the client", "the client reads %s %s",
+        tostring(l2), tostring(data))
+  from2, l2, why = l4.call(client, {timeout = 5000}, WRITE, "cb/after.txt", "written after")
+  check(from2 and l2 == 0, "the client cannot write after: %s", tostring(why))
+  local g = assert(io.open("cb/after.txt"))
+  check(g:read("a") == "written after", "the new write did not land")
+  g:close()
+  assert(os.remove("cb/before.txt"))
+  check(io.open("cb/before.txt") == nil, "a removed file is still there")
+  client_recovers("files deleted")
+end)
+
+-- A removed file stays removed across a restart; the store holds just
+-- the files there are.
+case("comeback_files_remove_kept", function()
+  local old = l4.sys.files()
+  assert(l4.task.delete(old))
+  check(wait_for(3000, function() return l4.sys.files() ~= old end), "files did not come back")
+  check(wait_for(3000, function()
+    local g = io.open("cb/after.txt")
+    if g then g:close() end
+    return g ~= nil
+  end), "cb/after.txt is not back")
+  check(io.open("cb/before.txt") == nil, "a removed file came back")
+  local kept = assert(l4.sys.store_list("files/"))
+  check(kept["files/cb/after.txt"] == #"written after" and kept["files/cb/before.txt"] == nil,
+        "the store holds %s", service.encode(kept))
+end)
+
+-- sched and the pager: threads of the root. Killed; sched also a Lua
+-- error and a runaway loop in its tick (found hung: it is PINGed).
+local function thread_back(name, old, t0, limit)
+  local new
+  check(wait_for(limit or 3000, function()
+    new = names.lookup(name)
+    return new and new ~= old and l4.thread.status(new) == "running"
+  end), "%s did not come back (%s)", name, service.encode(status_of(name) or {}))
+  return new, now_ms() - t0
+end
+
+case("comeback_sched_and_pager_killed", function()
+  for _, name in ipairs{"cb-sched", "cb-pager"} do
+    local old = assert(names.lookup(name))
+    local t0 = now_ms()
+    assert(l4.thread.kill(old))
+    local new, ms = thread_back(name, old, t0)
+    figure(name .. ", killed", ms)
+  end
+  -- the new pager serves: a task paged by it runs
+  local pager = assert(names.lookup("cb-pager"))
+  local t = assert(l4.task.spawn{script = "task_child.lua", pager = pager, args = {"return"},
+                                 name = "cb-paged"})
+  local how = l4.task.wait(t, 5000)
+  l4.task.delete(t)
+  check(how == "exited", "a task paged by the restarted pager: %s", tostring(how))
+  local _, label, served, refused, forwarded = l4.call(pager, {timeout = 2000}, 1)
+  check(label == 0 and forwarded > 20, "the restarted pager's STATS: %s %s", tostring(label),
+        tostring(forwarded))
+end)
+
+local function reload_sched(tick)
+  local old = assert(names.lookup("cb-sched"))
+  local src = "local d = dofile('sched_policy.lua'); return {name = 'sched', version = 'broken', "
+    .. "handlers = d.handlers, period = 50, on_error = 'exit', tick = function() " .. tick .. " end}"
+  local from, label, why = l4.call(old, {timeout = 2000}, service.RELOAD, src, "=broken")
+  check(from and label == 0, "the reload was refused: %s %s", tostring(label), tostring(why))
+  return old
+end
+
+case("comeback_sched_lua_error", function()
+  local old = assert(names.lookup("cb-sched"))
+  local src = "local d = dofile('sched_policy.lua'); local h = {} "
+    .. "for k, v in pairs(d.handlers) do h[k] = v end "
+    .. "h[9] = function() error('a Lua error on purpose', 0) end "
+    .. "return {name = 'sched', version = 'broken', handlers = h, on_error = 'exit'}"
+  local from, label, why = l4.call(old, {timeout = 2000}, service.RELOAD, src, "=broken")
+  check(from and label == 0, "the reload was refused: %s %s", tostring(label), tostring(why))
+  -- one good request first: a version that fails its first is rolled back
+  check(service.call({"cb-sched", timeout = 2000}, 2), "the broken version does not serve")
+  local t0 = now_ms()
+  l4.call(old, {timeout = 300}, 9)
+  local _, ms = thread_back("cb-sched", old, t0)
+  figure("cb-sched, a Lua error", ms)
+end)
+
+case("comeback_sched_runaway", function()
+  local old = reload_sched("while true do end")
+  local t0 = now_ms()
+  local _, ms = thread_back("cb-sched", old, t0, 5000)
+  check(ms < 2500, "the runaway sched was replaced after %.0f ms", ms)
+  figures[#figures + 1] = ("comeback: %-40s %5.0f ms (hang = 1000 ms)"):format("cb-sched, a runaway loop", ms)
+  check(service.info(names.lookup("cb-sched")).version == "1", "sched did not restart from its script")
+end)
+
 case("comeback_plan_end", function()
+  if client then l4.task.delete(client) end
   assert(l4.thread.kill(guard))
   local sup = names.lookup("supervisor")
   if sup then l4.thread.kill(sup) end
-  for _, n in ipairs{"cb-echo", "cb-task"} do
+  for _, n in ipairs{"cb-echo", "cb-task", "cb-sched", "cb-pager", "cb-thread"} do
     local id = names.lookup(n)
-    if id then l4.task.delete(id) end
+    if id and id.task == l4.self().task then l4.thread.kill(id)
+    elseif id then l4.task.delete(id) end
   end
-  local th = names.lookup("cb-thread")
-  if th then l4.thread.kill(th) end
-  l4.task.delete(names_id)
-  if names_before then names.use(names_before) end
+  local f = l4.sys.files()
+  if f and f ~= root_files then l4.task.delete(f) end
+  l4.sys.set_files(root_files)
+  l4.task.delete(assert(l4.sys.names()))
+  l4.sys.set_names(root_names)
+  names.use(names_before)
   for _, line in ipairs(figures) do print(line) end
 end)
 

@@ -309,3 +309,37 @@ def c_kill_a_root_thread_by_name(s):
 
 
 CASES += [c_kill_supervisor_then_services, c_kill_a_root_thread_by_name]
+
+
+def c_kill_files_then_write_and_read(s):
+    # the file store outlives its server: a file written before is there,
+    # a new one can be written and read, with no action of the user's
+    run(s, "=io.open('probe.txt', 'w'):write('before the kill'):close()", "true")
+    start = s.pos
+    s.send("kill files\r")
+    s.expect(r"supervisor: files was killed \(its task was deleted\); restarting in \d+ ms", 10)
+    s.settle()
+    assert re.search(rb"killed task \d+ \(files\)", s.out[start:]), "kill did not kill files"
+    s.send("\r")
+    prompt(s)
+    run(s, "=io.open('probe.txt'):read('a')", '"before the kill"')
+    run(s, "=io.open('probe2.txt', 'w'):write('after'):close()", "true")
+    run(s, "=io.open('probe2.txt'):read('a')", '"after"')
+
+
+def c_kill_names_then_reload(s):
+    # the name service comes back with every name: reload finds echo
+    start = s.pos
+    s.send("kill names\r")
+    s.expect(r"supervisor: names was killed \(its task was deleted\); restarting in \d+ ms", 10)
+    s.settle()
+    s.send("\r")
+    prompt(s)
+    s.send("reload echo\r")
+    s.expect(r"\r\nreloaded echo: version 1\r?\r\n", 15)
+    prompt(s)
+    services_show(s, r"names +\S+ +\d+ +\d+ +1 +\S+ +running", 3)
+    services_show(s, r"console +\S+ +\d+ +\d+ +- +\S+ +running", 1)
+
+
+CASES += [c_kill_files_then_write_and_read, c_kill_names_then_reload]
