@@ -7,6 +7,8 @@
 --   con:edit("> pri", 5)     -- the line being edited, cursor at column 5
 --   con:done()               -- that line is finished: a new line follows
 --   con:on_interrupt(id)     -- Ctrl-C while no one reads: notify id
+--   con:history()            -- the REPL history the server keeps: {lines}
+--   con:remember(line)       -- adds a line to it
 --
 -- Most tasks never use this: their print and io.write reach the console
 -- through the runtime (runtime/lua/console.c, label WRITE). The REPL
@@ -21,7 +23,15 @@ M.DONE = 0x104      -- the edit line is finished -> 0
 M.INTR = 0x105      -- w0: a thread to notify of Ctrl-C (0: none) -> 0
 M.INFO = 0x106      -- -> 0, bytes in, bytes out, interrupts, input dropped
 M.NOTE = 0x107      -- server -> the INTR thread: Ctrl-C typed at w0 (l4.clock(), us)
+-- The REPL's history, kept by the server so that it outlives the session
+-- (a restarted session reloads it; a session that outlives its server
+-- gives its copy to the new one): lines without "\n", oldest first.
+M.HIST_ADD = 0x108  -- string: one line -> 0
+M.HIST_GET = 0x109  -- -> 0, string: the lines joined by "\n"
+M.HIST_SET = 0x10a  -- string: the lines joined by "\n" (replaces them) -> 0
 M.READ_MAX = 4096
+M.HIST_MAX = 200    -- lines the server keeps
+M.HIST_BYTES = 32 << 10   -- and bytes (one reply carries them all)
 
 local Con = {}
 Con.__index = Con
@@ -30,7 +40,7 @@ function M.open(server)
   return setmetatable({server = server}, Con)
 end
 
-local why = {[1] = "another client is reading", [2] = "unknown request"}
+local why = {[1] = "another client reads now", [2] = "unknown request"}
 
 local function call(self, ...)
   local from, label, a, b, c, d = l4.call(self.server, ...)
@@ -62,6 +72,21 @@ end
 
 function Con:on_interrupt(id)
   call(self, M.INTR, id and id.raw or 0)
+end
+
+function Con:history()
+  local text = call(self, M.HIST_GET)
+  local lines = {}
+  for l in (text or ""):gmatch("[^\n]+") do lines[#lines + 1] = l end
+  return lines
+end
+
+function Con:remember(line)
+  call(self, M.HIST_ADD, (tostring(line):gsub("\n", " ")))
+end
+
+function Con:set_history(lines)
+  call(self, M.HIST_SET, table.concat(lines, "\n"))
 end
 
 function Con:info()

@@ -9,7 +9,15 @@
 -- after, so a line being typed is never garbled; lines longer than the
 -- screen scroll sideways around the cursor.
 -- Input: kept in order (nothing dropped up to `max_input` bytes) until
--- a client READs it; one READ waits at a time, a second gets "busy".
+-- a client READs it; one READ waits at a time: a READ from another
+-- client takes over and the one waiting gets label 1 (a reader that died
+-- or was restarted must not keep its console from a new one).
+-- History: the REPL's lines (HIST_*), kept here so that a restarted
+-- session finds them again (docs/console.md "Consoles and sessions").
+-- Budget: one request, interrupt or loop of a reloaded version runs at
+-- most BUDGET Lua instructions; beyond it the server fails (a runaway
+-- driver at priority 200 would starve every thread below it), and the
+-- console guardian (scripts/consoles.lua) starts a new one.
 -- Ctrl-C typed while nobody reads and no edit line is up (a chunk is
 -- running) is not input: the INTR thread gets a NOTE instead.
 --
@@ -26,6 +34,7 @@ local proto = require "console"
 local M = {}
 M.VERSION = "1"
 local NOTE_WAIT = {timeout = 20}    -- ms the INTR thread has to be receiving
+M.BUDGET = 5000000                  -- Lua instructions per request (see above)
 -- The service framework's control labels and reply labels (service.lua).
 local CTL = 0x53560000
 local PING, INFO, RELOAD = CTL, CTL + 1, CTL + 2
@@ -53,7 +62,29 @@ function M.serve(backend, opts)
     note_to = nil,                              -- the INTR thread
     stats = {bin = 0, bout = 0, intr = 0, dropped = 0},
     requests = 0, generation = 1, reloads = 0, last_error = "",
+    history = {},                               -- the REPL's lines, oldest first
+    early = backend.early,                      -- input that came before the server
   }
+end
+
+-- The history as one string (at most HIST_MAX lines, HIST_BYTES bytes).
+local function trim_history(h)
+  local bytes = 0
+  for i = #h, 1, -1 do
+    bytes = bytes + #h[i] + 1
+    if bytes > proto.HIST_BYTES or #h - i >= proto.HIST_MAX then
+      table.move(h, i + 1, #h, 1)
+      for k = #h - i + 1, #h do h[k] = nil end
+      return
+    end
+  end
+end
+
+-- The budget hook: a count hook, set again (its count restarts) at each
+-- turn of the loop, that fails the server if one turn runs too long.
+local function over_budget()
+  debug.sethook()
+  error(("console server: a request ran over its budget of %d instructions"):format(M.BUDGET), 0)
 end
 
 -- Compiles a new version of this module and moves the server into it;
@@ -140,8 +171,16 @@ function M.run(st)
     end
   end
 
+  st.history = st.history or {}        -- a state from before the history
+  if st.early and #st.early > 0 then   -- typed before the server ran: input
+    local e = st.early
+    st.early = nil
+    keys(e)
+  end
+
   local from, label, a, b = l4.receive()
   while true do
+    debug.sethook(over_budget, "", M.BUDGET)
     local rto, rlabel, ra, rb       -- the reply to send with the next receive
     if not from then
       -- a reply failed (the client gave up): nothing to do
@@ -152,15 +191,28 @@ function M.run(st)
       rto, rlabel, ra = from, 0, #(a or "")
     elseif label == proto.READ then
       if st.reader and st.reader ~= from then
-        rto, rlabel = from, 1       -- busy
-      else
-        local max = math.max(1, math.min(a or proto.READ_MAX, proto.READ_MAX))
-        if st.input_n > 0 then
-          rto, rlabel, ra = from, 0, take(max)
-        else
-          st.reader, st.reader_max = from, max
-        end
+        l4.reply(st.reader, 1)      -- taken over (fails at once if it is gone)
+        st.reader = nil
       end
+      local max = math.max(1, math.min(a or proto.READ_MAX, proto.READ_MAX))
+      if st.input_n > 0 then
+        rto, rlabel, ra = from, 0, take(max)
+      else
+        st.reader, st.reader_max = from, max
+      end
+    elseif label == proto.HIST_ADD then
+      local line = a and a:gsub("\n", " ") or ""
+      local h = st.history
+      if line:find("%S") and h[#h] ~= line then h[#h + 1] = line; trim_history(h) end
+      rto, rlabel = from, 0
+    elseif label == proto.HIST_GET then
+      rto, rlabel, ra = from, 0, table.concat(st.history, "\n")
+    elseif label == proto.HIST_SET then
+      local h = {}
+      for l in (a or ""):gmatch("[^\n]+") do h[#h + 1] = l end
+      trim_history(h)
+      st.history = h
+      rto, rlabel = from, 0
     elseif label == proto.EDIT then
       st.edit, st.edit_col = b or "", math.max(0, math.min(a or 0, #(b or "")))
       out(redraw(st.edit, st.edit_col, width))

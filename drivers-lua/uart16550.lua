@@ -25,6 +25,14 @@ function M.new(base, irq)
   -- would read as endless input. The scratch register tells.
   outb(base + 7, 0x5a)
   if inb(base + 7) ~= 0x5a then return nil, ("no UART at 0x%x"):format(base) end
+  -- What was typed before this driver ran (into the kernel's polled
+  -- UART, or while a driver that died is being replaced) waits in the
+  -- receive FIFO: it is input (u.early, the console server's first), not
+  -- noise to clear.
+  outb(base + LCR, 0x03)
+  local early = {}
+  while inb(base + LSR) & LSR_DR ~= 0 and #early < 256 do early[#early + 1] = inb(base + RBR) end
+  u.early = string.char(table.unpack(early))
   outb(base + IER, 0)
   outb(base + LCR, 0x80)          -- divisor latch
   outb(base + 0, 1)               -- 115200 baud

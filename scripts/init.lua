@@ -28,31 +28,21 @@ if names then l4.sys.set_names(names) end
 
 -- 1. The serial console: the COM1 driver, in its own task, owning only
 --    COM1's eight ports; it serves the console protocol (console.lua).
-local console = start{name = "console", script = "console_task.lua",
-                      args = {"uart", 0x3f8, 4}, io = {{0x3f8, 8}},
-                      prio = 200, memcap = 8 << 20}
-if not console then
-  print("init: no console driver; the kernel keeps the serial line")
-  return
-end
-
+--    scripts/consoles.lua holds how each console, REPL session and the
+--    push agent is started, here and whenever one dies (the watcher, 5,
+--    starts it again and points what used it at the new one).
+local consoles = require "consoles"
+local plan_of = consoles.by_name
 -- Its first answer says it is serving; from then on it alone drives
 -- COM1: the kernel writes its log to its ring, and this task and every
--- task spawned after this point print through the driver.
-local ready, why = l4.call(console, {timeout = 5000}, require("console").INFO)
-if not ready then
-  local i = l4.task.info(console)
-  print(("init: the console driver does not answer (%s): %s %s"):format(
-        why, i.state, i.message or ""))
-  for _, t in ipairs(l4.sys.threads() or {}) do
-    if t.task == console.task then
-      print(("  thread %s: %s, waits for %s"):format(t.id, t.state, t.partner or "-"))
-    end
-  end
+-- task spawned after this point print through the driver (start() does
+-- the hand-over: l4.sys.release_serial, l4.sys.set_console) and it is
+-- named "console".
+local console, why = consoles.start(plan_of.console)
+if not console then
+  print(("init: no console driver (%s); the kernel keeps the serial line"):format(why))
   return
 end
-assert(l4.sys.release_serial(true))
-l4.sys.set_console(console)
 
 -- 1b. The file service: the boot archive under a RAM tree that shadows
 --     it (scripts/files.lua), 4 MiB of files at most. Every task spawned
@@ -63,52 +53,54 @@ local files = start{name = "files", script = "files.lua", args = {"serve", 4 << 
 if files then l4.sys.set_files(files) end
 
 -- 2. COM2, the line `tools/l4ua` talks to (make run puts it on a socket
---    in the build folder): the same driver, its own task and ports.
-local com2 = start{name = "com2", script = "console_task.lua",
-                   args = {"uart", 0x2f8, 3}, io = {{0x2f8, 8}},
-                   prio = 200, memcap = 8 << 20}
-if com2 and not l4.call(com2, {timeout = 2000}, require("console").INFO) then
-  print("init: no COM2 (QEMU was started without a second serial port)")
-  l4.task.delete(com2)
-  com2 = nil
+--    in the build folder): the same driver, its own task and ports,
+--    named "com2".
+local com2
+com2, why = consoles.start(plan_of.com2)
+if not com2 then
+  print(("init: no COM2 (QEMU was started without a second serial port: %s)"):format(why))
 end
 
 -- 2b. The push agent on COM2: tools/l4ua push stores a script in the
 --     file service and reloads its service; tools/l4ua console gets a
 --     REPL there (scripts/push_agent.lua). A thread of this task, which
 --     may reload services.
+local push
 if com2 then
-  assert(l4.thread.create{script = "push_agent.lua", args = {com2},
-                          memcap = 64 << 20, prio = 100})
+  push, why = consoles.start(plan_of.push)
+  if not push then print("init: no push agent: " .. why) end
 end
 
--- The consoles by name (they speak the console protocol, not the
--- service framework's).
+-- The file service by name (the consoles name themselves).
 local name_of = names and require "names"
 if name_of then
   name_of.use(names)
-  name_of.register("console", console)
-  if com2 then name_of.register("com2", com2) end
   if files then name_of.register("files", files) end      -- the file service
 end
 
 -- 3. The screen and keyboard: a console server over VGA text mode and the
---    PS/2 keyboard (make run-vga shows it in a window). A thread of this
---    task, which can map the screen's memory (sigma0 serves the root).
-local screen = assert(l4.thread.create{script = "console_task.lua", args = {"vga"},
-                                       prio = 200})
+--    PS/2 keyboard (make run-vga shows it in a window), named "screen". A
+--    thread of this task, which can map the screen's memory (sigma0
+--    serves the root).
+local screen
+screen, why = consoles.start(plan_of.screen)
+if not screen then print("init: no screen console: " .. why) end
 
 -- 4. A REPL on each console, in a thread of its own with a memory cap of
---    its own, so that nothing typed at it can take the root task's memory.
-local repl = assert(l4.thread.create{script = "session.lua", args = {console, "serial"},
-                                     memcap = 64 << 20, prio = 100})
-local repl2 = assert(l4.thread.create{script = "session.lua", args = {screen, "screen"},
-                                      memcap = 32 << 20, prio = 100})
+--    its own, so that nothing typed at it can take the root task's
+--    memory; its history is kept by the console server.
+local repl = assert(consoles.start(plan_of["repl.serial"]))
+local repl2 = screen and assert(consoles.start(plan_of["repl.screen"]))
 
 -- 5. The watcher: the kernel's log to the serial console, Ctrl-C typed at
---    a console to an interrupt of its REPL.
-assert(l4.thread.create{script = "watch.lua", args = {console, repl, screen, repl2},
-                        prio = 150})
+--    a console to an interrupt of its REPL, and the console guardian: a
+--    console, session or push agent that dies is started again within a
+--    tick (200 ms). It gets what runs (false: not there, not restarted).
+--    The supervisor (6) starts it again if it dies.
+local watch_args = {"console", console, "com2", com2 or false, "push", push or false,
+                    "screen", screen or false, "repl.serial", repl, "repl.screen", repl2 or false}
+local watch = assert(l4.thread.create{script = "watch.lua", prio = 150, memcap = 8 << 20,
+                                      args = watch_args})
 
 -- 6. Services and the plain tasks and threads the supervisor watches (a
 --    thread of this task: it spawns, watches and deletes tasks), started
@@ -148,6 +140,11 @@ local plan = {names = names, prio = 210, memcap = 8 << 20, services = {
   {name = "pager", code = "require('pager_zero').main(...)", args = {"pager", 64},
    thread = true, ping = false, restart = "always", prio = 170, memcap = 8 << 20,
    backoff_max = 500, limit = 1000},
+  -- 5 (above): the watcher, the console guardian; started again with the
+  -- ids of boot, it finds those that changed by name (scripts/watch.lua)
+  {name = "watch", script = "watch.lua", args = watch_args, id = watch, thread = true,
+   ping = false, restart = "always", backoff_max = 500, limit = 1000, prio = 150,
+   memcap = 8 << 20},
 }}
 
 -- The last link of the chain (docs/recovery.md "Who watches whom"): this

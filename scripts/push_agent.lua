@@ -21,9 +21,24 @@
 -- running: service.reload leaves it untouched). Each push is logged on
 -- the root's console (COM1) with its time from the last byte to the new
 -- version serving.
-local com2 = ...
+--
+-- When COM2's driver dies the agent fails with it (a read from COM2
+-- fails, in the REPL too: it leaves it), and the console guardian
+-- (scripts/consoles.lua) starts a new agent once a new driver serves; a
+-- push in flight then fails and the host tool says so (docs/console.md
+-- "Consoles and sessions").
+local com2_name = ... or "com2"
 local console = require "console"
+local consoles = require "consoles"
 local files = require "files"
+
+local com2 = consoles.find(com2_name)
+for _ = 1, 40 do                    -- a restarted driver may not be listed yet
+  if com2 then break end
+  l4.sleep(50)
+  com2 = consoles.find(com2_name)
+end
+assert(com2, "push agent: no console server named " .. tostring(com2_name))
 
 local con = console.open(com2)
 local MAX = 1 << 20                 -- bytes of a pushed script
@@ -63,7 +78,7 @@ local function fill(wait)
     if wait then return false end
     error("COM2: " .. tostring(label))
   end
-  if label ~= 0 then error("COM2: another client is reading") end
+  if label ~= 0 then error("COM2: another client reads now") end
   pending = pending .. s
   return true
 end
@@ -140,10 +155,14 @@ end
 -- A console for the REPL: COM2's, but a read that meets Ctrl-] ends
 -- the session (the coroutine the REPL runs in yields, and is dropped).
 local proxy = setmetatable({}, {__index = function(_, k)
+  if con[k] == nil then return nil end
   return function(_, ...) return con[k](con, ...) end
 end})
 function proxy:read()
-  if #pending == 0 then fill() end
+  if #pending == 0 then
+    local ok, e = pcall(fill)
+    if not ok then coroutine.yield("lost: " .. tostring(e)) end   -- COM2 is gone
+  end
   local i = pending:find(DETACH, 1, true)
   if i == 1 then
     pending = pending:sub(2)
@@ -161,6 +180,7 @@ local function session()
   local ok, e = coroutine.resume(co)
   l4.sys.set_console(nil, "thread")
   if not ok then print("push agent: the COM2 REPL failed: " .. tostring(e)) end
+  if ok and tostring(e):find("^lost") then error("push agent: " .. e, 0) end
   con:write("\n[left the REPL]\n")
 end
 

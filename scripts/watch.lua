@@ -1,30 +1,85 @@
--- The root's watcher thread (scripts/init.lua): shows the kernel's log on
--- the serial console (the kernel no longer writes COM1 itself) and turns
--- Ctrl-C, which a console server reports while no one reads, into an
--- interrupt of the running chunk of that console's REPL thread.
--- Arguments: pairs of (console server, REPL thread); the first console
--- gets the kernel's log.
+-- The root's watcher thread (scripts/init.lua): every 200 ms
+--   - shows the kernel's log on COM1 (the kernel no longer writes COM1
+--     itself while a driver has the line);
+--   - turns Ctrl-C, which a console server reports while no one reads,
+--     into an interrupt of the running chunk of that console's REPL;
+--   - is the console guardian (scripts/consoles.lua): the consoles, the
+--     REPL sessions and the push agent that die are started again, and
+--     it points itself (Ctrl-C, the log) at the new ones.
+-- Arguments: pairs (component name, its id or its raw value, false if it
+-- is not there), what init.lua started; ids that no longer run are found
+-- again by name (a watcher the supervisor started again after it died).
 local console = require "console"
+local consoles = require "consoles"
+
 local args = table.pack(...)
-local repl_of, log_con = {}, nil
+local ids = {}
 for i = 1, args.n, 2 do
-  local con = console.open(args[i])
-  con:on_interrupt(l4.self())
-  repl_of[args[i]] = args[i + 1]
-  log_con = log_con or con
+  local v = args[i + 1]
+  if args[i] then ids[args[i]] = math.type(v) == "integer" and l4.id(v) or v end
+end
+local g = consoles.new(ids)
+
+-- Ctrl-C: each console server tells this thread.
+local function point(id)
+  pcall(function() console.open(id):on_interrupt(l4.self()) end)
+end
+for _, e in ipairs(g.list) do
+  if e.server and e.id then point(e.id) end
 end
 
-local _, pos = l4.sys.klog(0)       -- what the kernel wrote so far was shown
+-- The REPL session on the console server `from`, if one runs.
+local function session_of(from)
+  for _, e in ipairs(g.list) do
+    if e.server and e.id == from then
+      for _, s in ipairs(g.list) do
+        if s.on == e.name and s.create.script == "session.lua" then return s.id end
+      end
+    end
+  end
+end
+
+local com1 = g.by.console
+local function to_com1(text)
+  return com1.id ~= nil and pcall(function() console.open(com1.id):write(text) end)
+end
+-- Skips what the kernel wrote to the line itself.
+local function skip(pos)
+  repeat local text; text, pos = l4.sys.klog(pos) until #text == 0
+  return pos
+end
+
+local pos = skip(0)                 -- what the kernel wrote so far was shown
+local unshown                       -- read from the ring, not taken by a driver
+-- COM1 changes hands (consoles.lua): to the kernel (false), which writes
+-- the line itself from then on: what was not shown yet goes with it; to
+-- a new driver (true): what the kernel wrote itself was shown.
+function g.on_serial(to_driver)
+  if to_driver then pos = skip(pos) return end
+  local parts = {unshown}
+  unshown = nil
+  repeat
+    local text
+    text, pos = l4.sys.klog(pos)
+    parts[#parts + 1] = text
+  until #text == 0
+  return table.concat(parts)
+end
 local POLL = {receive = 200}
 while true do
   local from, label, typed_at = l4.receive(nil, POLL)
-  if from and label == console.NOTE and repl_of[from] then
+  if from and label == console.NOTE then
     -- the REPL says how long after the key it stopped the chunk
-    l4.thread.interrupt(repl_of[from], ("interrupted@%d"):format(typed_at or 0))
+    local repl = session_of(from)
+    if repl then l4.thread.interrupt(repl, ("interrupted@%d"):format(typed_at or 0)) end
   end
   local text
   text, pos = l4.sys.klog(pos)
   -- straight to the server: if it fails, the runtime's fallback would put
   -- the text back into the kernel's ring, to be copied again
-  if #text > 0 then pcall(log_con.write, log_con, text) end
+  if #text > 0 and not to_com1(text) then unshown = (unshown or "") .. text end
+  for _, f in ipairs(consoles.guard(g)) do point(f.id) end
+  if unshown and to_com1(unshown) then unshown = nil end   -- a new driver
+  -- no COM1 driver: the kernel writes the line itself, and its ring
+  if not com1.id then pos = skip(pos) end
 end

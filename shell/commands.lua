@@ -241,31 +241,28 @@ command("kill", "kill <task number | id | name>",
     if what == nil then self.out("usage: kill <task number | id | name>\n") return end
     local t = self:find_task(what)
     local th = not t and self:find_thread(what)
+    -- The console this REPL types on may go too: the console guardian
+    -- (scripts/consoles.lua) starts it again within a tick and this
+    -- session goes on there; the answer shows on the new one.
     local sys = field(self:l4(), "sys")
     local mine = type(sys) == "table" and type(sys.console) == "function" and sys.console()
-    if th and mine == th then
-      self.out(("kill: thread %s serves this console; not killed\n"):format(tostring(th)))
-      return
-    end
+    local again = "; it served this console, which is started again"
     if th then
       local ok, err = self:l4().thread.kill(th)
-      if ok then self.out(("killed thread %s (%s)\n"):format(tostring(th), tostring(what)))
+      if ok then self.out(("killed thread %s (%s)%s\n"):format(tostring(th), tostring(what),
+                                                               mine == th and again or ""))
       else self.out(("kill: thread %s: %s\n"):format(tostring(th), tostring(err))) end
       return
     end
     if not t then self.out(("kill: no task %s\n"):format(tostring(what))) return end
     local label = ("task %s%s"):format(tostring(field(t.id, "task") or t.id),
                                        t.name and " (" .. t.name .. ")" or "")
-    -- not the console this REPL types on: nothing could be typed after it
-    if mine and field(mine, "task") == field(t.id, "task") then
-      self.out(("kill: %s serves this console; not killed (l4.task.delete does it)\n"):format(label))
-      return
-    end
+    mine = mine and field(mine, "task") == field(t.id, "task")
     local pages, err, code = self:l4().task.delete(t.id)
     if pages == nil then
       self.out(("kill: %s: %s%s\n"):format(label, tostring(err), code and " (" .. code .. ")" or ""))
     else
-      self.out(("killed %s: %d pages back\n"):format(label, pages))
+      self.out(("killed %s: %d pages back%s\n"):format(label, pages, mine and again or ""))
     end
   end)
 

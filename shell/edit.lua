@@ -21,14 +21,19 @@ Editor.__index = Editor
 edit.history_max = 200
 
 -- edit.new(con, [opts]) -> an editor drawing on con; opts.complete(before)
--- -> start, {candidates} (see edit.completer), opts.history_max.
+-- -> start, {candidates} (see edit.completer), opts.history_max,
+-- opts.history: the lines to start with (oldest first), opts.remember(line):
+-- called with each line added to the history (to keep it elsewhere too).
 function edit.new(con, opts)
   opts = opts or {}
+  local hist = {}
+  for i, l in ipairs(type(opts.history) == "table" and opts.history or {}) do hist[i] = l end
   return setmetatable({
     con = con, prompt = "> ", buf = "", pos = 0,
     pending = "", i = 1,          -- input not yet handled, from index i
     after_cr = false,             -- a LF right after a CR is the same Enter
-    hist = {}, hidx = nil, saved = nil, history_max = opts.history_max or edit.history_max,
+    hist = hist, hidx = nil, saved = nil, history_max = opts.history_max or edit.history_max,
+    remember = opts.remember,
     complete = opts.complete, last_tab = false, killed = "",
     dirty = true,
   }, Editor)
@@ -106,6 +111,7 @@ function Editor:add_history(line)
   if not line:find("%S") or line == h[#h] then return end
   h[#h + 1] = line
   while #h > self.history_max do table.remove(h, 1) end
+  if self.remember then pcall(self.remember, line) end
 end
 
 local function common_prefix(list)

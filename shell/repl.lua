@@ -89,12 +89,22 @@ end
 
 -- repl.new(con, [env], [opts]) -> a REPL drawing its prompt on con now.
 -- env (default _G) is where chunks run and where the commands are put as
--- functions; opts.commands = false leaves them out.
+-- functions; opts.commands = false leaves them out. A con with
+-- :history() and :remember(line) (a console server keeps the history,
+-- console.lua) gives the editor its history and keeps each new line:
+-- a REPL started again on the same console has the lines of the last.
 function repl.new(con, env, opts)
   env, opts = env or _G, opts or {}
   local self = setmetatable({ con = con, env = env, chunk = nil }, Repl)
   self.out = function(s) con:write((s:gsub("\r?\n", "\r\n"))) end
-  self.ed = edit.new(con, { complete = edit.completer(env), history_max = opts.history_max })
+  local history, remember
+  if type(con.history) == "function" and type(con.remember) == "function" then
+    local ok, h = pcall(con.history, con)
+    history = ok and type(h) == "table" and h or nil
+    remember = function(line) con:remember(line) end
+  end
+  self.ed = edit.new(con, { complete = edit.completer(env), history_max = opts.history_max,
+                            history = history, remember = remember })
   if opts.commands ~= false then
     self.cmds = commands.new(env, self.out)
     self.cmds:install(env)

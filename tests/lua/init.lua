@@ -45,6 +45,7 @@ for _, c in ipairs(require "fuzz") do run(c[1], c[2]) end
 -- Threads of this task that run Lua (l4.thread.create).
 for _, c in ipairs(require "threads") do run(c[1], c[2]) end
 for _, c in ipairs(require "console_out") do run(c[1], c[2]) end
+for _, c in ipairs(require "console_keeps") do run(c[1], c[2]) end
 for _, c in ipairs(require "thread_control") do run(c[1], c[2]) end
 
 -- The Lua pager (scripts/pager_zero.lua) with a C and a task client.
