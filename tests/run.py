@@ -417,6 +417,7 @@ def main():
         "iso": lambda: run_iso(res, a.qemu, build),
         "bench": lambda: run_bench_short(res, a.qemu, build),
         "repl": lambda: run_repl(res, build),
+        "docs": lambda: run_docs(res, build),
     }
     for name in STAGES:
         if not only or name in only:
@@ -426,7 +427,7 @@ def main():
 
 
 STAGES = ["host", "cache", "lua-host", "shell", "scripts_make", "guest", "user", "lua", "iso",
-          "bench", "repl"]
+          "bench", "repl", "docs"]
 
 
 def run_lua_host(res, lua, build):
@@ -500,6 +501,25 @@ def run_repl(res, build):
                     s.pos = len(s.out)
     finally:
         s.close()
+
+
+
+def run_docs(res, build):
+    """The documentation's example sessions run as written, one boot per
+    document (tests/repl/doctest.py; docs/README.md "Examples are tested")."""
+    sys.path.insert(0, os.path.join(ROOT, "tests", "repl"))
+    import doctest
+    import term
+    logdir = os.path.join(build, "tests", "logs")
+    for doc in doctest.DOCS:
+        name = "docs." + os.path.splitext(os.path.basename(doc))[0]
+        log = os.path.join(logdir, "doc-" + os.path.basename(doc) + ".log")
+        try:
+            n = doctest.run_doc(build, doc, log)
+            res.ok(f"{name}: {n} blocks of {doc} run as written")
+        except (doctest.DocError, term.Timeout, OSError, subprocess.TimeoutExpired) as e:
+            text = open(log, "rb").read().decode("latin-1") if os.path.exists(log) else None
+            res.fail(name, str(e), text)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,171 @@
+"""The documentation, run as written (docs/README.md "Examples are tested").
+
+A fenced block whose info string is `session` is a person at the serial
+console of `make run`: a line "> text" is typed (a line ">> text" after it
+continues the same chunk), the lines after it are what the console shows
+before the next prompt. A block whose info string is `shell` is a host
+terminal in the repository's root: a line "$ command" is run by bash, the
+lines after it are its output. Shown output is compared line by line,
+whitespace runs counting as one space; "..." inside a line matches any
+text, and a line that is only "..." any number of lines. Lines the system
+logs on its own (a "name: " prefix of a component, e.g. "push: ...") are
+left out of what the console showed unless the block shows them.
+
+Each document runs in a boot of its own, its blocks in order; a path under
+/tmp/ in a shell command is a fresh temporary folder instead. The first
+block that differs fails the document and shows both sides."""
+
+import os
+import re
+import subprocess
+import tempfile
+
+import cases
+import term
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+# The documents make test runs; each must hold at least one tested block.
+DOCS = ["docs/tutorial-hot-reload.md"]
+
+# Components that print on COM1 by themselves, between a REPL's lines.
+LOGGERS = ("push", "supervisor", "consoles", "init", "names", "files", "keeper", "pager",
+           "sched", "watch", "echo")
+LOG_LINE = re.compile(r"^(%s): " % "|".join(LOGGERS))
+FENCE = re.compile(r"^```(\S*)\s*$")
+
+
+class DocError(Exception):
+    pass
+
+
+def blocks(path):
+    """-> [(kind, line number, [(input lines, [expected lines])])] of the
+    document's session and shell blocks."""
+    out, kind, steps, start = [], None, None, 0
+    with open(os.path.join(ROOT, path)) as f:
+        text = f.read().split("\n")
+    for no, line in enumerate(text, 1):
+        m = FENCE.match(line)
+        if m and kind is None:
+            kind, steps, start = (m.group(1) or "-"), [], no
+            continue
+        if m and kind is not None:
+            if kind in ("session", "shell"):
+                out.append((kind, start, steps))
+            kind = None
+            continue
+        if kind == "session":
+            if line.startswith(">> ") and steps:
+                steps[-1][0].append(line[3:])
+            elif line.startswith("> ") or line == ">":
+                steps.append(([line[2:]], []))
+            elif steps:
+                steps[-1][1].append(line)
+            else:
+                raise DocError(f"{path}:{no}: a session block must start with a '> ' line")
+        elif kind == "shell":
+            if line.startswith("$ "):
+                steps.append(([line[2:]], []))
+            elif steps:
+                steps[-1][1].append(line)
+            else:
+                raise DocError(f"{path}:{no}: a shell block must start with a '$ ' line")
+    return out
+
+
+def norm(line):
+    return " ".join(line.split())
+
+
+def line_matches(want, got):
+    parts = [re.escape(p) for p in norm(want).split("...")]
+    return re.fullmatch(".*".join(parts), norm(got)) is not None
+
+
+def matches(want, got):
+    """Whether the lines got are what want shows ('...' lines: any lines)."""
+    want = [w for w in want]
+    while want and not want[-1].strip():
+        want.pop()
+    got = [g for g in got]
+    while got and not got[-1].strip():
+        got.pop()
+
+    def m(i, j):
+        if i == len(want):
+            return j == len(got)
+        if norm(want[i]) == "...":
+            return any(m(i + 1, k) for k in range(j, len(got) + 1))
+        return j < len(got) and line_matches(want[i], got[j]) and m(i + 1, j + 1)
+    return m(0, 0)
+
+
+def shown(raw, typed, want):
+    """The console's lines after typing `typed`: the echo of the typed
+    lines, bare prompts that other output redrew, and the system's own log
+    lines (unless wanted) left out."""
+    got = [cases.screen_line(l.rstrip("\r")) for l in raw.split("\n")]
+    keep_logs = any(LOG_LINE.match(norm(w)) for w in want)
+    out, echo = [], [("> " if i == 0 else ">> ") + t for i, t in enumerate(typed)]
+    for g in got:
+        if echo and norm(g) == norm(echo[0]):
+            echo.pop(0)
+        elif norm(g) in (">", ">>") or (not keep_logs and LOG_LINE.match(norm(g))):
+            continue
+        else:
+            out.append(g)
+    return out
+
+
+def run_session(s, path, no, steps):
+    for typed, want in steps:
+        s.settle(0.3, 5)            # what the system printed on its own is not the answer
+        start = s.pos = len(s.out)
+        for i, line in enumerate(typed):
+            s.send(line + "\r")
+            if i + 1 < len(typed):
+                s.expect(rb"\r>> \x1b\[K", 10)
+        cases.prompt(s, 60)
+        s.settle(0.3, 5)
+        raw = s.out[start:].decode("latin-1")
+        got = shown(raw, typed, want)
+        if not matches(want, got):
+            raise DocError(f"{path}:{no}: after typing {typed!r}\n  the text shows:\n"
+                           + "".join(f"    {w}\n" for w in want)
+                           + "  the console showed:\n" + "".join(f"    {g}\n" for g in got))
+
+
+def run_shell(build, tmp, path, no, steps):
+    env = dict(os.environ, L4UA_BUILD=build)
+    for typed, want in steps:
+        cmd = typed[0].replace("/tmp/", tmp + "/")
+        p = subprocess.run(["bash", "-c", cmd], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True, timeout=90)
+        got = p.stdout.replace(tmp + "/", "/tmp/").split("\n")
+        if not matches(want, got):
+            raise DocError(f"{path}:{no}: $ {typed[0]}\n  the text shows:\n"
+                           + "".join(f"    {w}\n" for w in want)
+                           + f"  the command printed (status {p.returncode}):\n"
+                           + "".join(f"    {g}\n" for g in got))
+
+
+def run_doc(build, path, logpath):
+    """One document in a boot of its own -> number of blocks run; raises
+    DocError or term.Timeout."""
+    found = blocks(path)
+    if not found:
+        raise DocError(f"{path}: no session or shell block to run")
+    s = term.Session(ROOT, build, logpath)
+    try:
+        s.expect(r"L4ua REPL on the serial console", 60)
+        cases.prompt(s, 30)
+        with tempfile.TemporaryDirectory() as tmp:
+            for kind, no, steps in found:
+                if kind == "session":
+                    run_session(s, path, no, steps)
+                else:
+                    run_shell(build, tmp, path, no, steps)
+    finally:
+        s.close()
+    return len(found)
