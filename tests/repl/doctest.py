@@ -26,7 +26,7 @@ import term
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 # The documents make test runs; each must hold at least one tested block.
-DOCS = ["docs/tutorial-hot-reload.md"]
+DOCS = ["docs/tutorial-hot-reload.md", "docs/tutorial-pager.md"]
 
 # Components that print on COM1 by themselves, between a REPL's lines.
 LOGGERS = ("push", "supervisor", "consoles", "init", "names", "files", "keeper", "pager",
@@ -107,9 +107,12 @@ def shown(raw, typed, want):
     lines (unless wanted) left out."""
     got = [cases.screen_line(l.rstrip("\r")) for l in raw.split("\n")]
     keep_logs = any(LOG_LINE.match(norm(w)) for w in want)
-    out, echo = [], [("> " if i == 0 else ">> ") + t for i, t in enumerate(typed)]
+    out, echo = [], list(typed)
     for g in got:
-        if echo and norm(g) == norm(echo[0]):
+        # the echo of a typed line: the prompt and the line, or (a line
+        # longer than the screen) the tail the editor scrolled to
+        tail = norm(re.sub(r"^>>? ", "", g))
+        if echo and tail and norm(echo[0]).endswith(tail):
             echo.pop(0)
         elif norm(g) in (">", ">>") or (not keep_logs and LOG_LINE.match(norm(g))):
             continue
