@@ -26,7 +26,7 @@ import term
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 # The documents make test runs; each must hold at least one tested block.
-DOCS = ["docs/tutorial-hot-reload.md", "docs/tutorial-pager.md"]
+DOCS = ["README.md", "docs/shell.md", "docs/tutorial-hot-reload.md", "docs/tutorial-pager.md"]
 
 # Components that print on COM1 by themselves, between a REPL's lines.
 LOGGERS = ("push", "supervisor", "consoles", "init", "names", "files", "keeper", "pager",
