@@ -81,7 +81,7 @@ end
 -- plan: it starts them in order). The new
 -- supervisor takes over every component that still runs (adopt above),
 -- so only the dead are started. Never returns; an error of the loop
--- itself is printed and the loop goes on.
+-- itself (or an interrupt of this thread) is printed and the loop goes on.
 function M.guard(plan)
   local hang = plan.hang or 5000
   local grace = ((plan.ready or 3000) * (#(plan.services or {}) + 1))
@@ -122,11 +122,13 @@ function M.guard(plan)
       launch(("did not answer for %d ms (hung): killed"):format(quiet))
     end
   end
+  -- a round and its wait under pcall: an error (even an interrupt sent
+  -- to this thread, raised when its sleep returns) ends one round only
+  local function round() step(); l4.sleep(100) end
   launch()
   while true do
-    local ok, err = pcall(step)
+    local ok, err = pcall(round)
     if not ok then print("init: guard: " .. tostring(err)) end
-    l4.sleep(100)
   end
 end
 
