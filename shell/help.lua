@@ -1,107 +1,123 @@
 -- The REPL's `help`: one line per command and per function of the `l4`
--- table, in the order and words of docs/lua-api.md and docs/runtime.md
--- (keep them in step). At run time the live `l4` table is walked: what it
--- has that is not described here is listed as undocumented.
+-- table, and the whole documented text of one. The text of the `l4` table
+-- has one source, docs/lua-api.md: the build packs it into the scripts
+-- archive as doc/lua-api.md, and this file reads its tables: under each
+-- "## Section", every row whose first cell is code naming a function or a
+-- method (`l4.task.spawn{...}`, `fp:map_item(...)`) is an entry, its
+-- second cell the description. At run time the live `l4` table is walked:
+-- what it has that the document does not describe is listed as
+-- undocumented (tests/repl checks that the running system has nothing
+-- of the kind). `help <module>` shows the comment a module of the
+-- archive starts with (`help service`, `help supervisor`).
 -- Captured now: a person at the prompt may change the globals.
-local ipairs, next, pairs, pcall, rawget, type = ipairs, next, pairs, pcall, rawget, type
-local table = { concat = table.concat, sort = table.sort, pack = table.pack,
-                unpack = table.unpack, move = table.move, remove = table.remove }
+local io, ipairs, next, pairs, pcall, rawget, type = io, ipairs, next, pairs, pcall, rawget, type
+local string = { find = string.find, format = string.format, gsub = string.gsub,
+                 match = string.match, rep = string.rep, sub = string.sub,
+                 gmatch = string.gmatch }
+local table = { concat = table.concat, sort = table.sort, move = table.move }
+local package = package
 
 local help = {}
 
--- { section, { {signature, description}, ... } }; a signature starting
--- with "l4." names a function of the table, others (fp:map_item) methods.
-help.sections = {
-  { "Thread ids", {
-    { "l4.self()", "this thread's id" },
-    { "l4.id(task, lthread, version | raw)", "the thread id of those fields, or of a raw 64-bit value" },
-    { "l4.irq_id(n)", "the id IRQ n speaks as (n+1)" },
-    { "l4.nearest(id)", "where a message to id goes: near_id, \"same\"|\"inner\"|\"outer\"" },
-    { "id.task, id.lthread, id.version", "fields of an id (also id.raw, id.irq)" },
-  } },
-  { "IPC", {
-    { "l4.send(dest, [opts,] label, ...)", "send; waits for dest to receive -> true" },
-    { "l4.reply(client, [opts,] label, ...)", "a send that does not wait -> true" },
-    { "l4.call(dest, [opts,] label, ...)", "send, then receive from dest -> from, label, ..." },
-    { "l4.reply_wait(client, [opts,] label, ...)", "reply, then an open receive -> from, label, ..." },
-    { "l4.receive([from], [timeout | opts])", "receive (from anyone by default) -> from, label, ..." },
-    { "l4.sleep([ms])", "wait ms milliseconds (for ever if nil) -> true" },
-    { "l4.set_buffers(count, size)", "this thread's string receive buffers" },
-    { "l4.set_window(fpage | nil)", "where received mappings land -> the old window" },
-  } },
-  { "Flexpages", {
-    { "l4.fpage(base, log2, [rights])", "a memory flexpage of 2^log2 bytes" },
-    { "l4.iofpage(port, log2)", "an I/O-port flexpage of 2^log2 ports" },
-    { "l4.unmap(fp, [\"flush\"|\"readonly\"], [own])", "revoke what was mapped on from fp's pages" },
-    { "fp:map_item([send_base]), fp:grant_item(...)", "a map / grant item of fp for a message" },
-  } },
-  { "The KIP and the clock", {
-    { "l4.kip", "the kernel interface page as a table (version, memory, root, ...)" },
-    { "l4.clock()", "microseconds since boot" },
-  } },
-  { "Threads", {
-    { "l4.thread.schedule(id, [prio], [timeslice_us])", "set priority/timeslice -> the old ones, cpu_us, state" },
-    { "l4.thread.switch([id])", "yield, or donate the timeslice to id" },
-    { "l4.thread.create{script=|code=, args=, prio=, stack=}", "a new thread of this task running Lua -> its id" },
-    { "l4.thread.kill(id)", "stop a Lua thread of this task for good" },
-    { "l4.thread.status(id)", "\"running\", \"ended\", \"failed\" or \"killed\"" },
-  } },
-  { "Interrupts", {
-    { "l4.irq.attach(n)", "attach this thread to IRQ n -> a handle" },
-    { "l4.irq.wait(h | n, [timeout])", "wait until the IRQ fires -> true" },
-    { "l4.irq.detach(h | n)", "detach from the IRQ" },
-    { "h:wait([timeout]), h:detach(), h:line()", "the same as methods of a handle" },
-  } },
-  { "I/O ports", {
-    { "l4.io.request(port, log2)", "ask sigma0 for 2^log2 ports -> true" },
-    { "l4.io.holds(port, [count])", "whether this task holds the ports" },
-    { "l4.io.inb(port)", "read a byte from a port" },
-    { "l4.io.inw(port)", "read 16 bits from a port" },
-    { "l4.io.inl(port)", "read 32 bits from a port" },
-    { "l4.io.outb(port, value)", "write a byte to a port" },
-    { "l4.io.outw(port, value)", "write 16 bits to a port" },
-    { "l4.io.outl(port, value)", "write 32 bits to a port" },
-  } },
-  { "Physical and device memory", {
-    { "l4.mem.map_phys(base, log2)", "map physical (device) memory -> an l4.mem" },
-    { "l4.mem.alloc(log2)", "2^log2 bytes of zeroed RAM -> an l4.mem" },
-    { "l4.mem.reserve(log2)", "address space for a receive window -> its base" },
-    { "m:read8/16/32/64(off), m:write8/...(off, v)", "access an l4.mem; m:read(off, n), m:write(off, s)" },
-    { "m:size(), m:base(), m:phys(), m:fpage(...), m:unmap()", "about an l4.mem" },
-  } },
-  { "Tasks", {
-    { "l4.task.spawn{script=, args=, memcap=, prio=, mcp=}", "a task running a script of the archive -> its id" },
-    { "l4.task.wait(id, [ms])", "wait until it ended -> \"exited\", status | \"failed\", message" },
-    { "l4.task.delete(id)", "delete a task, or forget an ended one -> pages given back" },
-    { "l4.task.info(id)", "state, pages, heap, memcap of a task" },
-    { "l4.task.list()", "every task: id, name, state, pages, heap, memcap" },
-    { "l4.task.stats()", "the page pool: pool, free, reserved, tasks, text_pages, data_pages" },
-    { "l4.task._probe([v])", "for the tests only: a word of this task's .data" },
-    { "l4.task._fault(kind)", "for the tests only: fail this task with a fault" },
-  } },
-  { "System (what the shell shows)", {
-    { "l4.sys.threads()", "every thread: id, task, lthread, state, prio, cpu_ms" },
-    { "l4.sys.irqs()", "attached interrupt lines: line, owner, count" },
-    { "l4.sys.kmem()", "kernel heap bytes used, and its limit" },
-    { "l4.sys.klog([pos])", "the kernel log from pos -> text, next pos" },
-    { "l4.sys.release_serial(bool)", "the UART driver owns COM1 (true) or the kernel does" },
-    { "l4.sys.set_console(id | nil)", "where this task's stdout and stderr go" },
-    { "l4.sys.console()", "the console server's id, or nil" },
-  } },
-  { "Debugging", {
-    { "l4.debug.raise_irq(n)", "as if IRQ n fired (root task only)" },
-    { "l4.debug.rtc_irq(on)", "the RTC's periodic interrupt on or off" },
-    { "l4.debug.kmem()", "frames of the kernel pool used, and its limit" },
-    { "l4.debug.mdb_check()", "whether the mapping database is consistent" },
-    { "l4.debug.echo()", "the id of a C echo thread (for IPC tests)" },
-    { "l4.debug.fault(addr, [value], [pager])", "a C thread that faults at addr (pager tests)" },
-    { "l4.debug.rdtsc()", "the time-stamp counter (benchmarks)" },
-  } },
-}
+-- Where the document is: the archive's copy, or the repository's (host tests).
+help.paths = { "doc/lua-api.md", "docs/lua-api.md" }
 
--- The l4 function a signature names ("l4.io.inb"), or nil for a method.
+-- Markdown of a table cell as plain text.
+local function plain(s)
+  s = string.gsub(s, "\\|", "|")
+  s = string.gsub(s, "`", "")
+  s = string.gsub(s, "%*", "")
+  s = string.gsub(s, "%[([^%]]*)%]%([^)]*%)", "%1")     -- [text](link) -> text
+  return (string.gsub(s, "^%s*(.-)%s*$", "%1"))
+end
+
+-- The cells of a table row (an escaped \| stays in its cell).
+local function cells(row)
+  local out, cur, i = {}, {}, 2
+  while i <= #row do
+    local c = string.sub(row, i, i)
+    if c == "\\" and string.sub(row, i + 1, i + 1) == "|" then
+      cur[#cur + 1] = "\\|"
+      i = i + 2
+    elseif c == "|" then
+      out[#out + 1] = table.concat(cur)
+      cur = {}
+      i = i + 1
+    else
+      cur[#cur + 1] = c
+      i = i + 1
+    end
+  end
+  return out
+end
+
+-- Whether a row's first cell names a function, a method or a field of
+-- an object (not an option, a message or a code).
+local function is_entry(first)
+  if not string.find(first, "^%s*`") then return false end
+  local sig = plain(first)
+  return string.find(sig, "^l4%.") ~= nil or string.find(sig, "^%a[%w_]*[:.]%a") ~= nil
+end
+
+-- { {title, { {signature, description}, ... }}, ... } of a document's text.
+function help.parse(text)
+  local sections, cur = {}, nil
+  for line in string.gmatch(text, "[^\n]*") do
+    local title = string.match(line, "^##+%s+(.-)%s*$")
+    if title then
+      cur = { title, {} }
+      sections[#sections + 1] = cur
+    elseif cur and string.find(line, "^|") then
+      local c = cells(line)
+      if c[1] and c[2] and is_entry(c[1]) then
+        local e = cur[2]
+        e[#e + 1] = { plain(c[1]), plain(c[2]) }
+      end
+    end
+  end
+  local out = {}
+  for _, s in ipairs(sections) do
+    if #s[2] > 0 then out[#out + 1] = s end
+  end
+  return out
+end
+
+local loaded = nil
+-- The sections of docs/lua-api.md (read once), or nil and why.
+function help.sections()
+  if loaded then return loaded end
+  for _, p in ipairs(help.paths) do
+    local f = io.open(p, "r")
+    if f then
+      local text = f:read("a")
+      f:close()
+      if text then
+        loaded = help.parse(text)
+        return loaded
+      end
+    end
+  end
+  return nil, "the l4 reference (doc/lua-api.md) is not in the archive"
+end
+
+-- The l4 function a signature names first ("l4.io.inb"), or nil for a method.
 local function fname(sig)
-  return sig:match("^(l4%.[%w_.]+)")
+  return string.match(sig, "^(l4%.[%w_.]+)")
+end
+
+-- Every l4 name a signature gives: "l4.io.inb/inw/inl(port)" three,
+-- "l4.task._probe([v]), l4.task._fault(kind)" two.
+local function fnames(sig)
+  local out = {}
+  for part in string.gmatch(sig, "l4%.[%w_./]+") do
+    local first, alts = string.match(part, "^(l4%.[%w_.]-)(/[%w_/]*)$")
+    if not first then first, alts = part, "" end
+    first = string.gsub(first, "%.$", "")
+    out[#out + 1] = first
+    local prefix = string.match(first, "^(.*%.)[%w_]+$")
+    for alt in string.gmatch(alts, "[%w_]+") do out[#out + 1] = prefix .. alt end
+  end
+  return out
 end
 
 -- Every function of the live l4 table (and of its tables) by full name.
@@ -124,19 +140,18 @@ local function live_functions(l4)
   return found
 end
 
--- The names described here.
+-- The names the document describes.
 function help.described()
   local d = {}
-  for _, sec in ipairs(help.sections) do
+  for _, sec in ipairs(help.sections() or {}) do
     for _, e in ipairs(sec[2]) do
-      local n = fname(e[1])
-      if n then d[n] = true end
+      for _, n in ipairs(fnames(e[1])) do d[n] = true end
     end
   end
   return d
 end
 
--- Functions the live table has and this file does not describe.
+-- Functions the live table has and the document does not describe.
 function help.undocumented(l4)
   local live, d, list = live_functions(l4) or {}, help.described(), {}
   for n in pairs(live) do
@@ -146,11 +161,48 @@ function help.undocumented(l4)
   return list
 end
 
--- "  signature   description", the description on a line of its own
--- under a long signature.
+-- "  signature   description" for the overview: the description cut to
+-- what fits a line, under a long signature on a line of its own.
+local WIDTH = 100
 local function line(sig, desc)
-  if #sig >= 34 then return "  " .. sig .. "\n" .. (" "):rep(37) .. desc end
-  return "  " .. sig .. (" "):rep(35 - #sig) .. desc
+  local room = WIDTH - 37
+  if #desc > room then
+    local cut = string.match(string.sub(desc, 1, room - 3), "^(.*)[%s,;]") or string.sub(desc, 1, room - 3)
+    desc = cut .. "..."
+  end
+  if #sig >= 34 then return "  " .. sig .. "\n" .. string.rep(" ", 37) .. desc end
+  return "  " .. sig .. string.rep(" ", 35 - #sig) .. desc
+end
+
+-- The whole description, wrapped, under its signature.
+local function full(sig, desc)
+  local out, cur = { "  " .. sig }, "    "
+  for word in string.gmatch(desc, "%S+") do
+    if #cur + #word + 1 > WIDTH - 4 and #cur > 4 then
+      out[#out + 1] = cur
+      cur = "    "
+    end
+    cur = cur .. (#cur > 4 and " " or "") .. word
+  end
+  if #cur > 4 then out[#out + 1] = cur end
+  return table.concat(out, "\n")
+end
+
+-- The comment a module of the archive starts with, or nil.
+function help.module_text(name)
+  if not string.find(name, "^[%w_][%w_.]*$") then return nil end
+  local path = package.searchpath(name, package.path)
+  local f = path and io.open(path, "r")
+  if not f then return nil end
+  local out = {}
+  for l in f:lines() do
+    local text = string.match(l, "^%-%-+ ?(.*)$")
+    if not text then break end
+    out[#out + 1] = "  " .. text
+  end
+  f:close()
+  if #out == 0 then return nil end
+  return table.concat(out, "\n")
 end
 
 -- The text of `help [topic]`; cmds is the commands object (its registry
@@ -164,11 +216,14 @@ function help.render(cmds, topic)
     l4 = ok and v or nil
   end
   local live = live_functions(l4)
+  local sections, why = help.sections()
   if topic == nil then
     out[#out + 1] = "Commands (or call them as functions: ps(), kill(5), reload(\"echo\"), help(\"l4.task\")):"
     for _, c in ipairs(cmds.order) do out[#out + 1] = line(c.usage, c.desc) end
     out[#out + 1] = "Lua: type a statement or an expression; =expr prints it too."
-    out[#out + 1] = "The l4 table (docs/lua-api.md; help l4.task for one part):"
+    out[#out + 1] = "The l4 table (docs/lua-api.md; help l4.task for one part, help l4.task.spawn for one"
+      .. " function, help service for a module):"
+    if not sections then out[#out + 1] = "  (" .. why .. ")" end
   end
   local shown = 0
   if topic and list[topic] then
@@ -176,13 +231,15 @@ function help.render(cmds, topic)
     out[#out + 1] = line(c.usage, c.desc)
     shown = 1
   else
-    for _, sec in ipairs(help.sections) do
+    for _, sec in ipairs(sections or {}) do
       local rows = {}
       for _, e in ipairs(sec[2]) do
         local n = fname(e[1])
-        local present = not n or not live or live[n] or n == "l4.kip"
-        local match = topic == nil or (n and (n == topic or n:sub(1, #topic + 1) == topic .. "."))
-        if present and match then rows[#rows + 1] = line(e[1], e[2]) end
+
+        local exact = topic and n == topic
+        local present = not n or not live or live[n] or n == "l4.kip" or exact
+        local match = topic == nil or exact or (n and string.sub(n, 1, #topic + 1) == topic .. ".")
+        if present and match then rows[#rows + 1] = exact and full(e[1], e[2]) or line(e[1], e[2]) end
       end
       if #rows > 0 then
         if topic == nil then out[#out + 1] = sec[1] .. ":" end
@@ -192,7 +249,7 @@ function help.render(cmds, topic)
     end
     local undoc = {}
     for _, n in ipairs(help.undocumented(l4)) do
-      if topic == nil or n == topic or n:sub(1, #topic + 1) == topic .. "." then
+      if topic == nil or n == topic or string.sub(n, 1, #topic + 1) == topic .. "." then
         undoc[#undoc + 1] = line(n, "(undocumented)")
       end
     end
@@ -200,6 +257,14 @@ function help.render(cmds, topic)
       if topic == nil then out[#out + 1] = "Undocumented:" end
       table.move(undoc, 1, #undoc, #out + 1, out)
       shown = shown + #undoc
+    end
+    if topic and shown == 0 then
+      local text = help.module_text(topic)
+      if text then
+        out[#out + 1] = "module " .. topic .. " (" .. package.searchpath(topic, package.path) .. "):"
+        out[#out + 1] = text
+        shown = 1
+      end
     end
   end
   if topic and shown == 0 then out[#out + 1] = "help: nothing on " .. topic end

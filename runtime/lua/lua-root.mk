@@ -60,10 +60,12 @@ $(BUILD)/scripts.inputs: FORCE
 	@mkdir -p $(@D)
 	$(Q)printf '%s\n' 'SCRIPTS=$(SCRIPTS_DIR)' $(SCRIPT_FILES) $(SCRIPTS_LUA) > $@.tmp
 	$(Q)cmp -s $@.tmp $@ && rm -f $@.tmp || mv -f $@.tmp $@
+# docs/lua-api.md goes in as doc/lua-api.md: the REPL's `help` reads it
+# (shell/help.lua), so the help text and the reference are one text.
 $(BUILD)/scripts.arc: $(SCRIPT_FILES) $(SCRIPTS_LUA) $(BUILD)/scripts.inputs \
-		tools/mkarchive.py $(BUILD)/deps.mk
+		tools/mkarchive.py $(BUILD)/deps.mk docs/lua-api.md
 	@echo "  ARC     $@$(if $(SCRIPTS_DIR), (with SCRIPTS=$(SCRIPTS_DIR)))"
-	$(Q)$(MKARCHIVE) -o $@ re.lua=$(LUA_DIR)/share/re.lua $(SCRIPT_DIRS) \
+	$(Q)$(MKARCHIVE) -o $@ re.lua=$(LUA_DIR)/share/re.lua doc/lua-api.md=docs/lua-api.md $(SCRIPT_DIRS) \
 		$(if $(SCRIPTS_DIR),-L '$(SCRIPTS_DIR)')
 # LPeg's test.lua comes from the cache at build time; it is never committed.
 # tests/scripts/ stands for a user's SCRIPTS folder: packed with -L, as

@@ -129,9 +129,19 @@ def c_mem_and_irq(s):
 
 
 def c_help(s):
+    start = len(s.out)
     s.send("help\r")
     s.expect(r"lspci")
     s.expect(r"l4\.task\.spawn")
+    prompt(s)
+    # every function of the running system's l4 table is in docs/lua-api.md
+    assert b"undocumented" not in s.out[start:], s.out[start:].decode("latin-1")
+    s.send("help l4.pager_loop\r")
+    s.expect(r"a pager's receive loop in C")
+    prompt(s)
+    s.send("help service\r")
+    s.expect(r"module service \(service\.lua\):")
+    s.expect(r"the service framework")
     prompt(s)
 
 

@@ -540,6 +540,29 @@ case("help", function()
   has(con:screen(), "help: nothing on nothing.here")
 end)
 
+case("help <function> gives the reference's text; help <module> its comment", function()
+  local con, env, r = session("help l4.pager_loop\r")
+  local s = con:screen()
+  has(s, "l4.pager_loop(handler, [opts])")
+  has(s, "a pager's receive loop in C: page faults to handler")
+  hasnt(s, "undocumented")
+  local path = package.path
+  package.path = "scripts/?.lua;" .. path
+  local n0 = #con:screen()
+  r:feed("help service\r")
+  package.path = path
+  s = con:screen():sub(n0 + 1)
+  has(s, "module service (scripts/service.lua):")
+  has(s, "service.lua: the service framework")
+  hasnt(s, "nothing on service")
+  -- the reference is parsed from its tables: an entry per row naming a function
+  local secs = help.parse("## A\n| | |\n|---|---|\n| `l4.x.a/b(n)` | does \\| that |\n"
+                          .. "| `timeout` | an option |\n## B\ntext\n")
+  check(#secs == 1 and secs[1][1] == "A" and #secs[1][2] == 1, "sections: %d", #secs)
+  check(secs[1][2][1][1] == "l4.x.a/b(n)" and secs[1][2][1][2] == "does | that", "row: %s | %s",
+        secs[1][2][1][1], secs[1][2][1][2])
+end)
+
 case("help describes every function of the documented l4 table", function()
   -- the functions the bindings register (bindings/*.c), as the guest has them
   local l4 = fake.l4()
