@@ -137,6 +137,16 @@ static void give(uint64_t client, uint64_t base, unsigned k, bool ram)
 
 /* ---- Requests ---- */
 
+/* How much RAM is left to hand out, in frames (make soak compares it
+ * before and after). */
+static void free_frames(uint64_t client)
+{
+    struct l4_msg m = { 0 };
+    m.w[0] = L4_SIGMA0_OK;
+    m.w[1] = ram_free_frames();
+    l4_ipc(client, L4_TAG(0, 2, 0), L4_NODESC, REPLY_TO, &m, 0);
+}
+
 static void any(uint64_t client, uint64_t k)
 {
     uint64_t pa;
@@ -249,6 +259,8 @@ static void handle(uint64_t from, const struct l4_msg *m)
         phys(from, m->w[0], m->w[1]);
     else if (t == 0 && label == L4_SIGMA0_IOPORTS && u == 2)
         ioports(from, m->w[0], m->w[1]);
+    else if (t == 0 && label == L4_SIGMA0_FREE && u == 0)
+        free_frames(from);
     else
         reply_error(from, L4_SIGMA0_EINVAL);
 }

@@ -183,6 +183,8 @@ struct l4_utcb {
                                    device memory */
 #define L4_SIGMA0_IOPORTS  3    /* w0 first port, w1 log2 count (0..16, port
                                    aligned): each port once; PICs/PIT refused */
+#define L4_SIGMA0_FREE     4    /* no words -> w0 L4_SIGMA0_OK, w1 frames of RAM
+                                   sigma0 has not handed out (no item) */
 #define L4_SIGMA0_ANY_MAX  22
 #define L4_SIGMA0_PHYS_MAX 30
 #define L4_SIGMA0_OK       0
