@@ -200,6 +200,30 @@ bench: $(BUILD)/kernel-test32.elf $(BUILD)/sigma0.elf $(BENCH_ELF) $(BUILD)/lua-
 		$(BUILD)/tests/bench/lua-bench.arc $(BUILD)/kernel32.elf $(BUILD)/scripts.arc $(ISO)
 	$(Q)$(PYTHON) tests/bench/run.py --build $(BUILD) --qemu $(QEMU) --cache $(CACHE)
 
+# ---- make soak: weeks of use in minutes (docs/reliability.md "Soak") ----
+# The real system's scripts (scripts/init.lua packed as system-init.lua)
+# with tests/soak/ over them: its init.lua boots the system plan in a
+# thread, then runs the soak. SOAK_SCALE=N runs 1/N of the full figures
+# (make test runs 1/20: tests/run.py stage "soak"); the figure is packed
+# as soak_config.lua, one archive per scale. The soak's crash victim is
+# the isolation tests' (tests/lua/services_crash.lua).
+SOAK_SCALE ?= 1
+SOAK_FILES := $(shell find tests/soak -type f -name '*.lua' | sort)
+$(BUILD)/tests/soak/soak-%.arc: $(SCRIPT_FILES) $(SOAK_FILES) tests/lua/services_crash.lua \
+		tools/mkarchive.py $(BUILD)/deps.mk
+	@mkdir -p $(@D)
+	@echo "  ARC     $@"
+	$(Q)echo 'return {scale = $*}' > $(@D)/config-$*.lua
+	$(Q)$(MKARCHIVE) -o $@ re.lua=$(LUA_DIR)/share/re.lua $(SCRIPT_DIRS) \
+		system-init.lua=scripts/init.lua soak_config.lua=$(@D)/config-$*.lua \
+		services_crash.lua=tests/lua/services_crash.lua -L tests/soak
+all: $(BUILD)/tests/soak/soak-20.arc
+
+.PHONY: soak
+soak: $(BUILD)/kernel-test32.elf $(BUILD)/sigma0.elf $(BUILD)/lua-root.elf \
+		$(BUILD)/tests/soak/soak-$(SOAK_SCALE).arc
+	$(Q)$(PYTHON) tests/soak/run.py --build $(BUILD) --qemu $(QEMU) --scale $(SOAK_SCALE)
+
 # ---- tests ----
 # Host unit tests of the kernel's pure logic (docs/reliability.md "Host
 # side"), with AddressSanitizer and UBSan; any sanitizer report fails the

@@ -418,6 +418,7 @@ def main():
         "bench": lambda: run_bench_short(res, a.qemu, build),
         "repl": lambda: run_repl(res, build),
         "docs": lambda: run_docs(res, build),
+        "soak": lambda: run_soak(res, a.qemu, build),
     }
     for name in STAGES:
         if not only or name in only:
@@ -427,7 +428,7 @@ def main():
 
 
 STAGES = ["host", "cache", "lua-host", "shell", "scripts_make", "guest", "user", "lua", "iso",
-          "bench", "repl", "docs"]
+          "bench", "repl", "docs", "soak"]
 
 
 def run_lua_host(res, lua, build):
@@ -461,6 +462,31 @@ def run_bench_short(res, qemu, build):
         res.ok("bench.short: every L4ua benchmark name came out")
     else:
         res.fail("bench.short", f"status {p.returncode}", p.stdout + p.stderr)
+
+
+SOAK_SCALE = 20      # make test runs a twentieth of make soak
+
+
+def run_soak(res, qemu, build):
+    """make soak's short run (tests/soak/run.py, docs/reliability.md
+    "Soak"): a twentieth of the full figures, the same checks. On failure
+    the soak's own lines and the end of the serial log are shown."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("soak_run", os.path.join(ROOT, "tests", "soak", "run.py"))
+    soak = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(soak)
+    ok, why, log, wall = soak.run(qemu, build, SOAK_SCALE)
+    lines = soak.soak_lines(log)
+    if not ok:
+        res.fail("soak", why, "\n".join(lines[-30:] + ["---- the end of the log ----"] +
+                                        log.splitlines()[-20:]))
+        return
+    done = {k: next((l for l in lines if l.startswith(k)), "") for k in
+            ("soak: Lua threads created", "soak: tasks spawned", "soak: reloads", "soak: kills",
+             "soak: client requests")}
+    figures = "; ".join(re.sub(r"^soak: ", "", re.split(r";|\(echo", v)[0]).strip()
+                        for v in done.values() if v)
+    res.ok(f"soak: 1/{SOAK_SCALE} of make soak passed: {figures} ({wall:.0f} s wall)")
 
 
 def run_repl(res, build):

@@ -1,0 +1,64 @@
+-- What the soak kills and crashes (tests/soak/init.lua picks one kind at
+-- random per round). One table, one entry per kind; `on = false` keeps a
+-- kind out, with the reason. A kind names its component and how it is
+-- hit; init.lua finds the target, hits it, then waits until the
+-- component is back (a new id under its name that answers).
+--
+--   component  the name it is found under: the supervisor's entry
+--              (supervisor = "system"), the soak's own supervisor's
+--              ("soak"), or the name service's (supervisor = nil)
+--   how        "kill": l4.task.delete of its task, as the REPL's `kill`;
+--              "kill thread": l4.thread.kill of its root thread;
+--              "interrupt": l4.thread.interrupt, a Lua error raised in
+--              the thread; "crash": the soak victim's label of that crash
+--              kind (tests/lua/services_crash.lua, as lua.isolation_*)
+--   root       a thread of the root task: each restart takes an lthread
+--              of the root, which is never given back yet (docs/runtime.md
+--              "Threads", 252 per task), so init.lua stops picking these
+--              kinds after ROOT_THREAD_RESTARTS of them
+-- A root thread that ended keeps its kernel thread (TCB, UTCB) and
+-- its stack for good: each restart of a root thread leaves ~40 KiB of
+-- the kernel pool and the root's memory behind (make soak found it:
+-- docs/reliability.md "Soak").
+local KILLED_ROOT_THREADS_STAY = "a killed root thread's kernel thread and stack are never "
+  .. "given back (each restart keeps ~40 KiB more of the kernel pool)"
+
+return {
+  -- echo, the example service: a task under the system's supervisor
+  {component = "echo", supervisor = "system", how = "kill", on = true},
+  -- sched, the scheduling policy: a thread service of the root
+  {component = "sched", supervisor = "system", how = "kill thread", root = true, on = false,
+   why = KILLED_ROOT_THREADS_STAY},
+  {component = "sched", supervisor = "system", how = "interrupt", root = true, on = false,
+   why = KILLED_ROOT_THREADS_STAY},
+  -- the soak's own service, crashed each way lua.isolation_* crashes one
+  {component = "soak-victim", supervisor = "soak", how = "crash", crash = "lua_error", on = true},
+  {component = "soak-victim", supervisor = "soak", how = "crash", crash = "null", on = true},
+  {component = "soak-victim", supervisor = "soak", how = "crash", crash = "write", on = true},
+  {component = "soak-victim", supervisor = "soak", how = "crash", crash = "stack", on = true},
+  {component = "soak-victim", supervisor = "soak", how = "crash", crash = "runaway", on = true},
+  {component = "soak-victim", supervisor = "soak", how = "crash", crash = "memory", on = true},
+  {component = "soak-victim", supervisor = "soak", how = "crash", crash = "port_refused", on = true},
+  {component = "soak-victim", supervisor = "soak", how = "crash", crash = "port_gp", on = true},
+  {component = "soak-victim", supervisor = "soak", how = "crash", crash = "opcode", on = true},
+  {component = "soak-victim", supervisor = "soak", how = "crash", crash = "hang", on = true},
+  -- The core components: not restarted after a kill on main yet (issue
+  -- 14, "Every component comes back"); each is turned on here once its
+  -- restart is on main.
+  {component = "names", how = "kill", on = false,
+   why = "not restarted: after `kill names` every lookup fails for the rest of the boot"},
+  {component = "files", how = "kill", on = false,
+   why = "not restarted: after `kill files` io.open fails with \"I/O error\""},
+  {component = "console", how = "kill", on = false, why = "the COM1 console driver is not restarted"},
+  {component = "com2", how = "kill", on = false, why = "the COM2 console driver is not restarted"},
+  {component = "pager", how = "kill thread", root = true, on = false,
+   why = "the Lua pager thread is not supervised"},
+  {component = "supervisor", how = "kill thread", root = true, on = false,
+   why = "nothing restarts the supervisor"},
+  {component = "push agent", how = "kill thread", root = true, on = false,
+   why = "the push agent thread is not supervised (and has no name to find it by)"},
+  {component = "REPL sessions", how = "kill thread", root = true, on = false,
+   why = "REPL sessions are not restarted (and have no name to find them by)"},
+  {component = "screen console", how = "kill thread", root = true, on = false,
+   why = "the VGA console thread is not restarted"},
+}
