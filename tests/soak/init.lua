@@ -153,11 +153,12 @@ for c = 1, CLIENTS do
 end
 
 local function client_stats(c, label)
-  local from, l, requests, ok, errors, lost, wrong, stray, echo, lookups, files, last =
-    l4.call(clients[c], {timeout = 5000}, label or STATS)
+  local from, l, requests, ok, errors, lost, wrong, stray, echo, lookups, files, gone, noname,
+        handler, io_errors, last = l4.call(clients[c], {timeout = 5000}, label or STATS)
   if not from or l ~= 0 then return nil, tostring(l) end
   return {requests = requests, ok = ok, errors = errors, lost = lost, wrong = wrong, stray = stray,
-          echo = echo, lookups = lookups, files = files, last = last}
+          echo = echo, lookups = lookups, files = files, gone = gone, noname = noname,
+          handler = handler, io = io_errors, last = last}
 end
 
 for c = 1, CLIENTS do
@@ -322,6 +323,14 @@ for r = 1, ROUNDS do
     for name, p in pairs(m.pages) do tl[#tl + 1] = name .. " " .. p end
     table.sort(tl)
     say("  pages held: %s", table.concat(tl, ", "))
+    -- what the framework's services hold in Lua (INFO): beside their
+    -- pages, it tells a Lua leak from a heap that only grew
+    local lm = {}
+    for _, name in ipairs{"names", "echo", "soak-victim"} do
+      local i = service.info(name, 500)
+      lm[#lm + 1] = ("%s %s"):format(name, i and group(i.memory) or "?")
+    end
+    say("  Lua bytes in use: %s", table.concat(lm, ", "))
   end
 end
 local guest_ms = (l4.clock() - t0) // 1000
@@ -330,7 +339,7 @@ local finish_m = measure()
 ---------------------------------------------------------------------------
 -- The clients' counts, and their end.
 local total = {requests = 0, ok = 0, errors = 0, lost = 0, wrong = 0, stray = 0, echo = 0,
-               lookups = 0, files = 0}
+               lookups = 0, files = 0, gone = 0, noname = 0, handler = 0, io = 0}
 for c = 1, CLIENTS do
   local s, err = client_stats(c, STOP)
   if not s then
@@ -369,6 +378,9 @@ say("  by kind: %s", table.concat(kl, ", "))
 say("client requests: %s (echo %s, lookups %s, files %s): %s answered, %s clear errors, %d lost, "
     .. "%d wrong, %d stray", group(total.requests), group(total.echo), group(total.lookups),
     group(total.files), group(total.ok), group(total.errors), total.lost, total.wrong, total.stray)
+say("  the clear errors: %s the partner gone (no partner, aborted), %s no such name (echo "
+    .. "between a death and its restart), %s handler errors, %s file errors", group(total.gone),
+    group(total.noname), group(total.handler), group(total.io))
 
 -- Each figure against where it was after the warm-up, within 1% of the
 -- resource's size (as lua.exhaust_* measure: docs/reliability.md).

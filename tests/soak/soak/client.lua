@@ -33,32 +33,42 @@ names.use(l4.id(names_raw))
 local driver = l4.id(driver_raw)
 
 local n = {requests = 0, ok = 0, errors = 0, lost = 0, wrong = 0, stray = 0, echo = 0, lookups = 0,
-           files = 0}
+           files = 0,
+           -- the clear errors by kind: the partner gone, the name not
+           -- registered, a handler's error reply, a file operation's
+           gone = 0, noname = 0, handler = 0, io = 0}
 local last_problem = ""
 local echo_id = nil
 
+-- A request that failed the check: lost or wrong (kept for the report).
 local function problem(kind, fmt, ...)
   n[kind] = n[kind] + 1
   last_problem = ("request %d: " .. fmt):format(n.requests, ...)
+end
+
+-- A request that got a clear error, of kind why.
+local function clear(why)
+  n.errors = n.errors + 1
+  n[why] = n[why] + 1
 end
 
 local function call_echo()
   n.echo = n.echo + 1
   if not echo_id then
     local id, err = names.lookup("echo")
-    if not id then return problem("errors", "no echo to call: %s", err) end
+    if not id then return clear("noname") end
     echo_id = id
   end
   local seq = n.requests
   local from, label, count, who, got = l4.call(echo_id, {timeout = LOST_MS}, ECHO, me, seq)
   if not from then
     local code = count
-    if GONE[code] then echo_id = nil; return problem("errors", "echo is gone: %s", label) end
+    if GONE[code] then echo_id = nil; return clear("gone") end
     if code == 2 or code == 3 then echo_id = nil; return problem("lost", "echo: %s (%d)", label, code) end
     return problem("wrong", "echo: unexpected failure %s (%s)", tostring(label), tostring(code))
   end
   if from ~= echo_id then return problem("wrong", "the answer came from %s, not echo", tostring(from)) end
-  if label ~= 0 then return problem("errors", "echo answered label %d: %s", label, tostring(count)) end
+  if label ~= 0 then return clear("handler") end
   if who ~= me or got ~= seq then
     return problem("wrong", "echo answered %s/%s for %d/%d", tostring(who), tostring(got), me, seq)
   end
@@ -69,7 +79,8 @@ local function lookup()
   n.lookups = n.lookups + 1
   local id, err, code = names.lookup("echo")
   if id then n.ok = n.ok + 1; return end
-  if code == names.E_NONAME or GONE[code] then return problem("errors", "lookup: %s", err) end
+  if code == names.E_NONAME then return clear("noname") end
+  if GONE[code] then return clear("gone") end
   if code == 2 or code == 3 then return problem("lost", "lookup: %s", err) end
   problem("wrong", "lookup: %s (%s)", tostring(err), tostring(code))
 end
@@ -79,12 +90,12 @@ local function file()
   local path = ("soak/client%d.txt"):format(me)
   local text = ("client %d request %d\n"):format(me, n.requests)
   local f, err = io.open(path, "w")
-  if not f then return problem("errors", "open for writing: %s", err) end
+  if not f then return clear("io") end
   local ok, werr = f:write(text)
   local closed, cerr = f:close()
-  if not ok or not closed then return problem("errors", "write: %s", tostring(werr or cerr)) end
+  if not ok or not closed then return clear("io") end
   f, err = io.open(path, "r")
-  if not f then return problem("errors", "open for reading: %s", err) end
+  if not f then return clear("io") end
   local back = f:read("a")
   f:close()
   if back ~= text then return problem("wrong", "the file read back %q, not %q", tostring(back), text) end
@@ -93,7 +104,7 @@ end
 
 local function report(from)
   l4.reply(from, 0, n.requests, n.ok, n.errors, n.lost, n.wrong, n.stray, n.echo, n.lookups,
-           n.files, last_problem)
+           n.files, n.gone, n.noname, n.handler, n.io, last_problem)
 end
 
 local turn = 0
