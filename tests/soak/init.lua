@@ -94,7 +94,7 @@ local function measure()
   local kbytes, ksize = l4.sys.kmem()
   local st = l4.task.stats()
   local from, label, code, frames = l4.call(l4.kip.sigma0, {timeout = 1000}, SIGMA0_FREE)
-  assert(from and label == 0 and code == 0, "sigma0 does not answer L4_SIGMA0_FREE")
+  assert(from and label == 0 and code == l4.E.sigma0.ok, "sigma0 does not answer L4_SIGMA0_FREE")
   local pages, held = {}, 0
   for _, t in ipairs(l4.task.list()) do
     pages[t.name or tostring(t.id)] = t.pages

@@ -26,8 +26,10 @@ local ECHO = 1
 local LOST_MS = 5000
 local PAUSE_MS = 4
 -- IPC codes of a partner that is gone (lua-api.md "IPC"): no partner,
--- aborted in either phase.
-local GONE = {[1] = true, [10] = true, [11] = true}
+-- aborted in either phase; of no answer in time.
+local E = l4.E
+local GONE = {[E.nopartner] = true, [E.snd_aborted] = true, [E.rcv_aborted] = true}
+local TIMEOUT = {[E.snd_timeout] = true, [E.rcv_timeout] = true}
 
 names.use(l4.id(names_raw))
 local driver = l4.id(driver_raw)
@@ -64,7 +66,7 @@ local function call_echo()
   if not from then
     local code = count
     if GONE[code] then echo_id = nil; return clear("gone") end
-    if code == 2 or code == 3 then echo_id = nil; return problem("lost", "echo: %s (%d)", label, code) end
+    if TIMEOUT[code] then echo_id = nil; return problem("lost", "echo: %s (%d)", label, code) end
     return problem("wrong", "echo: unexpected failure %s (%s)", tostring(label), tostring(code))
   end
   if from ~= echo_id then return problem("wrong", "the answer came from %s, not echo", tostring(from)) end
@@ -81,7 +83,7 @@ local function lookup()
   if id then n.ok = n.ok + 1; return end
   if code == names.E_NONAME then return clear("noname") end
   if GONE[code] then return clear("gone") end
-  if code == 2 or code == 3 then return problem("lost", "lookup: %s", err) end
+  if TIMEOUT[code] then return problem("lost", "lookup: %s", err) end
   problem("wrong", "lookup: %s (%s)", tostring(err), tostring(code))
 end
 
