@@ -13,10 +13,13 @@
 --      which must be back under its name, answering, within BACK_MS
 --
 -- At the end every client request must have had exactly one answer of
--- its own or a clear error, and the kernel pool (l4.sys.kmem), the
--- root's page pool (l4.task.stats: the pages no task holds) and sigma0's
--- free RAM must be back within 1% (of each one's size) of where they
--- were after the warm-up rounds (WARMUP), with as many threads. It
+-- its own or a clear error, and these must be back within 1% (of each
+-- one's size) of where they were after the warm-up rounds (WARMUP),
+-- with as many threads: the kernel pool in use (l4.sys.kmem), the pages
+-- of the root's pool (l4.task.stats) that no task holds, and the RAM in
+-- sigma0 or in the root's pool (sigma0's free RAM: L4_SIGMA0_FREE), that
+-- is what any task can have again. The pages the tasks that live through
+-- the run hold (their heaps grow to a working size) are printed. It
 -- prints every figure, then "soak: PASS" or "soak: FAIL" and ends QEMU
 -- with the status. soak_config.lua (packed by the Makefile) gives the scale:
 -- 1/scale of the full figures (make soak: 1; make test: 20).
@@ -24,6 +27,7 @@ local l4 = require "l4"
 local service = require "service"
 local names = require "names"
 local supervisor = require "supervisor"
+local files = require "files"
 local kinds = require "soak.kinds"
 local config = require "soak_config"
 
@@ -102,7 +106,7 @@ local function measure()
   end
   return {kmem = kbytes, kmem_size = ksize, pool = (st.pool - st.free) * 4096,
           lost = (st.pool - st.free - held) * 4096, pool_size = st.pool * 4096,
-          sigma0 = frames * 4096, tasks = st.tasks, threads = #l4.sys.threads(), pages = pages,
+          sigma0 = frames * 4096, free_ram = (frames + st.pool) * 4096, tasks = st.tasks, threads = #l4.sys.threads(), pages = pages,
           heap = math.floor(collectgarbage("count") * 1024)}
 end
 local at_boot = measure()
@@ -118,8 +122,13 @@ local soak_sup = assert(l4.thread.create{code = "require('service').main(...)", 
                  hang = 2500, ping_every = 250}}}, false}})
 assert(service.wait("soak-victim", 10000), "the soak's victim did not come up")
 
--- A supervisor's entry for name: the system's or the soak's.
+-- A supervisor's entry for name: the system's or the soak's; for the
+-- supervisor itself ("guard"), what the name service says.
 local function entry(which, name)
+  if which == "guard" then
+    local id = names.lookup(name)
+    return id and {name = name, id = id, state = "running"}
+  end
   local sup = which == "soak" and soak_sup or names.lookup("supervisor")
   if not sup then return nil end
   local from, label, text = l4.call(sup, {timeout = 2000}, supervisor.STATUS)
@@ -132,9 +141,11 @@ local function entry(which, name)
   end
 end
 
-local function answers(id)
-  local from, label = l4.call(id, {timeout = 500}, service.PING)
-  return from ~= nil and label == 0
+-- Whether id answers: the framework's PING, or the file service's INFO.
+local function answers(id, probe)
+  local label = probe == "files" and files.INFO or service.PING
+  local from, l = l4.call(id, {timeout = 500}, label)
+  return from ~= nil and l == 0
 end
 
 local function pager_of(id)
@@ -237,7 +248,7 @@ local function back(k, old)
     l4.call(sup, {timeout = 5000}, supervisor.RESTART, k.component)
     return false
   end
-  if e.state ~= "running" or e.id == nil or not answers(e.id) then return false end
+  if e.state ~= "running" or e.id == nil or not answers(e.id, k.probe) then return false end
   if e.id ~= old then return true end
   if k.how == "interrupt" and l4.thread.status(old) == "running" then
     return true, "absorbed"
@@ -283,7 +294,7 @@ local function round(r)
   local id = spawn({"threads", THREADS}, "soak-threads")
   if id then jobs[#jobs + 1] = {id, "soak-threads", THREADS .. " threads"} end
   for j = 1, CALLERS do
-    id = spawn({"call", names_id.raw, r * 100 + j}, "soak-call")
+    id = spawn({"call", (names.server() or names_id).raw, r * 100 + j}, "soak-call")
     if id then jobs[#jobs + 1] = {id, "soak-call", "a call"} end
   end
   for k = 1, RELOADS do reload((r - 1) * RELOADS + k) end
@@ -378,8 +389,8 @@ say("  by kind: %s", table.concat(kl, ", "))
 say("client requests: %s (echo %s, lookups %s, files %s): %s answered, %s clear errors, %d lost, "
     .. "%d wrong, %d stray", group(total.requests), group(total.echo), group(total.lookups),
     group(total.files), group(total.ok), group(total.errors), total.lost, total.wrong, total.stray)
-say("  the clear errors: %s the partner gone (no partner, aborted), %s no such name (echo "
-    .. "between a death and its restart), %s handler errors, %s file errors", group(total.gone),
+say("  the clear errors: %s the partner gone (no partner, aborted), %s no such name (between "
+    .. "a death and its restart), %s handler errors, %s file errors", group(total.gone),
     group(total.noname), group(total.handler), group(total.io))
 
 -- Each figure against where it was after the warm-up, within 1% of the
@@ -413,7 +424,10 @@ figure("root's pool, no owner", "lost", finish_m.pool_size, "the root's pool")
 say("%-22s %12s bytes at boot, %12s after round %d, %12s at the end (the tasks' own pages "
     .. "included)", "root's pool used", group(at_boot.pool), group(start.pool), WARMUP,
     group(finish_m.pool))
-figure("sigma0 free RAM", "sigma0", l4.kip.memory.sigma0, "sigma0's RAM")
+say("%-22s %12s bytes at boot, %12s after round %d, %12s at the end (the root's pool takes "
+    .. "1 MiB blocks and keeps them)", "sigma0 free RAM", group(at_boot.sigma0), group(start.sigma0),
+    WARMUP, group(finish_m.sigma0))
+figure("sigma0 + root's pool", "free_ram", l4.kip.memory.sigma0, "sigma0's RAM")
 
 if l4.debug.mdb_check() ~= true then problem("the mapping database check fails") end
 

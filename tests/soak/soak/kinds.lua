@@ -4,9 +4,12 @@
 -- hit; init.lua finds the target, hits it, then waits until the
 -- component is back (a new id under its name that answers).
 --
---   component  the name it is found under: the supervisor's entry
---              (supervisor = "system"), the soak's own supervisor's
---              ("soak"), or the name service's (supervisor = nil)
+--   component  the name it is found under: the system supervisor's
+--              entry (supervisor = "system"), the soak's own
+--              supervisor's ("soak"), or the name service's ("guard": the
+--              supervisor itself, which the boot thread starts again)
+--   probe      how to ask whether it answers: the framework's PING, or
+--              "files" (the file service's INFO)
 --   how        "kill": l4.task.delete of its task, as the REPL's `kill`;
 --              "kill thread": l4.thread.kill of its root thread;
 --              "interrupt": l4.thread.interrupt, a Lua error raised in
@@ -16,21 +19,20 @@
 --              of the root, which is never given back yet (docs/runtime.md
 --              "Threads", 252 per task), so init.lua stops picking these
 --              kinds after ROOT_THREAD_RESTARTS of them
--- A root thread that ended keeps its kernel thread (TCB, UTCB) and
--- its stack for good: each restart of a root thread leaves ~40 KiB of
--- the kernel pool and the root's memory behind (make soak found it:
+-- A root thread that ended keeps its kernel thread (TCB, UTCB) and its
+-- stack for good: each restart of a root thread leaves some 25 KiB of the
+-- kernel pool behind and one thread more (make soak found it:
 -- docs/reliability.md "Soak").
 local KILLED_ROOT_THREADS_STAY = "a killed root thread's kernel thread and stack are never "
-  .. "given back (each restart keeps ~40 KiB more of the kernel pool)"
+  .. "given back (each restart keeps a thread and ~25 KiB of the kernel pool more)"
 
 return {
   -- echo, the example service: a task under the system's supervisor
   {component = "echo", supervisor = "system", how = "kill", on = true},
-  -- sched, the scheduling policy: a thread service of the root
-  {component = "sched", supervisor = "system", how = "kill thread", root = true, on = false,
-   why = KILLED_ROOT_THREADS_STAY},
-  {component = "sched", supervisor = "system", how = "interrupt", root = true, on = false,
-   why = KILLED_ROOT_THREADS_STAY},
+  -- the name service and the file service: tasks under the system's
+  -- supervisor, back with every name and every file (docs/recovery.md)
+  {component = "names", supervisor = "system", how = "kill", on = true},
+  {component = "files", supervisor = "system", how = "kill", probe = "files", on = true},
   -- the soak's own service, crashed each way lua.isolation_* crashes one
   {component = "soak-victim", supervisor = "soak", how = "crash", crash = "lua_error", on = true},
   {component = "soak-victim", supervisor = "soak", how = "crash", crash = "null", on = true},
@@ -42,21 +44,23 @@ return {
   {component = "soak-victim", supervisor = "soak", how = "crash", crash = "port_gp", on = true},
   {component = "soak-victim", supervisor = "soak", how = "crash", crash = "opcode", on = true},
   {component = "soak-victim", supervisor = "soak", how = "crash", crash = "hang", on = true},
-  -- The core components: not restarted after a kill on main yet (issue
-  -- 14, "Every component comes back"); each is turned on here once its
-  -- restart is on main.
-  {component = "names", how = "kill", on = false,
-   why = "not restarted: after `kill names` every lookup fails for the rest of the boot"},
-  {component = "files", how = "kill", on = false,
-   why = "not restarted: after `kill files` io.open fails with \"I/O error\""},
+  -- Root threads that are restarted (the scheduling policy and the Lua
+  -- pager under the supervisor, the supervisor under the boot thread's
+  -- guard): off until a root thread's end gives its resources back.
+  {component = "sched", supervisor = "system", how = "kill thread", root = true, on = false,
+   why = KILLED_ROOT_THREADS_STAY},
+  {component = "sched", supervisor = "system", how = "interrupt", root = true, on = false,
+   why = KILLED_ROOT_THREADS_STAY},
+  {component = "pager", supervisor = "system", how = "kill thread", root = true, on = false,
+   why = KILLED_ROOT_THREADS_STAY},
+  {component = "supervisor", supervisor = "guard", how = "kill thread", root = true, on = false,
+   why = KILLED_ROOT_THREADS_STAY},
+  -- Not restarted after a kill on main yet (issue 14, "Every component
+  -- comes back"); each is turned on here once its restart is on main.
   {component = "console", how = "kill", on = false, why = "the COM1 console driver is not restarted"},
   {component = "com2", how = "kill", on = false, why = "the COM2 console driver is not restarted"},
-  {component = "pager", how = "kill thread", root = true, on = false,
-   why = "the Lua pager thread is not supervised"},
-  {component = "supervisor", how = "kill thread", root = true, on = false,
-   why = "nothing restarts the supervisor"},
   {component = "push agent", how = "kill thread", root = true, on = false,
-   why = "the push agent thread is not supervised (and has no name to find it by)"},
+   why = "the push agent thread is not restarted (and has no name to find it by)"},
   {component = "REPL sessions", how = "kill thread", root = true, on = false,
    why = "REPL sessions are not restarted (and have no name to find them by)"},
   {component = "screen console", how = "kill thread", root = true, on = false,
