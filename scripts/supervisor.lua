@@ -227,7 +227,7 @@ local function adopt(s, id)
   local now = now_ms()
   s.id, s.state, s.started_at = id, "running", now
   s.last_answer, s.next_ping = now, now + s.ping_every
-  s.sources = {[1] = {}}
+  if next(s.sources) == nil then s.sources = {[1] = {}} end   -- else what the store kept
   if s.register then require("names").register(s.name, id) end
   return id
 end
@@ -252,6 +252,7 @@ local function probe(s)
 end
 
 local function died(state, s, reason, failure)
+  state.dirty = true
   local names = require "names"
   if s.register then names.unregister(s.name, s.id) end
   s.id = nil
@@ -308,6 +309,28 @@ local function answers(state, s, now)
   return false
 end
 
+-- What the supervisor knows that the components do not (restart counts
+-- and history, the sources of reloaded versions) outlives it: it is kept
+-- in the root's store (docs/recovery.md "What outlives a component") at
+-- each change, and a supervisor that starts (the guard's restart) takes
+-- it back for the entries of the same name. plan.store: the key.
+local function save(state)
+  local out = {}
+  for _, s in ipairs(state.list) do
+    out[s.name] = {restarts = s.restarts, history = s.history, reason = s.reason,
+                   gen = s.gen, good_gen = s.good_gen, sources = s.sources}
+  end
+  local ok, why = l4.sys.store_put(state.key, require("service").encode(out))
+  if not ok then log("cannot keep what it knows in the store: %s", tostring(why)) end
+  state.dirty = false
+end
+
+local function restore(state)
+  local text = l4.sys.store_get(state.key)
+  local saved = text and require("service").decode(text)
+  return type(saved) == "table" and saved or {}
+end
+
 local function check(state)
   local now = now_ms()
   for _, s in ipairs(state.list) do
@@ -321,6 +344,7 @@ local function check(state)
         -- a reloaded version on probation: has it served a request yet?
         local i = require("service").info(s.id, 50)
         if i then
+          state.dirty = state.dirty or s.good_gen ~= i.good
           s.gen, s.good_gen = i.generation, i.good
           for g in pairs(s.sources) do
             if g ~= s.gen and g ~= s.good_gen then s.sources[g] = nil end
@@ -330,8 +354,10 @@ local function check(state)
     elseif s.restart_at and now >= s.restart_at then
       local src = s.next_source or {}
       start(state, s, src.source, src.chunkname)
+      state.dirty = true
     end
   end
+  if state.dirty then save(state) end
 end
 
 -- A plan entry's fields, checked (docs/services.md "Plan entries").
@@ -376,17 +402,28 @@ M.service = {
   init = function(state)
     local plan = state.config or {}
     state.list, state.by_name = {}, {}
+    state.key = plan.store or "supervisor/state"
+    local saved = restore(state)
     for _, spec in ipairs(plan.services or {}) do
       local s = entry(spec)
       state.list[#state.list + 1] = s
       state.by_name[s.name] = s
+      local k = saved[s.name]
+      if type(k) == "table" and type(k.sources) == "table" then
+        s.restarts, s.history, s.reason = k.restarts or 0, k.history or {}, k.reason
+        s.gen, s.good_gen, s.sources = k.gen or 1, k.good_gen or 1, k.sources
+      end
       -- in order: each answers PING before the next starts (at most
       -- plan.ready ms, default 3000), so later ones can look it up; one
       -- that already runs (the plan's id, or the name's holder when the
       -- guard starts a supervisor again) is taken over as it is
       local id = adopt(s, s.adopt_id)
       local wait = false
-      if not id then id = start(state, s); wait = s.ping end
+      if not id then
+        local src = s.sources[s.good_gen] or {}          -- its last good version
+        id = start(state, s, src.source, src.chunkname)
+        wait = s.ping
+      end
       if id and wait then
         local deadline = l4.clock() + (plan.ready or 3000) * 1000
         while l4.clock() < deadline do
@@ -397,6 +434,7 @@ M.service = {
         end
       end
     end
+    save(state)
   end,
   tick = check,
   handlers = {
@@ -416,6 +454,7 @@ M.service = {
       if not s then return 0 end
       s.sources[gen] = {source = source, chunkname = chunkname}
       s.gen = gen
+      save(state)
       return 1
     end,
     [M.RESTART] = function(state, from, name)

@@ -207,6 +207,37 @@ case("comeback_supervisor_killed", function()
   figure("a plain task, after the supervisor's comeback", ms2)
 end)
 
+-- What the supervisor knew outlives it: restart counts, and the reloaded
+-- version of a service, which a later restart starts from.
+case("comeback_supervisor_keeps_what_it_knew", function()
+  local src = assert(service.read_source("services/echo.lua")):gsub("version = 1", "version = 2")
+  local v = assert(service.reload("cb-echo", src, "=echo v2"))
+  check(v == "2", "the reload gave version %s", tostring(v))
+  assert(service.call("cb-echo", 1, "x"))           -- it served: a good version
+  check(wait_for(2000, function()
+    local s = status_of("cb-echo")
+    return s.generation == 2 and s.good == 2
+  end), "the supervisor did not learn of the reload")
+  local restarts = status_of("cb-task").restarts
+  local old = assert(names.lookup("supervisor"))
+  assert(l4.thread.kill(old))
+  local _, ms = back("supervisor", old, now_ms(), function(id)
+    local from, label = l4.call(id, {timeout = 200}, supervisor.STATUS)
+    return from and label == 0
+  end)
+  check(status_of("cb-task").restarts == restarts, "the restart count was lost: %d, was %d",
+        status_of("cb-task").restarts, restarts)
+  local echo = assert(names.lookup("cb-echo"))
+  local t0 = now_ms()
+  assert(l4.task.delete(echo))
+  local new
+  new, ms = back("cb-echo", echo, t0, function(id)
+    local i = service.info(id, 200)
+    return i and i.version == "2"
+  end)
+  figure("a reloaded service, after the supervisor's comeback", ms)
+end)
+
 -- A version of the supervisor whose tick raises, with on_error = "exit":
 -- its thread fails with a Lua error; the guard starts the script again.
 local function reload_supervisor(tick, extra)
