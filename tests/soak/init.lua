@@ -28,6 +28,7 @@ local service = require "service"
 local names = require "names"
 local supervisor = require "supervisor"
 local files = require "files"
+local console = require "console"
 local kinds = require "soak.kinds"
 local config = require "soak_config"
 
@@ -96,6 +97,7 @@ local function measure()
   collectgarbage()
   collectgarbage()
   local kbytes, ksize = l4.sys.kmem()
+  local threads = l4.sys.threads()
   local st = l4.task.stats()
   local from, label, code, frames = l4.call(l4.kip.sigma0, {timeout = 1000}, SIGMA0_FREE)
   assert(from and label == 0 and code == l4.E.sigma0.ok, "sigma0 does not answer L4_SIGMA0_FREE")
@@ -106,7 +108,8 @@ local function measure()
   end
   return {kmem = kbytes, kmem_size = ksize, pool = (st.pool - st.free) * 4096,
           lost = (st.pool - st.free - held) * 4096, pool_size = st.pool * 4096,
-          sigma0 = frames * 4096, free_ram = (frames + st.pool) * 4096, tasks = st.tasks, threads = #l4.sys.threads(), pages = pages,
+          sigma0 = frames * 4096, free_ram = (frames + st.pool) * 4096, tasks = st.tasks,
+          threads = #threads, thread_list = threads, pages = pages,
           heap = math.floor(collectgarbage("count") * 1024)}
 end
 local at_boot = measure()
@@ -123,9 +126,10 @@ local soak_sup = assert(l4.thread.create{code = "require('service').main(...)", 
 assert(service.wait("soak-victim", 10000), "the soak's victim did not come up")
 
 -- A supervisor's entry for name: the system's or the soak's; for the
--- supervisor itself ("guard"), what the name service says.
+-- supervisor itself and the consoles ("names"), what the name service
+-- says.
 local function entry(which, name)
-  if which == "guard" then
+  if which == "names" then
     local id = names.lookup(name)
     return id and {name = name, id = id, state = "running"}
   end
@@ -141,9 +145,11 @@ local function entry(which, name)
   end
 end
 
--- Whether id answers: the framework's PING, or the file service's INFO.
+-- Whether id answers: the framework's PING, the file service's INFO or
+-- the console protocol's.
 local function answers(id, probe)
-  local label = probe == "files" and files.INFO or service.PING
+  local label = probe == "files" and files.INFO or probe == "console" and console.INFO
+                or service.PING
   local from, l = l4.call(id, {timeout = 500}, label)
   return from ~= nil and l == 0
 end
@@ -409,6 +415,14 @@ say("threads: %d at boot, %d after round %d, %d at the end; the root's Lua heap 
     group(start.heap), group(finish_m.heap))
 if finish_m.threads ~= start.threads then
   problem("%d threads after round %d, %d at the end", start.threads, WARMUP, finish_m.threads)
+  local before = {}
+  for _, t in ipairs(start.thread_list) do before[t.id.raw] = true end
+  for _, t in ipairs(finish_m.thread_list) do
+    if not before[t.id.raw] then
+      say("  a thread more: %s (task %d), %s, waits for %s", tostring(t.id), t.task, t.state,
+          tostring(t.partner or "-"))
+    end
+  end
 end
 local grown = {}
 for name, p in pairs(finish_m.pages) do

@@ -6,10 +6,12 @@
 --
 --   component  the name it is found under: the system supervisor's
 --              entry (supervisor = "system"), the soak's own
---              supervisor's ("soak"), or the name service's ("guard": the
---              supervisor itself, which the boot thread starts again)
---   probe      how to ask whether it answers: the framework's PING, or
---              "files" (the file service's INFO)
+--              supervisor's ("soak"), or the name service's ("names":
+--              the supervisor itself, which the boot thread starts again,
+--              and the consoles, which the consoles' guardian does)
+--   probe      how to ask whether it answers: the framework's PING,
+--              "files" (the file service's INFO) or "console" (the
+--              console protocol's INFO)
 --   how        "kill": l4.task.delete of its task, as the REPL's `kill`;
 --              "kill thread": l4.thread.kill of its root thread;
 --              "interrupt": l4.thread.interrupt, a Lua error raised in
@@ -53,16 +55,24 @@ return {
    why = KILLED_ROOT_THREADS_STAY},
   {component = "pager", supervisor = "system", how = "kill thread", root = true, on = false,
    why = KILLED_ROOT_THREADS_STAY},
-  {component = "supervisor", supervisor = "guard", how = "kill thread", root = true, on = false,
+  {component = "supervisor", supervisor = "names", how = "kill thread", root = true, on = false,
    why = KILLED_ROOT_THREADS_STAY},
-  -- Not restarted after a kill on main yet (issue 14, "Every component
-  -- comes back"); each is turned on here once its restart is on main.
-  {component = "console", how = "kill", on = false, why = "the COM1 console driver is not restarted"},
-  {component = "com2", how = "kill", on = false, why = "the COM2 console driver is not restarted"},
-  {component = "push agent", how = "kill thread", root = true, on = false,
-   why = "the push agent thread is not restarted (and has no name to find it by)"},
-  {component = "REPL sessions", how = "kill thread", root = true, on = false,
-   why = "REPL sessions are not restarted (and have no name to find them by)"},
-  {component = "screen console", how = "kill thread", root = true, on = false,
-   why = "the VGA console thread is not restarted"},
+  -- The consoles' guardian (scripts/consoles.lua) brings back the COM1
+  -- and COM2 console servers (tasks) and the screen, the REPL sessions
+  -- and the push agent (root threads: off as above).
+  {component = "console", supervisor = "names", how = "kill", probe = "console", on = true},
+  -- Off: when COM2's server is killed the push agent fails
+  -- ("push_agent.lua:79: COM2: aborted") instead of opening the new one,
+  -- and the guardian restarts it: a root thread left behind per kill.
+  {component = "com2", supervisor = "names", how = "kill", probe = "console", on = false,
+   why = "the push agent fails when COM2's server dies (push_agent.lua:79: COM2: aborted) and "
+     .. "is restarted: a root thread left behind each time"},
+  {component = "screen", supervisor = "names", how = "kill thread", root = true, on = false,
+   why = KILLED_ROOT_THREADS_STAY},
+  {component = "repl.serial", supervisor = "names", how = "kill thread", root = true, on = false,
+   why = KILLED_ROOT_THREADS_STAY},
+  {component = "repl.screen", supervisor = "names", how = "kill thread", root = true, on = false,
+   why = KILLED_ROOT_THREADS_STAY},
+  {component = "push", supervisor = "names", how = "kill thread", root = true, on = false,
+   why = KILLED_ROOT_THREADS_STAY},
 }
