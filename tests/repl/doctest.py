@@ -26,7 +26,8 @@ import term
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 # The documents make test runs; each must hold at least one tested block.
-DOCS = ["README.md", "docs/shell.md", "docs/tutorial-hot-reload.md", "docs/tutorial-pager.md"]
+DOCS = ["README.md", "docs/shell.md", "docs/tutorial-hot-reload.md", "docs/tutorial-pager.md",
+        "docs/tutorial-driver.md"]
 
 # Components that print on COM1 by themselves, between a REPL's lines.
 LOGGERS = ("push", "supervisor", "consoles", "init", "names", "files", "keeper", "pager",
