@@ -13,14 +13,15 @@ static int kdebug_result(lua_State *L, uint64_t r)
     return 1;
 }
 
-/* l4.debug.raise_irq(n): as if IRQ n fired (root task only) */
+/* l4.debug.raise_irq(n): as if IRQ n fired (root task, test kernel only) */
 static int debug_raise_irq(lua_State *L)
 {
     unsigned n = (unsigned)l4b_checkrange(L, 1, 1, L4_NUM_IRQS - 1, "IRQ");
     return kdebug_result(L, l4_kdebug(L4_KDEBUG_RAISE_IRQ, n, NULL, NULL));
 }
 
-/* l4.debug.rtc_irq(on): the CMOS RTC's periodic interrupt, IRQ 8 (root only) */
+/* l4.debug.rtc_irq(on): the CMOS RTC's periodic interrupt, IRQ 8 (root
+ * task, test kernel only) */
 static int debug_rtc_irq(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TBOOLEAN);
@@ -38,10 +39,14 @@ static int debug_kmem(lua_State *L)
     return 2;
 }
 
-/* l4.debug.mdb_check() -> whether the mapping database is consistent */
+/* l4.debug.mdb_check() -> whether the mapping database is consistent
+ * (root task only: it walks every mapping) */
 static int debug_mdb_check(lua_State *L)
 {
-    lua_pushboolean(L, l4_kdebug(L4_KDEBUG_MDB_CHECK, 0, NULL, NULL) == L4_OK);
+    uint64_t r = l4_kdebug(L4_KDEBUG_MDB_CHECK, 0, NULL, NULL);
+    if (r != L4_OK && r != L4_EINVAL)
+        return l4b_fail(L, l4b_sys_error(r), (lua_Integer)r);
+    lua_pushboolean(L, r == L4_OK);
     return 1;
 }
 

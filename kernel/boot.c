@@ -10,8 +10,7 @@
 #include "sched.h"
 #include "space.h"
 #include "string.h"
-#include "arch/x86_64/arch.h"
-#include "arch/x86_64/layout.h"
+#include "arch.h"
 
 #define STACK_PAGES 32
 #define STACK_TOP L4_USER_LIMIT

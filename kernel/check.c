@@ -10,8 +10,7 @@
 #include "mdb.h"
 #include "sched.h"
 #include "space.h"
-#include "arch/x86_64/layout.h"
-#include "arch/x86_64/paging.h"
+#include "arch.h"
 
 /* Frames of the page tables below an entry array of a level (3 = PML4),
  * slots [from, to): a user level-0 table comes with its companion frame. */

@@ -6,7 +6,7 @@
 #include "mdb.h"
 #include "space.h"
 #include "string.h"
-#include "arch/x86_64/layout.h"
+#include "arch.h"
 
 struct elf64_ehdr {
     uint8_t ident[16];

@@ -27,8 +27,8 @@
 #include "map.h"
 #include "sched.h"
 #include "space.h"
-#include "arch/x86_64/fastswitch.h"
-#include "arch/x86_64/trap.h"
+#include "syscall.h"
+#include "arch_fast.h"
 
 /* syscall_entry keeps nothing in registers across ipc_fastpath: the
  * Makefile builds this file with rbx and r12-r15 as scratch registers and
@@ -42,18 +42,18 @@
  * for a kernel-made IPC's reply), or NULL. Nothing changed. */
 INLINE struct thread *receiver(struct thread *me, struct trap_frame *f, unsigned n, bool kernel_ok)
 {
-    uint64_t rd = f->rdx;
+    uint64_t rd = sys_arg(f, IPC_RCV);
     /* A receive phase (open or closed; not a detach: L4_NODESC has that
      * bit too) that waits forever (a finite one needs the timeout list).
      * The send timeout does not matter: the receiver is already waiting.
      * Accepting maps or strings is fine: whoever sends them to me later
      * reads my descriptor then. */
-    if ((rd & (L4_RCV_DETACH | ~0x7fffull)) || (uint16_t)(f->r10 >> 16))
+    if ((rd & (L4_RCV_DETACH | ~0x7fffull)) || (uint16_t)(sys_arg(f, IPC_TIMEOUTS) >> 16))
         return NULL;
     if (me->irq_lines || ((rd & L4_RCV_OPEN) && me->sq_head))
         return NULL;                /* something may be waiting for me */
     /* thread_lookup, inline: an id with bits above 35 matches no d->id */
-    uint64_t id = f->rdi;
+    uint64_t id = sys_arg(f, IPC_DEST);
     struct space *ds = tasks[L4_ID_TASK(id)], *ms = me->space;
     if (!ds)
         return NULL;
@@ -73,8 +73,8 @@ INLINE struct thread *receiver(struct thread *me, struct trap_frame *f, unsigned
  * records my receive phase, and switches. */
 INLINE NORETURN void deliver(struct thread *me, struct trap_frame *f, struct thread *d, unsigned n)
 {
-    uint64_t tag = f->rsi, rd = f->rdx;
-    me->timeouts = f->r10;          /* what sys_ipc would record for my receive */
+    uint64_t tag = sys_arg(f, IPC_TAG), rd = sys_arg(f, IPC_RCV);
+    me->timeouts = sys_arg(f, IPC_TIMEOUTS);    /* what ipc_start would record for my receive */
     me->rcv_desc = rd;              /* (and sets itself if it runs instead) */
     me->partner = (rd & L4_RCV_OPEN) ? IPC_OPEN : d->id;
     uint64_t result = L4_IPC_OK;
@@ -101,7 +101,7 @@ INLINE NORETURN void deliver(struct thread *me, struct trap_frame *f, struct thr
  * and the general path fails the same way (L4_IPC_MAP_FAILED). */
 static void __attribute__((noinline)) fastpath_map(struct trap_frame *f, struct thread *me)
 {
-    unsigned u = (uint32_t)f->rsi & 0x7f;
+    unsigned u = (uint32_t)sys_arg(f, IPC_TAG) & 0x7f;
     uint64_t w0 = *trap_mr(f, u), w1 = *trap_mr(f, u + 1);
     if ((w0 & 0xc) != L4_ITEM_MAP || (w1 & L4_FPAGE_IO) || L4_FPAGE_SIZE(w1) != PAGE_SHIFT)
         return;
@@ -120,7 +120,7 @@ void ipc_fastpath(struct trap_frame *f)
     /* Untyped words only, at most the register ones; no deceit, no label
      * bits that are not zero... only bits 0-31 of the tag count here: u
      * in 0-6 and every other bit of them clear. Or t = 1 and u <= 4. */
-    unsigned n = (uint32_t)f->rsi;
+    unsigned n = (uint32_t)sys_arg(f, IPC_TAG);
     if (n > L4_REG_WORDS) {
         if (n - (1u << 7) <= L4_REG_WORDS - 2)
             fastpath_map(f, me);

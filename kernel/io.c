@@ -7,8 +7,7 @@
 #include "kmem.h"
 #include "space.h"
 #include "string.h"
-#include "arch/x86_64/arch.h"
-#include "arch/x86_64/layout.h"
+#include "arch.h"
 
 #define BITMAP_FRAMES 2             /* 65,536 bits (8 KiB) */
 

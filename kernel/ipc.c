@@ -14,10 +14,8 @@
 #include "sched.h"
 #include "space.h"
 #include "string.h"
-#include "arch/x86_64/fastswitch.h"
-#include "arch/x86_64/layout.h"
-#include "arch/x86_64/paging.h"
-#include "arch/x86_64/trap.h"
+#include "syscall.h"
+#include "arch_fast.h"
 
 /* FAULT: the running thread must first get a page from its pager. */
 enum phase { DONE, WAIT, FAILED, FAULT };
@@ -47,7 +45,7 @@ static void set_result(struct thread *t, unsigned code)
     if (t->ipc_kernel)
         t->kres = code;
     else
-        t->frame->rax = code;
+        sys_result(t->frame, code);
 }
 
 /* --- send queues --- */
@@ -208,9 +206,9 @@ static enum xfer transfer(struct thread *snd, struct thread *rcv, uint64_t dest_
         flags |= L4_IPC_REDIRECTED;
     if (space_is_ancestor(rcv->space, snd->space))
         flags |= L4_IPC_FROM_INNER;
-    rcv->frame->rax = L4_IPC_OK | flags;
-    rcv->frame->rdi = from;
-    rcv->frame->rsi = tag & ~L4_TAG_DECEIVE;
+    sys_result(rcv->frame, L4_IPC_OK | flags);
+    sys_set(rcv->frame, IPC_DEST, from);
+    sys_set(rcv->frame, IPC_TAG, tag & ~L4_TAG_DECEIVE);
     rcv->utcb->intended_receiver = dest_id;
     return X_OK;
 }
@@ -368,7 +366,7 @@ static bool resolve_fault(struct thread *me)
 {
     uint64_t partner = me->partner, rcv = me->rcv_desc, tos = me->timeouts;
     uint64_t tag = me->snd_tag, to_id = me->send_to_id;
-    uint64_t w[2] = { L4_FAULT_WORD(me->pf_addr, me->pf_write, 0), me->frame->rip };
+    uint64_t w[2] = { L4_FAULT_WORD(me->pf_addr, me->pf_write, 0), *trap_user_ip(me->frame) };
     me->pf_pending = false;
     unsigned r = me->pager == L4_NILTHREAD ? L4_IPC_NOPARTNER
                : ipc_kernel_call_bounded(me->pager, L4_LABEL_PAGEFAULT, w, 2, NULL, me->pf_bound);
@@ -409,25 +407,17 @@ static void fail_partner(struct thread *me, bool sending)
 
 static void ipc_run(struct thread *me, struct trap_frame *f, bool sending);
 
-/* ipc: rdi dest/from, rsi send tag, rdx receive descriptor, r10 timeouts,
- * message words in r8 r9 r12 r13 r14 r15 and the UTCB. A phase that
- * needs a page (string copy) is redone once the pager has supplied it. */
-void sys_ipc(struct trap_frame *f)
+void ipc_start(struct thread *me, struct trap_frame *f, uint64_t dest, uint64_t tag, uint64_t rcv,
+               uint64_t timeouts)
 {
-    struct thread *me = current;
-    uint64_t tag = f->rsi;
-    me->timeouts = f->r10;
-    me->rcv_desc = f->rdx;
-    me->partner = f->rdi;           /* a closed receive's partner, for now */
+    me->timeouts = timeouts;
+    me->rcv_desc = rcv;
+    me->partner = dest;             /* a closed receive's partner, for now */
     me->pf_pending = false;
     bool sending = tag != L4_NODESC;
     if (sending) {
-        if (L4_TAG_U(tag) + 2 * L4_TAG_T(tag) > L4_MSG_WORDS || (tag >> 14 & 0x3ffff)) {
-            f->rax = L4_IPC_INVAL;
-            return;
-        }
         me->snd_tag = tag;
-        me->send_to_id = f->rdi;
+        me->send_to_id = dest;
     }
     ipc_run(me, f, sending);
 }
@@ -459,7 +449,7 @@ static void ipc_run(struct thread *me, struct trap_frame *f, bool sending)
             if (p == DONE) {
                 sending = false;
                 if (me->rcv_desc == L4_NODESC) {
-                    f->rax = L4_IPC_OK;
+                    sys_result(f, L4_IPC_OK);
                     return;
                 }
                 continue;
@@ -467,7 +457,7 @@ static void ipc_run(struct thread *me, struct trap_frame *f, bool sending)
         } else if (me->rcv_desc != L4_NODESC) {
             p = receive_phase(me);
         } else {
-            f->rax = L4_IPC_OK;
+            sys_result(f, L4_IPC_OK);
             return;
         }
         if (p == DONE || p == FAILED)
@@ -483,15 +473,6 @@ static void ipc_run(struct thread *me, struct trap_frame *f, bool sending)
             return;
         }
     }
-}
-
-/* id_nearest: rdi dest. Out: rax L4_NEAREST_* (or L4_ENOTHREAD), rdi id. */
-void sys_id_nearest(struct trap_frame *f)
-{
-    int kind;
-    struct thread *d = space_nearest(current, f->rdi, &kind);
-    f->rax = d ? (uint64_t)kind : L4_ENOTHREAD;
-    f->rdi = d ? d->id : L4_NILTHREAD;
 }
 
 static void end_wait(struct thread *t, unsigned snd_code, unsigned rcv_code)
@@ -609,9 +590,9 @@ unsigned ipc_kernel_call_bounded(uint64_t to, uint32_t label, const uint64_t *w,
 
 void ipc_irq_message(struct thread *t, unsigned irq)
 {
-    t->frame->rax = L4_IPC_OK;
-    t->frame->rdi = L4_IRQ_ID(irq);
-    t->frame->rsi = L4_TAG(L4_LABEL_IRQ, 0, 0);
+    sys_result(t->frame, L4_IPC_OK);
+    sys_set(t->frame, IPC_DEST, L4_IRQ_ID(irq));
+    sys_set(t->frame, IPC_TAG, L4_TAG(L4_LABEL_IRQ, 0, 0));
 }
 
 bool ipc_deliver_irq(struct thread *t, unsigned irq)

@@ -9,14 +9,24 @@ struct trap_frame;
 /* thread.partner of a thread in an open receive (from anyone). */
 #define IPC_OPEN L4_INVALID
 
-void sys_ipc(struct trap_frame *f);
+/* Is tag a message tag the kernel takes (at most L4_MSG_WORDS words, no
+ * reserved bit set)? */
+static inline bool ipc_tag_valid(uint64_t tag)
+{
+    return L4_TAG_U(tag) + 2 * L4_TAG_T(tag) <= L4_MSG_WORDS && !(tag >> 14 & 0x3ffff);
+}
+/* ipc's mechanism (syscall.c checked the tag): me, the current thread
+ * entered through f, sends (tag not L4_NODESC) to dest and then receives
+ * (rcv not L4_NODESC) from dest or anyone, within the timeouts. A phase
+ * that needs a page (string copy) is redone once the pager supplied it. */
+void ipc_start(struct thread *me, struct trap_frame *f, uint64_t dest, uint64_t tag, uint64_t rcv,
+               uint64_t timeouts);
 /* fastpath.c: does the whole ipc and leaves the kernel if it can;
- * returns if not (then sys_ipc does it). */
+ * returns if not (then the general path does it). */
 void ipc_fastpath(struct trap_frame *f);
 /* Where a thread that blocked in the fast path goes on (entry.S): a page
  * to fetch for a string copy, then the IPC again; or straight back. */
 void ipc_resume(struct trap_frame *f);
-void sys_id_nearest(struct trap_frame *f);
 /* Ends a thread's pending IPC with "cancelled" (lthread_ex_regs). */
 void ipc_cancel(struct thread *t);
 /* Takes a thread out of any IPC without a result (it is being stopped). */

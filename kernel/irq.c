@@ -1,8 +1,7 @@
 /* Interrupt lines owned by user threads. */
 #include "irq.h"
 #include "ipc.h"
-#include "arch/x86_64/arch.h"
-#include "arch/x86_64/trap.h"
+#include "arch.h"
 
 struct line {
     struct thread *owner;

@@ -2,8 +2,7 @@
 #include "kip.h"
 #include "assert.h"
 #include "kmem.h"
-#include "arch/x86_64/arch.h"
-#include "arch/x86_64/layout.h"
+#include "arch.h"
 
 struct l4_kip *kip;
 paddr_t kip_phys;

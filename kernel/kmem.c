@@ -2,8 +2,7 @@
 #include "kmem.h"
 #include "assert.h"
 #include "string.h"
-#include "arch/x86_64/arch.h"
-#include "arch/x86_64/layout.h"
+#include "arch.h"
 
 struct pmm kmem_pmm;
 size_t kmem_used, kmem_limit;

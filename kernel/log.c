@@ -3,7 +3,7 @@
 #include "assert.h"
 #include "fmt.h"
 #include "ksyms.h"
-#include "arch/x86_64/arch.h"
+#include "arch.h"
 
 static bool panicking;
 

@@ -7,9 +7,7 @@
 #include "kmem.h"
 #include "log.h"
 #include "sigma0.h"
-#include "arch/x86_64/arch.h"
-#include "arch/x86_64/layout.h"
-#include "arch/x86_64/paging.h"
+#include "arch.h"
 
 #define L4UA_VERSION "0.1"
 

@@ -3,7 +3,7 @@
 #include "map.h"
 #include "mdb.h"
 #include "space.h"
-#include "arch/x86_64/paging.h"
+#include "arch.h"
 
 static inline bool valid(uint64_t f)
 {
@@ -48,3 +48,4 @@ bool map_fpage(struct space *from, struct space *to, uint64_t w0, uint64_t f, ui
             return false;
     return true;
 }
+

@@ -5,9 +5,7 @@
 #include "kmem.h"
 #include "map.h"
 #include "space.h"
-#include "arch/x86_64/cpu.h"
-#include "arch/x86_64/layout.h"
-#include "arch/x86_64/paging.h"
+#include "arch.h"
 
 struct mdb_node {
     struct space *space;            /* where this mapping is; NULL: free node */

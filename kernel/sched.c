@@ -7,8 +7,7 @@
 #include "ipc.h"
 #include "kip.h"
 #include "space.h"
-#include "arch/x86_64/arch.h"
-#include "arch/x86_64/trap.h"
+#include "arch.h"
 
 struct thread *current;
 uint64_t sched_now_us;
@@ -165,15 +164,8 @@ void sched_start(void)
     }
 }
 
-/* thread_switch (abi.md): rdi nil = yield, else donate to that thread. */
-void sys_thread_switch(struct trap_frame *f)
+void sched_yield_to(struct thread *t)
 {
-    struct thread *t = f->rdi == L4_NILTHREAD ? NULL : thread_lookup(f->rdi);
-    f->rax = L4_OK;
-    if (f->rdi != L4_NILTHREAD && !t) {
-        f->rax = L4_ENOTHREAD;
-        return;
-    }
     sched_remove(current);
     rq_add_tail(current);
     if (t && t->state == TS_READY && t != current) {
@@ -186,52 +178,10 @@ void sys_thread_switch(struct trap_frame *f)
     schedule();
 }
 
-/* May caller set t's parameters? Own task or a task in its subclans, and
- * t's priority must not exceed the caller's mcp; but a thread of the
- * caller's own task that a chief put above that mcp (task_new gives the
- * creator's priority) may still be brought down to it (found by
- * clan_test.c: such a task could not even lower itself). */
-static bool may_schedule(struct thread *caller, struct thread *t, uint64_t prio)
+void sched_set_params(struct thread *t, uint64_t prio, uint64_t slice_us)
 {
-    struct space *s = caller->space;
-    if (t->space == s && prio <= s->mcp)
-        return true;
-    return (t->space == s || space_is_ancestor(s, t->space)) && t->prio <= s->mcp;
-}
-
-/* thread_schedule (abi.md): rdi thread, rsi new prio (~0 keep), rdx new
- * timeslice in us (~0 keep). Out: rax code, rsi old prio, rdx old slice,
- * r8 consumed us, r9 state (L4_TS_*), r10 partner (~0 in an open receive). */
-void sys_thread_schedule(struct trap_frame *f)
-{
-    struct thread *t = thread_lookup(f->rdi);
-    uint64_t prio = f->rsi, slice = f->rdx;
-    if (!t) {
-        f->rax = L4_ENOTHREAD;
-        return;
-    }
-    if (!may_schedule(current, t, prio)) {
-        f->rax = L4_EPERM;
-        return;
-    }
-    if ((prio != ~0ull && prio > 255) || (slice != ~0ull && (slice < 100 || slice > 10000000))) {
-        f->rax = L4_EINVAL;
-        return;
-    }
-    if (prio != ~0ull && prio > current->space->mcp) {
-        f->rax = L4_EPERM;
-        return;
-    }
-    static const uint64_t states[] = { L4_TS_INACTIVE, L4_TS_READY, L4_TS_SENDING,
-                                       L4_TS_RECEIVING, L4_TS_STOPPED };
-    f->rsi = t->prio;
-    f->rdx = t->timeslice_us;
-    f->r8 = t->cpu_us;
-    f->r9 = states[t->state];
-    f->r10 = (t->state == TS_SEND_WAIT || t->state == TS_RECV_WAIT) ? t->partner : L4_NILTHREAD;
-    f->rax = L4_OK;
-    if (slice != ~0ull)
-        t->timeslice_us = t->left_us = slice;   /* takes effect at once */
+    if (slice_us != ~0ull)
+        t->timeslice_us = t->left_us = slice_us;    /* takes effect at once */
     if (prio != ~0ull && prio != t->prio) {
         bool queued = t->rq_next != NULL;
         sched_remove(t);

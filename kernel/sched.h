@@ -68,5 +68,10 @@ static inline void sched_hand_over(struct thread *from, struct thread *to)
 NORETURN void sched_start(void);            /* the boot context becomes idle */
 /* Ready queues and timeouts consistent (check.c); *queued: threads queued. */
 bool sched_check(size_t *queued);
-void sys_thread_switch(struct trap_frame *f);
-void sys_thread_schedule(struct trap_frame *f);
+/* thread_switch's mechanism: the current thread goes to the tail of its
+ * queue; t (if ready and not NULL) runs now whatever the priorities say
+ * (donation), else the scheduler picks. */
+void sched_yield_to(struct thread *t);
+/* thread_schedule's: t's priority and timeslice in µs (~0 keeps each; the
+ * caller checked them); a new timeslice takes effect at once. */
+void sched_set_params(struct thread *t, uint64_t prio, uint64_t slice_us);

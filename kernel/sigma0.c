@@ -23,10 +23,7 @@
 #include "memmap.h"
 #include "space.h"
 #include "thread.h"
-#include "arch/x86_64/arch.h"
-#include "arch/x86_64/cpu.h"
-#include "arch/x86_64/layout.h"
-#include "arch/x86_64/paging.h"
+#include "arch.h"
 
 #define LOW_MEM  (1ull << 20)   /* below: BIOS areas, device memory for sigma0 */
 #define MAX_RUNS 16             /* runs of RAM sigma0 gets; smaller ones stay the kernel's */

@@ -10,10 +10,7 @@
 #include "mdb.h"
 #include "sched.h"
 #include "string.h"
-#include "arch/x86_64/layout.h"
-#include "arch/x86_64/paging.h"
-#include "arch/x86_64/trap.h"
-#include "arch/x86_64/cpu.h"
+#include "arch.h"
 
 struct space *tasks[L4_MAX_TASKS];
 uint16_t task_owner[L4_MAX_TASKS];
@@ -171,51 +168,42 @@ struct thread *space_nearest(struct thread *from, uint64_t dest, int *kind)
     return me->chief->threads[0];
 }
 
-/* task_new (abi.md): rdi task id (only the task number counts), rsi mcp,
- * rdx ip, r10 sp, r8 pager, r9 new chief for an inactive task.
- * Out: rax code, rdi the new task's first thread id. */
-void sys_task_new(struct trap_frame *f)
+bool space_may_create(struct space *me, unsigned tn)
 {
-    uint64_t id = f->rdi, pager = f->r8;
-    unsigned tn = L4_ID_TASK(id);
-    struct space *me = current->space;
-    f->rdi = L4_NILTHREAD;
-    /* A non-canonical ip would fault in the kernel's iretq on real CPUs
-     * (QEMU lets it through to user mode): user addresses only, as in
-     * lthread_ex_regs. */
-    if (id == L4_INVALID || id >> 36 || tn == 0 || f->rsi > 255 ||
-        (pager != L4_NILTHREAD && (f->rdx >= USER_TOP || f->r10 >= USER_TOP))) {
-        f->rax = L4_EINVAL;
-        return;
-    }
     struct space *old = tasks[tn];
-    if (old ? old->chief != me : task_owner[tn] != me->task) {
-        f->rax = L4_EPERM;          /* only the chief or the owner of a number */
-        return;
-    }
-    if (old)
-        space_destroy(old);
+    return old ? old->chief == me : task_owner[tn] == me->task;
+}
+
+/* Deletes task tn (if it exists) and makes its number me's. */
+static void task_clear(struct space *me, unsigned tn)
+{
+    if (tasks[tn])
+        space_destroy(tasks[tn]);
     task_owner[tn] = (uint16_t)me->task;
-    if (pager == L4_NILTHREAD) {
-        /* Inactive: pass the right to create it to the named task. */
-        struct thread *nc = thread_lookup(f->r9);
-        task_owner[tn] = (uint16_t)(nc ? nc->space->task : me->task);
-        f->rax = L4_OK;
-        return;
-    }
-    uint8_t mcp = (uint8_t)MIN(f->rsi, (uint64_t)me->mcp);
-    struct space *s = space_create(tn, me, mcp);
+}
+
+void space_task_pass(struct space *me, unsigned tn, uint64_t new_owner)
+{
+    task_clear(me, tn);
+    struct thread *nc = thread_lookup(new_owner);  /* (after: not one of tn's) */
+    task_owner[tn] = (uint16_t)(nc ? nc->space->task : me->task);
+}
+
+struct thread *space_task_new(struct thread *creator, unsigned tn, uint8_t mcp, uint64_t pager,
+                              uint64_t ip, uint64_t sp)
+{
+    struct space *me = creator->space;
+    task_clear(me, tn);
+    struct space *s = space_create(tn, me, MIN(mcp, me->mcp));
     struct thread *t = s ? thread_create(s, 0) : NULL;
     if (!t) {
         if (s)
             space_destroy(s);
-        f->rax = L4_ENOMEM;
-        return;
+        return NULL;
     }
     t->pager = pager;
     t->exc_handler = pager;
-    t->prio = current->prio;
-    thread_start(t, f->rdx, f->r10);
-    f->rax = L4_OK;
-    f->rdi = t->id;
+    t->prio = creator->prio;
+    thread_start(t, ip, sp);
+    return t;
 }

@@ -2,8 +2,7 @@
 #pragma once
 #include "types.h"
 #include "thread.h"
-#include "arch/x86_64/cpu.h"
-#include "arch/x86_64/paging.h"
+#include "arch.h"
 
 struct space {
     unsigned task;                  /* task number (1.. L4_MAX_TASKS-1) */
@@ -58,4 +57,14 @@ bool space_is_ancestor(const struct space *s, const struct space *other);
  * and chiefs), with L4_NEAREST_* in *kind; NULL if dest does not exist. */
 struct thread *space_nearest(struct thread *from, uint64_t dest, int *kind);
 /* The syscall task_new. */
-void sys_task_new(struct trap_frame *f);
+/* task_new's mechanism (syscall.c checked the values). May me delete and
+ * create task number tn? (Its chief, or the owner of a free number.) */
+bool space_may_create(struct space *me, unsigned tn);
+/* Deletes task tn, if it exists, and passes the right to create it to the
+ * task of the thread new_owner (or keeps it, if there is no such thread). */
+void space_task_pass(struct space *me, unsigned tn, uint64_t new_owner);
+/* Deletes task tn, if it exists, and makes it anew in creator's clan: mcp
+ * at most creator's, thread 0 at ip/sp with pager as pager and exception
+ * handler and creator's priority. NULL if out of kernel memory. */
+struct thread *space_task_new(struct thread *creator, unsigned tn, uint8_t mcp, uint64_t pager,
+                              uint64_t ip, uint64_t sp);

@@ -1,209 +1,182 @@
-/* System call dispatch, and the calls too small for a file of their own:
- * lthread_ex_regs, fpage_unmap and the debug call. */
-#include "assert.h"
-#include "check.h"
+/* The system call layer: decode, check, then act. Each decoder reads its
+ * call's arguments by name (syscall.h), makes every check first, each
+ * failure with the code that says why (abi.md), and only then calls the
+ * mechanism with typed arguments; nothing changes before the last check.
+ * The mechanisms: ipc.c (ipc), space.c (id_nearest, task_new), map.c
+ * (fpage_unmap), sched.c (thread_switch, thread_schedule), thread.c
+ * (lthread_ex_regs), kdebug.c (the debug call). */
+#include "syscall.h"
 #include "io.h"
 #include "ipc.h"
-#include "irq.h"
-#include "kip.h"
-#include "kmem.h"
-#include "log.h"
+#include "kdebug.h"
 #include "map.h"
-#include "mdb.h"
 #include "sched.h"
 #include "space.h"
-#include "arch/x86_64/arch.h"
-#include "arch/x86_64/layout.h"
-#include "arch/x86_64/paging.h"
-#include "arch/x86_64/trap.h"
 
-/* lthread_ex_regs (abi.md): rdi lthread, rsi ip, rdx sp, r10 pager,
- * r8 exception handler (~0 = keep each). Creates the thread if needed.
- * Out: rax code, rdi id, rsi old ip, rdx old sp, r10 old pager,
- * r8 old exception handler, r9 old rflags. */
-static void sys_lthread_ex_regs(struct trap_frame *f)
+static const uint64_t KEEP = ~0ull;     /* "keep the value" in several calls */
+
+/* ipc: dest, send tag, receive descriptor, timeouts; the message words in
+ * the registers and the UTCB. */
+static void sys_ipc(struct trap_frame *f)
 {
-    uint64_t lt = f->rdi, ip = f->rsi, sp = f->rdx, pager = f->r10, exc = f->r8;
-    const uint64_t keep = ~0ull;
-    if (lt >= L4_MAX_LTHREADS || (ip != keep && ip >= USER_TOP) || (sp != keep && sp >= USER_TOP)) {
-        f->rax = L4_EINVAL;
+    uint64_t tag = sys_arg(f, IPC_TAG);
+    if (tag != L4_NODESC && !ipc_tag_valid(tag)) {
+        sys_result(f, L4_IPC_INVAL);    /* too many words, or reserved bits set */
         return;
     }
-    struct space *s = current->space;
-    struct thread *t = s->threads[lt];
-    if (!t) {
-        t = thread_create(s, (unsigned)lt);
-        if (!t) {
-            f->rax = L4_ENOMEM;
-            return;
-        }
-        t->prio = current->prio;
-        t->pager = current->pager;
-        t->exc_handler = current->exc_handler;
-        arch_thread_setup(t, 0, 0);
-    }
-    bool started = t->state != TS_INACTIVE && t->state != TS_STOPPED;
-    uint64_t old_ip = t->frame->rip, old_sp = t->frame->rsp, old_fl = t->frame->rflags;
-    uint64_t old_pager = t->pager, old_exc = t->exc_handler;
-    if (pager != keep)
-        t->pager = pager;
-    if (exc != keep)
-        t->exc_handler = exc;
-    ipc_cancel(t);              /* a pending IPC ends with "cancelled" */
-    if (ip != keep)
-        t->frame->rip = ip;
-    if (sp != keep)
-        t->frame->rsp = sp;
-    if (!started && ip != keep && sp != keep) {
-        t->ipc_kernel = false;
-        sched_make_ready(t);
-    }
-    f->rax = L4_OK;
-    f->rdi = t->id;
-    f->rsi = old_ip;
-    f->rdx = old_sp;
-    f->r10 = old_pager;
-    f->r8 = old_exc;
-    f->r9 = old_fl;
+    ipc_start(current, f, sys_arg(f, IPC_DEST), tag, sys_arg(f, IPC_RCV), sys_arg(f, IPC_TIMEOUTS));
 }
 
-/* fpage_unmap (abi.md): rdi fpage, rsi L4_UNMAP_* flags. Each page of
- * the fpage mapped in the caller's space: see mdb_unmap. */
+/* id_nearest: the destination; out the kind (or L4_ENOTHREAD) and the id
+ * the caller's IPC to it really reaches. */
+static void sys_id_nearest(struct trap_frame *f)
+{
+    int kind;
+    struct thread *d = space_nearest(current, sys_arg(f, NEAREST_DEST), &kind);
+    sys_result(f, d ? (uint64_t)kind : L4_ENOTHREAD);
+    sys_set(f, NEAREST_DEST, d ? d->id : L4_NILTHREAD);
+}
+
+/* fpage_unmap: an fpage (memory or I/O ports) of the caller's space and
+ * L4_UNMAP_* flags. */
 static void sys_fpage_unmap(struct trap_frame *f)
 {
-    uint64_t fp = f->rdi, mask = f->rsi;
-    if ((fp & L4_FPAGE_IO) && !(mask & ~3ull)) {    /* I/O ports: always "flush" */
-        f->rax = io_unmap(current->space, fp, mask & L4_UNMAP_OWN) ? L4_OK : L4_EINVAL;
+    uint64_t fp = sys_arg(f, UNMAP_FPAGE), flags = sys_arg(f, UNMAP_FLAGS);
+    if (flags & ~(L4_UNMAP_FLUSH | L4_UNMAP_OWN)) {
+        sys_result(f, L4_EINVAL);       /* unknown flags */
         return;
     }
-    if (!map_fpage_valid(fp) || (mask & ~3ull)) {
-        f->rax = L4_EINVAL;
+    if (fp & L4_FPAGE_IO) {             /* ports: always "flush" */
+        sys_result(f, io_unmap(current->space, fp, flags & L4_UNMAP_OWN) ? L4_OK : L4_EINVAL);
         return;
     }
-    struct space *s = current->space;
-    uint64_t end = MIN(L4_FPAGE_BASE(fp) + (1ull << L4_FPAGE_SIZE(fp)), L4_USER_LIMIT);
-    if (L4_FPAGE_SIZE(fp) == PAGE_SHIFT)    /* one page: no stretch to skip */
-        mdb_unmap(s, L4_FPAGE_BASE(fp), (unsigned)mask);
-    else
-        for (uint64_t va = L4_FPAGE_BASE(fp); (va = paging_next_mapped(s->pml4, va, end)) < end;
-             va += PAGE_SIZE)
-            mdb_unmap(s, va, (unsigned)mask);
-    f->rax = L4_OK;
+    if (!map_fpage_valid(fp)) {
+        sys_result(f, L4_EINVAL);       /* size, alignment, or beyond user memory */
+        return;
+    }
+    map_unmap_fpage(current->space, fp, (unsigned)flags);
+    sys_result(f, L4_OK);
 }
 
-/* The next thread after (task, lthread) of id `after` (0: the first). */
-static struct thread *next_thread(uint64_t after)
+/* thread_switch: nil (yield), or a thread to donate the rest of the
+ * timeslice to. */
+static void sys_thread_switch(struct trap_frame *f)
 {
-    unsigned tn = after ? L4_ID_TASK(after) : 0, lt = after ? L4_ID_LTHREAD(after) + 1 : 0;
-    for (; tn < L4_MAX_TASKS; tn++, lt = 0)
-        for (; tasks[tn] && lt < L4_MAX_LTHREADS; lt++)
-            if (tasks[tn]->threads[lt])
-                return tasks[tn]->threads[lt];
-    return NULL;
+    uint64_t dest = sys_arg(f, SWITCH_DEST);
+    struct thread *t = dest == L4_NILTHREAD ? NULL : thread_lookup(dest);
+    if (dest != L4_NILTHREAD && !t) {
+        sys_result(f, L4_ENOTHREAD);
+        return;
+    }
+    sys_result(f, L4_OK);
+    sched_yield_to(t);
 }
 
-/* The root task's view of the kernel for the shell (abi.h). */
-static void kdebug_introspect(struct trap_frame *f)
+/* May caller set t's parameters (to prio)? Own task or a task in its
+ * subclans, and t's priority must not exceed the caller's mcp; but a
+ * thread of the caller's own task that a chief put above that mcp
+ * (task_new gives the creator's priority) may still be brought down to it
+ * (found by clan_test.c: such a task could not even lower itself). */
+static bool may_schedule(struct thread *caller, struct thread *t, uint64_t prio)
 {
-    f->rax = L4_OK;
-    switch (f->rdi) {
-    case L4_KDEBUG_THREAD_INFO: {
-        static const uint8_t states[] = { L4_TS_INACTIVE, L4_TS_READY, L4_TS_SENDING,
-                                          L4_TS_RECEIVING, L4_TS_STOPPED };
-        struct thread *t = next_thread(f->rsi);
-        f->rsi = t ? t->id : 0;
-        if (!t)
-            break;
-        bool waits = t->state == TS_SEND_WAIT || t->state == TS_RECV_WAIT;
-        f->rdx = states[t->state] | (uint64_t)t->prio << 8;
-        f->r10 = t->cpu_us;
-        f->r8 = waits ? t->partner : L4_NILTHREAD;
-        f->r9 = t->pager;
-        break;
-    }
-    case L4_KDEBUG_IRQ_INFO:
-        if (f->rsi >= L4_NUM_IRQS) {
-            f->rax = L4_EINVAL;
-            break;
-        }
-        f->rdx = irq_info((unsigned)f->rsi, &f->rsi);
-        break;
-    case L4_KDEBUG_CONSOLE:
-        log_release_serial(f->rsi != 0);
-        break;
-    case L4_KDEBUG_KLOG: {
-        uint64_t w[4] = { 0 };
-        f->rdi = log_read(&f->rsi, (char *)w, sizeof w);
-        f->rdx = w[0], f->r10 = w[1], f->r8 = w[2], f->r9 = w[3];
-        break;
-    }
-    }
+    struct space *s = caller->space;
+    if (t->space == s && prio <= s->mcp)
+        return true;
+    return (t->space == s || space_is_ancestor(s, t->space)) && t->prio <= s->mcp;
 }
 
-/* The debug call (not an L4 system call): rdi op, rsi/rdx arguments. */
-static void sys_kdebug(struct trap_frame *f)
+/* thread_schedule: a thread, a priority and a timeslice in µs (~0 keeps
+ * each); out the old ones, its CPU time, state and partner. */
+static void sys_thread_schedule(struct trap_frame *f)
 {
-    switch (f->rdi) {
-    case L4_KDEBUG_PUTC: {
-        char c = (char)f->rsi;
-        log_write(&c, 1);
-        f->rax = L4_OK;
-        break;
+    struct thread *t = thread_lookup(sys_arg(f, SCHED_DEST));
+    uint64_t prio = sys_arg(f, SCHED_PRIO), slice = sys_arg(f, SCHED_SLICE);
+    if (!t) {
+        sys_result(f, L4_ENOTHREAD);
+        return;
     }
-    case L4_KDEBUG_EXIT:            /* tests end QEMU; root task only */
-        if (current->space->task != L4_ROOT_TASK) {
-            f->rax = L4_EPERM;
-            break;
-        }
-        arch_exit(f->rsi ? EXIT_FAIL : EXIT_PASS);
-    case L4_KDEBUG_RAISE_IRQ:       /* tests of interrupt IPC without a device */
-        if (current->space->task != L4_ROOT_TASK || f->rsi == 0 || f->rsi >= L4_NUM_IRQS) {
-            f->rax = current->space->task != L4_ROOT_TASK ? L4_EPERM : L4_EINVAL;
-            break;
-        }
-        irq_raise((unsigned)f->rsi);
-        f->rax = L4_OK;
-        break;
-    case L4_KDEBUG_RTC_IRQ:         /* a real device interrupt for tests */
-        if (current->space->task != L4_ROOT_TASK) {
-            f->rax = L4_EPERM;
-            break;
-        }
-        arch_rtc_periodic(f->rsi != 0);
-        f->rax = L4_OK;
-        break;
-    case L4_KDEBUG_MDB_CHECK:       /* read-only: any task */
-        f->rax = mdb_check() ? L4_OK : L4_EINVAL;
-        break;
-    case L4_KDEBUG_THREAD_INFO:
-    case L4_KDEBUG_IRQ_INFO:
-    case L4_KDEBUG_CONSOLE:
-    case L4_KDEBUG_KLOG:
-        if (current->space->task != L4_ROOT_TASK) {
-            f->rax = L4_EPERM;
-            break;
-        }
-        kdebug_introspect(f);
-        break;
-    case L4_KDEBUG_CHECK: {        /* read-only: any task */
-        unsigned bad = kcheck(&f->rsi, &f->rdx);
-        f->r10 = bad;
-        f->rax = bad ? L4_EINVAL : L4_OK;
-        break;
+    if (!may_schedule(current, t, prio)) {
+        sys_result(f, L4_EPERM);        /* not in my clan, or above my mcp */
+        return;
     }
-    case L4_KDEBUG_KMEM:
-        f->rax = L4_OK;
-        f->rsi = kmem_used;
-        f->rdx = kmem_limit;
-        break;
-    default:
-        f->rax = L4_EINVAL;
+    if ((prio != KEEP && prio > 255) || (slice != KEEP && (slice < 100 || slice > 10000000))) {
+        sys_result(f, L4_EINVAL);       /* priority 0..255, slice 100 µs..10 s */
+        return;
     }
+    if (prio != KEEP && prio > current->space->mcp) {
+        sys_result(f, L4_EPERM);        /* above my mcp */
+        return;
+    }
+    sys_set(f, SCHED_OLD_PRIO, t->prio);
+    sys_set(f, SCHED_OLD_SLICE, t->timeslice_us);
+    sys_set(f, SCHED_CPU, t->cpu_us);
+    sys_set(f, SCHED_STATE, thread_abi_state(t));
+    sys_set(f, SCHED_PARTNER, thread_waits(t) ? t->partner : L4_NILTHREAD);
+    sys_result(f, L4_OK);
+    sched_set_params(t, prio, slice);
+}
+
+/* lthread_ex_regs: an lthread of the caller's task (created if needed), a
+ * new ip, sp, pager and exception handler (~0 keeps each); out its id and
+ * the old values, and its flags. */
+static void sys_lthread_ex_regs(struct trap_frame *f)
+{
+    uint64_t lt = sys_arg(f, EXREGS_LTHREAD), ip = sys_arg(f, EXREGS_IP);
+    uint64_t sp = sys_arg(f, EXREGS_SP);
+    if (lt >= L4_MAX_LTHREADS || (ip != KEEP && ip >= USER_TOP) || (sp != KEEP && sp >= USER_TOP)) {
+        sys_result(f, L4_EINVAL);       /* no such lthread, or ip/sp not in user space */
+        return;
+    }
+    struct thread_regs r = { ip, sp, sys_arg(f, EXREGS_PAGER), sys_arg(f, EXREGS_EXC), 0 };
+    struct thread *t = thread_ex_regs(current, (unsigned)lt, &r);
+    if (!t) {
+        sys_result(f, L4_ENOMEM);       /* could not create it */
+        return;
+    }
+    sys_result(f, L4_OK);
+    sys_set(f, EXREGS_ID, t->id);
+    sys_set(f, EXREGS_IP, r.ip);
+    sys_set(f, EXREGS_SP, r.sp);
+    sys_set(f, EXREGS_PAGER, r.pager);
+    sys_set(f, EXREGS_EXC, r.exc);
+    sys_set(f, EXREGS_OLD_FLAGS, r.flags);
+}
+
+/* task_new: a task number (in an id), mcp, ip, sp, pager (nil: leave it
+ * inactive, its number passed to the task of the thread in TASK_CHIEF);
+ * out the new task's first thread id. */
+static void sys_task_new(struct trap_frame *f)
+{
+    uint64_t id = sys_arg(f, TASK_ID), mcp = sys_arg(f, TASK_MCP), pager = sys_arg(f, TASK_PAGER);
+    uint64_t ip = sys_arg(f, TASK_IP), sp = sys_arg(f, TASK_SP);
+    unsigned tn = L4_ID_TASK(id);
+    sys_set(f, TASK_ID, L4_NILTHREAD);
+    /* A non-canonical ip would fault in the kernel's iretq on real CPUs
+     * (QEMU lets it through to user mode): user addresses only, as in
+     * lthread_ex_regs. */
+    if (id == L4_INVALID || id >> 36 || tn == 0 || mcp > 255 ||
+        (pager != L4_NILTHREAD && (ip >= USER_TOP || sp >= USER_TOP))) {
+        sys_result(f, L4_EINVAL);       /* no task number, mcp, or ip/sp not in user space */
+        return;
+    }
+    if (!space_may_create(current->space, tn)) {
+        sys_result(f, L4_EPERM);        /* only the chief or the owner of a number */
+        return;
+    }
+    if (pager == L4_NILTHREAD) {
+        space_task_pass(current->space, tn, sys_arg(f, TASK_CHIEF));
+        sys_result(f, L4_OK);
+        return;
+    }
+    struct thread *t = space_task_new(current, tn, (uint8_t)mcp, pager, ip, sp);
+    sys_result(f, t ? L4_OK : L4_ENOMEM);
+    if (t)
+        sys_set(f, TASK_ID, t->id);
 }
 
 void syscall_dispatch(struct trap_frame *f)
 {
-    switch (f->rax) {
+    switch (sys_nr(f)) {
     case L4_SYS_IPC:             sys_ipc(f); break;
     case L4_SYS_ID_NEAREST:      sys_id_nearest(f); break;
     case L4_SYS_FPAGE_UNMAP:     sys_fpage_unmap(f); break;
@@ -211,8 +184,8 @@ void syscall_dispatch(struct trap_frame *f)
     case L4_SYS_THREAD_SCHEDULE: sys_thread_schedule(f); break;
     case L4_SYS_LTHREAD_EX_REGS: sys_lthread_ex_regs(f); break;
     case L4_SYS_TASK_NEW:        sys_task_new(f); break;
-    case L4_SYS_KDEBUG:          sys_kdebug(f); break;
-    default:                     f->rax = L4_EINVAL;
+    case L4_SYS_KDEBUG:          kdebug(current, f, sys_arg(f, KDEBUG_OP)); break;
+    default:                     sys_result(f, L4_EINVAL);
     }
     if (sched_need_resched)
         schedule();

@@ -8,9 +8,7 @@
 #include "sched.h"
 #include "space.h"
 #include "string.h"
-#include "arch/x86_64/arch.h"
-#include "arch/x86_64/layout.h"
-#include "arch/x86_64/trap.h"
+#include "arch.h"
 
 /* No range checks: an id with bits above 35 matches no t->id, and
  * tasks[0] stays NULL. */
@@ -62,10 +60,44 @@ void thread_start(struct thread *t, uint64_t ip, uint64_t sp)
     sched_make_ready(t);
 }
 
+struct thread *thread_ex_regs(struct thread *caller, unsigned lt, struct thread_regs *r)
+{
+    const uint64_t keep = ~0ull;
+    struct space *s = caller->space;
+    struct thread *t = s->threads[lt];
+    if (!t) {
+        t = thread_create(s, lt);
+        if (!t)
+            return NULL;
+        t->prio = caller->prio;
+        t->pager = caller->pager;
+        t->exc_handler = caller->exc_handler;
+        arch_thread_setup(t, 0, 0);
+    }
+    bool started = t->state != TS_INACTIVE && t->state != TS_STOPPED;
+    uint64_t *ip = trap_user_ip(t->frame), *sp = trap_user_sp(t->frame);
+    struct thread_regs old = { *ip, *sp, t->pager, t->exc_handler, trap_user_flags(t->frame) };
+    if (r->pager != keep)
+        t->pager = r->pager;
+    if (r->exc != keep)
+        t->exc_handler = r->exc;
+    ipc_cancel(t);              /* a pending IPC ends with "cancelled" */
+    if (r->ip != keep)
+        *ip = r->ip;
+    if (r->sp != keep)
+        *sp = r->sp;
+    if (!started && r->ip != keep && r->sp != keep) {
+        t->ipc_kernel = false;
+        sched_make_ready(t);
+    }
+    *r = old;
+    return t;
+}
+
 void thread_stop(struct thread *t, const char *why, uint64_t addr)
 {
     kprintf("l4ua: thread %lx (task %u) stopped: %s at %lx, ip %lx\n", t->id,
-            L4_ID_TASK(t->id), why, addr, t->frame->rip);
+            L4_ID_TASK(t->id), why, addr, *trap_user_ip(t->frame));
     ipc_abort(t);
     t->state = TS_STOPPED;
     sched_remove(t);

@@ -75,4 +75,30 @@ void thread_destroy(struct thread *t);
 /* Stop a thread that faulted with no one to tell. */
 void thread_stop(struct thread *t, const char *why, uint64_t addr);
 
+/* lthread_ex_regs' values: in, the new ones (~0 keeps each; ip and sp
+ * user addresses); out, the old ones and the user flags. */
+struct thread_regs {
+    uint64_t ip, sp, pager, exc, flags;
+};
+/* lthread_ex_regs' mechanism (syscall.c checked the values): lthread lt of
+ * the caller's task, created if it does not exist (with the caller's
+ * priority, pager and exception handler), gets the new values; a pending
+ * IPC of it ends "cancelled"; an inactive or stopped thread given both an
+ * ip and an sp starts. NULL if it could not be created (kernel memory). */
+struct thread *thread_ex_regs(struct thread *caller, unsigned lt, struct thread_regs *r);
+
+/* The ABI's state of t (L4_TS_*: the same order as enum thread_state). */
+static inline unsigned thread_abi_state(const struct thread *t)
+{
+    _Static_assert(TS_INACTIVE == L4_TS_INACTIVE && TS_READY == L4_TS_READY &&
+                   TS_SEND_WAIT == L4_TS_SENDING && TS_RECV_WAIT == L4_TS_RECEIVING &&
+                   TS_STOPPED == L4_TS_STOPPED, "thread states");
+    return (unsigned)t->state;
+}
+/* Does t wait in an IPC phase (for t->partner)? */
+static inline bool thread_waits(const struct thread *t)
+{
+    return t->state == TS_SEND_WAIT || t->state == TS_RECV_WAIT;
+}
+
 extern struct thread *current;

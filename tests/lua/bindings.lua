@@ -182,4 +182,14 @@ case("l4_debug", function()
   raises({"bad argument #1", "boolean expected"}, l4.debug.rtc_irq, 1)
 end)
 
+case("l4_debug_root_only", function()
+  -- a Lua task that is not the root: refused what would walk every
+  -- mapping or is the test kernel's (tests/lua/kdebug_child.lua)
+  local id = assert(l4.task.spawn{script = "kdebug_child.lua"})
+  local how, status = l4.task.wait(id, 10000)
+  l4.task.delete(id)
+  eq(how, "exited", "kdebug_child: " .. tostring(status))
+  eq(status, 0)
+end)
+
 return cases

@@ -15,7 +15,8 @@
  *
  * Pass: the kernel never panics nor hangs; the mapping database check and
  * the kernel's self-check (ready queues, send queues, timeouts, pool
- * accounting: L4_KDEBUG_CHECK) pass whenever a fuzzer asks and at the end;
+ * accounting: L4_KDEBUG_CHECK) pass whenever the witness asks (every 64
+ * calls; they are the root's, a fuzzer gets "not allowed") and at the end;
  * the witness saw no wrong answer; deleting the fuzzer tasks gives back
  * every frame of the kernel pool they took.
  *
@@ -308,20 +309,16 @@ static void fuzz_one(unsigned me, uint64_t *seed)
         break;
     }
     case L4_SYS_KDEBUG:
-        /* op 0 would only print noise; op 1 (exit) and the root's ops
-         * must answer "not allowed" to a fuzzer. */
+        /* op 0 would only print noise; every op but KMEM is the root's
+         * (kernel/kdebug.h) and must answer "not allowed" to a fuzzer. */
         a[0] = 1 + RND() % 12;
         if (CHANCE(20))
             a[0] = RND();
-        if (a[0] == L4_KDEBUG_MDB_CHECK && !CHANCE(50))
-            a[0] = L4_KDEBUG_KMEM;
         r = l4_syscall6(call, a);
-        if ((a[0] == L4_KDEBUG_MDB_CHECK || a[0] == L4_KDEBUG_CHECK) && r != L4_OK) {
+        if (a[0] <= L4_KDEBUG_CHECK && a[0] != L4_KDEBUG_KMEM && r != L4_EPERM) {
             fz_bad_check[me]++;
-            bad_what[0] = a[0] | (uint64_t)a[3] << 8;
+            bad_what[0] = a[0] | (uint64_t)r << 8;
         }
-        if (a[0] == L4_KDEBUG_EXIT && r != L4_EPERM)
-            fz_bad_check[me]++;
         break;
     default:                        /* numbers that are no call */
         if (CHANCE(4)) {
@@ -504,6 +501,14 @@ static void witness(uint64_t arg)
         }
         witness_bad += !ok;
         witness_calls++;
+        if (i % 64 == 0) {          /* the root's checks, amid the fuzzing */
+            uint64_t c[6] = { L4_KDEBUG_CHECK };
+            uint64_t mr = l4_kdebug(L4_KDEBUG_MDB_CHECK, 0, 0, 0), kr = l4_syscall6(L4_SYS_KDEBUG, c);
+            if (mr != L4_OK || kr != L4_OK) {
+                fz_bad_check[0]++;
+                bad_what[0] = (mr != L4_OK ? L4_KDEBUG_MDB_CHECK : L4_KDEBUG_CHECK) | c[3] << 8;
+            }
+        }
         if (i % 16 == 0)
             usleep_us(1000);        /* leave the CPU to the fuzzers */
     }

@@ -2,7 +2,8 @@
  * (abi.h L4_KDEBUG_THREAD_INFO, IRQ_INFO, CONSOLE, KLOG): the thread
  * list and what it says of each thread, interrupt lines and their counts,
  * the kernel log ring, handing COM1 to a driver, and that no other task
- * may make these calls. tests/run.py also checks that the bytes written
+ * may make these calls, nor the unbounded checks or the test kernel's
+ * operations (kernel/kdebug.h). tests/run.py also checks that the bytes written
  * while COM1 was released (RELEASED_MARK) never reached the serial line. */
 #include "utest.h"
 
@@ -211,7 +212,7 @@ UTEST(release_serial_keeps_the_log_in_the_ring)
 }
 
 /* ---- another task may not ---- */
-static volatile uint64_t child_r[5], child_done;
+static volatile uint64_t child_r[12], child_done;
 
 static void __attribute__((noreturn)) child(void)
 {
@@ -222,6 +223,18 @@ static void __attribute__((noreturn)) child(void)
     uint64_t k[6] = { L4_KDEBUG_KLOG, 0 };
     child_r[3] = l4_syscall6(L4_SYS_KDEBUG, k);
     child_r[4] = k[2];        /* the bytes: none */
+    /* the checks that walk every mapping or object (unbounded, with
+     * interrupts off) and the test kernel's operations are the root's */
+    child_r[5] = l4_kdebug(L4_KDEBUG_MDB_CHECK, 0, 0, 0);
+    uint64_t c[6] = { L4_KDEBUG_CHECK };
+    child_r[6] = l4_syscall6(L4_SYS_KDEBUG, c);
+    child_r[7] = l4_kdebug(L4_KDEBUG_EXIT, 0, 0, 0);
+    child_r[8] = l4_kdebug(L4_KDEBUG_RAISE_IRQ, 5, 0, 0);
+    child_r[9] = l4_kdebug(L4_KDEBUG_RTC_IRQ, 1, 0, 0);
+    /* bounded ones are open to every task; no such op is "invalid" */
+    uint64_t used = 0;
+    child_r[10] = l4_kdebug(L4_KDEBUG_KMEM, 0, &used, 0) == L4_OK && used > 0;
+    child_r[11] = l4_kdebug(99, 0, 0, 0);
     child_done = 1;
     struct l4_msg m = { 0 };
     for (;;)
@@ -245,6 +258,10 @@ UTEST(only_the_root_task_may)
     UCHECK_EQ(child_r[2], L4_EPERM);
     UCHECK_EQ(child_r[3], L4_EPERM);
     UCHECK_EQ(child_r[4], 0);       /* nothing read */
+    for (unsigned i = 5; i <= 9; i++)
+        UCHECK_EQ(child_r[i], L4_EPERM);
+    UCHECK_EQ(child_r[10], 1);
+    UCHECK_EQ(child_r[11], L4_EINVAL);
     /* the child is in the list, with its pager */
     struct tinfo t;
     UCHECK(find_thread(first, &t));

@@ -95,13 +95,3 @@ void arch_backtrace(uint64_t rbp)
         rbp = fp[0];
     }
 }
-
-void arch_rtc_periodic(bool on)
-{
-    outb(0x70, 0x8B);                   /* register B, NMI stays off */
-    uint8_t b = inb(0x71);
-    outb(0x70, 0x8B);
-    outb(0x71, on ? (b | 0x40) : (b & ~0x40));
-    outb(0x70, 0x0C);                   /* reading C re-arms the interrupt */
-    (void)inb(0x71);
-}

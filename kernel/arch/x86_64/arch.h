@@ -27,7 +27,4 @@ void arch_io_bitmap_changed(const uint8_t *bitmap, bool gone);
 void arch_irq_mask(unsigned irq);
 void arch_irq_unmask(unsigned irq);
 uint64_t arch_tsc_per_us(void);          /* measured against the timer */
-/* CMOS RTC periodic interrupt (IRQ 8) on or off; for the debug call. As
- * nobody reads register C in between, it fires once per switch-on. */
-void arch_rtc_periodic(bool on);
 extern char _kernel_phys_start[], _text[], _etext[], _erodata[], _bss[], _ebss[], _kernel_end[];

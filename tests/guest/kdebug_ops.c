@@ -1,0 +1,44 @@
+/* The debug call's test-only operations, linked into the test kernel
+ * only (build/kernel-test.elf): the tests end QEMU with a status, raise an
+ * interrupt without a device, and make the CMOS RTC raise a real one. The
+ * kernel that boots the system has none of them (kernel/kdebug.h). */
+#include "../../kernel/irq.h"
+#include "../../kernel/kdebug.h"
+#include "../../kernel/syscall.h"
+
+static void kd_exit(struct trap_frame *f)
+{
+    arch_exit(sys_arg(f, 1) ? EXIT_FAIL : EXIT_PASS);
+}
+
+static void kd_raise_irq(struct trap_frame *f)
+{
+    uint64_t irq = sys_arg(f, 1);
+    if (irq == 0 || irq >= L4_NUM_IRQS) {
+        sys_result(f, L4_EINVAL);       /* 0 is the kernel's timer */
+        return;
+    }
+    irq_raise((unsigned)irq);
+    sys_result(f, L4_OK);
+}
+
+/* The CMOS RTC's periodic interrupt (IRQ 8) on or off. As nobody reads
+ * register C in between, it fires once per switch-on. */
+static void kd_rtc_irq(struct trap_frame *f)
+{
+    bool on = sys_arg(f, 1) != 0;
+    outb(0x70, 0x8B);                   /* register B, NMI stays off */
+    uint8_t b = inb(0x71);
+    outb(0x70, 0x8B);
+    outb(0x71, on ? (b | 0x40) : (b & ~0x40));
+    outb(0x70, 0x0C);                   /* reading C re-arms the interrupt */
+    (void)inb(0x71);
+    sys_result(f, L4_OK);
+}
+
+const struct kdebug_op kdebug_test_ops[] = {
+    [L4_KDEBUG_EXIT] = { kd_exit, true },
+    [L4_KDEBUG_RAISE_IRQ] = { kd_raise_irq, true },
+    [L4_KDEBUG_RTC_IRQ] = { kd_rtc_irq, true },
+};
+const unsigned kdebug_test_nops = sizeof kdebug_test_ops / sizeof kdebug_test_ops[0];
