@@ -51,6 +51,9 @@ static void set_result(struct thread *t, unsigned code)
 /* --- send queues --- */
 static void sq_add(struct thread *owner, struct thread *t)
 {
+    /* one send queue at a time (its own too: a send to itself waits
+     * there until its timeout), and only while sending */
+    kassert(!t->sq_owner && t->state == TS_SEND_WAIT);
     t->sq_owner = owner;
     t->sq_next = NULL;
     if (!owner->sq_head) {
@@ -69,6 +72,7 @@ static void sq_remove(struct thread *t)
     struct thread *owner = t->sq_owner;
     if (!owner)
         return;
+    kassert(owner->sq_head);        /* t is in it */
     if (owner->sq_head == t) {
         owner->sq_head = t->sq_next;
         if (t->sq_next)
@@ -219,6 +223,7 @@ static enum phase receive_phase(struct thread *t);
  * phase or back to user mode. */
 static void after_send(struct thread *t, bool ok)
 {
+    kassert(!t->sq_owner);          /* the receiver took it out of its queue */
     if (ok && t->rcv_desc != L4_NODESC) {
         if (receive_phase(t) == WAIT)
             return;
@@ -284,6 +289,7 @@ static enum phase send_phase(struct thread *t, uint64_t dest)
         set_result(t, L4_IPC_SND_TIMEOUT);
         return FAILED;
     }
+    kassert(t->state == TS_READY);  /* the sender runs (or is the kernel's) */
     t->state = TS_SEND_WAIT;
     sq_add(d, t);
     sched_set_timeout(t, to);
@@ -354,6 +360,8 @@ static enum phase receive_phase(struct thread *t)
         set_result(t, L4_IPC_RCV_TIMEOUT);
         return FAILED;
     }
+    /* t runs, or its send phase just ended (a call's reply phase) */
+    kassert((t->state == TS_READY || t->state == TS_SEND_WAIT) && !t->sq_owner);
     t->state = TS_RECV_WAIT;
     t->partner = from;
     sched_set_timeout(t, to);
@@ -501,6 +509,7 @@ void ipc_cancel(struct thread *t)
 
 void ipc_timeout(struct thread *t)
 {
+    kassert(thread_waits(t));       /* the timeout list holds waiting threads only */
     end_wait(t, L4_IPC_SND_TIMEOUT, L4_IPC_RCV_TIMEOUT);
 }
 
@@ -551,6 +560,7 @@ static bool kernel_call_fast(struct thread *me, uint64_t to, unsigned n)
         (d->partner != IPC_OPEN && d->partner != me->id) || !space_direct(me->space, d->space) ||
         ((max = L4_RCV_MAXWORDS(d->rcv_desc)) && n > max) || !sched_may_hand_over(d))
         return false;
+    kassert(!d->rq_next && !d->sq_owner && me->ipc_kernel);    /* d waits; I speak for the kernel */
     for (unsigned i = 0; i < n; i++)
         *trap_mr(d->frame, i) = me->kmsg[i];
     d->utcb->intended_receiver = to;
