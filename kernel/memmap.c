@@ -54,20 +54,25 @@ unsigned memmap_free(const struct boot_range *mem, unsigned nmem,
     for (unsigned i = 0; i < nresv; i++)
         n = cut(out, n, max, ALIGN_DOWN(resv[i].start, PAGE_SIZE),
                 ALIGN_UP(resv[i].end, PAGE_SIZE), lost);
+    return memmap_normalize(out, n);
+}
+
+unsigned memmap_normalize(struct range *r, unsigned n)
+{
     /* Insertion sort (n is small), then merge neighbours. */
     for (unsigned i = 1; i < n; i++) {
-        struct range x = out[i];
+        struct range x = r[i];
         unsigned j = i;
-        for (; j > 0 && out[j - 1].start > x.start; j--)
-            out[j] = out[j - 1];
-        out[j] = x;
+        for (; j > 0 && r[j - 1].start > x.start; j--)
+            r[j] = r[j - 1];
+        r[j] = x;
     }
     unsigned m = 0;
     for (unsigned i = 0; i < n; i++) {
-        if (m && out[m - 1].end >= out[i].start)
-            out[m - 1].end = MAX(out[m - 1].end, out[i].end);
+        if (m && r[m - 1].end >= r[i].start)
+            r[m - 1].end = MAX(r[m - 1].end, r[i].end);
         else
-            out[m++] = out[i];
+            r[m++] = r[i];
     }
     return m;
 }

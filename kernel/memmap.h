@@ -13,3 +13,6 @@ struct range {
 unsigned memmap_free(const struct boot_range *mem, unsigned nmem,
                      const struct range *resv, unsigned nresv,
                      struct range *out, unsigned max, bool *lost);
+/* Sorts r[0..n) by start and merges ranges that overlap or touch; returns
+ * the new count (memmap_free's last step, and sigma0.c's). */
+unsigned memmap_normalize(struct range *r, unsigned n);

@@ -34,26 +34,6 @@ static bool frame_free(size_t f)
     return pmm_is_free(&kmem_pmm, (paddr_t)f << PAGE_SHIFT);
 }
 
-/* Sorts r[0..n) by start and merges ranges that overlap or touch. */
-static unsigned normalize(struct range *r, unsigned n)
-{
-    for (unsigned i = 1; i < n; i++) {
-        struct range x = r[i];
-        unsigned j = i;
-        for (; j > 0 && r[j - 1].start > x.start; j--)
-            r[j] = r[j - 1];
-        r[j] = x;
-    }
-    unsigned m = 0;
-    for (unsigned i = 0; i < n; i++) {
-        if (m && r[m - 1].end >= r[i].start)
-            r[m - 1].end = MAX(r[m - 1].end, r[i].end);
-        else
-            r[m++] = r[i];
-    }
-    return m;
-}
-
 /* Removes [s, e) from the sorted, disjoint r[0..n); the caller leaves room
  * for the one range a hole in the middle adds. Returns the new count. */
 static unsigned cut(struct range *r, unsigned n, paddr_t s, paddr_t e)
@@ -104,7 +84,7 @@ static unsigned kernel_ranges(const struct boot_info *bi, struct range *k, unsig
         if (s < e)
             k[n++] = (struct range){ s, e };
     }
-    n = normalize(k, n);
+    n = memmap_normalize(k, n);
     while (n > max) {
         unsigned best = 0;
         for (unsigned i = 1; i + 1 < n; i++)
@@ -147,7 +127,7 @@ static unsigned pick_runs(size_t reserve, struct range *run, unsigned max)
         if (x.end - x.start > run[small].end - run[small].start)
             run[small] = x;
     }
-    return normalize(run, n);
+    return memmap_normalize(run, n);
 }
 
 /* The CPU's physical address width, capped where sigma0's image begins. */

@@ -283,6 +283,20 @@ static void test_qemu_like_boot(void)
     CHECK(!lost);
 }
 
+/* memmap_normalize (also sigma0.c's): unsorted, overlapping, touching,
+ * contained and apart ranges end sorted and disjoint. */
+static void test_normalize(void)
+{
+    struct range r[] = { { 0x9000, 0xa000 }, { 0x1000, 0x3000 }, { 0x2000, 0x4000 },
+                         { 0x4000, 0x5000 }, { 0x7000, 0x8000 }, { 0x1000, 0x2000 } };
+    unsigned n = memmap_normalize(r, 6);
+    CHECK(n == 3);
+    CHECK(r[0].start == 0x1000 && r[0].end == 0x5000);
+    CHECK(r[1].start == 0x7000 && r[1].end == 0x8000);
+    CHECK(r[2].start == 0x9000 && r[2].end == 0xa000);
+    CHECK(memmap_normalize(r, 0) == 0);
+}
+
 int main(void)
 {
     check_prog = "memmap";
@@ -300,5 +314,6 @@ int main(void)
     RUN(test_lost_when_out_too_small);
     RUN(test_small_ranges_vanish);
     RUN(test_qemu_like_boot);
+    RUN(test_normalize);
     CHECK_EXIT();
 }
