@@ -1,4 +1,4 @@
-/* The IPC fast path (see the design notes' FASTPATH.md): a call or a
+/* The IPC fast path (docs/kernel.md "IPC", the fast path): a call or a
  * reply-and-wait with a register-only message, an infinite receive timeout, to
  * a thread of the same clan that already waits for it and may run at
  * once. syscall_entry (entry.S) calls it before anything else for every
