@@ -121,13 +121,7 @@ static int fpage_new(lua_State *L)
 /* l4.iofpage(port, log2): 2^log2 ports from port */
 static int iofpage_new(lua_State *L)
 {
-    unsigned port = (unsigned)l4b_checkrange(L, 1, 0, 0xffff, "port");
-    unsigned s = (unsigned)l4b_checkrange(L, 2, 0, 16, "log2 count");
-    if (port & ((1u << s) - 1)) {
-        char m[64];
-        snprintf(m, sizeof m, "port 0x%x not aligned to its count 2^%u", port, s);
-        luaL_argerror(L, 1, m);
-    }
+    unsigned s, port = l4b_checkports(L, 1, &s);
     l4b_pushfpage(L, L4_IOFPAGE(port, s));
     return 1;
 }

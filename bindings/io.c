@@ -43,16 +43,22 @@ static uint16_t check_port(lua_State *L, int arg, unsigned width)
     return (uint16_t)port;
 }
 
+unsigned l4b_checkports(lua_State *L, int arg, unsigned *k)
+{
+    unsigned port = (unsigned)l4b_checkrange(L, arg, 0, 0xffff, "port");
+    *k = (unsigned)l4b_checkrange(L, arg + 1, 0, 16, "log2 count");
+    if (port & ((1u << *k) - 1)) {
+        char m[64];
+        snprintf(m, sizeof m, "port 0x%x not aligned to its count 2^%u", port, *k);
+        luaL_argerror(L, arg, m);
+    }
+    return port;
+}
+
 /* l4.io.request(port, log2_count) -> true, or nil, message, code */
 static int io_request(lua_State *L)
 {
-    unsigned port = (unsigned)l4b_checkrange(L, 1, 0, 0xffff, "port");
-    unsigned k = (unsigned)l4b_checkrange(L, 2, 0, 16, "log2 count");
-    if (port & ((1u << k) - 1)) {
-        char m[64];
-        snprintf(m, sizeof m, "port 0x%x not aligned to its count 2^%u", port, k);
-        luaL_argerror(L, 1, m);
-    }
+    unsigned k, port = l4b_checkports(L, 1, &k);
     uint64_t r = l4b_sigma0(L, L4_SIGMA0_IOPORTS, 2, port, k,
                             L4_FPAGE(0, L4_WHOLE_SPACE, L4_RWX), NULL);
     if (r != L4_SIGMA0_OK)

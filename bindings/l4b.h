@@ -1,14 +1,14 @@
 /* The l4 Lua table (docs/lua-api.md): what the binding modules share.
  *
  * One module per kernel object, each adding its fields to the l4 table on
- * top of the stack: id.c (thread ids), ipc.c (messages), fpage.c
- * (flexpages, map items, unmap), kip.c, thread.c (schedule, switch; Lua threads:
- * create, kill, status, with runtime/lua/threads.c),
- * irq.c, io.c (ports), mem.c (physical and device memory), debug.c,
- * sys.c (threads, lines and log for the shell; the console);
- * task.c is someone else's (l4b_open_task; l4.c has a weak no-op). l4.c
- * opens them in that order, l4b_open_task last, so l4.thread and the
- * others exist when it runs.
+ * top of the stack. l4.c opens them in this order: id.c (thread ids),
+ * fpage.c (flexpages, map items, unmap; before ipc.c, which keeps its
+ * metatables), ipc.c (messages), kip.c, thread.c (schedule, switch; Lua
+ * threads: create, kill, status, with runtime/lua/threads.c), irq.c,
+ * io.c (ports), mem.c (physical and device memory), debug.c, sys.c
+ * (threads, lines and log for the shell; the console), and task.c last
+ * (l4b_open_task; l4.c has a weak no-op), so that l4.thread and the
+ * others exist when it runs; then the constants (l4.E, l4.label).
  *
  * Per Lua state (one per L4 thread that runs Lua): struct l4b_state, in
  * the registry. Per task (statics): the ports held (io.c) and the
@@ -111,6 +111,10 @@ uint64_t l4b_sigma0(lua_State *L, uint32_t label, unsigned n, uint64_t w0, uint6
 
 /* io.c: the ports this task holds (for every state of the task). */
 void l4b_io_note(unsigned port, unsigned count, int held);
+/* The arguments port (at arg) and log2 count (at arg + 1) of a range of
+ * 2^k ports, aligned to its size (abi.md "I/O ports"), else an error
+ * naming them; returns the port, *k the log2 count. */
+unsigned l4b_checkports(lua_State *L, int arg, unsigned *k);
 
 /* mem.c: a naturally aligned block of 2^k bytes of address space in
  * [L4B_MEM_BASE, L4B_MEM_END), never handed out twice; 0 if none left. */
