@@ -53,17 +53,21 @@ static int irq_attach(lua_State *L)
         lua_rawgeti(L, -1, n);
         return 1;
     }
+    /* The closed handle first, then the line (liolib.c's newprefile): if
+     * an allocation fails, no line is held without a handle whose __gc
+     * gives it back. */
+    struct irq *h = lua_newuserdatauv(L, sizeof *h, 0);
+    *h = (struct irq){ n, 0 };
+    luaL_setmetatable(L, L4B_IRQ);
     unsigned code = irq_receive(n, L4_TO_ZERO, 0);
     if (code == L4_IPC_NOPARTNER)
         return l4b_fail(L, "taken or not attachable", code);
     if (code != L4_IPC_RCV_TIMEOUT)     /* V2: "receive timeout" means attached */
         return l4b_fail(L, l4b_ipc_error(code), code);
-    struct irq *h = lua_newuserdatauv(L, sizeof *h, 0);
-    *h = (struct irq){ n, 1 };
-    luaL_setmetatable(L, L4B_IRQ);
-    lua_pushvalue(L, -1);
-    lua_rawseti(L, -3, n);
+    h->attached = 1;
     st->irqs |= (uint16_t)(1u << n);
+    lua_pushvalue(L, -1);
+    lua_rawseti(L, -3, n);              /* (may fail: h is attached, its __gc detaches) */
     return 1;
 }
 
@@ -90,6 +94,7 @@ static int irq_detach(lua_State *L)
     return 1;
 }
 
+/* __gc and __close: detach if still attached. */
 static int irq_gc(lua_State *L)
 {
     struct irq *h = luaL_checkudata(L, 1, L4B_IRQ);
