@@ -22,7 +22,7 @@ extern const char *timeout_arg_message;
 /* The microseconds the kernel arms for field to (0: never). */
 static uint64_t decode(uint16_t to)
 {
-    struct thread t = { 0 };
+    struct thread t = { .state = TS_RECV_WAIT };   /* only a wait times out */
     sched_now_us = 1000;
     sched_set_timeout(&t, to);
     uint64_t us = t.deadline_us ? t.deadline_us - sched_now_us : 0;
