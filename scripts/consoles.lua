@@ -26,9 +26,9 @@
 --     thread (watch.lua does that with what guard() returns);
 --   - sessions and the push agent find their console by name (find()) and
 --     open the new one themselves: they need nothing from the guardian.
--- The guardian keeps only ids; a restarted watcher finds them again with
--- adopt() (the tasks by name, the threads through the name service), so
--- nothing is started twice.
+-- The guardian keeps only ids, and a copy of them in the root's store; a
+-- restarted watcher finds them again (new(): the tasks by their task
+-- names, the threads in the store), so nothing is started twice.
 local console = require "console"
 
 local M = {}
@@ -66,7 +66,7 @@ local function now_ms() return l4.clock() // 1000 end
 local function log(fmt, ...) print(("consoles: " .. fmt):format(...)) end
 
 -- The name service, if one runs (a failure is only a missed name: the
--- guardian registers again at the next restart, adopt() falls back).
+-- guardian registers again at the next restart, find() falls back).
 local function names() return require "names" end
 
 -- Whether the thread or task `id` still runs.
@@ -77,8 +77,22 @@ function M.alive(id)
   return i ~= nil and i.state == "running"
 end
 
+-- The guardian's ids, kept in the root's store (runtime/lua/keeper.c),
+-- which outlives the watcher: ";name=raw id;..." under STORE_KEY.
+local STORE_KEY = "consoles/ids"
+
+local function stored(name)
+  local ok, text = pcall(l4.sys.store_get, STORE_KEY)
+  local raw = ok and type(text) == "string"
+              and text:match(";" .. name:gsub("%p", "%%%0") .. "=(%d+);")
+  return raw and l4.id(math.tointeger(tonumber(raw))) or nil
+end
+
 -- The id of the component `name` that runs now, or nil: a task by its
--- task name (kernel-held, needs no service), a thread by the name service.
+-- task name (kernel-held, needs no service); a thread by the ids the
+-- guardian keeps in the root's store, else by the name service (the
+-- console servers are named there: `reload screen`; the sessions and
+-- the push agent are not services, so `services` does not list them).
 function M.find(name)
   local e = by_name[name]
   if e and e.kind == "task" then
@@ -87,9 +101,21 @@ function M.find(name)
     end
     return nil
   end
-  local ok, id = pcall(names().lookup, name)
+  local id = stored(name)
+  if M.alive(id) then return id end
+  local ok
+  ok, id = pcall(names().lookup, name)
   if ok and id and M.alive(id) then return id end
   return nil
+end
+
+-- Keeps the ids of g in the root's store.
+local function save(g)
+  local parts = {}
+  for _, e in ipairs(g.list) do
+    if e.id then parts[#parts + 1] = ("%s=%d;"):format(e.name, e.id.raw) end
+  end
+  pcall(l4.sys.store_put, STORE_KEY, ";" .. table.concat(parts))
 end
 
 -- Hands COM1 to the driver `id` (nil: back to the kernel).
@@ -132,7 +158,7 @@ function M.start(e, g)
       serial_to(id)
     end
   end
-  pcall(names().register, e.name, id)
+  if e.server then pcall(names().register, e.name, id) end
   return id
 end
 
@@ -152,7 +178,7 @@ local function reason(e)
 end
 
 -- The guardian's state: ids of the plan's components, taken from `ids`
--- (name -> id, what init started), else found running (adopt).
+-- (name -> id, what init started), else found running (find).
 function M.new(ids)
   local g = {list = {}, by = {}}
   for _, p in ipairs(M.plan) do
@@ -169,6 +195,7 @@ function M.new(ids)
     g.by[p.name] = e
     g.list[#g.list + 1] = e
   end
+  save(g)
   return g
 end
 
@@ -183,7 +210,7 @@ local function died(g, e, why, now)
     if unshown and #unshown > 0 then io.write(unshown) io.flush() end
   end
   log("%s %s; starting it again", e.name, why)
-  e.id = nil
+  e.id, e.died_at = nil, now
   -- at once, unless it keeps dying right after its start (QUICK times in
   -- a row, within RESET_AFTER ms each): then after a back-off
   e.quick = now - e.started_at < M.RESET_AFTER and (e.quick or 0) + 1 or 0
@@ -211,7 +238,7 @@ end
 -- console servers started anew ({name, id}), for the watcher to point
 -- itself at.
 function M.guard(g)
-  local now, fresh = now_ms(), {}
+  local now, fresh, changed = now_ms(), {}, false
   for _, e in ipairs(g.list) do
     if e.off then
       -- not there at boot: nothing to keep
@@ -228,8 +255,10 @@ function M.guard(g)
         now = now_ms()
         e.started_at = now
         if id then
+          changed = true
           e.id, e.last_answer, e.next_ping = id, now, now + M.PING_EVERY
-          log("%s is back: %s", e.name, tostring(id))
+          log("%s is back: %s (%d ms after it was found dead)", e.name, tostring(id),
+              now - (e.died_at or now))
           if e.server then fresh[#fresh + 1] = {name = e.name, id = id} end
         else
           log("%s does not start: %s", e.name, why)
@@ -239,6 +268,7 @@ function M.guard(g)
       end
     end
   end
+  if changed then save(g) end
   return fresh
 end
 

@@ -72,6 +72,8 @@ while true do
     -- the REPL says how long after the key it stopped the chunk
     local repl = session_of(from)
     if repl then l4.thread.interrupt(repl, ("interrupted@%d"):format(typed_at or 0)) end
+  elseif from and label ~= "irq" then
+    l4.reply(from, 2)               -- not a service (`services` asks): unknown request
   end
   local text
   text, pos = l4.sys.klog(pos)

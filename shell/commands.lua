@@ -217,7 +217,9 @@ command("reload", "reload <service> [script]",
   end)
 
 -- A Lua thread of this task a person named: a name the name service
--- gives to a thread of this task (the supervisor, sched, pager), or its id.
+-- gives to a thread of this task (the supervisor, sched, pager), a console
+-- part the console guardian keeps (repl.serial, push; scripts/consoles.lua),
+-- or its id.
 function Commands:find_thread(what)
   local l4 = self:l4()
   local thread, self_ = field(l4, "thread"), field(l4, "self")
@@ -226,6 +228,10 @@ function Commands:find_thread(what)
   local req = field(self.env, "require") or require
   local ok, names = pcall(req, "names")
   local id = ok and type(names) == "table" and names.lookup and names.lookup(tostring(what))
+  if not id then          -- a console part that is no service (scripts/consoles.lua)
+    local has, consoles = pcall(req, "consoles")
+    id = has and type(consoles) == "table" and consoles.find and consoles.find(tostring(what))
+  end
   if not id then
     local got, threads = pcall(self.sys, self, "sys", "threads")
     for _, t in ipairs(got and threads or {}) do

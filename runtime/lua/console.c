@@ -6,9 +6,13 @@
  * it: label RT_CON_WRITE, the bytes as one string item per call (at most
  * RT_CON_CHUNK), answered when they are queued for the line. A Lua task
  * learns the server from its spawn block. If the server does not answer
- * within a second (it died, or is being replaced), the bytes go to the
- * kernel instead, and so does the output of the next 5 s: nothing written
- * is lost, it may only land in the kernel's log. */
+ * within a second (it died, or is being replaced), the task asks the root
+ * where the console is now (keeper.c, rt_where): a driver the console
+ * guardian started again (scripts/consoles.lua) gets the bytes. If there
+ * is no other, the bytes go to the kernel instead, and so does the output
+ * of the next 5 s: nothing written is lost, it may only land in the
+ * kernel's log (which the root's watcher copies to COM1). */
+#include "keeper.h"
 #include "rt.h"
 #include "l4/syscalls.h"
 
@@ -49,17 +53,43 @@ void rt_kernel_write(const char *s, size_t n)
 
 /* After a write the server did not take, the next 5 s of output go to
  * the kernel straight away: a dead server costs one timeout, not one per
- * line. Then it is tried again (a restarted or reloaded one answers). */
-static volatile uint64_t server_down_until;
+ * line. Then it is tried again (a reloaded one answers). Meanwhile a
+ * console set anew (set_console), or one the root knows by now, is
+ * written to at once: a restarted driver takes the output as soon as it
+ * serves. */
+static volatile uint64_t server_down_until, server_down;
+
+/* The task's console as the root knows it now, if it is another than
+ * `dead` (then it becomes this task's console); 0 if not. A thread's own
+ * console (rt_console_set_thread) is its owner's to replace. */
+static uint64_t console_now(uint64_t dead)
+{
+    uint64_t names, files, console;
+    if (dead != rt_console_id || rt_where(&names, &files, &console) != KEEP_OK ||
+        !console || console == dead)
+        return 0;
+    rt_console_id = console;
+    return console;
+}
 
 void rt_console_write(const char *s, size_t n)
 {
     uint64_t server = rt_console_current();
-    if (l4_kip()->clock_us < server_down_until)
-        server = 0;
+    int asked = 0;
+    if (l4_kip()->clock_us < server_down_until && server == server_down) {
+        server = console_now(server);
+        asked = 1;
+    }
     while (server && n) {
         size_t k = n < RT_CON_CHUNK ? n : RT_CON_CHUNK;
         if (!server_write(server, s, k)) {
+            uint64_t now = asked ? 0 : console_now(server);
+            asked = 1;
+            if (now) {
+                server = now;
+                continue;
+            }
+            server_down = server;
             server_down_until = l4_kip()->clock_us + 5000000;
             break;
         }
