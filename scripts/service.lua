@@ -416,8 +416,8 @@ end
 -- The body of a service's task or thread (service_task.lua, the
 -- supervisor): name, script path, the name service's raw id (or false),
 -- a config string (service.encode; or false), the source (or false: read
--- the script).
-function M.main(name, script, names_raw, config, source)
+-- the script) and its chunk name (or false).
+function M.main(name, script, names_raw, config, source, source_name)
   if names_raw and names_raw ~= 0 then require("names").use(l4.id(names_raw)) end
   local chunkname = "@" .. tostring(script)
   if not source then
@@ -425,7 +425,7 @@ function M.main(name, script, names_raw, config, source)
     source, err = M.read_source(script)
     if not source then error(("service %s: cannot read %s: %s"):format(name, script, err), 0) end
   else
-    chunkname = "=" .. name .. " (reloaded source)"
+    chunkname = source_name or ("=" .. name .. " (reloaded source)")
   end
   local def, err = compile(source, chunkname)
   if not def then error(("service %s: %s"):format(name, err), 0) end
@@ -517,6 +517,15 @@ function M.info(who, ms)
   end
   local from, label, req, errs, gen, good, reloads, rb, mem, name, v, last =
     l4.call(id, {timeout = ms or 500}, M.INFO)
+  if not from and type(who) == "string" and DEAD[req] then
+    -- the id of an earlier incarnation (restarted since): ask the name again
+    cache[who] = nil
+    local id2 = lookup(who, true)
+    if id2 and id2 ~= id then
+      from, label, req, errs, gen, good, reloads, rb, mem, name, v, last =
+        l4.call(id2, {timeout = ms or 500}, M.INFO)
+    end
+  end
   if not from then return nil, label, req end
   if label ~= M.OK then return nil, "not a service (it does not answer INFO)", M.E_NOTSERVICE end
   return {name = name, version = v, requests = req, errors = errs, generation = gen,

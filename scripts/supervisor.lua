@@ -164,8 +164,17 @@ local function start(state, s, source, chunkname)
   local service = require "service"
   local names = require "names"
   local ns = names.server()
+  -- A framework service started from its file starts from the text read
+  -- now, which is what generation 1 is: a restart after a rollback runs
+  -- that text again, not what the file holds by then (a pushed version
+  -- that failed its first request stays in the file service).
+  if s.ping and not source and s.script then
+    local text = service.read_source(s.script)
+    if text then source, chunkname = text, "@" .. s.script end
+  end
   local args = {s.name, s.script, ns and ns.raw or false,
-                s.config and service.encode(s.config) or false, source or false, n = 5}
+                s.config and service.encode(s.config) or false, source or false,
+                chunkname or false, n = 6}
   local id, err
   if not s.ping then                                -- a plain task or thread
     if s.kind == "thread" then

@@ -506,7 +506,8 @@ def run_repl(res, build):
     s.build = build         # push_cases: its com2.sock
     dead = None
     try:
-        for case in cases.CASES + push_cases.CASES + restart_cases.CASES:
+        for case in (cases.CASES[:1] + push_cases.EARLY + cases.CASES[1:] + push_cases.CASES
+                     + restart_cases.CASES):
             name = "repl." + case.__name__[2:]
             if only and case.__name__[2:] not in only.split(",") and case is not cases.CASES[0]:
                 continue

@@ -77,4 +77,37 @@ def c_push_errors_are_clear(s):
     assert rc == 1 and "nosuchservice" in err, (rc, out, err)
 
 
+def c_rolled_back_version_stays_rolled_back(s):
+    """A pushed version that compiles but fails its first request is rolled
+    back; the file service still holds it, but when the service is killed
+    the supervisor restarts the version that last worked, not the file's.
+    Runs first of all cases (run.py EARLY): echo is still the boot's, started
+    from its file, with no reload behind it."""
+    s.send("service = require 'service'\r")
+    cases.prompt(s)
+    cases.run(s, "select(2, service.call('echo', 1, 'x'))", '"x"', timeout=20)
+    src = open(ECHO).read()
+    bad = re.sub(r"version = \d+", "version = 77", src, count=1)
+    bad2 = bad.replace("return state.count, ...", "error('not today')")
+    assert bad2 != bad, "services/echo.lua changed shape: update tests/repl/push_cases.py"
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "echo.lua")
+        with open(path, "w") as f:
+            f.write(bad2)
+        rc, out, err = tool(s, "push", path)
+        assert rc == 0 and "echo: version 77" in out, (rc, out, err)
+    cases.run(s, "service.call('echo', 1, 'x')", r'nil\t".*not today"\t101', timeout=20)
+    cases.run(s, "service.info('echo').version", '"1"')
+    cases.run(s, "require('files').read('services/echo.lua'):find('not today') ~= nil", "true")
+    s.send("kill echo\r")
+    s.expect(r"killed task \d+ \(echo\)")
+    cases.prompt(s)
+    cases.run(s, "l4.sleep(1000)", "true")
+    cases.run(s, "service.info('echo').version", '"1"', timeout=20)
+    cases.run(s, "select(2, service.call('echo', 1, 'x'))", '"x"', timeout=20)
+    # leave the file service as the boot had it
+    cases.run(s, "require('files').remove('services/echo.lua')", "true")
+
+
+EARLY = [c_rolled_back_version_stays_rolled_back]
 CASES = [c_push_reloads_service, c_push_bad_checksum_changes_nothing, c_push_errors_are_clear]
