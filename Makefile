@@ -1,5 +1,7 @@
 # L4ua: one top-level Makefile, out-of-tree build in $(BUILD).
-#   make run     set up everything, boot the GRUB ISO in QEMU (serial on the terminal)
+#   make run     set up everything, boot the GRUB ISO in QEMU (serial on the terminal);
+#                SCRIPTS=dir adds your scripts (dir/init.lua: the autorun), SAFE=1 boots
+#                in safe mode (none of them run; docs/recovery.md)
 #   make test    build everything and run all tests; last line "N passed, N failed"
 #   make debug   like run, halted for gdb (see docs/debugging.md)
 #   make clean   remove $(BUILD) (the dependency cache stays)
@@ -93,20 +95,31 @@ kernel: $(BUILD)/kernel.elf
 
 # ---- the boot image ----
 # GRUB loads the kernel and three modules: sigma0, the Lua root task and
-# the scripts archive it runs (tools/grub.cfg).
+# the scripts archive it runs (tools/grub.cfg). `make run SAFE=1` boots a
+# second ISO, the same but for a grub.cfg whose default is the safe-mode
+# entry (docs/recovery.md); `make run` itself is unchanged.
 ISO := $(BUILD)/l4ua.iso
-$(ISO): $(BUILD)/kernel.elf $(BUILD)/sigma0.elf $(BUILD)/lua-root.elf $(BUILD)/scripts.arc \
-		tools/grub.cfg | $(BUILD)/deps.mk
-	@echo "  ISO     $@"
-	$(Q)rm -rf $(BUILD)/iso && mkdir -p $(BUILD)/iso/boot/grub
-	$(Q)strip -o $(BUILD)/iso/boot/kernel.elf $(BUILD)/kernel.elf
-	$(Q)strip -o $(BUILD)/iso/boot/sigma0.elf $(BUILD)/sigma0.elf
-	$(Q)strip -o $(BUILD)/iso/boot/lua-root.elf $(BUILD)/lua-root.elf
-	$(Q)cp $(BUILD)/scripts.arc $(BUILD)/iso/boot/scripts.arc
-	$(Q)cp tools/grub.cfg $(BUILD)/iso/boot/grub/grub.cfg
-	$(Q)grub-mkrescue -o $@ --install-modules="multiboot2 normal iso9660 biosdisk serial" \
-		--fonts= --locales= --themes= --compress=xz $(BUILD)/iso 2>$(BUILD)/grub-mkrescue.log || \
-		{ cat $(BUILD)/grub-mkrescue.log; exit 1; }
+ISO_SAFE := $(BUILD)/l4ua-safe.iso
+RUN_ISO := $(if $(filter-out 0,$(SAFE)),$(ISO_SAFE),$(ISO))
+# $(call make_iso,iso,staging folder,grub.cfg's first line)
+define make_iso
+	@echo "  ISO     $(1)"
+	$(Q)rm -rf $(2) && mkdir -p $(2)/boot/grub
+	$(Q)strip -o $(2)/boot/kernel.elf $(BUILD)/kernel.elf
+	$(Q)strip -o $(2)/boot/sigma0.elf $(BUILD)/sigma0.elf
+	$(Q)strip -o $(2)/boot/lua-root.elf $(BUILD)/lua-root.elf
+	$(Q)cp $(BUILD)/scripts.arc $(2)/boot/scripts.arc
+	$(Q){ $(3) cat tools/grub.cfg; } > $(2)/boot/grub/grub.cfg
+	$(Q)grub-mkrescue -o $(1) --install-modules="multiboot2 normal iso9660 biosdisk serial" \
+		--fonts= --locales= --themes= --compress=xz $(2) 2>$(1).log || \
+		{ cat $(1).log; exit 1; }
+endef
+ISO_DEPS := $(BUILD)/kernel.elf $(BUILD)/sigma0.elf $(BUILD)/lua-root.elf $(BUILD)/scripts.arc \
+	tools/grub.cfg
+$(ISO): $(ISO_DEPS) | $(BUILD)/deps.mk
+	$(call make_iso,$@,$(BUILD)/iso,)
+$(ISO_SAFE): $(ISO_DEPS) | $(BUILD)/deps.mk
+	$(call make_iso,$@,$(BUILD)/iso-safe,echo 'set default=1';)
 iso: $(ISO)
 
 all: $(ISO) $(BUILD)/kernel-test32.elf $(BUILD)/deps.mk
@@ -119,16 +132,16 @@ QEMU_FLAGS := $(QEMU_BASE) -display none
 # C the QEMU monitor; every other key, Ctrl-C included, goes to the guest.
 # COM2 is a socket in $(BUILD) for tools/l4ua (docs/console.md).
 QEMU_TERM := -serial mon:stdio -echr 29 -serial unix:$(BUILD)/com2.sock,server=on,wait=off
-run: $(ISO) $(BUILD)/deps.mk
-	@echo "L4ua: booting in QEMU; quit with Ctrl-] then X"
-	$(Q)$(QEMU) $(QEMU_FLAGS) -cdrom $(ISO) $(QEMU_TERM); \
+run: $(RUN_ISO) $(BUILD)/deps.mk
+	@echo "L4ua: booting in QEMU$(if $(filter $(ISO_SAFE),$(RUN_ISO)), in safe mode); quit with Ctrl-] then X"
+	$(Q)$(QEMU) $(QEMU_FLAGS) -cdrom $(RUN_ISO) $(QEMU_TERM); \
 		s=$$?; [ $$s -eq 0 ] || [ $$s -eq 33 ] || echo "QEMU exited with status $$s"
 
 # The same system in a QEMU window: a second REPL on the VGA screen and
 # the PS/2 keyboard (the serial one stays on the terminal).
-run-vga: $(ISO) $(BUILD)/deps.mk
+run-vga: $(RUN_ISO) $(BUILD)/deps.mk
 	@echo "L4ua: booting in a QEMU window; the serial console stays here (Ctrl-] X quits)"
-	$(Q)$(QEMU) $(QEMU_BASE) -cdrom $(ISO) $(QEMU_TERM); \
+	$(Q)$(QEMU) $(QEMU_BASE) -cdrom $(RUN_ISO) $(QEMU_TERM); \
 		s=$$?; [ $$s -eq 0 ] || [ $$s -eq 33 ] || echo "QEMU exited with status $$s"
 
 debug: $(ISO)

@@ -65,6 +65,8 @@ int l4b_open_kip(lua_State *L)
         lua_setfield(L, -2, "sigma0");
     }
     push_memory(L, kip);
+    lua_pushboolean(L, (kip->flags & L4_KIP_SAFE_MODE) != 0);
+    lua_setfield(L, -2, "safe");
     lua_createtable(L, 0, 2);
     set_int(L, "base", kip->scripts);
     set_int(L, "size", kip->scripts_size);

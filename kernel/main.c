@@ -66,6 +66,9 @@ void kmain(uint32_t magic, uint32_t info)
             kmem_pmm.nfree * (PAGE_SIZE / 1024), kmem_nfree_ranges,
             kmem_limit * (PAGE_SIZE / 1024), arch_tick_hz(), paging_pcid ? "; PCIDs" : "");
     kip_init(mem_total, kmem_limit * PAGE_SIZE, arch_tsc_per_us());
+    /* Only passed on: the root task decides what safe mode means. */
+    if (bootinfo_arg(&boot_info, "safe", arg, sizeof arg) && arg[0] == '1')
+        kip->flags |= L4_KIP_SAFE_MODE;
     if (ktest_main)
         ktest_main(&boot_info);
     boot_start_tasks(&boot_info);

@@ -1,12 +1,21 @@
 -- The boot plan: the first script of the Lua root task (runtime/lua/main.c
 -- runs it from the scripts archive). Read it like an rc file: what starts,
 -- in what order, with what it is handed. docs/console.md tells the story.
+-- It is ours whatever the user packs (make run SCRIPTS=dir puts their files
+-- under user/): it must be done within main.c's deadline, else main.c runs
+-- the rescue plan (rescue.lua); and so must an error here. The user's own
+-- init.lua runs last, as the autorun (docs/recovery.md).
+local mode, why = ...       -- "normal", or "safe" and why (main.c)
 local lpeg = require "lpeg"
 
 print("")
 print("L4ua: Lua is running as the root task")
 print(("  %s, LPeg %s, started %s UTC"):format(_VERSION, lpeg.version(),
                                               os.date("!%Y-%m-%d %H:%M:%S")))
+if mode == "safe" then
+  print(("L4ua: safe mode (%s): none of your scripts run (no autorun, no user/ modules);"):format(why))
+  print("  to leave it, reboot normally: `make run`, or the first GRUB entry, typing no key")
+end
 
 -- Starts a task (the shell's `ps` and `services` show it by its name).
 local function start(spec)
@@ -147,8 +156,31 @@ local plan = {names = names, prio = 210, memcap = 8 << 20, services = {
    memcap = 8 << 20},
 }}
 
+-- The plan is done: main.c's deadline ends here (its count hook). The
+-- supervisor module is loaded first, within it.
+local supervisor = names and require("supervisor")
+debug.sethook()
+
+-- 7. The user's autorun: their init.lua (user/init.lua of the archive), in
+--    a thread of its own below the REPLs' priority with a memory cap;
+--    what it does wrong is shown on the console and the REPL stays
+--    (scripts/autorun.lua; `kill autorun` stops it). Not in safe mode.
+if mode ~= "safe" then
+  local f = io.open("user/init.lua")
+  if f then
+    f:close()
+    local autorun, err = l4.thread.create{script = "autorun.lua", args = {"user/init.lua"},
+                                          memcap = 32 << 20, prio = 90}
+    if not autorun then
+      print("init: cannot start the autorun (user/init.lua): " .. tostring(err))
+    elseif name_of then
+      name_of.register("autorun", autorun)
+    end
+  end
+end
+
 -- The last link of the chain (docs/recovery.md "Who watches whom"): this
 -- thread starts the supervisor and starts it again whenever it dies or
 -- hangs; it never returns.
-if names then require("supervisor").guard(plan) end
+if supervisor then supervisor.guard(plan) end
 l4.sleep()      -- no name service: nothing to supervise; the task lives on

@@ -221,6 +221,7 @@ function help.render(cmds, topic)
     out[#out + 1] = "Commands (or call them as functions: ps(), kill(5), reload(\"echo\"), help(\"l4.task\")):"
     for _, c in ipairs(cmds.order) do out[#out + 1] = line(c.usage, c.desc) end
     out[#out + 1] = "Lua: type a statement or an expression; =expr prints it too."
+    out[#out + 1] = "Safe mode (no user script runs): `make run SAFE=1`, GRUB's \"L4ua (safe mode)\", or a key typed in the first second of boot (docs/recovery.md)."
     out[#out + 1] = "The l4 table (docs/lua-api.md; help l4.task for one part, help l4.task.spawn for one"
       .. " function, help service for a module):"
     if not sections then out[#out + 1] = "  (" .. why .. ")" end

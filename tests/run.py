@@ -313,8 +313,9 @@ def read_archive(path):
 
 def run_scripts_make(res, build):
     """`make SCRIPTS=folder` on a temporary folder, in a build folder of its
-    own: the archive holds the folder's .lua files (by their relative
-    paths, hidden folders and other files left out) beside scripts/, and is
+    own: the archive holds the folder's .lua files (under user/ by their
+    relative paths, hidden folders and other files left out) beside
+    scripts/, whose init.lua stays the boot plan, and is
     rebuilt when a file changes, when one is added, and when SCRIPTS changes."""
     name = "scripts_make"
     sbuild = os.path.join(build, "tests", "scripts-make")
@@ -344,25 +345,32 @@ def run_scripts_make(res, build):
             write(os.path.join(user, "notes.txt"), "not Lua\n")
             write(os.path.join(user, ".git", "hook.lua"), "return 'hidden'\n")
             got = make(f"SCRIPTS={user}")
-            want = {"init.lua", "re.lua", "mine/greet.lua", "top.lua"}
+            # under user/: the user's init.lua is the autorun, not the boot plan
+            want = {"init.lua", "rescue.lua", "re.lua", "user/mine/greet.lua", "user/top.lua"}
             problems = [f"missing {n}" for n in sorted(want - set(got))]
-            problems += [f"packed {n}" for n in ("notes.txt", ".git/hook.lua") if n in got]
-            if got.get("mine/greet.lua") != b"return 'v1'\n":
-                problems.append("mine/greet.lua has the wrong bytes")
+            problems += [f"packed {n}" for n in ("user/notes.txt", "user/.git/hook.lua", "top.lua",
+                                                 "mine/greet.lua") if n in got]
+            if got.get("user/mine/greet.lua") != b"return 'v1'\n":
+                problems.append("user/mine/greet.lua has the wrong bytes")
+            write(os.path.join(user, "init.lua"), "print('mine')\n")
+            got = make(f"SCRIPTS={user}")
+            if got.get("user/init.lua") != b"print('mine')\n" or \
+                    got.get("init.lua") != open(os.path.join(ROOT, "scripts", "init.lua"), "rb").read():
+                problems.append("the user's init.lua is not user/init.lua beside ours")
             write(os.path.join(user, "mine", "greet.lua"), "return 'v2'\n", bump=5)
-            if make(f"SCRIPTS={user}").get("mine/greet.lua") != b"return 'v2'\n":
+            if make(f"SCRIPTS={user}").get("user/mine/greet.lua") != b"return 'v2'\n":
                 problems.append("a changed file did not rebuild the archive")
             write(os.path.join(user, "new.lua"), "return 'new'\n")
             os.utime(os.path.join(user, "new.lua"), (0, 0))  # older than the archive
-            if "new.lua" not in make(f"SCRIPTS={user}"):
+            if "user/new.lua" not in make(f"SCRIPTS={user}"):
                 problems.append("an added (old) file did not rebuild the archive")
             got = make()
-            if "mine/greet.lua" in got or "init.lua" not in got:
+            if any(n.startswith("user/") for n in got) or "init.lua" not in got:
                 problems.append("without SCRIPTS the archive still holds the folder")
         if problems:
             res.fail(name, "; ".join(problems))
         else:
-            res.ok(f"{name}: make SCRIPTS=folder packs its .lua files and rebuilds on changes")
+            res.ok(f"{name}: make SCRIPTS=folder packs its .lua files under user/ and rebuilds on changes")
     except (RuntimeError, ValueError, OSError, subprocess.TimeoutExpired, struct.error) as e:
         res.fail(name, str(e))
 
@@ -419,6 +427,7 @@ def main():
         "repl": lambda: run_repl(res, build),
         "docs": lambda: run_docs(res, build),
         "soak": lambda: run_soak(res, a.qemu, build),
+        "safeboot": lambda: run_safeboot(res, build),
     }
     for name in STAGES:
         if not only or name in only:
@@ -428,7 +437,7 @@ def main():
 
 
 STAGES = ["host", "cache", "lua-host", "shell", "scripts_make", "guest", "user", "lua", "iso",
-          "bench", "repl", "docs", "soak"]
+          "bench", "repl", "docs", "soak", "safeboot"]
 
 
 def run_lua_host(res, lua, build):
@@ -530,7 +539,6 @@ def run_repl(res, build):
         s.close()
 
 
-
 def run_docs(res, build):
     """The documentation's example sessions run as written, one boot per
     document (tests/repl/doctest.py; docs/README.md "Examples are tested")."""
@@ -547,6 +555,15 @@ def run_docs(res, build):
         except (doctest.DocError, term.Timeout, OSError, subprocess.TimeoutExpired) as e:
             text = open(log, "rb").read().decode("latin-1") if os.path.exists(log) else None
             res.fail(name, str(e), text)
+
+
+def run_safeboot(res, build):
+    """Safe boot (tests/repl/safeboot.py): `make run SCRIPTS=folder` with
+    a broken autorun or module, SAFE=1 and a key typed at boot; each ends
+    at a working prompt. SAFEBOOT_CASES=a,b runs only those boots."""
+    sys.path.insert(0, os.path.join(ROOT, "tests", "repl"))
+    import safeboot
+    safeboot.run_all(res, ROOT, build)
 
 
 if __name__ == "__main__":

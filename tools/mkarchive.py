@@ -7,8 +7,10 @@ module "scripts"; read by runtime/lua/archive.c):
 DIR adds every file below DIR, named by its path relative to DIR; NAME=FILE
 adds FILE as NAME; -L DIR (a user's folder: `make SCRIPTS=DIR`) adds only
 the .lua files below DIR, skipping hidden files and folders (names starting
-with "."), named by their path relative to DIR. Later arguments replace
-earlier files of the same name.
+with "."), named "user/" + their path relative to DIR: the user's files
+stay apart from the system's, so the user's init.lua does not replace the
+boot plan (the root task runs it as the autorun; docs/recovery.md). Later
+arguments replace earlier files of the same name.
 The format, numbers 32-bit little-endian, no padding:
 
     b"L4uaARC1", then per file {name length, name, data length, data},
@@ -22,6 +24,7 @@ import struct
 import sys
 
 MAGIC = b"L4uaARC1"
+USER_PREFIX = "user/"   # where -L puts a user's files (runtime/lua/main.c searches it)
 NAME_MAX = 1024     # archive.c refuses longer names
 
 
@@ -45,7 +48,8 @@ def collect(args):
                 for f in filenames:
                     if f.endswith(".lua") and not f.startswith("."):
                         path = os.path.join(dirpath, f)
-                        files[os.path.relpath(path, d).replace(os.sep, "/")] = path
+                        rel = os.path.relpath(path, d).replace(os.sep, "/")
+                        files[USER_PREFIX + rel] = path
         elif "=" in a:
             name, path = a.split("=", 1)
             files[name] = path

@@ -251,6 +251,8 @@ struct l4_utcb {
 #define L4_KIP_MEM_SIGMA0 1     /* RAM of sigma0's: each frame handed out once */
 #define L4_KIP_MEM_KERNEL 2     /* the kernel's (image, pool, boot modules and
                                    the boot tasks' frames): never mapped */
+#define L4_KIP_SAFE_MODE  1     /* flags: "safe=1" on the kernel command line:
+                                   boot without the user's scripts (recovery.md) */
 struct l4_kip {
     uint64_t magic;
     uint32_t version;           /* 0x0001 for this interface */
@@ -267,7 +269,8 @@ struct l4_kip {
      * is device memory. */
     uint64_t phys_end;
     uint64_t mem_sigma0;        /* bytes of RAM sigma0 owns */
-    uint32_t nmem, reserved;
+    uint32_t nmem;
+    uint32_t flags;             /* L4_KIP_SAFE_MODE */
     struct l4_kip_mem {
         uint64_t start, end;    /* [start, end), page-aligned */
         uint64_t type;          /* L4_KIP_MEM_* */

@@ -3,8 +3,8 @@
 # (from $(BUILD)/deps.mk) NEWLIB_DIR, LUA_DIR, TARGET_CFLAGS.
 #   build/lua-root.elf          the root task: Lua 5.4 + LPeg on newlib over L4
 #   build/scripts.arc           scripts/ (+ drivers-lua/, shell/ if present) + LPeg's
-#                               re.lua + the .lua files of $(SCRIPTS), if given:
-#                               module "scripts" of the ISO
+#                               re.lua + the .lua files of $(SCRIPTS), if given, under
+#                               user/: module "scripts" of the ISO
 #   build/tests/lua/tests.arc   tests/lua/ + drivers-lua/ + re.lua + LPeg's test.lua (as
 #                               lpeg-test.lua) + tests/scripts/ (as a SCRIPTS folder):
 #                               the "scripts" of the test boot
@@ -41,9 +41,11 @@ $(BUILD)/lua-root.elf: $(LUA_ROOT_OBJ) runtime/lua/lua-root.ld $(BUILD)/deps.mk
 
 MKARCHIVE := $(PYTHON) tools/mkarchive.py
 # The system's folders (drivers-lua/ and shell/ once they exist), then the
-# user's: `make run SCRIPTS=~/my-scripts` adds that folder's .lua files at
-# the archive's root (a/b.lua is require "a.b"); they replace files of the
-# same name (your own init.lua runs instead of scripts/init.lua).
+# user's: `make run SCRIPTS=~/my-scripts` adds that folder's .lua files
+# under user/ (a/b.lua is user/a/b.lua, require "a.b"; package.path looks
+# in user/ first, so a module of yours shadows ours of the same name); the
+# boot plan stays scripts/init.lua and runs your init.lua last, as the
+# autorun (docs/recovery.md).
 SCRIPT_DIRS := scripts $(wildcard drivers-lua shell)
 # make cannot name a folder with spaces; files with spaces inside it are
 # packed, but only the others are prerequisites (editing those rebuilds).
@@ -68,8 +70,9 @@ $(BUILD)/scripts.arc: $(SCRIPT_FILES) $(SCRIPTS_LUA) $(BUILD)/scripts.inputs \
 	$(Q)$(MKARCHIVE) -o $@ re.lua=$(LUA_DIR)/share/re.lua doc/lua-api.md=docs/lua-api.md $(SCRIPT_DIRS) \
 		$(if $(SCRIPTS_DIR),-L '$(SCRIPTS_DIR)')
 # LPeg's test.lua comes from the cache at build time; it is never committed.
-# tests/scripts/ stands for a user's SCRIPTS folder: packed with -L, as
-# `make SCRIPTS=tests/scripts` would, so the test boot requires from it.
+# tests/scripts/ stands for a user's SCRIPTS folder: packed with -L (under
+# user/), as `make SCRIPTS=tests/scripts` would, so the test boot requires
+# from it. The test archive has no rescue.lua: an error ends that boot.
 # The service framework's scripts (tests/lua/services*.lua) come from scripts/.
 TEST_SERVICE_SCRIPTS := service.lua service_task.lua names.lua supervisor.lua \
 	sched_policy.lua services/echo.lua

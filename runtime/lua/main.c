@@ -1,7 +1,11 @@
 /* The Lua root task: one Lua state with the standard libraries and LPeg,
- * whose modules come from the scripts archive; it runs init.lua from
- * there. Errors print a traceback and end the system (status 1); when
- * init.lua returns, the task idles (the REPL comes with console input).
+ * whose modules come from the scripts archive; it runs init.lua (the boot
+ * plan) from there. When the archive has a rescue plan (rescue.lua: the
+ * system's archive has one, the test boots' do not), no failure of the
+ * boot plan ends the system: an error, or a plan not done by its deadline,
+ * starts the rescue plan in a fresh state (docs/recovery.md). Without one,
+ * an error prints a traceback and ends the system (status 1). When the
+ * plans return, the task idles.
  * A Lua task the root spawned runs the same image and comes here too: it
  * runs the script its spawn block names instead (task_main). */
 #include <stdint.h>
@@ -13,6 +17,9 @@
 #include "lua.h"
 #include "lualib.h"
 #include "rt.h"
+#include "l4/syscalls.h"
+
+uint64_t rt_boot_flags;
 
 int luaopen_lpeg(lua_State *L);
 int luaopen_l4(lua_State *L);     /* bindings/l4.c */
@@ -104,12 +111,38 @@ void rt_lua_memory(lua_State *L, uint64_t *used, uint64_t *cap)
     *cap = c->cap == SIZE_MAX ? 0 : c->cap;
 }
 
-/* require looks in the archive (whose root is "/"); there is no loading
- * of C modules: LPeg is linked in and preloaded. */
+/* Whether the archive holds files of a user's folder (tools/mkarchive.py
+ * -L puts them under user/); computed once per task (a race between
+ * threads computes the same answer twice). */
+static int user_files = -1;
+
+static void seen_user(const char *name, size_t len, size_t size, void *arg)
+{
+    (void)size, (void)arg;
+    if (len > 5 && !memcmp(name, "user/", 5))
+        user_files = 1;
+}
+
+static int have_user_files(void)
+{
+    if (user_files < 0) {
+        user_files = 0;
+        rt_archive_each(seen_user, NULL);
+    }
+    return user_files;
+}
+
+/* require looks in the archive (whose root is "/"): first in user/, so
+ * that a user's module shadows one of ours, unless this boot leaves the
+ * user's scripts out (safe mode, rescue); there is no loading of C
+ * modules: LPeg is linked in and preloaded. */
 static void set_paths(lua_State *L)
 {
     lua_getglobal(L, "package");
-    lua_pushliteral(L, "?.lua;?/init.lua");
+    if (!(rt_boot_flags & RT_BOOT_NO_USER) && have_user_files())
+        lua_pushliteral(L, "user/?.lua;user/?/init.lua;?.lua;?/init.lua");
+    else
+        lua_pushliteral(L, "?.lua;?/init.lua");
     lua_setfield(L, -2, "path");
     lua_pushliteral(L, "");
     lua_setfield(L, -2, "cpath");
@@ -127,8 +160,79 @@ void rt_lua_open_libs(lua_State *L)
     set_paths(L);
 }
 
+/* ---- the boot plan and the rescue plan (docs/recovery.md) ---- */
+
+#define BOOT_DEADLINE_US (8 * 1000000ull)  /* guest time the plan has to be done */
+#define HOOK_COUNT 100000                   /* VM instructions between looks at the clock */
+#define KEY_WINDOW_US 1000000ull            /* a key typed this soon after boot: safe mode */
+#define COM1 0x3f8
+#define COM1_LSR (COM1 + 5)
+#define LSR_DR 0x01                         /* a received byte is waiting */
+
+static uint64_t deadline_us;
+static int plan_late;       /* the deadline hook stopped the plan */
+
+/* The boot plan's deadline: a count hook on the main thread's state,
+ * which the plan clears with debug.sethook() once the prompt is up. */
+static void deadline_hook(lua_State *L, lua_Debug *ar)
+{
+    (void)ar;
+    if (l4_kip()->clock_us < deadline_us)
+        return;
+    lua_sethook(L, NULL, 0, 0);
+    plan_late = 1;
+    luaL_error(L, "the boot plan was not done %d s after it started (a runaway loop?)",
+               (int)(BOOT_DEADLINE_US / 1000000));
+}
+
+static inline uint8_t inb(uint16_t port)
+{
+    uint8_t v;
+    __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
+    return v;
+}
+
+/* A key typed on COM1 in the first second after boot, still in the
+ * UART's FIFO (the kernel writes COM1 but never reads it; the console
+ * driver empties the FIFO when it starts, after this). Waits for the rest
+ * of that second only when there are user scripts to leave out, so a
+ * boot without them reaches its prompt as fast as before. The ports are
+ * taken from sigma0 here (the console driver gets them from the root
+ * later, as usual). The keys are read, so the REPL does not see them. */
+static int early_key(void)
+{
+    uint64_t r = rt_sigma0_ioports(COM1, 3);
+    if (r != L4_SIGMA0_OK && r != L4_SIGMA0_ETAKEN)
+        return 0;
+    int got = 0;
+    for (;;) {
+        while (inb(COM1_LSR) & LSR_DR) {
+            inb(COM1);
+            got = 1;
+        }
+        if (got || l4_kip()->clock_us >= KEY_WINDOW_US)
+            return got;
+        struct l4_msg m = { 0 };    /* 10 ms: a receive from nil that times out */
+        l4_ipc(L4_NILTHREAD, L4_NODESC, 0, L4_TIMEOUTS(0, L4_TO(625, 4), 0, 0), &m, 0);
+    }
+}
+
+/* Why this boot is in safe mode, or NULL. */
+static const char *safe_reason(void)
+{
+    if (l4_kip()->flags & L4_KIP_SAFE_MODE)
+        return "the kernel command line has safe=1";
+    if (have_user_files() && early_key())
+        return "a key was typed on COM1 during the first second";
+    return NULL;
+}
+
+static const char *safe_why;    /* NULL: a normal boot */
+static int have_rescue;         /* the archive has rescue.lua */
+
 /* Runs under lua_pcall, so that errors anywhere, also while opening the
- * libraries, reach msghandler rather than the panic function. */
+ * libraries, reach msghandler rather than the panic function. init.lua
+ * gets the boot's mode: "normal", or "safe" and why. */
 static int pmain(lua_State *L)
 {
     rt_lua_open_libs(L);
@@ -138,8 +242,61 @@ static int pmain(lua_State *L)
     lua_setglobal(L, "arg");
     if (luaL_loadfile(L, "init.lua") != LUA_OK)
         return lua_error(L);
-    lua_call(L, 0, 0);
+    lua_pushstring(L, safe_why ? "safe" : "normal");
+    lua_pushstring(L, safe_why);
+    if (have_rescue) {
+        deadline_us = l4_kip()->clock_us + BOOT_DEADLINE_US;
+        lua_sethook(L, deadline_hook, LUA_MASKCOUNT, HOOK_COUNT);
+    }
+    lua_call(L, 2, 0);
+    if (lua_gethook(L) == deadline_hook)
+        return luaL_error(L, "the boot plan ended before it was done (no console?)");
     return 0;
+}
+
+/* The rescue plan, in a fresh state: rescue.lua gets the boot plan's
+ * error (with its traceback) and the boot's mode. */
+static int rescue_pmain(lua_State *L)
+{
+    const char *why = lua_tostring(L, 1);
+    rt_lua_open_libs(L);
+    if (luaL_loadfile(L, "rescue.lua") != LUA_OK)
+        return lua_error(L);
+    lua_pushstring(L, why);
+    lua_pushstring(L, safe_why ? "safe" : "normal");
+    lua_pushboolean(L, plan_late);
+    lua_call(L, 3, 0);
+    return 0;
+}
+
+/* The boot plan failed with msg: the rescue plan runs in a new state (the
+ * old one may be full, or hold a broken module) and leaves the user's
+ * scripts out, here and in what it starts. If even that fails, the kernel
+ * takes the serial line back so that its messages are seen. */
+static void rescue(lua_State *old, const char *msg)
+{
+    char *why = strdup(msg ? msg : "(error object is not a string)");
+    rt_boot_flags |= RT_BOOT_NO_USER;
+    lua_State *L = why ? rt_lua_newstate(SIZE_MAX) : NULL;
+    if (L == NULL) {
+        l4_kdebug(L4_KDEBUG_CONSOLE, 0, NULL, NULL);
+        rt_console_id = 0;
+        fprintf(stderr, "lua-root: %s\nlua-root: no memory for the rescue plan\n", msg);
+        free(why);
+        return;
+    }
+    rt_thread_main(L);      /* before the old state goes: interrupts find this one */
+    rt_lua_close(old);
+    rt_files_id = 0;        /* the archive itself: rescue.lua asks the file service again */
+    lua_pushcfunction(L, rt_lua_msghandler);
+    lua_pushcfunction(L, rescue_pmain);
+    lua_pushstring(L, why);
+    free(why);
+    if (lua_pcall(L, 1, 0, 1) != LUA_OK) {
+        l4_kdebug(L4_KDEBUG_CONSOLE, 0, NULL, NULL);
+        rt_console_id = 0;
+        fprintf(stderr, "lua-root: the rescue plan failed too: %s\n", lua_tostring(L, -1));
+    }
 }
 
 /* ---- a Lua task (docs/runtime.md "Lua tasks") ---- */
@@ -222,6 +379,7 @@ static int task_main(void)
     if (a->magic != RT_ARGS_MAGIC)
         rt_child_exit(1, "no spawn block");
     rt_clock_set_epoch(a->epoch_us);
+    rt_boot_flags = a->flags;
     rt_console_id = a->console;
     rt_files_id = a->files;
     if (a->nio && rt_child_io() < 0)
@@ -247,6 +405,11 @@ int main(void)
         return task_main();
     rt_clock_init();
     rt_archive_init();      /* without it, loading init.lua fails below */
+    struct rt_file f;
+    have_rescue = rt_archive_find("rescue.lua", &f) == 0;
+    safe_why = safe_reason();
+    if (safe_why)
+        rt_boot_flags |= RT_BOOT_NO_USER;
     lua_State *L = rt_lua_newstate(SIZE_MAX);
     if (L == NULL) {
         fputs("lua-root: cannot create a Lua state: not enough memory\n", stderr);
@@ -256,10 +419,13 @@ int main(void)
     lua_pushcfunction(L, rt_lua_msghandler);
     lua_pushcfunction(L, pmain);
     if (lua_pcall(L, 0, 0, 1) != LUA_OK) {
-        fprintf(stderr, "lua-root: %s\n", lua_tostring(L, -1));
-        return 1;   /* crt0 calls exit: stdio is flushed, QEMU ends */
+        if (!have_rescue) {
+            fprintf(stderr, "lua-root: %s\n", lua_tostring(L, -1));
+            return 1;   /* crt0 calls exit: stdio is flushed, QEMU ends */
+        }
+        rescue(L, lua_tostring(L, -1));
     }
     fflush(NULL);
-    rt_console_puts("lua-root: init.lua returned; idling (quit QEMU: Ctrl-] then X)\n");
+    rt_console_puts("lua-root: the boot plan returned; idling (quit QEMU: Ctrl-] then X)\n");
     rt_idle();
 }

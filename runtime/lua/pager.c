@@ -225,7 +225,7 @@ static void cmd_spawn(struct l4_msg *m, int parent)
     struct rt_task_args h = { .magic = RT_ARGS_MAGIC, .size = size,
                               .epoch_us = rt_clock_epoch(), .service = rt_pager_id,
                               .memcap = memcap, .console = rt_console_id,
-                              .files = rt_files_id, .nio = nio };
+                              .files = rt_files_id, .nio = nio, .flags = rt_boot_flags };
     for (uint64_t off = 0; off < total;) {
         uint64_t n = PAGE - off % PAGE;
         if (n > total - off)

@@ -87,6 +87,7 @@ struct rt_task_args {
     uint64_t console;       /* the console server (rt_console_id), 0: none */
     uint64_t files;         /* the file service (rt_files_id), 0: none */
     uint64_t nio;           /* I/O port ranges to fetch at start (RT_REQ_IO) */
+    uint64_t flags;         /* the spawner's rt_boot_flags */
     unsigned char body[];
 };
 
@@ -169,6 +170,12 @@ uint64_t rt_child_heap(uint64_t end);       /* asks for [RT_HEAP_BASE, end): the
 int rt_child_stack(unsigned slot, uint64_t size);  /* thread-stack slot's top size bytes: ok */
 void rt_child_exit(int status, const char *failure) __attribute__((noreturn));
 int rt_child_io(void);          /* fetches its I/O ports (RT_REQ_IO): 0 or -1 */
+
+/* main.c: how this boot treats a user's scripts (docs/recovery.md);
+ * the root decides, a Lua task takes its spawner's. RT_BOOT_NO_USER:
+ * user/ is not on package.path (safe mode, and the rescue plan). */
+#define RT_BOOT_NO_USER 1
+extern uint64_t rt_boot_flags;
 
 /* console.c: the one output path of fds 1 and 2: the console server
  * rt_console_id (docs/console.md), or the kernel's debug output while it

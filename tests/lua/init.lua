@@ -21,13 +21,15 @@ end
 run("lpeg_own_test_suite", function() dofile("lpeg-test.lua") end)
 
 -- tests/scripts/, packed as a user's `make SCRIPTS=folder` is: its .lua
--- files at the archive's root, nothing else.
+-- files under user/, nothing else; package.path looks there first.
 run("scripts_folder", function()
   local m = require "mymod.deep"
   assert(m.where == "tests/scripts/mymod/deep.lua" and m.name == "mymod.deep", m.where)
-  assert(dofile("userscript.lua") == "userscript ran")
-  assert(io.open("notes.txt") == nil, "a non-.lua file of SCRIPTS was packed")
-  assert(io.open(".hidden/skip.lua") == nil, "a hidden folder of SCRIPTS was packed")
+  assert(package.searchpath("mymod.deep", package.path) == "user/mymod/deep.lua")
+  assert(dofile("user/userscript.lua") == "userscript ran")
+  assert(io.open("userscript.lua") == nil, "a file of SCRIPTS was packed at the root")
+  assert(io.open("user/notes.txt") == nil, "a non-.lua file of SCRIPTS was packed")
+  assert(io.open("user/.hidden/skip.lua") == nil, "a hidden folder of SCRIPTS was packed")
 end)
 
 -- The bindings' tests come before smoke.lua, whose last case takes all of

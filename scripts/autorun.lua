@@ -1,0 +1,80 @@
+-- The user's autorun (docs/recovery.md "Safe boot"): init.lua starts this
+-- thread last, once the consoles and the REPLs are up, with the path of
+-- the user's init.lua (user/init.lua: `make run SCRIPTS=dir` packs the
+-- folder under user/). It runs that script in this thread's own state
+-- (memory cap and priority below the REPLs', set by init.lua). Whatever
+-- goes wrong (it does not compile, raises, runs out of memory, or loops
+-- without a pause) is printed with its traceback and one line on how to
+-- boot without it; the REPL is not touched. `kill autorun` stops it.
+local path = ...
+
+-- How to get back to the standard boot plan: printed after any failure.
+local BACK = "autorun: the REPL is yours; to boot without your scripts: " ..
+             "safe mode (`make run SAFE=1`, GRUB's \"L4ua (safe mode)\", or a key " ..
+             "typed in the first second), or `make run` without SCRIPTS="
+
+-- A loop that computes for BUSY_US without a pause (sleeping, waiting for
+-- a message) is stopped: an autorun sets things up and returns, or waits;
+-- long work goes into l4.thread.create / l4.task.spawn of its own.
+local BUSY_US = 5000000
+local PERIOD_US = 500000    -- how often the guard looks at the CPU time
+local HOOK_COUNT = 10000    -- VM instructions between two calls of the guard
+
+local function report(text)
+  print(text)
+  print(BACK)
+end
+
+-- The script is loaded and run in a coroutine: after any error, memory
+-- errors too (which skip a message handler), its stack is still there to
+-- show; a script that does not compile shows where it was loaded.
+local main = coroutine.running()
+local co = coroutine.create(function()
+  local chunk, err = loadfile(path)
+  if not chunk then error(err, 0) end
+  chunk()     -- not a tail call: the traceback shows the script's frame
+end)
+local busy, last_wall, last_cpu = 0, l4.clock(), os.clock()
+local stop_why
+
+-- The guard, every HOOK_COUNT instructions of the script: stops it when
+-- this thread was asked to stop (l4.thread.kill or interrupt set their
+-- hook on the main coroutine, which does not run while the script does),
+-- or when it was busy for BUSY_US.
+local function guard()
+  if debug.gethook(main) then
+    stop_why = "stopped"
+    error("stopped", 2)
+  end
+  local now = l4.clock()
+  if now - last_wall < PERIOD_US then return end
+  local cpu = os.clock()
+  if (cpu - last_cpu) * 1e6 >= (now - last_wall) // 2 then
+    busy = busy + (now - last_wall)
+  else
+    busy = 0
+  end
+  last_wall, last_cpu = now, cpu
+  if busy >= BUSY_US then
+    stop_why = "busy"
+    error(("computed for %d s without a pause (a runaway loop?): stopped"):format(BUSY_US // 1000000), 2)
+  end
+end
+debug.sethook(co, guard, "", HOOK_COUNT)
+
+-- Room for the report when the script filled this state up to its cap.
+local reserve = string.rep("r", 256 << 10)
+
+local ok, e = coroutine.resume(co)
+if ok and coroutine.status(co) == "suspended" then
+  ok, e = false, "attempt to yield from outside a coroutine"
+end
+if ok then return end
+reserve = nil
+collectgarbage()
+if stop_why == "stopped" then
+  co = nil
+  return    -- the main coroutine's hook ends this thread now
+end
+local msg = type(e) == "string" and e or ("(error object is a %s value)"):format(type(e))
+report("autorun: " .. path .. " failed: " .. debug.traceback(co, msg))
