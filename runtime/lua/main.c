@@ -217,18 +217,19 @@ static int early_key(void)
     }
 }
 
-/* Why this boot is in safe mode, or NULL. */
+static const char *safe_why;    /* NULL: a normal boot */
+static int have_rescue;         /* the archive has rescue.lua: the system's */
+
+/* Why this boot is in safe mode, or NULL. A test boot's archive (no
+ * rescue plan) never has COM1 looked at: its tests take the ports. */
 static const char *safe_reason(void)
 {
     if (l4_kip()->flags & L4_KIP_SAFE_MODE)
         return "the kernel command line has safe=1";
-    if (have_user_files() && early_key())
+    if (have_rescue && have_user_files() && early_key())
         return "a key was typed on COM1 during the first second";
     return NULL;
 }
-
-static const char *safe_why;    /* NULL: a normal boot */
-static int have_rescue;         /* the archive has rescue.lua */
 
 /* Runs under lua_pcall, so that errors anywhere, also while opening the
  * libraries, reach msghandler rather than the panic function. init.lua
