@@ -10,9 +10,9 @@
 -- (the REPLs, the watcher, the supervisor, ...), replaces the COM1 console
 -- driver with a fresh one (the kernel keeps the serial line if even that
 -- cannot start), prints the error and how to go back, and gives the
--- console a REPL and a watcher. Tasks the plan spawned keep running.
+-- console a REPL and a watcher (which restarts them if they die). Tasks
+-- the plan spawned keep running, unsupervised.
 local err, mode, late = ...
-local console = require "console"
 
 local BACK = "rescue: to get the standard boot plan back, reboot: in safe mode (`make run SAFE=1`, " ..
              "GRUB's \"L4ua (safe mode)\", or a key typed in the first second) if one of your " ..
@@ -37,23 +37,18 @@ for _, t in ipairs(l4.sys.threads() or {}) do
   end
 end
 
--- 2. A fresh console driver on COM1 (a stuck or broken one, or one with
---    a reader that is gone, cannot be trusted). The kernel has the line
---    meanwhile, and keeps it if the driver does not answer.
-l4.sys.release_serial(false)
+-- 2. A fresh console driver on COM1 (a stuck or broken one cannot be
+--    trusted), started as the console guardian starts it
+--    (scripts/consoles.lua: it takes the serial line and the root's
+--    output). The kernel has the line meanwhile, and keeps it if the
+--    driver does not answer.
+local consoles = require "consoles"
 l4.sys.set_console(nil)
+l4.sys.release_serial(false)
 for _, t in ipairs(l4.task.list() or {}) do
   if t.name == "console" and t.state == "running" then l4.task.delete(t.id) end
 end
-local con, why = l4.task.spawn{name = "console", script = "console_task.lua",
-                               args = {"uart", 0x3f8, 4}, io = {{0x3f8, 8}},
-                               prio = 200, memcap = 8 << 20}
-if con and not l4.call(con, {timeout = 5000}, console.INFO) then
-  local i = l4.task.info(con)
-  why = ("it does not answer (%s %s)"):format(i and i.state or "?", i and i.message or "")
-  l4.task.delete(con)
-  con = nil
-end
+local con, why = consoles.start(consoles.by_name.console)
 
 print("")
 print("rescue: the boot plan " .. (late and "did not finish" or "failed") ..
@@ -63,15 +58,14 @@ if not con then
   print(BACK)
   return
 end
-l4.sys.release_serial(true)
-l4.sys.set_console(con)
 print("rescue: this is the rescue plan: the serial console and its REPL only")
 print(BACK)
 
--- 3. The REPL on it, and the watcher (kernel log, Ctrl-C), as init.lua
---    starts them.
-local repl = assert(l4.thread.create{script = "session.lua", args = {con, "serial"},
-                                     memcap = 64 << 20, prio = 100})
-assert(l4.thread.create{script = "watch.lua", args = {con, repl}, prio = 150})
+-- 3. The REPL on it, and the watcher (the kernel's log, Ctrl-C, and the
+--    console guardian for these two only), as init.lua starts them.
+local repl = assert(consoles.start(consoles.by_name["repl.serial"]))
+assert(l4.thread.create{script = "watch.lua", prio = 150, memcap = 8 << 20,
+                        args = {"console", con, "repl.serial", repl, "com2", false,
+                                "push", false, "screen", false, "repl.screen", false}})
 
 l4.sleep()      -- the task lives on
