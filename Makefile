@@ -215,8 +215,9 @@ bench: $(BUILD)/kernel-test32.elf $(BUILD)/sigma0.elf $(BENCH_ELF) $(BUILD)/lua-
 
 # ---- make soak: weeks of use in minutes (docs/reliability.md "Soak") ----
 # The real system's scripts (scripts/init.lua packed as system-init.lua)
-# with tests/soak/ over them: its init.lua boots the system plan in a
-# thread, then runs the soak. SOAK_SCALE=N runs 1/N of the full figures
+# with tests/soak/'s .lua files over them, at the archive's root (not a
+# user's folder: its init.lua is this boot's plan): it boots the system
+# plan in a thread, then runs the soak. SOAK_SCALE=N runs 1/N of the full figures
 # (make test runs 1/20: tests/run.py stage "soak"); the figure is packed
 # as soak_config.lua, one archive per scale. The soak's crash victim is
 # the isolation tests' (tests/lua/services_crash.lua).
@@ -229,7 +230,8 @@ $(BUILD)/tests/soak/soak-%.arc: $(SCRIPT_FILES) $(SOAK_FILES) tests/lua/services
 	$(Q)echo 'return {scale = $*}' > $(@D)/config-$*.lua
 	$(Q)$(MKARCHIVE) -o $@ re.lua=$(LUA_DIR)/share/re.lua $(SCRIPT_DIRS) \
 		system-init.lua=scripts/init.lua soak_config.lua=$(@D)/config-$*.lua \
-		services_crash.lua=tests/lua/services_crash.lua -L tests/soak
+		services_crash.lua=tests/lua/services_crash.lua \
+		$(foreach f,$(SOAK_FILES),$(f:tests/soak/%=%)=$(f))
 all: $(BUILD)/tests/soak/soak-20.arc
 
 .PHONY: soak

@@ -23,6 +23,9 @@
 -- prints every figure, then "soak: PASS" or "soak: FAIL" and ends QEMU
 -- with the status. soak_config.lua (packed by the Makefile) gives the scale:
 -- 1/scale of the full figures (make soak: 1; make test: 20).
+-- This plan runs for minutes: main.c's boot deadline is for the system's
+-- plan (the archive has its rescue.lua), not for this one.
+debug.sethook()
 local l4 = require "l4"
 local service = require "service"
 local names = require "names"
