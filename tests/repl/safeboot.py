@@ -122,6 +122,7 @@ def c_waits_then_loops(s):
     works(s)
     t = guest_s(s)
     assert t < 18, f"the loop was stopped too late (the prompt at {t:.1f} s of guest time)"
+    return f"prompt answering at {t:.1f} s of guest time"
 
 
 def c_killed(s):
@@ -186,6 +187,7 @@ def c_rescue_deadline(s):
     works(s)
     t = guest_s(s)
     assert t < 12, f"the rescue prompt came too late ({t:.1f} s of guest time)"
+    return f"rescue prompt answering at {t:.1f} s of guest time"
 
 
 # (case, folder name, its files, extra make arguments)
@@ -229,8 +231,8 @@ def run_all(res, root, build):
         s = Boot(root, sb, os.path.join(logdir, f"safeboot-{cname}.log"), *args)
         try:
             t0 = time.monotonic()
-            case(s)
-            res.ok(f"{test} ({time.monotonic() - t0:.1f} s wall)")
+            note = case(s)
+            res.ok(f"{test} ({note + ', ' if note else ''}{time.monotonic() - t0:.1f} s wall)")
         except Exception as e:      # a broken case must not end the runner
             res.fail(test, f"{type(e).__name__}: {e}", s.text()[-3000:])
         finally:
