@@ -308,6 +308,32 @@ case("history: recall, skip duplicates, down back to the line", function()
   check(#ed.hist == 3 and ed.hist[1] == "8", "kept %d, oldest %s", #ed.hist, ed.hist[1])
 end)
 
+case("history kept by the console: a new REPL starts with it", function()
+  -- a console that keeps the history (the console server does: a REPL
+  -- started again on it has the lines of the last one)
+  local kept = {"1+1", "x = 6"}
+  local con = fake.con()
+  function con:history() return {table.unpack(kept)} end
+  function con:remember(line) kept[#kept + 1] = line end
+  local env = fake.env()
+  local r = repl.new(con, env)
+  r:feed("\27[A")
+  check(con.line == "> x = 6", "one up: %q", con.line)
+  r:feed("\27[A\r")
+  has(con:screen(), "\r\n2\r\n")
+  check(#kept == 3 and kept[3] == "1+1", "the line run again was kept: %s", table.concat(kept, "|"))
+  r:feed("  \r")
+  check(#kept == 3, "a blank line was kept")
+  -- a console whose history fails: the REPL starts with none and runs on
+  local bad = fake.con()
+  function bad:history() error("console: gone") end
+  function bad:remember() error("console: gone") end
+  local r2 = repl.new(bad, fake.env())
+  r2:feed("3*3\r\27[A")
+  has(bad:screen(), "\r\n9\r\n")
+  check(bad.line == "> 3*3", "its own history: %q", bad.line)
+end)
+
 case("tab completion: one candidate", function()
   local con, env, r = session("l4.ta\t")
   check(con.line == "> l4.task", "l4.ta: %q", con.line)
