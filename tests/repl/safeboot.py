@@ -190,6 +190,40 @@ def c_rescue_deadline(s):
     return f"rescue prompt answering at {t:.1f} s of guest time"
 
 
+# An autorun that kills COM1's console driver, crashes it (a version that
+# runs an illegal instruction) and hangs it (a version that never
+# answers), one after the other: the console guardian brings it back each
+# time (scripts/consoles.lua, docs/console.md "Consoles and sessions").
+TAKES_THE_CONSOLE_DOWN = """\
+local service = require "service"
+local function console()
+  for _, t in ipairs(l4.task.list()) do
+    if t.name == "console" and t.state == "running" then return t.id end
+  end
+end
+l4.sleep(500)
+l4.task.delete(console())
+l4.sleep(1500)
+service.reload("console", "return {run = function() l4.task._fault('exception') end}")
+l4.sleep(1500)
+print(("the autorun hangs the console at %d ms"):format(l4.clock() // 1000))
+service.reload("console", "return {run = function() l4.sleep() end}")
+"""
+
+
+def c_takes_the_console_down(s):
+    # whatever a script does to the console driver, COM1 ends at a
+    # working prompt within 10 s of guest time after the last failure
+    m = see(s, r"the autorun hangs the console at (\d+) ms", 60)
+    hung_at = int(m.group(1)) / 1000
+    see(s, r"consoles: console did not answer for \d+ ms \(hung\): deleted", 20)
+    see(s, r"consoles: console is back", 10)
+    works(s)
+    t = guest_s(s)
+    assert t - hung_at < 10, f"the prompt answered {t - hung_at:.1f} s after the hang"
+    return f"prompt answering {t - hung_at:.1f} s (guest) after the console hung"
+
+
 # (case, folder name, its files, extra make arguments)
 BOOTS = [
     (c_raises, "raises", RAISES, []),
@@ -204,6 +238,7 @@ BOOTS = [
                                "  t[i] = ('x'):rep(4096) .. i\nend\n"}, []),
     (c_rescue_error, "rescue-error", {"console.lua": "error('a broken console module')\n"}, []),
     (c_rescue_deadline, "rescue-loop", {"supervisor.lua": "while true do end\n"}, []),
+    (c_takes_the_console_down, "console-down", {"init.lua": TAKES_THE_CONSOLE_DOWN}, []),
 ]
 
 
