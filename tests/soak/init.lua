@@ -38,6 +38,10 @@ local config = require "soak_config"
 local FULL_ROUNDS = 1000
 local ROUNDS = math.max(1, FULL_ROUNDS // config.scale)
 local THREADS = 100             -- Lua threads a round (in one task)
+-- Lua threads the driver itself creates in the root each round, besides
+-- the task's: 0 while a root thread's number is used once (252 in the
+-- root's life, docs/runtime.md "Threads").
+local ROOT_THREADS = 0
 local CALLERS = 9               -- the round's other spawns
 local RELOADS = 10
 local CLIENTS = 4
@@ -190,7 +194,7 @@ end
 
 ---------------------------------------------------------------------------
 -- One round's pieces.
-local count = {threads = 0, thread_tasks = 0, spawns = 0, reloads = 0, kills = 0,
+local count = {threads = 0, root_threads = 0, thread_tasks = 0, spawns = 0, reloads = 0, kills = 0,
                root_restarts = 0, given_up = 0, absorbed = 0}
 local by_kind, back_ms = {}, {}
 
@@ -298,7 +302,27 @@ local function kill_one()
   end
 end
 
+-- n Lua threads of the root, one at a time: each sends its number times
+-- 3 back and must end.
+local THREAD_BODY = "local parent, i = ...; l4.send(parent, {timeout = 10000}, 0, i * 3)"
+local function root_threads(n)
+  for i = 1, n do
+    local t, err = l4.thread.create{code = THREAD_BODY, args = {l4.self(), i}, stack = 64 << 10,
+                                    memcap = 1 << 20}
+    if not t then problem("a root thread: %s", tostring(err)) return end
+    local from, _, v = l4.receive(t, 10000)
+    local ended = wait_for(1000, function() return l4.thread.status(t) ~= "running" end)
+    if not from or v ~= i * 3 or not ended or l4.thread.status(t) ~= "ended" then
+      problem("root thread %d: %s %s, %s", i, tostring(from), tostring(v), l4.thread.status(t))
+      return
+    end
+    count.threads = count.threads + 1
+    count.root_threads = count.root_threads + 1
+  end
+end
+
 local function round(r)
+  root_threads(ROOT_THREADS)
   local jobs = {}
   local id = spawn({"threads", THREADS}, "soak-threads")
   if id then jobs[#jobs + 1] = {id, "soak-threads", THREADS .. " threads"} end
@@ -350,6 +374,14 @@ for r = 1, ROUNDS do
       local i = service.info(name, 500)
       lm[#lm + 1] = ("%s %s"):format(name, i and group(i.memory) or "?")
     end
+    -- the root's own: the supervisor's Lua state, this one's, the store
+    local sup = names.lookup("supervisor")
+    local si = sup and l4.thread.info(sup)
+    local stored = 0
+    for _, bytes in pairs(l4.sys.store_list() or {}) do stored = stored + bytes end
+    lm[#lm + 1] = ("supervisor %s, the soak's driver %s; the root's store %s"):format(
+      si and group(si.memory) or "?", group(math.floor(collectgarbage("count") * 1024)),
+      group(stored))
     say("  Lua bytes in use: %s", table.concat(lm, ", "))
   end
 end
@@ -383,7 +415,8 @@ end
 ---------------------------------------------------------------------------
 -- The figures.
 say("done: %d rounds in %d ms of guest time", ROUNDS, guest_ms)
-say("Lua threads created: %s (in %s tasks)", group(count.threads), group(count.thread_tasks))
+say("Lua threads created: %s (%s in the root, the others in %s tasks)", group(count.threads),
+    group(count.root_threads), group(count.thread_tasks))
 say("tasks spawned: %s", group(count.spawns))
 say("reloads of echo: %s", group(count.reloads))
 table.sort(back_ms)
