@@ -108,4 +108,7 @@ const struct kdebug_op kdebug_ops[KDEBUG_NOPS] = {
     [L4_KDEBUG_CONSOLE] = { kd_console, true },
     [L4_KDEBUG_KLOG] = { kd_klog, true },
     [L4_KDEBUG_CHECK] = { kd_check, true },
+    [L4_KDEBUG_EXIT] = { kdebug_test_exit, true },
+    [L4_KDEBUG_RAISE_IRQ] = { kdebug_test_raise_irq, true },
+    [L4_KDEBUG_RTC_IRQ] = { kdebug_test_rtc_irq, true },
 };

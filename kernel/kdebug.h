@@ -3,7 +3,8 @@
  * operation open to every task is bounded (a few instructions, or a copy
  * of at most 32 bytes). The test-only operations (end QEMU, raise an
  * IRQ, the RTC's interrupt) are linked into the test kernel only
- * (tests/guest/kdebug_ops.c): the kernel that boots the system has none. */
+ * (tests/guest/kdebug_ops.c): the kernel that boots the system has none
+ * (their entries' handlers are weak symbols, NULL there). */
 #pragma once
 #include "thread.h"
 #include "space.h"
@@ -18,9 +19,11 @@ struct kdebug_op {
     bool root_only;             /* else open to every task: bounded */
 };
 
-/* The test kernel's operations (weak: none in the real kernel). */
-extern const struct kdebug_op kdebug_test_ops[] __attribute__((weak));
-extern const unsigned kdebug_test_nops __attribute__((weak));
+/* The test kernel's operations (tests/guest/kdebug_ops.c; weak: NULL, so
+ * no operation, in the real kernel). */
+void kdebug_test_exit(struct trap_frame *f) __attribute__((weak));
+void kdebug_test_raise_irq(struct trap_frame *f) __attribute__((weak));
+void kdebug_test_rtc_irq(struct trap_frame *f) __attribute__((weak));
 
 /* The kernel's own operations (kdebug.c), indexed by op. */
 #define KDEBUG_NOPS (L4_KDEBUG_CHECK + 1)
@@ -30,12 +33,8 @@ extern const struct kdebug_op kdebug_ops[KDEBUG_NOPS];
  * as raise_irq's round trip is a benchmark, irq_to_lua). */
 static inline void kdebug(struct thread *caller, struct trap_frame *f, uint64_t op)
 {
-    const struct kdebug_op *o = NULL;
-    if (op < KDEBUG_NOPS && kdebug_ops[op].handler)
-        o = &kdebug_ops[op];
-    else if (&kdebug_test_nops && op < kdebug_test_nops && kdebug_test_ops[op].handler)
-        o = &kdebug_test_ops[op];
-    if (!o) {
+    const struct kdebug_op *o = op < KDEBUG_NOPS ? &kdebug_ops[op] : NULL;
+    if (!o || !o->handler) {
         *trap_sys_code(f) = L4_EINVAL;  /* no such operation (in this kernel) */
         return;
     }

@@ -6,12 +6,12 @@
 #include "../../kernel/kdebug.h"
 #include "../../kernel/syscall.h"
 
-static void kd_exit(struct trap_frame *f)
+void kdebug_test_exit(struct trap_frame *f)
 {
     arch_exit(sys_arg(f, 1) ? EXIT_FAIL : EXIT_PASS);
 }
 
-static void kd_raise_irq(struct trap_frame *f)
+void kdebug_test_raise_irq(struct trap_frame *f)
 {
     uint64_t irq = sys_arg(f, 1);
     if (irq == 0 || irq >= L4_NUM_IRQS) {
@@ -24,7 +24,7 @@ static void kd_raise_irq(struct trap_frame *f)
 
 /* The CMOS RTC's periodic interrupt (IRQ 8) on or off. As nobody reads
  * register C in between, it fires once per switch-on. */
-static void kd_rtc_irq(struct trap_frame *f)
+void kdebug_test_rtc_irq(struct trap_frame *f)
 {
     bool on = sys_arg(f, 1) != 0;
     outb(0x70, 0x8B);                   /* register B, NMI stays off */
@@ -35,10 +35,3 @@ static void kd_rtc_irq(struct trap_frame *f)
     (void)inb(0x71);
     sys_result(f, L4_OK);
 }
-
-const struct kdebug_op kdebug_test_ops[] = {
-    [L4_KDEBUG_EXIT] = { kd_exit, true },
-    [L4_KDEBUG_RAISE_IRQ] = { kd_raise_irq, true },
-    [L4_KDEBUG_RTC_IRQ] = { kd_rtc_irq, true },
-};
-const unsigned kdebug_test_nops = sizeof kdebug_test_ops / sizeof kdebug_test_ops[0];
