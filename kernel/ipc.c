@@ -560,7 +560,6 @@ static bool kernel_call_fast(struct thread *me, uint64_t to, unsigned n)
         (d->partner != IPC_OPEN && d->partner != me->id) || !space_direct(me->space, d->space) ||
         ((max = L4_RCV_MAXWORDS(d->rcv_desc)) && n > max) || !sched_may_hand_over(d))
         return false;
-    kassert(!d->rq_next && !d->sq_owner && me->ipc_kernel);    /* d waits; I speak for the kernel */
     for (unsigned i = 0; i < n; i++)
         *trap_mr(d->frame, i) = me->kmsg[i];
     d->utcb->intended_receiver = to;

@@ -60,8 +60,6 @@ void sched_remove(struct thread *t)
 
 void sched_make_ready(struct thread *t)
 {
-    /* Woken out of a wait: out of every send queue, its timeout gone. */
-    kassert(!t->sq_owner && !t->deadline_us);
     t->state = TS_READY;
     if (!t->rq_next)
         rq_add_tail(t);
@@ -89,13 +87,10 @@ static struct thread *pick(void)
 
 void schedule(void)
 {
-    /* A ready thread is in its queue (the running one at its head) */
-    kassert(current == &idle_thread || current->state != TS_READY || current->rq_next);
     sched_need_resched = false;
     if (current->state != TS_READY && current != &idle_thread)
         sched_remove(current);
     struct thread *next = pick();
-    kassert(next->state == TS_READY);
     if (next == current)
         return;
     struct thread *prev = current;
@@ -119,7 +114,6 @@ void sched_cancel_timeout(struct thread *t)
 
 void sched_set_timeout(struct thread *t, uint16_t to)
 {
-    kassert(thread_waits(t));       /* only a wait can time out */
     sched_cancel_timeout(t);
     unsigned m = to & 0x3ff, e = to >> 10;
     if (m == 0)
