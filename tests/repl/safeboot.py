@@ -177,6 +177,19 @@ def c_rescue_error(s):
     s.expect(PROMPT, 10)
 
 
+def c_rescue_memory(s):
+    # a module of the user's that eats the root's memory while the plan
+    # requires it: the plan fails with "not enough memory" (a memory error
+    # has no traceback: Lua skips the message handler), the rescue plan's
+    # fresh state has the memory back
+    see(s, r"rescue: the boot plan failed: not enough memory\n", 90)
+    see(s, BACK_RESCUE, 10)
+    see(s, REPL_UP, 10)
+    works(s)
+    t = guest_s(s)
+    return f"rescue prompt answering at {t:.1f} s of guest time"
+
+
 def c_rescue_deadline(s):
     see(s, REPL_UP, 60)
     see(s, r"rescue: the boot plan did not finish: the boot plan was not done 8 s after it "
@@ -237,6 +250,8 @@ BOOTS = [
     (c_eats_memory, "memory", {"init.lua": "local t = {}\nfor i = 1, math.huge do\n"
                                "  t[i] = ('x'):rep(4096) .. i\nend\n"}, []),
     (c_rescue_error, "rescue-error", {"console.lua": "error('a broken console module')\n"}, []),
+    (c_rescue_memory, "rescue-memory", {"supervisor.lua": "local t = {}\nfor i = 1, math.huge do "
+                                        "t[i] = ('x'):rep(65536) .. i end\n"}, []),
     (c_rescue_deadline, "rescue-loop", {"supervisor.lua": "while true do end\n"}, []),
     (c_takes_the_console_down, "console-down", {"init.lua": TAKES_THE_CONSOLE_DOWN}, []),
 ]
