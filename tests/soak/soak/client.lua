@@ -1,4 +1,4 @@
--- A client task of the soak (tests/soak/init.lua starts four): it calls
+-- A client task of the soak (soak/main.lua starts four): it calls
 -- services for the whole run, every request numbered, and checks that
 -- each gets exactly one answer that is its own, or a clear error.
 -- Arguments: its number, the name service's raw id, the driver's raw id.

@@ -1,4 +1,4 @@
--- A short-lived task of the soak (tests/soak/init.lua spawns ten a
+-- A short-lived task of the soak (soak/main.lua spawns ten a
 -- round). Its first argument says what it does; it ends with os.exit(0)
 -- once all of it worked (an error fails the task with the message).
 --   "threads", n: creates n Lua threads, BATCH at a time; each

@@ -1,7 +1,7 @@
--- What the soak kills and crashes (tests/soak/init.lua picks one kind at
+-- What the soak kills and crashes (soak/main.lua picks one kind at
 -- random per round). One table, one entry per kind; `on = false` keeps a
 -- kind out, with the reason. A kind names its component and how it is
--- hit; init.lua finds the target, hits it, then waits until the
+-- hit; main.lua finds the target, hits it, then waits until the
 -- component is back (a new id under its name that answers).
 --
 --   component  the name it is found under: the system supervisor's
@@ -19,7 +19,7 @@
 --              kind (tests/lua/services_crash.lua, as lua.isolation_*)
 --   root       a thread of the root task: each restart takes an lthread
 --              of the root, which is never given back yet (docs/runtime.md
---              "Threads", 252 per task), so init.lua stops picking these
+--              "Threads", 252 per task), so main.lua stops picking these
 --              kinds after ROOT_THREAD_RESTARTS of them
 -- A root thread that ended keeps its kernel thread (TCB, UTCB) and its
 -- stack for good: each restart of a root thread leaves some 25 KiB of the

@@ -85,7 +85,7 @@ local function wait_for(ms, fn)
 end
 
 ---------------------------------------------------------------------------
--- The system: scripts/init.lua in a thread (it ends in l4.sleep()).
+-- The system: scripts/init.lua in a thread (it never returns: its guard).
 local t_boot = l4.clock()
 assert(l4.thread.create{script = "system-init.lua"})
 for _, n in ipairs{"echo", "supervisor", "sched"} do
