@@ -17,7 +17,7 @@ import sys
 import time
 
 EXIT_PASS, EXIT_PANIC = 0x10 * 2 + 1, 0x12 * 2 + 1
-ICOUNT = ["-icount", "shift=0,align=off,sleep=off"]
+ICOUNT = ["-icount", "shift=0,align=off,sleep=off", "-rtc", "clock=vm"]   # as tests/run.py
 QEMU_COMMON = ["-m", "256M", "-display", "none", "-no-reboot", "-net", "none",
                "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
 # The root task stopped in a fault that sigma0 does not answer: stop there.
