@@ -9,7 +9,7 @@
  *   l4.task.info(id) -> {id, name, state, status, message, pages, shared, copied,
  *                        heap, memcap}
  *   l4.task.list() -> {{id, name, state, pages, heap, memcap}, ...}
- *   l4.task.stats() -> {pool, free, reserved, tasks, text_pages, data_pages}
+ *   l4.task.stats() -> {pool, free, reserved, tasks, text_pages, data_pages, records}
  *   l4.task.resolve(thread, addr, ip, access) -> fpage, send base (for Lua pagers)
  *   l4.task._probe([v]) -> a word of this task's .data (tests only)
  *   l4.task._fault(kind) -> in a Lua task, a fault (tests only)
@@ -349,21 +349,24 @@ static int task_resolve(lua_State *L)
 }
 
 /* l4.task.stats(): the pager's pool in pages (pool: from sigma0, free,
- * reserved: promised to granted heaps), running tasks, and the image's
- * pages that tasks share (text_pages) and copy (data_pages). */
+ * reserved: promised to granted heaps), running tasks, the image's
+ * pages that tasks share (text_pages) and copy (data_pages), and the
+ * pager's own pages besides the pool (records: its table of the pool's
+ * pages and the tasks' records). */
 static int task_stats(lua_State *L)
 {
     struct rt_task_stats s;
     int r = rt_task_stats(&s);
     if (r)
         return fail(L, r);
-    lua_createtable(L, 0, 6);
+    lua_createtable(L, 0, 7);
     set_int(L, "pool", s.pool);
     set_int(L, "free", s.free);
     set_int(L, "reserved", s.reserved);
     set_int(L, "tasks", s.tasks);
     set_int(L, "text_pages", s.text_pages);
     set_int(L, "data_pages", s.data_pages);
+    set_int(L, "records", s.records);
     return 1;
 }
 

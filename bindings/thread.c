@@ -58,16 +58,13 @@ static int thread_switch(lua_State *L)
     return 1;
 }
 
-/* In the new state, under lua_pcall: lthread, source, is-a-script ->
- * the body. */
+/* In the new state, under lua_pcall: source, is-a-script -> the body. */
 static int thread_setup(lua_State *NL)
 {
-    unsigned lt = (unsigned)lua_tointeger(NL, 1);
     size_t len;
-    const char *src = lua_tolstring(NL, 2, &len);
-    int script = lua_toboolean(NL, 3);
+    const char *src = lua_tolstring(NL, 1, &len);
+    int script = lua_toboolean(NL, 2);
     rt_lua_open_libs(NL);
-    l4b_set_lthread(NL, lt);
     int st = script ? luaL_loadfilex(NL, src, "t") : luaL_loadbufferx(NL, src, len, "=thread", "t");
     if (st != LUA_OK)
         return lua_error(NL);
@@ -149,9 +146,6 @@ static int thread_create(lua_State *L)
     size_t stack = (size_t)opt_size(L, "stack", STACK_DEFAULT, STACK_MIN, STACK_MAX);
     /* 0: no cap of its own (the task's memory cap still bounds it) */
     size_t memcap = (size_t)opt_size(L, "memcap", 0, 0, INT64_MAX);
-    int lt = rt_thread_reserve();
-    if (lt < 0)
-        return l4b_fail(L, "no thread left", L4_EBUSY);
     /* The cap applies once the state is ready: the setup below pushes
      * into NL outside a pcall, where a refused allocation would panic. */
     lua_State *NL = rt_lua_newstate(SIZE_MAX);
@@ -159,12 +153,11 @@ static int thread_create(lua_State *L)
         return l4b_fail(L, "not enough memory", L4_ENOMEM);
     lua_pushcfunction(NL, rt_lua_msghandler);
     lua_pushcfunction(NL, thread_setup);
-    lua_pushinteger(NL, lt);
     size_t len;
     const char *s = lua_tolstring(L, src, &len);
     lua_pushlstring(NL, s, len);
     lua_pushboolean(NL, script);
-    int st = lua_pcall(NL, 3, 1, 0);
+    int st = lua_pcall(NL, 2, 1, 0);
     if (st != LUA_OK) {     /* a body that does not compile, or a cap too small */
         const char *msg = lua_tostring(NL, -1);
         lua_pushstring(L, msg ? msg : "cannot load the thread's body");
@@ -184,6 +177,15 @@ static int thread_create(lua_State *L)
         rt_lua_close(NL);
         return l4b_fail(L, "not enough memory", L4_ENOMEM);    /* the libraries need more */
     }
+    /* The lthread last: nothing below raises an error in L, so a reserved
+     * one is always started or given back (rt_thread_start). Its UTCB is
+     * where NL's IPC goes (no allocation in NL: its cap is set). */
+    int lt = rt_thread_reserve();
+    if (lt < 0) {
+        rt_lua_close(NL);
+        return l4b_fail(L, "too many threads running (at most 252 in a task)", L4_EBUSY);
+    }
+    l4b_set_lthread(NL, (unsigned)lt);
     uint64_t id = 0;
     int r = rt_thread_start((unsigned)lt, NL, (int)nargs, stack, prio, &id);
     if (r != L4_OK) {

@@ -14,7 +14,11 @@
 
 struct space *tasks[L4_MAX_TASKS];
 uint16_t task_owner[L4_MAX_TASKS];
-static uint16_t task_generation[L4_MAX_TASKS];
+/* Per task number, the version its next space starts from: past every
+ * version its earlier spaces gave (space_destroy), so that no id of a
+ * deleted task names a thread of a later one until 2^16 versions. The
+ * first space of a number starts at 0x100, as the boot tasks always did. */
+static uint16_t task_version[L4_MAX_TASKS] = { [0 ... L4_MAX_TASKS - 1] = 0x100 };
 
 /* Frees the user half's page-table frames (not the pages they map: those
  * belong to whoever mapped them; a page table with its companion, see
@@ -58,11 +62,8 @@ struct space *space_create(unsigned task, struct space *chief, uint8_t mcp)
     s->tlb_stale = true;            /* its PCID may hold a deleted task's entries */
     s->chief = chief;
     s->mcp = mcp;
-    /* Versions start from the task's generation: a reused task number
-     * gives ids that differ from the old task's. */
-    uint16_t gen = ++task_generation[task];
     for (unsigned i = 0; i < L4_MAX_LTHREADS; i++)
-        s->next_version[i] = (uint16_t)(gen << 8);
+        s->next_version[i] = task_version[task];
     /* The kernel half (PML4 slots 256..511) is shared by every space. */
     memcpy((uint64_t *)phys_to_virt(pml4) + 256, (uint64_t *)phys_to_virt(kernel_pml4) + 256, 256 * 8);
     if (!space_map_page(s, L4_KIP_BASE, kip_phys, false, false)) {
@@ -86,6 +87,12 @@ void space_destroy(struct space *s)
             thread_destroy(s->threads[i]);
     if ((READ_CR(3) & PTE_ADDR) == s->pml4)
         WRITE_CR(3, kernel_pml4);
+    /* Each lthread counted up from task_version (thread_create): the
+     * next space of this number starts past the one that went furthest. */
+    uint16_t base = task_version[s->task], most = 0;
+    for (unsigned i = 0; i < L4_MAX_LTHREADS; i++)
+        most = MAX(most, (uint16_t)(s->next_version[i] - base));
+    task_version[s->task] = (uint16_t)(base + most);
     tasks[s->task] = NULL;
     mdb_unmap_space(s);         /* what others have from s goes too */
     io_space_destroy(s);        /* and the ports */

@@ -118,13 +118,28 @@ static void sys_thread_schedule(struct trap_frame *f)
 
 /* lthread_ex_regs: an lthread of the caller's task (created if needed), a
  * new ip, sp, pager and exception handler (~0 keeps each); out its id and
- * the old values, and its flags. */
+ * the old values, and its flags. With EXREGS_DELETE = L4_EXREGS_DELETE
+ * (exactly; any other value is ignored): deletes the thread instead (not
+ * lthread 0, not the caller), so that the number can serve a new thread,
+ * with the next version. */
 static void sys_lthread_ex_regs(struct trap_frame *f)
 {
     uint64_t lt = sys_arg(f, EXREGS_LTHREAD), ip = sys_arg(f, EXREGS_IP);
     uint64_t sp = sys_arg(f, EXREGS_SP);
     if (lt >= L4_MAX_LTHREADS || (ip != KEEP && ip >= USER_TOP) || (sp != KEEP && sp >= USER_TOP)) {
         sys_result(f, L4_EINVAL);       /* no such lthread, or ip/sp not in user space */
+        return;
+    }
+    if (sys_arg(f, EXREGS_DELETE) == L4_EXREGS_DELETE) {
+        struct thread *d = current->space->threads[lt];
+        if (!d) {
+            sys_result(f, L4_ENOTHREAD);
+        } else if (lt == 0 || d == current) {
+            sys_result(f, L4_EINVAL);   /* the task's first thread, or itself */
+        } else {
+            thread_destroy(d);
+            sys_result(f, L4_OK);
+        }
         return;
     }
     struct thread_regs r = { ip, sp, sys_arg(f, EXREGS_PAGER), sys_arg(f, EXREGS_EXC), 0 };

@@ -243,6 +243,18 @@ def run_lua(res, qemu, build):
         res.fail("lua", "no test case ran", log)
     compare_with_host(res, log)
 
+    # Tasks are limited only by memory: at 1 GiB, at least 1,000 small Lua
+    # tasks at once (tests/lua/many_tasks.lua prints the count and the
+    # pages one costs).
+    arc = os.path.join(build, "tests", "lua", "many.arc")
+    args = ICOUNT + ["-m", "1G", "-kernel", kernel, "-initrd", base + "," + arc + " scripts"]
+    status, log, _ = boot(qemu, args, 120, os.path.join(logdir, "lua-many-tasks.log"))
+    counts = re.findall(r"^many_tasks: round \d: .*", log, re.M)
+    if status != EXIT_PASS or not re.search(r"^ktest: 2 passed, 0 failed$", log, re.M):
+        res.fail("lua.many_tasks", f"QEMU status {status}", log)
+    else:
+        res.ok("lua.many_tasks: " + counts[0][len("many_tasks: "):] if counts else "lua.many_tasks")
+
     args = ICOUNT + ["-kernel", kernel, "-initrd", base]
     status, log, _ = boot(qemu, args, 60, os.path.join(logdir, "lua-no-scripts.log"))
     need = [r'lua-root: no boot module named "scripts"', r"lua-root: cannot open init\.lua",

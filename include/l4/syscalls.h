@@ -140,6 +140,14 @@ static inline uint64_t l4_lthread_ex_regs(uint64_t lthread, uint64_t ip, uint64_
     return r;
 }
 
+/* Deletes lthread `lthread` of my task (not 0, not myself): its number
+ * then serves a new thread, with the next version (abi.md). */
+static inline uint64_t l4_lthread_delete(uint64_t lthread)
+{
+    uint64_t a[6] = { lthread, ~0ull, ~0ull, ~0ull, ~0ull, L4_EXREGS_DELETE };
+    return l4_syscall6(L4_SYS_LTHREAD_EX_REGS, a);
+}
+
 /* Deletes task 'task' (if I am its chief) and creates it anew running at
  * ip/sp with the given pager; pager nil: leave it inactive, owned by
  * new_chief. *first gets the new task's first thread id. */

@@ -64,7 +64,7 @@ static const char *refusal(const struct task *t, const struct region *r, uint64_
 
 uint64_t fault_task(unsigned slot, struct l4_msg *m)
 {
-    struct task *t = &tasks[slot];
+    struct task *t = tasks[slot];
     uint64_t addr = L4_FAULT_ADDR(m->w[0]), ip = m->w[1], page = addr & ~(PAGE - 1);
     bool write = L4_FAULT_IS_WRITE(m->w[0]), exec = L4_FAULT_IS_EXEC(m->w[0]);
     const struct region *r = region_of(page);
@@ -87,7 +87,7 @@ uint64_t fault_task(unsigned slot, struct l4_msg *m)
         return L4_TAG(0, 0, 1);
     }
     /* Private: a new page, zeroed or a copy of the initial .data. */
-    int64_t i = task_page(slot, r->kind == REGION_HEAP && t->reserved > 0);
+    int64_t i = task_page(slot, page, r->kind == REGION_HEAP && t->reserved > 0);
     if (i < 0) {
         task_fail(slot, "page fault at ", addr, ip, "out of memory");
         return L4_NODESC;

@@ -5,6 +5,7 @@
 #   build/scripts.arc           scripts/ (+ drivers-lua/, shell/ if present) + LPeg's
 #                               re.lua + the .lua files of $(SCRIPTS), if given, under
 #                               user/: module "scripts" of the ISO
+#   build/tests/lua/many.arc    the 1 GiB boot's: tests/lua/many_tasks.lua as init.lua
 #   build/tests/lua/tests.arc   tests/lua/ + drivers-lua/ + re.lua + LPeg's test.lua (as
 #                               lpeg-test.lua) + tests/scripts/ (as a SCRIPTS folder):
 #                               the "scripts" of the test boot
@@ -85,7 +86,14 @@ $(BUILD)/tests/lua/tests.arc: $(shell find tests/lua tests/scripts drivers-lua -
 		$(foreach f,$(TEST_SERVICE_SCRIPTS),$(f)=scripts/$(f)) drivers-lua tests/lua \
 		-L tests/scripts
 
-all: $(BUILD)/lua-root.elf $(BUILD)/scripts.arc $(BUILD)/tests/lua/tests.arc
+# The 1 GiB boot of tests/run.py's lua.many_tasks: as many Lua tasks at once
+# as memory allows.
+$(BUILD)/tests/lua/many.arc: tests/lua/many_tasks.lua tests/lua/exhaust.lua tools/mkarchive.py
+	@mkdir -p $(@D)
+	@echo "  ARC     $@"
+	$(Q)$(MKARCHIVE) -o $@ init.lua=tests/lua/many_tasks.lua exhaust.lua=tests/lua/exhaust.lua
+
+all: $(BUILD)/lua-root.elf $(BUILD)/scripts.arc $(BUILD)/tests/lua/tests.arc $(BUILD)/tests/lua/many.arc
 
 -include $(wildcard $(BUILD)/runtime/lua/*.d)
 

@@ -82,7 +82,7 @@ void rt_data_save(void)
  * the pool can keep the pages for the task; replies the end granted. */
 static uint64_t on_heap(unsigned slot, struct l4_msg *m)
 {
-    struct task *t = &tasks[slot];
+    struct task *t = tasks[slot];
     uint64_t need = m->w[0], cap_end = RT_HEAP_BASE + t->memcap;
     if (need > t->heap_end && need <= cap_end) {
         uint64_t want = (need + HEAP_CHUNK - 1) & ~(HEAP_CHUNK - 1);
@@ -105,7 +105,7 @@ static uint64_t on_heap(unsigned slot, struct l4_msg *m)
 /* RT_REQ_EXIT: status, failed, and a string item with the message. */
 static void on_exit(unsigned slot, struct l4_msg *m)
 {
-    struct task *t = &tasks[slot];
+    struct task *t = tasks[slot];
     bool failed = m->w[1] != 0;
     t->msg[0] = 0;
     if (failed) {
@@ -178,7 +178,6 @@ static void cmd_spawn(struct l4_msg *m, int parent)
     const unsigned char *body = (const unsigned char *)rcv_buf;
     uint64_t pager = m->w[3] ? m->w[3] : rt_pager_id;
     uint64_t mcp = m->w[1] > 255 ? 255 : m->w[1], prio = m->w[2] > 255 ? 255 : m->w[2];
-    int slot = task_slot_new();
     m->w[1] = 0;
     if (L4_TAG_T(m->tag) != 2 || nio > RT_IO_MAX || u != 5 + nio ||
         size > RT_ARGS_MAX - sizeof(struct rt_task_args) || memcap > RT_HEAP_END - RT_HEAP_BASE) {
@@ -188,22 +187,22 @@ static void cmd_spawn(struct l4_msg *m, int parent)
     for (unsigned i = 0; i < nio; i++) {
         uint32_t port = (uint32_t)word(m, 5 + i), count = (uint32_t)(word(m, 5 + i) >> 32);
         bool ok = port + count <= 0x10000 && count > 0 &&
-                  (parent >= 0 ? io_within(&tasks[parent], port, count)
+                  (parent >= 0 ? io_within(tasks[parent], port, count)
                                : io_fpages(port, count, io_from_sigma0, NULL));
         if (!ok) {
             m->w[0] = RT_TASK_EPORTS;
             return;
         }
     }
+    int why = 0, slot = task_new(&why);
     if (slot < 0) {
-        m->w[0] = RT_TASK_ENOSLOT;
+        m->w[0] = (uint64_t)why;
         return;
     }
-    struct task *t = &tasks[slot];
-    memset(t, 0, sizeof *t);
+    struct task *t = tasks[slot];
     t->memcap = memcap;
     t->heap_end = RT_HEAP_BASE;
-    t->parent = parent >= 0 ? tasks[parent].id : 0;
+    t->parent = parent >= 0 ? tasks[parent]->id : 0;
     memcpy(t->name, name_buf, nlen < RT_NAME_MAX ? nlen : RT_NAME_MAX - 1);
     t->nio = nio;
     for (unsigned i = 0; i < nio; i++) {
@@ -213,10 +212,10 @@ static void cmd_spawn(struct l4_msg *m, int parent)
     /* The spawn block: header and body, copied into pages of the task. */
     uint64_t total = sizeof(struct rt_task_args) + size;
     for (; t->nargs * PAGE < total; t->nargs++) {
-        int64_t i = task_page((unsigned)slot, false);
+        int64_t i = task_page((unsigned)slot, RT_ARGS_BASE + t->nargs * PAGE, false);
         if (i < 0) {
             task_release((unsigned)slot);
-            memset(t, 0, sizeof *t);
+            task_forget((unsigned)slot);
             m->w[0] = RT_TASK_ENOMEM;
             return;
         }
@@ -237,8 +236,8 @@ static void cmd_spawn(struct l4_msg *m, int parent)
     /* A Lua task spawns at most at its own mcp: nothing it starts can
      * rise above what it may itself (the console's priority, say). */
     if (parent >= 0) {
-        mcp = mcp < tasks[parent].mcp ? mcp : tasks[parent].mcp;
-        prio = prio < tasks[parent].mcp ? prio : tasks[parent].mcp;
+        mcp = mcp < tasks[parent]->mcp ? mcp : tasks[parent]->mcp;
+        prio = prio < tasks[parent]->mcp ? prio : tasks[parent]->mcp;
     }
     t->mcp = (uint8_t)mcp;
     /* The new thread starts at its creator's priority, and runs at once:
@@ -246,12 +245,12 @@ static void cmd_spawn(struct l4_msg *m, int parent)
      * never runs above it (nor above its mcp). */
     struct l4_sched_info me = { 0 };
     l4_thread_schedule(rt_pager_id, prio, ~0ull, &me);
-    uint64_t id = 0, r = l4_task_new(L4_ID(task_number((unsigned)slot), 0, 0), mcp,
+    uint64_t id = 0, r = l4_task_new(L4_ID((unsigned)slot, 0, 0), mcp,
                                      (uint64_t)_start, RT_STACK_TOP, pager, 0, &id);
     l4_thread_schedule(rt_pager_id, me.prio, ~0ull, 0);
     if (r != L4_OK) {
         task_release((unsigned)slot);
-        memset(t, 0, sizeof *t);
+        task_forget((unsigned)slot);
         m->w[0] = r == L4_ENOMEM ? RT_TASK_ENOMEM : RT_TASK_EKERNEL;
         return;
     }
@@ -313,7 +312,7 @@ static uint64_t cmd_resolve(struct l4_msg *m)
 static uint64_t request(uint64_t from, int parent, struct l4_msg *m)
 {
     uint32_t label = L4_TAG_LABEL(m->tag);
-    uint64_t who = parent >= 0 ? tasks[parent].id : 0;
+    uint64_t who = parent >= 0 ? tasks[parent]->id : 0;
     if (label == RT_REQ_SPAWN) {
         cmd_spawn(m, parent);
         return L4_TAG(0, 2, 0);
@@ -329,19 +328,20 @@ static uint64_t request(uint64_t from, int parent, struct l4_msg *m)
         m->w[5] = (UP(__text_end) - (uint64_t)__text_start + UP(__rodata_end) -
                    (uint64_t)__rodata_start) / PAGE;
         put(m, 6, (UP(__data_end) - (uint64_t)__data_start) / PAGE);
-        return L4_TAG(0, 7, 0);
+        put(m, 7, ps.meta + ps.records);
+        return L4_TAG(0, 8, 0);
     }
     if (label == RT_REQ_RESOLVE && parent < 0)
         return cmd_resolve(m);
     if (label == RT_REQ_LIST) {
-        for (uint64_t i = m->w[0]; i < MAX_TASKS; i++)
-            if (tasks[i].state && (parent < 0 || tasks[i].parent == who))
-                return send_info(&tasks[i], m, i + 1);
+        for (uint64_t i = m->w[0] > FIRST_TASK ? m->w[0] : FIRST_TASK; i < L4_MAX_TASKS; i++)
+            if (tasks[i] && (parent < 0 || tasks[i]->parent == who))
+                return send_info(tasks[i], m, i + 1);
         m->w[0] = RT_TASK_ENOTASK;
         return L4_TAG(0, 1, 0);
     }
     int slot = task_of_id(m->w[0]);
-    struct task *t = slot >= 0 && (parent < 0 || tasks[slot].parent == who) ? &tasks[slot] : NULL;
+    struct task *t = slot >= 0 && (parent < 0 || tasks[slot]->parent == who) ? tasks[slot] : NULL;
     m->w[1] = 0;
     if (!t) {
         m->w[0] = RT_TASK_ENOTASK;
@@ -369,7 +369,7 @@ static uint64_t request(uint64_t from, int parent, struct l4_msg *m)
     case RT_REQ_DELETE:
         if (t->state == RT_TASK_RUNNING)
             m->w[1] = task_kill((unsigned)slot, RT_TASK_ENOTASK);
-        memset(t, 0, sizeof *t);
+        task_forget((unsigned)slot);
         m->w[0] = RT_TASK_OK;
         return L4_TAG(0, 2, 0);
     case RT_REQ_INFO:
@@ -402,7 +402,7 @@ static bool sending_io;     /* the reply being sent is on_io's */
 static uint64_t on_io(unsigned slot, struct l4_msg *m)
 {
     sending_io = true;
-    struct task *t = &tasks[slot];
+    struct task *t = tasks[slot];
     struct io_reply r = { m, 0 };
     bool ok = true;
     for (unsigned i = 0; i < t->nio && ok; i++)
@@ -429,9 +429,18 @@ static uint64_t serve(uint64_t from, unsigned slot, struct l4_msg *m)
     }
     case RT_REQ_HEAP:
         return on_heap(slot, m);
-    case RT_REQ_STACK:      /* the pages come as they are touched */
+    case RT_REQ_STACK:
+        /* The pages come as they are touched; size 0: the slot's thread
+         * has gone, its pages come back (the next thread gets new ones,
+         * zeroed). */
         if (m->w[0] < RT_TSTACK_SLOTS && m->w[1] <= RT_TSTACK_MAX) {
-            uint32_t *st = &tasks[slot].tstack[m->w[0]];
+            struct task *t = tasks[slot];
+            uint32_t *st = &t->tstack[m->w[0]];
+            if (m->w[1] == 0) {
+                uint64_t top = rt_tstack_top((unsigned)m->w[0]);
+                t->pages -= pool_release_range(&t->held, top - RT_TSTACK_MAX, top);
+                *st = 0;
+            }
             *st = (uint32_t)UP(m->w[1] > *st ? m->w[1] : *st);
             m->w[0] = 1;
         } else {
@@ -479,7 +488,7 @@ static void __attribute__((noreturn)) pager_main(void)
         if (L4_ID_TASK(from) == me && (label == L4_LABEL_PAGEFAULT || label == L4_LABEL_EXCEPTION))
             tag = fault_own(from, &m);
         else if (label >= KEEP_PUT && label <= KEEP_STATS && (L4_ID_TASK(from) == me || slot >= 0))
-            tag = keeper_request(L4_ID_TASK(from) == me ? NULL : &tasks[slot], &m, rcv_buf);
+            tag = keeper_request(L4_ID_TASK(from) == me ? NULL : tasks[slot], &m, rcv_buf);
         else if (L4_ID_TASK(from) == me)
             tag = request(from, -1, &m);
         else if (slot >= 0)

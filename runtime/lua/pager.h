@@ -6,11 +6,16 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "pool.h"
 #include "rt.h"
 #include "l4/syscalls.h"
 
-#define MAX_TASKS   32
-#define FIRST_TASK  16              /* the tasks' numbers: FIRST_TASK + slot */
+/* The tasks' numbers: FIRST_TASK up to L4_MAX_TASKS - 1 (the kernel's
+ * bound); a slot of the table is the task's number. */
+#define FIRST_TASK  16
+/* Ended tasks whose record (how they ended, for wait and info) is kept:
+ * beyond, the oldest ended is forgotten. */
+#define ENDED_KEEP  64
 
 struct task {
     unsigned state;             /* 0 free, RT_TASK_RUNNING, _EXITED, _FAILED */
@@ -23,8 +28,9 @@ struct task {
                                            thread-stack slot (RT_REQ_STACK) */
     unsigned nargs;             /* pages of the spawn block */
     uint32_t args[RT_ARGS_MAX / 4096];
+    struct pool_list held;      /* its private pages (pool.h) */
     int status;
-    uint64_t ended;             /* order of ending: the oldest ended slot is reused first */
+    uint64_t ended;             /* order of ending: the oldest ended is forgotten first */
     uint64_t waiter;            /* a thread waiting for the end, or 0 */
     uint64_t parent;            /* the task that asked for it (its first thread), 0: the root */
     char name[RT_NAME_MAX];
@@ -32,20 +38,27 @@ struct task {
     struct { uint32_t port, count; } io[RT_IO_MAX];
     char msg[RT_MSG_MAX];       /* why it failed, 0-terminated */
 };
-extern struct task tasks[MAX_TASKS];
+/* The records (a page each, pool_record), by task number; NULL: the
+ * number is free. */
+extern struct task *tasks[L4_MAX_TASKS];
 extern uint64_t tasks_running;
 
 /* ---- tasktab.c ---- */
-unsigned task_number(unsigned slot);
 /* The running task a thread belongs to, or -1. */
 int task_of_thread(uint64_t thread);
 /* The task (running or ended) whose first thread is id, or -1. */
 int task_of_id(uint64_t id);
-/* A slot for a new task: a free one, else the oldest ended; -1 if none. */
-int task_slot_new(void);
-/* A zeroed page of the pool for the task, from its heap reserve or not;
- * its pool index, or -1 if the pool has none. */
-int64_t task_page(unsigned slot, bool from_reserve);
+/* A zeroed record for a new task, at the lowest free number, or at the
+ * oldest ended task's (the kernel gives a reused number's task ids of
+ * versions its earlier tasks never had); its number (slot), or -1
+ * (RT_TASK_ENOSLOT in *why) if every number runs, or -1 (RT_TASK_ENOMEM)
+ * if there is no page for the record. */
+int task_new(int *why);
+/* Forgets the record (the task was deleted and its pages given back). */
+void task_forget(unsigned slot);
+/* A zeroed page of the pool for the task at address va, from its heap
+ * reserve or not; its pool index, or -1 if the pool has none. */
+int64_t task_page(unsigned slot, uint64_t va, bool from_reserve);
 /* Gives back the task's pages and reserve (its mappings are gone);
  * returns the pages. */
 uint64_t task_release(unsigned slot);

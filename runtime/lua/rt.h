@@ -7,7 +7,10 @@
  *   0x000200000000  the heap (sbrk), grown in blocks from sigma0 up to
  *   0x010000000000  RT_HEAP_END
  *   0x020000000000  the root only: the pool of pages its pager gives the
- *                   Lua tasks it spawns (pager.c)
+ *                   Lua tasks it spawns (pool.c), up to 1 TiB
+ *   0x030000000000  the root only: the keeper's store (keeper.c)
+ *   0x040000000000  the root only: the pool's table of pages, and at
+ *   0x041000000000  the pager's records of tasks
  *   0x100000000000  the bindings' free area (l4b.h: windows, l4.mem)
  *   0x7f8000000000  the Lua threads' stacks (RT_TSTACK_BASE): 256 slots of
  *                   512 MiB, each a stack of at most 256 MiB at its top and
@@ -65,6 +68,8 @@ static inline uint64_t rt_tstack_top(unsigned i)
 #define RT_ARGS_BASE   0x0000000180000000ull
 #define RT_ARGS_MAX    (256u << 10)     /* bytes of a spawn block */
 #define RT_POOL_BASE   0x0000020000000000ull
+#define RT_POOL_META   0x0000040000000000ull    /* the pool's table of pages (pool.c) */
+#define RT_POOL_RECORDS 0x0000041000000000ull   /* the pager's task records (pool.c) */
 #define RT_LT_PAGER    1                /* lthread of the root's pager thread */
 #define RT_MSG_MAX     1024             /* bytes of an end message kept */
 #define RT_ARGS_MAGIC  0x31534b5341547552ull    /* "RuTASKS1" */
@@ -136,6 +141,7 @@ struct rt_task_stats {
                                        promised to granted heaps */
     uint64_t tasks;                 /* running */
     uint64_t text_pages, data_pages; /* of the image: shared / copied per task */
+    uint64_t records;               /* the pager's own pages besides the pool */
 };
 const char *rt_task_strerror(int code);
 int rt_task_spawn(const struct rt_spawn *s, uint64_t *id);
@@ -239,8 +245,9 @@ void rt_archive_each(void (*fn)(const char *name, size_t len, size_t size, void 
                      void *arg);
 
 /* threads.c: threads of this task that run Lua (docs/runtime.md
- * "Threads"), lthreads RT_LT_FIRST..RT_LT_LAST, each used once (0 is the
- * main thread, 1 the root's pager, 254 and 255 are debug threads). */
+ * "Threads"), lthreads RT_LT_FIRST..RT_LT_LAST (0 is the main thread, 1
+ * the root's pager, 254 and 255 are debug threads): at most that many at
+ * a time; an ended one's number serves a later thread, under a new id. */
 #define RT_LT_FIRST 2
 #define RT_LT_LAST  253
 #define RT_INTERRUPT_MAX 256            /* bytes of an interrupt's message, with the 0 */
@@ -253,16 +260,19 @@ void rt_libc_lock(void);
 void rt_libc_unlock(void);
 /* Frees the lock if thread id holds it (it was stopped in it): true then. */
 int rt_libc_lock_drop(uint64_t id);
-/* The lthread the next thread gets, or -1 if none is left. */
+/* Reserves an lthread for the next thread (deleting the L4 threads of
+ * ended ones first), or -1 if all are running. Give it to
+ * rt_thread_start or back with rt_thread_unreserve. */
 int rt_thread_reserve(void);
+void rt_thread_unreserve(unsigned lt);
 /* Starts lthread lt (from rt_thread_reserve) on a stack of `stack` bytes
  * in a slot of the thread-stack region (with a guard gap below), at
  * priority prio (-1: the creator's), running lua_pcall(L, nargs, 0, 1): L
  * (from rt_lua_newstate) holds a message handler, the body and its nargs
  * arguments. *id gets its id. Returns 0 or an L4 code (L4_ENOMEM: no
- * stack; L4_EBUSY: lt was taken meanwhile). The thread then owns L: it
- * closes it itself when the body returns or fails, or when it is killed
- * (at its next Lua instruction). */
+ * stack; L4_EBUSY: lt is not reserved); the lthread is free again on
+ * failure. The thread then owns L: it closes it itself when the body
+ * returns or fails, or when it is killed (at its next Lua instruction). */
 int rt_thread_start(unsigned lt, struct lua_State *L, int nargs, size_t stack, int prio,
                     uint64_t *id);
 /* main.c registers the main thread's state (lthread 0), so that it can

@@ -10,7 +10,8 @@
  *   RT_REQ_EXIT   w0 the status, w1 1 if it failed, then a string item
  *                 with the message if so; no reply: the task is deleted.
  *   RT_REQ_STACK  w0 a thread-stack slot, w1 bytes at its top that are
- *                 stack (threads.c); reply w0 1 (0: refused).
+ *                 stack (threads.c), 0: its thread has gone, the pages
+ *                 go back; reply w0 1 (0: refused).
  *   RT_REQ_IO     reply w0 0 and a map item per I/O fpage of the ports it
  *                 was given at spawn. */
 enum { RT_REQ_HEAP = 1, RT_REQ_EXIT, RT_REQ_STACK, RT_REQ_IO };
@@ -28,7 +29,8 @@ enum { RT_REQ_HEAP = 1, RT_REQ_EXIT, RT_REQ_STACK, RT_REQ_IO };
  *   RT_REQ_INFO     w0 id; reply RT_INFO_WORDS words (below) and two
  *                   strings: the name and the message, with their 0.
  *   RT_REQ_STATS    reply w0 code, w1 pool pages, w2 free, w3 reserved,
- *                   w4 running tasks, w5 shared image pages, w6 copied.
+ *                   w4 running tasks, w5 shared image pages, w6 copied,
+ *                   w7 the pager's own pages (table of pages, records).
  *   RT_REQ_LIST     w0 an index (start 0); reply as RT_REQ_INFO for the
  *                   next visible task, else w0 RT_TASK_ENOTASK.
  *   RT_REQ_RESOLVE  root only: w0 the faulting thread, w1 the fault

@@ -170,7 +170,8 @@ int rt_task_stats(struct rt_task_stats *s)
     struct l4_msg m = { 0 };
     int r = call(RT_REQ_STATS, 0, 0, &m, 0, NULL);
     if (!r)
-        *s = (struct rt_task_stats){ m.w[1], m.w[2], m.w[3], m.w[4], m.w[5], word(&m, 6) };
+        *s = (struct rt_task_stats){ m.w[1], m.w[2], m.w[3], m.w[4], m.w[5], word(&m, 6),
+                                     word(&m, 7) };
     return r;
 }
 

@@ -2,13 +2,15 @@
  * lifecycle, stacks, interrupts and kills.
  *
  * A Lua thread is an L4 thread of this task (lthread RT_LT_FIRST up to
- * RT_LT_LAST, each used once: an id never names a later thread) with a
- * Lua state of its own, prepared by its creator (bindings/thread.c) with
- * the body function and its arguments on it, and a stack in a slot of the
+ * RT_LT_LAST; an ended one's L4 thread is deleted and its number serves a
+ * later thread, whose id has another version: an old id never names it)
+ * with a Lua state of its own, prepared by its creator (bindings/thread.c)
+ * with the body function and its arguments on it, and a stack in a slot of the
  * thread-stack region (rt.h): the stack at the slot's top, an unmapped
  * guard gap below it, so an overflow is a page fault, never a write into
- * somebody else's memory. A slot keeps its memory when its thread ends
- * (sigma0 gives each frame once) and serves the next thread.
+ * somebody else's memory. In the root a slot keeps its memory when its
+ * thread ends (sigma0 gives each frame once) and serves the next thread,
+ * cleared; in a Lua task the pages go back to the root's pool.
  *
  * Which thread am I? There is no register for it: a thread is found by
  * its stack pointer; in a slot of the region it is that slot's thread,
@@ -33,7 +35,12 @@
 #include "rt.h"
 #include "l4/syscalls.h"
 
-enum { T_FREE, T_RUNNING, T_ENDED, T_FAILED, T_KILLED };
+/* A slot's life: FREE (never used) -> RESERVED (rt_thread_reserve) ->
+ * RUNNING -> ENDED, FAILED or KILLED, parked; then reaped (its L4 thread
+ * deleted, `alive` 0) by the next reserve, which may pick it again:
+ * RESERVED with a new L4 thread, whose id has the next version. Until
+ * then its id and how it ended stay here for rt_thread_status. */
+enum { T_FREE, T_RUNNING, T_ENDED, T_FAILED, T_KILLED, T_RESERVED };
 /* How often a kill cancels the target's IPC and donates the CPU to it,
  * waiting for its safe point, before it stops the thread where it is. */
 #define KILL_TRIES 200
@@ -46,16 +53,22 @@ static struct slot {
     volatile int state;
     volatile int kill;          /* a kill is pending: end at the next instruction */
     volatile int interrupt;     /* an interrupt is pending: raise why */
+    int alive;                  /* its L4 thread exists (running or parked) */
     unsigned stack;             /* its stack slot */
     char why[RT_INTERRUPT_MAX]; /* the interrupt's message */
 } slots[256];
-static volatile unsigned top_lt = RT_LT_FIRST;     /* slots below are taken */
+/* Where rt_thread_reserve looks first: the lthreads are taken in turn,
+ * so that an lthread's versions, and so its ids, repeat as late as
+ * possible. Under the libc lock. */
+static unsigned next_lt = RT_LT_FIRST;
 
-/* The thread-stack region's slots: the lthread using it (0: never used)
- * and the bytes at its top that are stack (mapped in the root; granted
- * by the pager in a Lua task). Under the libc lock. */
+/* The thread-stack region's slots: the lthread using it (0: never used),
+ * the bytes at its top that are stack (mapped in the root; granted by
+ * the pager in a Lua task), and whether a thread ran on it since it was
+ * last cleared. Under the libc lock. */
 static struct {
     unsigned char lt;
+    unsigned char used;
     uint64_t size;
 } stacks[RT_TSTACK_SLOTS];
 
@@ -133,12 +146,51 @@ static __attribute__((noreturn)) void thread_entry(void)
     finish(s, failed ? T_FAILED : T_ENDED);
 }
 
+/* Deletes the L4 thread of a slot whose thread has ended (it is parked,
+ * holding nothing: finish, force_park, rt_thread_fault), so that its
+ * kernel frames go back and the lthread can serve a new thread. In a Lua
+ * task its stack's pages go back to the root's pool too; in the root
+ * they stay mapped for the next thread of the stack slot, which gets
+ * them cleared (stack_take). Under the libc lock. */
+static void reap(unsigned lt)
+{
+    struct slot *s = &slots[lt];
+    if (!s->alive || s->state == T_RUNNING || s->state == T_RESERVED)
+        return;
+    l4_lthread_delete(lt);
+    s->alive = 0;
+    if (rt_is_child() && stacks[s->stack].lt == lt && stacks[s->stack].size) {
+        rt_child_stack(s->stack, 0);
+        stacks[s->stack].size = 0;
+        stacks[s->stack].used = 0;
+    }
+}
+
 int rt_thread_reserve(void)
 {
     rt_libc_lock();
-    int lt = top_lt <= RT_LT_LAST ? (int)top_lt : -1;
+    for (unsigned lt = RT_LT_FIRST; lt <= RT_LT_LAST; lt++)
+        reap(lt);
+    int pick = -1;
+    for (unsigned k = 0; k <= RT_LT_LAST - RT_LT_FIRST && pick < 0; k++) {
+        unsigned lt = RT_LT_FIRST + (next_lt - RT_LT_FIRST + k) % (RT_LT_LAST - RT_LT_FIRST + 1);
+        if (slots[lt].state != T_RUNNING && slots[lt].state != T_RESERVED && !slots[lt].alive)
+            pick = (int)lt;
+    }
+    if (pick >= 0) {
+        slots[pick] = (struct slot){ .state = T_RESERVED };
+        next_lt = pick == RT_LT_LAST ? RT_LT_FIRST : (unsigned)pick + 1;
+    }
     rt_libc_unlock();
-    return lt;
+    return pick;
+}
+
+void rt_thread_unreserve(unsigned lt)
+{
+    rt_libc_lock();
+    if (lt >= RT_LT_FIRST && lt <= RT_LT_LAST && slots[lt].state == T_RESERVED)
+        slots[lt].state = T_FREE;
+    rt_libc_unlock();
 }
 
 /* Makes [top - size, top) of stack slot i stack: in the root, blocks of
@@ -182,7 +234,7 @@ static int stack_take(unsigned lt, uint64_t size)
     for (unsigned i = 0; i < RT_TSTACK_SLOTS && exact < 0; i++) {
         unsigned owner = stacks[i].lt;
         uint64_t have = stacks[i].size;
-        if (owner && slots[owner].state == T_RUNNING)
+        if (owner && owner != lt && slots[owner].state == T_RUNNING)
             continue;
         if (have == size)
             exact = (int)i;
@@ -196,7 +248,12 @@ static int stack_take(unsigned lt, uint64_t size)
     int pick = exact >= 0 ? exact : fresh >= 0 ? fresh : larger >= 0 ? larger : any;
     if (pick < 0 || !stack_map((unsigned)pick, size))
         return -1;
+    /* The last thread's data must not be seen by the next (in a Lua task
+     * reap gave the pages back: they come again zeroed). */
+    if (stacks[pick].used)
+        memset((void *)(rt_tstack_top((unsigned)pick) - stacks[pick].size), 0, stacks[pick].size);
     stacks[pick].lt = (unsigned char)lt;
+    stacks[pick].used = 1;
     return pick;
 }
 
@@ -212,35 +269,39 @@ int rt_thread_start(unsigned lt, lua_State *L, int nargs, size_t stack, int prio
         pager = rt_pager_id;
     }
     rt_libc_lock();
-    if (lt != top_lt || lt > RT_LT_LAST) {
+    if (lt < RT_LT_FIRST || lt > RT_LT_LAST || slots[lt].state != T_RESERVED) {
         rt_libc_unlock();
         return L4_EBUSY;
     }
+    struct slot *s = &slots[lt];
     stack = (stack + 4095) & ~(size_t)4095;
     const uint64_t keep = ~0ull;
     uint64_t r = l4_lthread_ex_regs(lt, keep, keep, pager, pager, id, NULL); /* created, inactive */
-    if (r == L4_OK && prio >= 0)
-        r = l4_thread_schedule(*id, (uint64_t)prio, keep, NULL);
-    if (r != L4_OK) {
-        top_lt = lt + 1;    /* the lthread may exist now: never used again */
-        rt_libc_unlock();
-        return (int)r;
+    if (r == L4_OK) {
+        s->alive = 1;
+        s->id = *id;
+        if (prio >= 0)
+            r = l4_thread_schedule(*id, (uint64_t)prio, keep, NULL);
     }
     /* RUNNING before the stack is taken: stack_take sees the slot as used. */
-    struct slot *s = &slots[lt];
-    *s = (struct slot){ .id = *id, .L = L, .nargs = nargs, .state = T_RUNNING };
-    top_lt = lt + 1;
-    int st = stack_take(lt, stack);
-    if (st < 0) {
-        s->state = T_FREE;
-        rt_libc_unlock();
-        return L4_ENOMEM;
+    if (r == L4_OK) {
+        *s = (struct slot){ .id = *id, .L = L, .nargs = nargs, .state = T_RUNNING, .alive = 1 };
+        int st = stack_take(lt, stack);
+        if (st < 0)
+            r = L4_ENOMEM;
+        else
+            s->stack = (unsigned)st;
     }
-    s->stack = (unsigned)st;
-    uint64_t sp = rt_tstack_top((unsigned)st) - 8;     /* as after a call */
-    r = l4_lthread_ex_regs(lt, (uint64_t)thread_entry, sp, keep, keep, id, NULL);
-    if (r != L4_OK)
-        s->state = T_FREE;
+    if (r == L4_OK) {
+        uint64_t sp = rt_tstack_top(s->stack) - 8;     /* as after a call */
+        r = l4_lthread_ex_regs(lt, (uint64_t)thread_entry, sp, keep, keep, id, NULL);
+    }
+    if (r != L4_OK) {
+        /* Not started: its L4 thread (if made) goes, the lthread is free. */
+        if (s->alive)
+            l4_lthread_delete(lt);
+        *s = (struct slot){ .state = T_FREE };
+    }
     rt_libc_unlock();
     return (int)r;
 }
@@ -258,12 +319,13 @@ static struct slot *slot_of(uint64_t id, int main)
         return NULL;
     if (lt == 0)
         return main && slots[0].id == id && slots[0].L ? &slots[0] : NULL;
-    if (lt < RT_LT_FIRST || lt >= top_lt || slots[lt].id != id || slots[lt].state == T_FREE)
+    if (lt < RT_LT_FIRST || lt > RT_LT_LAST || slots[lt].id != id || slots[lt].state == T_FREE ||
+        slots[lt].state == T_RESERVED)
         return NULL;
     return &slots[lt];
 }
 
-static const char *const state_names[] = { "", "running", "ended", "failed", "killed" };
+static const char *const state_names[] = { "", "running", "ended", "failed", "killed", "" };
 
 const char *rt_thread_status(uint64_t id)
 {
@@ -369,7 +431,7 @@ int rt_thread_kill(uint64_t id)
  * the console says so. No malloc, no stdio here: this is the pager. */
 int rt_thread_fault(unsigned lt)
 {
-    if (lt < RT_LT_FIRST || lt >= top_lt || slots[lt].state != T_RUNNING)
+    if (lt < RT_LT_FIRST || lt > RT_LT_LAST || slots[lt].state != T_RUNNING)
         return 0;
     struct slot *s = &slots[lt];
     l4_lthread_ex_regs(lt, (uint64_t)park, (uint64_t)park_sp, ~0ull, ~0ull, NULL, NULL);

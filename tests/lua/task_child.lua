@@ -167,6 +167,11 @@ elseif mode == "prio" then
   -- ends with its priority as the status, or 1000 + it if it could rise to 250
   local prio = l4.thread.schedule(l4.self())
   os.exit((l4.thread.schedule(l4.self(), 250) and 1000 or 0) + (prio or 999))
+elseif mode == "thread_loop" then
+  -- tests/lua/threads.lua: thread numbers reused in a task too
+  local r = require("thread_loop")(args[2])
+  check(r.max_per_lthread >= 3, "the lthreads were not reused")
+  os.exit(0)
 else
   error("unknown mode " .. tostring(mode))
 end

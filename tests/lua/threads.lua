@@ -193,6 +193,57 @@ case("thread_kill", function()
   eq(label, 42); eq(a, 10)
 end)
 
+-- Thread numbers are reused (runtime/lua/threads.c): a loop of create
+-- and end goes on far beyond the 252 lthreads, with nothing used up; a
+-- stale id does not reach the new thread of its number. In the root,
+-- and in a Lua task. Pool pages, kernel frames and the root's Lua memory
+-- back to where they were, within 1%.
+local function near(a, b, total) return math.abs(a - b) <= math.max(1, total // 100) end
+local LOOPS = 1000
+
+local function usage()
+  collectgarbage(); collectgarbage()
+  local st = l4.task.stats()
+  local kmem, klimit = l4.debug.kmem()
+  return {used = st.pool - st.free, pool = st.pool, kmem = kmem, klimit = klimit,
+          lua = collectgarbage("count")}
+end
+
+local function same_usage(a, b, what)
+  print(("  %s: pool pages in use %d -> %d (of %d), kernel frames %d -> %d, root Lua KiB %.0f -> %.0f")
+    :format(what, a.used, b.used, b.pool, a.kmem, b.kmem, a.lua, b.lua))
+  assert(near(a.used, b.used, b.pool), "pool pages not given back")
+  assert(near(a.kmem, b.kmem, b.klimit), "kernel frames not given back")
+  assert(math.abs(a.lua - b.lua) <= math.max(64, a.lua / 100), "the root's Lua memory grew")
+end
+
+case("thread_numbers_reused_in_the_root", function()
+  local loop = require "thread_loop"
+  loop(20)                              -- stacks and states made once
+  local before = usage()
+  local t0 = l4.clock()
+  local r = loop(LOOPS)
+  local after = usage()
+  print(("  %d threads created and ended in %.2f s; at most %d on one lthread; a stale id: no partner")
+    :format(r.threads, (l4.clock() - t0) / 1e6, r.max_per_lthread))
+  assert(r.max_per_lthread >= 3, "the lthreads were not reused")
+  same_usage(before, after, "root")
+  assert(l4.debug.mdb_check())
+end)
+
+case("thread_numbers_reused_in_a_task", function()
+  local before = usage()
+  local id = assert(l4.task.spawn{script = "task_child.lua", args = {"thread_loop", LOOPS},
+                                  memcap = 8 << 20})
+  local how, status, msg = l4.task.wait(id, 120000)
+  eq(how, "exited", "the task: " .. tostring(msg)); eq(status, 0)
+  local info = l4.task.info(id)
+  print(("  a task created and ended %d threads; it held %d pages at its end")
+    :format(LOOPS, info.pages))
+  l4.task.delete(id)
+  same_usage(before, usage(), "task")
+end)
+
 case("thread_in_a_lua_task", function()
   local id = assert(l4.task.spawn{script = "task_child.lua", args = {"threads"}})
   local how, status, msg = l4.task.wait(id)
