@@ -22,25 +22,35 @@
 -- the root's console (COM1) with its time from the last byte to the new
 -- version serving.
 --
--- When COM2's driver dies the agent fails with it (a read from COM2
--- fails, in the REPL too: it leaves it), and the console guardian
--- (scripts/consoles.lua) starts a new agent once a new driver serves; a
--- push in flight then fails and the host tool says so (docs/console.md
--- "Consoles and sessions").
+-- When COM2's driver dies (its task is deleted: a read from it fails at
+-- once) the agent goes on with the new one the console guardian starts
+-- (scripts/consoles.lua), found by name within 3 s; a push in flight then
+-- fails and the host tool says so, a COM2 REPL goes on on the new driver
+-- (docs/console.md "Consoles and sessions"). If none comes, the agent
+-- fails, and the guardian starts a new agent once a driver serves.
 local com2_name = ... or "com2"
 local console = require "console"
 local consoles = require "consoles"
 local files = require "files"
 
-local com2 = consoles.find(com2_name)
-for _ = 1, 40 do                    -- a restarted driver may not be listed yet
-  if com2 then break end
-  l4.sleep(50)
-  com2 = consoles.find(com2_name)
-end
-assert(com2, "push agent: no console server named " .. tostring(com2_name))
+local com2, con
+local in_repl = false               -- a COM2 REPL prints to COM2 (session below)
 
-local con = console.open(com2)
+-- Finds the COM2 server that runs now (another than `gone`), waiting up
+-- to 3 s (a restarted driver may not be listed yet) -> whether it did.
+local function find(gone)
+  for _ = 1, 60 do
+    local id = consoles.find(com2_name)
+    if id and id ~= gone then
+      com2, con = id, console.open(id)
+      if in_repl then l4.sys.set_console(id, "thread") end
+      return true
+    end
+    l4.sleep(50)
+  end
+  return false
+end
+assert(find(), "push agent: no console server named " .. tostring(com2_name))
 local MAX = 1 << 20                 -- bytes of a pushed script
 local BYTE_WAIT = 2000              -- ms between two pieces of a transfer
 local LINE_MAX = 4096
@@ -75,8 +85,10 @@ local function fill(wait)
     from, label, s = l4.call(com2, console.READ, console.READ_MAX)
   end
   if not from then
-    if wait then return false end
-    error("COM2: " .. tostring(label))
+    if wait and label == "timeout" then return false end
+    if not find(com2) then error("COM2: " .. tostring(label)) end
+    pending = ""                    -- a new line: what came before is gone
+    return not wait and fill() or false
   end
   if label ~= 0 then error("COM2: another client reads now") end
   pending = pending .. s
@@ -175,9 +187,11 @@ end
 
 local function session()
   l4.sys.set_console(com2, "thread")
+  in_repl = true
   con:write(("\nL4ua REPL on COM2: Lua %s; Ctrl-] leaves\n"):format(_VERSION:match("[%d.]+$")))
   local co = coroutine.create(function() require("repl").run(proxy, _G) end)
   local ok, e = coroutine.resume(co)
+  in_repl = false
   l4.sys.set_console(nil, "thread")
   if not ok then print("push agent: the COM2 REPL failed: " .. tostring(e)) end
   if ok and tostring(e):find("^lost") then error("push agent: " .. e, 0) end

@@ -214,8 +214,12 @@ def c_console_driver_crashes(s):
 
 
 def c_com2_and_push_agent_killed(s):
+    s.send("push_before = require('consoles').find('push')\r")
+    cases.prompt(s)
     ms = back_in(s, "com2", "kill('com2')")
     push_works(s, "after kill com2")
+    # the agent went on with the new driver: no new thread for it
+    cases.run(s, "require('consoles').find('push') == push_before", "true")
     ms2 = back_in(s, "push", "kill('push')")
     push_works(s, "after the push agent was killed")
     print(f"  kill com2: back in {ms} ms; the push agent killed: back in {ms2} ms "
