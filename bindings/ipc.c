@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "l4b.h"
+#include "wait.h"
 
 #define UP_IDS   lua_upvalueindex(1)
 #define UP_IDMT  lua_upvalueindex(2)
@@ -340,8 +341,11 @@ static int do_ipc(lua_State *L, struct l4b_state *st, uint64_t dest, uint64_t ta
     } else {
         memset(m.w, 0, sizeof m.w);
     }
-    uint64_t from = 0;
-    uint64_t r = l4_ipc(dest, tag, rcv, L4_TIMEOUTS(o->snd, o->rcv, o->pf, o->pf), &m, &from);
+    uint64_t from = 0, r = L4_IPC_RCV_CANCELLED;
+    if (l4b_wait_begin(st)) {
+        r = l4_ipc(dest, tag, rcv, L4_TIMEOUTS(o->snd, o->rcv, o->pf, o->pf), &m, &from);
+        l4b_wait_end(st);
+    }
     unsigned code = L4_IPC_ERR(r);
     if (io_grant && (code == L4_IPC_OK || code == L4_IPC_RCV_TIMEOUT ||
                      code == L4_IPC_RCV_CANCELLED || code == L4_IPC_RCV_ABORTED)) {
@@ -469,8 +473,11 @@ static int ipc_pager_loop(lua_State *L)
     for (;;) {
         uint64_t window = o.window ? o.window : st->window;
         uint64_t rcv = offer(L, st, L4_RCV_OPEN, window);
-        uint64_t from = 0;
-        uint64_t r = l4_ipc(dest, tag, rcv, L4_TIMEOUTS(o.snd, o.rcv, o.pf, o.pf), &m, &from);
+        uint64_t from = 0, r = L4_IPC_RCV_CANCELLED;
+        if (l4b_wait_begin(st)) {
+            r = l4_ipc(dest, tag, rcv, L4_TIMEOUTS(o.snd, o.rcv, o.pf, o.pf), &m, &from);
+            l4b_wait_end(st);
+        }
         unsigned code = L4_IPC_ERR(r);
         if (code != L4_IPC_OK) {
             if (tag != L4_NODESC && (code == L4_IPC_NOPARTNER || code == L4_IPC_SND_TIMEOUT)) {
@@ -524,8 +531,13 @@ static int ipc_pager_loop(lua_State *L)
 static int ipc_sleep(lua_State *L)
 {
     struct l4_msg m = { 0 };
+    struct l4b_state *st = get_state(L);
     uint16_t to = l4b_timeout(L, 1);
-    uint64_t r = l4_ipc(L4_NILTHREAD, L4_NODESC, 0, L4_TIMEOUTS(0, to, 0, 0), &m, NULL);
+    uint64_t r = L4_IPC_RCV_CANCELLED;
+    if (l4b_wait_begin(st)) {
+        r = l4_ipc(L4_NILTHREAD, L4_NODESC, 0, L4_TIMEOUTS(0, to, 0, 0), &m, NULL);
+        l4b_wait_end(st);
+    }
     unsigned code = L4_IPC_ERR(r);
     if (code != L4_IPC_RCV_TIMEOUT)
         return l4b_fail(L, l4b_ipc_error(code), code);

@@ -4,6 +4,7 @@
  * __close detach (when the state closes, or a to-be-closed variable goes
  * out of scope). wait and detach take the handle or the line number. */
 #include "l4b.h"
+#include "wait.h"
 
 struct irq {
     unsigned n;
@@ -75,7 +76,13 @@ static int irq_attach(lua_State *L)
 static int irq_wait(lua_State *L)
 {
     unsigned n = check_attached(L, 1);
-    unsigned code = irq_receive(n, l4b_timeout(L, 2), 0);
+    uint16_t timeout = l4b_timeout(L, 2);
+    struct l4b_state *st = l4b_state(L);
+    unsigned code = L4_IPC_RCV_CANCELLED;
+    if (l4b_wait_begin(st)) {
+        code = irq_receive(n, timeout, 0);
+        l4b_wait_end(st);
+    }
     if (code != L4_IPC_OK)
         return l4b_fail(L, l4b_ipc_error(code), code);
     lua_pushboolean(L, 1);

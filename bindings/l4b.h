@@ -59,7 +59,11 @@ struct l4b_state {
     /* fpage.c: the fpage and item metatables (compared by address:
      * cheaper than luaL_testudata's lookup by name) */
     const void *fpage_mt, *item_mt;
+    /* The running thread's waits (rt.h; wait.h), set at its first wait:
+     * a state runs on one thread only. */
+    struct rt_wait *wait;
 };
+
 
 /* l4.c */
 struct l4b_state *l4b_state(lua_State *L);

@@ -58,6 +58,20 @@ static int thread_switch(lua_State *L)
     return 1;
 }
 
+/* os.exit([code [, close]]) in a Lua thread: the thread is the program
+ * of its state, so it ends, not the task (rt_thread_exit): "ended" for
+ * true or 0 (the default), else "failed"; the state is closed either way.
+ * At a REPL that ends the session (its console starts a new one). */
+static int thread_os_exit(lua_State *L)
+{
+    int status = 0;
+    if (lua_isboolean(L, 1))
+        status = lua_toboolean(L, 1) ? 0 : 1;
+    else
+        status = (int)luaL_optinteger(L, 1, 0);
+    rt_thread_exit(status == 0, status);
+}
+
 /* In the new state, under lua_pcall: source, is-a-script -> the body. */
 static int thread_setup(lua_State *NL)
 {
@@ -65,6 +79,10 @@ static int thread_setup(lua_State *NL)
     const char *src = lua_tolstring(NL, 1, &len);
     int script = lua_toboolean(NL, 2);
     rt_lua_open_libs(NL);
+    lua_getglobal(NL, "os");
+    lua_pushcfunction(NL, thread_os_exit);
+    lua_setfield(NL, -2, "exit");
+    lua_pop(NL, 1);
     int st = script ? luaL_loadfilex(NL, src, "t") : luaL_loadbufferx(NL, src, len, "=thread", "t");
     if (st != LUA_OK)
         return lua_error(NL);

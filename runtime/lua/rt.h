@@ -289,10 +289,25 @@ struct rt_thread_info {
 /* A Lua thread of this task or the main thread: 0 or L4_ENOTHREAD. */
 int rt_thread_info(uint64_t id, struct rt_thread_info *i);
 /* Makes the thread (the main thread included) raise a Lua error with the
- * message `why` at its next Lua instruction (a thread blocked in IPC: when
- * it next runs Lua). 0, L4_ENOTHREAD (not a Lua thread of this task),
- * L4_EINVAL (it has ended). */
+ * message `why` at its next Lua instruction. A thread waiting in a
+ * binding's IPC (l4.receive, l4.call, l4.sleep, l4.pager_loop, an IRQ
+ * wait: those that mark it in rt_wait) has that wait cancelled, so it
+ * gets there at once; waits of the runtime's own (console output, files,
+ * the libc lock) are left alone. 0, L4_ENOTHREAD (not a Lua thread of
+ * this task), L4_EINVAL (it has ended). */
 int rt_thread_interrupt(uint64_t id, const char *why);
+/* A Lua thread's waits in the bindings: `waiting` is set around a call
+ * that may block, which is not started while `interrupt` is set (an
+ * interrupt that came first). One per thread, for the calling thread. */
+struct rt_wait {
+    volatile int waiting;
+    volatile int interrupt;     /* an interrupt is pending: raise why */
+    volatile unsigned seq;      /* waits begun: a cancel is for one of them */
+};
+struct rt_wait *rt_thread_wait_self(void);
+/* os.exit in a Lua thread (not the task's first thread): the thread ends
+ * ("ended" if ok, else "failed"), its state closed, the task goes on. */
+__attribute__((noreturn)) void rt_thread_exit(int ok, int status);
 /* Ends a running Lua thread for good: at its next Lua instruction (its
  * IPC is cancelled to get it there) it closes its state and parks; if it
  * does not get there soon, it is stopped where it is and its state is

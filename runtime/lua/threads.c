@@ -52,7 +52,7 @@ static struct slot {
     int nargs;
     volatile int state;
     volatile int kill;          /* a kill is pending: end at the next instruction */
-    volatile int interrupt;     /* an interrupt is pending: raise why */
+    struct rt_wait wait;        /* waits in the bindings; a pending interrupt */
     int alive;                  /* its L4 thread exists (running or parked) */
     unsigned stack;             /* its stack slot */
     char why[RT_INTERRUPT_MAX]; /* the interrupt's message */
@@ -122,9 +122,9 @@ static void safe_point(lua_State *L, lua_Debug *ar)
         lua_sethook(s->L, NULL, 0, 0);
     if (s->kill)
         finish(s, T_KILLED);
-    if (!s->interrupt)
+    if (!s->wait.interrupt)
         return;
-    s->interrupt = 0;
+    s->wait.interrupt = 0;
     lua_pushstring(L, s->why);
     lua_error(L);
 }
@@ -361,6 +361,48 @@ static int hook(struct slot *s)
     return ok;
 }
 
+struct rt_wait *rt_thread_wait_self(void)
+{
+    return &slots[rt_self_lthread()].wait;
+}
+
+/* Cancels the binding's wait that s is in, if it is in one: ex_regs
+ * without new registers ends the IPC it waits in ("cancelled"). The
+ * thread may have set `waiting` and not yet entered the kernel: then the
+ * cancel finds nothing, so it is tried again a few times, 1 ms apart, as
+ * long as the thread is still in that same wait (not in a later one, such
+ * as its REPL's next read of the console). */
+static void cancel_wait(struct slot *s)
+{
+    unsigned lt = L4_ID_LTHREAD(s->id), seq = s->wait.seq;
+    for (int i = 0; i < 5; i++) {
+        if (i) {
+            struct l4_msg m = { 0 };
+            l4_ipc(L4_NILTHREAD, L4_NODESC, 0, L4_TIMEOUTS(0, L4_TO(1000, 0), 0, 0), &m, NULL);
+        }
+        /* checked right before each cancel: after the sleep it may be in
+         * its next wait, which is not the interrupted chunk's */
+        if (!s->wait.waiting || s->wait.seq != seq || s->state != T_RUNNING)
+            break;
+        l4_lthread_ex_regs(lt, ~0ull, ~0ull, ~0ull, ~0ull, NULL, NULL);
+    }
+}
+
+__attribute__((noreturn)) void rt_thread_exit(int ok, int status)
+{
+    struct slot *s = &slots[rt_self_lthread()];
+    fflush(stdout);
+    fflush(stderr);
+    if (!ok) {
+        rt_libc_lock();
+        fprintf(stderr, "lua-root: thread %llx called os.exit(%d)\n", (unsigned long long)s->id,
+                status);
+        fflush(stderr);
+        rt_libc_unlock();
+    }
+    finish(s, ok ? T_ENDED : T_FAILED);
+}
+
 int rt_thread_interrupt(uint64_t id, const char *why)
 {
     struct slot *s = slot_of(id, 1);
@@ -374,9 +416,13 @@ int rt_thread_interrupt(uint64_t id, const char *why)
     rt_libc_lock();
     memcpy(s->why, why, n);
     s->why[n] = 0;
-    s->interrupt = 1;
+    s->wait.interrupt = 1;
     rt_libc_unlock();
-    return hook(s) ? L4_OK : L4_EINVAL;
+    if (!hook(s))
+        return L4_EINVAL;
+    if (s != &slots[rt_self_lthread()])
+        cancel_wait(s);
+    return L4_OK;
 }
 
 /* A kill that did not reach a safe point in time: the thread is stopped

@@ -244,6 +244,26 @@ case("thread_numbers_reused_in_a_task", function()
   same_usage(before, usage(), "task")
 end)
 
+case("thread_os_exit_ends_the_thread", function()
+  -- os.exit in a Lua thread ends that thread, not the task: to-be-closed
+  -- variables still close (the state is closed), the root runs on
+  local t = assert(l4.thread.create{code = [[
+    local main = ...
+    local _ <close> = setmetatable({}, {__close = function() l4.send(main, 77) end})
+    os.exit()
+    error("os.exit returned")
+  ]], args = {main}})
+  local from, label = recv(t)
+  eq(label, 77)
+  eq(wait_end(t), "ended")
+  for _, code in ipairs({"os.exit(3)", "os.exit(false)"}) do
+    t = assert(l4.thread.create{code = code})
+    eq(wait_end(t), "failed", code)
+  end
+  eq(wait_end(assert(l4.thread.create{code = "os.exit(true)"})), "ended")
+  eq(l4.self(), main)
+end)
+
 case("thread_in_a_lua_task", function()
   local id = assert(l4.task.spawn{script = "task_child.lua", args = {"threads"}})
   local how, status, msg = l4.task.wait(id)

@@ -356,3 +356,37 @@ def c_kill_names_then_reload(s):
 
 
 CASES += [c_kill_files_then_write_and_read, c_kill_names_then_reload]
+
+
+def c_interrupt_a_chunk_that_waits(s):
+    # Ctrl-C ends a chunk waiting in the kernel, not only one running Lua:
+    # a long sleep, an open receive, and a pager waiting for a fault
+    # (docs/tutorial-pager.md's p:run()), each within 100 ms of guest time
+    for line in ["l4.sleep(60000)", "l4.receive()",
+                 "pz = require 'pager_zero'; b = l4.mem.reserve(16); "
+                 "pg = pz.new{quota = 2, lo = b, hi = b + (1 << 16)}; pg:run()"]:
+        s.send(line + "\r")
+        s.settle(0.5, 2)
+        s.send("\x03")
+        m = s.expect(rb"interrupted \((\d+) ms after Ctrl-C\)", 5)
+        assert int(m.group(1)) <= 100, f"{line}: stopped {int(m.group(1))} ms after Ctrl-C"
+        prompt(s)
+    run(s, "3*3", "9")
+
+
+def c_os_exit_ends_the_session(s):
+    # os.exit() at the REPL ends that session, not the system: a new one
+    # starts on the same console with the history (docs/shell.md)
+    s.send("history_probe = 42\r")
+    prompt(s)
+    s.send("os.exit()\r")
+    s.expect(r"L4ua REPL on the serial console: .*history kept", 10)
+    prompt(s)
+    run(s, "1+1", "2")
+    s.send("\x1b[A\x1b[A\x1b[A")            # Up: 1+1, os.exit(), then the line before
+    s.expect(r"history_probe = 42", 5)
+    s.send("\x15")                          # Ctrl-U: drop it
+    prompt(s)
+
+
+CASES += [c_interrupt_a_chunk_that_waits, c_os_exit_ends_the_session]

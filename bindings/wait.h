@@ -1,0 +1,28 @@
+/* The bindings' waits that an interrupt may cancel (ipc.c, irq.c;
+ * runtime/lua/rt.h "rt_wait"). */
+#ifndef L4B_WAIT_H
+#define L4B_WAIT_H
+
+#include "l4b.h"
+#include "rt.h"
+
+/* Around an IPC that may block (ipc.c, irq.c): an interrupt of the
+ * thread (Ctrl-C at its REPL) cancels it. False when an interrupt is
+ * already pending: then the call is not made and fails as cancelled, and
+ * the interrupt is raised at the next Lua instruction. */
+static inline int l4b_wait_begin(struct l4b_state *st)
+{
+    if (__builtin_expect(st->wait == NULL, 0))
+        st->wait = rt_thread_wait_self();
+    if (st->wait->interrupt)
+        return 0;
+    st->wait->seq++;
+    st->wait->waiting = 1;
+    return 1;
+}
+static inline void l4b_wait_end(struct l4b_state *st)
+{
+    st->wait->waiting = 0;
+}
+
+#endif
