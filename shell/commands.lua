@@ -113,10 +113,15 @@ command("ps", "ps", "threads: task (and its name), thread id, state, priority, C
 command("mem", "mem", "memory: pages, heap and cap per task, the free pool, the kernel heap",
   function(self)
     local tasks = self:sys("task", "list")
-    local out = { ("%4s %-12s %-8s %6s %9s %11s"):format("TASK", "NAME", "STATE", "PAGES", "HEAP KiB", "MEMCAP KiB") }
+    -- the name column as wide as the longest name (services/echo.lua...)
+    local w = 12
+    for _, t in ipairs(tasks) do w = math.max(w, #tostring(t.name or "-")) end
+    local head = "%4s %-" .. w .. "s %-8s %6s %9s %11s"
+    local row = "%4d %-" .. w .. "s %-8s %6d %9d %11d"
+    local out = { head:format("TASK", "NAME", "STATE", "PAGES", "HEAP KiB", "MEMCAP KiB") }
     for _, t in ipairs(tasks) do
-      out[#out + 1] = ("%4d %-12s %-8s %6d %9d %11d"):format(field(t.id, "task") or -1,
-        t.name or "-", t.state or "?", t.pages or 0, kib(t.heap), kib(t.memcap))
+      out[#out + 1] = row:format(field(t.id, "task") or -1,
+        tostring(t.name or "-"), t.state or "?", t.pages or 0, kib(t.heap), kib(t.memcap))
     end
     local s = self:sys("task", "stats")
     out[#out + 1] = ("pool: %d pages (%d KiB), %d free, %d reserved for heaps; %d tasks running")

@@ -478,6 +478,26 @@ case("mem", function()
   has(s, "kernel heap: 200 KiB used of 4096 KiB (4%)")
 end)
 
+case("mem: columns stay aligned with a long task name", function()
+  local con, env, r = session()
+  local list = env.l4.task.list()
+  list[#list + 1] = { id = fake.id(19, 0, 1), name = "services/a_long_one.lua", state = "running",
+                      pages = 7, heap = 4096, memcap = 1 << 20 }
+  env.l4.task.list = function() return list end
+  r:feed("mem\r")
+  local s = con:screen()
+  local col
+  for line in s:gmatch("[^\n]+") do
+    local at = line:find("%d+%s+%d+%s+%d+%s*$") and line:find("%s%S+%s+%d+%s+%d+%s+%d+%s*$")
+    if line:find("^%s*%d+ ") then
+      check(col == nil or at == col, "the STATE column moves: %q", line)
+      col = at
+    end
+  end
+  check(col, "no task lines:\n%s", s)
+  has(s, "services/a_long_one.lua running")
+end)
+
 case("irq", function()
   local con, env, r = session("irq\r")
   local s = con:screen()
