@@ -20,7 +20,8 @@
 -- service definition, run by service_task.lua; PINGed, reloadable) or,
 -- with ping = false, a plain task or root thread (a driver, a REPL
 -- session, a pager): its script or code runs with `args` as `...`, and it
--- is restarted on death only (docs/services.md "Plan entries"):
+-- is restarted on death only, or also when it stops answering the label
+-- given as ping = <label> (docs/services.md "Plan entries"):
 --
 --   {name = "com1", script = "console_task.lua" | code = "lua source",
 --    thread = false, args = {"uart", 0x3f8, 4, n = 3}, io = {{0x3f8, 8}},
@@ -176,7 +177,7 @@ local function start(state, s, source, chunkname)
                 s.config and service.encode(s.config) or false, source or false,
                 chunkname or false, n = 6}
   local id, err
-  if not s.ping then                                -- a plain task or thread
+  if s.plain then                                   -- a plain task or thread
     if s.kind == "thread" then
       id, err = l4.thread.create{script = s.script, code = s.code, args = s.args,
                                  prio = s.prio, memcap = s.memcap}
@@ -303,9 +304,9 @@ end
 -- Whether a running service in a task still answers; deletes it if it
 -- has not for its `hang` ms. -> false if it was found hung.
 local function answers(state, s, now)
-  if not s.ping or not s.hang or now < s.next_ping then return true end
+  if not s.ping_label or not s.hang or now < s.next_ping then return true end
   s.next_ping = now + s.ping_every
-  local from, label = l4.call(s.id, PING_OPTS, require("service").PING)
+  local from, label = l4.call(s.id, PING_OPTS, s.ping_label)
   if from and label == 0 then
     s.last_answer = now
     return true
@@ -372,12 +373,19 @@ end
 -- A plan entry's fields, checked (docs/services.md "Plan entries").
 local function entry(spec)
   local d = M.defaults
-  local plain = spec.ping == false
+  -- ping: true (the default) a framework service; false a plain entry;
+  -- an integer a plain entry asked that label instead of PING (any
+  -- answer with label 0 is alive; no answer for `hang` ms is hung)
+  local plain = spec.ping ~= nil and spec.ping ~= true
+  assert(spec.ping == nil or type(spec.ping) == "boolean" or math.type(spec.ping) == "integer",
+         ("%s: ping must be true, false or a label (an integer)"):format(tostring(spec.name)))
   local s = {
     name = spec.name, code = plain and spec.code or nil,
     script = spec.script or (not (plain and spec.code) and ("services/" .. tostring(spec.name) .. ".lua"))
              or nil,
-    kind = spec.thread and "thread" or "task", ping = not plain, args = spec.args,
+    kind = spec.thread and "thread" or "task", plain = plain, args = spec.args,
+    ping = spec.ping == nil or spec.ping,
+    ping_label = not plain and require("service").PING or math.tointeger(spec.ping) or nil,
     register = spec.register ~= false, adopt_id = spec.id,
     restart = spec.restart or d.restart,
     backoff0 = spec.backoff or d.backoff, backoff_max = spec.backoff_max or d.backoff_max,
@@ -431,7 +439,7 @@ M.service = {
       if not id then
         local src = s.sources[s.good_gen] or {}          -- its last good version
         id = start(state, s, src.source, src.chunkname)
-        wait = s.ping
+        wait = not s.plain
       end
       if id and wait then
         local deadline = l4.clock() + (plan.ready or 3000) * 1000

@@ -122,8 +122,8 @@ case("comeback_plan_start", function()
     {name = "cb-pager", code = "require('pager_zero').main(...)", args = {"cb-pager", 16},
      thread = true, ping = false, restart = "always", memcap = 4 << 20, backoff = 20},
     {name = "cb-echo", script = "services/echo.lua", restart = "always", memcap = 4 << 20},
-    {name = "cb-task", script = "comeback_plain.lua", ping = false, restart = "always",
-     args = {"one", 2, nil, n = 3}, memcap = 4 << 20, backoff = 20},
+    {name = "cb-task", script = "comeback_plain.lua", ping = 1, hang = 1000, ping_every = 200,
+     restart = "always", args = {"one", 2, nil, n = 3}, memcap = 4 << 20, backoff = 20},
     {name = "cb-thread", code = "return loadfile('comeback_plain.lua')(...)", thread = true,
      ping = false, restart = "always", args = {"t", 7}, memcap = 2 << 20, backoff = 20,
      started = "local id, name = ...; require('names').register(name .. '.hook', id)"},
@@ -145,7 +145,7 @@ case("comeback_plan_start", function()
         service.encode(r or {}))
   check(names.lookup("cb-thread.hook") == th, "the started hook did not run")
   local s = status_of("cb-task")
-  check(s.kind == "task" and s.ping == false and s.state == "running", "cb-task: %s",
+  check(s.kind == "task" and s.ping == 1 and s.state == "running", "cb-task: %s",
         service.encode(s))
   check(status_of("names").id == names_id.raw and status_of("files").id == files_id.raw,
         "the supervisor did not take over names and files")
@@ -162,6 +162,17 @@ case("comeback_plain_task_killed", function()
   figure("a plain task, deleted", ms)
   local s = status_of("cb-task")
   check(s.restarts == 1 and s.reason:find("was killed"), "cb-task: %s", service.encode(s))
+end)
+
+-- A plain entry asked a label of its own (ping = 1): hung, it is found.
+case("comeback_plain_task_hung", function()
+  local old = assert(names.lookup("cb-task"))
+  local t0 = now_ms()
+  l4.call(old, {timeout = 100}, 3)
+  local _, ms = back("cb-task", old, t0, plain_answers)
+  check(ms < 2000, "the hung plain task was replaced after %.0f ms", ms)
+  figures[#figures + 1] = ("comeback: %-40s %5.0f ms (hang = 1000 ms)"):format("a plain task, hung", ms)
+  check(status_of("cb-task").reason:find("hung"), "cb-task: %s", status_of("cb-task").reason)
 end)
 
 case("comeback_plain_thread_killed_and_failed", function()
