@@ -412,7 +412,7 @@ int rt_keep_put(const char *key, size_t klen, const char *data, size_t size)
 {
     if (klen == 0 || klen > KEEP_KEY_MAX)
         return KEEP_EINVAL;
-    char *buf = malloc(klen + KEEP_CHUNK);
+    char *buf = malloc(klen + (size < KEEP_CHUNK ? size : KEEP_CHUNK));    /* most puts are small */
     if (!buf)
         return KEEP_ENOSPC;
     memcpy(buf, key, klen);
