@@ -132,8 +132,7 @@ local plan = {names = names, prio = 210, memcap = 8 << 20, services = {
   {name = "names", script = "names.lua", id = names, restart = "always",
    prio = 190, memcap = 4 << 20, backoff_max = 500, limit = 1000,
    started = "local id = ...; l4.sys.set_names(id); require('names').use(id)"},
-  {name = "files", script = "files.lua", args = {"serve", 4 << 20}, id = files,
-   ping = require("files").INFO,            -- a plain task, asked INFO: hung if no answer
+  {name = "files", script = "files.lua", args = {"serve", 4 << 20}, id = files, ping = false,
    restart = "always", prio = 180, memcap = 16 << 20, backoff_max = 500, limit = 1000,
    started = "l4.sys.set_files((...))"},
   {name = "echo",  script = "services/echo.lua",              restart = "always",
