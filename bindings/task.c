@@ -18,6 +18,7 @@
  * give nil, message, code (code: RT_TASK_* of rt.h); misuse raises. The
  * root's pager thread owns every Lua task; a Lua task's requests go to it
  * too, and it sees (waits for, deletes, lists) only the tasks it spawned. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "l4b.h"
@@ -182,6 +183,26 @@ static void id_fields(lua_State *L, struct rt_spawn *s, const char *script)
     lua_replace(L, 2);      /* kept at 2 while s->name is used */
 }
 
+/* Whether the task will find its script where io.open and require find
+ * files: in the archive, or in the file service (a script written or
+ * pushed at run time; the task's runtime loads it from there). */
+static int script_exists(const char *script)
+{
+    struct rt_file f;
+    if (rt_archive_find(script, &f) == 0)
+        return 1;
+    if (!rt_files_up())
+        return 0;
+    char *data = NULL;
+    size_t size = 0;
+    int owned = 0;
+    if (rt_files_read(script, 1, &data, &size, &owned) != 0)
+        return 0;
+    if (owned)
+        free(data);
+    return 1;
+}
+
 /* l4.task.spawn{script = name, args = {...}, memcap = bytes, prio = n,
  * mcp = n, pager = id, chief = id, name = string, io = {{port, count},
  * ...}}: a task running the script (a path in the archive) with the
@@ -211,10 +232,9 @@ static int task_spawn(lua_State *L)
     s.body = lua_tolstring(L, -1, &s.size);
     if (s.size > RT_ARGS_MAX - sizeof(struct rt_task_args))
         luaL_argerror(L, 1, "the arguments are too large");
-    struct rt_file f;
-    if (rt_archive_find(script, &f) < 0) {
+    if (!script_exists(script)) {
         lua_pushnil(L);
-        lua_pushfstring(L, "no script %s in the archive", script);
+        lua_pushfstring(L, "no script %s (in the file service or the archive)", script);
         lua_pushinteger(L, RT_TASK_EINVAL);
         return 3;
     }

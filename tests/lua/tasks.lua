@@ -64,7 +64,7 @@ case("task_spawn_misuse", function()
   raises("the arguments are too large", T.spawn,
          {script = CHILD, args = {("x"):rep(300 * 1024)}})
   local id, msg = T.spawn{script = "no/such.lua"}
-  eq(id, nil); eq(msg, "no script no/such.lua in the archive")
+  eq(id, nil); eq(msg, "no script no/such.lua (in the file service or the archive)")
   raises("l4.id expected", T.wait, 5)
   raises("timeout must be a number of milliseconds", T.wait, l4.self(), -1)
   local ok, why = T.wait(l4.self())

@@ -400,3 +400,19 @@ def c_os_exit_ends_the_session(s):
 
 
 CASES += [c_interrupt_a_chunk_that_waits, c_os_exit_ends_the_session]
+
+
+def c_spawn_a_script_written_at_run_time(s):
+    # l4.task.spawn finds scripts through the file service, as io.open and
+    # require do: one written at the prompt runs in a task of its own
+    run(s, 'require("files").write("hi_task.lua", "print(\'hi from \' .. ...)")', "true")
+    s.send('id = l4.task.spawn{script = "hi_task.lua", args = {"a task"}}\r')
+    prompt(s)
+    run(s, "l4.task.wait(id, 5000)", r'"exited"\t0', timeout=20)
+    assert b"hi from a task" in s.out[-400:], s.out[-400:]
+    run(s, 'l4.task.spawn{script = "nope.lua"}',
+        r'nil\t"no script nope.lua \(in the file service or the archive\)"\t6')
+    run(s, 'require("files").remove("hi_task.lua")', "true")
+
+
+CASES += [c_spawn_a_script_written_at_run_time]
