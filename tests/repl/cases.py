@@ -226,7 +226,10 @@ def c_screen_repl(s):
         screen_repl(s, os.path.join(d, "vga.bin"))
 
 
-def screen_repl(s, dump):
+def screen_text(s, dump):
+    """Types 6*7 Enter on the PS/2 keyboard (QEMU's monitor: sendkey) and
+    returns the VGA screen's text (pmemsave of its memory to dump), back at
+    the serial console's prompt."""
     s.send("\x1dc")
     s.expect(r"\(qemu\)")
     for key in ["6", "asterisk", "7", "ret"]:
@@ -240,13 +243,16 @@ def screen_repl(s, dump):
     s.settle(0.3, 2)
     with open(dump, "rb") as f:
         cells = f.read()
-    rows = ["".join(chr(cells[i]) for i in range(r * 160, r * 160 + 160, 2)).rstrip()
-            for r in range(25)]
-    screen = "\n".join(rows)
-    assert "L4ua REPL on the screen console" in screen, screen
-    assert re.search(r"^> 6\*7\n42$", screen, re.M), screen
     s.send("\r")
     prompt(s)
+    return "\n".join("".join(chr(cells[i]) for i in range(r * 160, r * 160 + 160, 2)).rstrip()
+                     for r in range(25))
+
+
+def screen_repl(s, dump):
+    screen = screen_text(s, dump)
+    assert "L4ua REPL on the screen console" in screen, screen
+    assert re.search(r"^> 6\*7\n42$", screen, re.M), screen
 
 
 def c_reload_the_console_driver(s):

@@ -242,30 +242,9 @@ def c_screen_console_killed(s):
     ms = back_in(s, "screen", "kill('screen')")
     s.settle(1.0, 3)                        # the screen's session finds it (0.5 s reads)
     with tempfile.TemporaryDirectory() as d:
-        rows = screen_after(s, os.path.join(d, "vga.bin"))
+        rows = cases.screen_text(s, os.path.join(d, "vga.bin"))
     assert re.search(r"^> 6\*7\n42$", rows, re.M), rows
     print(f"  the screen console killed: back in {ms} ms guest, its REPL answers", flush=True)
-
-
-def screen_after(s, dump):
-    """Types 6*7 Enter on the PS/2 keyboard, returns the screen's text."""
-    s.send("\x1dc")
-    s.expect(r"\(qemu\)")
-    for key in ["6", "asterisk", "7", "ret"]:
-        s.send("sendkey %s\r" % key)
-        s.expect(r"\(qemu\)")
-    s.settle(0.5, 3)
-    s.pos = len(s.out)
-    s.send("pmemsave 0xb8000 4000 \"%s\"\r" % dump)
-    s.expect(r"pmemsave[^\n]*\n[\s\S]*\(qemu\)")
-    s.send("\x1dc")
-    s.settle(0.3, 2)
-    with open(dump, "rb") as f:
-        cells = f.read()
-    s.send("\r")
-    cases.prompt(s)
-    return "\n".join("".join(chr(cells[i]) for i in range(r * 160, r * 160 + 160, 2)).rstrip()
-                     for r in range(25))
 
 
 def c_watcher_killed(s):
