@@ -342,9 +342,10 @@ static int do_ipc(lua_State *L, struct l4b_state *st, uint64_t dest, uint64_t ta
         memset(m.w, 0, sizeof m.w);
     }
     uint64_t from = 0, r = L4_IPC_RCV_CANCELLED;
-    if (l4b_wait_begin(st)) {
+    struct rt_wait *wt = l4b_wait(st);
+    if (rt_wait_begin(wt)) {
         r = l4_ipc(dest, tag, rcv, L4_TIMEOUTS(o->snd, o->rcv, o->pf, o->pf), &m, &from);
-        l4b_wait_end(st);
+        rt_wait_end(wt);
     }
     unsigned code = L4_IPC_ERR(r);
     if (io_grant && (code == L4_IPC_OK || code == L4_IPC_RCV_TIMEOUT ||
@@ -474,9 +475,10 @@ static int ipc_pager_loop(lua_State *L)
         uint64_t window = o.window ? o.window : st->window;
         uint64_t rcv = offer(L, st, L4_RCV_OPEN, window);
         uint64_t from = 0, r = L4_IPC_RCV_CANCELLED;
-        if (l4b_wait_begin(st)) {
+        struct rt_wait *w = l4b_wait(st);
+        if (rt_wait_begin(w)) {
             r = l4_ipc(dest, tag, rcv, L4_TIMEOUTS(o.snd, o.rcv, o.pf, o.pf), &m, &from);
-            l4b_wait_end(st);
+            rt_wait_end(w);
         }
         unsigned code = L4_IPC_ERR(r);
         if (code != L4_IPC_OK) {
@@ -534,9 +536,10 @@ static int ipc_sleep(lua_State *L)
     struct l4b_state *st = get_state(L);
     uint16_t to = l4b_timeout(L, 1);
     uint64_t r = L4_IPC_RCV_CANCELLED;
-    if (l4b_wait_begin(st)) {
+    struct rt_wait *w = l4b_wait(st);
+    if (rt_wait_begin(w)) {
         r = l4_ipc(L4_NILTHREAD, L4_NODESC, 0, L4_TIMEOUTS(0, to, 0, 0), &m, NULL);
-        l4b_wait_end(st);
+        rt_wait_end(w);
     }
     unsigned code = L4_IPC_ERR(r);
     if (code != L4_IPC_RCV_TIMEOUT)

@@ -77,11 +77,11 @@ static int irq_wait(lua_State *L)
 {
     unsigned n = check_attached(L, 1);
     uint16_t timeout = l4b_timeout(L, 2);
-    struct l4b_state *st = l4b_state(L);
+    struct rt_wait *w = rt_thread_wait_self();     /* not l4b_state: a registry lookup */
     unsigned code = L4_IPC_RCV_CANCELLED;
-    if (l4b_wait_begin(st)) {
+    if (rt_wait_begin(w)) {
         code = irq_receive(n, timeout, 0);
-        l4b_wait_end(st);
+        rt_wait_end(w);
     }
     if (code != L4_IPC_OK)
         return l4b_fail(L, l4b_ipc_error(code), code);
