@@ -30,11 +30,21 @@ uint64_t l4b_va_reserve(unsigned k)
     return base;
 }
 
-static int push_mem(lua_State *L, uint64_t va, uint64_t phys, unsigned k, unsigned rights)
+/* The handle before the resource (liolib's newprefile): a closed "l4.mem"
+ * on the stack, made before sigma0 is asked, so that a failed allocation
+ * of it can never leave memory mapped with no handle to unmap it. */
+static struct mem *new_mem(lua_State *L)
 {
     struct mem *m = lua_newuserdatauv(L, sizeof *m, 0);
-    *m = (struct mem){ va, phys, k, rights, 1 };
+    *m = (struct mem){ 0, 0, 0, 0, 0 };
     luaL_setmetatable(L, L4B_MEM);
+    return m;
+}
+
+/* Fills the handle at the top of the stack with the mapping taken. */
+static int set_mem(struct mem *m, uint64_t va, uint64_t phys, unsigned k, unsigned rights)
+{
+    *m = (struct mem){ va, phys, k, rights, 1 };
     return 1;
 }
 
@@ -49,26 +59,28 @@ static int mem_map_phys(lua_State *L)
                  (unsigned long long)base, k);
         luaL_argerror(L, 1, m);
     }
+    struct mem *m = new_mem(L);
     uint64_t va = l4b_va_reserve(k), fp = 0;
     if (!va)
         return l4b_fail(L, "no address space left for mappings", L4_ENOMEM);
     uint64_t r = l4b_sigma0(L, L4_SIGMA0_PHYS, 2, base, k, L4_FPAGE(va, k, L4_RWX), &fp);
     if (r != L4_SIGMA0_OK)
         return l4b_fail(L, l4b_sigma0_error(r), (lua_Integer)r);
-    return push_mem(L, va, base, k, L4_FPAGE_RIGHTS(fp));
+    return set_mem(m, va, base, k, L4_FPAGE_RIGHTS(fp));
 }
 
 /* l4.mem.alloc(log2) -> mem: 2^log2 bytes of zeroed RAM, any address */
 static int mem_alloc(lua_State *L)
 {
     unsigned k = (unsigned)l4b_checkrange(L, 1, 12, L4_SIGMA0_ANY_MAX, "log2 size");
+    struct mem *m = new_mem(L);
     uint64_t va = l4b_va_reserve(k), fp = 0;
     if (!va)
         return l4b_fail(L, "no address space left for mappings", L4_ENOMEM);
     uint64_t r = l4b_sigma0(L, L4_SIGMA0_ANY, 1, k, 0, L4_FPAGE(va, k, L4_RWX), &fp);
     if (r != L4_SIGMA0_OK)
         return l4b_fail(L, l4b_sigma0_error(r), (lua_Integer)r);
-    return push_mem(L, va, L4_FPAGE_BASE(fp), k, L4_FPAGE_RIGHTS(fp));
+    return set_mem(m, va, L4_FPAGE_BASE(fp), k, L4_FPAGE_RIGHTS(fp));
 }
 
 /* l4.mem.reserve(log2) -> base: address space for a receive window */
