@@ -88,10 +88,12 @@ $(BUILD)/tests/lua/tests.arc: $(shell find tests/lua tests/scripts drivers-lua -
 
 # The 1 GiB boot of tests/run.py's lua.many_tasks: as many Lua tasks at once
 # as memory allows.
-$(BUILD)/tests/lua/many.arc: tests/lua/many_tasks.lua tests/lua/exhaust.lua tools/mkarchive.py
+$(BUILD)/tests/lua/many.arc: tests/lua/many_tasks.lua tests/lua/exhaust.lua tests/lua/bindings_util.lua \
+		tools/mkarchive.py
 	@mkdir -p $(@D)
 	@echo "  ARC     $@"
-	$(Q)$(MKARCHIVE) -o $@ init.lua=tests/lua/many_tasks.lua exhaust.lua=tests/lua/exhaust.lua
+	$(Q)$(MKARCHIVE) -o $@ init.lua=tests/lua/many_tasks.lua exhaust.lua=tests/lua/exhaust.lua \
+		bindings_util.lua=tests/lua/bindings_util.lua
 
 all: $(BUILD)/lua-root.elf $(BUILD)/scripts.arc $(BUILD)/tests/lua/tests.arc $(BUILD)/tests/lua/many.arc
 

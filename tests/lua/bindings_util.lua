@@ -65,4 +65,19 @@ function M.cases()
   return cases, function(name, fn) cases[#cases + 1] = {name, fn} end
 end
 
+-- Whether a and b differ by at most 1% of total (at least 1): "back to
+-- where it was" for resources that are counted.
+function M.near(a, b, total) return math.abs(a - b) <= math.max(1, total // 100) end
+
+-- The resources a task or thread gives back when it ends, after a full
+-- collection: pool pages in use and the pool's size, the pager's task
+-- records, kernel frames used and their limit, this state's Lua KiB.
+function M.usage()
+  collectgarbage(); collectgarbage()
+  local st = l4.task.stats()
+  local kmem, klimit = l4.debug.kmem()
+  return {used = st.pool - st.free, pool = st.pool, records = st.records, kmem = kmem,
+          klimit = klimit, lua = collectgarbage("count")}
+end
+
 return M

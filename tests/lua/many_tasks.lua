@@ -10,14 +10,8 @@ local T = l4.task
 local MAX, WANT = 5000, 1000
 local failed = 0
 
-local function near(a, b, total) return math.abs(a - b) <= math.max(1, total // 100) end
-
-local function usage()
-  collectgarbage()
-  local s = T.stats()
-  local k, limit = l4.debug.kmem()
-  return {used = s.pool - s.free, pool = s.pool, records = s.records, kmem = k, klimit = limit}
-end
+local u = require "bindings_util"
+local near, usage = u.near, u.usage
 
 local function round(k)
   local u0 = usage()

@@ -210,13 +210,7 @@ end)
 -- the kernel frames are back where they were (within 1%), and an old id
 -- names no task.
 case("task_spawn_end_1000", function()
-  local function usage()
-    collectgarbage()
-    local s = T.stats()
-    local k, limit = l4.debug.kmem()
-    return {used = s.pool - s.free, pool = s.pool, records = s.records, kmem = k, klimit = limit}
-  end
-  local function near(a, b, total) return math.abs(a - b) <= math.max(1, total // 100) end
+  local usage, near = require("bindings_util").usage, require("bindings_util").near
   T.wait(spawn({}, "return"))           -- the pool's first pages
   local u0, t0, first = usage(), l4.clock(), nil
   for i = 1, 1000 do

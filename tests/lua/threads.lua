@@ -198,16 +198,8 @@ end)
 -- stale id does not reach the new thread of its number. In the root,
 -- and in a Lua task. Pool pages, kernel frames and the root's Lua memory
 -- back to where they were, within 1%.
-local function near(a, b, total) return math.abs(a - b) <= math.max(1, total // 100) end
+local near, usage = u.near, u.usage
 local LOOPS = 1000
-
-local function usage()
-  collectgarbage(); collectgarbage()
-  local st = l4.task.stats()
-  local kmem, klimit = l4.debug.kmem()
-  return {used = st.pool - st.free, pool = st.pool, kmem = kmem, klimit = klimit,
-          lua = collectgarbage("count")}
-end
 
 local function same_usage(a, b, what)
   print(("  %s: pool pages in use %d -> %d (of %d), kernel frames %d -> %d, root Lua KiB %.0f -> %.0f")
