@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "l4b.h"
+#include "rt.h"
 
 
 struct item {
@@ -248,7 +249,7 @@ static int fpage_unmap(lua_State *L)
     if (r != L4_OK)
         return l4b_fail(L, l4b_sys_error(r), (lua_Integer)r);
     if (io && own)
-        l4b_io_note(L4_IOFPAGE_PORT(f), (unsigned)size, 0);
+        rt_ports_note(L4_IOFPAGE_PORT(f), (unsigned)size, 0);
     lua_pushboolean(L, 1);
     return 1;
 }

@@ -1,31 +1,11 @@
 /* I/O ports (memory.md "Device memory and I/O ports"): l4.io.request asks
- * sigma0 for ports and records them; in/out check the record first, as an
- * in or out on a port the task does not hold is a #GP that stops the
- * thread. The record is the task's (ports are a task's, like its address
- * space): ports got from sigma0 through l4.io.request, received in
- * messages, given up by l4.unmap(iofpage, own) or by granting them. Ports
- * the runtime's C code took (the RTC's 0x70-0x71, clock.c) are not in
- * it. */
+ * sigma0 for ports and notes them in the task's record (runtime/lua/
+ * ports.c); in/out check the record first, as an in or out on a port the
+ * task does not hold is a #GP that stops the thread. */
 #include <stdio.h>
 
 #include "l4b.h"
-
-static uint8_t held[65536 / 8];     /* bit p: this task holds port p */
-
-void l4b_io_note(unsigned port, unsigned count, int on)
-{
-    for (unsigned p = port; p < port + count && p < 65536; p++) {
-        if (on)
-            held[p / 8] |= (uint8_t)(1u << (p % 8));
-        else
-            held[p / 8] &= (uint8_t)~(1u << (p % 8));
-    }
-}
-
-static int holds(unsigned p)
-{
-    return p < 65536 && (held[p / 8] >> (p % 8)) & 1;
-}
+#include "rt.h"
 
 /* The port argument for an access of `width` bytes: every port of it
  * must be held, else an error naming the first that is not. */
@@ -33,7 +13,7 @@ static uint16_t check_port(lua_State *L, int arg, unsigned width)
 {
     unsigned port = (unsigned)l4b_checkrange(L, arg, 0, 0xffff, "port");
     for (unsigned p = port; p < port + width; p++) {
-        if (!holds(p)) {
+        if (!rt_ports_held(p)) {
             char m[80];
             snprintf(m, sizeof m, "I/O port 0x%x is not held by this task (l4.io.request "
                                   "it first)", p);
@@ -63,7 +43,7 @@ static int io_request(lua_State *L)
                             L4_FPAGE(0, L4_WHOLE_SPACE, L4_RWX), NULL);
     if (r != L4_SIGMA0_OK)
         return l4b_fail(L, l4b_sigma0_error(r), (lua_Integer)r);
-    l4b_io_note(port, 1u << k, 1);
+    rt_ports_note(port, 1u << k, 1);
     lua_pushboolean(L, 1);
     return 1;
 }
@@ -75,7 +55,7 @@ static int io_holds(lua_State *L)
     unsigned n = lua_isnoneornil(L, 2) ? 1 : (unsigned)l4b_checkrange(L, 2, 1, 65536, "count");
     int all = 1;
     for (unsigned p = port; p < port + n; p++)
-        all &= holds(p);
+        all &= rt_ports_held(p);
     lua_pushboolean(L, all);
     return 1;
 }

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "l4b.h"
+#include "rt.h"
 #include "wait.h"
 
 #define UP_IDS   lua_upvalueindex(1)
@@ -288,7 +289,7 @@ static inline int push_message(lua_State *L, struct l4b_state *st, uint64_t from
             lua_pushlstring(L, (const char *)w1, (size_t)(w0 >> 4));
         } else if ((w0 & 0xe) == L4_ITEM_MAP || (w0 & 0xe) == L4_ITEM_GRANT) {
             if (w1 & L4_FPAGE_IO) {     /* ports map 1:1: now ours */
-                l4b_io_note(L4_IOFPAGE_PORT(w1), 1u << L4_FPAGE_SIZE(w1), 1);
+                rt_ports_note(L4_IOFPAGE_PORT(w1), 1u << L4_FPAGE_SIZE(w1), 1);
                 l4b_pushfpage(L, L4_IOFPAGE(L4_IOFPAGE_PORT(w1), L4_FPAGE_SIZE(w1)));
             } else {
                 l4b_pushfpage(L, landed(w0, w1, window));
@@ -352,7 +353,7 @@ static int do_ipc(lua_State *L, struct l4b_state *st, uint64_t dest, uint64_t ta
                      code == L4_IPC_RCV_CANCELLED || code == L4_IPC_RCV_ABORTED)) {
         for (unsigned i = L4_TAG_U(tag); i + 1 < n; i += 2)     /* granted: gone */
             if ((w[i] & 0xe) == L4_ITEM_GRANT && (w[i + 1] & L4_FPAGE_IO))
-                l4b_io_note(L4_IOFPAGE_PORT(w[i + 1]), 1u << L4_FPAGE_SIZE(w[i + 1]), 0);
+                rt_ports_note(L4_IOFPAGE_PORT(w[i + 1]), 1u << L4_FPAGE_SIZE(w[i + 1]), 0);
     }
     if (code != L4_IPC_OK)
         return l4b_fail(L, l4b_ipc_error(code), code);

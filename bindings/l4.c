@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "l4b.h"
+#include "l4lib.h"
 
 static const char state_key = 's';  /* registry[&state_key]: struct l4b_state */
 

@@ -113,9 +113,7 @@ int l4b_toitem(lua_State *L, const struct l4b_state *st, int arg, uint64_t item[
 uint64_t l4b_sigma0(lua_State *L, uint32_t label, unsigned n, uint64_t w0, uint64_t w1,
                     uint64_t window, uint64_t *fpage);
 
-/* io.c: the ports this task holds (for every state of the task). */
-void l4b_io_note(unsigned port, unsigned count, int held);
-/* The arguments port (at arg) and log2 count (at arg + 1) of a range of
+/* io.c: the arguments port (at arg) and log2 count (at arg + 1) of a range of
  * 2^k ports, aligned to its size (abi.md "I/O ports"), else an error
  * naming them; returns the port, *k the log2 count. */
 unsigned l4b_checkports(lua_State *L, int arg, unsigned *k);
@@ -136,5 +134,3 @@ int l4b_open_mem(lua_State *L);
 int l4b_open_debug(lua_State *L);
 int l4b_open_sys(lua_State *L);
 int l4b_open_task(lua_State *L);     /* task.c (weak no-op in l4.c) */
-
-int luaopen_l4(lua_State *L);

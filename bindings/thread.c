@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "l4b.h"
+#include "l4lib.h"
 #include "rt.h"
 
 #define STACK_DEFAULT (1u << 20)
@@ -78,7 +79,7 @@ static int thread_setup(lua_State *NL)
     size_t len;
     const char *src = lua_tolstring(NL, 1, &len);
     int script = lua_toboolean(NL, 2);
-    rt_lua_open_libs(NL);
+    l4b_openlibs(NL);
     lua_getglobal(NL, "os");
     lua_pushcfunction(NL, thread_os_exit);
     lua_setfield(NL, -2, "exit");

@@ -51,10 +51,8 @@ int rt_child_stack(unsigned slot, uint64_t size)
     return service_call(L4_TAG(RT_REQ_STACK, 2, 0), &m) == 1;
 }
 
-void l4b_io_note(unsigned port, unsigned count, int held);     /* bindings/io.c */
-
 /* The I/O ports the task was given at spawn: the service maps them (I/O
- * fpages land 1:1, with any receive window), and the bindings note them,
+ * fpages land 1:1, with any receive window), noted in ports.c,
  * so l4.io's functions work on them. */
 int rt_child_io(void)
 {
@@ -67,7 +65,7 @@ int rt_child_io(void)
         return -1;
     for (unsigned i = 0; i < L4_TAG_T(m.tag); i++) {
         uint64_t fp = l4_mr_get(&m, u, 2 + 2 * i);
-        l4b_io_note(L4_IOFPAGE_PORT(fp), 1u << L4_FPAGE_SIZE(fp), 1);
+        rt_ports_note(L4_IOFPAGE_PORT(fp), 1u << L4_FPAGE_SIZE(fp), 1);
     }
     return 0;
 }

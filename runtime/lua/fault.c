@@ -14,13 +14,11 @@
  * stops them. */
 #include <string.h>
 
+#include "image.h"
 #include "pager.h"
 #include "pool.h"
 #include "region.h"
 #include "sb.h"
-
-extern const char __data_start[];
-extern char __pristine[];
 
 /* The largest naturally aligned block (up to 4 MiB) around page p that
  * lies in [lo, hi): shared regions are mapped in such blocks, so a task

@@ -91,12 +91,12 @@ static int call(uint32_t label, unsigned nw, uint64_t w0, uint64_t w1, const cha
     }
     utcb->rcv_strings[0][0] = (uint64_t)rbuf;
     utcb->rcv_strings[0][1] = rsize;
-    uint64_t rcv = L4_RCV_WORDS(0) | L4_RCV_STRINGS, words[L4_REG_WORDS];
-    memcpy(words, m->w, sizeof words);
+    uint64_t rcv = L4_RCV_WORDS(0) | L4_RCV_STRINGS;
+    const struct l4_msg sent = *m;      /* all its words fit in registers */
     uint64_t r = l4_ipc(rt_files_id, L4_TAG(label, nw, items), rcv,
                         L4_TIMEOUTS(FOUR_SECONDS, FOUR_SECONDS, 0, 0), m, NULL);
     if (L4_IPC_ERR(r) != L4_IPC_OK && moved()) {
-        memcpy(m->w, words, sizeof words);      /* once more, to where it is now */
+        *m = sent;                      /* once more, to where it is now */
         r = l4_ipc(rt_files_id, L4_TAG(label, nw, items), rcv,
                    L4_TIMEOUTS(FOUR_SECONDS, FOUR_SECONDS, 0, 0), m, NULL);
     }
@@ -106,8 +106,11 @@ static int call(uint32_t label, unsigned nw, uint64_t w0, uint64_t w1, const cha
         return RT_FILES_DOWN;
     unsigned u = L4_TAG_U(m->tag);
     *got = 0;
-    if (L4_TAG_T(m->tag) && u + 1 < L4_REG_WORDS && (m->w[u] & 0xf) == L4_ITEM_STRING)
-        *got = (size_t)(m->w[u] >> 4);
+    if (L4_TAG_T(m->tag) && u + 1 < L4_MSG_WORDS) {
+        uint64_t item = l4_mr_get(m, utcb, u);  /* its string item, in a register or the UTCB */
+        if ((item & 0xf) == L4_ITEM_STRING)
+            *got = (size_t)(item >> 4);
+    }
     return (int)L4_TAG_LABEL(m->tag);
 }
 

@@ -26,6 +26,10 @@ LUA_ROOT_WRAP := $(addprefix --wrap=,fwrite fread fputs fgets getc ungetc fflush
 	freopen fclose fseek ftell setvbuf tmpfile feof ferror clearerr strtod fprintf snprintf)
 
 # Objects depend on deps.mk: a new cache entry means new headers and flags.
+# Layers call down only (docs/architecture.md): the bindings see the
+# runtime through rt.h; of the runtime, only the start-up (main.c) sees
+# the bindings, through the one header they export (bindings/l4lib.h).
+$(BUILD)/runtime/lua/main.o: LUA_ROOT_CFLAGS += -Ibindings
 $(BUILD)/runtime/lua/%.o: runtime/lua/%.c $(BUILD)/deps.mk
 	@mkdir -p $(@D)
 	@echo "  CC      $<"

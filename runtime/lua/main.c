@@ -15,150 +15,11 @@
 
 #include "lauxlib.h"
 #include "lua.h"
-#include "lualib.h"
+#include "l4lib.h"
 #include "rt.h"
 #include "l4/syscalls.h"
 
 uint64_t rt_boot_flags;
-
-int luaopen_lpeg(lua_State *L);
-int luaopen_l4(lua_State *L);     /* bindings/l4.c */
-
-/* As in lua.c: turn any error value into a message with a traceback. */
-int rt_lua_msghandler(lua_State *L)
-{
-    const char *msg = lua_tostring(L, 1);
-    if (msg == NULL) {
-        if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
-            return 1;
-        msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
-    }
-    luaL_traceback(L, L, msg, 1);
-    return 1;
-}
-
-/* ---- states with a memory cap ----
- * Each Lua state has its own counter: the bytes its allocator holds now
- * (osize/nsize as Lua passes them) and its cap. Growth past the cap is
- * refused, Lua collects garbage and tries again, then raises "not enough
- * memory" in that state; shrinking and freeing always work. The blocks
- * come from the one heap (malloc), so a state's bytes are its share of the
- * task's memory cap (pager.c), not counting malloc's own overhead. */
-struct counter {
-    size_t used, cap;
-};
-
-static void *capped_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
-{
-    struct counter *c = ud;
-    if (ptr == NULL)
-        osize = 0;      /* then osize is the kind of object, not a size */
-    if (nsize == 0) {
-        free(ptr);
-        c->used -= osize;
-        return NULL;
-    }
-    if (nsize > osize && (c->used > c->cap || nsize - osize > c->cap - c->used))
-        return NULL;
-    void *p = realloc(ptr, nsize);
-    if (p)
-        c->used = c->used - osize + nsize;
-    return p;
-}
-
-/* luaL_newstate (its panic and warning functions), then our allocator:
- * the blocks luaL_newstate made are malloc's too, and Lua's own count of
- * them starts the counter. */
-lua_State *rt_lua_newstate(size_t cap)
-{
-    struct counter *c = malloc(sizeof *c);
-    lua_State *L = c ? luaL_newstate() : NULL;
-    if (!L) {
-        free(c);
-        return NULL;
-    }
-    c->used = (size_t)lua_gc(L, LUA_GCCOUNT) * 1024 + (size_t)lua_gc(L, LUA_GCCOUNTB);
-    c->cap = cap;
-    lua_setallocf(L, capped_alloc, c);
-    return L;
-}
-
-int rt_lua_setcap(lua_State *L, size_t cap)
-{
-    void *ud;
-    lua_getallocf(L, &ud);
-    struct counter *c = ud;
-    if (c->used > cap)
-        return 0;
-    c->cap = cap;
-    return 1;
-}
-
-void rt_lua_close(lua_State *L)
-{
-    void *c;
-    lua_getallocf(L, &c);
-    lua_close(L);
-    free(c);
-}
-
-void rt_lua_memory(lua_State *L, uint64_t *used, uint64_t *cap)
-{
-    void *ud;
-    lua_getallocf(L, &ud);
-    const struct counter *c = ud;
-    *used = c->used;
-    *cap = c->cap == SIZE_MAX ? 0 : c->cap;
-}
-
-/* Whether the archive holds files of a user's folder (tools/mkarchive.py
- * -L puts them under user/); computed once per task (a race between
- * threads computes the same answer twice). */
-static int user_files = -1;
-
-static void seen_user(const char *name, size_t len, size_t size, void *arg)
-{
-    (void)size, (void)arg;
-    if (len > 5 && !memcmp(name, "user/", 5))
-        user_files = 1;
-}
-
-static int have_user_files(void)
-{
-    if (user_files < 0) {
-        user_files = 0;
-        rt_archive_each(seen_user, NULL);
-    }
-    return user_files;
-}
-
-/* require looks in the archive (whose root is "/"): first in user/, so
- * that a user's module shadows one of ours, unless this boot leaves the
- * user's scripts out (safe mode, rescue); there is no loading of C
- * modules: LPeg is linked in and preloaded. */
-static void set_paths(lua_State *L)
-{
-    lua_getglobal(L, "package");
-    if (!(rt_boot_flags & RT_BOOT_NO_USER) && have_user_files())
-        lua_pushliteral(L, "user/?.lua;user/?/init.lua;?.lua;?/init.lua");
-    else
-        lua_pushliteral(L, "?.lua;?/init.lua");
-    lua_setfield(L, -2, "path");
-    lua_pushliteral(L, "");
-    lua_setfield(L, -2, "cpath");
-    lua_pop(L, 1);
-}
-
-/* The libraries: the same in the root and in a Lua task. */
-void rt_lua_open_libs(lua_State *L)
-{
-    luaL_openlibs(L);
-    luaL_requiref(L, "lpeg", luaopen_lpeg, 0);
-    lua_pop(L, 1);
-    luaL_requiref(L, "l4", luaopen_l4, 1);
-    lua_pop(L, 1);
-    set_paths(L);
-}
 
 /* ---- the boot plan and the rescue plan (docs/recovery.md) ---- */
 
@@ -226,7 +87,7 @@ static const char *safe_reason(void)
 {
     if (l4_kip()->flags & L4_KIP_SAFE_MODE)
         return "the kernel command line has safe=1";
-    if (have_rescue && have_user_files() && early_key())
+    if (have_rescue && rt_user_files() && early_key())
         return "a key was typed on COM1 during the first second";
     return NULL;
 }
@@ -236,7 +97,7 @@ static const char *safe_reason(void)
  * gets the boot's mode: "normal", or "safe" and why. */
 static int pmain(lua_State *L)
 {
-    rt_lua_open_libs(L);
+    l4b_openlibs(L);
     lua_createtable(L, 0, 1);   /* arg[0], as the stock interpreter sets it */
     lua_pushliteral(L, "init.lua");
     lua_rawseti(L, -2, 0);
@@ -260,7 +121,7 @@ static int pmain(lua_State *L)
 static int rescue_pmain(lua_State *L)
 {
     const char *why = lua_tostring(L, 1);
-    rt_lua_open_libs(L);
+    l4b_openlibs(L);
     if (luaL_loadfile(L, "rescue.lua") != LUA_OK)
         return lua_error(L);
     lua_pushstring(L, why);
@@ -353,7 +214,7 @@ static int task_pmain(lua_State *L)
     size_t len = strnlen(script, a->size);
     if (len == a->size)
         return luaL_error(L, "malformed spawn block");
-    rt_lua_open_libs(L);
+    l4b_openlibs(L);
     int n = push_args(L, body + len + 1, end);
     lua_createtable(L, n, 1);
     lua_pushstring(L, script);

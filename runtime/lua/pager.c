@@ -33,6 +33,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "image.h"
 #include "keeper.h"
 #include "pager.h"
 #include "pool.h"
@@ -45,11 +46,6 @@
  * waiting for pages of a client's string either: the pager would be
  * asked for them itself (child.c touches its message first). */
 #define TIMEOUTS    L4_TIMEOUTS(L4_TO_ZERO, 0, L4_TO_ZERO, L4_TO_ZERO)
-
-extern char _start[];
-extern const char __text_start[], __text_end[], __rodata_start[], __rodata_end[];
-extern const char __data_start[], __data_end[];
-extern char __pristine[];
 
 uint64_t rt_pager_id;          /* written by rt_pager_start before it is called */
 

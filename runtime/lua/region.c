@@ -3,13 +3,11 @@
  * once when the pager thread starts. */
 #include <stdbool.h>
 
+#include "image.h"
 #include "pool.h"
 #include "region.h"
 #include "rt.h"
 #include "l4/syscalls.h"
-
-extern const char __text_start[], __text_end[], __rodata_start[], __rodata_end[];
-extern const char __data_start[], __data_end[], __image_end[];
 
 #define STACK_SIZE (1ull << RT_STACK_LOG2)
 

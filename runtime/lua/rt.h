@@ -177,7 +177,7 @@ int rt_child_stack(unsigned slot, uint64_t size);  /* thread-stack slot's top si
 void rt_child_exit(int status, const char *failure) __attribute__((noreturn));
 int rt_child_io(void);          /* fetches its I/O ports (RT_REQ_IO): 0 or -1 */
 
-/* main.c: how this boot treats a user's scripts (docs/recovery.md);
+/* main.c (the start-up): how this boot treats a user's scripts (docs/recovery.md);
  * the root decides, a Lua task takes its spawner's. RT_BOOT_NO_USER:
  * user/ is not on package.path (safe mode, and the rescue plan). */
 #define RT_BOOT_NO_USER 1
@@ -210,6 +210,12 @@ int rt_files_up(void);          /* a service is named, and it is not this task *
 int rt_files_read(const char *path, int in_archive, char **data, size_t *size, int *owned);
 int rt_files_write(const char *path, const char *data, size_t size);
 int rt_files_remove(const char *path);
+
+/* ports.c: the I/O ports this task holds, one record for all its
+ * threads: the bindings note what l4.io.request, messages and unmaps
+ * change, child.c what a Lua task was given at spawn. */
+void rt_ports_note(unsigned port, unsigned count, int held);
+int rt_ports_held(unsigned port);
 
 /* mem.c: a block of 2^k bytes of zeroed RAM from sigma0, mapped at va
  * (aligned to 2^k). Returns 0 or sigma0's error code (L4_SIGMA0_*), or
@@ -318,7 +324,7 @@ int rt_thread_kill(uint64_t id);
  * as failed. Returns false if lt is no running Lua thread. */
 int rt_thread_fault(unsigned lt);
 
-/* main.c: Lua states whose allocator counts their bytes and refuses
+/* states.c: Lua states whose allocator counts their bytes and refuses
  * beyond `cap` (SIZE_MAX: no cap): Lua then raises "not enough memory"
  * in that state only. NULL if even the state cannot be made. */
 struct lua_State *rt_lua_newstate(size_t cap);
@@ -327,11 +333,14 @@ void rt_lua_close(struct lua_State *L);     /* lua_close and the counter */
 int rt_lua_setcap(struct lua_State *L, size_t cap);
 void rt_lua_memory(struct lua_State *L, uint64_t *used, uint64_t *cap);
 
-/* main.c: what every Lua state of the runtime gets (the standard
- * libraries, LPeg, l4, package paths), and the message handler that adds
- * a traceback. */
-void rt_lua_open_libs(struct lua_State *L);
+/* states.c: the message handler that adds a traceback (as lua.c's);
+ * package.path and cpath for this boot (require reads the archive, user/
+ * first unless rt_boot_flags has RT_BOOT_NO_USER; no C modules); whether
+ * the archive has a user's folder (user/). The libraries a state gets are
+ * the bindings' (l4lib.h: l4b_openlibs, which calls rt_lua_set_paths). */
 int rt_lua_msghandler(struct lua_State *L);
+void rt_lua_set_paths(struct lua_State *L);
+int rt_user_files(void);
 
 /* Blocks this thread for good (a receive from nil, no timeout). */
 void rt_idle(void) __attribute__((noreturn));
