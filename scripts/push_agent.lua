@@ -11,7 +11,8 @@
 --       and reload the service with them -> "OK <version>" or "ERR <why>"
 --   PING -> "PONG"
 --   CONSOLE -> a REPL on COM2 (no answer line: its banner and prompt),
---       until the host sends Ctrl-] (byte 0x1d); then lines again
+--       until the host sends Ctrl-] (byte 0x1d); then "[left the REPL]",
+--       no edit line up, and lines again
 --   anything else -> "ERR not a frame: ..."
 --
 -- A push changes nothing unless it is whole and right: the bytes must
@@ -195,7 +196,11 @@ local function session()
   l4.sys.set_console(nil, "thread")
   if not ok then print("push agent: the COM2 REPL failed: " .. tostring(e)) end
   if ok and tostring(e):find("^lost") then error("push agent: " .. e, 0) end
-  con:write("\n[left the REPL]\n")
+  -- The REPL left its edit line up (it was reading); while one is up the
+  -- server redraws it after every write, so each answer line would come
+  -- out as "\r\27[KOK 3\r\n\r> " and tools/l4ua would never find it.
+  con:done()
+  con:write("[left the REPL]\n")
 end
 
 while true do

@@ -7,7 +7,11 @@ before the next prompt. A block whose info string is `shell` is a host
 terminal in the repository's root: a line "$ command" is run by bash, the
 lines after it are its output. Shown output is compared line by line,
 whitespace runs counting as one space; "..." inside a line matches any
-text, and a line that is only "..." any number of lines. Lines the system
+text, and a line that is only "..." any number of lines. A shell
+command whose output shows lines "> text" (a REPL's prompt and a typed
+line, as `tools/l4ua console` shows them) runs on a pseudo-terminal, and
+each text is typed at the next empty prompt, with Enter, or, when it
+ends in "^]", with Ctrl-] instead (which shows nothing). Lines the system
 logs on its own (a "name: " prefix of a component, e.g. "push: ...") are
 left out of what the console showed unless the block shows them.
 
@@ -34,6 +38,11 @@ LOGGERS = ("push", "supervisor", "consoles", "init", "names", "files", "keeper",
            "sched", "watch", "echo")
 LOG_LINE = re.compile(r"^(%s): " % "|".join(LOGGERS))
 FENCE = re.compile(r"^```(\S*)\s*$")
+# In a shell block's output, a line typed at the command's REPL prompt
+# (tools/l4ua console); it is typed when an empty prompt is drawn.
+TYPED = re.compile(r"^>>? ")
+REPL_PROMPT = rb"\r>>? \x1b\[K"
+DETACH = "\x1d"                     # Ctrl-], shown "^]": leaves tools/l4ua console
 
 
 class DocError(Exception):
@@ -140,17 +149,48 @@ def run_session(s, path, no, steps):
                            + "  the console showed:\n" + "".join(f"    {g}\n" for g in got))
 
 
-def run_shell(build, tmp, path, no, steps):
+def keys_of(shown_line):
+    """What a person types for a line "> text" of a shell block: the text
+    and Enter, or, for a text ending in "^]", the text and Ctrl-]."""
+    text = TYPED.sub("", shown_line, count=1)
+    return text[:-2] + DETACH if text.endswith("^]") else text + "\r"
+
+
+def run_pty(env, cmd, want, logpath):
+    """cmd on a pseudo-terminal, each "> text" line of want typed at its
+    next empty prompt -> (the lines the terminal showed, the lines it
+    should show: want without the "^]" marks, which show nothing)."""
+    typed = [keys_of(w) for w in want if TYPED.match(w)]
+    s = term.Session(ROOT, None, logpath, env=env, argv=["bash", "-c", cmd])
+    try:
+        for k in typed:
+            s.expect(REPL_PROMPT, 30)
+            s.settle(0.2, 2)
+            s.send(k)
+        s.wait_end(30)
+        text = s.text()             # before close(), which types Ctrl-] X at the end
+    finally:
+        s.close()
+    got = [cases.screen_line(l.rstrip("\r")) for l in text.split("\n")]
+    return got, [w[:-2] if TYPED.match(w) and w.endswith("^]") else w for w in want]
+
+
+def run_shell(build, tmp, path, no, steps, logpath):
     env = dict(os.environ, L4UA_BUILD=build)
     for typed, want in steps:
         cmd = typed[0].replace("/tmp/", tmp + "/")
-        p = subprocess.run(["bash", "-c", cmd], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                           stderr=subprocess.STDOUT, text=True, timeout=90)
-        got = p.stdout.replace(tmp + "/", "/tmp/").split("\n")
+        if any(TYPED.match(w) for w in want):
+            got, want = run_pty(env, cmd, want, f"{logpath[:-4]}.{no}.pty.log")
+            status = "on a terminal"
+        else:
+            p = subprocess.run(["bash", "-c", cmd], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, timeout=90)
+            got, status = p.stdout.split("\n"), f"status {p.returncode}"
+        got = [g.replace(tmp + "/", "/tmp/") for g in got]
         if not matches(want, got):
             raise DocError(f"{path}:{no}: $ {typed[0]}\n  the text shows:\n"
                            + "".join(f"    {w}\n" for w in want)
-                           + f"  the command printed (status {p.returncode}):\n"
+                           + f"  the command printed ({status}):\n"
                            + "".join(f"    {g}\n" for g in got))
 
 
@@ -169,7 +209,7 @@ def run_doc(build, path, logpath):
                 if kind == "session":
                     run_session(s, path, no, steps)
                 else:
-                    run_shell(build, tmp, path, no, steps)
+                    run_shell(build, tmp, path, no, steps, logpath)
     finally:
         s.close()
     return len(found)

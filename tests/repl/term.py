@@ -18,14 +18,20 @@ class Timeout(Exception):
 
 
 class Session:
-    def __init__(self, root, build, log_path, env=None):
+    def __init__(self, root, build, log_path, env=None, argv=None):
+        """Runs `make run` of build on the pty, or the command argv (a
+        host tool such as tools/l4ua console) with the environment env."""
         self.log_path = log_path
         self.out = b""          # everything the terminal showed
         self.pos = 0            # expect() searches from here
+        argv = argv or ["make", "-s", "--no-print-directory", "run", f"BUILD={build}"]
         pid, fd = pty.fork()
         if pid == 0:            # the child: a new session on the pty
-            os.chdir(root)
-            os.execvp("make", ["make", "-s", "--no-print-directory", "run", f"BUILD={build}"])
+            try:
+                os.chdir(root)
+                os.execvpe(argv[0], argv, env if env is not None else os.environ)
+            finally:
+                os._exit(127)   # never back into the test's own code
         self.pid, self.fd = pid, fd
 
     def _read(self, until):
@@ -83,6 +89,17 @@ class Session:
                     k = os.write(self.fd, part)
                     part = part[k:]
                 self._read(time.monotonic() + 0.001)
+
+    def wait_end(self, timeout=10):
+        """Reads until the command ends (its side of the pty closes);
+        raises Timeout if it runs on."""
+        until = time.monotonic() + timeout
+        try:
+            while self._read(until):
+                pass
+        except Timeout:
+            return                  # the end of its output: it ended
+        raise Timeout(f"the command still runs after {timeout} s")
 
     def since(self, pos=None):
         return self.out[self.pos if pos is None else pos:].decode("latin-1")
