@@ -138,7 +138,11 @@ static lua_Integer opt_size(lua_State *L, const char *k, lua_Integer def, lua_In
 }
 
 /* l4.thread.create{script = name | code = source, args = {...}, prio = n,
- * stack = bytes, memcap = bytes} -> the new thread's id */
+ * stack = bytes, memcap = bytes, keep_id = true, id = id} -> the new
+ * thread's id. keep_id: when the thread ends its id is kept for a new
+ * body (id = it), not given to another thread; id: run in that ended
+ * kept thread, under its id (a restarted pager keeps the id its tasks
+ * have as their pager). */
 static int thread_create(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TTABLE);
@@ -160,6 +164,16 @@ static int thread_create(lua_State *L)
         if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 0 || lua_tointeger(L, -1) > 255)
             return luaL_argerror(L, 1, "option 'prio' must be an integer 0-255");
         prio = (int)lua_tointeger(L, -1);
+    }
+    lua_pop(L, 1);
+    lua_getfield(L, 1, "keep_id");
+    int keep = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    uint64_t in = 0;
+    if (lua_getfield(L, 1, "id") != LUA_TNIL) {
+        if (!luaL_testudata(L, -1, L4B_ID))
+            return luaL_argerror(L, 1, "option 'id' must be a thread id");
+        in = l4b_checkid(L, lua_gettop(L));
     }
     lua_pop(L, 1);
     size_t stack = (size_t)opt_size(L, "stack", STACK_DEFAULT, STACK_MIN, STACK_MAX);
@@ -199,9 +213,14 @@ static int thread_create(lua_State *L)
     /* The lthread last: nothing below raises an error in L, so a reserved
      * one is always started or given back (rt_thread_start). Its UTCB is
      * where NL's IPC goes (no allocation in NL: its cap is set). */
-    int lt = rt_thread_reserve();
+    int lt = rt_thread_reserve(in, keep);
     if (lt < 0) {
         rt_lua_close(NL);
+        if (lt == -2)
+            return l4b_fail(L, "the thread of option 'id' still runs", L4_EBUSY);
+        if (lt == -3)
+            return l4b_fail(L, "option 'id' is no ended thread of this task made with keep_id",
+                            L4_EINVAL);
         return l4b_fail(L, "too many threads running (at most 252 in a task)", L4_EBUSY);
     }
     l4b_set_lthread(NL, (unsigned)lt);

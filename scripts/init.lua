@@ -146,9 +146,11 @@ local plan = {names = names, prio = 210, memcap = 8 << 20, services = {
   --     gets its pages from it. It answers page faults, not the
   --     framework's PING: a plain thread, restarted when it dies, named
   --     and reloaded like a service: `reload pager pager_zero.lua`.
+  --     keep_id: restarted in the same thread, so the tasks that have its
+  --     id as their pager go on faulting pages in (docs/recovery.md).
   {name = "pager", code = "require('pager_zero').main(...)", args = {"pager", 64},
    thread = true, ping = false, restart = "always", prio = 170, memcap = 8 << 20,
-   backoff_max = 500, limit = 1000},
+   backoff_max = 500, limit = 1000, keep_id = true},
   -- 5 (above): the watcher, the console guardian; started again with the
   -- ids of boot, it finds those that changed by name (scripts/watch.lua)
   {name = "watch", script = "watch.lua", args = watch_args, id = watch, thread = true,

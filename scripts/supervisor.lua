@@ -179,8 +179,16 @@ local function start(state, s, source, chunkname)
   local id, err
   if s.plain then                                   -- a plain task or thread
     if s.kind == "thread" then
-      id, err = l4.thread.create{script = s.script, code = s.code, args = s.args,
-                                 prio = s.prio, memcap = s.memcap}
+      -- keep_id: restarted in the same thread, under the id others hold
+      -- (the pager of tasks); a new one if that thread is gone
+      local spec = {script = s.script, code = s.code, args = s.args, prio = s.prio,
+                    memcap = s.memcap, keep_id = s.keep_id, id = s.keep_id and s.last_id or nil}
+      id, err = l4.thread.create(spec)
+      if not id and spec.id then
+        log("%s: cannot restart in thread %s (%s): a new thread", s.name, tostring(spec.id), err)
+        spec.id = nil
+        id, err = l4.thread.create(spec)
+      end
     else
       id, err = l4.task.spawn{script = s.script, name = s.name, args = s.args,
                               prio = s.prio, mcp = s.mcp, memcap = s.memcap, io = s.io}
@@ -265,6 +273,7 @@ local function died(state, s, reason, failure)
   state.dirty = true
   local names = require "names"
   if s.register then names.unregister(s.name, s.id) end
+  s.last_id = s.id
   s.id = nil
   s.reason = reason
   s.state = failure and "failed" or "exited"
@@ -386,7 +395,7 @@ local function entry(spec)
     kind = spec.thread and "thread" or "task", plain = plain, args = spec.args,
     ping = spec.ping == nil or spec.ping,
     ping_label = not plain and require("service").PING or math.tointeger(spec.ping) or nil,
-    register = spec.register ~= false, adopt_id = spec.id,
+    register = spec.register ~= false, adopt_id = spec.id, keep_id = spec.keep_id and spec.thread,
     restart = spec.restart or d.restart,
     backoff0 = spec.backoff or d.backoff, backoff_max = spec.backoff_max or d.backoff_max,
     limit = spec.limit or d.limit, window = spec.window or d.window,

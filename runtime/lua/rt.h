@@ -267,9 +267,13 @@ void rt_libc_unlock(void);
 /* Frees the lock if thread id holds it (it was stopped in it): true then. */
 int rt_libc_lock_drop(uint64_t id);
 /* Reserves an lthread for the next thread (deleting the L4 threads of
- * ended ones first), or -1 if all are running. Give it to
- * rt_thread_start or back with rt_thread_unreserve. */
-int rt_thread_reserve(void);
+ * ended ones first), or -1 if all are running; with `keep`, the thread's
+ * L4 thread outlives its body, parked, for a new body under the same id.
+ * With `in` (an id), the lthread of that ended kept thread (the new body
+ * runs under its id), or -2 if it still runs, -3 if it is no ended kept
+ * thread of this task. Give it to rt_thread_start or back with
+ * rt_thread_unreserve. */
+int rt_thread_reserve(uint64_t in, int keep);
 void rt_thread_unreserve(unsigned lt);
 /* Starts lthread lt (from rt_thread_reserve) on a stack of `stack` bytes
  * in a slot of the thread-stack region (with a guard gap below), at
@@ -317,8 +321,9 @@ __attribute__((noreturn)) void rt_thread_exit(int ok, int status);
 /* Ends a running Lua thread for good: at its next Lua instruction (its
  * IPC is cancelled to get it there) it closes its state and parks; if it
  * does not get there soon, it is stopped where it is and its state is
- * given up (leaked). 0, L4_ENOTHREAD (not a Lua thread), L4_EINVAL
- * (itself). */
+ * given up (leaked). An ended kept thread (rt_thread_reserve) is
+ * deleted: its id waits for a body no more. 0, L4_ENOTHREAD (not a Lua
+ * thread), L4_EINVAL (itself). */
 int rt_thread_kill(uint64_t id);
 /* pager.c, in the root: lthread lt faulted where nothing may be: stop it
  * as failed. Returns false if lt is no running Lua thread. */

@@ -26,6 +26,7 @@
  * the heap) and parks the thread.
  *
  * The lock that makes newlib usable from several threads: libc.c. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,7 +40,11 @@
  * RUNNING -> ENDED, FAILED or KILLED, parked; then reaped (its L4 thread
  * deleted, `alive` 0) by the next reserve, which may pick it again:
  * RESERVED with a new L4 thread, whose id has the next version. Until
- * then its id and how it ended stay here for rt_thread_status. */
+ * then its id and how it ended stay here for rt_thread_status.
+ * A thread made with `keep` (its id is a role others hold: the pager of
+ * tasks) is not reaped: parked, its L4 thread waits for a new body
+ * (rt_thread_reserve with its id: RESERVED again, the same L4 thread and
+ * id), or for a kill, which reaps it. */
 enum { T_FREE, T_RUNNING, T_ENDED, T_FAILED, T_KILLED, T_RESERVED };
 /* How often a kill cancels the target's IPC and donates the CPU to it,
  * waiting for its safe point, before it stops the thread where it is. */
@@ -54,6 +59,7 @@ static struct slot {
     volatile int kill;          /* a kill is pending: end at the next instruction */
     struct rt_wait wait;        /* waits in the bindings; a pending interrupt */
     int alive;                  /* its L4 thread exists (running or parked) */
+    int keep;                   /* parked, it waits for a new body (not reaped) */
     unsigned stack;             /* its stack slot */
     char why[RT_INTERRUPT_MAX]; /* the interrupt's message */
 } slots[256];
@@ -155,7 +161,7 @@ static __attribute__((noreturn)) void thread_entry(void)
 static void reap(unsigned lt)
 {
     struct slot *s = &slots[lt];
-    if (!s->alive || s->state == T_RUNNING || s->state == T_RESERVED)
+    if (!s->alive || s->keep || s->state == T_RUNNING || s->state == T_RESERVED)
         return;
     l4_lthread_delete(lt);
     s->alive = 0;
@@ -166,19 +172,34 @@ static void reap(unsigned lt)
     }
 }
 
-int rt_thread_reserve(void)
+int rt_thread_reserve(uint64_t in, int keep)
 {
     rt_libc_lock();
     for (unsigned lt = RT_LT_FIRST; lt <= RT_LT_LAST; lt++)
         reap(lt);
     int pick = -1;
+    if (in) {
+        /* The parked L4 thread of an ended kept thread: its id stays. */
+        unsigned lt = L4_ID_LTHREAD(in);
+        struct slot *s = &slots[lt];
+        bool mine = L4_ID_TASK(in) == L4_ID_TASK(l4_utcb_of(0)->myself) && lt >= RT_LT_FIRST &&
+                    lt <= RT_LT_LAST && s->id == in && s->alive && s->keep;
+        if (mine && s->state != T_RUNNING && s->state != T_RESERVED) {
+            s->state = T_RESERVED;
+            pick = (int)lt;
+        } else {
+            pick = mine ? -2 : -3;
+        }
+        rt_libc_unlock();
+        return pick;
+    }
     for (unsigned k = 0; k <= RT_LT_LAST - RT_LT_FIRST && pick < 0; k++) {
         unsigned lt = RT_LT_FIRST + (next_lt - RT_LT_FIRST + k) % (RT_LT_LAST - RT_LT_FIRST + 1);
         if (slots[lt].state != T_RUNNING && slots[lt].state != T_RESERVED && !slots[lt].alive)
             pick = (int)lt;
     }
     if (pick >= 0) {
-        slots[pick] = (struct slot){ .state = T_RESERVED };
+        slots[pick] = (struct slot){ .state = T_RESERVED, .keep = keep };
         next_lt = pick == RT_LT_LAST ? RT_LT_FIRST : (unsigned)pick + 1;
     }
     rt_libc_unlock();
@@ -189,7 +210,7 @@ void rt_thread_unreserve(unsigned lt)
 {
     rt_libc_lock();
     if (lt >= RT_LT_FIRST && lt <= RT_LT_LAST && slots[lt].state == T_RESERVED)
-        slots[lt].state = T_FREE;
+        slots[lt].state = slots[lt].alive ? T_ENDED : T_FREE;  /* a kept one stays parked */
     rt_libc_unlock();
 }
 
@@ -276,7 +297,10 @@ int rt_thread_start(unsigned lt, lua_State *L, int nargs, size_t stack, int prio
     struct slot *s = &slots[lt];
     stack = (stack + 4095) & ~(size_t)4095;
     const uint64_t keep = ~0ull;
-    uint64_t r = l4_lthread_ex_regs(lt, keep, keep, pager, pager, id, NULL); /* created, inactive */
+    /* A kept thread's parked L4 thread (in place) runs the new body
+     * under its id; else a new L4 thread, created inactive. */
+    int in_place = s->alive, kept = s->keep;
+    uint64_t r = l4_lthread_ex_regs(lt, keep, keep, pager, pager, id, NULL);
     if (r == L4_OK) {
         s->alive = 1;
         s->id = *id;
@@ -285,7 +309,8 @@ int rt_thread_start(unsigned lt, lua_State *L, int nargs, size_t stack, int prio
     }
     /* RUNNING before the stack is taken: stack_take sees the slot as used. */
     if (r == L4_OK) {
-        *s = (struct slot){ .id = *id, .L = L, .nargs = nargs, .state = T_RUNNING, .alive = 1 };
+        *s = (struct slot){ .id = *id, .L = L, .nargs = nargs, .state = T_RUNNING, .alive = 1,
+                            .keep = kept };
         int st = stack_take(lt, stack);
         if (st < 0)
             r = L4_ENOMEM;
@@ -296,7 +321,11 @@ int rt_thread_start(unsigned lt, lua_State *L, int nargs, size_t stack, int prio
         uint64_t sp = rt_tstack_top(s->stack) - 8;     /* as after a call */
         r = l4_lthread_ex_regs(lt, (uint64_t)thread_entry, sp, keep, keep, id, NULL);
     }
-    if (r != L4_OK) {
+    if (r != L4_OK && in_place) {
+        /* Not started: still parked, still waiting for a body. */
+        s->L = NULL;
+        s->state = T_FAILED;
+    } else if (r != L4_OK) {
         /* Not started: its L4 thread (if made) goes, the lthread is free. */
         if (s->alive)
             l4_lthread_delete(lt);
@@ -447,8 +476,16 @@ int rt_thread_kill(uint64_t id)
         return L4_ENOTHREAD;
     if (s == &slots[rt_self_lthread()])
         return L4_EINVAL;
-    if (s->state != T_RUNNING)
+    if (s->state != T_RUNNING) {
+        /* Ended: a kept one waits for a body no more (its id goes). */
+        rt_libc_lock();
+        if (s->keep && s->state != T_RESERVED) {
+            s->keep = 0;
+            reap(L4_ID_LTHREAD(id));
+        }
+        rt_libc_unlock();
         return L4_OK;
+    }
     s->kill = 1;
     hook(s);
     /* Let it reach its next instruction: cancel the IPC it may wait in

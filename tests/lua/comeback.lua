@@ -120,7 +120,8 @@ case("comeback_plan_start", function()
     {name = "cb-sched", script = "sched_policy.lua", thread = true, restart = "always",
      prio = 150, memcap = 2 << 20, backoff = 20, backoff_max = 200, hang = 1000, ping_every = 200},
     {name = "cb-pager", code = "require('pager_zero').main(...)", args = {"cb-pager", 16},
-     thread = true, ping = false, restart = "always", memcap = 4 << 20, backoff = 20},
+     thread = true, ping = false, restart = "always", memcap = 4 << 20, backoff = 20,
+     keep_id = true},
     {name = "cb-echo", script = "services/echo.lua", restart = "always", memcap = 4 << 20},
     {name = "cb-task", script = "comeback_plain.lua", ping = 1, hang = 1000, ping_every = 200,
      restart = "always", args = {"one", 2, nil, n = 3}, memcap = 4 << 20, backoff = 20},
@@ -438,24 +439,51 @@ local function thread_back(name, old, t0, limit)
   return new, now_ms() - t0
 end
 
-case("comeback_sched_and_pager_killed", function()
-  for _, name in ipairs{"cb-sched", "cb-pager"} do
-    local old = assert(names.lookup(name))
-    local t0 = now_ms()
-    assert(l4.thread.kill(old))
-    local new, ms = thread_back(name, old, t0)
-    figure(name .. ", killed", ms)
-  end
-  -- the new pager serves: a task paged by it runs
+case("comeback_sched_killed", function()
+  local old = assert(names.lookup("cb-sched"))
+  local t0 = now_ms()
+  assert(l4.thread.kill(old))
+  local _, ms = thread_back("cb-sched", old, t0)
+  figure("cb-sched, killed", ms)
+end)
+
+-- The pager (keep_id): restarted in the same thread, so a task spawned
+-- with it as its pager before the kill, which holds its id, goes on
+-- faulting pages in after it (its heap grows: faults forwarded to the
+-- root's pager through the new one).
+case("comeback_pager_killed_keeps_its_tasks", function()
   local pager = assert(names.lookup("cb-pager"))
-  local t = assert(l4.task.spawn{script = "task_child.lua", pager = pager, args = {"return"},
-                                 name = "cb-paged"})
-  local how = l4.task.wait(t, 5000)
-  l4.task.delete(t)
+  local t = assert(l4.task.spawn{script = "comeback_paged.lua", pager = pager, name = "cb-paged",
+                                 memcap = 16 << 20})
+  local function grow(kib)
+    local from, label, total = l4.call(t, {timeout = 1000}, 1, kib)
+    return from and label == 0 and total
+  end
+  check(grow(256), "the task paged by cb-pager does not answer")
+  local t0 = now_ms()
+  assert(l4.thread.kill(pager))
+  local total
+  check(wait_for(3000, function()
+    total = grow(256)
+    return total
+  end), "the task paged by the killed pager does not answer (%s; the task: %s)",
+        service.encode(status_of("cb-pager") or {}), service.encode(l4.task.info(t) or {}))
+  figure("cb-pager, killed: its task faults again", now_ms() - t0)
+  check(total >= 512 * 1024, "the task holds %d bytes", total)
+  check(names.lookup("cb-pager") == pager and l4.thread.status(pager) == "running",
+        "the pager came back as %s", tostring(names.lookup("cb-pager")))
+  for _ = 1, 4 do check(grow(256), "the task stopped answering") end
+  -- the restarted pager serves a task spawned now too
+  local n = assert(l4.task.spawn{script = "task_child.lua", pager = pager, args = {"return"},
+                                 name = "cb-paged2"})
+  local how = l4.task.wait(n, 5000)
+  l4.task.delete(n)
   check(how == "exited", "a task paged by the restarted pager: %s", tostring(how))
   local _, label, served, refused, forwarded = l4.call(pager, {timeout = 2000}, 1)
   check(label == 0 and forwarded > 20, "the restarted pager's STATS: %s %s", tostring(label),
         tostring(forwarded))
+  check(l4.task.info(t).state == "running", "the first task: %s", l4.task.info(t).state)
+  l4.task.delete(t)
 end)
 
 local function reload_sched(tick)

@@ -193,6 +193,41 @@ case("thread_kill", function()
   eq(label, 42); eq(a, 10)
 end)
 
+-- keep_id: an ended thread's id waits for a new body (id =), which runs
+-- under that id; a thread without it, a running one, or one killed after
+-- its end cannot be restarted so.
+case("thread_keep_id", function()
+  local body = "local main, n = ...; l4.send(main, n)"
+  local t = assert(l4.thread.create{code = body, args = {main, 1}, keep_id = true})
+  eq(select(2, recv(t)), 1)
+  wait_end(t)
+  local again = assert(l4.thread.create{code = body, args = {main, 2}, id = t})
+  eq(again, t)
+  eq(select(2, recv(t)), 2)
+  wait_end(t)
+  -- killed while it runs: the same
+  local loop = "local main = ...; l4.send(main, 3); while true do end"
+  assert(l4.thread.create{code = loop, args = {main}, id = t})
+  eq(select(2, recv(t)), 3)
+  fails("the thread of option 'id' still runs", 24, l4.thread.create{code = body, id = t})
+  eq(l4.thread.kill(t), true)
+  eq(l4.thread.status(t), "killed")
+  assert(l4.thread.create{code = body, args = {main, 4}, id = t})
+  eq(select(2, recv(t)), 4)
+  wait_end(t)
+  -- a kill of the ended thread lets the id go
+  eq(l4.thread.kill(t), true)
+  fails("option 'id' is no ended thread of this task made with keep_id", 20,
+        l4.thread.create{code = body, id = t})
+  local plain = assert(l4.thread.create{code = body, args = {main, 5}})
+  eq(select(2, recv(plain)), 5)
+  wait_end(plain)
+  fails("option 'id' is no ended thread of this task made with keep_id", 20,
+        l4.thread.create{code = body, id = plain})
+  raises({"bad argument #1", "option 'id' must be a thread id"}, l4.thread.create,
+         {code = body, id = 7})
+end)
+
 -- Thread numbers are reused (runtime/lua/threads.c): a loop of create
 -- and end goes on far beyond the 252 lthreads, with nothing used up; a
 -- stale id does not reach the new thread of its number. In the root,
