@@ -166,6 +166,26 @@ $(BUILD)/sigma0.elf: $(SIGMA0_OBJ) sigma0/sigma0.ld
 	$(Q)ld -nostdlib -static -z noexecstack --build-id=none -T sigma0/sigma0.ld -o $@ $(SIGMA0_OBJ)
 all: $(BUILD)/sigma0.elf
 
+# ---- disk images (docs/storage.md) ----
+# The ext2 module's test images: 512 KiB of ext2 and 1 MiB of ext4 (no
+# journal), both of 1 KiB blocks, holding tests/host/lua/ext2-tree/, made
+# the same every time (fixed UUID, hash seed and clock).
+MKE2FS_FIXED := E2FSPROGS_FAKE_TIME=1700000000 /usr/sbin/mke2fs -q -F -b 1024 \
+	-d tests/host/lua/ext2-tree
+TEST_IMAGES := $(BUILD)/tests/ext2/ext2.img $(BUILD)/tests/ext2/ext4.img
+EXT2_TREE := $(shell find tests/host/lua/ext2-tree -type f)
+$(BUILD)/tests/ext2/ext2.img: $(EXT2_TREE)
+	@mkdir -p $(@D)
+	@echo "  MKE2FS  $@"
+	$(Q)rm -f $@ && $(MKE2FS_FIXED) -t ext2 -L small-ext2 -U 6c347561-0000-4000-8000-000000000002 \
+		-E hash_seed=6c347561-0000-4000-8000-000000000012 $@ 512k
+$(BUILD)/tests/ext2/ext4.img: $(EXT2_TREE)
+	@mkdir -p $(@D)
+	@echo "  MKE2FS  $@"
+	$(Q)rm -f $@ && $(MKE2FS_FIXED) -t ext4 -O ^has_journal -L small-ext4 \
+		-U 6c347561-0000-4000-8000-000000000004 -E hash_seed=6c347561-0000-4000-8000-000000000014 $@ 1M
+all: $(TEST_IMAGES)
+
 # ---- the Lua root task (task 2) and its scripts archives ----
 include runtime/lua/lua-root.mk
 
@@ -326,7 +346,7 @@ fuzz-host: $(FUZZ_HOST) $(BUILD)/sigma0.elf $(BUILD)/lua-root.elf $(BUILD)/tests
 			$(BUILD)/tests/fuzz/fuzz_$$t.log | sed "s/^/  $$t /"; \
 	done
 
-test: all $(HOST_TESTS) $(BUILD)/lua-host/lua
+test: all $(HOST_TESTS) $(BUILD)/lua-host/lua $(TEST_IMAGES)
 	$(Q)$(PYTHON) tests/run.py --build $(BUILD) --qemu $(QEMU)
 
 clean:

@@ -10,6 +10,7 @@
 int luaopen_l4(lua_State *L);
 /* libs.c: every library a Lua state of L4ua gets, the same in the root,
  * a Lua task and a Lua thread: Lua's standard ones, LPeg (preloaded as
- * "lpeg"), l4 (as the global l4), and this boot's package paths
+ * "lpeg"), l4 (as the global l4), ext2 (preloaded: loaded by the first
+ * require "ext2", docs/storage.md), and this boot's package paths
  * (rt_lua_set_paths). */
 void l4b_openlibs(lua_State *L);

@@ -7,6 +7,8 @@
 
 /* LPeg ships no header: its one entry point, linked in (liblpeg.a). */
 int luaopen_lpeg(lua_State *L);
+/* ext2.c: the ext2 module (docs/storage.md). */
+int luaopen_ext2(lua_State *L);
 
 void l4b_openlibs(lua_State *L)
 {
@@ -14,6 +16,11 @@ void l4b_openlibs(lua_State *L)
     luaL_requiref(L, "lpeg", luaopen_lpeg, 0);
     lua_pop(L, 1);
     luaL_requiref(L, "l4", luaopen_l4, 1);
+    lua_pop(L, 1);
+    /* ext2 only when required: most states never do */
+    luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
+    lua_pushcfunction(L, luaopen_ext2);
+    lua_setfield(L, -2, "ext2");
     lua_pop(L, 1);
     rt_lua_set_paths(L);
 }

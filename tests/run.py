@@ -7,6 +7,7 @@ failure. The last line is always "N passed, N failed"."""
 import argparse
 import os
 import re
+import shutil
 import struct
 import subprocess
 import sys
@@ -432,6 +433,7 @@ def main():
         "cache": lambda: run_command_suite(res, "cache", ["sh", "tests/host/cache_test.sh"], 60,
                                            r"^cache: \d+ passed, 0 failed$"),
         "lua-host": lambda: run_lua_host(res, lua, build),
+        "storage": lambda: run_storage(res, lua, build),
         "shell": lambda: run_command_suite(res, "shell", [lua, "tests/shell/run.lua"], 120,
                                            r"^shell: \d+ passed, 0 failed$"),
         "scripts_make": lambda: run_scripts_make(res, build),
@@ -452,7 +454,7 @@ def main():
     return 1 if res.failed else 0
 
 
-STAGES = ["host", "cache", "lua-host", "shell", "scripts_make", "guest", "user", "lua", "iso",
+STAGES = ["host", "cache", "lua-host", "storage", "shell", "scripts_make", "guest", "user", "lua", "iso",
           "bench", "repl", "docs", "soak", "safeboot"]
 
 
@@ -470,6 +472,32 @@ def run_lua_host(res, lua, build):
             res.fail("lua-host.lpeg_own_test_suite", f"exit status {p.returncode}", p.stdout + p.stderr)
     except (subprocess.TimeoutExpired, OSError) as e:
         res.fail("lua-host.lpeg_own_test_suite", str(e))
+
+
+def run_storage(res, lua, build):
+    """The ext2 module on the host (tests/host/lua/ext2.lua: the guest's
+    cases, 1,000 damaged images per kind, an image file through io), then
+    the host's e2fsck on every image the cases left: it must find each
+    clean (exit status 0, nothing to fix)."""
+    out = os.path.join(build, "tests", "ext2", "out")
+    shutil.rmtree(out, ignore_errors=True)
+    os.makedirs(out)
+    run_command_suite(res, "storage", [lua, "-L", "tests/lua", "tests/host/lua/ext2.lua",
+                                       os.path.join(build, "tests", "ext2"), out, "1000"], 300,
+                      r"^ext2-host: \d+ passed, 0 failed$")
+    try:
+        with open(os.path.join(out, "kept.txt")) as f:
+            kept = f.read().split()
+    except OSError as e:
+        res.fail("storage.e2fsck", f"no list of images: {e}")
+        return
+    for name in kept:
+        img = os.path.join(out, name + ".img")
+        p = subprocess.run(["/usr/sbin/e2fsck", "-fn", img], capture_output=True, text=True, timeout=60)
+        if p.returncode == 0:
+            res.ok(f"storage.e2fsck_clean: {name}")
+        else:
+            res.fail(f"storage.e2fsck_clean: {name}", f"e2fsck status {p.returncode}", p.stdout + p.stderr)
 
 
 def run_bench_short(res, qemu, build):

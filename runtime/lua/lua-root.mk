@@ -16,7 +16,7 @@ LUA_ROOT_OBJ := $(patsubst runtime/lua/%,$(BUILD)/runtime/lua/%.o,\
 LUA_ROOT_CFLAGS = $(TARGET_CFLAGS) -std=gnu11 -g -Wall -Wextra -Werror -MMD -MP \
 	-nostdinc -isystem $(NEWLIB_DIR)/include -isystem $(GCC_INC) \
 	-I$(LUA_DIR)/include -Iinclude
-LUA_ROOT_LIBS = $(LUA_DIR)/lib/liblpeg.a $(LUA_DIR)/lib/liblua.a \
+LUA_ROOT_LIBS = $(LUA_DIR)/lib/liblpeg.a $(LUA_DIR)/lib/liblua.a $(E2FS_DIR)/lib/libext2fs.a \
 	$(NEWLIB_DIR)/lib/libc.a $(NEWLIB_DIR)/lib/libm.a $(shell gcc -print-libgcc-file-name)
 
 # newlib calls that share state between threads run under the libc lock
@@ -81,11 +81,14 @@ $(BUILD)/scripts.arc: $(SCRIPT_FILES) $(SCRIPTS_LUA) $(BUILD)/scripts.inputs \
 # The service framework's scripts (tests/lua/services*.lua) come from scripts/.
 TEST_SERVICE_SCRIPTS := service.lua service_task.lua names.lua supervisor.lua \
 	sched_policy.lua services/echo.lua
+# The ext2 module's cases (tests/lua/ext2_cases.lua) read ext2.img and
+# ext4.img, small images the host's mke2fs makes (Makefile: TEST_IMAGES).
 $(BUILD)/tests/lua/tests.arc: $(shell find tests/lua tests/scripts drivers-lua -type f) scripts/pager_zero.lua scripts/files.lua \
-		$(addprefix scripts/,$(TEST_SERVICE_SCRIPTS)) tools/mkarchive.py $(BUILD)/deps.mk
+		$(addprefix scripts/,$(TEST_SERVICE_SCRIPTS)) tools/mkarchive.py $(BUILD)/deps.mk $(TEST_IMAGES)
 	@mkdir -p $(@D)
 	@echo "  ARC     $@"
 	$(Q)$(MKARCHIVE) -o $@ re.lua=$(LUA_DIR)/share/re.lua \
+		ext2.img=$(BUILD)/tests/ext2/ext2.img ext4.img=$(BUILD)/tests/ext2/ext4.img \
 		lpeg-test.lua=$(LUA_DIR)/share/test.lua pager_zero.lua=scripts/pager_zero.lua files.lua=scripts/files.lua \
 		$(foreach f,$(TEST_SERVICE_SCRIPTS),$(f)=scripts/$(f)) drivers-lua tests/lua \
 		-L tests/scripts
@@ -111,4 +114,6 @@ $(BUILD)/bindings/%.o: bindings/%.c $(BUILD)/deps.mk
 	@echo "  CC      $<"
 	$(Q)gcc $(LUA_ROOT_CFLAGS) -Iruntime/lua -c $< -o $@
 $(BUILD)/lua-root.elf: $(L4B_OBJ)
+# The ext2 module (bindings/ext2*.c, docs/storage.md) on libext2fs from the cache.
+$(BUILD)/bindings/ext2.o $(BUILD)/bindings/ext2_io.o: LUA_ROOT_CFLAGS += -I$(E2FS_DIR)/include
 -include $(wildcard $(BUILD)/bindings/*.d)

@@ -56,6 +56,19 @@ for _, c in ipairs(require "pager") do run(c[1], c[2]) end
 -- The file service (scripts/files.lua) and io.open for writing over it.
 for _, c in ipairs(require "files_test") do run(c[1], c[2]) end
 
+-- The ext2 module (bindings/ext2.c) on images in memory (tests/lua/
+-- ramdisk.lua), made by the host's mke2fs; the host runs the same cases
+-- with 1,000 damaged images and e2fsck after (tests/run.py "storage").
+do
+  local images = {}
+  for _, kind in ipairs{"ext2", "ext4"} do
+    local f = assert(io.open(kind .. ".img", "rb"))
+    images[kind] = f:read("a")
+    f:close()
+  end
+  for _, c in ipairs(require("ext2_cases")(images, {damaged = 50})) do run(c[1], c[2]) end
+end
+
 -- Services: the framework, the name service, the supervisor, hot reload
 -- (scripts/service.lua, names.lua, supervisor.lua; tests/lua/services.lua).
 for _, c in ipairs(require "services") do run(c[1], c[2]) end

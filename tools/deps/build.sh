@@ -1,7 +1,7 @@
 #!/bin/sh
-# Build newlib, Lua and LPeg for L4ua's freestanding x86_64 user mode,
-# cached by version and flags. usage: build.sh <cache-dir> <out.mk>
-# Writes <out.mk> with NEWLIB_DIR and LUA_DIR for the Makefile.
+# Build newlib, Lua, LPeg and libext2fs for L4ua's freestanding x86_64
+# user mode, cached by version and flags. usage: build.sh <cache-dir> <out.mk>
+# Writes <out.mk> with NEWLIB_DIR, LUA_DIR and E2FS_DIR for the Makefile.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/versions.mk"
@@ -23,6 +23,10 @@ NKEY=$(key "$NEWLIB_DEBVER" "$TARGET_CFLAGS" "$NEWLIB_CONF" "$CCVER")
 NEWLIB_DIR=$CACHE/newlib-$NEWLIB_UPSTREAM-$NKEY
 LKEY=$(key "$LUA_DEBVER" "$LPEG_DEBVER" "$TARGET_CFLAGS" "$NKEY" "$CCVER" 2)
 LUA_DIR=$CACHE/lua-$LUA_UPSTREAM-lpeg-$LPEG_UPSTREAM-$LKEY
+E2FS_CFG=$here/e2fsprogs
+EKEY=$(key "$E2FS_DEBVER" "$TARGET_CFLAGS" "$NKEY" "$CCVER" "$(find "$E2FS_CFG" "$0" -type f | sort | xargs cat | sha256sum)")
+E2FS_DIR=$CACHE/ext2fs-$E2FS_UPSTREAM-$EKEY
+E2FS_SRC=$CACHE/src/e2fsprogs-$E2FS_DEBVER
 
 build_newlib() {
     [ -f "$NEWLIB_DIR/lib/libc.a" ] && [ -f "$NEWLIB_DIR/lib/libm.a" ] && manifest_ok "$NEWLIB_DIR" && return 0
@@ -83,13 +87,77 @@ build_lua() {
     rm -rf "$work"
 }
 
+# libext2fs and libcom_err (docs/storage.md): only the objects the file
+# system needs, none of the io managers (bindings/ext2.c brings its own),
+# with our config.h (tools/deps/e2fsprogs/) instead of the host's
+# configure. The entry holds include/ (the public headers, generated ones
+# too), lib/libext2fs.a (com_err inside) and, for the host fuzzer, gen/
+# (config.h and the generated sources) and sources (the .c files, relative
+# to the unpacked e2fsprogs tree).
+E2FS_ET="error_message et_name init_et com_err com_right"
+E2FS_OBJS="alloc alloc_sb alloc_stats alloc_tables atexit badblocks bb_inode bitmaps bitops \
+blkmap64_ba blkmap64_rb blknum block bmap check_desc closefs crc16 crc32c csum dblist \
+dblist_dir digest_encode dirblock dirhash dir_iterate expanddir ext_attr extent fallocate \
+fileio freefs gen_bitmap gen_bitmap64 get_num_dirs get_pathname hashmap i_block icount \
+ind_block inline inline_data inode io_manager ismounted link lookup mkdir mkjournal mmp namei native \
+newdir nls_utf8 openfs orphan progress punch rbtree read_bb res_gdt rw_bitmaps sha512 swapfs \
+symlink unlink valid_blk version"
+build_ext2fs() {
+    [ -f "$E2FS_DIR/lib/libext2fs.a" ] && manifest_ok "$E2FS_DIR" && return 0
+    sh "$here/fetch.sh" "$CACHE"
+    src=$E2FS_SRC/lib
+    work=$(mktemp -d "$CACHE/.ext2fs.XXXXXX")
+    echo "l4ua: building libext2fs $E2FS_UPSTREAM against newlib"
+    out=$work/out
+    mkdir -p "$work/obj" "$work/sys" "$out/lib" "$out/include/ext2fs" "$out/include/et" "$out/gen"
+    (
+        set -e
+        # What e2fsprogs' configure and makefiles would generate.
+        sed -e 's/@ASM_TYPES_HEADER@//' -e 's/@SIZEOF_SHORT@/2/g' -e 's/@SIZEOF_INT@/4/g' \
+            -e 's/@SIZEOF_LONG@/8/g' -e 's/@SIZEOF_LONG_LONG@/8/g' \
+            -e 's/@PUBLIC_CONFIG_HEADER@/#define HAVE_SYS_TYPES_H 1/' \
+            "$src/ext2fs/ext2_types.h.in" > "$out/include/ext2fs/ext2_types.h"
+        sed "s/@E2FSPROGS_VERSION@/$E2FS_UPSTREAM/" "$src/ext2fs/ext2_err.et.in" > "$work/ext2_err.et"
+        (cd "$out/gen" &&
+            awk -f "$src/et/et_h.awk" outfile=ext2_err.h outfn=ext2_err.h "$work/ext2_err.et" &&
+            awk -f "$src/et/et_c.awk" outfile=ext2_err.c outfn=ext2_err.c "$work/ext2_err.et")
+        mv "$out/gen/ext2_err.h" "$out/include/ext2fs/"
+        gcc -O2 -I"$src" -o "$work/gen_crc32ctable" "$src/ext2fs/gen_crc32ctable.c"
+        "$work/gen_crc32ctable" > "$out/gen/crc32c_table.h"
+        cp "$E2FS_CFG/config.h" "$out/gen/"
+        printf '#define LOCALEDIR "/locale"\n#define ROOT_SYSCONFDIR "/etc"\n' > "$out/gen/dirpaths.h"
+        cp "$src"/ext2fs/*.h "$out/include/ext2fs/"
+        cp "$src/et/com_err.h" "$out/include/et/"
+        cp -r "$E2FS_CFG/include/." "$work/sys/"
+        : > "$out/sources"
+        for f in $E2FS_ET; do echo "lib/et/$f.c" >> "$out/sources"; done
+        for f in $E2FS_OBJS; do echo "lib/ext2fs/$f.c" >> "$out/sources"; done
+        # Not Linux: -U the compiler's linux macros, so no Linux-only path
+        # (syscall(SYS_prctl), ioctls) is taken.
+        flags="$TARGET_CFLAGS -nostdinc -I$work/sys -isystem $NEWLIB_DIR/include \
+-isystem $(gcc -print-file-name=include) -std=gnu99 -Ulinux -U__linux -U__linux__ -U__gnu_linux__ \
+-DHAVE_CONFIG_H -I$out/gen -I$out/include -I$out/include/ext2fs -I$src -I$src/et"
+        # shellcheck disable=SC2086
+        (cat "$out/sources" | sed "s|^|$E2FS_SRC/|"; echo "$out/gen/ext2_err.c") |
+            xargs -P "$JOBS" -I{} sh -c 'gcc '"$flags"' -c {} -o '"$work/obj"'/$(basename {} .c).o'
+        ar rcs "$out/lib/libext2fs.a" "$work"/obj/*.o
+    ) >"$work/build.log" 2>&1 || { tail -40 "$work/build.log"; die "libext2fs build failed (log: $work/build.log)"; }
+    [ "$(ls "$work"/obj/*.o | wc -l)" = "$(($(wc -l < "$out/sources") + 1))" ] ||
+        { tail -40 "$work/build.log"; die "libext2fs build left objects out (log: $work/build.log)"; }
+    replace_dir "$out" "$E2FS_DIR"
+    rm -rf "$work"
+}
+
 build_newlib
 build_lua
+build_ext2fs
 tmp=$OUT.tmp
 {
     echo "# generated by tools/deps/build.sh; do not edit"
     echo "NEWLIB_DIR=$NEWLIB_DIR"
     echo "LUA_DIR=$LUA_DIR"
+    echo "E2FS_DIR=$E2FS_DIR"
+    echo "E2FS_SRC=$E2FS_SRC"
     echo "TARGET_CFLAGS=$TARGET_CFLAGS"
 } > "$tmp"
 if ! cmp -s "$tmp" "$OUT" 2>/dev/null; then mv "$tmp" "$OUT"; else rm -f "$tmp"; fi

@@ -1,5 +1,6 @@
 #!/bin/sh
-# Fetch and unpack the Debian sources of Lua, LPeg and newlib into the cache.
+# Fetch and unpack the Debian sources of Lua, LPeg, newlib and e2fsprogs
+# into the cache.
 #   usage: fetch.sh <cache-dir>
 # Prints nothing on a warm cache. Uses a private apt source list under the
 # cache (never the machine's apt configuration). Each unpacked tree is made
@@ -60,3 +61,4 @@ fetch_newlib() {
 fetch_source "$LUA_PKG" "$LUA_DEBVER" "lua-$LUA_DEBVER"
 fetch_source "$LPEG_PKG" "$LPEG_DEBVER" "lpeg-$LPEG_DEBVER"
 fetch_newlib
+fetch_source "$E2FS_PKG" "$E2FS_DEBVER" "e2fsprogs-$E2FS_DEBVER"

@@ -4,7 +4,8 @@
 set -eu
 PKGS="gcc make binutils libc6-dev qemu-system-x86 grub-pc-bin grub-common xorriso mtools \
 dpkg-dev xz-utils gpgv debian-archive-keyring ca-certificates python3 gdb lua5.4 \
-clang libclang-rt-dev"     # clang, libclang-rt-dev: libFuzzer for make fuzz-host
+clang libclang-rt-dev e2fsprogs"   # clang, libclang-rt-dev: libFuzzer for make fuzz-host;
+                                    # e2fsprogs: mke2fs, e2fsck (docs/storage.md)
 missing=""
 for p in $PKGS; do
     st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)

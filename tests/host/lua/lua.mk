@@ -10,12 +10,13 @@
 BUILD ?= build
 
 LUA_HOST := $(BUILD)/lua-host
-LUA_HOST_OBJ := $(LUA_HOST)/crt0.o $(LUA_HOST)/main.o $(LUA_HOST)/syscalls.o
+LUA_HOST_OBJ := $(LUA_HOST)/crt0.o $(LUA_HOST)/main.o $(LUA_HOST)/syscalls.o \
+	$(LUA_HOST)/ext2.o $(LUA_HOST)/ext2_io.o
 # Deferred (=): deps.mk may be included after this file.
 LUA_HOST_CFLAGS = $(TARGET_CFLAGS) -std=gnu11 -g -Wall -Wextra -Werror -MMD -MP \
 	-nostdinc -isystem $(NEWLIB_DIR)/include -isystem $(shell gcc -print-file-name=include) \
 	-I$(LUA_DIR)/include
-LUA_HOST_LIBS = $(LUA_DIR)/lib/liblpeg.a $(LUA_DIR)/lib/liblua.a \
+LUA_HOST_LIBS = $(LUA_DIR)/lib/liblpeg.a $(LUA_DIR)/lib/liblua.a $(E2FS_DIR)/lib/libext2fs.a \
 	$(NEWLIB_DIR)/lib/libc.a $(NEWLIB_DIR)/lib/libm.a $(shell gcc -print-libgcc-file-name)
 
 # Objects depend on deps.mk: a new cache entry means new headers and flags.
@@ -23,6 +24,12 @@ $(LUA_HOST)/%.o: tests/host/lua/%.c $(BUILD)/deps.mk
 	@mkdir -p $(@D)
 	@echo "  CC      $<"
 	$(Q)gcc $(LUA_HOST_CFLAGS) -c $< -o $@
+# The ext2 module (bindings/ext2*.c) on the target's libext2fs: the
+# storage stage's host tests (tests/host/lua/ext2.lua) run it here.
+$(LUA_HOST)/ext2.o $(LUA_HOST)/ext2_io.o: $(LUA_HOST)/%.o: bindings/%.c bindings/ext2b.h $(BUILD)/deps.mk
+	@mkdir -p $(@D)
+	@echo "  CC      $< (host)"
+	$(Q)gcc $(LUA_HOST_CFLAGS) -I$(E2FS_DIR)/include -c $< -o $@
 $(LUA_HOST)/%.o: tests/host/lua/%.S $(BUILD)/deps.mk
 	@mkdir -p $(@D)
 	@echo "  AS      $<"

@@ -3,7 +3,8 @@
  *     lua [-L dir] script.lua [args...]
  * package.path is "<dir>/?.lua" (default: <dir of this program>/share,
  * where lua.mk copies re.lua and LPeg's test.lua); there is no C module
- * loading, so LPeg is linked in and preloaded. Errors are printed with a
+ * loading, so LPeg is linked in and preloaded, and ext2 (bindings/ext2.c)
+ * preloaded for require. Errors are printed with a
  * traceback and give exit status 1. */
 #include <stdio.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include "lualib.h"
 
 int luaopen_lpeg(lua_State *L);
+int luaopen_ext2(lua_State *L);     /* bindings/ext2.c */
 
 /* As in lua.c: turn any error value into a message with a traceback. */
 static int msghandler(lua_State *L)
@@ -65,6 +67,10 @@ static int pmain(lua_State *L)
 
     luaL_openlibs(L);
     luaL_requiref(L, "lpeg", luaopen_lpeg, 0);
+    lua_pop(L, 1);
+    luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
+    lua_pushcfunction(L, luaopen_ext2);
+    lua_setfield(L, -2, "ext2");
     lua_pop(L, 1);
     set_path(L, argv[0], dir);
 
