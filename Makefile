@@ -177,13 +177,13 @@ EXT2_TREE := $(shell find tests/host/lua/ext2-tree -type f)
 $(BUILD)/tests/ext2/ext2.img: $(EXT2_TREE)
 	@mkdir -p $(@D)
 	@echo "  MKE2FS  $@"
-	$(Q)rm -f $@ && $(MKE2FS_FIXED) -t ext2 -L small-ext2 -U 6c347561-0000-4000-8000-000000000002 \
-		-E hash_seed=6c347561-0000-4000-8000-000000000012 $@ 512k
+	$(Q)rm -f $@ && truncate -s 512K $@ && $(MKE2FS_FIXED) -t ext2 -L small-ext2 \
+		-U 6c347561-0000-4000-8000-000000000002 -E hash_seed=6c347561-0000-4000-8000-000000000012 $@
 $(BUILD)/tests/ext2/ext4.img: $(EXT2_TREE)
 	@mkdir -p $(@D)
 	@echo "  MKE2FS  $@"
-	$(Q)rm -f $@ && $(MKE2FS_FIXED) -t ext4 -O ^has_journal -L small-ext4 \
-		-U 6c347561-0000-4000-8000-000000000004 -E hash_seed=6c347561-0000-4000-8000-000000000014 $@ 1M
+	$(Q)rm -f $@ && truncate -s 1M $@ && $(MKE2FS_FIXED) -t ext4 -O ^has_journal -L small-ext4 \
+		-U 6c347561-0000-4000-8000-000000000004 -E hash_seed=6c347561-0000-4000-8000-000000000014 $@
 all: $(TEST_IMAGES)
 
 # ---- the Lua root task (task 2) and its scripts archives ----
