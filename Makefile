@@ -222,10 +222,11 @@ all: $(BENCH_ELF)
 
 # The Lua benchmarks: lua-root.elf with this archive as "scripts" (run.py).
 $(BUILD)/tests/bench/lua-bench.arc: $(shell find tests/bench/lua -type f) scripts/pager_zero.lua \
-		tools/mkarchive.py
+		scripts/service_proto.lua tools/mkarchive.py
 	@mkdir -p $(@D)
 	@echo "  ARC     $@"
-	$(Q)$(MKARCHIVE) -o $@ pager_zero.lua=scripts/pager_zero.lua tests/bench/lua
+	$(Q)$(MKARCHIVE) -o $@ pager_zero.lua=scripts/pager_zero.lua \
+		service_proto.lua=scripts/service_proto.lua tests/bench/lua
 all: $(BUILD)/tests/bench/lua-bench.arc
 
 .PHONY: bench

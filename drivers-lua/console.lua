@@ -29,6 +29,8 @@ M.NOTE = 0x107      -- server -> the INTR thread: Ctrl-C typed at w0 (l4.clock()
 M.HIST_ADD = 0x108  -- string: one line -> 0
 M.HIST_GET = 0x109  -- -> 0, string: the lines joined by "\n"
 M.HIST_SET = 0x10a  -- string: the lines joined by "\n" (replaces them) -> 0
+-- Reply labels: done; a READ taken over by another client; no such request.
+M.OK, M.TAKEN, M.UNKNOWN = 0, 1, 2
 M.READ_MAX = 4096
 M.HIST_MAX = 200    -- lines the server keeps
 M.HIST_BYTES = 32 << 10   -- and bytes (one reply carries them all)
@@ -40,7 +42,7 @@ function M.open(server)
   return setmetatable({server = server}, Con)
 end
 
-local why = {[1] = "another client reads now", [2] = "unknown request"}
+local why = {[M.TAKEN] = "another client reads now", [M.UNKNOWN] = "unknown request"}
 
 local function call(self, ...)
   local from, label, a, b, c, d = l4.call(self.server, ...)

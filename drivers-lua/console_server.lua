@@ -22,7 +22,7 @@
 -- running) is not input: the INTR thread gets a NOTE instead.
 --
 -- Live reload: the server answers the service framework's PING, INFO and
--- RELOAD (scripts/service.lua), so `reload console console_server.lua`
+-- RELOAD (scripts/service_proto.lua), so `reload console console_server.lua`
 -- at the REPL, or tools/l4ua, replaces this code in the running driver:
 -- the new chunk must return a module with run(st) (and may have
 -- migrate(st) -> st); it gets everything the server holds in `st` (the
@@ -35,10 +35,10 @@ local M = {}
 M.VERSION = "1"
 local NOTE_WAIT = {timeout = 20}    -- ms the INTR thread has to be receiving
 M.BUDGET = 5000000                  -- Lua instructions per request (see above)
--- The service framework's control labels and reply labels (service.lua).
-local CTL = 0x53560000
-local PING, INFO, RELOAD = CTL, CTL + 1, CTL + 2
-local OK, REJECTED = 0, 3
+-- The service framework's control labels and reply labels.
+local svc = require "service_proto"
+local PING, INFO, RELOAD = svc.PING, svc.INFO, svc.RELOAD
+local OK, REJECTED = svc.OK, svc.REJECTED
 
 local function redraw(edit, col, width)
   local text, start = edit, 1
@@ -155,7 +155,7 @@ function M.run(st)
       local r = st.reader
       st.reader = nil
       local data = take(st.reader_max)
-      if not l4.reply(r, 0, data) then    -- gone: keep the keys for the next reader
+      if not l4.reply(r, proto.OK, data) then    -- gone: keep the keys for the next reader
         table.insert(st.input, st.head, data)
         st.input_n = st.input_n + #data
       end
@@ -188,15 +188,15 @@ function M.run(st)
       keys(backend:on_irq())
     elseif label == proto.WRITE then
       write(a or "")
-      rto, rlabel, ra = from, 0, #(a or "")
+      rto, rlabel, ra = from, proto.OK, #(a or "")
     elseif label == proto.READ then
       if st.reader and st.reader ~= from then
-        l4.reply(st.reader, 1)      -- taken over (fails at once if it is gone)
+        l4.reply(st.reader, proto.TAKEN) -- taken over (fails at once if it is gone)
         st.reader = nil
       end
       local max = math.max(1, math.min(a or proto.READ_MAX, proto.READ_MAX))
       if st.input_n > 0 then
-        rto, rlabel, ra = from, 0, take(max)
+        rto, rlabel, ra = from, proto.OK, take(max)
       else
         st.reader, st.reader_max = from, max
       end
@@ -204,37 +204,37 @@ function M.run(st)
       local line = a and a:gsub("\n", " ") or ""
       local h = st.history
       if line:find("%S") and h[#h] ~= line then h[#h + 1] = line; trim_history(h) end
-      rto, rlabel = from, 0
+      rto, rlabel = from, proto.OK
     elseif label == proto.HIST_GET then
-      rto, rlabel, ra = from, 0, table.concat(st.history, "\n")
+      rto, rlabel, ra = from, proto.OK, table.concat(st.history, "\n")
     elseif label == proto.HIST_SET then
       local h = {}
       for l in (a or ""):gmatch("[^\n]+") do h[#h + 1] = l end
       trim_history(h)
       st.history = h
-      rto, rlabel = from, 0
+      rto, rlabel = from, proto.OK
     elseif label == proto.EDIT then
       st.edit, st.edit_col = b or "", math.max(0, math.min(a or 0, #(b or "")))
       out(redraw(st.edit, st.edit_col, width))
-      rto, rlabel = from, 0
+      rto, rlabel = from, proto.OK
     elseif label == proto.DONE then
       if st.edit then out("\r\n") end
       st.edit = nil
-      rto, rlabel = from, 0
+      rto, rlabel = from, proto.OK
     elseif label == proto.INTR then
       st.note_to = (a and a ~= 0) and l4.id(a) or nil
-      rto, rlabel = from, 0
+      rto, rlabel = from, proto.OK
     elseif label == proto.INFO then
-      rto, rlabel, ra, rb = from, 0, stats.bin, stats.bout
+      rto, rlabel, ra, rb = from, proto.OK, stats.bin, stats.bout
       from, label, a, b = l4.reply_wait(rto, rlabel, ra, rb, stats.intr, stats.dropped)
       goto continue
     elseif label == PING then
-      from, label, a, b = l4.reply_wait(from, OK, st.name, st.version)
+      from, label, a, b = l4.reply_wait(from, svc.ping(st.name, st.version))
       goto continue
     elseif label == INFO then
-      from, label, a, b = l4.reply_wait(from, OK, st.requests, 0, st.generation, st.generation,
-                                        st.reloads, 0, collectgarbage("count") * 1024 // 1,
-                                        st.name, st.version, st.last_error)
+      from, label, a, b = l4.reply_wait(from, svc.info{
+        requests = st.requests, errors = 0, generation = st.generation, reloads = st.reloads,
+        name = st.name, version = st.version, last_error = st.last_error})
       goto continue
     elseif label == RELOAD then
       if from.task ~= l4.kip.root.task then
@@ -245,7 +245,7 @@ function M.run(st)
         rto, rlabel, ra = from, REJECTED, why
       end
     else
-      rto, rlabel = from, 2         -- unknown request
+      rto, rlabel = from, proto.UNKNOWN
     end
     if rto then st.requests = st.requests + 1 end
     if rto and ra ~= nil then

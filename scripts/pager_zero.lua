@@ -43,10 +43,10 @@ local l4 = require "l4"
 local map_item = l4.map_item
 
 local PAGE = 4096
--- The service framework's control labels and reply labels (service.lua).
-local CTL = 0x53560000
-local PING, INFO, RELOAD = CTL, CTL + 1, CTL + 2
-local OK, UNKNOWN, REJECTED = 0, 2, 3
+-- The service framework's control labels and reply labels.
+local svc = require "service_proto"
+local PING, INFO, RELOAD = svc.PING, svc.INFO, svc.RELOAD
+local OK, UNKNOWN, REJECTED = svc.OK, svc.UNKNOWN, svc.REJECTED
 local STATS = 1               -- the service's own request (M.main)
 local RELOAD_BUDGET = 10000000  -- instructions a new version's top level and migrate may run
 
@@ -371,12 +371,12 @@ function Pager:run(other)
     elseif from == nil then
       return nil, label, a      -- e.g. "timeout", 3
     elseif label == PING then
-      reply(from, OK, self.name, self.version)
+      reply(from, svc.ping(self.name, self.version))
     elseif label == INFO then
-      reply(from, OK, self.served + self.forwarded + self.refused, self.errors,
-            self.generation, self.generation,
-            self.reloads, 0, collectgarbage("count") * 1024 // 1,
-            self.name, self.version, self.last_error)
+      reply(from, svc.info{requests = self.served + self.forwarded + self.refused,
+                           errors = self.errors, generation = self.generation,
+                           reloads = self.reloads, name = self.name, version = self.version,
+                           last_error = self.last_error})
     elseif label == RELOAD then
       local done, why
       if from.task ~= l4.kip.root.task and from.task ~= l4.self().task then

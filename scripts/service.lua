@@ -29,18 +29,11 @@ local l4 = require "l4"
 
 local M = {}
 
--- Reply labels (what a client's l4.call sees as its label).
-M.OK, M.ERROR, M.UNKNOWN, M.REJECTED = 0, 1, 2, 3
--- Control labels, answered by the framework itself, whatever the version.
-M.CTL = 0x53560000          -- "SV": 0x5356xxxx is the framework's
--- (A message carries its integers first, then its strings, whatever the
--- order of the values given to l4.send: the kernel's layout, lua-api.md.)
-M.PING = M.CTL + 0          -- -> 0, s name, s version
-M.INFO = M.CTL + 1          -- -> 0, requests, errors, generation, good generation,
-                            --    reloads, rollbacks, memory bytes, s name, s version,
-                            --    s last error ("" if none)
-M.RELOAD = M.CTL + 2        -- s source, [s chunkname] -> 0, generation, s version
-                            --    | 3, s message (only from threads of the root task)
+local proto = require "service_proto"
+
+-- Reply labels and control labels (service_proto.lua has their layout).
+M.OK, M.ERROR, M.UNKNOWN, M.REJECTED = proto.OK, proto.ERROR, proto.UNKNOWN, proto.REJECTED
+M.CTL, M.PING, M.INFO, M.RELOAD = proto.CTL, proto.PING, proto.INFO, proto.RELOAD
 -- Codes of the client functions' failures (beside the IPC codes 1-13).
 M.E_HANDLER, M.E_UNKNOWN, M.E_NONAME, M.E_REJECTED, M.E_NOTSERVICE = 101, 102, 103, 104, 105
 
@@ -259,10 +252,11 @@ local function serve(def, source, chunkname, name, state)
 
   local function control(from, label, src, cname)
     if label == M.PING then
-      return M.OK, ctx.name, version()
+      return proto.ping(ctx.name, version())
     elseif label == M.INFO then
-      return M.OK, ctx.requests, ctx.errors, ctx.cur.gen, ctx.good.gen, ctx.reloads,
-        ctx.rollbacks, collectgarbage("count") * 1024 // 1, ctx.name, version(), ctx.last_error
+      return proto.info{requests = ctx.requests, errors = ctx.errors, generation = ctx.cur.gen,
+                        good = ctx.good.gen, reloads = ctx.reloads, rollbacks = ctx.rollbacks,
+                        name = ctx.name, version = version(), last_error = ctx.last_error}
     elseif label == M.RELOAD then
       if from.task ~= ROOT_TASK and from.task ~= l4.self().task then
         return M.REJECTED, "reload: only threads of the root task may reload a service"

@@ -98,7 +98,7 @@ end)
 case("console_server_runaway_version_fails", function()
   local id = server()
   local t0 = l4.clock()
-  local from, label = l4.call(id, {timeout = 2000}, 0x53560002,
+  local from, label = l4.call(id, {timeout = 2000}, require("service_proto").RELOAD,
                               "return {run = function() while true do end end}", "=runaway")
   check(from and label == 0, "the reload was refused: %s", tostring(label))
   local st

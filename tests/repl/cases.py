@@ -143,6 +143,17 @@ def c_help(s):
     s.expect(r"module service \(service\.lua\):")
     s.expect(r"the service framework")
     prompt(s)
+    # the test kernel's debug operations: help says so, and this kernel
+    # (make run's) refuses them
+    start = len(s.out)
+    s.send("help l4.debug\r")
+    prompt(s)
+    shown = s.out[start:].decode("latin-1").splitlines()
+    for fn in ("raise_irq", "rtc_irq"):
+        line = [l for l in shown if f"l4.debug.{fn}(" in l]
+        assert line and "test kernel only" in line[0], f"help's line for {fn}: {line!r}"
+    run(s, "=l4.debug.raise_irq(5)", r'nil\s+"invalid argument"\s+20')
+    run(s, "=l4.debug.rtc_irq(true)", r'nil\s+"invalid argument"\s+20')
 
 
 def c_nothing_takes_it_down(s):

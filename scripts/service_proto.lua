@@ -1,0 +1,35 @@
+-- service_proto.lua: the service framework's control protocol
+-- (docs/services.md "The protocol"), defined once: for the framework
+-- (service.lua) and for the servers that run a loop of their own yet
+-- answer the framework's requests (drivers-lua/console_server.lua,
+-- scripts/pager_zero.lua). A label number appears here and nowhere else.
+local M = {}
+
+-- Reply labels (what a client's l4.call sees as its label).
+M.OK, M.ERROR, M.UNKNOWN, M.REJECTED = 0, 1, 2, 3
+-- Control labels, answered whatever the version ("SV": 0x5356xxxx is the
+-- framework's). A message carries its integers first, then its strings,
+-- whatever the order of the values given to l4.send (lua-api.md).
+M.CTL = 0x53560000
+M.PING = M.CTL + 0          -- -> OK, s name, s version
+M.INFO = M.CTL + 1          -- -> OK, requests, errors, generation, good generation,
+                            --    reloads, rollbacks, memory bytes, s name, s version,
+                            --    s last error ("" if none)
+M.RELOAD = M.CTL + 2        -- s source, [s chunkname] -> OK, generation, s version
+                            --    | REJECTED, s message (only from threads of the root task)
+
+-- The reply to PING: its label and values.
+function M.ping(name, version)
+  return M.OK, name, version
+end
+
+-- The reply to INFO from the server's counts: i.requests, errors,
+-- generation, good (the last good generation; default generation),
+-- reloads, rollbacks (default 0), name, version, last_error (default "");
+-- the memory is this Lua state's.
+function M.info(i)
+  return M.OK, i.requests, i.errors, i.generation, i.good or i.generation, i.reloads,
+    i.rollbacks or 0, collectgarbage("count") * 1024 // 1, i.name, i.version, i.last_error or ""
+end
+
+return M
