@@ -52,14 +52,18 @@ int rt_files_up(void)
 }
 
 /* The service did not answer: has it been restarted elsewhere? Asks
- * "where" (keeper.h) and takes the new id if there is one. */
+ * "where" (keeper.h) and takes the new id if there is one. True if the
+ * call is to be made again there: not if it is this very task (a file
+ * service restarted with its dead predecessor's id, told where it is
+ * before it has read its own script: a call to itself would wait for its
+ * whole timeout), which then reads the archive (rt_files_up). */
 static int moved(void)
 {
     uint64_t names, files, console;
     if (rt_where(&names, &files, &console) != KEEP_OK || !files || files == rt_files_id)
         return 0;
     rt_files_id = files;
-    return 1;
+    return rt_files_up();
 }
 
 /* One call: nw words (0 or 2: w0, w1), the strings a (na bytes) and b

@@ -48,8 +48,8 @@ extern uint64_t tasks_running;
 int task_of_thread(uint64_t thread);
 /* The task (running or ended) whose first thread is id, or -1. */
 int task_of_id(uint64_t id);
-/* A zeroed record for a new task, at the lowest free number, or at the
- * oldest ended task's (the kernel gives a reused number's task ids of
+/* A zeroed record for a new task, at the next free number after the
+ * last one given (in turn, wrapping), or at the oldest ended task's (the kernel gives a reused number's task ids of
  * versions its earlier tasks never had); its number (slot), or -1
  * (RT_TASK_ENOSLOT in *why) if every number runs, or -1 (RT_TASK_ENOMEM)
  * if there is no page for the record. */

@@ -55,12 +55,20 @@ static int oldest_ended(void)
     return slot;
 }
 
+/* Where task_new looks first: numbers are taken in turn, so that a
+ * number's versions, and so its ids, repeat as late as possible. */
+static unsigned next_tn = FIRST_TASK;
+
 int task_new(int *why)
 {
     int slot = -1;
-    for (unsigned n = FIRST_TASK; n < L4_MAX_TASKS && slot < 0; n++)
+    for (unsigned k = 0; k < L4_MAX_TASKS - FIRST_TASK && slot < 0; k++) {
+        unsigned n = FIRST_TASK + (next_tn - FIRST_TASK + k) % (L4_MAX_TASKS - FIRST_TASK);
         if (!tasks[n])
             slot = (int)n;
+    }
+    if (slot >= 0)
+        next_tn = slot + 1 == L4_MAX_TASKS ? FIRST_TASK : (unsigned)slot + 1;
     if (slot < 0 && (slot = oldest_ended()) >= 0)
         task_forget((unsigned)slot);
     if (slot < 0) {

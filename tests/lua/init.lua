@@ -40,6 +40,9 @@ end
 
 -- Lua tasks (l4.task): before smoke.lua too, as they need memory.
 for _, c in ipairs(require "tasks") do run(c[1], c[2]) end
+-- Task numbers taken in turn, past 2048; everything after runs at such
+-- numbers (tests/lua/task_numbers.lua).
+for _, c in ipairs(require "task_numbers") do run(c[1], c[2]) end
 
 -- Random calls of every binding from a task; resource exhaustion.
 for _, c in ipairs(require "fuzz") do run(c[1], c[2]) end
