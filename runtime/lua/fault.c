@@ -117,7 +117,9 @@ uint64_t fault_own(uint64_t from, struct l4_msg *m)
         sb_str(&b, "): stack overflow\n");
     else
         sb_str(&b, "): nothing is mapped there\n");
-    if (rt_thread_fault(L4_ID_LTHREAD(from)))
+    if (rt_thread_fault(L4_ID_LTHREAD(from))) {
         rt_kernel_write(line, b.n);
+        pager_reap(L4_ID_LTHREAD(from));    /* parked as failed: it goes */
+    }
     return L4_NODESC;
 }

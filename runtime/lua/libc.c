@@ -50,6 +50,16 @@ void rt_libc_lock(void)
     libc_lock.depth = 1;
 }
 
+int rt_libc_trylock(uint64_t me)
+{
+    uint64_t held = 0;
+    if (!__atomic_compare_exchange_n(&libc_lock.owner, &held, me, 0, __ATOMIC_ACQUIRE,
+                                     __ATOMIC_RELAXED))
+        return 0;
+    libc_lock.depth = 1;
+    return 1;
+}
+
 void rt_libc_unlock(void)
 {
     if (--libc_lock.depth == 0)

@@ -14,7 +14,8 @@
  * root's threads', limited to their own tasks), hands them the I/O ports
  * spawn gave them (RT_REQ_IO), answers a Lua pager's "resolve this fault
  * for me" (RT_REQ_RESOLVE), and is the pager of the root's own Lua
- * threads, whose faults (stack overflows) stop them.
+ * threads, whose faults (stack overflows) stop them; a root Lua thread
+ * that has ended tells it (RT_REQ_REAP) and it deletes its L4 thread.
  *
  * The memory cap: a task's sbrk asks for heap growth (RT_REQ_HEAP,
  * child.c) before it touches new pages, and the pager grants it only
@@ -455,6 +456,30 @@ static uint64_t serve(uint64_t from, unsigned slot, struct l4_msg *m)
     return L4_TAG(0, 1, 0);
 }
 
+/* Root Lua threads that ended and whose L4 thread is still to be
+ * deleted (the libc lock was busy when they told this thread): bit lt.
+ * Tried again at each message, and every millisecond while any is left. */
+static uint64_t reap_pending[4];
+#define REAP_TIMEOUTS L4_TIMEOUTS(L4_TO_ZERO, L4_TO(1000, 0), L4_TO_ZERO, L4_TO_ZERO)
+
+void pager_reap(unsigned lt)
+{
+    if (lt < 256)
+        reap_pending[lt / 64] |= 1ull << (lt % 64);
+    for (unsigned w = 0; w < 4; w++)
+        for (uint64_t b = reap_pending[w]; b; b &= b - 1) {
+            unsigned i = w * 64 + (unsigned)__builtin_ctzll(b);
+            if (!rt_thread_reap_ended(i, rt_pager_id))
+                return;                     /* the lock is busy: later */
+            reap_pending[w] &= ~(1ull << (i % 64));
+        }
+}
+
+static bool reap_waits(void)
+{
+    return reap_pending[0] | reap_pending[1] | reap_pending[2] | reap_pending[3];
+}
+
 static void __attribute__((noreturn)) pager_main(void)
 {
     struct l4_utcb *u = l4_utcb_of(RT_LT_PAGER);
@@ -466,7 +491,10 @@ static void __attribute__((noreturn)) pager_main(void)
         u->rcv_strings[0][1] = sizeof rcv_buf;
         u->rcv_strings[1][0] = (uint64_t)name_buf;
         u->rcv_strings[1][1] = sizeof name_buf;
-        uint64_t r = l4_ipc(to, tag, L4_RCV_OPEN | L4_RCV_STRINGS, TIMEOUTS, &m, &from);
+        uint64_t r = l4_ipc(to, tag, L4_RCV_OPEN | L4_RCV_STRINGS,
+                            reap_waits() ? REAP_TIMEOUTS : TIMEOUTS, &m, &from);
+        if (reap_waits())
+            pager_reap(256);
         bool io_reply = sending_io;
         sending_io = false;
         if (L4_IPC_ERR(r) != L4_IPC_OK) {
@@ -483,6 +511,10 @@ static void __attribute__((noreturn)) pager_main(void)
         uint32_t label = L4_TAG_LABEL(m.tag);
         if (L4_ID_TASK(from) == me && (label == L4_LABEL_PAGEFAULT || label == L4_LABEL_EXCEPTION))
             tag = fault_own(from, &m);
+        else if (L4_ID_TASK(from) == me && label == RT_REQ_REAP) {
+            pager_reap(L4_ID_LTHREAD(from));    /* it has ended (park_notify) */
+            tag = L4_NODESC;
+        }
         else if (label >= KEEP_PUT && label <= KEEP_STATS && (L4_ID_TASK(from) == me || slot >= 0))
             tag = keeper_request(L4_ID_TASK(from) == me ? NULL : tasks[slot], &m, rcv_buf);
         else if (L4_ID_TASK(from) == me)

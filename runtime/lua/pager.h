@@ -74,6 +74,11 @@ void task_fail(unsigned slot, const char *what, uint64_t addr, uint64_t ip, cons
 /* The task failed for a reason of its own (no address). */
 void task_fail_msg(unsigned slot, const char *why);
 
+/* ---- pager.c ---- */
+/* Lua thread lt of the root has ended (lt 256: none new): its L4 thread
+ * is deleted now, or as soon as the libc lock is free. */
+void pager_reap(unsigned lt);
+
 /* ---- fault.c ---- */
 /* A page fault of the task (m as received): fills m with the map item
  * and returns its tag, or fails the task and returns L4_NODESC. */

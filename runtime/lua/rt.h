@@ -264,6 +264,9 @@ unsigned rt_self_lthread(void);
 /* The recursive lock of malloc, sbrk and stdio (libc.c). */
 void rt_libc_lock(void);
 void rt_libc_unlock(void);
+/* Takes the lock for thread me (not a Lua thread: the pager) if it is
+ * free, without waiting: true then. */
+int rt_libc_trylock(uint64_t me);
 /* Frees the lock if thread id holds it (it was stopped in it): true then. */
 int rt_libc_lock_drop(uint64_t id);
 /* Reserves an lthread for the next thread (deleting the L4 threads of
@@ -285,6 +288,11 @@ void rt_thread_unreserve(unsigned lt);
  * returns or fails, or when it is killed (at its next Lua instruction). */
 int rt_thread_start(unsigned lt, struct lua_State *L, int nargs, size_t stack, int prio,
                     uint64_t *id);
+/* The root's pager thread (pager.c), whose id is me: deletes the L4
+ * thread of Lua thread lt if it has ended (not a kept one), as the next
+ * rt_thread_reserve would; false if the libc lock was busy (nothing
+ * done: try again later). */
+int rt_thread_reap_ended(unsigned lt, uint64_t me);
 /* main.c registers the main thread's state (lthread 0), so that it can
  * be interrupted and report its memory. */
 void rt_thread_main(struct lua_State *L);

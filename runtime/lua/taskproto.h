@@ -16,6 +16,12 @@
  *                 was given at spawn. */
 enum { RT_REQ_HEAP = 1, RT_REQ_EXIT, RT_REQ_STACK, RT_REQ_IO };
 
+/* A Lua thread of the root that has ended (threads.c, park_notify):
+ *   RT_REQ_REAP   no words, no reply: the pager deletes its L4 thread
+ *                 (rt_thread_reap_ended) now, or soon if the libc lock is
+ *                 busy. */
+enum { RT_REQ_REAP = 8 };
+
 /* Requests about tasks, from the root's threads (any task) and from Lua
  * tasks (the tasks they spawned):
  *   RT_REQ_SPAWN    w0 memcap, w1 mcp, w2 prio, w3 pager (0: the pager

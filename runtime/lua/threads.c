@@ -34,11 +34,15 @@
 #include "lauxlib.h"
 #include "lua.h"
 #include "rt.h"
+#include "taskproto.h"
 #include "l4/syscalls.h"
 
 /* A slot's life: FREE (never used) -> RESERVED (rt_thread_reserve) ->
  * RUNNING -> ENDED, FAILED or KILLED, parked; then reaped (its L4 thread
- * deleted, `alive` 0) by the next reserve, which may pick it again:
+ * deleted, `alive` 0): in the root at once by the pager thread (told by
+ * park_notify, or by the fault; if the libc lock is busy, a millisecond
+ * later) or by its killer; in a Lua task by the next reserve. Then a
+ * reserve may pick it again:
  * RESERVED with a new L4 thread, whose id has the next version. Until
  * then its id and how it ended stay here for rt_thread_status.
  * A thread made with `keep` (its id is a role others hold: the pager of
@@ -99,6 +103,21 @@ __attribute__((naked, noreturn, used)) static void park(void)
 }
 static uint64_t park_sp[2] __attribute__((aligned(16)));   /* any user address */
 
+/* In the root, a thread that ended tells the pager thread first, which
+ * deletes its L4 thread at once (rt_thread_reap_ended): its kernel frames
+ * and its number come back when it ends, not at the next create. A send
+ * without a reply, then park; no stack either. */
+__attribute__((naked, noreturn, used)) static void park_notify(void)
+{
+    __asm__ volatile("mov rt_pager_id(%%rip), %%rdi\n\t"
+                     "movabs %1, %%rsi\n\t"           /* the tag: RT_REQ_REAP, no words */
+                     "mov $-1, %%rdx\n\t"             /* L4_NODESC: no receive */
+                     "xor %%r10d, %%r10d\n\t"         /* timeouts: never */
+                     "mov %0, %%eax\n\t"
+                     "syscall\n\t"
+                     "jmp park" ::"i"(L4_SYS_IPC), "i"(L4_TAG(RT_REQ_REAP, 0, 0)));
+}
+
 /* Closes the thread's own state (here, in its own thread: __gc and
  * to-be-closed code run as usual, its memory goes back to the heap) and
  * parks with `state`. */
@@ -111,8 +130,9 @@ static __attribute__((noreturn)) void finish(struct slot *s, int state)
     rt_lua_close(L);
     /* The state's store is the last use of the stack: from here on the
      * slot may serve another thread. */
+    void (*to)(void) = rt_is_child() ? park : park_notify;
     __asm__ volatile("movl %1, %0\n\t"
-                     "jmp park" : "=m"(s->state) : "r"(state) : "memory");
+                     "jmp *%2" : "=m"(s->state) : "r"(state), "r"(to) : "memory");
     __builtin_unreachable();
 }
 
@@ -170,6 +190,16 @@ static void reap(unsigned lt)
         stacks[s->stack].size = 0;
         stacks[s->stack].used = 0;
     }
+}
+
+int rt_thread_reap_ended(unsigned lt, uint64_t me)
+{
+    if (!rt_libc_trylock(me))
+        return 0;
+    if (lt >= RT_LT_FIRST && lt <= RT_LT_LAST)
+        reap(lt);
+    rt_libc_unlock();
+    return 1;
 }
 
 int rt_thread_reserve(uint64_t in, int keep)
@@ -502,6 +532,7 @@ int rt_thread_kill(uint64_t id)
     rt_libc_lock();
     if (s->state == T_RUNNING)
         r = force_park(s);
+    reap(L4_ID_LTHREAD(id));    /* parked either way: its L4 thread goes now */
     rt_libc_unlock();
     return (int)r;
 }

@@ -168,9 +168,8 @@ case("thread_kill", function()
   eq(l4.thread.status(busy), "running")
   eq(l4.thread.kill(busy), true)
   eq(l4.thread.status(busy), "killed")
-  l4.thread.switch(busy)              -- let it run into its receive from nil
-  local _, _, _, state, partner = l4.thread.schedule(busy)
-  eq(state, "receiving"); eq(partner, nil)
+  -- its L4 thread is gone (deleted by its killer, once parked)
+  eq(l4.thread.schedule(busy), nil, "the killed thread is still in the kernel")
   eq(l4.thread.kill(busy), true)      -- again: nothing more to do
   -- a thread waiting in a receive
   local waiting = assert(l4.thread.create{code = [[
@@ -182,8 +181,9 @@ case("thread_kill", function()
   eq(select(2, recv(waiting)), 2)
   eq(l4.thread.kill(waiting), true)
   eq(l4.thread.status(waiting), "killed")
-  fails("timeout", 2, l4.send(waiting, {timeout = 0}, 9))
-  fails("timeout", 3, l4.receive(waiting, 20))
+  -- gone from the kernel: no partner, at once
+  fails("no partner", 1, l4.send(waiting, {timeout = 0}, 9))
+  fails("no partner", 1, l4.receive(waiting, 20))
   -- the heap is whole: allocate some more, then a new thread still works
   local s = {}
   for i = 1, 20000 do s[i] = {i} end
@@ -226,6 +226,45 @@ case("thread_keep_id", function()
         l4.thread.create{code = body, id = plain})
   raises({"bad argument #1", "option 'id' must be a thread id"}, l4.thread.create,
          {code = body, id = 7})
+end)
+
+-- A root thread's L4 thread goes when it ends, however it ends (returns,
+-- fails, overflows its stack into the guard gap, is killed), with no later
+-- l4.thread.create: the kernel lists it no more, and its kernel frames are
+-- back (runtime/lua/threads.c park_notify, pager.c pager_reap).
+case("thread_reclaimed_when_it_ends", function()
+  local function in_kernel(id)
+    for _, t in ipairs(l4.sys.threads()) do if t.id == id then return true end end
+    return false
+  end
+  local bodies = {
+    {"ended", "return"},
+    {"failed", "error('on purpose', 0)"},
+    {"failed", [[local lpeg, p = require "lpeg", nil
+      p = lpeg.Cmt(lpeg.P(1), function(s, i) return lpeg.match(p, s, i) ~= nil end)
+      lpeg.match(p, string.rep("x", 1000))]], 64 << 10},
+    {"killed", "local main = ...; l4.send(main, 1); while true do end"},
+  }
+  local function round()
+    for _, b in ipairs(bodies) do
+      local t = assert(l4.thread.create{code = b[2], args = {main}, stack = b[3]})
+      if b[1] == "killed" then
+        eq(select(2, recv(t)), 1)
+        eq(l4.thread.kill(t), true)
+      end
+      eq(wait_end(t), b[1])
+      assert(u.wait_for(100, function() return not in_kernel(t) end),
+             ("a thread that %s is still in the kernel"):format(b[1]))
+      eq(l4.thread.status(t), b[1])     -- how it ended is still known
+    end
+  end
+  round()                               -- the stack slots' page tables made once
+  local before = l4.debug.kmem()
+  round()
+  local after = l4.debug.kmem()
+  print(("  4 threads ended (returned, failed, overflowed, killed): kernel pool in use %d -> %d")
+    :format(before, after))
+  eq(after, before, "kernel frames not given back")
 end)
 
 -- Thread numbers are reused (runtime/lua/threads.c): a loop of create
