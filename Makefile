@@ -332,22 +332,61 @@ $(BUILD)/tests/fuzz/host/fuzz_archive: tests/fuzz/host/fuzz_archive.c runtime/lu
 	@mkdir -p $(@D)
 	@echo "  FUZZCC  $<"
 	$(Q)clang $(FUZZ_HOST_CFLAGS) -Iruntime/lua -o $@ $<
+# The file system (fuzz_ext2.c): the ext2 module, libext2fs and Lua from
+# the cache's sources, all built again here with the sanitizers and
+# libFuzzer's coverage (their own warnings off: not our code). Seeds: the
+# first 48 KiB of the test images (made at build time).
+FUZZ_DEP_CFLAGS := -g -O1 -w -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
+FUZZ_E2FS_C := $(if $(E2FS_DIR),$(shell cat $(E2FS_DIR)/sources 2>/dev/null))
+FUZZ_E2FS_OBJ := $(patsubst lib/%.c,$(BUILD)/tests/fuzz/host/e2fs/%.o,$(FUZZ_E2FS_C)) \
+	$(BUILD)/tests/fuzz/host/e2fs/ext2_err.o
+FUZZ_LUA_OBJ := $(patsubst %.c,$(BUILD)/tests/fuzz/host/lua/%.o,$(filter-out lua.c luac.c onelua.c,\
+	$(notdir $(wildcard $(LUA_SRC)/*.c))))
+FUZZ_E2FS_INC = -DHAVE_CONFIG_H -Ulinux -U__linux -U__linux__ -U__gnu_linux__ -I$(E2FS_DIR)/gen \
+	-I$(E2FS_DIR)/include -I$(E2FS_DIR)/include/ext2fs -I$(E2FS_SRC)/lib -I$(E2FS_SRC)/lib/et
+$(BUILD)/tests/fuzz/host/e2fs/%.o: $(E2FS_SRC)/lib/%.c $(BUILD)/deps.mk
+	@mkdir -p $(@D)
+	$(Q)clang $(FUZZ_DEP_CFLAGS) $(FUZZ_E2FS_INC) -c $< -o $@
+$(BUILD)/tests/fuzz/host/e2fs/ext2_err.o: $(E2FS_DIR)/gen/ext2_err.c $(BUILD)/deps.mk
+	@mkdir -p $(@D)
+	$(Q)clang $(FUZZ_DEP_CFLAGS) $(FUZZ_E2FS_INC) -c $< -o $@
+$(BUILD)/tests/fuzz/host/lua/%.o: $(LUA_SRC)/%.c $(BUILD)/deps.mk
+	@mkdir -p $(@D)
+	$(Q)clang $(FUZZ_DEP_CFLAGS) -DLUA_COMPAT_5_3 -DLUA_USE_POSIX -I$(LUA_DIR)/include -c $< -o $@
+FUZZ_HOST += $(BUILD)/tests/fuzz/host/fuzz_ext2
+$(BUILD)/tests/fuzz/host/fuzz_ext2: tests/fuzz/host/fuzz_ext2.c bindings/ext2.c bindings/ext2_io.c \
+		bindings/ext2b.h $(FUZZ_E2FS_OBJ) $(FUZZ_LUA_OBJ)
+	@mkdir -p $(@D)
+	@echo "  FUZZCC  $<"
+	$(Q)clang $(filter-out -I%,$(FUZZ_HOST_CFLAGS)) -Ibindings -I$(LUA_DIR)/include -I$(E2FS_DIR)/include -o $@ \
+		tests/fuzz/host/fuzz_ext2.c bindings/ext2.c bindings/ext2_io.c $(FUZZ_E2FS_OBJ) $(FUZZ_LUA_OBJ) -lm
+# Its seeds, from the images the tests use (a tests/fuzz/corpus/ext2/
+# would hold inputs fuzzing found worth keeping, read too).
+$(BUILD)/tests/fuzz/seeds/ext2/ext2 $(BUILD)/tests/fuzz/seeds/ext2/ext4: $(BUILD)/tests/fuzz/seeds/ext2/%: \
+		$(BUILD)/tests/ext2/%.img
+	@mkdir -p $(@D)
+	$(Q)head -c 49152 $< > $@
+
 .PHONY: fuzz-host
-fuzz-host: $(FUZZ_HOST) $(BUILD)/sigma0.elf $(BUILD)/lua-root.elf $(BUILD)/tests/user/smoke.elf
-	$(Q)w=$(BUILD)/tests/fuzz/work; mkdir -p $$w/elf $$w/archive && \
+fuzz-host: $(FUZZ_HOST) $(BUILD)/sigma0.elf $(BUILD)/lua-root.elf $(BUILD)/tests/user/smoke.elf \
+		$(BUILD)/tests/fuzz/seeds/ext2/ext2 $(BUILD)/tests/fuzz/seeds/ext2/ext4
+	$(Q)w=$(BUILD)/tests/fuzz/work; mkdir -p $$w/elf $$w/archive $$w/ext2 && \
 	for e in sigma0 lua-root tests/user/smoke; do \
 		strip -o $$w/elf/own-$$(basename $$e).elf $(BUILD)/$$e.elf || exit 1; done && \
-	for t in elf archive; do \
+	cp $(BUILD)/tests/fuzz/seeds/ext2/* $$w/ext2/ && \
+	for t in elf archive ext2; do \
 		echo "fuzz-host: $$t for $(FUZZ_SECONDS) s"; \
 		$(BUILD)/tests/fuzz/host/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
-			-artifact_prefix=$(BUILD)/tests/fuzz/crash-$$t- $$w/$$t tests/fuzz/corpus/$$t \
+			-timeout=20 -artifact_prefix=$(BUILD)/tests/fuzz/crash-$$t- $$w/$$t \
+			$$(ls -d tests/fuzz/corpus/$$t 2>/dev/null) \
 			2>$(BUILD)/tests/fuzz/fuzz_$$t.log || \
 			{ tail -n 60 $(BUILD)/tests/fuzz/fuzz_$$t.log; echo "fuzz-host: $$t FAILED"; exit 1; }; \
 		grep -E '^(stat::number_of_executed_units|stat::average_exec_per_sec|stat::peak_rss_mb)' \
 			$(BUILD)/tests/fuzz/fuzz_$$t.log | sed "s/^/  $$t /"; \
 	done
 
-test: all $(HOST_TESTS) $(BUILD)/lua-host/lua $(TEST_IMAGES)
+test: all $(HOST_TESTS) $(BUILD)/lua-host/lua $(TEST_IMAGES) $(BUILD)/tests/fuzz/host/fuzz_ext2 \
+		$(BUILD)/tests/fuzz/seeds/ext2/ext2 $(BUILD)/tests/fuzz/seeds/ext2/ext4
 	$(Q)$(PYTHON) tests/run.py --build $(BUILD) --qemu $(QEMU)
 
 clean:

@@ -12,6 +12,7 @@
  * asked (a damaged image names blocks anywhere). No cache: every block is
  * read from the device and every write goes to it before the call
  * returns (write-through: what durability rests on, docs/storage.md). */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,8 +35,9 @@ static struct ext2b_dev *dev_of(io_channel ch)
 /* Calls d:<method>(args already pushed: nargs of them, above the method
  * and the device) under lua_pcall; 0 if it returned a true first value
  * (left on the stack, with the next two, for the caller, which restores
- * the top), else fills d->why and returns the device's code if it is an
- * errno (a read-only disk's EROFS reaches the caller as EROFS), else EIO. */
+ * the top), else fills d->why and returns the device's code if it is
+ * EROFS or ENOSPC (a read-only disk's EROFS reaches the caller so), else
+ * EIO. */
 static errcode_t call(struct ext2b_dev *d, int base, int nargs)
 {
     lua_State *L = d->L;
@@ -49,7 +51,8 @@ static errcode_t call(struct ext2b_dev *d, int base, int nargs)
         lua_Integer code = lua_tointeger(L, -1);
         snprintf(d->why, sizeof d->why, "%s", m ? m : "the device failed");
         lua_settop(L, base);
-        return code > 0 && code < 256 ? (errcode_t)code : EIO;
+        /* only these two: blk.lua's other codes include IPC codes */
+        return code == EROFS || code == ENOSPC ? (errcode_t)code : EIO;
     }
     return 0;
 }

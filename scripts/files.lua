@@ -1,7 +1,10 @@
--- The file service and its client (docs/services.md "The file service").
+-- The file service and its client (docs/services.md "The file service",
+-- docs/storage.md "The file service on the disk").
 --
 -- One name space: the scripts archive (read-only, what the system booted
--- with) under a RAM tree that shadows it. Writing "uart16550.lua" puts a
+-- with) under the disk (an ext2/ext4 file system through the ext2 module,
+-- when a disk is there: see "The disk" below) under a RAM tree, each
+-- shadowing the ones below. Writing "uart16550.lua" puts a
 -- file in RAM that from then on is what io.open, dofile and require see
 -- in every task (the runtime's open asks this service: runtime/lua/files.c);
 -- removing it shows the archive's file again. Paths are relative to the
@@ -21,6 +24,8 @@
 --   files.stat("init.lua")                   --> {size = 3120, kind = "file", where = "archive"}
 --   files.remove("notes/a.txt")              --> true
 --   files.read("nothing")                    --> nil, "no such file: nothing", 1
+--   files.mkdir("notes/old")  files.rename("notes/a.txt", "notes/old/a.txt")
+--   files.sync()                             --> true: the disk's cache flushed
 local M = {}
 
 -- Requests (labels); the runtime's C client knows READ, WRITE, REMOVE.
@@ -30,11 +35,14 @@ M.WRITE = 0x202   -- w0 offset, w1 1: last piece; s path, s bytes -> 0, bytes so
 M.REMOVE = 0x203  -- s path -> 0
 M.LIST = 0x204    -- s folder -> 0, s names ("\n" between; folders end in "/")
 M.STAT = 0x205    -- s path -> 0, size, kind (1 file, 2 folder), where (1 RAM, 2 archive, 0)
-M.INFO = 0x206    -- -> 0, bytes used, quota, files in RAM
+M.INFO = 0x206    -- -> 0, bytes used, quota, files in RAM, [s the disk's state, if it has one]
+M.MKDIR = 0x207   -- s path -> 0 (on the disk)
+M.SYNC = 0x208    -- -> 0: the disk's changes flushed from its cache too
+M.RENAME = 0x209  -- s from, s to -> 0 (on the disk: files and folders)
 M.CHUNK = 48 * 1024   -- most bytes of a piece: a 64 KiB receive buffer takes it
 -- Failures: label = code, s message.
-M.ENOENT, M.EROFS, M.ENOSPC, M.EINVAL, M.EISDIR, M.EFBIG = 1, 2, 3, 4, 5, 6
-local RAM, ARCHIVE = 1, 2
+M.ENOENT, M.EROFS, M.ENOSPC, M.EINVAL, M.EISDIR, M.EFBIG, M.EIO = 1, 2, 3, 4, 5, 6, 7
+local RAM, ARCHIVE, DISK = 1, 2, 3
 
 -- ---- the client ----
 
@@ -109,13 +117,32 @@ function M.stat(path)
   local ok, size, kind, where = call(M.STAT, path)
   if not ok then return nil, size, kind end
   return {size = size, kind = kind == 2 and "folder" or "file",
-          where = where == RAM and "ram" or where == ARCHIVE and "archive" or nil}
+          where = where == RAM and "ram" or where == ARCHIVE and "archive"
+                  or where == DISK and "disk" or nil}
 end
 
 function M.info()
-  local ok, used, quota, count = call(M.INFO)
+  local ok, used, quota, count, disk = call(M.INFO)
   if not ok then return nil, used, quota end
-  return {used = used, quota = quota, files = count}
+  return {used = used, quota = quota, files = count, disk = disk}
+end
+
+function M.mkdir(path)
+  local ok, why, code = call(M.MKDIR, path)
+  if not ok then return nil, why, code end
+  return true
+end
+
+function M.rename(from, to)
+  local ok, why, code = call(M.RENAME, from, to)
+  if not ok then return nil, why, code end
+  return true
+end
+
+function M.sync()
+  local ok, why, code = call(M.SYNC)
+  if not ok then return nil, why, code end
+  return true
 end
 
 -- ---- the service ----
@@ -154,15 +181,89 @@ local function load_kept()
   return ram, used, count
 end
 
-local function serve(quota)
+-- The disk. `disk` (the task's third argument) names it: "blk:<name>",
+-- the block driver registered as <name> (scripts/blk.lua), or, for tests,
+-- "image:<file>", a disk in memory holding a file of the archive (lost
+-- when the task ends). It is mounted at the first request that needs it
+-- and, if that fails (the driver is not up yet, no disk), tried again at
+-- most once a second. In safe mode (l4.kip.safe) the disk lies under
+-- the archive instead of over it: the system's own scripts are the
+-- archive's, whatever the disk holds; its other files are still served.
+local EXT2_CODES                            -- the ext2 module's codes -> ours
+local function disk_layer(spec)
+  local self = {spec = spec, fs = nil, next_try = spec and 0 or math.huge,
+                state = spec and "not mounted" or "none"}
+  local kind, name = tostring(spec):match("^(%a+):(.+)$")
+  local function open_device()
+    if kind == "blk" then
+      local ok, blk = pcall(require, "blk")
+      if not ok then return nil, "no block client (blk.lua)" end
+      return blk.open(name)
+    elseif kind == "image" then
+      local f, why = io.open(name, "rb")
+      if not f then return nil, why end
+      local bytes = f:read("a")
+      f:close()
+      return require("ramdisk").new(bytes)
+    end
+    return nil, "unknown disk " .. tostring(spec)
+  end
+  -- The file system, or nil (self.state says why).
+  function self.get()
+    if self.fs then return self.fs end
+    local now = l4.clock()
+    if now < self.next_try then return nil end
+    self.next_try = now + 1000000
+    local d, why = open_device()
+    if not d then
+      self.state = "no disk: " .. tostring(why)
+      return nil
+    end
+    local ext2 = require "ext2"
+    local fs, err = ext2.open(d)
+    if not fs then
+      self.state = "not mounted: " .. tostring(err)
+      print("files: the disk " .. spec .. " is " .. self.state)
+      self.next_try = math.huge          -- a bad file system stays bad: no retries
+      return nil
+    end
+    EXT2_CODES = {[ext2.ENOENT] = M.ENOENT, [ext2.EROFS] = M.EROFS, [ext2.ENOSPC] = M.ENOSPC,
+                  [ext2.EINVAL] = M.EINVAL, [ext2.EISDIR] = M.EISDIR, [ext2.EFBIG] = M.EFBIG,
+                  [ext2.ENOTDIR] = M.ENOENT, [ext2.EEXIST] = M.EINVAL, [ext2.ENOTEMPTY] = M.EINVAL}
+    local i = fs:info()
+    self.fs = fs
+    self.state = ("mounted: %s, %d of %d KiB free%s"):format(spec, i.free_blocks * i.block_size >> 10,
+      i.blocks * i.block_size >> 10, i.was_clean and "" or " (it was not closed cleanly: e2fsck it)")
+    print("files: the disk is " .. self.state)
+    return fs
+  end
+  -- A failure of the ext2 module as our reply.
+  function self.fail(msg, code)
+    return EXT2_CODES and EXT2_CODES[code] or M.EIO, "disk: " .. tostring(msg)
+  end
+  return self
+end
+
+local function serve(quota, disk_spec)
   quota = math.tointeger(quota) or (4 << 20)
   l4.sys.set_files(nil)                     -- this task's own io.open: the archive
   local archive = l4.sys.archive()          -- name -> size
   local ram, used, count = load_kept()      -- path -> bytes; their bytes and number
   local pending, pending_bytes = {}, 0      -- writes in progress, by client and path
+  local disk = disk_layer(disk_spec)
+  local safe = l4.kip.safe
+  -- The disk's entry for p: its stat, or nil; in safe mode nothing of the
+  -- archive's names (the archive shadows the disk).
+  local function on_disk(p)
+    local fs = disk.get()
+    if not fs or (safe and archive[p]) then return nil end
+    return fs:stat(p), fs
+  end
 
   local function is_folder(p)
     if p == "" then return true end
+    local st = on_disk(p)
+    if st and st.kind == "folder" then return true end
     local pre = p .. "/"
     for name in pairs(ram) do if name:sub(1, #pre) == pre then return true end end
     for name in pairs(archive) do if name:sub(1, #pre) == pre then return true end end
@@ -191,6 +292,15 @@ local function serve(quota)
     local p = norm(path)
     if not p then return M.EINVAL, "bad path: " .. tostring(path):sub(1, 100) end
     local data, where = ram[p], RAM
+    if not data then
+      local st, fs = on_disk(p)
+      if st and st.kind == "file" then
+        off = math.max(0, off or 0)
+        local bytes, why, code = fs:read(p, off, M.CHUNK)
+        if not bytes then return disk.fail(why, code) end
+        return 0, st.size, DISK, bytes
+      end
+    end
     if not data and archive[p] then
       if flags == 1 then return 0, archive[p], ARCHIVE end
       data, where = archive_bytes(p), ARCHIVE
@@ -232,6 +342,24 @@ local function serve(quota)
     if flags ~= 1 then return 0, w.n end
     local bytes = table.concat(w.parts)
     drop(key)
+    local fs = disk.get()
+    if fs and not ram[p] then
+      -- on the disk, its folders made as needed (as the RAM tree's are)
+      local folder = ""
+      for part in p:gmatch("([^/]+)/") do
+        folder = folder == "" and part or folder .. "/" .. part
+        local st = fs:stat(folder)
+        if not st then
+          local ok, why, code = fs:mkdir(folder)
+          if not ok then return disk.fail(why, code) end
+        elseif st.kind ~= "folder" then
+          return M.EINVAL, "not a folder: " .. folder
+        end
+      end
+      local ok, why, code = fs:write(p, bytes)
+      if not ok then return disk.fail(why, code) end
+      return 0, #bytes
+    end
     local kept, why = l4.sys.store_put(p, bytes)
     if not kept then return M.ENOSPC, ("%s not kept: %s"):format(p, tostring(why)) end
     if not ram[p] then count = count + 1 end
@@ -249,8 +377,47 @@ local function serve(quota)
       ram[p] = nil
       return 0
     end
+    local st, fs = on_disk(p)
+    if st then
+      local ok, why, code = fs:remove(p)
+      if not ok then return disk.fail(why, code) end
+      return 0
+    end
     if archive[p] then return M.EROFS, "a file of the boot archive: " .. p end
     return M.ENOENT, "no such file: " .. p
+  end
+
+  -- Folders and renames are the disk's: the RAM tree and the archive
+  -- have folders only as parts of their names.
+  handlers[M.MKDIR] = function(from, path)
+    local p = norm(path)
+    if not p or p == "" then return M.EINVAL, "bad path: " .. tostring(path):sub(1, 100) end
+    local fs = disk.get()
+    if not fs then return M.EROFS, "no disk (" .. disk.state .. ")" end
+    local ok, why, code = fs:mkdir(p)
+    if not ok then return disk.fail(why, code) end
+    return 0
+  end
+
+  handlers[M.RENAME] = function(from, a, b)
+    local pa, pb = norm(a), norm(b)
+    if not pa or not pb or pa == "" or pb == "" then return M.EINVAL, "bad path" end
+    local st, fs = on_disk(pa)
+    if not st then
+      if ram[pa] or archive[pa] then return M.EROFS, pa .. " is not on the disk" end
+      return M.ENOENT, "no such file: " .. pa
+    end
+    local ok, why, code = fs:rename(pa, pb)
+    if not ok then return disk.fail(why, code) end
+    return 0
+  end
+
+  handlers[M.SYNC] = function()
+    local fs = disk.get()
+    if not fs then return 0 end
+    local ok, why, code = fs:sync()
+    if not ok then return disk.fail(why, code) end
+    return 0
   end
 
   handlers[M.LIST] = function(from, folder)
@@ -268,9 +435,15 @@ local function serve(quota)
     end
     for name in pairs(ram) do add(name) end
     for name in pairs(archive) do add(name) end
+    local fs, on = disk.get(), false
+    local listed = fs and fs:list(p)
+    for _, name in ipairs(listed or {}) do
+      on = true
+      seen[name] = true
+    end
     local names = {}
     for name in pairs(seen) do names[#names + 1] = name end
-    if #names == 0 and p ~= "" then return M.ENOENT, "no such folder: " .. p end
+    if #names == 0 and p ~= "" and not on then return M.ENOENT, "no such folder: " .. p end
     table.sort(names)
     return 0, table.concat(names, "\n")
   end
@@ -279,13 +452,17 @@ local function serve(quota)
     local p = norm(path)
     if not p then return M.EINVAL, "bad path: " .. tostring(path):sub(1, 100) end
     if ram[p] then return 0, #ram[p], 1, RAM end
+    local st = on_disk(p)
+    if st then return 0, st.size, st.kind == "folder" and 2 or 1, DISK end
     if archive[p] then return 0, archive[p], 1, ARCHIVE end
     if is_folder(p) then return 0, 0, 2, 0 end
     return M.ENOENT, "no such file: " .. p
   end
 
   handlers[M.INFO] = function()
-    return 0, used, quota, count
+    if not disk_spec then return 0, used, quota, count end
+    disk.get()
+    return 0, used, quota, count, disk.state
   end
 
   local from, label, a, b, c, d = l4.receive()
@@ -304,6 +481,6 @@ local function serve(quota)
 end
 
 if select(1, ...) == "serve" then
-  serve(select(2, ...))
+  serve(select(2, ...), select(3, ...))
 end
 return M

@@ -498,6 +498,33 @@ def run_storage(res, lua, build):
             res.ok(f"storage.e2fsck_clean: {name}")
         else:
             res.fail(f"storage.e2fsck_clean: {name}", f"e2fsck status {p.returncode}", p.stdout + p.stderr)
+    run_fuzz_ext2(res, build, FUZZ_EXT2_SECONDS)
+
+
+FUZZ_EXT2_SECONDS = 20   # make fuzz-host runs it FUZZ_SECONDS (60 by default)
+
+
+def run_fuzz_ext2(res, build, seconds):
+    """make fuzz-host's file-system fuzzer (tests/fuzz/host/fuzz_ext2.c,
+    ASan and UBSan) for a few seconds from its seeds: any crash, sanitizer
+    report, hang or raised error fails."""
+    fuzzer = os.path.join(build, "tests", "fuzz", "host", "fuzz_ext2")
+    seeds = os.path.join(build, "tests", "fuzz", "seeds", "ext2")
+    work = os.path.join(build, "tests", "fuzz", "work-test", "ext2")
+    shutil.rmtree(work, ignore_errors=True)
+    shutil.copytree(seeds, work)
+    argv = [fuzzer, f"-max_total_time={seconds}", "-timeout=20", "-print_final_stats=1",
+            "-artifact_prefix=" + os.path.join(build, "tests", "fuzz", "crash-ext2-"), work]
+    try:
+        p = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 120, cwd=ROOT)
+    except (subprocess.TimeoutExpired, OSError) as e:
+        res.fail("storage.fuzz_ext2", str(e))
+        return
+    runs = re.search(r"^stat::number_of_executed_units: (\d+)", p.stderr, re.M)
+    if p.returncode == 0 and runs:
+        res.ok(f"storage.fuzz_ext2: {runs.group(1)} images in {seconds} s, no report")
+    else:
+        res.fail("storage.fuzz_ext2", f"status {p.returncode}", "\n".join(p.stderr.splitlines()[-60:]))
 
 
 def run_bench_short(res, qemu, build):

@@ -58,9 +58,11 @@ for _, c in ipairs(require "pager") do run(c[1], c[2]) end
 
 -- The file service (scripts/files.lua) and io.open for writing over it.
 for _, c in ipairs(require "files_test") do run(c[1], c[2]) end
+-- The same service on a disk in memory (an ext4 image, scripts/ramdisk.lua).
+for _, c in ipairs(require "files_disk") do run(c[1], c[2]) end
 
 -- The ext2 module (bindings/ext2.c) on images in memory (tests/lua/
--- ramdisk.lua), made by the host's mke2fs; the host runs the same cases
+-- ramdisk.lua, scripts/), made by the host's mke2fs; the host runs the same cases
 -- with 1,000 damaged images and e2fsck after (tests/run.py "storage").
 do
   local images = {}

@@ -1,7 +1,9 @@
 #!/bin/sh
 # Build newlib, Lua, LPeg and libext2fs for L4ua's freestanding x86_64
 # user mode, cached by version and flags. usage: build.sh <cache-dir> <out.mk>
-# Writes <out.mk> with NEWLIB_DIR, LUA_DIR and E2FS_DIR for the Makefile.
+# Writes <out.mk> with NEWLIB_DIR, LUA_DIR and E2FS_DIR for the Makefile,
+# and the unpacked sources of Lua and e2fsprogs (LUA_SRC, E2FS_SRC), which
+# make fuzz-host builds again with the sanitizers.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/versions.mk"
@@ -158,6 +160,7 @@ tmp=$OUT.tmp
     echo "LUA_DIR=$LUA_DIR"
     echo "E2FS_DIR=$E2FS_DIR"
     echo "E2FS_SRC=$E2FS_SRC"
+    echo "LUA_SRC=$CACHE/src/lua-$LUA_DEBVER/src"
     echo "TARGET_CFLAGS=$TARGET_CFLAGS"
 } > "$tmp"
 if ! cmp -s "$tmp" "$OUT" 2>/dev/null; then mv "$tmp" "$OUT"; else rm -f "$tmp"; fi

@@ -4,6 +4,7 @@
 -- image a case leaves is written to <out>/ for e2fsck (run.py).
 --   lua -L tests/lua tests/host/lua/ext2.lua <images dir> <out dir> [damaged variants]
 local imgdir, out, damaged = arg[1], arg[2], tonumber(arg[3]) or 1000
+package.path = package.path .. ";scripts/?.lua"     -- ramdisk.lua
 local ext2 = require "ext2"
 
 local function slurp(path)

@@ -1,6 +1,6 @@
 -- A block device held in memory, of the shape the ext2 module reads and
 -- writes (docs/storage.md "The block device"): for the tests of ext2 and
--- of the file service before a disk is there.
+-- of the file service ("image:<file>" disks, scripts/files.lua).
 --
 --   local ramdisk = require "ramdisk"
 --   local d = ramdisk.new(image [, sector_size])  -- image: the bytes, a whole number of sectors
