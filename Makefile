@@ -360,8 +360,9 @@ $(BUILD)/tests/fuzz/host/fuzz_ext2: tests/fuzz/host/fuzz_ext2.c bindings/ext2.c 
 	@echo "  FUZZCC  $<"
 	$(Q)clang $(filter-out -I%,$(FUZZ_HOST_CFLAGS)) -Ibindings -I$(LUA_DIR)/include -I$(E2FS_DIR)/include -o $@ \
 		tests/fuzz/host/fuzz_ext2.c bindings/ext2.c bindings/ext2_io.c $(FUZZ_E2FS_OBJ) $(FUZZ_LUA_OBJ) -lm
-# Its seeds, from the images the tests use (a tests/fuzz/corpus/ext2/
-# would hold inputs fuzzing found worth keeping, read too).
+# Its seeds, from the images the tests use; tests/fuzz/corpus/ext2/ holds
+# inputs that found bugs (nul-in-a-name: a folder entry whose name has a
+# NUL byte was listed, and its path then refused).
 $(BUILD)/tests/fuzz/seeds/ext2/ext2 $(BUILD)/tests/fuzz/seeds/ext2/ext4: $(BUILD)/tests/fuzz/seeds/ext2/%: \
 		$(BUILD)/tests/ext2/%.img
 	@mkdir -p $(@D)

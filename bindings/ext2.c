@@ -6,7 +6,8 @@
  *   fs:read(path [, offset [, length]])   --> bytes
  *   fs:write(path, bytes)                 --> true   (the whole file, replaced at once)
  *   fs:remove(path)  fs:rename(from, to)  fs:mkdir(path)   --> true
- *   fs:list(folder)  --> {"a.txt", "sub/", ...} (sorted; folders end in "/")
+ *   fs:list(folder)  --> {"a.txt", "sub/", ...} (sorted; folders end in "/"; a
+ *                        damaged name with '/' or NUL in it is left out)
  *   fs:stat(path)    --> {size =, kind = "file"|"folder"|"other", mode =, mtime =, links =}
  *   fs:sync()        --> true: on the device, its cache flushed, the file system clean
  *   fs:info()        --> {block_size =, blocks =, free_blocks =, inodes =, free_inodes =, ...}
@@ -669,6 +670,10 @@ static int list_entry(ext2_ino_t dir, int entry, struct ext2_dir_entry *de, int 
     if (entry != DIRENT_OTHER_FILE)
         return 0;
     int len = ext2fs_dirent_name_len(de), folder;
+    /* a name no path can reach (a '/' or NUL in it: a damaged folder;
+     * e2fsck renames such entries) is left out */
+    if (memchr(de->name, '/', len) || memchr(de->name, 0, len))
+        return 0;
     if (l->filetype) {
         folder = ext2fs_dirent_file_type(de) == EXT2_FT_DIR;
     } else {

@@ -513,6 +513,9 @@ def run_fuzz_ext2(res, build, seconds):
     work = os.path.join(build, "tests", "fuzz", "work-test", "ext2")
     shutil.rmtree(work, ignore_errors=True)
     shutil.copytree(seeds, work)
+    corpus = os.path.join(ROOT, "tests", "fuzz", "corpus", "ext2")    # what fuzzing found
+    for name in os.listdir(corpus) if os.path.isdir(corpus) else []:
+        shutil.copy(os.path.join(corpus, name), work)
     argv = [fuzzer, f"-max_total_time={seconds}", "-timeout=20", "-print_final_stats=1",
             "-artifact_prefix=" + os.path.join(build, "tests", "fuzz", "crash-ext2-"), work]
     try:
