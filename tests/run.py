@@ -499,6 +499,56 @@ def run_storage(res, lua, build):
         else:
             res.fail(f"storage.e2fsck_clean: {name}", f"e2fsck status {p.returncode}", p.stdout + p.stderr)
     run_fuzz_ext2(res, build, FUZZ_EXT2_SECONDS)
+    run_crash_ext2(res, lua, build, int(os.environ.get("CRASH_RUNS", CRASH_RUNS)))
+
+
+CRASH_RUNS = 20     # make crash-ext2 runs 100 (CRASH_RUNS=n)
+
+
+def run_crash_ext2(res, lua, build, runs):
+    """Nothing lost, nothing corrupted (docs/storage.md "Durability"):
+    runs times, tests/host/lua/ext2_crash.lua writes, replaces, renames
+    and removes files on a copy of a test image (ext4, then ext2, in turn)
+    until SIGKILL at a random moment (0.05 to 0.6 s); e2fsck -fy must
+    repair whatever is left (status 0 or 1), and every file an operation
+    had finished with must then read back intact."""
+    import random
+    rng = random.Random(0x6c347561)
+    work = os.path.join(build, "tests", "ext2", "crash")
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    img, log = os.path.join(work, "disk.img"), os.path.join(work, "ops.log")
+    script = "tests/host/lua/ext2_crash.lua"
+    repaired, ops = 0, 0
+    for i in range(runs):
+        kind = ("ext4", "ext2")[i % 2]
+        shutil.copy(os.path.join(build, "tests", "ext2", kind + ".img"), img)
+        p = subprocess.Popen([lua, "-L", "tests/lua", script, "work", img, log, str(i + 1)], cwd=ROOT,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        time.sleep(rng.uniform(0.05, 0.6))
+        p.kill()
+        _, err = p.communicate()
+        if p.returncode != -9:
+            res.fail(f"storage.crash_ext2: run {i + 1}", f"the workload ended by itself ({p.returncode})",
+                     err.decode("latin-1"))
+            return
+        f = subprocess.run(["/usr/sbin/e2fsck", "-fy", img], capture_output=True, text=True, timeout=60)
+        if f.returncode not in (0, 1):
+            shutil.copy(img, img + f".run{i + 1}")
+            res.fail(f"storage.crash_ext2: run {i + 1} ({kind})", f"e2fsck -fy status {f.returncode}",
+                     f.stdout[-2000:])
+            return
+        repaired += f.returncode == 1
+        c = subprocess.run([lua, "-L", "tests/lua", script, "check", img, log], cwd=ROOT,
+                           capture_output=True, text=True, timeout=60)
+        m = re.search(r"crash-check: ok after (\d+)", c.stdout)
+        if c.returncode != 0 or not m:
+            res.fail(f"storage.crash_ext2: run {i + 1} ({kind})", "a finished operation was lost",
+                     c.stdout + c.stderr + f.stdout[-1500:])
+            return
+        ops += int(m.group(1))
+    res.ok(f"storage.crash_ext2: {runs} workloads killed at random ({ops} operations finished): "
+           f"e2fsck repaired {repaired}, found {runs - repaired} clean; every finished file intact")
 
 
 FUZZ_EXT2_SECONDS = 20   # make fuzz-host runs it FUZZ_SECONDS (60 by default)
