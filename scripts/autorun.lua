@@ -5,7 +5,10 @@
 -- (memory cap and priority below the REPLs', set by init.lua). Whatever
 -- goes wrong (it does not compile, raises, runs out of memory, or loops
 -- without a pause) is printed with its traceback and one line on how to
--- boot without it; the REPL is not touched. `kill autorun` stops it.
+-- boot without it; the REPL is not touched. Ctrl-C typed at an empty
+-- prompt interrupts it (scripts/session.lua: l4.thread.interrupt with
+-- "interrupted@<the key's time>"), which is reported the same way;
+-- `kill autorun` stops it silently.
 local path = ...
 
 -- How to get back to the standard boot plan: printed after any failure.
@@ -65,16 +68,30 @@ debug.sethook(co, guard, "", HOOK_COUNT)
 -- Room for the report when the script filled this state up to its cap.
 local reserve = string.rep("r", 256 << 10)
 
-local ok, e = coroutine.resume(co)
-if ok and coroutine.status(co) == "suspended" then
-  ok, e = false, "attempt to yield from outside a coroutine"
+-- The script runs; afterwards this (main) coroutine runs again, and an
+-- interrupt of this thread, which hooked it, raises here: run() is
+-- called protected. (A kill ends the thread there instead.)
+local function run()
+  local ok, e = coroutine.resume(co)
+  if ok and coroutine.status(co) == "suspended" then
+    ok, e = false, "attempt to yield from outside a coroutine"
+  end
+  return ok, e
 end
-if ok then return end
+
+local done, ok, e = pcall(run)
 reserve = nil
 collectgarbage()
-if stop_why == "stopped" then
+if not done and tostring(ok):find("interrupted", 1, true) then
+  local at = tonumber(tostring(ok):match("interrupted@(%d+)"))
+  local when = at and at > 0 and (" (%d ms after Ctrl-C)"):format((l4.clock() - at) // 1000) or ""
+  report(("autorun: %s interrupted%s\n%s"):format(path, when, debug.traceback(co)))
+  return
+end
+if not done then ok, e = false, ok end      -- (run itself failed)
+if ok or stop_why == "stopped" then
   co = nil
-  return    -- the main coroutine's hook ends this thread now
+  return    -- a kill: the main coroutine's hook ends this thread now
 end
 local msg = type(e) == "string" and e or ("(error object is a %s value)"):format(type(e))
 report("autorun: " .. path .. " failed: " .. debug.traceback(co, msg))

@@ -128,4 +128,14 @@ con:write(("\nL4ua REPL on the %s console: Lua %s; `help` lists commands%s\n")
 -- make bench reads this (boot_to_prompt): the guest TSC just before the
 -- first prompt; under icount, instructions since QEMU's reset
 if label == "serial" then boot_tsc = l4.debug.rdtsc() end
-require("repl").run(con, _G)
+-- Ctrl-C at an empty prompt stops the user's autorun while it runs
+-- (scripts/autorun.lua says so, with the way back): what Ctrl-C does to
+-- a board's main script. A chunk of this REPL is interrupted as before
+-- (scripts/watch.lua); Ctrl-C with text on the line only drops the line.
+local function interrupt_autorun()
+  local id = require("names").lookup("autorun")
+  if id and id.task == l4.self().task and l4.thread.status(id) == "running" then
+    l4.thread.interrupt(id, ("interrupted@%d"):format(l4.clock()))
+  end
+end
+require("repl").run(con, _G, {on_interrupt = interrupt_autorun})

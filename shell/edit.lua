@@ -265,6 +265,7 @@ function Editor:next()
       end
     elseif c == 3 then
       self.i, self.after_cr, self.last_tab = i + 1, false, false
+      self.dropped = self.buf           -- what Ctrl-C dropped ("" at an empty line)
       self:finish("^C")
       self.buf, self.pos, self.hidx, self.saved = "", 0, nil, nil
       return "interrupt"

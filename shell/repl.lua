@@ -89,13 +89,15 @@ end
 
 -- repl.new(con, [env], [opts]) -> a REPL drawing its prompt on con now.
 -- env (default _G) is where chunks run and where the commands are put as
--- functions; opts.commands = false leaves them out. A con with
+-- functions; opts.commands = false leaves them out; opts.on_interrupt()
+-- is called when Ctrl-C is typed at an empty prompt. A con with
 -- :history() and :remember(line) (a console server keeps the history,
 -- console.lua) gives the editor its history and keeps each new line:
 -- a REPL started again on the same console has the lines of the last.
 function repl.new(con, env, opts)
   env, opts = env or _G, opts or {}
-  local self = setmetatable({ con = con, env = env, chunk = nil }, Repl)
+  local self = setmetatable({ con = con, env = env, chunk = nil,
+                              on_interrupt = opts.on_interrupt }, Repl)
   self.out = function(s) con:write((s:gsub("\r?\n", "\r\n"))) end
   local history, remember
   if type(con.history) == "function" and type(con.remember) == "function" then
@@ -211,6 +213,10 @@ function Repl:feed(bytes)
       local ok, e = pcall(self.line, self, line)
       if not ok then self.chunk = nil; self:report(e) end
     else -- "interrupt": the line is gone, and the chunk it continued
+      -- at an empty prompt (nothing typed, no chunk begun): opts.on_interrupt
+      if ed.dropped == "" and not self.chunk and self.on_interrupt then
+        pcall(self.on_interrupt)
+      end
       self.chunk = nil
     end
     ed:set_prompt(self.chunk and ">> " or "> ")

@@ -134,6 +134,32 @@ def c_killed(s):
     works(s)
 
 
+def c_ctrl_c(s):
+    # Ctrl-C with text on the line only drops the line; at an empty prompt
+    # it interrupts the autorun (a loop that waits: never stopped as a
+    # runaway), which says where it was and the way back
+    see(s, r"the autorun loops", 60)
+    s.send("\r")
+    s.expect(PROMPT, 10)
+    s.settle()                  # the REPL reads (a key between reads interrupts the REPL)
+    s.send("1 +")
+    s.expect(r"1 \+", 10)
+    s.send("\x03")
+    s.expect(r"\^C", 10)
+    s.expect(PROMPT, 10)
+    run(s, "=l4.thread.status(require('names').lookup('autorun'))", r'"running"')
+    s.settle()
+    s.send("\x03")
+    see(s, r"autorun: user/init\.lua interrupted \(\d+ ms after Ctrl-C\)\nstack traceback:"
+           r"(.*\n)*?\s+user/init\.lua:3: in ", 10)
+    see(s, BACK_AUTORUN, 10)
+    # it ends (below the REPL's priority: give it a moment)
+    run(s, "=(function() local id = require('names').lookup('autorun') for _ = 1, 100 do "
+           "if l4.thread.status(id) ~= 'running' then break end l4.sleep(10) end "
+           "return l4.thread.status(id) end)()", r'"ended"')
+    works(s)
+
+
 def c_eats_memory(s):
     see(s, r"autorun: user/init\.lua failed: not enough memory\nstack traceback:"
              r"(.*\n)*?\s+user/init\.lua:3: in ", 60)
@@ -247,6 +273,8 @@ BOOTS = [
                                     "l4.sleep(700) end\nlocal n = 0\n\nwhile true do n = n + 1 end\n"},
      []),
     (c_killed, "waits", {"init.lua": "print('the autorun waits')\nl4.sleep()\n"}, []),
+    (c_ctrl_c, "ctrl-c", {"init.lua": "print('the autorun loops')\nlocal n = 0\n"
+                          "while true do n = n + 1; l4.sleep(50) end\n"}, []),
     (c_eats_memory, "memory", {"init.lua": "local t = {}\nfor i = 1, math.huge do\n"
                                "  t[i] = ('x'):rep(4096) .. i\nend\n"}, []),
     (c_rescue_error, "rescue-error", {"console.lua": "error('a broken console module')\n"}, []),

@@ -193,6 +193,22 @@ case("Ctrl-C while editing drops the line and the chunk", function()
   has(con:screen(), "> g\r\nnil\r\n")
 end)
 
+case("Ctrl-C at an empty prompt calls on_interrupt; with a line or a chunk it does not", function()
+  local con, n = fake.con(), 0
+  local r = repl.new(con, fake.env(), {on_interrupt = function() n = n + 1 end})
+  r:feed("abc\3")
+  check(n == 0, "called with text on the line")
+  r:feed("function g()\r")
+  r:feed("\3")
+  check(n == 0, "called inside a chunk")
+  r:feed("\3")
+  check(n == 1, "not called at an empty prompt (%d)", n)
+  check(con.line == "> ", "prompt %q", con.line)
+  local r2 = repl.new(fake.con(), fake.env(), {on_interrupt = function() error("boom") end})
+  r2:feed("\3")                -- an error in it does not reach the REPL
+  r2:feed("1+1\r")
+end)
+
 case("Ctrl-D, Ctrl-L and junk keys do not end the loop", function()
   local con = session("\4\4\12\27[Z\27[99~\0\30", "7\r")
   has(con:screen(), "\27[H\27[2J")
