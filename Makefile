@@ -1,7 +1,8 @@
 # L4ua: one top-level Makefile, out-of-tree build in $(BUILD).
 #   make run     set up everything, boot the GRUB ISO in QEMU (serial on the terminal);
 #                SCRIPTS=dir adds your scripts (dir/init.lua: the autorun), SAFE=1 boots
-#                in safe mode (none of them run; docs/recovery.md)
+#                in safe mode (none of them run; docs/recovery.md); DISK=image attaches
+#                that disk instead of $(BUILD)/disk.img (docs/drivers.md)
 #   make test    build everything and run all tests; last line "N passed, N failed"
 #   make debug   like run, halted for gdb (see docs/debugging.md)
 #   make clean   remove $(BUILD) (the dependency cache stays)
@@ -132,22 +133,32 @@ QEMU_FLAGS := $(QEMU_BASE) -display none
 # C the QEMU monitor; every other key, Ctrl-C included, goes to the guest.
 # COM2 is a socket in $(BUILD) for tools/l4ua (docs/console.md).
 QEMU_TERM := -serial mon:stdio -echr 29 -serial unix:$(BUILD)/com2.sock,server=on,wait=off
-run: $(RUN_ISO) $(BUILD)/deps.mk
+# The disk (docs/drivers.md "virtio-blk"): a raw image on virtio-blk-pci,
+# driven by drivers-lua/virtio_blk.lua ("disk0"). DISK=path takes another
+# image; the default one is made on first use (64 MiB, zeroed) and kept.
+DISK ?= $(BUILD)/disk.img
+QEMU_DISK = -drive file=$(DISK),if=none,id=disk0,format=raw -device virtio-blk-pci,drive=disk0
+$(BUILD)/disk.img:
+	@mkdir -p $(@D)
+	@echo "  DISK    $@ (64 MiB)"
+	$(Q)truncate -s 64M $@
+DISK_DEP := $(if $(filter $(BUILD)/disk.img,$(DISK)),$(DISK))
+run: $(RUN_ISO) $(BUILD)/deps.mk $(DISK_DEP)
 	@echo "L4ua: booting in QEMU$(if $(filter $(ISO_SAFE),$(RUN_ISO)), in safe mode); quit with Ctrl-] then X"
-	$(Q)$(QEMU) $(QEMU_FLAGS) -cdrom $(RUN_ISO) $(QEMU_TERM); \
+	$(Q)$(QEMU) $(QEMU_FLAGS) -cdrom $(RUN_ISO) $(QEMU_TERM) $(QEMU_DISK); \
 		s=$$?; [ $$s -eq 0 ] || [ $$s -eq 33 ] || echo "QEMU exited with status $$s"
 
 # The same system in a QEMU window: a second REPL on the VGA screen and
 # the PS/2 keyboard (the serial one stays on the terminal).
-run-vga: $(RUN_ISO) $(BUILD)/deps.mk
+run-vga: $(RUN_ISO) $(BUILD)/deps.mk $(DISK_DEP)
 	@echo "L4ua: booting in a QEMU window; the serial console stays here (Ctrl-] X quits)"
-	$(Q)$(QEMU) $(QEMU_BASE) -cdrom $(RUN_ISO) $(QEMU_TERM); \
+	$(Q)$(QEMU) $(QEMU_BASE) -cdrom $(RUN_ISO) $(QEMU_TERM) $(QEMU_DISK); \
 		s=$$?; [ $$s -eq 0 ] || [ $$s -eq 33 ] || echo "QEMU exited with status $$s"
 
-debug: $(ISO)
+debug: $(ISO) $(DISK_DEP)
 	@echo "L4ua: QEMU halted for gdb on :1234; in another terminal run:"
 	@echo "    gdb -ex 'target remote :1234' $(BUILD)/kernel.elf"
-	$(Q)$(QEMU) $(QEMU_FLAGS) -cdrom $(ISO) $(QEMU_TERM) -s -S
+	$(Q)$(QEMU) $(QEMU_FLAGS) -cdrom $(ISO) $(QEMU_TERM) $(QEMU_DISK) -s -S
 
 # ---- sigma0, the initial pager (task 1; docs/memory.md) ----
 # A static ELF like the test programs, linked above L4_SIGMA0_BASE: below

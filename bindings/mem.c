@@ -4,8 +4,11 @@
  * written through a userdata ("l4.mem") whose accesses are bounds- and
  * alignment-checked. __gc/__close/unmap drop the mapping (and what was
  * mapped on from it); sigma0 takes nothing back yet, so RAM stays used.
- * Addresses there are handed out once (l4.mem.reserve too). */
+ * Addresses there are handed out once (l4.mem.reserve too). A Lua task
+ * gets its device and DMA memory from the device manager instead, in a
+ * message, and wraps what landed with l4.mem.adopt. */
 #include <stdio.h>
+#include <string.h>
 
 #include "l4b.h"
 
@@ -14,6 +17,7 @@ struct mem {
     unsigned k;             /* log2 size */
     unsigned rights;        /* what sigma0 gave: RW device memory, RWX RAM */
     int mapped;
+    int ram;                /* block copies with memcpy; device memory: a byte at a time */
 };
 
 static uint64_t next_va = L4B_MEM_BASE;    /* the task's: shared by its states */
@@ -36,15 +40,16 @@ uint64_t l4b_va_reserve(unsigned k)
 static struct mem *new_mem(lua_State *L)
 {
     struct mem *m = lua_newuserdatauv(L, sizeof *m, 0);
-    *m = (struct mem){ 0, 0, 0, 0, 0 };
+    *m = (struct mem){ 0, 0, 0, 0, 0, 0 };
     luaL_setmetatable(L, L4B_MEM);
     return m;
 }
 
 /* Fills the handle at the top of the stack with the mapping taken. */
-static int set_mem(struct mem *m, uint64_t va, uint64_t phys, unsigned k, unsigned rights)
+static int set_mem(struct mem *m, uint64_t va, uint64_t phys, unsigned k, unsigned rights,
+                   int ram)
 {
-    *m = (struct mem){ va, phys, k, rights, 1 };
+    *m = (struct mem){ va, phys, k, rights, 1, ram };
     return 1;
 }
 
@@ -66,7 +71,8 @@ static int mem_map_phys(lua_State *L)
     uint64_t r = l4b_sigma0(L, L4_SIGMA0_PHYS, 2, base, k, L4_FPAGE(va, k, L4_RWX), &fp);
     if (r != L4_SIGMA0_OK)
         return l4b_fail(L, l4b_sigma0_error(r), (lua_Integer)r);
-    return set_mem(m, va, base, k, L4_FPAGE_RIGHTS(fp));
+    /* sigma0 gives RAM executable, device memory not (memory.md "sigma0") */
+    return set_mem(m, va, base, k, L4_FPAGE_RIGHTS(fp), (L4_FPAGE_RIGHTS(fp) & L4_X) != 0);
 }
 
 /* l4.mem.alloc(log2) -> mem: 2^log2 bytes of zeroed RAM, any address */
@@ -80,7 +86,34 @@ static int mem_alloc(lua_State *L)
     uint64_t r = l4b_sigma0(L, L4_SIGMA0_ANY, 1, k, 0, L4_FPAGE(va, k, L4_RWX), &fp);
     if (r != L4_SIGMA0_OK)
         return l4b_fail(L, l4b_sigma0_error(r), (lua_Integer)r);
-    return set_mem(m, va, L4_FPAGE_BASE(fp), k, L4_FPAGE_RIGHTS(fp));
+    return set_mem(m, va, L4_FPAGE_BASE(fp), k, L4_FPAGE_RIGHTS(fp), 1);
+}
+
+/* l4.mem.adopt(fp, phys, "ram" | "device") -> mem: memory a message
+ * mapped into this task at fp (in the mappings' range), as the sender
+ * described it. Lua tasks only: the access of a page that is not mapped
+ * is a fault for the task's pager, which fails a Lua task (itself alone),
+ * whereas in the root task it would stop the thread for good (sigma0
+ * does not answer it). */
+static int mem_adopt(lua_State *L)
+{
+    uint64_t fp = l4b_checkfpage(L, 1);
+    uint64_t phys = (uint64_t)luaL_checkinteger(L, 2);
+    static const char *const kinds[] = { "device", "ram", NULL };
+    int ram = luaL_checkoption(L, 3, NULL, kinds);
+    unsigned k = L4_FPAGE_SIZE(fp);
+    uint64_t va = L4_FPAGE_BASE(fp);
+    if (fp & L4_FPAGE_IO)
+        luaL_argerror(L, 1, "an I/O fpage is not memory");
+    if (k < 12 || va < L4B_MEM_BASE || va + (1ull << k) > L4B_MEM_END)
+        luaL_argerror(L, 1, "not in this task's mappings' range (l4.mem.reserve)");
+    if (phys & ((1ull << k) - 1))
+        luaL_argerror(L, 2, "physical address not aligned to the fpage's size");
+    if (L4_ID_TASK(l4b_state(L)->utcb->myself) == L4_ID_TASK(l4_kip()->root_task))
+        return luaL_error(L, "l4.mem.adopt: not in the root task (it maps with map_phys "
+                             "and alloc)");
+    struct mem *m = new_mem(L);
+    return set_mem(m, va, phys, k, L4_FPAGE_RIGHTS(fp), ram);
 }
 
 /* l4.mem.reserve(log2) -> base: address space for a receive window */
@@ -144,7 +177,8 @@ ACCESS(16, 0xffff)
 ACCESS(32, 0xffffffff)
 ACCESS(64, 0)
 
-/* m:read(offset, n) -> string of n bytes, read one byte at a time */
+/* m:read(offset, n) -> string of n bytes: RAM copied whole, device
+ * memory one byte access at a time (a register may count its reads) */
 static int mem_read(lua_State *L)
 {
     struct mem *m = check_mapped(L);
@@ -152,21 +186,49 @@ static int mem_read(lua_State *L)
     volatile uint8_t *p = at(L, m, 2, 1, (uint64_t)n);
     luaL_Buffer b;
     char *d = luaL_buffinitsize(L, &b, (size_t)n);
-    for (lua_Integer i = 0; i < n; i++)
-        d[i] = (char)p[i];
+    if (m->ram)
+        memcpy(d, (const void *)p, (size_t)n);
+    else
+        for (lua_Integer i = 0; i < n; i++)
+            d[i] = (char)p[i];
     luaL_pushresultsize(&b, (size_t)n);
     return 1;
 }
 
-/* m:write(offset, s): the bytes of s, one at a time */
+/* m:write(offset, s, [i, [j]]): the bytes s:sub(i, j), copied as read does */
 static int mem_write(lua_State *L)
 {
     struct mem *m = check_mapped(L);
-    size_t n;
-    const char *s = luaL_checklstring(L, 3, &n);
+    size_t len;
+    const char *s = luaL_checklstring(L, 3, &len);
+    lua_Integer i = luaL_optinteger(L, 4, 1), j = luaL_optinteger(L, 5, (lua_Integer)len);
+    if (i < 1 || i > (lua_Integer)len + 1)
+        luaL_argerror(L, 4, "start outside the string");
+    if (j > (lua_Integer)len)
+        luaL_argerror(L, 5, "end outside the string");
+    size_t n = j >= i ? (size_t)(j - i + 1) : 0;
+    s += i - 1;
     volatile uint8_t *p = at(L, m, 2, 1, n);
-    for (size_t i = 0; i < n; i++)
-        p[i] = (uint8_t)s[i];
+    if (m->ram)
+        memcpy((void *)p, s, n);
+    else
+        for (size_t k = 0; k < n; k++)
+            p[k] = (uint8_t)s[k];
+    return 0;
+}
+
+/* m:fill(offset, n, [byte]): n bytes set to byte (default 0) */
+static int mem_fill(lua_State *L)
+{
+    struct mem *m = check_mapped(L);
+    lua_Integer n = l4b_checkrange(L, 3, 0, (lua_Integer)1 << m->k, "length");
+    int v = lua_isnoneornil(L, 4) ? 0 : (int)l4b_checkrange(L, 4, 0, 0xff, "byte");
+    volatile uint8_t *p = at(L, m, 2, 1, (uint64_t)n);
+    if (m->ram)
+        memset((void *)p, v, (size_t)n);
+    else
+        for (lua_Integer k = 0; k < n; k++)
+            p[k] = (uint8_t)v;
     return 0;
 }
 
@@ -233,12 +295,12 @@ int l4b_open_mem(lua_State *L)
         { "read8", mem_read8 }, { "read16", mem_read16 }, { "read32", mem_read32 },
         { "read64", mem_read64 }, { "write8", mem_write8 }, { "write16", mem_write16 },
         { "write32", mem_write32 }, { "write64", mem_write64 }, { "read", mem_read },
-        { "write", mem_write }, { "size", mem_size }, { "base", mem_base },
+        { "write", mem_write }, { "fill", mem_fill }, { "size", mem_size }, { "base", mem_base },
         { "phys", mem_phys }, { "fpage", mem_fpage }, { "unmap", mem_unmap },
         { NULL, NULL } };
     static const luaL_Reg fns[] = {
         { "map_phys", mem_map_phys }, { "alloc", mem_alloc }, { "reserve", mem_reserve },
-        { NULL, NULL } };
+        { "adopt", mem_adopt }, { NULL, NULL } };
     l4b_class(L, L4B_MEM, meta, methods);
     l4b_subtable(L, "mem", fns);
     return 0;

@@ -137,6 +137,15 @@ local plan = {names = names, prio = 210, memcap = 8 << 20, services = {
    started = "l4.sys.set_files((...))"},
   {name = "echo",  script = "services/echo.lua",              restart = "always",
    prio = 100, memcap = 4 << 20},
+  -- 6a. Devices: the device manager, a root thread (it has sigma0: it maps
+  --     device memory and DMA memory and hands each driver task exactly
+  --     its PCI function's), then the disk's driver, the virtio-blk
+  --     driver in a task of its own, asked INFO (label 1) as its ping;
+  --     it exits when there is no disk (docs/drivers.md).
+  {name = "devices", script = "devmgr.lua", thread = true, restart = "always",
+   prio = 175, memcap = 4 << 20},
+  {name = "disk0", script = "virtio_blk.lua", args = {"disk0"}, ping = 1,
+   restart = "on-failure", prio = 160, memcap = 8 << 20},
   -- the scheduling policy: reads every thread's CPU time, sets priorities
   {name = "sched", script = "sched_policy.lua", thread = true, restart = "always",
    prio = 170, memcap = 2 << 20, backoff_max = 500, limit = 1000},

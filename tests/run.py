@@ -256,6 +256,8 @@ def run_lua(res, qemu, build):
     else:
         res.ok("lua.many_tasks: " + counts[0][len("many_tasks: "):] if counts else "lua.many_tasks")
 
+    run_blk(res, qemu, build, kernel, base)
+
     args = ICOUNT + ["-kernel", kernel, "-initrd", base]
     status, log, _ = boot(qemu, args, 60, os.path.join(logdir, "lua-no-scripts.log"))
     need = [r'lua-root: no boot module named "scripts"', r"lua-root: cannot open init\.lua",
@@ -265,6 +267,57 @@ def run_lua(res, qemu, build):
         res.fail("lua.no_scripts", f"QEMU status {status} (want {EXIT_FAIL}), missing {missing}", log)
     else:
         res.ok("lua.no_scripts: a root task without scripts says so and ends the system")
+
+
+def blk_host_sector(n):
+    """Sector n of the disk boot's image as the runner makes it (tests/blk/pattern.lua)."""
+    return ((b"host sector %08d " % n) * 26)[:512]
+
+
+def blk_guest_sectors(lba, count, tag):
+    """What tests/blk/cases.lua writes at lba (pattern.lua's guest())."""
+    return b"".join(((b"%s %08d " % (tag, n)) * 40)[:512] for n in range(lba, lba + count))
+
+
+def run_blk(res, qemu, build, kernel, base):
+    """The disk boot: the system's scripts with tests/blk/ (its init.lua
+    starts the device manager and the virtio-blk driver under a supervisor,
+    then the cases) and an 8 MiB raw image on virtio-blk-pci, filled with a
+    pattern first; after QEMU ended, the sectors the cases wrote are read
+    from the image here."""
+    logdir = os.path.join(build, "tests", "logs")
+    img = os.path.join(build, "tests", "blk", "disk.img")
+    with open(img, "wb") as f:
+        for n in range(16384):
+            f.write(blk_host_sector(n))
+    arc = os.path.join(build, "tests", "blk", "blk.arc")
+    args = ICOUNT + ["-kernel", kernel, "-initrd", base + "," + arc + " scripts",
+                     "-drive", f"file={img},if=none,id=disk0,format=raw",
+                     "-device", "virtio-blk-pci,drive=disk0"]
+    status, log, _ = boot(qemu, args, 240, os.path.join(logdir, "lua-blk.log"))
+    seen = res.count_lines("lua.", log)
+    if status is None:
+        res.fail("lua.blk", "timed out after 240 s", log)
+        return
+    if status != EXIT_PASS or not re.search(r"^ktest: \d+ passed, 0 failed$", log, re.M) or not seen:
+        res.fail("lua.blk", f"QEMU status {status}, the disk cases did not end cleanly", log)
+        return
+    with open(img, "rb") as f:
+        disk = f.read()
+    def at(lba, count):
+        return disk[lba * 512:(lba + count) * 512]
+    want = [("the 4 KiB at 1000", at(1000, 8), blk_guest_sectors(1000, 8, b"guest")),
+            ("the 100 KiB at 2000", at(2000, 200), blk_guest_sectors(2000, 200, b"big")),
+            ("sector 999", at(999, 1), blk_host_sector(999)),
+            ("sector 1008", at(1008, 1), blk_host_sector(1008))]
+    for i in range(1, 5):
+        lba = 4000 + 256 * i
+        want.append((f"client {i}'s sectors", at(lba, 128), blk_guest_sectors(lba, 128, b"c%d4" % i)))
+    bad = [name for name, got, exp in want if got != exp]
+    if bad:
+        res.fail("lua.blk_bytes_on_the_host", "wrong bytes in the image: " + ", ".join(bad), log)
+    else:
+        res.ok("lua.blk_bytes_on_the_host: what the guest wrote through virtio-blk is in the image")
 
 
 CMP_PREFIX = "cmp| "

@@ -102,7 +102,17 @@ $(BUILD)/tests/lua/many.arc: tests/lua/many_tasks.lua tests/lua/exhaust.lua test
 	$(Q)$(MKARCHIVE) -o $@ init.lua=tests/lua/many_tasks.lua exhaust.lua=tests/lua/exhaust.lua \
 		bindings_util.lua=tests/lua/bindings_util.lua
 
-all: $(BUILD)/lua-root.elf $(BUILD)/scripts.arc $(BUILD)/tests/lua/tests.arc $(BUILD)/tests/lua/many.arc
+# The disk boot of tests/run.py's lua.blk: the system's scripts, with
+# tests/blk/ over them (its init.lua the plan: the disk's entries and the
+# cases).
+$(BUILD)/tests/blk/blk.arc: $(SCRIPT_FILES) $(shell find tests/blk -type f) tools/mkarchive.py \
+		$(BUILD)/deps.mk
+	@mkdir -p $(@D)
+	@echo "  ARC     $@"
+	$(Q)$(MKARCHIVE) -o $@ re.lua=$(LUA_DIR)/share/re.lua $(SCRIPT_DIRS) tests/blk
+
+all: $(BUILD)/lua-root.elf $(BUILD)/scripts.arc $(BUILD)/tests/lua/tests.arc $(BUILD)/tests/lua/many.arc \
+	$(BUILD)/tests/blk/blk.arc
 
 -include $(wildcard $(BUILD)/runtime/lua/*.d)
 

@@ -433,3 +433,40 @@ def c_spawn_a_script_written_at_run_time(s):
 
 
 CASES += [c_spawn_a_script_written_at_run_time]
+
+
+def c_disk_through_the_driver(s):
+    # make run attaches build/disk.img: the virtio-blk driver (a task of
+    # its own) serves it as disk0; sectors are read and written back as
+    # they were (the image may hold a file system), an error for a sector
+    # beyond the end, and the driver killed and back with the same bytes
+    # (the supervisor may still be starting it: a few tries)
+    s.send("for i = 1, 100 do d = require('blk').open('disk0'); if d then break end; "
+           "l4.sleep(50) end\r")
+    prompt(s, 20)
+    run(s, "=d:info().sector_size", "512")
+    s.send("s = d:read(100, 8)\r")
+    prompt(s)
+    run(s, "=#s", "4096")
+    run(s, "=d:write(100, s), d:flush()", r"true\ttrue")
+    run(s, "=d:read(100, 8) == s", "true")
+    run(s, "=d:read(d:info().sectors, 1)",
+        r'nil\t"disk0: sectors \d+-\d+ beyond the disk\'s end \(\d+ sectors\)"\t22')
+    s.send("kill disk0\r")
+    s.expect(r"supervisor: disk0 was killed \(its task was deleted\); restarting in \d+ ms", 10)
+    s.settle()
+    s.send("\r")
+    prompt(s)
+    import time
+    until = time.monotonic() + 10
+    while True:
+        start = s.pos
+        s.send("=d:read(100, 8) == s\r")
+        prompt(s)
+        if b"\r\ntrue\r" in s.out[start:]:
+            break
+        assert time.monotonic() < until, "disk0 did not come back"
+        time.sleep(0.5)
+
+
+CASES += [c_disk_through_the_driver]
