@@ -239,10 +239,19 @@ $(BUILD)/tests/bench/lua-bench.arc: $(shell find tests/bench/lua -type f) script
 	$(Q)$(MKARCHIVE) -o $@ pager_zero.lua=scripts/pager_zero.lua \
 		service_proto.lua=scripts/service_proto.lua tests/bench/lua
 all: $(BUILD)/tests/bench/lua-bench.arc
+# The disk benchmarks: the system's scripts with tests/bench/blk/ over them
+# (its init.lua the plan), booted with a disk (run.py).
+$(BUILD)/tests/bench/blk-bench.arc: $(SCRIPT_FILES) $(shell find tests/bench/blk -type f) \
+		tools/mkarchive.py $(BUILD)/deps.mk
+	@mkdir -p $(@D)
+	@echo "  ARC     $@"
+	$(Q)$(MKARCHIVE) -o $@ re.lua=$(LUA_DIR)/share/re.lua $(SCRIPT_DIRS) tests/bench/blk
+all: $(BUILD)/tests/bench/blk-bench.arc
 
 .PHONY: bench
 bench: $(BUILD)/kernel-test32.elf $(BUILD)/sigma0.elf $(BENCH_ELF) $(BUILD)/lua-root.elf \
-		$(BUILD)/tests/bench/lua-bench.arc $(BUILD)/kernel32.elf $(BUILD)/scripts.arc $(ISO)
+		$(BUILD)/tests/bench/lua-bench.arc $(BUILD)/tests/bench/blk-bench.arc $(BUILD)/kernel32.elf \
+		$(BUILD)/scripts.arc $(ISO)
 	$(Q)$(PYTHON) tests/bench/run.py --build $(BUILD) --qemu $(QEMU) --cache $(CACHE)
 
 # ---- make soak: weeks of use in minutes (docs/reliability.md "Soak") ----

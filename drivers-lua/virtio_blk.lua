@@ -8,6 +8,10 @@
 --   READ lba, count     -> 0, s the count * 512 bytes
 --   WRITE lba, s data   -> 0                 (#data a multiple of 512)
 --   FLUSH               -> 0
+--   STATS               -> 0, requests, errors, the device's time (the TSC
+--                          from each request's notify to its interrupt,
+--                          summed: under make bench's icount, virtual time
+--                          the CPU spent waiting, not instructions)
 --   an error            -> 1, code (an errno: 5 EIO, 22 EINVAL, 30 EROFS,
 --                             95 EOPNOTSUPP, 16 EBUSY), s message
 --
@@ -69,7 +73,13 @@ for s = SLOTS - 1, 0, -1 do free[#free + 1] = s end
 local by_head = {}               -- descriptor head -> the request in the device
 local waiting, first, last = {}, 1, 0   -- requests waiting for a slot, FIFO
 
-local function fail(from, errno, msg) l4.reply(from, 1, errno, msg) end
+local rdtsc = l4.debug.rdtsc
+local stats = {requests = 0, errors = 0, device = 0}
+
+local function fail(from, errno, msg)
+  stats.errors = stats.errors + 1
+  l4.reply(from, 1, errno, msg)
+end
 
 -- Puts a request into the device in slot s.
 local function submit(r, s)
@@ -89,6 +99,7 @@ local function submit(r, s)
   r.slot = s
   by_head[assert(q:add(chain))] = r
   q:kick()
+  r.t0 = rdtsc()
 end
 
 local function start(r)
@@ -101,9 +112,10 @@ local function start(r)
 end
 
 -- A request the device gave back: the reply to its client.
-local function done(head)
+local function done(head, _, now)
   local r = by_head[head]
   by_head[head] = nil
+  stats.device = stats.device + (now - r.t0)
   local s = r.slot
   local st = ring:read8(STATUS + s)
   if st == S_OK then
@@ -158,6 +170,9 @@ local handlers = {
     if readonly then return fail(from, EROFS, "the disk is read-only") end
     start{from = from, type = T_OUT, lba = lba, data = bytes}
   end,
+  [blk.STATS] = function(from)
+    l4.reply(from, 0, stats.requests, stats.errors, stats.device)
+  end,
   [blk.FLUSH] = function(from)
     -- without F_FLUSH the device writes through: nothing to wait for
     if feats & F_FLUSH == 0 then return l4.reply(from, 0) end
@@ -171,9 +186,11 @@ while true do
   if from == nil then
     -- a failed receive (cancelled): receive again
   elseif label == IRQ then
+    local now = rdtsc()
     v:isr()                                  -- acknowledges the device
-    q:collect(done)
+    q:collect(function(head, len) done(head, len, now) end)
   else
+    stats.requests = stats.requests + 1
     local h = handlers[label]
     if h then h(from, a, b)
     else fail(from, EINVAL, ("no request %s"):format(tostring(label))) end

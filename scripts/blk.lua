@@ -7,6 +7,8 @@
 --   d:read(lba, count)  --> string of count*sector_size bytes | nil, msg, code
 --   d:write(lba, data)  --> true | nil, msg, code   (#data a multiple of sector_size)
 --   d:flush()           --> true | nil, msg, code
+--   d:stats()           --> {requests, errors, device}: the driver's counts
+--                           (device: the TSC while requests were in the device)
 --
 -- A read or write of more than 64 KiB is several requests, one after the
 -- other (each a call that blocks until the device is done); the first
@@ -18,7 +20,7 @@
 local l4 = require "l4"
 
 local M = {}
-M.INFO, M.READ, M.WRITE, M.FLUSH = 1, 2, 3, 4
+M.INFO, M.READ, M.WRITE, M.FLUSH, M.STATS = 1, 2, 3, 4, 5
 M.SECTOR = 512
 M.MAX_BYTES = 64 << 10          -- a request's data: one message string
 
@@ -84,6 +86,12 @@ function Disk:write(lba, data)
     if not ok then return nil, err, code end
   end
   return true
+end
+
+function Disk:stats()
+  local ok, requests, errors, device = call(self, M.STATS)
+  if not ok then return nil, requests, errors end
+  return {requests = requests, errors = errors, device = device}
 end
 
 function Disk:flush()

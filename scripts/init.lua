@@ -137,15 +137,6 @@ local plan = {names = names, prio = 210, memcap = 8 << 20, services = {
    started = "l4.sys.set_files((...))"},
   {name = "echo",  script = "services/echo.lua",              restart = "always",
    prio = 100, memcap = 4 << 20},
-  -- 6a. Devices: the device manager, a root thread (it has sigma0: it maps
-  --     device memory and DMA memory and hands each driver task exactly
-  --     its PCI function's), then the disk's driver, the virtio-blk
-  --     driver in a task of its own, asked INFO (label 1) as its ping;
-  --     it exits when there is no disk (docs/drivers.md).
-  {name = "devices", script = "devmgr.lua", thread = true, restart = "always",
-   prio = 175, memcap = 4 << 20},
-  {name = "disk0", script = "virtio_blk.lua", args = {"disk0"}, ping = 1,
-   restart = "on-failure", prio = 160, memcap = 8 << 20},
   -- the scheduling policy: reads every thread's CPU time, sets priorities
   {name = "sched", script = "sched_policy.lua", thread = true, restart = "always",
    prio = 170, memcap = 2 << 20, backoff_max = 500, limit = 1000},
@@ -166,6 +157,26 @@ local plan = {names = names, prio = 210, memcap = 8 << 20, services = {
    ping = false, restart = "always", backoff_max = 500, limit = 1000, prio = 150,
    memcap = 8 << 20},
 }}
+
+-- 6a. Devices, when the machine has a disk (make run attaches one: a
+--     virtio block function, 1af4:1001 or 1af4:1042): the device manager,
+--     a root thread (it has sigma0: it maps device memory and DMA memory
+--     and hands each driver task exactly its PCI function's), then the
+--     disk's driver, the virtio-blk driver in a task of its own, asked
+--     INFO (label 1) as its ping (docs/drivers.md).
+local function has_function(vendor, ids)
+  for _, f in ipairs(require("pci").list() or {}) do
+    if f.vendor == vendor and ids[f.device] then return true end
+  end
+  return false
+end
+if has_function(0x1af4, {[0x1001] = true, [0x1042] = true}) then
+  local s = plan.services
+  s[#s + 1] = {name = "devices", script = "devmgr.lua", thread = true, restart = "always",
+               prio = 175, memcap = 4 << 20}
+  s[#s + 1] = {name = "disk0", script = "virtio_blk.lua", args = {"disk0"}, ping = 1,
+               restart = "on-failure", prio = 160, memcap = 8 << 20}
+end
 
 -- The plan is done: main.c's deadline ends here (its count hook). The
 -- supervisor module is loaded first, within it.

@@ -11,6 +11,9 @@ Boots:
                             with build/sigma0.elf as sigma0 (as tests/run.py)
   lua-bench.arc             sigma0, build/lua-root.elf and the archive of
                             tests/bench/lua/ as its scripts
+  blk-bench.arc             the same with the system's scripts and
+                            tests/bench/blk/, and an 8 MiB image on
+                            virtio-blk-pci (blk_read_4k, blk_write_4k)
   boot_to_prompt            the real system (kernel.elf, sigma0, lua-root,
                             scripts.arc) with -kernel under icount: the
                             guest TSC (instructions since QEMU's reset,
@@ -49,7 +52,8 @@ PROMPT = b"\r> \x1b[K"
 
 L4UA_NAMES = ["ipc_rtt_c_same_task", "ipc_rtt_c_cross_task", "ipc_rtt_c_cross_task_64w",
               "ipc_rtt_lua_cross_task", "ipc_rtt_lua_to_c", "pagefault_c_pager",
-              "pagefault_lua_pager", "map_unmap_4k", "irq_to_lua", "syscall_null"]
+              "pagefault_lua_pager", "map_unmap_4k", "irq_to_lua", "syscall_null",
+              "blk_read_4k", "blk_write_4k"]
 BOOT_NAMES = ["boot_to_prompt", "boot_to_prompt_ms"]
 LINUX_NAMES = ["linux_pipe_rtt", "linux_futex_rtt", "linux_getpid"]
 
@@ -77,15 +81,23 @@ def l4ua_boots(a, results):
     kernel = os.path.join(a.build, "kernel-test32.elf")
     sigma0 = os.path.join(a.build, "sigma0.elf")
     ok = True
-    boots = sorted(f for f in os.listdir(bdir) if f.endswith(".elf")) + ["lua-bench.arc"]
+    boots = sorted(f for f in os.listdir(bdir) if f.endswith(".elf")) + ["lua-bench.arc",
+                                                                         "blk-bench.arc"]
     for prog in boots:
         modules = os.path.join(bdir, prog) + " root"
+        disk = []
         if prog.endswith(".arc"):
             modules = (sigma0 + " sigma0," + os.path.join(a.build, "lua-root.elf") + " root," +
                        os.path.join(bdir, prog) + " scripts")
         elif prog.startswith("s0_"):
             modules = sigma0 + " sigma0," + modules
-        args = QEMU_BASE + ICOUNT + ["-kernel", kernel, "-initrd", modules, "-serial", "stdio"]
+        if prog == "blk-bench.arc":     # an 8 MiB zeroed image on virtio-blk-pci
+            img = os.path.join(bdir, "blk-disk.img")
+            with open(img, "wb") as f:
+                f.truncate(8 << 20)
+            disk = ["-drive", f"file={img},if=none,id=disk0,format=raw",
+                    "-device", "virtio-blk-pci,drive=disk0"]
+        args = QEMU_BASE + ICOUNT + ["-kernel", kernel, "-initrd", modules, "-serial", "stdio"] + disk
         print(f"  {prog}", flush=True)
         err = qemu_bench(a.qemu, args, 300, results)
         if err:
