@@ -16,6 +16,14 @@ local ADDR, DATA = 0xcf8, 0xcfc
 local function claim()
   if l4.io.holds(ADDR, 8) then return true end
   local ok, msg, code = l4.io.request(ADDR, 3)
+  -- "taken" may be a sibling thread of this task that asked sigma0 just
+  -- before and has not noted them yet (the record is the task's): wait
+  -- for its note a little before saying another task holds them
+  for _ = 1, 20 do
+    if ok or code ~= 3 then break end
+    l4.sleep(1)
+    ok = l4.io.holds(ADDR, 8)
+  end
   if not ok then return nil, "pci: ports 0xcf8-0xcff: " .. msg, code end
   return true
 end
@@ -172,6 +180,41 @@ function M.list()
     return a.fn < b.fn
   end)
   return out
+end
+
+-- pci.find(vendor, ids) -> bus, dev, fn of the first function whose
+-- vendor is `vendor` and whose device id is a key of `ids` (bus 0 and the
+-- buses behind its bridges, in list()'s order); nil if none (or nil,
+-- message, code: the ports are another task's). Reads IDs only: no BAR
+-- probe, no tables (the boot plan asks it whether a disk is there).
+function M.find(vendor, ids)
+  local ok, msg, code = claim()
+  if not ok then return nil, msg, code end
+  local seen = {}
+  local function scan_bus(bus)
+    if seen[bus] then return end
+    seen[bus] = true
+    for dev = 0, 31 do
+      local id0 = read32(bus, dev, 0, 0x00)
+      if id0 & 0xffff ~= 0xffff then
+        local last = read32(bus, dev, 0, 0x0c) >> 16 & 0x80 ~= 0 and 7 or 0
+        for fn = 0, last do
+          local id = fn == 0 and id0 or read32(bus, dev, fn, 0x00)
+          if id & 0xffff ~= 0xffff then
+            if id & 0xffff == vendor and ids[id >> 16] then return bus, dev, fn end
+            if read32(bus, dev, fn, 0x0c) >> 16 & 0x7f == 1 then     -- a bridge
+              local sec = read32(bus, dev, fn, 0x18) >> 8 & 0xff
+              if sec ~= 0 then
+                local b, d, f = scan_bus(sec)
+                if b then return b, d, f end
+              end
+            end
+          end
+        end
+      end
+    end
+  end
+  return scan_bus(0)
 end
 
 -- Names by class.subclass, then by class alone.

@@ -42,9 +42,11 @@ local function log(fmt, ...) print(("%s: " .. fmt):format(name, ...)) end
 -- The function: a transitional (0x1001) or modern-only (0x1042) device.
 local dev, err, code = device.claim(0x1af4, 0x1001, which)
 if not dev then dev, err, code = device.claim(0x1af4, 0x1042, which) end
-if not dev then
+if not dev and code == device.E_REFUSED then
   log("no disk: %s", tostring(err))
   return            -- exits: nothing to drive (the plan restarts it on failure only)
+elseif not dev then  -- no manager (yet): a failure, restarted after a back-off
+  error(("%s: %s"):format(name, tostring(err)), 0)
 end
 
 -- Bus mastering and memory decoding on (the manager turns them off

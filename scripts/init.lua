@@ -164,13 +164,7 @@ local plan = {names = names, prio = 210, memcap = 8 << 20, services = {
 --     and hands each driver task exactly its PCI function's), then the
 --     disk's driver, the virtio-blk driver in a task of its own, asked
 --     INFO (label 1) as its ping (docs/drivers.md).
-local function has_function(vendor, ids)
-  for _, f in ipairs(require("pci").list() or {}) do
-    if f.vendor == vendor and ids[f.device] then return true end
-  end
-  return false
-end
-if has_function(0x1af4, {[0x1001] = true, [0x1042] = true}) then
+if require("pci").find(0x1af4, {[0x1001] = true, [0x1042] = true}) then
   local s = plan.services
   s[#s + 1] = {name = "devices", script = "devmgr.lua", thread = true, restart = "always",
                prio = 175, memcap = 4 << 20}

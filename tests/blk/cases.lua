@@ -32,6 +32,11 @@ local function open()
   return d
 end
 
+case("pci_find_the_disk", function()
+  local b, d, f = require("pci").find(0x1af4, {[0x1001] = true, [0x1042] = true})
+  check(b == 0 and d == 3 and f == 0, "virtio-blk at %s:%s.%s", b, d, f)
+end)
+
 case("blk_info", function()
   local d = open()
   local i = assert(d:info())

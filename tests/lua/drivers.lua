@@ -97,6 +97,14 @@ case("pci_list", function()
   raises("pci: bad address 0:0.8", pci.write32, 0, 0, 8, 0, 0)
 end)
 
+case("pci_find", function()
+  -- the IDE controller is 00:01.1 of QEMU's i440fx; this boot has no disk
+  local b, d, f = pci.find(0x8086, {[0x7010] = true})
+  assert(b == 0 and d == 1 and f == 1, ("IDE at %s:%s.%s"):format(b, d, f))
+  assert(pci.find(0x1af4, {[0x1001] = true, [0x1042] = true}) == nil, "a virtio disk")
+  assert(pci.find(0x8086, {}) == nil)
+end)
+
 case("pci_lspci", function()
   local text = pci.lspci()
   local function has(line)
