@@ -134,14 +134,18 @@ QEMU_FLAGS := $(QEMU_BASE) -display none
 # COM2 is a socket in $(BUILD) for tools/l4ua (docs/console.md).
 QEMU_TERM := -serial mon:stdio -echr 29 -serial unix:$(BUILD)/com2.sock,server=on,wait=off
 # The disk (docs/drivers.md "virtio-blk"): a raw image on virtio-blk-pci,
-# driven by drivers-lua/virtio_blk.lua ("disk0"). DISK=path takes another
-# image; the default one is made on first use (64 MiB, zeroed) and kept.
+# driven by drivers-lua/virtio_blk.lua ("disk0"), where the file service
+# keeps files (docs/storage.md). DISK=path takes another image; the
+# default one is made on first use and kept: 64 MiB of ext4 without a
+# journal, made by the host's mke2fs (e2fsck and debugfs read it).
 DISK ?= $(BUILD)/disk.img
 QEMU_DISK = -drive file=$(DISK),if=none,id=disk0,format=raw -device virtio-blk-pci,drive=disk0
+MKE2FS ?= /usr/sbin/mke2fs
 $(BUILD)/disk.img:
 	@mkdir -p $(@D)
-	@echo "  DISK    $@ (64 MiB)"
-	$(Q)truncate -s 64M $@
+	@echo "  DISK    $@ (64 MiB, ext4)"
+	$(Q)rm -f $@.tmp && truncate -s 64M $@.tmp && \
+		$(MKE2FS) -q -F -t ext4 -O ^has_journal -b 4096 -L l4ua $@.tmp && mv $@.tmp $@
 DISK_DEP := $(if $(filter $(BUILD)/disk.img,$(DISK)),$(DISK))
 run: $(RUN_ISO) $(BUILD)/deps.mk $(DISK_DEP)
 	@echo "L4ua: booting in QEMU$(if $(filter $(ISO_SAFE),$(RUN_ISO)), in safe mode); quit with Ctrl-] then X"

@@ -184,9 +184,14 @@ end
 -- The disk. `disk` (the task's third argument) names it: "blk:<name>",
 -- the block driver registered as <name> (scripts/blk.lua), or, for tests,
 -- "image:<file>", a disk in memory holding a file of the archive (lost
--- when the task ends). It is mounted at the first request that needs it
--- and, if that fails (the driver is not up yet, no disk), tried again at
--- most once a second. In safe mode (l4.kip.safe) the disk lies under
+-- when the task ends). It is mounted at the first request that needs it.
+-- While the driver's name is not registered (the supervisor names a
+-- driver once it answers: it is coming up) every request tries again,
+-- one lookup each, so the first request after the driver is up finds the
+-- disk; after any other failure, at most once a second. This loop never
+-- calls a driver that is not serving: one that is still reading its
+-- scripts from us is not named yet (docs/storage.md "The boot order").
+-- In safe mode (l4.kip.safe) the disk lies under
 -- the archive instead of over it: the system's own scripts are the
 -- archive's, whatever the disk holds; its other files are still served.
 local EXT2_CODES                            -- the ext2 module's codes -> ours
@@ -213,10 +218,10 @@ local function disk_layer(spec)
     if self.fs then return self.fs end
     local now = l4.clock()
     if now < self.next_try then return nil end
-    self.next_try = now + 1000000
-    local d, why = open_device()
+    local d, why, code = open_device()
     if not d then
       self.state = "no disk: " .. tostring(why)
+      if code ~= require("names").E_NONAME then self.next_try = now + 1000000 end
       return nil
     end
     local ext2 = require "ext2"

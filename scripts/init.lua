@@ -53,11 +53,15 @@ if not console then
   return
 end
 
--- 1b. The file service: the boot archive under a RAM tree that shadows
---     it (scripts/files.lua), 4 MiB of files at most. Every task spawned
---     after set_files opens, writes and requires through it; this task
---     too (docs/services.md "The file service").
-local files = start{name = "files", script = "files.lua", args = {"serve", 4 << 20},
+-- 1b. The file service: the boot archive under the disk, when the
+--     machine has one (a virtio block function, 1af4:1001 or 1af4:1042,
+--     served by disk0: 6a), under a RAM tree that shadows them
+--     (scripts/files.lua, docs/storage.md), 4 MiB of RAM files at most.
+--     Every task spawned after set_files opens, writes and requires
+--     through it; this task too (docs/services.md "The file service").
+local has_disk = require("pci").find(0x1af4, {[0x1001] = true, [0x1042] = true})
+local files_args = {"serve", 4 << 20, has_disk and "blk:disk0" or false}
+local files = start{name = "files", script = "files.lua", args = files_args,
                     prio = 180, memcap = 16 << 20}
 if files then l4.sys.set_files(files) end
 
@@ -132,7 +136,7 @@ local plan = {names = names, prio = 210, memcap = 8 << 20, services = {
   {name = "names", script = "names.lua", id = names, restart = "always",
    prio = 190, memcap = 4 << 20, backoff_max = 500, limit = 1000,
    started = "local id = ...; l4.sys.set_names(id); require('names').use(id)"},
-  {name = "files", script = "files.lua", args = {"serve", 4 << 20}, id = files, ping = false,
+  {name = "files", script = "files.lua", args = files_args, id = files, ping = false,
    restart = "always", prio = 180, memcap = 16 << 20, backoff_max = 500, limit = 1000,
    started = "l4.sys.set_files((...))"},
   {name = "echo",  script = "services/echo.lua",              restart = "always",
@@ -163,13 +167,18 @@ local plan = {names = names, prio = 210, memcap = 8 << 20, services = {
 --     a root thread (it has sigma0: it maps device memory and DMA memory
 --     and hands each driver task exactly its PCI function's), then the
 --     disk's driver, the virtio-blk driver in a task of its own, asked
---     INFO (label 1) as its ping (docs/drivers.md).
-if require("pci").find(0x1af4, {[0x1001] = true, [0x1042] = true}) then
-  local s = plan.services
-  s[#s + 1] = {name = "devices", script = "devmgr.lua", thread = true, restart = "always",
-               prio = 175, memcap = 4 << 20}
-  s[#s + 1] = {name = "disk0", script = "virtio_blk.lua", args = {"disk0"}, ping = 1,
-               restart = "on-failure", prio = 160, memcap = 8 << 20}
+--     INFO (label 1) as its ping (docs/drivers.md). Right after the file
+--     service: the supervisor starts the next entry once disk0 answers
+--     (and names it then), so the file service has the disk mounted when
+--     the services after it read their scripts: a script written on the
+--     disk (a pushed service) is the one they run (docs/storage.md).
+if has_disk then
+  local s, at = plan.services, 1
+  while s[at].name ~= "files" do at = at + 1 end
+  table.insert(s, at + 1, {name = "devices", script = "devmgr.lua", thread = true,
+                           restart = "always", prio = 175, memcap = 4 << 20})
+  table.insert(s, at + 2, {name = "disk0", script = "virtio_blk.lua", args = {"disk0"}, ping = 1,
+                           restart = "on-failure", prio = 160, memcap = 8 << 20})
 end
 
 -- The plan is done: main.c's deadline ends here (its count hook). The

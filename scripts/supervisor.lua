@@ -218,8 +218,22 @@ local function start(state, s, source, chunkname)
     local ok, why = pcall(s.started, id, s.name)
     if not ok then log("%s: its started hook failed: %s", s.name, first_line(why)) end
   end
-  if s.register then names.register(s.name, id) end
+  -- A plain entry asked a label (a driver) is named only once it answers
+  -- it (answers(), or the plan's first wait): until then it may still be
+  -- reading its scripts through the file service, and a client that found
+  -- it by name (the file service mounting the disk) would wait for it
+  -- while it waits for that client (docs/storage.md "The boot order").
+  s.unnamed = s.register and s.plain and s.ping_label ~= nil
+  if s.register and not s.unnamed then names.register(s.name, id) end
   return id
+end
+
+-- Registers s under its name once it first answers (see start()).
+local function named(s)
+  if s.unnamed then
+    s.unnamed = nil
+    require("names").register(s.name, s.id)
+  end
 end
 
 -- Whether id is a running instance of s (a task, or a Lua thread of the
@@ -247,6 +261,7 @@ local function adopt(s, id)
   s.last_answer, s.next_ping = now, now + s.ping_every
   if next(s.sources) == nil then s.sources = {[1] = {}} end   -- else what the store kept
   if s.register then require("names").register(s.name, id) end
+  s.unnamed = nil
   return id
 end
 
@@ -313,15 +328,19 @@ end
 -- Whether a running service in a task still answers; deletes it if it
 -- has not for its `hang` ms. -> false if it was found hung.
 local function answers(state, s, now)
-  if not s.ping_label or not s.hang or now < s.next_ping then return true end
+  -- one not named yet is asked at every tick: named as soon as it answers
+  if not s.ping_label or (not s.hang and not s.unnamed) or (now < s.next_ping and not s.unnamed) then
+    return true
+  end
   s.next_ping = now + s.ping_every
   local from, label = l4.call(s.id, PING_OPTS, s.ping_label)
   if from and label == 0 then
     s.last_answer = now
+    named(s)
     return true
   end
   local quiet = now - s.last_answer
-  if quiet < s.hang then return true end
+  if not s.hang or quiet < s.hang then return true end
   if s.kind == "thread" then l4.thread.kill(s.id) else l4.task.delete(s.id) end
   died(state, s, ("did not answer for %d ms (hung): %s"):format(quiet,
        s.kind == "thread" and "killed" or "deleted"), true)
@@ -439,7 +458,8 @@ M.service = {
         s.restarts, s.history, s.reason = k.restarts or 0, k.history or {}, k.reason
         s.gen, s.good_gen, s.sources = k.gen or 1, k.good_gen or 1, k.sources
       end
-      -- in order: each answers PING before the next starts (at most
+      -- in order: each answers PING (a plain entry asked a label: that
+      -- label, and it is named then) before the next starts (at most
       -- plan.ready ms, default 3000), so later ones can look it up; one
       -- that already runs (the plan's id, or the name's holder when the
       -- guard starts a supervisor again) is taken over as it is
@@ -448,13 +468,13 @@ M.service = {
       if not id then
         local src = s.sources[s.good_gen] or {}          -- its last good version
         id = start(state, s, src.source, src.chunkname)
-        wait = not s.plain
+        wait = not s.plain or s.unnamed
       end
       if id and wait then
         local deadline = l4.clock() + (plan.ready or 3000) * 1000
         while l4.clock() < deadline do
-          local from, label = l4.call(id, {timeout = 100}, require("service").PING)
-          if from and label == 0 then break end
+          local from, label = l4.call(id, {timeout = 100}, s.ping_label)
+          if from and label == 0 then named(s); break end
           if s.kind == "task" and (l4.task.info(id) or {}).state ~= "running" then break end
           l4.sleep(5)
         end

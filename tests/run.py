@@ -496,6 +496,7 @@ def main():
         "iso": lambda: run_iso(res, a.qemu, build),
         "bench": lambda: run_bench_short(res, a.qemu, build),
         "repl": lambda: run_repl(res, build),
+        "disk": lambda: run_disk(res, build),
         "docs": lambda: run_docs(res, build),
         "soak": lambda: run_soak(res, a.qemu, build),
         "safeboot": lambda: run_safeboot(res, build),
@@ -508,7 +509,7 @@ def main():
 
 
 STAGES = ["host", "cache", "lua-host", "storage", "shell", "scripts_make", "guest", "user", "lua", "iso",
-          "bench", "repl", "docs", "soak", "safeboot"]
+          "bench", "repl", "disk", "docs", "soak", "safeboot"]
 
 
 def run_lua_host(res, lua, build):
@@ -673,6 +674,44 @@ def run_soak(res, qemu, build):
     figures = "; ".join(re.sub(r"^soak: ", "", re.split(r";|\(echo", v)[0]).strip()
                         for v in done.values() if v)
     res.ok(f"soak: 1/{SOAK_SCALE} of make soak passed: {figures} ({wall:.0f} s wall)")
+
+
+def run_disk(res, build):
+    """Files that survive a reboot (tests/repl/disk_cases.py): three boots
+    of make run on one new image (write and push, reboot, safe mode), the
+    host's e2fsck -fn and debugfs after each. A boot that fails ends the
+    stage with the end of its screen (its log: build/tests/logs/disk-N.log)."""
+    sys.path.insert(0, os.path.join(ROOT, "tests", "repl"))
+    import term
+    import disk_cases
+    work = os.path.join(build, "tests", "disk")
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    logdir = os.path.join(build, "tests", "logs")
+    os.makedirs(logdir, exist_ok=True)
+    img = os.path.join(work, "disk.img")
+    os.rename(term.fresh_disk(os.path.join(work, "new"))[len("DISK="):], img)
+    steps = [("disk.write_push_sync", False, disk_cases.first_boot),
+             ("disk.after_a_reboot", False, disk_cases.second_boot),
+             ("disk.safe_mode_ignores_its_scripts", True, disk_cases.safe_boot)]
+    for n, (name, safe, fn) in enumerate(steps):
+        s = None
+        try:
+            s = disk_cases.boot(term, ROOT, build, img, os.path.join(logdir, f"disk-{n + 1}.log"),
+                                safe)
+            fn(s, ROOT, build, work)
+            s.close()
+            s = None
+        except Exception as e:
+            res.fail(name, f"{type(e).__name__}: {e}", s.out[-3000:].decode("latin-1") if s else None)
+            if s:
+                s.close()
+            return
+        bad = disk_cases.host_checks(img, True)
+        if bad:
+            res.fail(name, "on the host: " + "; ".join(bad))
+            return
+        res.ok(name + ": e2fsck -fn clean, debugfs reads the file and the pushed echo")
 
 
 def run_repl(res, build):

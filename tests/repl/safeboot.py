@@ -26,10 +26,11 @@ class Boot(term.Session):
         self.log_path = log_path
         self.out = b""
         self.pos = 0
+        disk = term.fresh_disk(log_path)
         pid, fd = pty.fork()
         if pid == 0:
             os.chdir(root)
-            os.execvp("make", ["make", "-s", "--no-print-directory", "run", f"BUILD={build}"]
+            os.execvp("make", ["make", "-s", "--no-print-directory", "run", f"BUILD={build}", disk]
                       + list(make_args))
         self.pid, self.fd = pid, fd
 

@@ -17,14 +17,33 @@ class Timeout(Exception):
     pass
 
 
+MKE2FS = "/usr/sbin/mke2fs"
+
+
+def fresh_disk(log_path):
+    """A new empty disk next to the log (its name and .disk.img), made as
+    the Makefile makes build/disk.img: a boot of a test keeps no file of an
+    earlier boot or run. -> "DISK=<path>" for make run."""
+    img = log_path + ".disk.img"
+    if os.path.exists(img):
+        os.remove(img)
+    with open(img, "wb") as f:
+        f.truncate(64 << 20)
+    subprocess.run([MKE2FS, "-q", "-F", "-t", "ext4", "-O", "^has_journal", "-b", "4096",
+                    "-L", "l4ua", img], check=True, stdout=subprocess.DEVNULL, timeout=60)
+    return f"DISK={img}"
+
+
 class Session:
     def __init__(self, root, build, log_path, env=None, argv=None):
-        """Runs `make run` of build on the pty, or the command argv (a
-        host tool such as tools/l4ua console) with the environment env."""
+        """Runs `make run` of build on the pty (on a fresh disk), or the
+        command argv (a host tool such as tools/l4ua console) with the
+        environment env."""
         self.log_path = log_path
         self.out = b""          # everything the terminal showed
         self.pos = 0            # expect() searches from here
-        argv = argv or ["make", "-s", "--no-print-directory", "run", f"BUILD={build}"]
+        argv = argv or ["make", "-s", "--no-print-directory", "run", f"BUILD={build}",
+                        fresh_disk(log_path)]
         pid, fd = pty.fork()
         if pid == 0:            # the child: a new session on the pty
             try:

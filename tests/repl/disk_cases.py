@@ -1,0 +1,106 @@
+"""Files that survive a reboot (docs/storage.md "The boot order"): three
+boots of `make run DISK=<image>` on one image, as a person at the serial
+console (term.py) and tools/l4ua on the host would do it.
+
+1. a file written with io.open; a new version of echo pushed with
+   `tools/l4ua push` (stored as its script on the disk, and reloaded);
+   fs.sync(); QEMU ends;
+2. the file reads back, and echo runs the pushed version from the start;
+3. safe mode: echo runs the archive's version (the disk's scripts are
+   ignored), the file still reads back.
+
+Between boots the host's e2fsck -fn must find the image clean and debugfs
+must read the file and the pushed script. tests/run.py stage "storage"
+runs it on a new image."""
+
+import os
+import re
+import subprocess
+
+import cases
+
+NOTE = "survives a reboot"
+E2FSCK = "/usr/sbin/e2fsck"
+DEBUGFS = "/usr/sbin/debugfs"
+PUSHED = 7                      # the pushed echo's version (the archive's: 1)
+
+
+def boot(term, root, build, img, log, safe=False):
+    argv = ["make", "-s", "--no-print-directory", "run", f"BUILD={build}", f"DISK={img}"]
+    if safe:
+        argv.append("SAFE=1")
+    s = term.Session(root, build, log, argv=argv)
+    s.expect(r"L4ua REPL on the serial console", 90)
+    cases.prompt(s, 30)
+    return s
+
+
+def mounted(s):
+    """The boot plan mounted the disk before the prompt (files.info)."""
+    cases.run(s, '=require("files").info().disk', r'"mounted: blk:disk0, \d+ of \d+ KiB free"')
+
+
+def echo_version(s, want):
+    cases.run(s, '=require("service").info("echo").version', f'"{want}"', 20)
+
+
+def host_checks(img, pushed):
+    """e2fsck -fn finds nothing to fix; debugfs reads the note and the
+    pushed echo (if pushed). -> list of what is wrong"""
+    bad = []
+    p = subprocess.run([E2FSCK, "-fn", img], capture_output=True, text=True, timeout=120)
+    if p.returncode != 0:
+        bad.append(f"e2fsck -fn: status {p.returncode}: {p.stdout[-800:]}")
+    p = subprocess.run([DEBUGFS, "-R", "cat /keep/note.txt", img], capture_output=True,
+                       text=True, timeout=60)
+    if p.stdout != NOTE:
+        bad.append(f"debugfs cat /keep/note.txt: {p.stdout!r} {p.stderr[-300:]!r}")
+    if pushed:
+        p = subprocess.run([DEBUGFS, "-R", "cat /services/echo.lua", img], capture_output=True,
+                           text=True, timeout=60)
+        if f"version = {PUSHED}," not in p.stdout:
+            bad.append(f"debugfs cat /services/echo.lua: not the pushed one: {p.stdout[:200]!r}")
+    return bad
+
+
+def push_echo(root, build, work):
+    """tools/l4ua push of echo with version = PUSHED -> its output"""
+    with open(os.path.join(root, "scripts", "services", "echo.lua")) as f:
+        src = f.read()
+    new, n = re.subn(r"version = 1,", f"version = {PUSHED},", src, count=1)
+    assert n == 1, "scripts/services/echo.lua has no 'version = 1,'"
+    path = os.path.join(work, "echo.lua")
+    with open(path, "w") as f:
+        f.write(new)
+    p = subprocess.run([os.path.join(root, "tools", "l4ua"), "--build", build, "push", path],
+                       cwd=root, capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0 and f"echo: version {PUSHED}" in p.stdout, \
+        f"tools/l4ua push: status {p.returncode}: {p.stdout} {p.stderr}"
+    return p.stdout
+
+
+def first_boot(s, root, build, work):
+    mounted(s)
+    echo_version(s, 1)
+    s.send(f'f = io.open("keep/note.txt", "w"); f:write("{NOTE}"); print("closed", f:close())\r')
+    s.expect(rb"closed\s+true", 10)
+    cases.prompt(s)
+    push_echo(root, build, work)
+    echo_version(s, PUSHED)
+    cases.run(s, '=require("fs").stat("services/echo.lua").where', '"disk"')
+    cases.run(s, '=require("fs").sync()', "true")
+
+
+def second_boot(s, root, build, work):
+    mounted(s)
+    cases.run(s, '=io.open("keep/note.txt"):read("a")', f'"{NOTE}"')
+    echo_version(s, PUSHED)
+    # a client's call answered by the pushed version
+    cases.run(s, '=require("service").call("echo", 1, "hello")', r'1\t"hello"')
+
+
+def safe_boot(s, root, build, work):
+    mounted(s)
+    echo_version(s, 1)
+    cases.run(s, '=require("fs").stat("services/echo.lua").where', '"archive"')
+    cases.run(s, '=io.open("keep/note.txt"):read("a")', f'"{NOTE}"')
