@@ -89,6 +89,18 @@ static int sys_kmem(lua_State *L)
     return 2;
 }
 
+/* l4.sys.heap() -> bytes of this task's heap (the one malloc heap of all
+ * its Lua states): mapped (from sigma0; in a Lua task, granted by the
+ * root's pager), and of that taken by malloc. Neither ever shrinks. */
+static int sys_heap(lua_State *L)
+{
+    uint64_t mapped, taken;
+    rt_heap_size(&mapped, &taken);
+    lua_pushinteger(L, (lua_Integer)mapped);
+    lua_pushinteger(L, (lua_Integer)taken);
+    return 2;
+}
+
 /* l4.sys.klog([pos]) -> the kernel log's bytes from pos (bytes since
  * boot; 0 or nil: the oldest kept), the position after them */
 static int sys_klog(lua_State *L)
@@ -325,6 +337,7 @@ int l4b_open_sys(lua_State *L)
 {
     static const luaL_Reg fns[] = {
         { "threads", sys_threads }, { "irqs", sys_irqs }, { "kmem", sys_kmem },
+        { "heap", sys_heap },
         { "klog", sys_klog }, { "release_serial", sys_release_serial },
         { "set_console", sys_set_console }, { "console", sys_console },
         { "set_files", sys_set_files }, { "files", sys_files }, { "archive", sys_archive },

@@ -102,6 +102,12 @@ void *sbrk(ptrdiff_t incr)
     return (void *)old;
 }
 
+void rt_heap_size(uint64_t *mapped_bytes, uint64_t *taken)
+{
+    *mapped_bytes = mapped - RT_HEAP_BASE;
+    *taken = brk - RT_HEAP_BASE;
+}
+
 /* ---- Lua's stack ---- */
 static void put_hex(uint64_t v)
 {

@@ -221,6 +221,9 @@ int rt_ports_held(unsigned port);
  * (aligned to 2^k). Returns 0 or sigma0's error code (L4_SIGMA0_*), or
  * 0x100 + the IPC error if the call itself failed. */
 uint64_t rt_sigma0_any(unsigned k, uint64_t va);
+/* The heap behind sbrk, in bytes from its base: what sigma0 (in a Lua
+ * task, the root's pager) gave, and what malloc took of it with sbrk. */
+void rt_heap_size(uint64_t *mapped, uint64_t *taken);
 /* I/O ports [port, port + 2^k) from sigma0; same return codes. */
 uint64_t rt_sigma0_ioports(unsigned port, unsigned k);
 /* crt0.S calls this on the boot stack: the top of Lua's stack, or 0 to
