@@ -272,7 +272,12 @@ int main(void)
     safe_why = safe_reason();
     if (safe_why)
         rt_boot_flags |= RT_BOOT_NO_USER;
-    lua_State *L = rt_lua_newstate(SIZE_MAX);
+    /* The plan's state may take half of sigma0's RAM, no more: a module
+     * that eats memory fails there, and the rest is left for the pages of
+     * the tasks the rescue plan starts (the root's heap keeps whatever it
+     * took from sigma0, so a state without a cap left the rescue's console
+     * driver task no page: docs/recovery.md). */
+    lua_State *L = rt_lua_newstate(l4_kip()->mem_sigma0 / 2);
     if (L == NULL) {
         fputs("lua-root: cannot create a Lua state: not enough memory\n", stderr);
         return 1;
