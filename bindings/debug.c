@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "l4b.h"
+#include "rt.h"
 
 static int kdebug_result(lua_State *L, uint64_t r)
 {
@@ -27,6 +28,19 @@ static int debug_rtc_irq(lua_State *L)
     luaL_checktype(L, 1, LUA_TBOOLEAN);
     return kdebug_result(L, l4_kdebug(L4_KDEBUG_RTC_IRQ, (uint64_t)lua_toboolean(L, 1),
                                       NULL, NULL));
+}
+
+/* l4.debug.alloc_limit([n]): this state's next n allocations succeed,
+ * the one after fails (and Lua's retry of it), then the limit is gone;
+ * alloc_limit() lifts it before. The allocation-failure tests
+ * (tests/lua/memerr.lua) place a failure at each allocation of a
+ * function with it, as Lua's testes/memerr.lua does with ltests'
+ * countlimit. */
+static int debug_alloc_limit(lua_State *L)
+{
+    lua_Integer n = lua_isnoneornil(L, 1) ? -1 : l4b_checkrange(L, 1, 0, INT32_MAX, "count");
+    rt_lua_alloclimit(L, n < 0 ? SIZE_MAX : (size_t)n);
+    return 0;
 }
 
 /* l4.debug.kmem() -> frames of the kernel pool used, its limit */
@@ -190,6 +204,7 @@ int l4b_open_debug(lua_State *L)
 {
     static const luaL_Reg fns[] = {
         { "raise_irq", debug_raise_irq }, { "rtc_irq", debug_rtc_irq },
+        { "alloc_limit", debug_alloc_limit },
         { "kmem", debug_kmem }, { "mdb_check", debug_mdb_check }, { "echo", debug_echo },
         { "fault", debug_fault }, { "rdtsc", debug_rdtsc }, { NULL, NULL } };
     l4b_subtable(L, "debug", fns);

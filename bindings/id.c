@@ -26,6 +26,22 @@ void l4b_pushid(lua_State *L, uint64_t id)
     lua_remove(L, -2);
 }
 
+static int pushid_protected(lua_State *L)
+{
+    l4b_pushid(L, (uint64_t)lua_tointeger(L, 1));
+    return 1;
+}
+
+void l4b_pushid_or_undo(lua_State *L, uint64_t id, void (*undo)(uint64_t id))
+{
+    lua_pushcfunction(L, pushid_protected);     /* light: no allocation */
+    lua_pushinteger(L, (lua_Integer)id);
+    if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
+        undo(id);
+        lua_error(L);
+    }
+}
+
 void l4b_push_ids(lua_State *L)
 {
     lua_rawgetp(L, LUA_REGISTRYINDEX, &ids_key);

@@ -54,21 +54,25 @@ static int irq_attach(lua_State *L)
         lua_rawgeti(L, -1, n);
         return 1;
     }
-    /* The closed handle first, then the line (liolib.c's newprefile): if
-     * an allocation fails, no line is held without a handle whose __gc
-     * gives it back. */
+    /* The closed handle first, kept in the state's table, then the line
+     * (liolib.c's newprefile): every allocation is made before the line
+     * is taken, so a failed one leaves no line held, and an attached line
+     * always has its handle where the next attach finds it. */
     struct irq *h = lua_newuserdatauv(L, sizeof *h, 0);
     *h = (struct irq){ n, 0 };
     luaL_setmetatable(L, L4B_IRQ);
+    lua_pushvalue(L, -1);
+    lua_rawseti(L, -3, n);
     unsigned code = irq_receive(n, L4_TO_ZERO, 0);
-    if (code == L4_IPC_NOPARTNER)
-        return l4b_fail(L, "taken or not attachable", code);
-    if (code != L4_IPC_RCV_TIMEOUT)     /* V2: "receive timeout" means attached */
+    if (code != L4_IPC_RCV_TIMEOUT) {   /* V2: "receive timeout" means attached */
+        lua_pushnil(L);
+        lua_rawseti(L, -3, n);          /* a key that is there: no allocation */
+        if (code == L4_IPC_NOPARTNER)
+            return l4b_fail(L, "taken or not attachable", code);
         return l4b_fail(L, l4b_ipc_error(code), code);
+    }
     h->attached = 1;
     st->irqs |= (uint16_t)(1u << n);
-    lua_pushvalue(L, -1);
-    lua_rawseti(L, -3, n);              /* (may fail: h is attached, its __gc detaches) */
     return 1;
 }
 

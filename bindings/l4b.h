@@ -95,6 +95,10 @@ int l4b_in_free_area(uint64_t base, uint64_t size);
 
 /* id.c: thread ids are interned, so equal ids are one userdata. */
 void l4b_pushid(lua_State *L, uint64_t id);
+/* The id of a resource just taken (a thread, a task): if pushing it
+ * fails (an allocation), undo(id) gives the resource back before the
+ * error goes on, so none is left with no id to reach it by. */
+void l4b_pushid_or_undo(lua_State *L, uint64_t id, void (*undo)(uint64_t id));
 void l4b_push_ids(lua_State *L);        /* the intern table: value -> id */
 uint64_t l4b_checkid(lua_State *L, int arg);
 uint64_t l4b_optid(lua_State *L, int arg, uint64_t def);

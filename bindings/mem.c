@@ -116,6 +116,22 @@ static int mem_adopt(lua_State *L)
     return set_mem(m, va, phys, k, L4_FPAGE_RIGHTS(fp), ram);
 }
 
+/* l4.mem.available() -> bytes of RAM sigma0 has not handed out */
+static int mem_available(lua_State *L)
+{
+    uint64_t s0 = l4_kip()->sigma0, near;
+    if (!s0 || l4_id_nearest(s0, &near) != L4_NEAREST_SAME)  /* as l4b_sigma0 */
+        return l4b_fail(L, l4b_ipc_error(L4_IPC_NOPARTNER), L4_IPC_NOPARTNER);
+    struct l4_msg m = { 0 };
+    uint64_t r = l4_ipc(s0, L4_TAG(L4_SIGMA0_FREE, 0, 0), 0, 0, &m, NULL);
+    if (L4_IPC_ERR(r) != L4_IPC_OK)
+        return l4b_fail(L, l4b_ipc_error(L4_IPC_ERR(r)), L4_IPC_ERR(r));
+    if (L4_TAG_U(m.tag) < 2 || m.w[0] != L4_SIGMA0_OK)
+        return l4b_fail(L, l4b_sigma0_error(m.w[0]), (lua_Integer)m.w[0]);
+    lua_pushinteger(L, (lua_Integer)(m.w[1] * 4096));
+    return 1;
+}
+
 /* l4.mem.reserve(log2) -> base: address space for a receive window */
 static int mem_reserve(lua_State *L)
 {
@@ -300,7 +316,7 @@ int l4b_open_mem(lua_State *L)
         { NULL, NULL } };
     static const luaL_Reg fns[] = {
         { "map_phys", mem_map_phys }, { "alloc", mem_alloc }, { "reserve", mem_reserve },
-        { "adopt", mem_adopt }, { NULL, NULL } };
+        { "available", mem_available }, { "adopt", mem_adopt }, { NULL, NULL } };
     l4b_class(L, L4B_MEM, meta, methods);
     l4b_subtable(L, "mem", fns);
     return 0;

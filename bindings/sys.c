@@ -242,6 +242,40 @@ static int store_fail(lua_State *L, int r)
     return l4b_fail(L, r > 0 && r <= KEEP_EIPC ? why[r] : "the store failed", r);
 }
 
+/* A malloc'd buffer in a box made first (liolib's newprefile order): an
+ * error raised while it is held (an allocation that fails) leaves it to
+ * the box's __gc, not lost. Freed at once when done, so that a large
+ * buffer is not garbage waiting for a collection. */
+#define CBUF "l4.sys.buffer"
+struct cbuf {
+    char *p;
+};
+
+static int cbuf_gc(lua_State *L)
+{
+    struct cbuf *b = luaL_checkudata(L, 1, CBUF);
+    free(b->p);
+    b->p = NULL;
+    return 0;
+}
+
+static char *cbuf_new(lua_State *L, size_t n)
+{
+    struct cbuf *b = lua_newuserdatauv(L, sizeof *b, 0);
+    b->p = NULL;
+    luaL_setmetatable(L, CBUF);
+    if (!(b->p = malloc(n)))
+        luaL_error(L, "not enough memory");
+    return b->p;
+}
+
+static void cbuf_free(lua_State *L, int idx)
+{
+    struct cbuf *b = lua_touserdata(L, idx);
+    free(b->p);
+    b->p = NULL;
+}
+
 /* l4.sys.store_put(key, data) -> true: kept whole under key (a task's
  * keys are its own: under its name) */
 static int sys_store_put(lua_State *L)
@@ -261,9 +295,8 @@ static int sys_store_get(lua_State *L)
 {
     size_t klen, got = 0;
     const char *key = luaL_checklstring(L, 1, &klen);
-    char *buf = malloc(KEEP_CHUNK);
-    if (!buf)
-        return luaL_error(L, "not enough memory");
+    char *buf = cbuf_new(L, KEEP_CHUNK);
+    int box = lua_gettop(L);
     luaL_Buffer b;
     luaL_buffinit(L, &b);
     uint64_t off = 0, size = 0;
@@ -274,7 +307,7 @@ static int sys_store_get(lua_State *L)
             luaL_addlstring(&b, buf, got);
         off += got;
     } while (r == KEEP_OK && got > 0 && off < size);
-    free(buf);
+    cbuf_free(L, box);
     if (r != KEEP_OK)
         return store_fail(L, r);
     luaL_pushresult(&b);
@@ -298,9 +331,8 @@ static int sys_store_list(lua_State *L)
 {
     size_t plen = 0, klen = 0;
     const char *prefix = luaL_optlstring(L, 1, "", &plen);
-    char *key = malloc(RT_NAME_MAX + KEEP_KEY_MAX + 1);
-    if (!key)
-        return luaL_error(L, "not enough memory");
+    char *key = cbuf_new(L, RT_NAME_MAX + KEEP_KEY_MAX + 1);
+    int box = lua_gettop(L);
     lua_newtable(L);
     uint64_t next = 0, size = 0;
     int r;
@@ -310,7 +342,7 @@ static int sys_store_list(lua_State *L)
         lua_pushinteger(L, (lua_Integer)size);
         lua_rawset(L, -3);
     }
-    free(key);
+    cbuf_free(L, box);
     if (r != KEEP_ENOENT)
         return store_fail(L, r);
     return 1;
@@ -345,6 +377,8 @@ int l4b_open_sys(lua_State *L)
         { "store_put", sys_store_put }, { "store_get", sys_store_get },
         { "store_remove", sys_store_remove }, { "store_list", sys_store_list },
         { NULL, NULL } };
+    static const luaL_Reg cbuf_meta[] = { { "__gc", cbuf_gc }, { NULL, NULL } };
+    l4b_class(L, CBUF, cbuf_meta, NULL);
     l4b_subtable(L, "sys", fns);
     return 0;
 }

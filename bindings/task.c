@@ -203,6 +203,14 @@ static int script_exists(const char *script)
     return 1;
 }
 
+/* The id of a task just spawned could not be pushed: it must not run on
+ * with no id to wait for or delete it by. */
+static void delete_new(uint64_t id)
+{
+    uint64_t pages;
+    rt_task_delete(id, &pages);
+}
+
 /* l4.task.spawn{script = name, args = {...}, memcap = bytes, prio = n,
  * mcp = n, pager = id, chief = id, name = string, io = {{port, count},
  * ...}}: a task running the script (a path in the archive) with the
@@ -242,7 +250,7 @@ static int task_spawn(lua_State *L)
     int r = rt_task_spawn(&s, &id);
     if (r)
         return fail(L, r);
-    l4b_pushid(L, id);
+    l4b_pushid_or_undo(L, id, delete_new);
     return 1;
 }
 

@@ -137,6 +137,36 @@ static lua_Integer opt_size(lua_State *L, const char *k, lua_Integer def, lua_In
     return v;
 }
 
+/* The new thread's state while it is prepared: a box in the creator's
+ * state made before the new state, so that an error raised in the
+ * creator (an allocation that fails, a bad argument) can never leave the
+ * new state with nobody to close it: the box's __gc closes it. Once the
+ * thread runs, the state is the thread's and the box empty. */
+#define NEWSTATE "l4.thread.newstate"
+struct newstate {
+    lua_State *NL;
+};
+
+static void newstate_close(struct newstate *b)
+{
+    if (b->NL)
+        rt_lua_close(b->NL);
+    b->NL = NULL;
+}
+
+static int newstate_gc(lua_State *L)
+{
+    newstate_close(luaL_checkudata(L, 1, NEWSTATE));
+    return 0;
+}
+
+/* The id of a thread just started could not be pushed: it must not run
+ * on with no id to reach it by. */
+static void kill_new(uint64_t id)
+{
+    rt_thread_kill(id);
+}
+
 /* l4.thread.create{script = name | code = source, args = {...}, prio = n,
  * stack = bytes, memcap = bytes, keep_id = true, id = id} -> the new
  * thread's id. keep_id: when the thread ends its id is kept for a new
@@ -181,7 +211,10 @@ static int thread_create(lua_State *L)
     size_t memcap = (size_t)opt_size(L, "memcap", 0, 0, INT64_MAX);
     /* The cap applies once the state is ready: the setup below pushes
      * into NL outside a pcall, where a refused allocation would panic. */
-    lua_State *NL = rt_lua_newstate(SIZE_MAX);
+    struct newstate *box = lua_newuserdatauv(L, sizeof *box, 0);
+    box->NL = NULL;
+    luaL_setmetatable(L, NEWSTATE);
+    lua_State *NL = box->NL = rt_lua_newstate(SIZE_MAX);
     if (!NL)
         return l4b_fail(L, "not enough memory", L4_ENOMEM);
     lua_pushcfunction(NL, rt_lua_msghandler);
@@ -194,7 +227,7 @@ static int thread_create(lua_State *L)
     if (st != LUA_OK) {     /* a body that does not compile, or a cap too small */
         const char *msg = lua_tostring(NL, -1);
         lua_pushstring(L, msg ? msg : "cannot load the thread's body");
-        rt_lua_close(NL);
+        newstate_close(box);
         lua_pushnil(L);
         lua_insert(L, -2);
         lua_pushinteger(L, st == LUA_ERRMEM ? L4_ENOMEM : L4_EINVAL);
@@ -202,12 +235,12 @@ static int thread_create(lua_State *L)
     }
     lua_Integer bad = 0;
     if (!copy_args(L, args, NL, nargs, &bad)) {
-        rt_lua_close(NL);
+        newstate_close(box);
         return luaL_error(L, "bad argument #1 to 'create' (args[%d]: only nil, booleans, "
                              "numbers, strings and thread ids can go to a thread)", (int)bad);
     }
     if (memcap && !rt_lua_setcap(NL, memcap)) {
-        rt_lua_close(NL);
+        newstate_close(box);
         return l4b_fail(L, "not enough memory", L4_ENOMEM);    /* the libraries need more */
     }
     /* The lthread last: nothing below raises an error in L, so a reserved
@@ -215,7 +248,7 @@ static int thread_create(lua_State *L)
      * where NL's IPC goes (no allocation in NL: its cap is set). */
     int lt = rt_thread_reserve(in, keep);
     if (lt < 0) {
-        rt_lua_close(NL);
+        newstate_close(box);
         if (lt == -2)
             return l4b_fail(L, "the thread of option 'id' still runs", L4_EBUSY);
         if (lt == -3)
@@ -227,10 +260,11 @@ static int thread_create(lua_State *L)
     uint64_t id = 0;
     int r = rt_thread_start((unsigned)lt, NL, (int)nargs, stack, prio, &id);
     if (r != L4_OK) {
-        rt_lua_close(NL);
+        newstate_close(box);
         return l4b_fail(L, r == L4_ENOMEM ? "not enough memory" : l4b_sys_error((uint64_t)r), r);
     }
-    l4b_pushid(L, id);
+    box->NL = NULL;         /* the thread's now: it closes it */
+    l4b_pushid_or_undo(L, id, kill_new);
     return 1;
 }
 
@@ -304,6 +338,8 @@ int l4b_open_thread(lua_State *L)
         { "create", thread_create }, { "kill", thread_kill }, { "status", thread_status },
         { "info", thread_info }, { "interrupt", thread_interrupt },
         { NULL, NULL } };
+    static const luaL_Reg box_meta[] = { { "__gc", newstate_gc }, { NULL, NULL } };
+    l4b_class(L, NEWSTATE, box_meta, NULL);
     l4b_subtable(L, "thread", fns);
     return 0;
 }

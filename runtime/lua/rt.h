@@ -348,6 +348,12 @@ void rt_lua_close(struct lua_State *L);     /* lua_close and the counter */
 /* A new cap; false (and the old one kept) if the state has more already. */
 int rt_lua_setcap(struct lua_State *L, size_t cap);
 void rt_lua_memory(struct lua_State *L, uint64_t *used, uint64_t *cap);
+/* For allocation-failure tests, one state of the task at a time: the
+ * state's next n allocations that grow (a new block, a larger one)
+ * succeed, and the one after fails, as over its cap, with Lua's retry of
+ * it; then the limit is off (SIZE_MAX: lift it now). Freeing and
+ * shrinking always work. */
+void rt_lua_alloclimit(struct lua_State *L, size_t n);
 
 /* states.c: the message handler that adds a traceback (as lua.c's);
  * package.path and cpath for this boot (require reads the archive, user/

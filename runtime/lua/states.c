@@ -52,6 +52,41 @@ static void *capped_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
     return p;
 }
 
+/* The knob of the allocation-failure tests (rt_lua_alloclimit,
+ * l4.debug.alloc_limit), as ltests.c's countlimit is Lua's own: the
+ * state that sets it gets limited_alloc instead of capped_alloc, so every
+ * other state runs the allocator as it was, to the instruction (the soak,
+ * tests/soak, is that sensitive). One state of the task at a time (the
+ * last that set it): growths still allowed, and the refusals since they
+ * ran out. It fires once: Lua retries a refused allocation after an
+ * emergency collection (lmem.c's tryagain), and when that is refused too
+ * it raises "not enough memory"; then the limit is off, so a state that
+ * set it cannot lock itself out. */
+static size_t limit_left;
+static unsigned limit_refused;
+
+static void *limited_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+    size_t was = ptr == NULL ? 0 : osize;
+    if (nsize > was && limit_refused < 2) {
+        if (limit_left == 0) {
+            limit_refused++;
+            return NULL;
+        }
+        limit_left--;
+    }
+    return capped_alloc(ud, ptr, osize, nsize);
+}
+
+void rt_lua_alloclimit(lua_State *L, size_t n)
+{
+    void *ud;
+    lua_getallocf(L, &ud);
+    limit_left = n;
+    limit_refused = 0;
+    lua_setallocf(L, n == SIZE_MAX ? capped_alloc : limited_alloc, ud);
+}
+
 /* luaL_newstate (its panic and warning functions), then our allocator:
  * the blocks luaL_newstate made are malloc's too, and Lua's own count of
  * them starts the counter. */

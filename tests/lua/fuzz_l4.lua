@@ -6,8 +6,10 @@
 -- Left out, because they end or break the caller's world by design:
 -- l4.debug.fault (a C thread writing where told), l4.task._fault (fails
 -- the task on purpose), l4.task._probe with a value (writes the task's
--- .data), l4.thread.kill of this very thread, and l4.sys.set_console
--- (sends this task's output to a random thread). Calls that can block
+-- .data), l4.thread.kill of this very thread, l4.sys.set_console
+-- (sends this task's output to a random thread) and l4.debug.alloc_limit
+-- (fails an allocation of the fuzzer's own, outside its pcalls; memerr.lua
+-- tests it). Calls that can block
 -- get a short timeout (the IPC options, sleep, waits).
 -- Arguments: seed, calls. Prints a summary line "fuzz_l4: ..." and ends
 -- with exit status 0 once every call came back.
@@ -20,7 +22,7 @@ math.randomseed(seed)
 local R = math.random
 
 local SKIP = {["l4.debug.fault"] = true, ["l4.task._fault"] = true,
-              ["l4.sys.set_console"] = true}
+              ["l4.sys.set_console"] = true, ["l4.debug.alloc_limit"] = true}
 local fns = {}
 local function collect(t, prefix, seen)
   for k, v in pairs(t) do

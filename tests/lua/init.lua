@@ -38,6 +38,10 @@ for _, m in ipairs{"bindings", "bindings_ipc", "bindings_dev", "drivers"} do
   for _, c in ipairs(require(m)) do run(c[1], c[2]) end
 end
 
+-- Allocation failure at each allocation of every l4 function that
+-- allocates: a memory error and nothing held after (tests/lua/memerr.lua).
+for _, c in ipairs(require "memerr") do run(c[1], c[2]) end
+
 -- Lua tasks (l4.task): before smoke.lua too, as they need memory.
 for _, c in ipairs(require "tasks") do run(c[1], c[2]) end
 -- Task numbers taken in turn, past 2048; everything after runs at such
