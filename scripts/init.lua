@@ -136,7 +136,10 @@ local plan = {names = names, prio = 210, memcap = 8 << 20, services = {
   {name = "names", script = "names.lua", id = names, restart = "always",
    prio = 190, memcap = 4 << 20, backoff_max = 500, limit = 1000,
    started = "local id = ...; l4.sys.set_names(id); require('names').use(id)"},
-  {name = "files", script = "files.lua", args = files_args, id = files, ping = false,
+  -- files: a plain task asked the framework's PING; every 100 ms, and none
+  -- answered for 400 ms is a hang (a loop for ever): back within 1 s
+  {name = "files", script = "files.lua", args = files_args, id = files,
+   ping = require("service_proto").PING, hang = 400, ping_every = 100,
    restart = "always", prio = 180, memcap = 16 << 20, backoff_max = 500, limit = 1000,
    started = "l4.sys.set_files((...))"},
   {name = "echo",  script = "services/echo.lua",              restart = "always",

@@ -339,7 +339,8 @@ local function answers(state, s, now)
     named(s)
     return true
   end
-  local quiet = now - s.last_answer
+  -- counted to the end of the failed call: it waited up to 200 ms
+  local quiet = now_ms() - s.last_answer
   if not s.hang or quiet < s.hang then return true end
   if s.kind == "thread" then l4.thread.kill(s.id) else l4.task.delete(s.id) end
   died(state, s, ("did not answer for %d ms (hung): %s"):format(quiet,

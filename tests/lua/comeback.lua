@@ -107,16 +107,19 @@ case("comeback_plan_start", function()
   names.use(names_id)
   l4.sys.set_names(names_id)
   check(service.wait("names", 3000), "the name service did not answer")
-  files_id = assert(l4.task.spawn{script = "files.lua", name = "files", args = {"serve", 1 << 20},
-                                  memcap = 8 << 20})
+  -- the file service as is, with a request that makes it loop for ever
+  files_id = assert(l4.task.spawn{script = "files_loop.lua", name = "files",
+                                  args = {"serve", 1 << 20}, memcap = 8 << 20, prio = 150})
   l4.sys.set_files(files_id)
   -- the guard runs in a thread, as the root's main thread runs it
   plan = {names = names_id, prio = 160, hang = 1500, services = {
     {name = "names", script = "names.lua", id = names_id, restart = "always", memcap = 4 << 20,
      backoff = 20, backoff_max = 200, limit = 20, hang = 1000, ping_every = 200,
      started = "local id = ...; l4.sys.set_names(id); require('names').use(id)"},
-    {name = "files", script = "files.lua", args = {"serve", 1 << 20}, id = files_id, ping = false,
-     restart = "always", memcap = 8 << 20, backoff = 20, started = "l4.sys.set_files((...))"},
+    -- asked PING, found hung as scripts/init.lua's is
+    {name = "files", script = "files_loop.lua", args = {"serve", 1 << 20}, id = files_id,
+     ping = require("service_proto").PING, hang = 400, ping_every = 100, restart = "always",
+     prio = 150, memcap = 8 << 20, backoff = 20, started = "l4.sys.set_files((...))"},
     {name = "cb-sched", script = "sched_policy.lua", thread = true, restart = "always",
      prio = 150, memcap = 2 << 20, backoff = 20, backoff_max = 200, hang = 1000, ping_every = 200},
     {name = "cb-pager", code = "require('pager_zero').main(...)", args = {"cb-pager", 16},
@@ -409,6 +412,35 @@ case("comeback_files_killed", function()
   assert(os.remove("cb/before.txt"))
   check(io.open("cb/before.txt") == nil, "a removed file is still there")
   client_recovers("files deleted")
+end)
+
+-- The file service loops for ever (files_loop.lua's LOOP: a bug in a
+-- handler): it answers no PING, the supervisor deletes it after its
+-- `hang` (400 ms) and starts another, which has every file; all within
+-- 1 s.
+case("comeback_files_hung", function()
+  local f = assert(io.open("cb/hung.txt", "w"))
+  assert(f:write(("written before the loop\n"):rep(500)))
+  assert(f:close())
+  local old = l4.sys.files()
+  local t0 = now_ms()
+  assert(l4.send(old, {timeout = 500}, 0x2ff))     -- files_loop.lua's LOOP
+  local text
+  check(wait_for(3000, function()
+    if l4.sys.files() == old then return false end  -- not yet replaced: it would not answer
+    local g = io.open("cb/hung.txt")
+    text = g and g:read("a")
+    if g then g:close() end
+    return text
+  end), "files did not come back (%s)", service.encode(status_of("files") or {}))
+  figure("files, a loop for ever: a file written before reads", now_ms() - t0)
+  check(text == ("written before the loop\n"):rep(500), "the file came back changed (%d bytes)",
+        #text)
+  local s = status_of("files")
+  check(s.reason:find("hung", 1, true), "files: %s", tostring(s.reason))
+  check((l4.task.info(old) or {}).state ~= "running", "the looping server still runs")
+  assert(os.remove("cb/hung.txt"))
+  client_recovers("files hung")
 end)
 
 -- A removed file stays removed across a restart; the store holds just
