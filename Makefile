@@ -251,10 +251,19 @@ $(BUILD)/tests/bench/blk-bench.arc: $(SCRIPT_FILES) $(shell find tests/bench/blk
 	@echo "  ARC     $@"
 	$(Q)$(MKARCHIVE) -o $@ re.lua=$(LUA_DIR)/share/re.lua $(SCRIPT_DIRS) tests/bench/blk
 all: $(BUILD)/tests/bench/blk-bench.arc
+# The service benchmarks: the system's scripts with tests/bench/svc/ over
+# them (its init.lua the plan: names, the supervisor, echo; run.py).
+$(BUILD)/tests/bench/svc-bench.arc: $(SCRIPT_FILES) $(shell find tests/bench/svc -type f) \
+		tools/mkarchive.py $(BUILD)/deps.mk
+	@mkdir -p $(@D)
+	@echo "  ARC     $@"
+	$(Q)$(MKARCHIVE) -o $@ re.lua=$(LUA_DIR)/share/re.lua $(SCRIPT_DIRS) tests/bench/svc
+all: $(BUILD)/tests/bench/svc-bench.arc
 
 .PHONY: bench
 bench: $(BUILD)/kernel-test32.elf $(BUILD)/sigma0.elf $(BENCH_ELF) $(BUILD)/lua-root.elf \
-		$(BUILD)/tests/bench/lua-bench.arc $(BUILD)/tests/bench/blk-bench.arc $(BUILD)/kernel32.elf \
+		$(BUILD)/tests/bench/lua-bench.arc $(BUILD)/tests/bench/blk-bench.arc \
+		$(BUILD)/tests/bench/svc-bench.arc $(BUILD)/kernel32.elf \
 		$(BUILD)/scripts.arc $(ISO)
 	$(Q)$(PYTHON) tests/bench/run.py --build $(BUILD) --qemu $(QEMU) --cache $(CACHE)
 

@@ -24,7 +24,8 @@ Boots:
   boot_to_prompt_ms         the GRUB ISO without icount: host wall time
                             from QEMU's start to the prompt on the serial line
   linux                     Debian's kernel (tests/bench/linux/fetch.sh) with
-                            tests/bench/linux/linux_init.c as /init
+                            tests/bench/linux/linux_init.c as /init, and
+                            Debian's lua5.4 (fetch_lua.sh) with lua_pipe.lua
 
 --short (tests/run.py) runs the L4ua boots only (the same programs, about
 30 s) and checks that every L4ua name came out; nothing is written."""
@@ -53,9 +54,12 @@ PROMPT = b"\r> \x1b[K"
 L4UA_NAMES = ["ipc_rtt_c_same_task", "ipc_rtt_c_cross_task", "ipc_rtt_c_cross_task_64w",
               "ipc_rtt_lua_cross_task", "ipc_rtt_lua_to_c", "pagefault_c_pager",
               "pagefault_lua_pager", "map_unmap_4k", "irq_to_lua", "syscall_null",
-              "blk_read_4k", "blk_write_4k"]
+              "blk_read_4k", "blk_write_4k", "service_call_rtt",
+              "service_requests_per_client_1", "service_requests_per_client_4",
+              "service_requests_per_client_16", "service_requests_per_client_64",
+              "reload_to_first_reply", "reload_pause_p99"]
 BOOT_NAMES = ["boot_to_prompt", "boot_to_prompt_ms"]
-LINUX_NAMES = ["linux_pipe_rtt", "linux_futex_rtt", "linux_getpid"]
+LINUX_NAMES = ["linux_pipe_rtt", "linux_futex_rtt", "linux_getpid", "lua_pipe_rtt_linux"]
 
 
 def qemu_bench(qemu, args, timeout, results):
@@ -81,8 +85,8 @@ def l4ua_boots(a, results):
     kernel = os.path.join(a.build, "kernel-test32.elf")
     sigma0 = os.path.join(a.build, "sigma0.elf")
     ok = True
-    boots = sorted(f for f in os.listdir(bdir) if f.endswith(".elf")) + ["lua-bench.arc",
-                                                                         "blk-bench.arc"]
+    boots = sorted(f for f in os.listdir(bdir) if f.endswith(".elf")) + [
+        "lua-bench.arc", "blk-bench.arc", "svc-bench.arc"]
     for prog in boots:
         modules = os.path.join(bdir, prog) + " root"
         disk = []
@@ -208,6 +212,33 @@ def cpio_newc(entries):
     return bytes(out)
 
 
+def lua_entries(a):
+    """The cpio entries of the Lua pair (lua_pipe_rtt_linux): Debian's
+    lua5.4 and the libraries it loads (tests/bench/linux/fetch_lua.sh),
+    /lua_pipe.lua and its two named pipes /ab and /ba."""
+    fetch = os.path.join(ROOT, "tests", "bench", "linux", "fetch_lua.sh")
+    p = subprocess.run(["sh", fetch, a.cache], capture_output=True, text=True)
+    sys.stderr.write(p.stderr)
+    if p.returncode != 0:
+        print("linux: could not fetch Debian's lua5.4")
+        return []
+    tree = p.stdout.strip().splitlines()[-1]
+    entries = []
+    for d, dirs, files in os.walk(tree):
+        dirs.sort()
+        rel = os.path.relpath(d, tree)
+        if rel != ".":
+            entries.append((rel, 0o40755, b"", (0, 0)))
+        for f in sorted(files):
+            with open(os.path.join(d, f), "rb") as fh:
+                entries.append((os.path.normpath(os.path.join(rel, f)), 0o100755, fh.read(),
+                                (0, 0)))
+    with open(os.path.join(ROOT, "tests", "bench", "linux", "lua_pipe.lua"), "rb") as fh:
+        entries.append(("lua_pipe.lua", 0o100644, fh.read(), (0, 0)))
+    entries += [("ab", 0o10600, b"", (0, 0)), ("ba", 0o10600, b"", (0, 0))]
+    return entries
+
+
 def linux(a, results):
     """Debian's kernel with our /init (tests/bench/linux/), same QEMU flags."""
     fetch = os.path.join(ROOT, "tests", "bench", "linux", "fetch.sh")
@@ -232,7 +263,7 @@ def linux(a, results):
     with open(initrd, "wb") as f:
         f.write(cpio_newc([("dev", 0o40755, b"", (0, 0)),
                            ("dev/console", 0o20600, b"", (5, 1)),
-                           ("init", 0o100755, data, (0, 0))]))
+                           ("init", 0o100755, data, (0, 0))] + lua_entries(a)))
     args = QEMU_BASE + ICOUNT + ["-kernel", vmlinuz, "-initrd", initrd, "-serial", "stdio",
                                  "-append", "console=ttyS0 quiet panic=-1"]
     print(f"  linux ({os.path.basename(os.path.dirname(vmlinuz))})", flush=True)
@@ -260,6 +291,10 @@ def compare(results, old):
         print(f"{name:28} {value:>10} {unit:2} {prev if prev is not None else '-':>12} {change:>8}")
     if worse:
         print(f"worse by more than 2%: {', '.join(worse)}")
+    lua, linux_lua = results.get("ipc_rtt_lua_cross_task"), results.get("lua_pipe_rtt_linux")
+    if lua and linux_lua:
+        print(f"  (two Lua processes on Linux through pipes / two Lua tasks on L4ua: "
+              f"{linux_lua / lua:.1f}x)")
 
 
 def main():

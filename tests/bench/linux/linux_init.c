@@ -8,6 +8,12 @@
  *   linux_futex_rtt  the same between two threads with two futex words
  *                    (FUTEX_WAKE, FUTEX_WAIT);
  *   linux_getpid     the getpid system call (raw, no libc cache);
+ *   lua_pipe_rtt_linux  two processes of Debian's lua5.4 (/usr/bin/lua5.4,
+ *                    when run.py packed it) running lua_pipe.lua: two
+ *                    integers each way through two named pipes; the pair
+ *                    runs twice, for LUA_SHORT and LUA_LONG round trips,
+ *                    and the difference over LUA_LONG - LUA_SHORT leaves out
+ *                    the processes' start and end;
  * all pinned to CPU 0 (a single vCPU anyway). Then powers the machine off. */
 #define _GNU_SOURCE
 #include <linux/futex.h>
@@ -26,6 +32,8 @@
 
 #define ROUNDS 20000
 #define WARMUP 1000
+#define LUA_SHORT 1000
+#define LUA_LONG 11000
 
 static uint64_t rdtsc(void)
 {
@@ -117,6 +125,47 @@ static uint64_t getpid_loop(void)
     return (rdtsc() - t0) / ROUNDS;
 }
 
+static pid_t run_lua(char *mode, char *n)
+{
+    char *argv[] = { "/usr/bin/lua5.4", "/lua_pipe.lua", mode, n, NULL };
+    char *envp[] = { NULL };
+    pid_t pid = fork();
+    if (pid == 0) {
+        execve(argv[0], argv, envp);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* Instructions of one run of the Lua pair with n round trips, 0 if it failed. */
+static uint64_t lua_pair(int n)
+{
+    char num[16];
+    int st1, st2;
+    snprintf(num, sizeof num, "%d", n);
+    uint64_t t0 = rdtsc();
+    pid_t pong = run_lua("pong", "0"), ping = run_lua("ping", num);
+    if (pong < 0 || ping < 0 || waitpid(ping, &st1, 0) < 0 || waitpid(pong, &st2, 0) < 0)
+        return 0;
+    uint64_t t = rdtsc() - t0;
+    return WIFEXITED(st1) && WEXITSTATUS(st1) == 0 && WIFEXITED(st2) &&
+           WEXITSTATUS(st2) == 0 ? t : 0;
+}
+
+static void lua_pipe_rtt(void)
+{
+    if (access("/usr/bin/lua5.4", X_OK))
+        return;
+    uint64_t s = lua_pair(LUA_SHORT), l = lua_pair(LUA_LONG);
+    if (!s || !l || l <= s) {
+        printf("lua_pipe_rtt_linux: the Lua pair failed\n");
+        return;
+    }
+    printf("bench lua_pipe_rtt_linux %lu\n", (unsigned long)((l - s) / (LUA_LONG - LUA_SHORT)));
+    printf("  (lua_pipe_rtt_linux: one run of %d round trips, the start of both processes "
+           "included: %lu)\n", LUA_SHORT, (unsigned long)s);
+}
+
 int main(void)
 {
     cpu_set_t one;
@@ -127,6 +176,7 @@ int main(void)
     printf("bench linux_pipe_rtt %lu\n", (unsigned long)pipe_rtt());
     printf("bench linux_futex_rtt %lu\n", (unsigned long)futex_rtt());
     printf("bench linux_getpid %lu\n", (unsigned long)getpid_loop());
+    lua_pipe_rtt();
     printf("bench: done\n");
     if (ioperm(0xf4, 1, 1) == 0)
         outb(0x10, 0xf4);       /* isa-debug-exit: QEMU status 33 */
