@@ -12,8 +12,10 @@ Boots:
   lua-bench.arc             sigma0, build/lua-root.elf and the archive of
                             tests/bench/lua/ as its scripts
   blk-bench.arc             the same with the system's scripts and
-                            tests/bench/blk/, and an 8 MiB image on
-                            virtio-blk-pci (blk_read_4k, blk_write_4k)
+                            tests/bench/blk/, and a 24 MiB image on
+                            virtio-blk-pci (blk_read_4k, blk_write_4k,
+                            blk_seq_read_mib, blk_seq_read_mib_files;
+                            blk_image())
   boot_to_prompt            the real system (kernel.elf, sigma0, lua-root,
                             scripts.arc) with -kernel under icount: the
                             guest TSC (instructions since QEMU's reset,
@@ -24,8 +26,10 @@ Boots:
   boot_to_prompt_ms         the GRUB ISO without icount: host wall time
                             from QEMU's start to the prompt on the serial line
   linux                     Debian's kernel (tests/bench/linux/fetch.sh) with
-                            tests/bench/linux/linux_init.c as /init, and
-                            Debian's lua5.4 (fetch_lua.sh) with lua_pipe.lua
+                            tests/bench/linux/linux_init.c as /init, its
+                            virtio modules in the initramfs and a raw
+                            24 MiB disk on virtio-blk-pci; and Debian's
+                            lua5.4 (fetch_lua.sh) with lua_pipe.lua
 
 --short (tests/run.py) runs the L4ua boots only (the same programs, about
 30 s) and checks that every L4ua name came out; nothing is written."""
@@ -54,12 +58,14 @@ PROMPT = b"\r> \x1b[K"
 L4UA_NAMES = ["ipc_rtt_c_same_task", "ipc_rtt_c_cross_task", "ipc_rtt_c_cross_task_64w",
               "ipc_rtt_lua_cross_task", "ipc_rtt_lua_to_c", "pagefault_c_pager",
               "pagefault_lua_pager", "map_unmap_4k", "irq_to_lua", "syscall_null",
-              "blk_read_4k", "blk_write_4k", "service_call_rtt",
+              "blk_read_4k", "blk_write_4k", "blk_seq_read_mib", "blk_seq_read_mib_files",
+              "service_call_rtt",
               "service_requests_per_client_1", "service_requests_per_client_4",
               "service_requests_per_client_16", "service_requests_per_client_64",
               "reload_to_first_reply", "reload_pause_p99"]
 BOOT_NAMES = ["boot_to_prompt", "boot_to_prompt_ms"]
-LINUX_NAMES = ["linux_pipe_rtt", "linux_futex_rtt", "linux_getpid", "lua_pipe_rtt_linux"]
+LINUX_NAMES = ["linux_pipe_rtt", "linux_futex_rtt", "linux_getpid", "linux_blk_read_4k",
+               "linux_blk_write_4k", "linux_blk_seq_read_mib", "lua_pipe_rtt_linux"]
 
 
 def qemu_bench(qemu, args, timeout, results):
@@ -67,8 +73,9 @@ def qemu_bench(qemu, args, timeout, results):
     status 33; returns an error message or None."""
     try:
         p = subprocess.run([qemu] + args, capture_output=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return "timed out"
+    except subprocess.TimeoutExpired as e:
+        out = (e.stdout or b"").decode("utf-8", "replace")
+        return f"timed out after {timeout} s\n" + "\n".join(out.splitlines()[-15:])
     out = p.stdout.decode("utf-8", "replace")
     for name, value in re.findall(r"^bench (\w+) (\d+)", out, re.M):
         results[name] = int(value)
@@ -78,6 +85,35 @@ def qemu_bench(qemu, args, timeout, results):
     if p.returncode != 33:
         return f"QEMU status {p.returncode}\n" + "\n".join(out.splitlines()[-15:])
     return None
+
+
+def blk_image(bdir):
+    """The disk of blk-bench.arc (tests/bench/blk/init.lua): 24 MiB, the
+    first 16 an ext4 file system (the host's mke2fs, made the same every
+    time) holding big.bin, 4 MiB whose 4 KiB block j is the line
+    "%07d\\n" % j 512 times; the last 8 zeroed raw sectors. Its path, or
+    None."""
+    tree = os.path.join(bdir, "blk-tree")
+    shutil.rmtree(tree, ignore_errors=True)
+    os.makedirs(tree)
+    with open(os.path.join(tree, "big.bin"), "wb") as f:
+        for j in range(4 << 8):
+            f.write((b"%07d\n" % j) * 512)
+    os.utime(os.path.join(tree, "big.bin"), (1700000000, 1700000000))
+    img = os.path.join(bdir, "blk-disk.img")
+    if os.path.exists(img):
+        os.remove(img)
+    with open(img, "wb") as f:
+        f.truncate(24 << 20)
+    env = dict(os.environ, E2FSPROGS_FAKE_TIME="1700000000")
+    p = subprocess.run(["/usr/sbin/mke2fs", "-q", "-F", "-t", "ext4", "-O", "^has_journal",
+                        "-b", "4096", "-L", "bench", "-U", "6c347561-0000-4000-8000-0000000000b1",
+                        "-E", "hash_seed=6c347561-0000-4000-8000-0000000000b2", "-d", tree,
+                        img, "16M"], capture_output=True, text=True, env=env)
+    if p.returncode != 0:
+        print("blk-bench.arc: mke2fs failed\n" + p.stdout + p.stderr)
+        return None
+    return img
 
 
 def l4ua_boots(a, results):
@@ -95,10 +131,11 @@ def l4ua_boots(a, results):
                        os.path.join(bdir, prog) + " scripts")
         elif prog.startswith("s0_"):
             modules = sigma0 + " sigma0," + modules
-        if prog == "blk-bench.arc":     # an 8 MiB zeroed image on virtio-blk-pci
-            img = os.path.join(bdir, "blk-disk.img")
-            with open(img, "wb") as f:
-                f.truncate(8 << 20)
+        if prog == "blk-bench.arc":
+            img = blk_image(bdir)
+            if not img:
+                ok = False
+                continue
             disk = ["-drive", f"file={img},if=none,id=disk0,format=raw",
                     "-device", "virtio-blk-pci,drive=disk0"]
         args = QEMU_BASE + ICOUNT + ["-kernel", kernel, "-initrd", modules, "-serial", "stdio"] + disk
@@ -259,13 +296,24 @@ def linux(a, results):
         return False
     with open(init, "rb") as f:
         data = f.read()
+    # the disk's modules (fetch.sh), in /modules with their load order
+    mdir = os.path.join(os.path.dirname(vmlinuz), "modules")
+    entries = [("dev", 0o40755, b"", (0, 0)), ("dev/console", 0o20600, b"", (5, 1)),
+               ("init", 0o100755, data, (0, 0)), ("modules", 0o40755, b"", (0, 0))]
+    for m in sorted(os.listdir(mdir)):
+        with open(os.path.join(mdir, m), "rb") as f:
+            entries.append(("modules/" + m, 0o100644, f.read(), (0, 0)))
     initrd = os.path.join(ldir, "initramfs.cpio")
     with open(initrd, "wb") as f:
-        f.write(cpio_newc([("dev", 0o40755, b"", (0, 0)),
-                           ("dev/console", 0o20600, b"", (5, 1)),
-                           ("init", 0o100755, data, (0, 0))] + lua_entries(a)))
+        f.write(cpio_newc(entries + lua_entries(a)))
+    # a raw disk as L4ua's (blk_image): the same size, zeroed
+    img = os.path.join(ldir, "disk.img")
+    with open(img, "wb") as f:
+        f.truncate(24 << 20)
     args = QEMU_BASE + ICOUNT + ["-kernel", vmlinuz, "-initrd", initrd, "-serial", "stdio",
-                                 "-append", "console=ttyS0 quiet panic=-1"]
+                                 "-append", "console=ttyS0 quiet panic=-1",
+                                 "-drive", f"file={img},if=none,id=disk0,format=raw",
+                                 "-device", "virtio-blk-pci,drive=disk0"]
     print(f"  linux ({os.path.basename(os.path.dirname(vmlinuz))})", flush=True)
     err = qemu_bench(a.qemu, args, 600, results)
     if err:

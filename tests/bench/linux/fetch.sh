@@ -1,7 +1,10 @@
 #!/bin/sh
 # Fetch Debian's Linux kernel image (the package linux-image-amd64 points
 # to) into the dependency cache, keyed by its version, and print the path
-# of its vmlinuz. usage: fetch.sh <cache-dir>
+# of its vmlinuz. Beside it, modules/ holds the modules the disk benchmark
+# needs (virtio_pci and virtio_blk: Debian builds them as modules) and
+# those they depend on, with modules/order naming them in the order to
+# load them. usage: fetch.sh <cache-dir>
 # Uses the same private apt source list as tools/deps/fetch.sh (under
 # <cache-dir>/apt), never the machine's apt configuration; the image is
 # never part of the checkout.
@@ -21,7 +24,21 @@ pkg=$(apt-cache $APTOPTS show linux-image-amd64 2>/dev/null |
 # shellcheck disable=SC2086
 ver=$(apt-cache $APTOPTS show "$pkg" 2>/dev/null | awk '/^Version:/ {print $2; exit}')
 dest=$CACHE/linux/$pkg-$ver
-if [ ! -f "$dest/vmlinuz" ] || ! manifest_ok "$dest"; then
+# Copies module $1 of the unpacked package, after what it depends on (the
+# depends= of its .modinfo), and adds it to $order.
+order=
+add_module() {
+    local f dep
+    case " $order " in *" $1 "*) return 0 ;; esac
+    f=$(find "$work"/pkg/lib/modules/*/kernel -name "$1.ko" | head -n 1)
+    [ -n "$f" ] || die "Debian's $pkg has no module $1"
+    for dep in $(grep -a -o 'depends=[A-Za-z0-9_,-]*' "$f" | head -n 1 | sed 's/^depends=//; s/,/ /g'); do
+        add_module "$dep"
+    done
+    cp "$f" "$work/out/modules/"
+    order="$order $1"
+}
+if [ ! -f "$dest/vmlinuz" ] || [ ! -f "$dest/modules/order" ] || ! manifest_ok "$dest"; then
     mkdir -p "$CACHE/linux"
     work=$(mktemp -d "$CACHE/linux/.tmp.XXXXXX")
     echo "l4ua: fetching Debian package $pkg $ver (for the Linux baseline of make bench)" >&2
@@ -31,6 +48,10 @@ if [ ! -f "$dest/vmlinuz" ] || ! manifest_ok "$dest"; then
     dpkg -x "$work"/*.deb "$work/pkg"
     mkdir "$work/out"
     cp "$work"/pkg/boot/vmlinuz-* "$work/out/vmlinuz"
+    mkdir "$work/out/modules"
+    add_module virtio_pci
+    add_module virtio_blk
+    for m in $order; do echo "$m"; done > "$work/out/modules/order"
     echo "$pkg $ver" > "$work/out/VERSION"
     replace_dir "$work/out" "$dest"
     rm -rf "$work"
