@@ -105,6 +105,23 @@ static int irq_detach(lua_State *L)
     return 1;
 }
 
+/* l4.irq.grant(n, id | nil) -> true: from now on only threads of id's
+ * task may attach line n (nil: any thread again); a thread of another
+ * task attached to it loses it. The root task's (the device manager
+ * hands a driver task its line): elsewhere nil, "not permitted", code. */
+static int irq_grant(lua_State *L)
+{
+    unsigned n = (unsigned)l4b_checkrange(L, 1, 0, L4_NUM_IRQS - 1, "IRQ");
+    uint64_t task = lua_isnoneornil(L, 2) ? 0 : L4_ID_TASK(l4b_checkid(L, 2));
+    uint64_t r = l4_kdebug(L4_KDEBUG_IRQ_GRANT, n | task << 8, NULL, NULL);
+    if (r == L4_EINVAL)
+        return l4b_fail(L, "not attachable", (lua_Integer)r);
+    if (r != L4_OK)
+        return l4b_fail(L, l4b_sys_error(r), (lua_Integer)r);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
 /* __gc and __close: detach if still attached. */
 static int irq_gc(lua_State *L)
 {
@@ -139,7 +156,7 @@ int l4b_open_irq(lua_State *L)
         { "wait", irq_wait }, { "detach", irq_detach }, { "line", irq_line }, { NULL, NULL } };
     static const luaL_Reg fns[] = {
         { "attach", irq_attach }, { "wait", irq_wait }, { "detach", irq_detach },
-        { NULL, NULL } };
+        { "grant", irq_grant }, { NULL, NULL } };
     l4b_class(L, L4B_IRQ, meta, methods);
     lua_newtable(L);
     lua_rawsetp(L, LUA_REGISTRYINDEX, &irqs_key);

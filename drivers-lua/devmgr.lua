@@ -10,8 +10,12 @@
 --   - its memory BARs, mapped into the task (uncached: sigma0 maps device
 --     memory with PCD, and a mapping keeps its caching bits);
 --   - its I/O BARs' ports;
---   - its interrupt line's number (the kernel gives a line to the first
---     thread that attaches it: the manager cannot keep others off it);
+--   - its interrupt line: the manager grants it to the task (l4.irq.grant:
+--     from then on the kernel lets only that task's threads attach it,
+--     and takes it from a thread of another task that had attached it);
+--     once the holder is gone the line stays the manager's (the root
+--     task's) until the next holder. A line two held functions share
+--     (PCI INTx) goes to the first holder only;
 --   - DMA memory, whole naturally aligned blocks of RAM with their
 --     physical addresses, up to a budget per device.
 -- A function goes to the first task that claims it, and to no other task
@@ -58,6 +62,13 @@ local function alive(d)
   return info ~= nil and info.state == "running"
 end
 
+-- Another function on d's interrupt line that has a running holder, or nil.
+local function sharer(state, d)
+  for _, o in pairs(state.devices) do
+    if o ~= d and o.irq == d.irq and alive(o) then return o end
+  end
+end
+
 -- Takes everything back from the holder and resets the function.
 local function reset(state, d)
   local cmd = pci.read32(d.f.bus, d.f.dev, d.f.fn, 0x04)
@@ -74,6 +85,10 @@ local function reset(state, d)
     free[#free + 1] = m
   end
   d.dma, d.dma_bytes, d.holder = {}, 0, nil
+  if d.irq then             -- the line: a sharer's, else kept for the next holder
+    local o = sharer(state, d)
+    l4.irq.grant(d.irq, o and o.holder or l4.self())
+  end
 end
 
 -- The function thread `from`'s task holds (after reclaiming dead holders),
@@ -120,6 +135,7 @@ local function claim(state, from, vendor, device, n)
           error(("%s is kept for a task named %s (it held it before)"):format(key(d.f), d.name), 0)
         end
         d.holder, d.name = t.id, t.name
+        if d.irq and not sharer(state, d) then assert(l4.irq.grant(d.irq, t.id)) end
         return describe(d)
       end
       i = i + 1

@@ -1,4 +1,4 @@
-/* Interrupt lines owned by user threads. */
+/* Interrupt lines owned by user threads, and the root task's grants of them. */
 #include "irq.h"
 #include "ipc.h"
 #include "arch.h"
@@ -10,6 +10,11 @@ struct line {
     uint64_t count;
 };
 static struct line lines[L4_NUM_IRQS];
+/* The task whose threads alone may attach the line (the root task's
+ * grant, irq_grant); 0: any thread. Kept apart from struct line, which
+ * an attach resets. Invariant: a granted line's owner, if any, is a
+ * thread of the granted task. */
+static unsigned granted[L4_NUM_IRQS];
 
 /* Line 0 is the kernel's timer, line 2 the PIC cascade. */
 static bool attachable(unsigned irq)
@@ -19,7 +24,8 @@ static bool attachable(unsigned irq)
 
 bool irq_attach(unsigned irq, struct thread *t)
 {
-    if (!attachable(irq) || (lines[irq].owner && lines[irq].owner != t))
+    if (!attachable(irq) || (lines[irq].owner && lines[irq].owner != t) ||
+        (granted[irq] && granted[irq] != L4_ID_TASK(t->id)))
         return false;
     lines[irq] = (struct line){ .owner = t };
     t->irq_lines |= (uint16_t)(1u << irq);
@@ -35,6 +41,24 @@ bool irq_detach(unsigned irq, struct thread *t)
     lines[irq].owner = NULL;
     t->irq_lines &= (uint16_t)~(1u << irq);
     return true;
+}
+
+bool irq_grant(unsigned irq, unsigned task)
+{
+    if (!attachable(irq) || task >= L4_MAX_TASKS)
+        return false;
+    granted[irq] = task;
+    struct thread *o = lines[irq].owner;
+    if (task && o && L4_ID_TASK(o->id) != task)
+        irq_detach(irq, o);         /* the line is the grantee's now */
+    return true;
+}
+
+void irq_task_gone(unsigned task)
+{
+    for (unsigned i = 0; i < L4_NUM_IRQS; i++)
+        if (granted[i] == task)
+            granted[i] = L4_ROOT_TASK;
 }
 
 uint64_t irq_info(unsigned irq, uint64_t *owner)

@@ -7,6 +7,13 @@
 
 bool irq_attach(unsigned irq, struct thread *t);
 bool irq_detach(unsigned irq, struct thread *t);
+/* From now on only threads of `task` may attach the line (0: any thread);
+ * a thread of another task attached to it is detached. The root task's
+ * (the device manager hands a driver its line). */
+bool irq_grant(unsigned irq, unsigned task);
+/* Task `task` was deleted: its granted lines are the root task's (so that
+ * a later task of the same number does not inherit them). */
+void irq_task_gone(unsigned task);
 /* How often the line was raised; *owner its thread's id (nilthread if none). */
 uint64_t irq_info(unsigned irq, uint64_t *owner);
 void irq_detach_all(struct thread *t);

@@ -80,6 +80,12 @@ static void kd_irq_info(struct trap_frame *f)
     sys_result(f, L4_OK);
 }
 
+static void kd_irq_grant(struct trap_frame *f)
+{
+    uint64_t a = sys_arg(f, KD_ARG);
+    sys_result(f, irq_grant((unsigned)(a & 0xff), (unsigned)(a >> 8)) ? L4_OK : L4_EINVAL);
+}
+
 static void kd_console(struct trap_frame *f)
 {
     log_release_serial(sys_arg(f, KD_ARG) != 0);
@@ -108,6 +114,7 @@ const struct kdebug_op kdebug_ops[KDEBUG_NOPS] = {
     [L4_KDEBUG_CONSOLE] = { kd_console, true },
     [L4_KDEBUG_KLOG] = { kd_klog, true },
     [L4_KDEBUG_CHECK] = { kd_check, true },
+    [L4_KDEBUG_IRQ_GRANT] = { kd_irq_grant, true },
     [L4_KDEBUG_EXIT] = { kdebug_test_exit, true },
     [L4_KDEBUG_RAISE_IRQ] = { kdebug_test_raise_irq, true },
     [L4_KDEBUG_RTC_IRQ] = { kdebug_test_rtc_irq, true },

@@ -26,7 +26,7 @@ void kdebug_test_raise_irq(struct trap_frame *f) __attribute__((weak));
 void kdebug_test_rtc_irq(struct trap_frame *f) __attribute__((weak));
 
 /* The kernel's own operations (kdebug.c), indexed by op. */
-#define KDEBUG_NOPS (L4_KDEBUG_CHECK + 1)
+#define KDEBUG_NOPS (L4_KDEBUG_IRQ_GRANT + 1)
 extern const struct kdebug_op kdebug_ops[KDEBUG_NOPS];
 
 /* The debug call of `caller`, entered through f (syscall.c; inline there,

@@ -2,6 +2,7 @@
 #include "space.h"
 #include "assert.h"
 #include "io.h"
+#include "irq.h"
 #include "ipc.h"
 #include "kip.h"
 #include "kmem.h"
@@ -96,6 +97,7 @@ void space_destroy(struct space *s)
     tasks[s->task] = NULL;
     mdb_unmap_space(s);         /* what others have from s goes too */
     io_space_destroy(s);        /* and the ports */
+    irq_task_gone(s->task);     /* its granted lines go back to the root task */
     /* Task numbers the deleted task owned go back to its chief. */
     uint16_t heir = (uint16_t)(s->chief ? s->chief->task : L4_ROOT_TASK);
     for (unsigned t = 1; t < L4_MAX_TASKS; t++)

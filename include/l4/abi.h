@@ -233,6 +233,11 @@ struct l4_utcb {
                                    rdx frames held, r10 what failed (bits:
                                    1 run queues/timeouts, 2 send queues,
                                    4 thread tables, 8 pool accounting) */
+#define L4_KDEBUG_IRQ_GRANT 11  /* root task only: rsi line | task << 8; from
+                                   then on only threads of that task may attach
+                                   the line (task 0: any thread), and one of
+                                   another task attached to it is detached;
+                                   L4_EINVAL for a line not attachable */
 
 /* ---- id_nearest (rax out: kind) ---- */
 #define L4_NEAREST_SAME   0   /* same clan: the destination itself */

@@ -11,6 +11,10 @@ end
 refused("claim the disk", device.claim(0x1af4, 0x1001))
 -- no device yet: nothing to ask
 local manager = assert(require("names").lookup("devices"))
+-- the disk's interrupt line: the manager granted it to the driver's task
+local list = assert(require("service").call("devices", device.LIST))
+local line = assert(tonumber(list:match("1af4:1001 irq (%d+) held")), list)
+refused("attach the disk's IRQ " .. line, l4.irq.attach(line))
 local from, label, msg = l4.call(manager, device.CONFIG_READ, 0)
 assert(from and label == 1 and msg:find("holds no device"), tostring(msg))
 -- the IDE controller is free: it takes it

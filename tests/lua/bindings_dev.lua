@@ -48,6 +48,57 @@ case("irq_close", function()
   eq(h:detach(), true)
 end)
 
+case("irq_grant", function()
+  -- l4.irq.grant: only the granted task's threads may attach the line
+  -- (the device manager's hand-over of a driver's line)
+  local LINE = 12
+  local function child(ms)
+    return assert(l4.task.spawn{script = "irq_grant_child.lua", args = {LINE, ms}})
+  end
+  local function tries(t)        -- the child's attach: 0 attached, 1 refused
+    local from, l = l4.call(t, 1)
+    assert(from, "no answer from the child: " .. tostring(l))
+    return l
+  end
+  -- granted to the root: a task is refused, a root thread may
+  eq(l4.irq.grant(LINE, l4.self()), true)
+  local a = child()
+  eq(tries(a), 1, "a task's attach of a line granted to the root")
+  eq(l4.task.wait(a, 5000), "exited")
+  local h = assert(l4.irq.attach(LINE)); eq(h:detach(), true)
+  -- granted to task b: b attaches and gets the interrupt
+  local b = child(5000)
+  eq(l4.irq.grant(LINE, b), true)
+  eq(tries(b), 0, "the granted task's attach")
+  fails("taken or not attachable", 1, l4.irq.attach(LINE))   -- the root's, too, while b holds it
+  eq(l4.debug.raise_irq(LINE), true)
+  local how, status = l4.task.wait(b, 5000)
+  eq(how, "exited"); eq(status, 0, "b got its interrupt")
+  -- a task attached before the grant loses the line to it
+  eq(l4.irq.grant(LINE, nil), true)
+  local c = child(60000)
+  eq(tries(c), 0, "any task's attach of a line not granted")
+  local owner
+  for _, r in ipairs(l4.sys.irqs()) do if r.line == LINE then owner = r.owner end end
+  eq(owner and owner.task, c.task, "c holds the line")
+  eq(l4.irq.grant(LINE, l4.self()), true)
+  for _, r in ipairs(l4.sys.irqs()) do assert(r.line ~= LINE, "the grant detached c") end
+  eq(l4.debug.raise_irq(LINE), true)         -- c's wait does not get it
+  how, status = l4.task.wait(c, 200)
+  eq(how, nil, "c still waits (for nothing)"); l4.task.delete(c)
+  -- a deleted granted task's line goes back to the root
+  local d = child()
+  eq(l4.irq.grant(LINE, d), true)
+  l4.task.delete(d)
+  local e = child()
+  eq(tries(e), 1, "a task after the granted one was deleted")
+  eq(l4.task.wait(e, 5000), "exited")
+  h = assert(l4.irq.attach(LINE)); eq(h:detach(), true)
+  eq(l4.irq.grant(LINE, nil), true)
+  fails("not attachable", 20, l4.irq.grant(0, nil))
+  raises({"bad argument #1", "IRQ 16 out of range"}, l4.irq.grant, 16)
+end)
+
 case("irq_rtc", function()
   -- a real device interrupt: the CMOS RTC's periodic one (IRQ 8)
   local h = assert(l4.irq.attach(8))

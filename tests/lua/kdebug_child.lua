@@ -9,5 +9,6 @@ end
 refused("mdb_check", l4.debug.mdb_check())
 refused("raise_irq", l4.debug.raise_irq(5))
 refused("rtc_irq", l4.debug.rtc_irq(true))
+refused("irq.grant", l4.irq.grant(5, nil))
 local used, limit = l4.debug.kmem()
 assert(used > 0 and limit >= used, "kmem answers every task")
