@@ -315,7 +315,7 @@ static void fuzz_one(unsigned me, uint64_t *seed)
         if (CHANCE(20))
             a[0] = RND();
         r = l4_syscall6(call, a);
-        if (a[0] <= L4_KDEBUG_CHECK && a[0] != L4_KDEBUG_KMEM && r != L4_EPERM) {
+        if (a[0] <= L4_KDEBUG_IRQ_GRANT && a[0] != L4_KDEBUG_KMEM && r != L4_EPERM) {
             fz_bad_check[me]++;
             bad_what[0] = a[0] | (uint64_t)r << 8;
         }

@@ -1,6 +1,6 @@
 -- blk_seq_read_mib_files of make bench (tests/bench/blk/init.lua spawns
 -- this task once the file service serves the disk): io.open("big.bin"),
--- read it all in 1 MiB reads, close; four times after one warm-up, per
+-- read it all in 1 MiB reads, close; twice after one warm-up, per
 -- MiB, minus the time disk0's requests spent in the device (d:stats(),
 -- as blk_seq_read_mib). The runtime's io asks the file service for the
 -- file in 48 KiB pieces (runtime/lua/files.c); the file service reads each
@@ -9,7 +9,7 @@
 local l4 = require "l4"
 local d = assert(require("blk").open("disk0"))
 local rdtsc = l4.debug.rdtsc
-local BIG, N = 4, 4                      -- MiB in big.bin; runs counted
+local BIG, N = 4, 2                      -- MiB in big.bin; runs counted
 
 local function read_all()
   local f = assert(io.open("big.bin", "rb"))

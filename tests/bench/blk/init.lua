@@ -73,7 +73,7 @@ measure("blk_read_4k", 500, 20, function(i) assert(#d:read(RAW + 8 * (i % SPAN),
 local block = ("w"):rep(4096)
 measure("blk_write_4k", 500, 20, function(i) assert(d:write(RAW + 8 * (i % SPAN), block)) end)
 -- the 16 MiB of the file system, again and again
-measure("blk_seq_read_mib", 32, 2, function(i)
+measure("blk_seq_read_mib", 16, 1, function(i)
   assert(#d:read(MIB * (i % 16), MIB) == 1 << 20)
 end)
 -- Through the file service, from a task of its own (files_reader.lua): a
