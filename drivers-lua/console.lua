@@ -29,6 +29,10 @@ M.NOTE = 0x107      -- server -> the INTR thread: Ctrl-C typed at w0 (l4.clock()
 M.HIST_ADD = 0x108  -- string: one line -> 0
 M.HIST_GET = 0x109  -- -> 0, string: the lines joined by "\n"
 M.HIST_SET = 0x10a  -- string: the lines joined by "\n" (replaces them) -> 0
+-- What the console showed last (the dashboard's console tail): written
+-- bytes and finished edit lines, without the edit line's redraws.
+M.TAIL = 0x10b      -- w0: most bytes wanted (<= TAIL_MAX) -> 0, string
+M.TAIL_MAX = 8192
 -- Reply labels: done; a READ taken over by another client; no such request.
 M.OK, M.TAKEN, M.UNKNOWN = 0, 1, 2
 M.READ_MAX = 4096

@@ -63,6 +63,7 @@ function M.serve(backend, opts)
     stats = {bin = 0, bout = 0, intr = 0, dropped = 0},
     requests = 0, generation = 1, reloads = 0, last_error = "",
     history = {},                               -- the REPL's lines, oldest first
+    tail = {}, tail_n = 0,                      -- what was shown last (TAIL)
     early = backend.early,                      -- input that came before the server
   }
 end
@@ -162,7 +163,22 @@ function M.run(st)
     end
   end
 
+  -- The last TAIL_MAX bytes shown, kept for TAIL: pieces, joined and cut
+  -- back to TAIL_MAX when they hold twice that or number 256 (a write
+  -- costs no copy, many small ones no more than a few KiB of pieces).
+  local function tail()
+    local t = table.concat(st.tail):sub(-proto.TAIL_MAX)
+    st.tail, st.tail_n = {t}, #t
+    return t
+  end
+  local function keep(s)
+    st.tail[#st.tail + 1] = s
+    st.tail_n = st.tail_n + #s
+    if st.tail_n > 2 * proto.TAIL_MAX or #st.tail > 256 then tail() end
+  end
+
   local function write(s)
+    keep(s)
     s = s:gsub("\r?\n", "\r\n")
     if st.edit then
       out("\r\27[K" .. s .. (s:sub(-1) == "\n" and "" or "\r\n") .. redraw(st.edit, st.edit_col, width))
@@ -172,6 +188,7 @@ function M.run(st)
   end
 
   st.history = st.history or {}        -- a state from before the history
+  st.tail, st.tail_n = st.tail or {}, st.tail_n or 0   -- and one from before the tail
   if st.early and #st.early > 0 then   -- typed before the server ran: input
     local e = st.early
     st.early = nil
@@ -218,9 +235,12 @@ function M.run(st)
       out(redraw(st.edit, st.edit_col, width))
       rto, rlabel = from, proto.OK
     elseif label == proto.DONE then
-      if st.edit then out("\r\n") end
+      if st.edit then out("\r\n") keep(st.edit .. "\n") end
       st.edit = nil
       rto, rlabel = from, proto.OK
+    elseif label == proto.TAIL then
+      local n = math.max(0, math.min(a or proto.TAIL_MAX, proto.TAIL_MAX))
+      rto, rlabel, ra = from, proto.OK, n > 0 and tail():sub(-n) or ""
     elseif label == proto.INTR then
       st.note_to = (a and a ~= 0) and l4.id(a) or nil
       rto, rlabel = from, proto.OK

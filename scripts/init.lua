@@ -147,6 +147,11 @@ local plan = {names = names, prio = 210, memcap = 8 << 20, services = {
   -- the scheduling policy: reads every thread's CPU time, sets priorities
   {name = "sched", script = "sched_policy.lua", thread = true, restart = "always",
    prio = 170, memcap = 2 << 20, backoff_max = 500, limit = 1000},
+  -- the system's figures for the dashboard (tasks, threads' CPU time,
+  -- services, memory, interrupts, the logs' tails) and its reload button:
+  -- a root thread, since only the root reads them; the HTTP server asks it
+  {name = "sysinfo", script = "sysinfo.lua", thread = true, restart = "always",
+   prio = 100, memcap = 4 << 20},
   -- 6b. The memory policy: the Lua demand-zero pager (pager_zero.lua), 64
   --     pages a client task, in a thread of this task (the pages it maps
   --     on are the root's). A task spawned with pager = the id of "pager"

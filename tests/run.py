@@ -486,6 +486,7 @@ def main():
         "cache": lambda: run_command_suite(res, "cache", ["sh", "tests/host/cache_test.sh"], 60,
                                            r"^cache: \d+ passed, 0 failed$"),
         "lua-host": lambda: run_lua_host(res, lua, build),
+        "net-host": lambda: run_net_host(res, build),
         "storage": lambda: run_storage(res, lua, build),
         "shell": lambda: run_command_suite(res, "shell", [lua, "tests/shell/run.lua"], 120,
                                            r"^shell: \d+ passed, 0 failed$"),
@@ -508,7 +509,7 @@ def main():
     return 1 if res.failed else 0
 
 
-STAGES = ["host", "cache", "lua-host", "storage", "shell", "scripts_make", "guest", "user", "lua", "iso",
+STAGES = ["host", "cache", "lua-host", "net-host", "storage", "shell", "scripts_make", "guest", "user", "lua", "iso",
           "bench", "repl", "disk", "docs", "soak", "safeboot"]
 
 
@@ -526,6 +527,26 @@ def run_lua_host(res, lua, build):
             res.fail("lua-host.lpeg_own_test_suite", f"exit status {p.returncode}", p.stdout + p.stderr)
     except (subprocess.TimeoutExpired, OSError) as e:
         res.fail("lua-host.lpeg_own_test_suite", str(e))
+
+
+def run_net_host(res, build):
+    """The network apps on the host (docs/network.md): the dashboard's HTTP
+    server (scripts/httpd.lua, dashboard.lua) over Debian's LuaSocket,
+    driven by real clients (tests/host/net/test_httpd.py), then in Debian's
+    chromium, headless, through selenium (browser.py, its screenshot in
+    the logs). Installs their Debian packages first (packages.sh net)."""
+    p = subprocess.run(["sh", "tools/deps/packages.sh", "net"], capture_output=True, text=True,
+                       cwd=ROOT, timeout=900)
+    if p.returncode != 0:
+        res.fail("net-host.packages", f"exit status {p.returncode}", p.stdout + p.stderr)
+        return
+    run_command_suite(res, "net-host", [sys.executable, "tests/host/net/test_httpd.py"], 120,
+                      r"^net-host: \d+ passed, 0 failed$")
+    shot = os.path.join(build, "tests", "logs", "dashboard-host.png")
+    # Debian's python3 has Debian's selenium (another python3 first on PATH may not)
+    run_command_suite(res, "net-host.browser", ["/usr/bin/python3", "tests/host/net/browser.py",
+                                                "--host", shot], 180,
+                      r"^browser: \d+ passed, 0 failed$")
 
 
 def run_storage(res, lua, build):

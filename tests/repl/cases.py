@@ -470,3 +470,49 @@ def c_disk_through_the_driver(s):
 
 
 CASES += [c_disk_through_the_driver]
+
+
+def c_sysinfo_for_the_dashboard(s):
+    # the root's sysinfo service (scripts/sysinfo.lua), which the HTTP
+    # dashboard asks: the figures are the system's own, and they move
+    # (the supervisor starts it after the prompt comes: wait for it)
+    run(s, '=require("service").wait("sysinfo", 20000) ~= nil', "true", timeout=30)
+    run(s, 'si = require("sysinfo"); a = si.get(); print(type(a), #a.tasks > 3, #a.threads > 5)',
+        r"table\ttrue\ttrue", timeout=20)
+    run(s, "for _, t in ipairs(a.tasks) do if t.name == 'echo' then print(t.state, t.pages > 0) end end",
+        r"running\ttrue")
+    # CPU time: a busy loop of this thread shows in the next snapshot
+    run(s, "local function cpu(x) local n = 0 for _, t in ipairs(x.threads) do n = n + t.cpu_ms end "
+           "return n end; for i = 1, 3e6 do end; b = si.get(); print(cpu(b) > cpu(a), b.uptime_ms > a.uptime_ms)",
+        r"true\ttrue", timeout=30)
+    run(s, "=b.conlog:find('si = require(\"sysinfo\")', 1, true) ~= nil, #b.klog > 0, b.memory['pool KiB'] > 0",
+        r"true\ttrue\ttrue")
+    run(s, "for _, q in ipairs(b.irqs) do if q.task == 'console' then print(q.line, q.count > 0) end end",
+        r"4\ttrue")
+    run(s, "for _, v in ipairs(b.services) do if v.name == 'echo' then e = v end end; print(e.version, e.state)",
+        r"1\trunning")
+    # the dashboard's reload button: a reload of echo, said on the console
+    s.send('=require("service").call("sysinfo", si.RELOAD_SERVICE, "echo")\r')
+    s.expect(r"sysinfo: echo reloaded \(asked by [0-9a-f.]+\): version 1, generation \d+", 20)
+    s.expect(r"\r\n\d+\t\"1\"\r?\r\n")          # the generation, the version
+    prompt(s)
+    run(s, "for _, v in ipairs(si.get().services) do if v.name == 'echo' then print(v.reloads > e.reloads) end end",
+        "true")
+    run(s, '=require("service").call("sysinfo", si.RELOAD_SERVICE, "nope")',
+        r'nil\t"services/nope.lua: No such file or directory"\t101')
+    # the Lua box: off until a root thread turns it on; never from a task
+    run(s, '=require("service").call("sysinfo", si.LUA, "6 * 7")',
+        r'"off"\t"running Lua from the dashboard is off: sysinfo.allow_lua\(true\) in init.lua turns it on"')
+    run(s, 'require("files").write("allow.lua", "print(\'task:\', require(\'sysinfo\').allow_lua(true))")',
+        "true")
+    s.send('id = l4.task.spawn{script = "allow.lua"}; print(l4.task.wait(id, 5000))\r')
+    s.expect(r"task:\tnil\tonly a thread of the root task may turn the dashboard's Lua on\t101", 20)
+    prompt(s)
+    run(s, '=si.allow_lua(true), require("service").call("sysinfo", si.LUA, "6 * 7")',
+        r'true\t"ok"\t"42"')
+    run(s, '=require("service").call("sysinfo", si.LUA, "while true do end")',
+        r'"error"\t".*budget.*"', timeout=30)
+    run(s, '=si.allow_lua(false), require("files").remove("allow.lua")', r"false\ttrue")
+
+
+CASES += [c_sysinfo_for_the_dashboard]

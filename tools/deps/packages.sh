@@ -1,11 +1,19 @@
 #!/bin/sh
 # Install the Debian packages the build needs, only those missing.
 # As root: apt-get install them. Otherwise: print the exact line and fail.
+#   packages.sh          what the build and make test need
+#   packages.sh net      what the network apps' host tests need (make test's
+#                        net-host stage runs it): LuaSocket for Lua 5.4,
+#                        chromium headless driven by selenium
 set -eu
+if [ "${1:-}" = net ]; then
+PKGS="lua5.4 lua-socket chromium chromium-driver python3-selenium"
+else
 PKGS="gcc make binutils libc6-dev qemu-system-x86 grub-pc-bin grub-common xorriso mtools \
 dpkg-dev xz-utils gpgv debian-archive-keyring ca-certificates python3 gdb lua5.4 \
 clang libclang-rt-dev e2fsprogs"   # clang, libclang-rt-dev: libFuzzer for make fuzz-host;
                                     # e2fsprogs: mke2fs, e2fsck (docs/storage.md)
+fi
 missing=""
 for p in $PKGS; do
     st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)

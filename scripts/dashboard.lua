@@ -1,0 +1,102 @@
+-- The dashboard (docs/network.md "The dashboard"): what the HTTP server
+-- (httpd.lua) answers. The figures come from a provider; in the guest it
+-- is the root's sysinfo service (scripts/sysinfo.lua), asked over IPC,
+-- since only the root task may read the kernel's thread list and reload
+-- services; this task only speaks HTTP.
+--
+--   GET  /             the page (dashboard_page.lua): it polls /api/state
+--   GET  /api/state    the system now, as JSON (sysinfo.snapshot), with
+--                      this server's own counts under "httpd"
+--   POST /api/reload   body or query name=<service>: reload it from its
+--                      script -> {"ok":true,"version":...} or 4xx/5xx
+--   POST /api/lua      body: one line of Lua, run in the root -> {"ok",
+--                      "output"}; 403 unless enabled in init.lua
+--                      (sysinfo.allow_lua), since it gives whoever can
+--                      reach the port the root task's power
+--
+-- provider: {snapshot() -> table; reload(name) -> version | nil, why;
+-- lua(line) -> output | nil, why, refused (true: not enabled)}.
+local httpd = require "httpd"
+local json = require "json"
+
+local M = {}
+
+local JSON = {["Content-Type"] = "application/json"}
+
+local function reply(status, t)
+  return status, {["Content-Type"] = "application/json"}, json.encode(t)
+end
+
+-- dashboard.app(provider, [server]) -> the handler for httpd.new. server:
+-- the httpd whose stats the state shows.
+function M.app(provider, server)
+  local page = require "dashboard_page"
+  return function(req)
+    local path, method = req.path, req.method
+    if path == "/" or path == "/index.html" then
+      if method ~= "GET" and method ~= "HEAD" then return reply(405, {error = "GET only"}) end
+      return 200, {["Content-Type"] = "text/html; charset=utf-8"}, method == "GET" and page or ""
+    elseif path == "/api/state" then
+      if method ~= "GET" then return reply(405, {error = "GET only"}) end
+      local st, why = provider.snapshot()
+      if not st then return reply(502, {error = tostring(why)}) end
+      st.httpd = server and server.stats or nil
+      return 200, JSON, json.encode(st)
+    elseif path == "/api/reload" then
+      if method ~= "POST" then return reply(405, {error = "POST only"}) end
+      local name = req.query.name or httpd.form(req.body).name
+      if not name or not name:match("^[%w_.%-]+$") then
+        return reply(400, {error = "name=<service> wanted"})
+      end
+      local v, why = provider.reload(name)
+      if not v then return reply(409, {error = ("reload %s: %s"):format(name, tostring(why))}) end
+      return reply(200, {ok = true, name = name, version = tostring(v)})
+    elseif path == "/api/lua" then
+      if method ~= "POST" then return reply(405, {error = "POST only"}) end
+      local out, why, refused = provider.lua(req.body)
+      if refused then return reply(403, {error = why}) end
+      if not out then return reply(200, {ok = false, error = tostring(why)}) end
+      return reply(200, {ok = true, output = out})
+    end
+    return reply(404, {error = "no such page: " .. path})
+  end
+end
+
+-- In the guest: the provider is the sysinfo service.
+local function sysinfo_provider()
+  local service = require "service"
+  local S = require "sysinfo"
+  local function call(...)
+    local r = table.pack(service.call({"sysinfo", timeout = 5000}, ...))
+    return table.unpack(r, 1, r.n)
+  end
+  return {
+    snapshot = function()
+      local text, why = call(S.SNAPSHOT)
+      if not text then return nil, why end
+      return service.decode(text)
+    end,
+    reload = function(name)
+      local gen, v = call(S.RELOAD_SERVICE, name)   -- numbers come before strings
+      if not gen then return nil, v end
+      return v
+    end,
+    lua = function(line)
+      local status, text = call(S.LUA, line)
+      if status == "ok" then return text end
+      if status == "off" then return nil, text, true end
+      return nil, text          -- "error", or the service did not answer
+    end,
+  }
+end
+
+-- The task's body: serves the dashboard on `port` for ever.
+function M.main(port)
+  local srv = httpd.new(function() end)
+  srv.handler = M.app(sysinfo_provider(), srv)
+  assert(srv:listen("*", port or 80))
+  print(("httpd: the dashboard on port %d"):format(port or 80))
+  srv:run()
+end
+
+return M

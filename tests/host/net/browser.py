@@ -1,0 +1,119 @@
+#!/usr/bin/env python3
+"""The dashboard in a real browser: Debian's chromium, headless, driven by
+chromium-driver through python3-selenium.
+    browser.py URL SCREENSHOT    a dashboard already served at URL
+    browser.py --host SCREENSHOT the host's server (tests/host/net/serve.lua)
+Checks what a person would look at: the page loads and says "live", the
+task and thread tables fill, a figure changes between two reads (the
+uptime, a thread's CPU time), the reload button of `echo` raises its
+version in the page, and the Lua box is off (disabled, and the server
+refuses a line posted anyway). Saves a screenshot. One "ok name" /
+"FAIL name: why" line per case, then "browser: N passed, N failed"."""
+import json, os, subprocess, sys, time, urllib.error, urllib.request
+
+from selenium import webdriver
+from selenium.webdriver.chrome.options import Options
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+passed = failed = 0
+
+
+def case(fn):
+    global passed, failed
+    try:
+        fn()
+        passed += 1
+        print("ok " + fn.__name__)
+    except Exception as e:  # noqa: BLE001 - every failure is a line
+        failed += 1
+        print(f"FAIL {fn.__name__}: {e!r}"[:2000])
+    sys.stdout.flush()
+
+
+def expect(cond, what):
+    if not cond:
+        raise AssertionError(what)
+
+
+def main():
+    server = None
+    if sys.argv[1] == "--host":
+        server = subprocess.Popen(["lua5.4", "tests/host/net/serve.lua"], cwd=ROOT,
+                                  stdout=subprocess.PIPE, text=True)
+        url = f"http://127.0.0.1:{int(server.stdout.readline().split()[1])}"
+    else:
+        url = sys.argv[1].rstrip("/")
+    shot = sys.argv[2]
+    opts = Options()
+    for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+              "--window-size=1400,1600", f"--user-data-dir=/tmp/l4ua-chromium-{os.getpid()}"):
+        opts.add_argument(a)
+    opts.binary_location = "/usr/bin/chromium"
+    drv = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
+    drv.set_page_load_timeout(30)
+    wait = WebDriverWait(drv, 30, poll_frequency=0.2)
+    # the tables are drawn anew at each poll: read and click in one script
+    # (an element found first may be gone by the time it is used)
+    def text(sel):
+        return drv.execute_script("const e = document.querySelector(arguments[0]);"
+                                  "return e ? e.textContent : null;", sel)
+
+    def count(sel):
+        return drv.execute_script("return document.querySelectorAll(arguments[0]).length;", sel)
+
+    def page_loads_and_is_live():
+        drv.get(url + "/")
+        expect(drv.title == "L4ua dashboard", drv.title)
+        wait.until(lambda d: text("#status") == "live")
+
+    def task_list_is_shown():
+        wait.until(lambda d: count("#tasks tbody tr") > 0)
+        names = drv.execute_script("return [...document.querySelectorAll('#tasks tbody tr')]"
+                                   ".map(r => r.dataset.name);")
+        expect("echo" in names and "console" in names, names)
+        expect(count("#threads tbody tr") > 0, "no threads")
+
+    def it_updates_live():
+        u0, n0 = float(text("#uptime")), int(text("#updates"))
+        wait.until(lambda d: int(text("#updates")) >= n0 + 2)
+        u1 = float(text("#uptime"))
+        expect(u1 > u0, f"uptime {u0} then {u1}")
+
+    def reload_button_reloads_echo():
+        row = "#services tr[data-name=echo]"
+        wait.until(lambda d: count(row) == 1)
+        seen = lambda: (text(row + " .version"), text(row + " .reloads"))
+        v0 = seen()
+        drv.execute_script("document.querySelector(arguments[0]).click();", row + " button.reload")
+        wait.until(lambda d: text("#message").startswith("reloaded echo: version"))
+        wait.until(lambda d: seen() != v0)
+        print(f"   echo (version, reloads): {v0} -> {seen()}, page says {text('#message')!r}")
+
+    def lua_box_is_off():
+        expect(not drv.find_element(By.ID, "lua-line").is_enabled(), "the Lua line is enabled")
+        expect("off" in text("#lua-out"), text("#lua-out"))
+        req = urllib.request.Request(url + "/api/lua", data=b"return 6 * 7")
+        try:
+            urllib.request.urlopen(req, timeout=10)
+            raise AssertionError("a line of Lua was taken")
+        except urllib.error.HTTPError as e:
+            expect(e.code == 403 and "off" in json.loads(e.read())["error"], e.code)
+
+    try:
+        for fn in (page_loads_and_is_live, task_list_is_shown, it_updates_live,
+                   reload_button_reloads_echo, lua_box_is_off):
+            case(fn)
+        drv.save_screenshot(shot)
+        print(f"   screenshot: {shot}")
+    finally:
+        drv.quit()
+        if server:
+            server.kill()
+    print(f"browser: {passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+sys.exit(main())
