@@ -44,11 +44,22 @@ local stop_why
 -- this thread was asked to stop (l4.thread.kill or interrupt set their
 -- hook on the main coroutine, which does not run while the script does),
 -- or when it was busy for BUSY_US.
+local stop_msg
+-- Once stopped, the error is raised again at every instruction of the
+-- script: a pcall of the script's catches it only for it to be raised
+-- at the next instruction outside that pcall, and so on up to the
+-- script's top, which ends it (a pcall-wrapped loop cannot keep
+-- Ctrl-C, a kill or the runaway guard from stopping it).
+local function again() error(stop_msg, 2) end
+local function stop(why, msg)
+  stop_why, stop_msg = why, msg
+  debug.sethook(co, again, "", 1)
+  local running = coroutine.running()
+  if running ~= co then debug.sethook(running, again, "", 1) end  -- a coroutine of the script's
+  error(msg, 3)
+end
 local function guard()
-  if debug.gethook(main) then
-    stop_why = "stopped"
-    error("stopped", 2)
-  end
+  if debug.gethook(main) then stop("stopped", "stopped") end
   local now = l4.clock()
   if now - last_wall < PERIOD_US then return end
   local cpu = os.clock()
@@ -59,8 +70,7 @@ local function guard()
   end
   last_wall, last_cpu = now, cpu
   if busy >= BUSY_US then
-    stop_why = "busy"
-    error(("computed for %d s without a pause (a runaway loop?): stopped"):format(BUSY_US // 1000000), 2)
+    stop("busy", ("computed for %d s without a pause (a runaway loop?): stopped"):format(BUSY_US // 1000000))
   end
 end
 debug.sethook(co, guard, "", HOOK_COUNT)

@@ -161,6 +161,33 @@ def c_ctrl_c(s):
     works(s)
 
 
+def c_ctrl_c_under_pcall(s):
+    # the script's loop catches every error (a pcall around each step):
+    # Ctrl-C still ends it, as the error is raised again at each of its
+    # instructions until it leaves the script
+    see(s, r"the autorun loops under a pcall", 60)
+    s.send("\r")
+    s.expect(PROMPT, 10)
+    s.settle()
+    s.send("\x03")
+    see(s, r"autorun: user/init\.lua interrupted \(\d+ ms after Ctrl-C\)\nstack traceback:"
+           r"(.*\n)*?\s+user/init\.lua:\d+: in ", 10)
+    see(s, BACK_AUTORUN, 10)
+    run(s, "=(function() local id = require('names').lookup('autorun') for _ = 1, 100 do "
+           "if l4.thread.status(id) ~= 'running' then break end l4.sleep(10) end "
+           "return l4.thread.status(id) end)()", r'"ended"')
+    works(s)
+
+
+def c_runaway_under_pcall(s):
+    # a runaway loop inside a pcall inside a loop: stopped by the guard
+    # all the same, 5 s after it began
+    see(s, r"autorun: user/init\.lua failed: user/init\.lua:\d+: computed for 5 s without a "
+           r"pause \(a runaway loop\?\): stopped\nstack traceback:", 60)
+    see(s, BACK_AUTORUN, 10)
+    works(s)
+
+
 def c_eats_memory(s):
     see(s, r"autorun: user/init\.lua failed: not enough memory\nstack traceback:"
              r"(.*\n)*?\s+user/init\.lua:3: in ", 60)
@@ -202,6 +229,22 @@ def c_rescue_error(s):
     s.send("help\r")
     s.expect(r"Safe mode \(no user script runs\)")
     s.expect(PROMPT, 10)
+    # the usual commands, at the rescue prompt: ps, services, reload and
+    # kill (the console driver comes back and the session goes on)
+    s.send("ps\r")
+    s.expect(r"\r\n +\d+ console +[0-9a-f.]+ +receive")
+    s.expect(PROMPT, 10)
+    s.send("services\r")
+    s.expect(r"\r\nconsole +1 +\d+ +0 +- +[0-9a-f.]+ +running")
+    s.expect(PROMPT, 10)
+    s.send("reload console console_server.lua\r")
+    s.expect(r"\r\nreloaded console: version \S+\r?\r\n", 10)
+    s.expect(PROMPT, 10)
+    s.send("kill console\r")
+    s.expect(r"killed task \d+ \(console\): \d+ pages back; it served this console, "
+             r"which is started again", 10)
+    s.send("\r")
+    works(s)
 
 
 def c_rescue_memory(s):
@@ -276,6 +319,12 @@ BOOTS = [
     (c_killed, "waits", {"init.lua": "print('the autorun waits')\nl4.sleep()\n"}, []),
     (c_ctrl_c, "ctrl-c", {"init.lua": "print('the autorun loops')\nlocal n = 0\n"
                           "while true do n = n + 1; l4.sleep(50) end\n"}, []),
+    (c_ctrl_c_under_pcall, "ctrl-c-pcall",
+     {"init.lua": "print('the autorun loops under a pcall')\nlocal n = 0\nwhile true do\n"
+                  "  local ok, err = pcall(function() n = n + 1; l4.sleep(50) end)\nend\n"}, []),
+    (c_runaway_under_pcall, "runaway-pcall",
+     {"init.lua": "local n = 0\nwhile true do\n"
+                  "  pcall(function() while true do n = n + 1 end end)\nend\n"}, []),
     (c_eats_memory, "memory", {"init.lua": "local t = {}\nfor i = 1, math.huge do\n"
                                "  t[i] = ('x'):rep(4096) .. i\nend\n"}, []),
     (c_rescue_error, "rescue-error", {"console.lua": "error('a broken console module')\n"}, []),
