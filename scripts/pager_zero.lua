@@ -412,6 +412,7 @@ end
 -- refused, forwarded, clients, pages held, pages free; other labels get
 -- UNKNOWN. Reloaded live with `reload pager pager_zero.lua`.
 function M.main(name, quota)
+  require("rootgc").settle()      -- a long-lived thread of the root
   local p = M.new{name = name or "pager", quota = quota, forward = M.runtime_forward}
   local function other(from, label)
     if label == STATS then

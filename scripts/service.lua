@@ -412,6 +412,7 @@ end
 -- a config string (service.encode; or false), the source (or false: read
 -- the script) and its chunk name (or false).
 function M.main(name, script, names_raw, config, source, source_name)
+  if l4.self().task == l4.kip.root.task then require("rootgc").settle() end
   if names_raw and names_raw ~= 0 then require("names").use(l4.id(names_raw)) end
   local chunkname = "@" .. tostring(script)
   if not source then

@@ -10,6 +10,7 @@
 -- the history (the server keeps a copy) and draws the edit line again.
 -- A restarted session takes the history from the server.
 local con_name, label = ...
+require("rootgc").settle()
 local console = require "console"
 local consoles = require "consoles"
 

@@ -84,6 +84,7 @@ end
 -- so only the dead are started. Never returns; an error of the loop
 -- itself (or an interrupt of this thread) is printed and the loop goes on.
 function M.guard(plan)
+  require("rootgc").settle()    -- the root's main thread, for ever
   local hang = plan.hang or 5000
   local grace = ((plan.ready or 3000) * (#(plan.services or {}) + 1))
   local sup, up_since, last_answer, next_ping
