@@ -17,17 +17,10 @@
 --              "interrupt": l4.thread.interrupt, a Lua error raised in
 --              the thread; "crash": the soak victim's label of that crash
 --              kind (tests/lua/services_crash.lua, as lua.isolation_*)
---   root       a thread of the root task: each restart takes an lthread
---              of the root, which is never given back yet (docs/runtime.md
---              "Threads", 252 per task), so main.lua stops picking these
---              kinds after ROOT_THREAD_RESTARTS of them
--- A root thread that ended keeps its kernel thread (TCB, UTCB) and its
--- stack for good: each restart of a root thread leaves some 25 KiB of the
--- kernel pool behind and one thread more (make soak found it:
--- docs/reliability.md "Soak").
-local KILLED_ROOT_THREADS_STAY = "a killed root thread's kernel thread and stack are never "
-  .. "given back (each restart keeps a thread and ~25 KiB of the kernel pool more)"
-
+--   root       a thread of the root task (its lthread and kernel thread
+--              are reclaimed when it ends: docs/runtime.md "Threads")
+--   same_id    restarted in place, under the id it had (keep_id): back
+--              when its supervisor's restart count went up
 return {
   -- echo, the example service: a task under the system's supervisor
   {component = "echo", supervisor = "system", how = "kill", on = true},
@@ -46,33 +39,32 @@ return {
   {component = "soak-victim", supervisor = "soak", how = "crash", crash = "port_gp", on = true},
   {component = "soak-victim", supervisor = "soak", how = "crash", crash = "opcode", on = true},
   {component = "soak-victim", supervisor = "soak", how = "crash", crash = "hang", on = true},
-  -- Root threads that are restarted (the scheduling policy and the Lua
-  -- pager under the supervisor, the supervisor under the boot thread's
-  -- guard): off until a root thread's end gives its resources back.
-  {component = "sched", supervisor = "system", how = "kill thread", root = true, on = false,
-   why = KILLED_ROOT_THREADS_STAY},
-  {component = "sched", supervisor = "system", how = "interrupt", root = true, on = false,
-   why = KILLED_ROOT_THREADS_STAY},
-  {component = "pager", supervisor = "system", how = "kill thread", root = true, on = false,
-   why = KILLED_ROOT_THREADS_STAY},
-  {component = "supervisor", supervisor = "names", how = "kill thread", root = true, on = false,
-   why = KILLED_ROOT_THREADS_STAY},
+  -- Root threads that are restarted: the scheduling policy and the Lua
+  -- pager (in place, keeping its id) under the supervisor, the supervisor
+  -- under the boot thread's guard.
+  {component = "sched", supervisor = "system", how = "kill thread", root = true, on = true},
+  {component = "sched", supervisor = "system", how = "interrupt", root = true, on = true},
+  {component = "pager", supervisor = "system", how = "kill thread", root = true, same_id = true,
+   on = true},
+  {component = "supervisor", supervisor = "names", how = "kill thread", root = true, on = true},
   -- The consoles' guardian (scripts/consoles.lua) brings back the COM1
   -- and COM2 console servers (tasks) and the screen, the REPL sessions
-  -- and the push agent (root threads: off as above).
+  -- and the push agent (root threads).
   {component = "console", supervisor = "names", how = "kill", probe = "console", on = true},
-  -- Off: when COM2's server is killed the push agent fails
-  -- ("push_agent.lua:79: COM2: aborted") instead of opening the new one,
-  -- and the guardian restarts it: a root thread left behind per kill.
-  {component = "com2", supervisor = "names", how = "kill", probe = "console", on = false,
-   why = "the push agent fails when COM2's server dies (push_agent.lua:79: COM2: aborted) and "
-     .. "is restarted: a root thread left behind each time"},
-  {component = "screen", supervisor = "names", how = "kill thread", root = true, on = false,
-   why = KILLED_ROOT_THREADS_STAY},
+  -- COM2's driver: the push agent goes on with the new one
+  -- (repl.com2_and_push_agent_killed).
+  {component = "com2", supervisor = "names", how = "kill", probe = "console", on = true},
+  {component = "screen", supervisor = "names", how = "kill thread", probe = "console", root = true,
+   on = true},
+  -- Off: the REPL sessions and the push agent are not named (the
+  -- consoles' guardian keeps them: consoles.find), and answer nobody, so
+  -- this driver cannot find them nor tell that they are back; the
+  -- repl stage kills each (repl.session_killed_keeps_its_history,
+  -- repl.com2_and_push_agent_killed, repl.root_threads_fail_alone).
   {component = "repl.serial", supervisor = "names", how = "kill thread", root = true, on = false,
-   why = KILLED_ROOT_THREADS_STAY},
+   why = "not named: this driver cannot find it nor see it back (the repl stage kills it)"},
   {component = "repl.screen", supervisor = "names", how = "kill thread", root = true, on = false,
-   why = KILLED_ROOT_THREADS_STAY},
+   why = "not named: this driver cannot find it nor see it back (the repl stage kills it)"},
   {component = "push", supervisor = "names", how = "kill thread", root = true, on = false,
-   why = KILLED_ROOT_THREADS_STAY},
+   why = "not named: this driver cannot find it nor see it back (the repl stage kills it)"},
 }

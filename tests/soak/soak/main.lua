@@ -36,8 +36,9 @@ local FULL_ROUNDS = 1000
 local ROUNDS = math.max(1, FULL_ROUNDS // config.scale)
 local THREADS = 100             -- Lua threads a round (in one task)
 -- Lua threads the driver itself creates in the root each round, besides
--- the task's: 0 while a root thread's number is used once (252 in the
--- root's life, docs/runtime.md "Threads").
+-- the task's (an ended root thread's lthread serves a later one,
+-- docs/runtime.md "Threads"): 0, as each new root state's peak stays in
+-- the root's heap, which gives nothing back (docs/reliability.md "Soak").
 local ROOT_THREADS = 0
 local CALLERS = 9               -- the round's other spawns
 local RELOADS = 10
@@ -48,9 +49,6 @@ local TOLERANCE = 0.01          -- of the resource's size
 -- rounds grow the root's pool (kept for reuse) and the Lua heaps of the
 -- tasks that live through the run (to their working size).
 local WARMUP = math.max(1, ROUNDS // 5)
--- Restarts of root threads: each takes an lthread of the root for good
--- (252 per task, docs/runtime.md), so at most this many (soak/kinds.lua).
-local ROOT_THREAD_RESTARTS = 100
 -- sigma0's request "how much RAM is free" (include/l4/abi.h
 -- L4_SIGMA0_FREE; docs/memory.md): -> 0, L4_SIGMA0_OK, frames.
 local SIGMA0_FREE = 4
@@ -253,7 +251,7 @@ end
 -- Back: a new id under its name, running, answering. An interrupt may
 -- also be taken by the service itself (raised inside a handler or tick,
 -- which the framework catches and logs): then the same id answering.
-local function back(k, old)
+local function back(k, old, restarts)
   local e, sup = entry(k.supervisor, k.component)
   if not e then return false end
   if e.state == "given up" then
@@ -264,6 +262,8 @@ local function back(k, old)
   end
   if e.state ~= "running" or e.id == nil or not answers(e.id, k.probe) then return false end
   if e.id ~= old then return true end
+  -- restarted in place under its id (keep_id: the pager): its count
+  if k.same_id and (e.restarts or 0) > restarts then return true end
   if k.how == "interrupt" and l4.thread.status(old) == "running" then
     return true, "absorbed"
   end
@@ -275,7 +275,7 @@ end
 local function kill_one()
   local comps, of = {}, {}
   for _, k in ipairs(kinds) do
-    if k.on and not (k.root and count.root_restarts >= ROOT_THREAD_RESTARTS) then
+    if k.on then
       if not of[k.component] then
         of[k.component] = {}
         comps[#comps + 1] = k.component
@@ -286,6 +286,8 @@ local function kill_one()
   local list = of[comps[math.random(#comps)]]
   local k = list[math.random(#list)]
   local label = k.component .. " " .. k.how .. (k.crash and " " .. k.crash or "")
+  local before = k.same_id and entry(k.supervisor, k.component)
+  local restarts = before and before.restarts or 0
   local t0 = now_ms()
   local old = hit(k)
   if not old then return end
@@ -293,7 +295,7 @@ local function kill_one()
   if k.root then count.root_restarts = count.root_restarts + 1 end
   by_kind[label] = (by_kind[label] or 0) + 1
   local how
-  if wait_for(BACK_MS, function() local ok, h = back(k, old); how = h; return ok end) then
+  if wait_for(BACK_MS, function() local ok, h = back(k, old, restarts); how = h; return ok end) then
     if how == "absorbed" then count.absorbed = count.absorbed + 1 end
     back_ms[#back_ms + 1] = now_ms() - t0
   else
