@@ -8,7 +8,8 @@
 -- version a reload raises), since the host has no L4ua to read. The
 -- figures of a real system are tested in the guest (tests/repl/cases.py
 -- sysinfo_*, and the same browser test against a booted system).
-package.path = "scripts/?.lua;" .. package.path
+-- scripts/ last: its socket.lua is the guest's (over IPC); here LuaSocket's
+package.path = package.path .. ";scripts/?.lua"
 local socket = require "socket"
 local httpd = require "httpd"
 local dashboard = require "dashboard"

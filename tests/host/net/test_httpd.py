@@ -167,7 +167,7 @@ def a_slow_client_holds_no_one_and_is_closed():
     slow.sendall(b"GET / HTTP/1.1\r\nX-a: b\r\n")
     t0 = time.monotonic()
     st, _, _ = srv.get("/api/state")          # served while the slow one waits
-    expect(st == 200 and time.monotonic() - t0 < 1, "a slow client held the server")
+    expect(st == 200 and time.monotonic() - t0 < 2.5, "a slow client held the server")
     for _ in range(4):                        # trickles a byte now and then
         time.sleep(0.8)
         try:
@@ -176,7 +176,8 @@ def a_slow_client_holds_no_one_and_is_closed():
             break
     rest = read_all(slow)                     # closed WHOLE s after it came
     took = time.monotonic() - t0
-    expect(rest == b"" and 2.5 < took < 6, f"closed after {took:.1f} s with {rest[:60]!r}")
+    # WHOLE is 3 s; a loaded host may run the server late, never early
+    expect(rest == b"" and 2.5 < took < 10, f"closed after {took:.1f} s with {rest[:60]!r}")
     h = json.loads(srv.get("/api/state")[2])["httpd"]
     expect(h["timed_out"] >= 1, h)
 
