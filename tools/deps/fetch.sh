@@ -1,5 +1,5 @@
 #!/bin/sh
-# Fetch and unpack the Debian sources of Lua, LPeg, newlib and e2fsprogs
+# Fetch and unpack the Debian sources of Lua, LPeg, newlib, e2fsprogs and lwIP
 # into the cache.
 #   usage: fetch.sh <cache-dir>
 # Prints nothing on a warm cache. Uses a private apt source list under the
@@ -62,3 +62,4 @@ fetch_source "$LUA_PKG" "$LUA_DEBVER" "lua-$LUA_DEBVER"
 fetch_source "$LPEG_PKG" "$LPEG_DEBVER" "lpeg-$LPEG_DEBVER"
 fetch_newlib
 fetch_source "$E2FS_PKG" "$E2FS_DEBVER" "e2fsprogs-$E2FS_DEBVER"
+fetch_source "$LWIP_PKG" "$LWIP_DEBVER" "lwip-$LWIP_DEBVER"
