@@ -9,6 +9,8 @@
 int luaopen_lpeg(lua_State *L);
 /* ext2.c: the ext2 module (docs/storage.md). */
 int luaopen_ext2(lua_State *L);
+/* lwip.c: the lwip module, the network service's stack (docs/network.md). */
+int luaopen_lwip(lua_State *L);
 
 void l4b_openlibs(lua_State *L)
 {
@@ -17,10 +19,12 @@ void l4b_openlibs(lua_State *L)
     lua_pop(L, 1);
     luaL_requiref(L, "l4", luaopen_l4, 1);
     lua_pop(L, 1);
-    /* ext2 only when required: most states never do */
+    /* ext2 and lwip only when required: most states never do */
     luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
     lua_pushcfunction(L, luaopen_ext2);
     lua_setfield(L, -2, "ext2");
+    lua_pushcfunction(L, luaopen_lwip);
+    lua_setfield(L, -2, "lwip");
     lua_pop(L, 1);
     rt_lua_set_paths(L);
 }

@@ -16,7 +16,7 @@ LUA_ROOT_OBJ := $(patsubst runtime/lua/%,$(BUILD)/runtime/lua/%.o,\
 LUA_ROOT_CFLAGS = $(TARGET_CFLAGS) -std=gnu11 -g -Wall -Wextra -Werror -MMD -MP \
 	-nostdinc -isystem $(NEWLIB_DIR)/include -isystem $(GCC_INC) \
 	-I$(LUA_DIR)/include -Iinclude
-LUA_ROOT_LIBS = $(LUA_DIR)/lib/liblpeg.a $(LUA_DIR)/lib/liblua.a $(E2FS_DIR)/lib/libext2fs.a \
+LUA_ROOT_LIBS = $(LUA_DIR)/lib/liblpeg.a $(LUA_DIR)/lib/liblua.a $(E2FS_DIR)/lib/libext2fs.a $(LWIP_DIR)/lib/liblwip.a \
 	$(NEWLIB_DIR)/lib/libc.a $(NEWLIB_DIR)/lib/libm.a $(shell gcc -print-libgcc-file-name)
 
 # newlib calls that share state between threads run under the libc lock
@@ -111,8 +111,17 @@ $(BUILD)/tests/blk/blk.arc: $(SCRIPT_FILES) $(shell find tests/blk -type f) tool
 	@echo "  ARC     $@"
 	$(Q)$(MKARCHIVE) -o $@ re.lua=$(LUA_DIR)/share/re.lua $(SCRIPT_DIRS) tests/blk
 
+# The network boot of tests/run.py's stage net: the system's scripts, with
+# tests/net/ over them (its init.lua the plan: the network's entries and
+# the cases).
+$(BUILD)/tests/net/net.arc: $(SCRIPT_FILES) $(shell find tests/net -type f) tools/mkarchive.py \
+		$(BUILD)/deps.mk
+	@mkdir -p $(@D)
+	@echo "  ARC     $@"
+	$(Q)$(MKARCHIVE) -o $@ re.lua=$(LUA_DIR)/share/re.lua $(SCRIPT_DIRS) tests/net
+
 all: $(BUILD)/lua-root.elf $(BUILD)/scripts.arc $(BUILD)/tests/lua/tests.arc $(BUILD)/tests/lua/many.arc \
-	$(BUILD)/tests/blk/blk.arc
+	$(BUILD)/tests/blk/blk.arc $(BUILD)/tests/net/net.arc
 
 -include $(wildcard $(BUILD)/runtime/lua/*.d)
 
@@ -126,4 +135,6 @@ $(BUILD)/bindings/%.o: bindings/%.c $(BUILD)/deps.mk
 $(BUILD)/lua-root.elf: $(L4B_OBJ)
 # The ext2 module (bindings/ext2*.c, docs/storage.md) on libext2fs from the cache.
 $(BUILD)/bindings/ext2.o $(BUILD)/bindings/ext2_io.o: LUA_ROOT_CFLAGS += -I$(E2FS_DIR)/include
+# The lwip module (bindings/lwip*.c, docs/network.md) on lwIP from the cache.
+$(BUILD)/bindings/lwip.o $(BUILD)/bindings/lwip_sock.o: LUA_ROOT_CFLAGS += -I$(LWIP_DIR)/include
 -include $(wildcard $(BUILD)/bindings/*.d)
