@@ -147,22 +147,33 @@ $(BUILD)/disk.img:
 	$(Q)rm -f $@.tmp && truncate -s 64M $@.tmp && \
 		$(MKE2FS) -q -F -t ext4 -O ^has_journal -b 4096 -L l4ua $@.tmp && mv $@.tmp $@
 DISK_DEP := $(if $(filter $(BUILD)/disk.img,$(DISK)),$(DISK))
+# The network (docs/network.md): a virtio-net card on QEMU's user-mode
+# network (the guest is 10.0.2.15 by DHCP, the host 10.0.2.2, DNS 10.0.2.3),
+# driven by drivers-lua/virtio_net.lua ("net0") and scripts/net.lua ("net").
+# The host's localhost reaches the guest's TCP port 23 (the REPL) on
+# REPL_PORT and its port 80 (HTTP) on HTTP_PORT; nothing else from outside.
+# The card sits in PCI slot 5, whose interrupt line (10) is not the disk's
+# (slot 3, line 11): an interrupt line has one driver task.
+REPL_PORT ?= 2323
+HTTP_PORT ?= 8080
+QEMU_NET = -netdev user,id=net0,hostfwd=tcp:127.0.0.1:$(REPL_PORT)-:23,hostfwd=tcp:127.0.0.1:$(HTTP_PORT)-:80 \
+	-device virtio-net-pci,netdev=net0,addr=5
 run: $(RUN_ISO) $(BUILD)/deps.mk $(DISK_DEP)
 	@echo "L4ua: booting in QEMU$(if $(filter $(ISO_SAFE),$(RUN_ISO)), in safe mode); quit with Ctrl-] then X"
-	$(Q)$(QEMU) $(QEMU_FLAGS) -cdrom $(RUN_ISO) $(QEMU_TERM) $(QEMU_DISK); \
+	$(Q)$(QEMU) $(QEMU_FLAGS) -cdrom $(RUN_ISO) $(QEMU_TERM) $(QEMU_DISK) $(QEMU_NET); \
 		s=$$?; [ $$s -eq 0 ] || [ $$s -eq 33 ] || echo "QEMU exited with status $$s"
 
 # The same system in a QEMU window: a second REPL on the VGA screen and
 # the PS/2 keyboard (the serial one stays on the terminal).
 run-vga: $(RUN_ISO) $(BUILD)/deps.mk $(DISK_DEP)
 	@echo "L4ua: booting in a QEMU window; the serial console stays here (Ctrl-] X quits)"
-	$(Q)$(QEMU) $(QEMU_BASE) -cdrom $(RUN_ISO) $(QEMU_TERM) $(QEMU_DISK); \
+	$(Q)$(QEMU) $(QEMU_BASE) -cdrom $(RUN_ISO) $(QEMU_TERM) $(QEMU_DISK) $(QEMU_NET); \
 		s=$$?; [ $$s -eq 0 ] || [ $$s -eq 33 ] || echo "QEMU exited with status $$s"
 
 debug: $(ISO) $(DISK_DEP)
 	@echo "L4ua: QEMU halted for gdb on :1234; in another terminal run:"
 	@echo "    gdb -ex 'target remote :1234' $(BUILD)/kernel.elf"
-	$(Q)$(QEMU) $(QEMU_FLAGS) -cdrom $(ISO) $(QEMU_TERM) $(QEMU_DISK) -s -S
+	$(Q)$(QEMU) $(QEMU_FLAGS) -cdrom $(ISO) $(QEMU_TERM) $(QEMU_DISK) $(QEMU_NET) -s -S
 
 # ---- sigma0, the initial pager (task 1; docs/memory.md) ----
 # A static ELF like the test programs, linked above L4_SIGMA0_BASE: below

@@ -150,8 +150,6 @@ local handlers = {
   end,
 }
 
-local function hex(b) return (b:gsub(".", function(c) return ("%02x:"):format(c:byte()) end):sub(1, -2)) end
-log("%s, irq %s", hex(mac), tostring(dev.irq))
 while true do
   local from, label, a = l4.receive()
   if from == nil then

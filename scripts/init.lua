@@ -60,6 +60,7 @@ end
 --     Every task spawned after set_files opens, writes and requires
 --     through it; this task too (docs/services.md "The file service").
 local has_disk = require("pci").find(0x1af4, {[0x1001] = true, [0x1042] = true})
+local has_net = require("pci").find(0x1af4, {[0x1000] = true, [0x1041] = true})
 local files_args = {"serve", 4 << 20, has_disk and "blk:disk0" or false}
 local files = start{name = "files", script = "files.lua", args = files_args,
                     prio = 180, memcap = 16 << 20}
@@ -171,7 +172,8 @@ local plan = {names = names, prio = 210, memcap = 8 << 20, services = {
 }}
 
 -- 6a. Devices, when the machine has a disk (make run attaches one: a
---     virtio block function, 1af4:1001 or 1af4:1042): the device manager,
+--     virtio block function, 1af4:1001 or 1af4:1042) or a network card
+--     (a virtio network function, 1af4:1000 or 1af4:1041): the device manager,
 --     a root thread (it has sigma0: it maps device memory and DMA memory
 --     and hands each driver task exactly its PCI function's), then the
 --     disk's driver, the virtio-blk driver in a task of its own, asked
@@ -180,13 +182,29 @@ local plan = {names = names, prio = 210, memcap = 8 << 20, services = {
 --     (and names it then), so the file service has the disk mounted when
 --     the services after it read their scripts: a script written on the
 --     disk (a pushed service) is the one they run (docs/storage.md).
-if has_disk then
+if has_disk or has_net then
   local s, at = plan.services, 1
   while s[at].name ~= "files" do at = at + 1 end
   table.insert(s, at + 1, {name = "devices", script = "devmgr.lua", thread = true,
                            restart = "always", prio = 175, memcap = 4 << 20})
-  table.insert(s, at + 2, {name = "disk0", script = "virtio_blk.lua", args = {"disk0"}, ping = 1,
-                           restart = "on-failure", prio = 160, memcap = 8 << 20})
+  at = at + 1
+  if has_disk then
+    table.insert(s, at + 1, {name = "disk0", script = "virtio_blk.lua", args = {"disk0"}, ping = 1,
+                             restart = "on-failure", prio = 160, memcap = 8 << 20})
+    at = at + 1
+  end
+  -- 6c. The network (docs/network.md), when the machine has a virtio
+  --     network function (make run attaches one, on QEMU's user network):
+  --     its driver, net0, a task asked INFO (label 1) as its ping, then the
+  --     network service, net (lwIP in a task: DHCP, DNS, TCP, UDP; the
+  --     sockets of scripts/socket.lua), asked STATUS (label 1). A killed
+  --     one comes back; the sockets of its clients are then "closed".
+  if has_net then
+    table.insert(s, at + 1, {name = "net0", script = "virtio_net.lua", args = {"net0"}, ping = 1,
+                             restart = "on-failure", prio = 160, memcap = 8 << 20})
+    table.insert(s, at + 2, {name = "net", script = "net.lua", args = {"net0"}, ping = 1,
+                             restart = "always", prio = 155, memcap = 32 << 20})
+  end
 end
 
 -- The plan is done: main.c's deadline ends here (its count hook). The

@@ -320,6 +320,37 @@ def run_blk(res, qemu, build, kernel, base):
         res.ok("lua.blk_bytes_on_the_host: what the guest wrote through virtio-blk is in the image")
 
 
+def run_net(res, qemu, build):
+    """The network boot (docs/network.md): the system's scripts with
+    tests/net/ (its init.lua starts the device manager, the virtio-net
+    driver and the network service under a supervisor, then the cases) on
+    a virtio-net card on QEMU's user network, talking to the servers and
+    clients of tests/net/host.py. No icount: the guest's clock must be the
+    host's, whose servers answer in host time."""
+    sys.path.insert(0, os.path.join(ROOT, "tests", "net"))
+    import host as nethost
+    logdir = os.path.join(build, "tests", "logs")
+    kernel = os.path.join(build, "kernel-test32.elf")
+    base = (os.path.join(build, "sigma0.elf") + " sigma0," +
+            os.path.join(build, "lua-root.elf") + " root")
+    arc = os.path.join(build, "tests", "net", "net.arc")
+    srv = nethost.Servers()
+    args = ["-kernel", kernel, "-initrd", base + "," + arc + " scripts"] + srv.netdev()
+    status, log, _ = boot(qemu, args, 300, os.path.join(logdir, "net.log"))
+    srv.stop = True
+    seen = res.count_lines("net.", log)
+    for name in ("host_connects_to_guest", "udp_host_to_guest"):
+        why = srv.results.get(name, "the host's side did not finish")
+        if why is None:
+            res.ok(f"net.host.{name}")
+        else:
+            res.fail(f"net.host.{name}", why, log)
+    if status is None:
+        res.fail("net", "timed out after 300 s", log)
+    elif status != EXIT_PASS or not re.search(r"^ktest: \d+ passed, 0 failed$", log, re.M) or not seen:
+        res.fail("net", f"QEMU status {status}, the network cases did not end cleanly", log)
+
+
 CMP_PREFIX = "cmp| "
 
 
@@ -498,6 +529,7 @@ def main():
         "bench": lambda: run_bench_short(res, a.qemu, build),
         "repl": lambda: run_repl(res, build),
         "disk": lambda: run_disk(res, build),
+        "net": lambda: run_net(res, a.qemu, build),
         "docs": lambda: run_docs(res, build),
         "soak": lambda: run_soak(res, a.qemu, build),
         "safeboot": lambda: run_safeboot(res, build),
@@ -509,8 +541,8 @@ def main():
     return 1 if res.failed else 0
 
 
-STAGES = ["host", "cache", "lua-host", "net-host", "storage", "shell", "scripts_make", "guest", "user", "lua", "iso",
-          "bench", "repl", "disk", "docs", "soak", "safeboot"]
+STAGES = ["host", "cache", "lua-host", "net-host", "storage", "shell", "scripts_make", "guest", "user",
+          "lua", "iso", "bench", "repl", "disk", "net", "docs", "soak", "safeboot"]
 
 
 def run_lua_host(res, lua, build):

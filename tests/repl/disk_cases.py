@@ -26,7 +26,8 @@ PUSHED = 7                      # the pushed echo's version (the archive's: 1)
 
 
 def boot(term, root, build, img, log, safe=False):
-    argv = ["make", "-s", "--no-print-directory", "run", f"BUILD={build}", f"DISK={img}"]
+    argv = ["make", "-s", "--no-print-directory", "run", f"BUILD={build}", f"DISK={img}"] \
+        + term.free_ports()
     if safe:
         argv.append("SAFE=1")
     s = term.Session(root, build, log, argv=argv)

@@ -31,7 +31,7 @@ class Boot(term.Session):
         if pid == 0:
             os.chdir(root)
             os.execvp("make", ["make", "-s", "--no-print-directory", "run", f"BUILD={build}", disk]
-                      + list(make_args))
+                      + term.free_ports() + list(make_args))
         self.pid, self.fd = pid, fd
 
 

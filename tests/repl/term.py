@@ -9,6 +9,7 @@ import pty
 import re
 import select
 import signal
+import socket
 import subprocess
 import time
 
@@ -34,6 +35,22 @@ def fresh_disk(log_path):
     return f"DISK={img}"
 
 
+def free_ports():
+    """Host ports nothing listens on now, for make run's forwards of the
+    guest's REPL and HTTP ports (docs/network.md): boots that run at the
+    same time (other tests, other checkouts) must not ask QEMU for the same
+    port. -> ["REPL_PORT=<n>", "HTTP_PORT=<m>"] for make run."""
+    held, ports = [], []
+    for _ in range(2):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        held.append(s)
+        ports.append(s.getsockname()[1])
+    for s in held:
+        s.close()
+    return [f"REPL_PORT={ports[0]}", f"HTTP_PORT={ports[1]}"]
+
+
 class Session:
     def __init__(self, root, build, log_path, env=None, argv=None):
         """Runs `make run` of build on the pty (on a fresh disk), or the
@@ -42,8 +59,9 @@ class Session:
         self.log_path = log_path
         self.out = b""          # everything the terminal showed
         self.pos = 0            # expect() searches from here
+        self.ports = free_ports()
         argv = argv or ["make", "-s", "--no-print-directory", "run", f"BUILD={build}",
-                        fresh_disk(log_path)]
+                        fresh_disk(log_path)] + self.ports
         pid, fd = pty.fork()
         if pid == 0:            # the child: a new session on the pty
             try:

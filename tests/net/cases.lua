@@ -1,0 +1,294 @@
+-- The network boot's cases (tests/net/init.lua runs them in the root
+-- task): the socket module (scripts/socket.lua) as a Lua program uses it,
+-- against the servers tests/run.py runs on the host (10.0.2.2 from here):
+-- the host connecting in through QEMU's forward to a listener here, a
+-- connection out with lines and a 1 MiB blob each way (checksums), UDP
+-- both ways, select over three sockets, DNS, a task killed with open
+-- sockets, another task's socket refused, bad input, and the network
+-- service itself killed and restarted.
+local l4 = require "l4"
+local socket = require "socket"
+local names = require "names"
+local P = require "net_proto"
+
+local cases = {}
+local function case(name, fn) cases[#cases + 1] = {name, fn} end
+
+local function check(cond, fmt, ...)
+  if not cond then error(fmt and fmt:format(...) or "check failed", 2) end
+end
+
+local function wait_for(ms, fn)
+  local deadline = l4.clock() + ms * 1000
+  while l4.clock() < deadline do
+    local v = fn()
+    if v then return v end
+    l4.sleep(20)
+  end
+  return fn()
+end
+
+-- The sum of a string's little-endian 64-bit words (its length a multiple
+-- of 8), as 16 hex digits: what the host's runner computes too.
+local function sum(s)
+  local acc = 0
+  for i = 1, #s, 8 do acc = acc + string.unpack("<i8", s, i) end
+  return ("%016x"):format(acc)
+end
+
+-- 1 MiB made here (the host checks its sum).
+local function blob(n)
+  local t = {}
+  for i = 1, n // 32 do t[i] = string.pack("<i8i8i8i8", i, i * 3, i * 7919, ~i) end
+  return table.concat(t)
+end
+
+local host = {}                 -- what the runner told us: ports, a DNS name
+
+case("net_up_by_dhcp", function()
+  local st = wait_for(30000, function()
+    local s = socket.status()
+    return s and s.up and s
+  end)
+  check(st, "no address from DHCP within 30 s: %s", tostring(st))
+  check(st.ip == "10.0.2.15" and st.gw == "10.0.2.2" and st.dns[1] == "10.0.2.3",
+        "ip %s gw %s dns %s", st.ip, st.gw, tostring(st.dns[1]))
+end)
+
+-- The runner connects to localhost:<port>, which QEMU forwards to our 23.
+case("host_connects_to_guest_listener", function()
+  local s = assert(socket.bind("*", 23))
+  s:settimeout(90)
+  -- QEMU takes the runner's connection before we listen and closes it
+  -- when we do not answer: such a one may wait in the backlog, already
+  -- closed. The runner tries again: take connections until one talks.
+  local c, line
+  for _ = 1, 10 do
+    c = assert(s:accept())
+    c:settimeout(30)
+    local ip = c:getpeername()
+    check(ip == "10.0.2.2", "peer %s", tostring(ip))
+    if c:send("L4UA HELLO\n") then line = c:receive("*l") end
+    if line then break end
+    c:close()
+  end
+  check(line, "no connection from the runner talked")
+  local tcp, udp, name, ips = line:match("^PORTS (%d+) (%d+) (%S+) (%S+)$")
+  check(tcp, "the runner said %q", line)
+  host.tcp, host.udp, host.name, host.ips = tonumber(tcp), tonumber(udp), name, ips
+  assert(c:send("OK\n"))
+  for i = 1, 20 do
+    local l = assert(c:receive())
+    check(l == "LINE " .. i, "line %d: %q", i, l)
+    assert(c:send(("GOT %d\r\n"):format(i)))
+  end
+  local head = assert(c:receive())
+  local n = tonumber(head:match("^BLOB (%d+)$"))
+  check(n, "blob header %q", head)
+  local data = assert(c:receive(n))
+  assert(c:send("SUM " .. sum(data) .. "\n"))
+  check(c:receive() == "BYE", "no BYE")
+  local none, err = c:receive()
+  check(none == nil and err == "closed", "after BYE: %s %s", tostring(none), tostring(err))
+  c:close()
+  s:close()
+end)
+
+local function connect()
+  check(host.tcp, "the runner's ports are not known (the first case failed)")
+  local c = assert(socket.connect("10.0.2.2", host.tcp))
+  c:settimeout(60)
+  return c
+end
+
+case("tcp_lines_to_the_host", function()
+  local c = connect()
+  for i = 1, 10 do
+    assert(c:send(("ECHO line %d of ten\n"):format(i)))
+    local l = assert(c:receive("*l"))
+    check(l == ("line %d of ten"):format(i), "got %q", l)
+  end
+  local ip, port = c:getsockname()
+  check(ip == "10.0.2.15" and math.type(port) == "integer" and port > 0, "sockname %s %s", ip, port)
+  assert(c:send("QUIT\n"))
+  c:close()
+end)
+
+case("tcp_1mib_from_the_host", function()
+  local c = connect()
+  local t0 = l4.clock()
+  assert(c:send("BLOB 1048576\n"))
+  local want = assert(c:receive()):match("^SUM (%x+)$")
+  local data = assert(c:receive(1048576))
+  check(#data == 1048576 and sum(data) == want, "%d bytes, sum %s, want %s", #data, sum(data), want)
+  print(("net: 1 MiB from the host in %d ms"):format((l4.clock() - t0) // 1000))
+  c:close()
+end)
+
+case("tcp_1mib_to_the_host", function()
+  local c = connect()
+  local data = blob(1048576)
+  local t0 = l4.clock()
+  assert(c:send("UPLOAD " .. #data .. "\n"))
+  check(c:send(data) == #data, "send did not take it all")
+  local got = assert(c:receive())
+  check(got == "SUM " .. sum(data), "the host says %q, we %s", got, sum(data))
+  print(("net: 1 MiB to the host in %d ms"):format((l4.clock() - t0) // 1000))
+  c:close()
+end)
+
+case("tcp_receive_all_and_partial", function()
+  local c = connect()
+  assert(c:send("ECHO abc\nECHO def\nQUIT\n"))
+  local all = assert(c:receive("*a"))
+  check(all == "abc\ndef\n", "*a: %q", all)
+  c:close()
+  c = connect()
+  c:settimeout(0.5)
+  assert(c:send("ECHO partial\n"))
+  local none, err, part = c:receive(100)
+  check(none == nil and err == "timeout" and part == "partial\n", "%s %s %q",
+        tostring(none), tostring(err), tostring(part))
+  c:close()
+  check(select(2, c:receive()) == "closed", "a closed socket receives")
+end)
+
+case("udp_host_to_guest_echo", function()
+  local u = assert(socket.udp())
+  assert(u:setsockname("*", 7))
+  u:settimeout(60)
+  local data, ip, port = u:receivefrom()
+  check(data and data:match("^udp ping %d+$"), "got %s", tostring(data))
+  check(ip == "10.0.2.2", "from %s", tostring(ip))
+  assert(u:sendto(data, ip, port))
+  u:close()
+end)
+
+case("udp_guest_to_host", function()
+  check(host.udp, "the runner's ports are not known")
+  local u = assert(socket.udp())
+  u:settimeout(2)
+  local got
+  for i = 1, 5 do           -- a datagram may be lost: ask again
+    assert(u:sendto("hello udp " .. i, "10.0.2.2", host.udp))
+    got = u:receivefrom()
+    if got then break end
+  end
+  check(got and got:match("^HELLO UDP %d$"), "echo %s", tostring(got))
+  u:close()
+end)
+
+case("select_over_three_sockets", function()
+  local c = {connect(), connect(), connect()}
+  local r, w, err = socket.select(c, nil, 0.3)
+  check(#r == 0 and err == "timeout", "nothing to read yet: %d, %s", #r, tostring(err))
+  assert(c[2]:send("ECHO second\n"))
+  r, w, err = socket.select(c, nil, 10)
+  check(#r == 1 and r[1] == c[2] and r[c[2]] and not err, "readable: %d", #r)
+  check(c[2]:receive() == "second", "c2's line")
+  w = select(2, socket.select(nil, c, 5))
+  check(#w == 3, "writable: %d", #w)
+  assert(c[3]:send("QUIT\n"))
+  r = socket.select(c, nil, 10)
+  check(#r == 1 and r[1] == c[3], "the closed one is readable")
+  check(select(2, c[3]:receive()) == "closed", "c3 closed")
+  for _, s in ipairs(c) do s:close() end
+end)
+
+case("dns", function()
+  check(socket.dns.toip("10.0.2.2") == "10.0.2.2", "a literal")
+  local none, err = socket.dns.toip("no-such-host.invalid")
+  check(none == nil and err == "host not found", "invalid: %s %s", tostring(none), tostring(err))
+  if host.name and host.name ~= "-" then      -- the runner's host resolves names: so does QEMU's DNS
+    local ip = socket.dns.toip(host.name)
+    check(ip and (("," .. host.ips .. ","):find("," .. ip .. ",", 1, true)),
+          "%s is %s, the host says %s", host.name, tostring(ip), host.ips)
+  end
+end)
+
+-- A task with open sockets deleted: the service closes them (its count).
+case("dead_task_sockets_closed", function()
+  check(host.tcp, "the runner's ports are not known")
+  local before = assert(socket.stats()).sockets
+  local id = assert(l4.task.spawn{script = "holder.lua", args = {l4.self().raw, host.tcp},
+                                  name = "holder", memcap = 4 << 20})
+  local from, _, n = l4.receive(id, 30000)
+  check(from and n == 5, "the holder did not open its sockets: %s", tostring(n))
+  local during = assert(socket.stats()).sockets
+  check(during == before + 5, "sockets %d, before %d", during, before)
+  l4.task.delete(id)
+  local after = wait_for(5000, function()
+    local s = socket.stats()
+    return s and s.sockets == before and s
+  end)
+  check(after, "still %d sockets after the task died", socket.stats().sockets)
+  check(after.closed_dead >= 5, "closed_dead %d", after.closed_dead)
+  -- its port is free again
+  local s = assert(socket.bind("*", 2024))
+  s:close()
+end)
+
+-- A task sees only its own sockets: a handle of this task, named by another.
+case("other_tasks_socket_refused", function()
+  local mine = assert(socket.tcp())
+  local id = assert(l4.task.spawn{script = "thief.lua", args = {mine.h, l4.self().raw},
+                                  name = "thief", memcap = 4 << 20})
+  local from, _, label, code, msg = l4.receive(id, 30000)
+  check(from and label == 1 and code == P.E_CLOSED and msg:find("no such socket", 1, true),
+        "the other task got %s %s %s", tostring(label), tostring(code), tostring(msg))
+  -- still ours: it works
+  check(mine:bind("*", 0) == 1, "our socket was touched")
+  mine:close()
+  l4.task.delete(id)
+end)
+
+case("bad_input", function()
+  local c = assert(socket.tcp())
+  local none, err = c:connect("10.0.2.2", 0)
+  check(none == nil and err:find("port 1-65535", 1, true), "port 0: %s", tostring(err))
+  none, err = c:bind("*", 65536)
+  check(none == nil and err:find("port", 1, true), "port 65536: %s", tostring(err))
+  check(not pcall(c.send, c, {}), "send of a table raises")
+  check(not pcall(c.connect, c, 12, 80), "an address that is a number raises")
+  c:close()
+  none, err = c:send("x")
+  check(none == nil and err == "closed", "send on a closed socket: %s", tostring(err))
+  local net = names.lookup("net")
+  local _, label, code, _, msg = l4.call(net, P.RECV, 424242, 10, 0)
+  check(label == 1 and code == P.E_CLOSED and msg:find("no such socket 424242", 1, true),
+        "unknown handle: %s", tostring(msg))
+  _, label, code, _, msg = l4.call(net, P.BIND, "not a handle")
+  check(label == 1 and msg:find("no such socket", 1, true), "a string handle: %s", tostring(msg))
+  _, label, _, _, msg = l4.call(net, 999)
+  check(label == 1 and msg:find("no request 999", 1, true), "label 999: %s", tostring(msg))
+  local u = assert(socket.udp())
+  none, err = u:sendto("x", "10.0.2.2", 0)
+  check(none == nil and err:find("port 1-65535", 1, true), "udp port 0: %s", tostring(err))
+  u:close()
+  check(socket.connect("10.0.2.2", 1) == nil, "a refused connection fails")
+  local s = assert(socket.stats())
+  check(s.refused >= 5, "refused counted: %d", s.refused)
+end)
+
+-- The service deleted: a client's connection is "closed"; the supervisor
+-- starts it again and new sockets work.
+case("net_service_killed_and_restarted", function()
+  local c = connect()
+  local old = names.lookup("net")
+  c:settimeout(10)
+  assert(l4.task.delete(old))
+  local none, err = c:receive()
+  check(none == nil and err == "closed", "after the kill: %s %s", tostring(none), tostring(err))
+  local st = wait_for(30000, function()
+    local s = socket.status()
+    return s and s.up and s
+  end)
+  check(st, "the network service did not come back")
+  check(names.lookup("net") ~= old, "the same service?")
+  c = connect()
+  assert(c:send("ECHO again\n"))
+  check(c:receive() == "again", "a connection after the restart")
+  c:close()
+end)
+
+return cases
