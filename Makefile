@@ -270,11 +270,20 @@ $(BUILD)/tests/bench/svc-bench.arc: $(SCRIPT_FILES) $(shell find tests/bench/svc
 	@echo "  ARC     $@"
 	$(Q)$(MKARCHIVE) -o $@ re.lua=$(LUA_DIR)/share/re.lua $(SCRIPT_DIRS) tests/bench/svc
 all: $(BUILD)/tests/bench/svc-bench.arc
+# The network benchmarks: the system's scripts with tests/bench/net/ over
+# them, booted with a network card (run.py).
+$(BUILD)/tests/bench/net-bench.arc: $(SCRIPT_FILES) $(shell find tests/bench/net -type f) \
+		tools/mkarchive.py $(BUILD)/deps.mk
+	@mkdir -p $(@D)
+	@echo "  ARC     $@"
+	$(Q)$(MKARCHIVE) -o $@ re.lua=$(LUA_DIR)/share/re.lua $(SCRIPT_DIRS) tests/bench/net
+all: $(BUILD)/tests/bench/net-bench.arc
 
 .PHONY: bench
 bench: $(BUILD)/kernel-test32.elf $(BUILD)/sigma0.elf $(BENCH_ELF) $(BUILD)/lua-root.elf \
 		$(BUILD)/tests/bench/lua-bench.arc $(BUILD)/tests/bench/blk-bench.arc \
-		$(BUILD)/tests/bench/svc-bench.arc $(BUILD)/kernel32.elf \
+		$(BUILD)/tests/bench/svc-bench.arc $(BUILD)/tests/bench/net-bench.arc \
+		$(BUILD)/kernel32.elf \
 		$(BUILD)/scripts.arc $(ISO)
 	$(Q)$(PYTHON) tests/bench/run.py --build $(BUILD) --qemu $(QEMU) --cache $(CACHE)
 

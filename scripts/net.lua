@@ -449,6 +449,8 @@ while true do
   local t = now()
   if t >= next_sweep then
     sweep()
+    -- a driver that died (restarted: a new id) is attached anew
+    if drv and not l4.nearest(drv) then drv, held = nil, nil end
     if not drv then attach() end
     next_sweep = t + 1000
   end
@@ -456,8 +458,9 @@ while true do
   local from, label, a, b, c, d = l4.receive(nil, wait)
   if from == nil then
     -- the timeout (or a cancelled receive): the loop's turn
-  elseif label == nic.RX and from == drv then
-    if type(a) == "string" then lwip.input(a) end
+  elseif label == nic.RX then
+    -- frames: from the attached driver only (a new one is attached above)
+    if from == drv and type(a) == "string" then lwip.input(a) end
   elseif math.type(label) == "integer" and handlers[label] then
     counts.requests = counts.requests + 1
     local ok, err = pcall(handlers[label], from, a, b, c, d)

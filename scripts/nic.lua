@@ -23,7 +23,8 @@
 -- fails at once and the user tries again after its next receive.
 local M = {}
 
-M.INFO, M.ATTACH, M.XMIT, M.STATS, M.RX = 1, 2, 3, 4, 5
+M.INFO, M.ATTACH, M.XMIT, M.STATS = 1, 2, 3, 4
+M.RX = 0x100                    -- apart from every request label of net_proto.lua
 M.MAX = 60 << 10                -- bytes of frames in one message
 M.RX_WAIT = 200                 -- ms the driver waits for its user to receive
 

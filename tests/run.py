@@ -694,10 +694,10 @@ def run_bench_short(res, qemu, build):
     argv = [sys.executable, os.path.join(ROOT, "tests", "bench", "run.py"), "--short",
             "--build", build, "--qemu", qemu]
     try:
-        p = subprocess.run(argv, capture_output=True, text=True, timeout=300, cwd=ROOT)
+        p = subprocess.run(argv, capture_output=True, text=True, timeout=420, cwd=ROOT)
     except subprocess.TimeoutExpired as e:
         out = e.stdout.decode("utf-8", "replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
-        res.fail("bench.short", "timed out after 300 s", out)
+        res.fail("bench.short", "timed out after 420 s", out)
         return
     if p.returncode == 0 and "bench names: all there" in p.stdout:
         res.ok("bench.short: every L4ua benchmark name came out")

@@ -16,6 +16,12 @@ Boots:
                             virtio-blk-pci (blk_read_4k, blk_write_4k,
                             blk_seq_read_mib, blk_seq_read_mib_files;
                             blk_image())
+  net-bench.arc             the same with tests/bench/net/, a virtio-net card
+                            on QEMU's user network and a forward the runner
+                            connects to (tcp_rtt_host_guest,
+                            tcp_stream_mib_in, tcp_stream_mib_out: CPU time
+                            sampled by the kernel's 1 ms ticks, under
+                            icount with sleep=on; tests/bench/net/init.lua)
   boot_to_prompt            the real system (kernel.elf, sigma0, lua-root,
                             scripts.arc) with -kernel under icount: the
                             guest TSC (instructions since QEMU's reset,
@@ -63,6 +69,7 @@ L4UA_NAMES = ["ipc_rtt_c_same_task", "ipc_rtt_c_cross_task", "ipc_rtt_c_cross_ta
               "service_requests_per_client_1", "service_requests_per_client_4",
               "service_requests_per_client_16", "service_requests_per_client_64",
               "reload_to_first_reply", "reload_pause_p99"]
+NET_NAMES = ["tcp_rtt_host_guest", "tcp_stream_mib_in", "tcp_stream_mib_out"]
 BOOT_NAMES = ["boot_to_prompt", "boot_to_prompt_ms"]
 LINUX_NAMES = ["linux_pipe_rtt", "linux_futex_rtt", "linux_getpid", "linux_blk_read_4k",
                "linux_blk_write_4k", "linux_blk_seq_read_mib", "lua_pipe_rtt_linux"]
@@ -145,6 +152,85 @@ def l4ua_boots(a, results):
             print(f"{prog}: {err}")
             ok = False
     return ok
+
+
+def net_bench(a, results):
+    """The network boot (tests/bench/net/init.lua): this side connects to
+    the guest's port 23 through QEMU's forward and drives it."""
+    bdir = os.path.join(a.build, "tests", "bench")
+    modules = (os.path.join(a.build, "sigma0.elf") + " sigma0," +
+               os.path.join(a.build, "lua-root.elf") + " root," +
+               os.path.join(bdir, "net-bench.arc") + " scripts")
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    icount = ["-icount", "shift=0,align=off,sleep=on", "-rtc", "base=2026-01-01T00:00:00,clock=vm"]
+    args = QEMU_BASE + icount + [
+        "-kernel", os.path.join(a.build, "kernel-test32.elf"), "-initrd", modules,
+        "-serial", "stdio", "-netdev", f"user,id=net0,hostfwd=tcp:127.0.0.1:{port}-:23",
+        "-device", "virtio-net-pci,netdev=net0,addr=5"]
+    rtt, stream = (200, 1 << 20) if a.short else (2000, 8 << 20)
+    print("  net-bench.arc", flush=True)
+    p = subprocess.Popen([a.qemu] + args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT)
+    err = None
+    try:
+        c = None
+        deadline = time.time() + 120
+        while time.time() < deadline and c is None:
+            try:
+                c = socket.create_connection(("127.0.0.1", port), timeout=30)
+                f = c.makefile("rwb")
+                if f.readline() != b"L4UA BENCH\n":
+                    c.close()
+                    c = None
+                    time.sleep(0.3)
+            except OSError:
+                c = None
+                time.sleep(0.3)
+        if c is None:
+            err = "the guest's server never greeted"
+        else:
+            c.settimeout(300)
+            req = b"q" * 64
+            f.write(b"RTT %d\n" % rtt)
+            f.flush()
+            for _ in range(rtt):
+                f.write(req)
+                f.flush()
+                if f.read(64) != req:
+                    err = "a round trip came back wrong"
+                    break
+            if not err:
+                f.write(b"IN %d\n" % stream + b"i" * stream)
+                f.flush()
+                if f.readline() != b"DONE\n":
+                    err = "no DONE after IN"
+            if not err:
+                f.write(b"OUT %d\n" % stream)
+                f.flush()
+                if len(f.read(stream)) != stream:
+                    err = "OUT came short"
+            f.write(b"END\n")
+            f.flush()
+            c.close()
+        out, _ = p.communicate(timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        err = err or f"{e}"
+        p.kill()
+        out, _ = p.communicate()
+    text = out.decode("utf-8", "replace")
+    for name, value in re.findall(r"^bench (\w+) (\d+)", text, re.M):
+        results[name] = int(value)
+    for line in text.splitlines():
+        if line.startswith("  tcp_"):
+            print("   " + line.strip())
+    if err or p.returncode != 33:
+        print(f"net-bench.arc: {err or 'QEMU status %s' % p.returncode}\n" +
+              "\n".join(text.splitlines()[-15:]))
+        return False
+    return True
 
 
 def measure_prompt_icount(a, results):
@@ -356,8 +442,9 @@ def main():
     a = ap.parse_args()
     results = {}
     ok = l4ua_boots(a, results)
+    ok = net_bench(a, results) and ok
     if a.short:
-        missing = [n for n in L4UA_NAMES if n not in results]
+        missing = [n for n in L4UA_NAMES + NET_NAMES if n not in results]
         print("bench names: " + ("all there" if not missing else "missing " + " ".join(missing)))
         return 0 if ok and not missing else 1
     ok = measure_prompt_icount(a, results) and ok
@@ -372,9 +459,10 @@ def main():
                 old = json.load(f)
         except (OSError, ValueError):
             old = {}
-    ordered = {n: results[n] for n in L4UA_NAMES + BOOT_NAMES + LINUX_NAMES if n in results}
+    ordered = {n: results[n] for n in L4UA_NAMES + NET_NAMES + BOOT_NAMES + LINUX_NAMES
+               if n in results}
     compare(ordered, old)
-    missing = [n for n in L4UA_NAMES + BOOT_NAMES + (LINUX_NAMES if not a.no_linux else [])
+    missing = [n for n in L4UA_NAMES + NET_NAMES + BOOT_NAMES + (LINUX_NAMES if not a.no_linux else [])
                if n not in ordered]
     if missing:
         print("missing: " + " ".join(missing))

@@ -291,4 +291,27 @@ case("net_service_killed_and_restarted", function()
   c:close()
 end)
 
+-- The driver deleted: the supervisor starts it again, the service
+-- attaches to the new one (its sweep), and connections work again.
+case("driver_killed_and_restarted", function()
+  local old = assert(names.lookup("net0"))
+  assert(l4.task.delete(old))
+  check(wait_for(20000, function()
+    local id = names.lookup("net0")
+    return id and id ~= old
+  end), "net0 did not come back")
+  local c = wait_for(20000, function()
+    local c = socket.tcp()
+    if not c then return nil end
+    c:settimeout(3)
+    if c:connect("10.0.2.2", host.tcp) then return c end
+    c:close()
+  end)
+  check(c, "no connection through the new driver")
+  c:settimeout(30)
+  assert(c:send("ECHO through the new driver\n"))
+  check(c:receive() == "through the new driver", "echo")
+  c:close()
+end)
+
 return cases
