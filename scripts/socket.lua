@@ -13,7 +13,7 @@
 --   u:sendto(data, ip, port); u:receivefrom() --> data, ip, port | nil, err
 --   socket.dns.toip("example.org")         --> "a.b.c.d", info | nil, "host not found"
 --   socket.select(recvt, sendt, [timeout]) --> readable, writable, err ("timeout")
---   socket.gettime(), socket.sleep(s)
+--   socket.gettime(), socket.sleep(s), socket.try / newtry / protect / skip
 --
 -- Errors are LuaSocket's words: "closed" (the connection, the socket, or the
 -- network service itself is gone: a restarted service knows none of the
@@ -401,6 +401,30 @@ end
 local epoch = os.time() - l4.clock() / 1e6    -- the wall clock at boot, in s
 function M.gettime() return epoch + l4.clock() / 1e6 end
 function M.sleep(s) if s and s > 0 then l4.sleep(math.floor(s * 1000)) end end
+
+-- LuaSocket's helpers for error handling: try raises a failure (nil,
+-- message) as an error that protect turns back into nil, message.
+function M.skip(d, ...) return select(d + 1, ...) end
+
+function M.newtry(finalizer)
+  return function(...)
+    if not (...) then
+      if finalizer then pcall(finalizer) end
+      error({(select(2, ...))}, 0)
+    end
+    return ...
+  end
+end
+M.try = M.newtry()
+
+function M.protect(f)
+  return function(...)
+    local r = table.pack(pcall(f, ...))
+    if r[1] then return table.unpack(r, 2, r.n) end
+    if type(r[2]) == "table" then return nil, r[2][1] end
+    error(r[2], 0)
+  end
+end
 
 -- The service's view of the interface (address, DHCP, DNS servers).
 function M.status()
