@@ -415,6 +415,34 @@ handlers[P.RESOLVE] = function(from, timeout, name)
   end}, timeout)
 end
 
+-- A socket handed to another task (a server that accepts in one task and
+-- serves each connection in a task of its own): the owner gives, the
+-- other task adopts the handle (socket.adopt).
+handlers[P.GIVE] = function(from, h, raw)
+  local k = mine(from, h)
+  if not k then return end
+  local ok, to = pcall(l4.id, raw)
+  if math.type(raw) ~= "integer" or not ok or not l4.nearest(to) then
+    return refused(from, ("no such task %s to give socket %d to"):format(tostring(raw), h), P.E_INVAL)
+  end
+  local t = by_task[to.task]
+  if to.task ~= k.task and t and t.count >= PER_TASK then
+    return fail(from, ("task %s has %d sockets already"):format(tostring(to), PER_TASK), P.E_LIMIT)
+  end
+  if to.task ~= k.task then
+    local old = by_task[k.task]
+    old.count = old.count - 1
+    if old.count == 0 then by_task[k.task] = nil end
+    if not t then
+      t = {count = 0, owner = to}
+      by_task[to.task] = t
+    end
+    t.count = t.count + 1
+    k.task = to.task
+  end
+  l4.reply(from, 0)
+end
+
 -- The owners that died: their sockets closed, their requests dropped.
 local function sweep()
   for task, t in pairs(by_task) do

@@ -20,14 +20,15 @@
 --   SELECT timeout, rs, ws      -> 0, rs', ws'  (handle lists: string.pack'd "<i8"s)
 --   RESOLVE timeout, name       -> 0, addr
 --   STATS                       -> 0, counters (service.encode'd table)
+--   GIVE h, task                -> 0: the socket is now that task's (its raw id)
 --   a failure                   -> 1, code, bytes sent (SEND; else 0), message
 --                                  ("closed", "timeout", ...: LuaSocket's words)
 local M = {}
 
 M.STATUS, M.TCP, M.UDP, M.BIND, M.LISTEN, M.ACCEPT, M.CONNECT, M.SEND, M.RECV, M.CLOSE =
   1, 2, 3, 4, 5, 6, 7, 8, 9, 10
-M.SOCKNAME, M.PEERNAME, M.SENDTO, M.RECVFROM, M.SELECT, M.RESOLVE, M.STATS =
-  11, 12, 13, 14, 15, 16, 17
+M.SOCKNAME, M.PEERNAME, M.SENDTO, M.RECVFROM, M.SELECT, M.RESOLVE, M.STATS, M.GIVE =
+  11, 12, 13, 14, 15, 16, 17, 18
 
 M.NAME = "net"                  -- the service's name in the name service
 M.CHUNK = 60 << 10              -- bytes of data in one message, at most

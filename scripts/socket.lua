@@ -14,6 +14,8 @@
 --   socket.dns.toip("example.org")         --> "a.b.c.d", info | nil, "host not found"
 --   socket.select(recvt, sendt, [timeout]) --> readable, writable, err ("timeout")
 --   socket.gettime(), socket.sleep(s), socket.try / newtry / protect / skip
+--   c:give(task_id) -> handle, buffered; socket.adopt(handle, buffered): a
+--   socket handed to another task (L4ua's, not LuaSocket's)
 --
 -- Errors are LuaSocket's words: "closed" (the connection, the socket, or the
 -- network service itself is gone: a restarted service knows none of the
@@ -250,9 +252,33 @@ function Tcp:getpeername()
   return addr, port, "inet"
 end
 
+-- L4ua's: c:give(id) hands the socket to the task of thread id (this
+-- object is closed after it) -> the handle and the data received and not
+-- yet read here, for socket.adopt in that task; or nil, err.
+function Tcp:give(id)
+  if not self.h then return nil, "closed" end
+  local ok, err = call(P.GIVE, self.h, id.raw)
+  if not ok then return nil, err end
+  local h, buf = self.h, self.buf
+  self.h, self.buf = nil, ""
+  return h, buf
+end
+
 function Tcp:setoption() return 1 end
 function Tcp:dirty() return #self.buf > 0 end
 function Tcp:getfd() return self.h or -1 end
+
+-- socket.adopt(handle, [buffered]) -> a TCP socket object for a handle
+-- another task gave this one (c:give), with the data it had buffered.
+function M.adopt(h, buffered)
+  if math.type(h) ~= "integer" then
+    error(("bad argument #1 to 'adopt' (integer expected, got %s)"):format(type(h)), 2)
+  end
+  local c = tcp_of(h)
+  c.buf = type(buffered) == "string" and buffered or ""
+  c.connected = true
+  return c
+end
 
 ---------------------------------------------------------------------------
 function M.udp()

@@ -257,6 +257,41 @@ case("try_and_protect", function()
   check(socket.skip(1, "a", "b") == "b", "skip")
 end)
 
+-- A connection accepted (here: made) in one task and served in another.
+case("socket_given_to_another_task", function()
+  local c = connect()
+  assert(c:send("ECHO one\nECHO two\n"))
+  check(c:receive() == "one", "the first line, read here")
+  local id = assert(l4.task.spawn{script = "taker.lua", args = {l4.self().raw}, name = "taker",
+                                  memcap = 4 << 20})
+  local h, buffered = assert(c:give(id))
+  check(select(2, c:receive()) == "closed", "the giver's object is closed")
+  local net = names.lookup("net")
+  local _, label, _, _, msg = l4.call(net, P.RECV, h, 10, 0)
+  check(label == 1 and msg:find("no such socket", 1, true), "the giver still reaches it: %s",
+        tostring(msg))
+  assert(l4.send(id, 1, h, buffered))
+  local from, _, got = l4.receive(id, 30000)
+  check(from and got == "two|from the taker", "the taker read %s", tostring(got))
+  local none, err = c:give(id)
+  check(none == nil and err == "closed", "giving a closed one: %s", tostring(err))
+end)
+
+case("sockets_per_task_limit", function()
+  local before = assert(socket.stats()).sockets
+  local held, err = {}, nil
+  for i = 1, 70 do
+    local u
+    u, err = socket.udp()
+    if not u then break end
+    held[i] = u
+  end
+  check(#held + before <= 64 and err and err:find("too many sockets", 1, true),
+        "%d sockets, then %s", #held, tostring(err))
+  for _, u in ipairs(held) do u:close() end
+  check(assert(socket.stats()).sockets == before, "all closed again")
+end)
+
 case("bad_input", function()
   local c = assert(socket.tcp())
   local none, err = c:connect("10.0.2.2", 0)
