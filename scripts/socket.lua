@@ -170,9 +170,9 @@ function Tcp:send(data, i, j)
   return j
 end
 
--- More data into the buffer: true, or nil, err.
-local function fill(self, dl, want)
-  local ok, data = call(P.RECV, self.h, math.min(math.max(want or P.CHUNK, 1), P.CHUNK), ms(dl))
+-- More data into the buffer (for a line): true, or nil, err.
+local function fill(self, dl)
+  local ok, data = call(P.RECV, self.h, P.CHUNK, ms(dl))
   if not ok then return nil, data end
   self.buf = self.buf .. data
   return true
@@ -201,31 +201,36 @@ function Tcp:receive(pattern, prefix)
       end
     end
   elseif pattern == "*a" or pattern == "a" then
+    -- pieces in a list, joined once (no copy of all so far per piece)
+    local parts = {self.buf}
+    self.buf = ""
     while true do
-      ok, err = fill(self, dl)
+      local data
+      ok, data = call(P.RECV, self.h, P.CHUNK, ms(dl))
       if not ok then
-        local all = self.buf
-        self.buf = ""
-        if err == "closed" then return prefix .. all end
-        return nil, err, prefix .. all
+        local all = table.concat(parts)
+        if data == "closed" then return prefix .. all end
+        return nil, data, prefix .. all
       end
+      parts[#parts + 1] = data
     end
   else
     local n = math.tointeger(tonumber(pattern))
     if not n or n < 0 then
       error("bad argument #1 to 'receive' (invalid receive pattern)", 2)
     end
-    while #self.buf < n do
-      ok, err = fill(self, dl, n - #self.buf)
-      if not ok then
-        local part = self.buf
-        self.buf = ""
-        return nil, err, prefix .. part
-      end
+    local parts, have = {self.buf}, #self.buf
+    self.buf = ""
+    while have < n do           -- asks for no more than is missing
+      local data
+      ok, data = call(P.RECV, self.h, math.min(n - have, P.CHUNK), ms(dl))
+      if not ok then return nil, data, prefix .. table.concat(parts) end
+      parts[#parts + 1] = data
+      have = have + #data
     end
-    local data = self.buf:sub(1, n)
-    self.buf = self.buf:sub(n + 1)
-    return prefix .. data
+    local all = table.concat(parts)
+    self.buf = all:sub(n + 1)
+    return prefix .. all:sub(1, n)
   end
 end
 
