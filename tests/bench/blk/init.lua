@@ -29,11 +29,16 @@ local names = assert(l4.task.spawn{script = "service_task.lua", name = "names",
                                    prio = 190, memcap = 4 << 20})
 require("names").use(names)
 l4.sys.set_names(names)
+-- hang: under icount a request's time in the device is the host's, and a
+-- loaded host makes it seconds of guest time: the supervisor's default 5 s
+-- without an answer then took the manager, which waited for the root's
+-- libc lock, for hung, and its restart reset the disk under the benchmark
+-- (hang in each entry)
 assert(require("supervisor").start{names = names, prio = 210, services = {
   {name = "devices", script = "devmgr.lua", thread = true, restart = "always",
-   prio = 175, memcap = 4 << 20},
+   prio = 175, memcap = 4 << 20, hang = 120000},
   {name = "disk0", script = "virtio_blk.lua", args = {"disk0"}, ping = 1,
-   restart = "on-failure", prio = 160, memcap = 8 << 20},
+   restart = "on-failure", prio = 160, memcap = 8 << 20, hang = 120000},
 }})
 -- the file service on the disk, and this task's io through it
 local files = assert(l4.task.spawn{name = "files", script = "files.lua",
