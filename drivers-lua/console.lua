@@ -20,7 +20,7 @@ M.WRITE = 0x101     -- string: bytes to show -> 0, bytes taken
 M.READ = 0x102      -- w0: most bytes wanted -> 0, string (at least 1 byte)
 M.EDIT = 0x103      -- w0: cursor column, string: the edit line -> 0
 M.DONE = 0x104      -- the edit line is finished -> 0
-M.INTR = 0x105      -- w0: a thread to notify of Ctrl-C (0: none) -> 0
+M.INTR = 0x105      -- w0: a thread to notify of Ctrl-C (0: none), w1: 1 to interrupt it -> 0
 M.INFO = 0x106      -- -> 0, bytes in, bytes out, interrupts, input dropped
 M.NOTE = 0x107      -- server -> the INTR thread: Ctrl-C typed at w0 (l4.clock(), us)
 -- The REPL's history, kept by the server so that it outlives the session
@@ -33,6 +33,12 @@ M.HIST_SET = 0x10a  -- string: the lines joined by "\n" (replaces them) -> 0
 -- bytes and finished edit lines, without the edit line's redraws.
 M.TAIL = 0x10b      -- w0: most bytes wanted (<= TAIL_MAX) -> 0, string
 M.TAIL_MAX = 8192
+-- A backend without an interrupt (a TCP connection: scripts/tcp_console.lua)
+-- has a thread of the server's own task that reads the line and hands
+-- the bytes over; only such a thread may (input is the REPL's: the root's
+-- power).
+M.INPUT = 0x10c     -- string: bytes that arrived -> 0
+M.HANGUP = 0x10d    -- the line is gone -> 0; the server's thread ends
 -- Reply labels: done; a READ taken over by another client; no such request.
 M.OK, M.TAKEN, M.UNKNOWN = 0, 1, 2
 M.READ_MAX = 4096
@@ -76,8 +82,11 @@ function Con:done()
   call(self, M.DONE)
 end
 
-function Con:on_interrupt(id)
-  call(self, M.INTR, id and id.raw or 0)
+-- direct: the server interrupts id itself (l4.thread.interrupt) rather
+-- than sending it NOTE: for a server and a REPL in the root task with no
+-- watcher between them (a TCP session).
+function Con:on_interrupt(id, direct)
+  call(self, M.INTR, id and id.raw or 0, direct and 1 or 0)
 end
 
 function Con:history()

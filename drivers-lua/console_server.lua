@@ -21,6 +21,11 @@
 -- Ctrl-C typed while nobody reads and no edit line is up (a chunk is
 -- running) is not input: the INTR thread gets a NOTE instead.
 --
+-- A backend without an interrupt line (a TCP connection) has its input
+-- handed over by a thread of this task (INPUT), which says HANGUP when
+-- the line is gone: the loop returns then. Ctrl-C may interrupt the REPL
+-- thread itself (INTR with w1 = 1) where no watcher stands between.
+--
 -- Live reload: the server answers the service framework's PING, INFO and
 -- RELOAD (scripts/service_proto.lua), so `reload console console_server.lua`
 -- at the REPL, or tools/l4ua, replaces this code in the running driver:
@@ -55,7 +60,8 @@ function M.serve(backend, opts)
   return M.run{
     backend = backend, name = opts.name or "console", version = M.VERSION,
     width = opts.width or 80, max_input = opts.max_input or (1 << 20),
-    irq = assert(l4.irq.attach(backend:irq_line())),
+    -- a backend with no interrupt line gets its input from a pump (INPUT)
+    irq = backend.irq_line and assert(l4.irq.attach(backend:irq_line())) or nil,
     input = {}, input_n = 0, head = 1,          -- queued chunks, bytes, first chunk
     reader = nil, reader_max = nil,             -- the client waiting in READ
     edit = nil, edit_col = nil,                 -- the edit line, if one is up
@@ -142,7 +148,11 @@ function M.run(st)
     if s:find("\3", 1, true) and not st.reader and not st.edit and st.note_to then
       s = s:gsub("\3", "")
       stats.intr = stats.intr + 1
-      l4.send(st.note_to, NOTE_WAIT, proto.NOTE, l4.clock())
+      if st.intr_direct then
+        l4.thread.interrupt(st.note_to, ("interrupted@%d"):format(l4.clock()))
+      else
+        l4.send(st.note_to, NOTE_WAIT, proto.NOTE, l4.clock())
+      end
     end
     if #s == 0 then return end
     stats.bin = stats.bin + #s
@@ -243,7 +253,20 @@ function M.run(st)
       rto, rlabel, ra = from, proto.OK, n > 0 and tail():sub(-n) or ""
     elseif label == proto.INTR then
       st.note_to = (a and a ~= 0) and l4.id(a) or nil
+      -- interrupting it ourselves: only a thread of our own task
+      st.intr_direct = b == 1 and st.note_to ~= nil and st.note_to.task == l4.self().task
       rto, rlabel = from, proto.OK
+    elseif (label == proto.INPUT or label == proto.HANGUP) and not st.irq then
+      if from.task ~= l4.self().task then
+        rto, rlabel = from, proto.UNKNOWN        -- input comes from our own pump only
+      elseif label == proto.INPUT then
+        keys(a or "")
+        rto, rlabel = from, proto.OK
+      else
+        l4.reply(from, proto.OK)
+        if st.reader then l4.reply(st.reader, proto.TAKEN) end
+        return "hangup"                            -- the server's thread ends
+      end
     elseif label == proto.INFO then
       rto, rlabel, ra, rb = from, proto.OK, stats.bin, stats.bout
       from, label, a, b = l4.reply_wait(rto, rlabel, ra, rb, stats.intr, stats.dropped)

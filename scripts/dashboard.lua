@@ -95,7 +95,6 @@ function M.main(port)
   local srv = httpd.new(function() end)
   srv.handler = M.app(sysinfo_provider(), srv)
   assert(srv:listen("*", port or 80))
-  print(("httpd: the dashboard on port %d"):format(port or 80))
   srv:run()
 end
 

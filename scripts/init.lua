@@ -204,6 +204,19 @@ if has_disk or has_net then
                              restart = "on-failure", prio = 160, memcap = 8 << 20})
     table.insert(s, at + 2, {name = "net", script = "net.lua", args = {"net0"}, ping = 1,
                              restart = "always", prio = 155, memcap = 32 << 20})
+    -- 6d. What a person reaches over the network (docs/network.md), last:
+    --     the REPL on TCP port 23 (tcp_console.lua: a root thread, as the
+    --     REPL needs the root's rights; each connection gets a console
+    --     server and a REPL session of its own, 8 at most), and the
+    --     dashboard on port 80 (dashboard_task.lua: a task of its own that
+    --     holds no right of the root; it asks sysinfo). Not named: they
+    --     answer no request (each waits in its socket), so `services`
+    --     shows them from the supervisor, without asking them.
+    table.insert(s, {name = "telnet", script = "tcp_console.lua", args = {"listen", 23, 8},
+                     thread = true, ping = false, restart = "always", prio = 120,
+                     memcap = 4 << 20, register = false})
+    table.insert(s, {name = "httpd", script = "dashboard_task.lua", args = {80}, ping = false,
+                     restart = "always", prio = 90, memcap = 16 << 20, register = false})
   end
 end
 

@@ -29,17 +29,32 @@
 -- fails and the host tool says so, a COM2 REPL goes on on the new driver
 -- (docs/console.md "Consoles and sessions"). If none comes, the agent
 -- fails, and the guardian starts a new agent once a driver serves.
-local com2_name = ... or "com2"
+--
+-- Over TCP (scripts/tcp_console.lua) the same agent serves one
+-- connection: its argument is then the connection's console server (a raw
+-- id, not a name) and "repl": it starts in the REPL (a person with telnet
+-- or nc lands at a prompt), Ctrl-] leaves it for the frames above
+-- (tools/l4ua push --tcp), CONSOLE goes back; Ctrl-C interrupts a chunk.
+-- When the connection ends the agent ends, quietly.
+local com2_name, mode = ...
+com2_name = com2_name or "com2"
 local console = require "console"
 local consoles = require "consoles"
 local files = require "files"
 
 local com2, con
 local in_repl = false               -- a COM2 REPL prints to COM2 (session below)
+local fixed = math.type(com2_name) == "integer" and l4.id(com2_name) or nil  -- a TCP line
 
 -- Finds the COM2 server that runs now (another than `gone`), waiting up
 -- to 3 s (a restarted driver may not be listed yet) -> whether it did.
+-- A TCP line's server is the one it was given, and is not started again.
 local function find(gone)
+  if fixed then
+    if gone then return false end
+    com2, con = fixed, console.open(fixed)
+    return true
+  end
   for _ = 1, 60 do
     local id = consoles.find(com2_name)
     if id and id ~= gone then
@@ -165,21 +180,18 @@ local function push(name, source)
   return "OK " .. tostring(version)
 end
 
--- A console for the REPL: COM2's, but a read that meets Ctrl-] ends
--- the session (the coroutine the REPL runs in yields, and is dropped).
-local proxy = setmetatable({}, {__index = function(_, k)
-  if con[k] == nil then return nil end
-  return function(_, ...) return con[k](con, ...) end
-end})
-function proxy:read()
+-- The REPL's input: the keys that came (up to a Ctrl-]), or nil and
+-- "detached" (Ctrl-] was typed: leave the REPL) or "lost: why" (the line
+-- is gone).
+local function keys()
   if #pending == 0 then
     local ok, e = pcall(fill)
-    if not ok then coroutine.yield("lost: " .. tostring(e)) end   -- COM2 is gone
+    if not ok then return nil, "lost: " .. tostring(e) end
   end
   local i = pending:find(DETACH, 1, true)
   if i == 1 then
     pending = pending:sub(2)
-    coroutine.yield("detached")
+    return nil, "detached"
   end
   local s = pending:sub(1, (i or #pending + 1) - 1)
   pending = pending:sub(#s + 1)
@@ -189,13 +201,30 @@ end
 local function session()
   l4.sys.set_console(com2, "thread")
   in_repl = true
-  con:write(("\nL4ua REPL on COM2: Lua %s; Ctrl-] leaves\n"):format(_VERSION:match("[%d.]+$")))
-  local co = coroutine.create(function() require("repl").run(proxy, _G) end)
-  local ok, e = coroutine.resume(co)
+  if fixed then
+    pcall(con.on_interrupt, con, l4.self(), true)   -- Ctrl-C: the server interrupts us
+    con:write(("\nL4ua REPL over TCP: Lua %s; `help` lists commands\n"):format(_VERSION:match("[%d.]+$")))
+  else
+    con:write(("\nL4ua REPL on COM2: Lua %s; Ctrl-] leaves\n"):format(_VERSION:match("[%d.]+$")))
+  end
+  -- The REPL runs on this thread's own Lua state, not in a coroutine: an
+  -- interrupt (Ctrl-C, l4.thread.interrupt) hooks the thread's main state,
+  -- and a coroutine made before it would not see it. Each turn is
+  -- protected, as repl.run's are: an interrupt that lands between two
+  -- chunks is reported, not fatal.
+  local r = require("repl").new(con, _G)
+  local why
+  while not why do
+    local ok, e = pcall(function()
+      local s
+      s, why = keys()
+      if s then r:feed(s) end
+    end)
+    if not ok then r:recover(e) end
+  end
   in_repl = false
   l4.sys.set_console(nil, "thread")
-  if not ok then print("push agent: the COM2 REPL failed: " .. tostring(e)) end
-  if ok and tostring(e):find("^lost") then error("push agent: " .. e, 0) end
+  if why:find("^lost") then error("push agent: " .. why, 0) end
   -- The REPL left its edit line up (it was reading); while one is up the
   -- server redraws it after every write, so each answer line would come
   -- out as "\r\27[KOK 3\r\n\r> " and tools/l4ua would never find it.
@@ -203,30 +232,37 @@ local function session()
   con:write("[left the REPL]\n")
 end
 
-while true do
-  local l = line()
-  local name, len, sum = l:match("^L4UA%-PUSH ([%w_%.%-]+) (%d+) (%x+)$")
-  if name then
-    len = math.tointeger(tonumber(len))
-    if not len or len > MAX then
-      bytes(len and math.min(len, MAX) or 0)
-      pending = ""
-      reply(("ERR too large: %s bytes (at most %d)"):format(tostring(len), MAX))
-    else
-      local data, why = bytes(len)
-      if not data then
-        reply("ERR " .. why)
-      elseif crc32(data) ~= tonumber(sum, 16) then
-        reply(("ERR checksum mismatch: got %08x, want %s"):format(crc32(data), sum:lower()))
+local function frames()
+  if mode == "repl" then session() end
+  while true do
+    local l = line()
+    local name, len, sum = l:match("^L4UA%-PUSH ([%w_%.%-]+) (%d+) (%x+)$")
+    if name then
+      len = math.tointeger(tonumber(len))
+      if not len or len > MAX then
+        bytes(len and math.min(len, MAX) or 0)
+        pending = ""
+        reply(("ERR too large: %s bytes (at most %d)"):format(tostring(len), MAX))
       else
-        reply(push(name, data))
+        local data, why = bytes(len)
+        if not data then
+          reply("ERR " .. why)
+        elseif crc32(data) ~= tonumber(sum, 16) then
+          reply(("ERR checksum mismatch: got %08x, want %s"):format(crc32(data), sum:lower()))
+        else
+          reply(push(name, data))
+        end
       end
+    elseif l == "PING" then
+      reply("PONG")
+    elseif l == "CONSOLE" then
+      session()
+    elseif l ~= "" and l ~= DETACH then   -- tools/l4ua starts with Ctrl-]: out of a REPL
+      reply("ERR not a frame: " .. l:sub(1, 60))
     end
-  elseif l == "PING" then
-    reply("PONG")
-  elseif l == "CONSOLE" then
-    session()
-  elseif l ~= "" and l ~= DETACH then   -- tools/l4ua starts with Ctrl-]: out of a REPL
-    reply("ERR not a frame: " .. l:sub(1, 60))
   end
 end
+
+-- A TCP line that is gone ends the agent without an error (nothing failed);
+-- COM2 that does not come back is a failure, for the guardian to see.
+if fixed then pcall(frames) else frames() end

@@ -29,8 +29,10 @@ M.LOG_TAIL = 4096       -- bytes of each log in a snapshot
 local function kib(b) return b and (b + 1023) // 1024 or nil end
 
 -- The services as the REPL's `services` shows them (service.list), but
--- without asking this thread itself, which is busy answering.
-local function services()
+-- without asking this thread itself, which is busy answering, nor the
+-- client that asked (`from`: it waits for our reply, and a request from
+-- us would reach it as that reply).
+local function services(from)
   local service = require "service"
   local ok, entries = pcall(require("names").list)
   if not ok or type(entries) ~= "table" then return {} end
@@ -43,18 +45,20 @@ local function services()
     seen[e.name] = true
     local row = {name = e.name, id = tostring(e.id), state = "running"}
     local i, _, code
+    local s = sup[e.name]
     if e.id == me then
       i = {version = M.service.version, requests = M.requests, errors = M.errors}
+    elseif e.id == from then
+      row.state = "running"     -- the client (the HTTP server) is asking
     else
       i, _, code = service.info(e.id, 200)
     end
     if i then
       row.version, row.requests, row.errors = i.version and tostring(i.version), i.requests, i.errors
       row.reloads = i.reloads
-    else
+    elseif code then
       row.state = code == service.E_NOTSERVICE and "not a service" or "no answer"
     end
-    local s = sup[e.name]
     if s then
       if s.state ~= "running" then row.state = s.state end
       row.restarts = s.restarts
@@ -78,7 +82,7 @@ local function console_tail()
 end
 
 -- The system now, as a table of plain values (ids as text).
-function M.snapshot(state)
+function M.snapshot(state, from)
   local names = {}
   names[l4.kip.root.task], names[l4.kip.sigma0.task] = "root", "sigma0"
   local tasks = {}
@@ -105,7 +109,7 @@ function M.snapshot(state)
   local klog = l4.sys.klog()
   return {
     uptime_ms = l4.clock() // 1000,
-    tasks = tasks, threads = threads, irqs = irqs, services = services(),
+    tasks = tasks, threads = threads, irqs = irqs, services = services(from),
     memory = {["pool KiB"] = s.pool * 4, ["pool free KiB"] = s.free * 4,
               ["reserved for heaps KiB"] = s.reserved * 4, ["tasks running"] = s.tasks,
               ["kernel heap KiB"] = kib(kused), ["kernel heap max KiB"] = kib(klimit),
@@ -166,9 +170,9 @@ M.service = {
   init = function(state) state.lua = false end,
   migrate = function(old) return {lua = old.lua or false} end,
   handlers = {
-    [M.SNAPSHOT] = function(state)
+    [M.SNAPSHOT] = function(state, from)
       M.requests = M.requests + 1
-      return require("service").encode(M.snapshot(state))
+      return require("service").encode(M.snapshot(state, from))
     end,
     [M.RELOAD_SERVICE] = function(state, from, name)
       M.requests = M.requests + 1

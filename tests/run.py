@@ -777,6 +777,7 @@ def run_repl(res, build):
     import term
     import cases
     import push_cases       # tools/l4ua end to end, after the console's cases
+    import net_cases        # the REPL, push and the dashboard over the network
     import restart_cases    # the consoles killed and crashed, last
     only = os.environ.get("REPL_CASES")
     logdir = os.path.join(build, "tests", "logs")
@@ -785,7 +786,7 @@ def run_repl(res, build):
     s.build = build         # push_cases: its com2.sock
     dead = None
     try:
-        for case in (cases.CASES[:1] + push_cases.EARLY + cases.CASES[1:] + push_cases.CASES
+        for case in (cases.CASES[:1] + push_cases.EARLY + cases.CASES[1:] + push_cases.CASES + net_cases.CASES
                      + restart_cases.CASES):
             name = "repl." + case.__name__[2:]
             if only and case.__name__[2:] not in only.split(",") and case is not cases.CASES[0]:

@@ -1,0 +1,233 @@
+"""What a person does with the network (docs/network.md), in the boot of
+tests/repl/cases.py, whose make run forwards the guest's TCP port 23 (the
+REPL) and 80 (the dashboard) to free ports of the host's localhost
+(term.free_ports): the REPL over a raw socket as nc would use it,
+several sessions at once, Ctrl-C; tools/l4ua console --tcp on a pty;
+push --tcp; watch --tcp and its edit-to-running time; the dashboard in
+headless chromium against the booted system. run.py's run_repl runs these
+after push_cases."""
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+import cases
+import push_cases
+import term
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+TOOL = os.path.join(ROOT, "tools", "l4ua")
+TCP_PROMPT = rb"\r> \x1b\[K"
+
+
+def port(s, which):
+    """The host port make run forwards to the guest's REPL ("REPL_PORT") or
+    HTTP ("HTTP_PORT") port in this boot (term.free_ports)."""
+    return int(dict(p.split("=", 1) for p in s.ports)[which])
+
+
+class Raw:
+    """A TCP connection to the guest's REPL, as nc would make it."""
+
+    def __init__(self, s, timeout=30):
+        self.c = socket.create_connection(("127.0.0.1", port(s, "REPL_PORT")), timeout=timeout)
+        self.out = b""
+        self.pos = 0
+
+    def send(self, data):
+        self.c.sendall(data.encode() if isinstance(data, str) else data)
+
+    def expect(self, pattern, timeout=20):
+        rx = re.compile(pattern.encode() if isinstance(pattern, str) else pattern)
+        until = time.monotonic() + timeout
+        while True:
+            m = rx.search(self.out, self.pos)
+            if m:
+                self.pos = m.end()
+                return m
+            left = until - time.monotonic()
+            if left <= 0:
+                raise term.Timeout(f"no {pattern!r} within {timeout} s; got {self.out[-300:]!r}")
+            self.c.settimeout(left)
+            try:
+                data = self.c.recv(65536)
+            except socket.timeout:
+                continue
+            if not data:
+                raise term.Timeout(f"the connection closed; got {self.out[-300:]!r}")
+            self.out += data
+
+    def run(self, line, want, timeout=20):
+        self.send(line + "\r")
+        m = self.expect(rb"\r\n" + want.encode() + rb"\r?\r\n", timeout)
+        self.expect(TCP_PROMPT, timeout)
+        return m
+
+    def close(self):
+        self.c.close()
+
+
+def c_tcp_repl_with_a_raw_socket(s):
+    # several sessions at once, each its own REPL (its own globals), the
+    # same commands as on the serial line, and Ctrl-C
+    a = Raw(s)
+    b = Raw(s)
+    try:
+        for r in (a, b):
+            r.expect(rb"L4ua REPL over TCP: Lua 5\.4", 30)
+            r.expect(TCP_PROMPT)
+        a.run("6 * 7", "42")
+        a.send("where = 'a'\r")
+        a.expect(TCP_PROMPT)
+        b.send("where = 'b'\r")
+        b.expect(TCP_PROMPT)
+        a.run("=where", '"a"')
+        b.run("=where", '"b"')
+        a.send("ps\r")
+        a.expect(r"TASK NAME +THREAD +STATE +PRIO +CPU ms")
+        a.expect(TCP_PROMPT)
+        t0 = time.monotonic()
+        b.send("while true do end\r")
+        time.sleep(0.5)
+        b.send(b"\x03")
+        b.expect(r"interrupted \(\d+ ms after Ctrl-C\)", 20)
+        b.expect(TCP_PROMPT)
+        print(f"  Ctrl-C over TCP: back at the prompt {time.monotonic() - t0 - 0.5:.2f} s after the key",
+              flush=True)
+        b.run("=1 + 1", "2")
+    finally:
+        a.close()
+        b.close()
+    # the serial console saw nothing of it and goes on
+    cases.run(s, "=where", "nil")
+
+
+def c_tcp_sessions_end_with_their_connection(s):
+    # a closed connection ends its threads: `ps` at the serial console
+    # shows as many root threads as before
+    s.send("function nthreads() local n = 0 for _, t in ipairs(l4.sys.threads()) do "
+           "if t.task == l4.kip.root.task then n = n + 1 end end return n end\r")
+    cases.prompt(s)
+    m = cases.run(s, "=nthreads()", r"(\d+)")
+    before = int(m.group(1))
+    conns = [Raw(s) for _ in range(3)]
+    for r in conns:
+        r.expect(TCP_PROMPT, 30)
+    m = cases.run(s, "=nthreads()", r"(\d+)")
+    assert int(m.group(1)) >= before + 9, f"{before} root threads, then {m.group(1)} with 3 sessions"
+    for r in conns:
+        r.close()
+    until = time.monotonic() + 15
+    while True:
+        m = cases.run(s, "=nthreads()", r"(\d+)")
+        if int(m.group(1)) == before:
+            break
+        assert time.monotonic() < until, f"{m.group(1)} root threads 15 s after, {before} before"
+        time.sleep(0.5)
+
+
+def c_tcp_console_tool_on_a_pty(s):
+    env = dict(os.environ, REPL_PORT=str(port(s, "REPL_PORT")))
+    t = term.Session(ROOT, s.build, os.path.join(s.build, "tests", "logs", "console-tcp.log"),
+                     env=env, argv=[TOOL, "console", "--tcp"])
+    try:
+        t.expect(r"\[l4ua: console over TCP; Ctrl-\] leaves\]", 20)
+        t.expect(r"L4ua REPL over TCP", 30)
+        t.expect(TCP_PROMPT, 20)
+        t.send("12")
+        t.send("\x1b[D")            # left arrow: the line editor, as on the serial line
+        t.send("3\r")
+        t.expect(rb"\r\n132\r?\r\n", 20)
+        t.expect(TCP_PROMPT)
+        t.send("collectg")
+        t.send("\t")                # Tab completes
+        t.expect(r"collectgarbage", 20)
+        t.send("\x15")              # Ctrl-U clears the line
+        t.send("\x1d")              # Ctrl-] leaves
+        t.expect(r"\[l4ua: left the console\]", 20)
+    finally:
+        t.close()
+
+
+def c_push_over_tcp(s):
+    s.send("service = require 'service'\r")
+    cases.prompt(s)
+    env = dict(os.environ, REPL_PORT=str(port(s, "REPL_PORT")))
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "echo.lua")
+        with open(path, "w") as f:
+            f.write(push_cases.changed_echo(51, "over tcp"))
+        p = subprocess.run([TOOL, "push", path, "--tcp"], capture_output=True, text=True,
+                           timeout=60, env=env)
+        assert p.returncode == 0 and "echo: version 51" in p.stdout, (p.returncode, p.stdout, p.stderr)
+    cases.run(s, "select(2, service.call('echo', 1, 'hi'))", r'"over tcp"\t"hi"', timeout=20)
+    # the same checked transfer: a wrong checksum changes nothing
+    data = push_cases.changed_echo(52, "broken").encode()
+    r = Raw(s)
+    try:
+        r.expect(TCP_PROMPT, 30)
+        r.send(b"\x1d\n")
+        r.expect(r"\[left the REPL\]")
+        r.send(f"L4UA-PUSH echo {len(data)} 00000000\n".encode() + data)
+        r.expect(r"ERR checksum mismatch: got [0-9a-f]{8}, want 00000000")
+        r.send(b"CONSOLE\n")            # and back to a REPL on the same connection
+        r.expect(TCP_PROMPT, 20)
+        r.run("=2 + 3", "5")
+    finally:
+        r.close()
+    cases.run(s, "select(2, service.call('echo', 1, 'hi'))", r'"over tcp"\t"hi"', timeout=20)
+
+
+def c_watch_over_tcp_edit_to_running(s):
+    # save a file -> the new version answers: watch polls every 20 ms and
+    # pushes over one TCP connection; its line comes once the guest said OK
+    # (the new version serving)
+    env = dict(os.environ, REPL_PORT=str(port(s, "REPL_PORT")))
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "echo.lua")
+        with open(path, "w") as f:
+            f.write(push_cases.changed_echo(60, "watched"))
+        w = subprocess.Popen([TOOL, "watch", "--tcp", "--interval", "0.02", d], env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            assert "watching 1 .lua files" in w.stdout.readline()
+            times = []
+            for v in range(61, 67):
+                time.sleep(0.3)
+                t0 = time.monotonic()
+                with open(path, "w") as f:
+                    f.write(push_cases.changed_echo(v, "watched"))
+                line = w.stdout.readline()
+                times.append((time.monotonic() - t0) * 1000)
+                assert f"echo: version {v}" in line, line
+        finally:
+            w.kill()
+            w.wait()
+    times.sort()
+    print(f"  edit-to-running over TCP (watch --tcp --interval 0.02): "
+          f"{', '.join(f'{t:.0f}' for t in times)} ms wall; median {times[len(times) // 2]:.0f} ms",
+          flush=True)
+    cases.run(s, "select(2, service.call('echo', 1, 'hi'))", r'"watched"\t"hi"', timeout=20)
+
+
+def c_dashboard_in_a_browser(s):
+    shot = os.path.join(s.build, "tests", "logs", "dashboard.png")
+    p = subprocess.run(["/usr/bin/python3", os.path.join(ROOT, "tests", "host", "net", "browser.py"),
+                        f"http://127.0.0.1:{port(s, 'HTTP_PORT')}", shot],
+                       capture_output=True, text=True, timeout=180)
+    print("\n".join("  " + l for l in p.stdout.splitlines()), flush=True)
+    assert p.returncode == 0 and re.search(r"browser: \d+ passed, 0 failed", p.stdout), \
+        p.stdout + p.stderr
+    # the reload the page asked for is said at the console
+    s.expect(r"sysinfo: echo reloaded \(asked by [0-9a-f.]+\): version \d+, generation \d+", 20)
+    s.send("\r")
+    cases.prompt(s)
+
+
+CASES = [c_tcp_repl_with_a_raw_socket, c_tcp_sessions_end_with_their_connection,
+         c_tcp_console_tool_on_a_pty, c_push_over_tcp, c_watch_over_tcp_edit_to_running,
+         c_dashboard_in_a_browser]
