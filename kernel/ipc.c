@@ -531,12 +531,17 @@ void ipc_release_waiters(struct thread *gone)
         sched_cancel_timeout(s);
         sched_make_ready(s);
     }
+    ipc_release_callers(gone, L4_IPC_RCV_ABORTED);
+}
+
+void ipc_release_callers(struct thread *gone, unsigned code)
+{
     for (unsigned tn = 1; tn < L4_MAX_TASKS; tn++) {
         struct space *s = tasks[tn];
         for (unsigned i = 0; s && i < L4_MAX_LTHREADS; i++) {
             struct thread *r = s->threads[i];
             if (r && r->state == TS_RECV_WAIT && r->partner == gone->id)
-                end_wait(r, 0, L4_IPC_RCV_ABORTED);
+                end_wait(r, 0, code);
         }
     }
 }

@@ -33,6 +33,12 @@ void ipc_cancel(struct thread *t);
 void ipc_abort(struct thread *t);
 /* Wakes every thread that waits for t with "aborted" (t goes away). */
 void ipc_release_waiters(struct thread *t);
+/* Ends the wait of every thread that waits for a reply from t, with
+ * code: "aborted" when t goes away; "cancelled" when it starts afresh
+ * and owes them nothing (L4_EXREGS_RESTART), so that a faulter faults
+ * again, to the new body. Its queued senders stay. A scan of every
+ * thread: its cost grows with the number of tasks. */
+void ipc_release_callers(struct thread *t, unsigned code);
 /* A finite timeout of t ran out. */
 void ipc_timeout(struct thread *t);
 /* The current thread (in user mode at the fault) calls its pager (or

@@ -121,7 +121,9 @@ static void sys_thread_schedule(struct trap_frame *f)
  * the old values, and its flags. With EXREGS_DELETE = L4_EXREGS_DELETE
  * (exactly; any other value is ignored): deletes the thread instead (not
  * lthread 0, not the caller), so that the number can serve a new thread,
- * with the next version. */
+ * with the next version. With L4_EXREGS_RESTART: the threads waiting for
+ * its reply get "cancelled" (a pager restarted in place: they fault
+ * again, to its new body). */
 static void sys_lthread_ex_regs(struct trap_frame *f)
 {
     uint64_t lt = sys_arg(f, EXREGS_LTHREAD), ip = sys_arg(f, EXREGS_IP);
@@ -142,12 +144,15 @@ static void sys_lthread_ex_regs(struct trap_frame *f)
         }
         return;
     }
+    bool restart = sys_arg(f, EXREGS_DELETE) == L4_EXREGS_RESTART;
     struct thread_regs r = { ip, sp, sys_arg(f, EXREGS_PAGER), sys_arg(f, EXREGS_EXC), 0 };
     struct thread *t = thread_ex_regs(current, (unsigned)lt, &r);
     if (!t) {
         sys_result(f, L4_ENOMEM);       /* could not create it */
         return;
     }
+    if (restart)    /* a new body: what callers wait for will not come */
+        ipc_release_callers(t, L4_IPC_RCV_CANCELLED);
     sys_result(f, L4_OK);
     sys_set(f, EXREGS_ID, t->id);
     sys_set(f, EXREGS_IP, r.ip);

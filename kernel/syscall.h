@@ -24,7 +24,8 @@ enum {
     SCHED_OLD_PRIO = 1, SCHED_OLD_SLICE = 2, SCHED_PARTNER = 3, SCHED_CPU = 4, SCHED_STATE = 5,
     /* lthread_ex_regs: in (~0 keeps each) and out (the old values) */
     EXREGS_LTHREAD = 0, EXREGS_IP = 1, EXREGS_SP = 2, EXREGS_PAGER = 3, EXREGS_EXC = 4,
-    EXREGS_DELETE = 5,      /* L4_EXREGS_DELETE: delete the thread instead */
+    EXREGS_DELETE = 5,      /* L4_EXREGS_DELETE: delete the thread instead;
+                               L4_EXREGS_RESTART: end its callers' waits */
     EXREGS_ID = 0, EXREGS_OLD_FLAGS = 5,
     /* task_new: in; out the first thread's id in TASK_ID */
     TASK_ID = 0, TASK_MCP = 1, TASK_IP = 2, TASK_SP = 3, TASK_PAGER = 4, TASK_CHIEF = 5,

@@ -14,6 +14,7 @@
 #define L4_SYS_THREAD_SCHEDULE  4
 #define L4_SYS_LTHREAD_EX_REGS  5
 #define L4_EXREGS_DELETE        0x44454c4554452121ull  /* lthread_ex_regs' r9: delete it */
+#define L4_EXREGS_RESTART       0x5245535441525421ull  /* r9: its callers' waits end too */
 #define L4_SYS_TASK_NEW         6
 #define L4_SYS_KDEBUG           7     /* debug output; not an L4 call */
 

@@ -140,6 +140,19 @@ static inline uint64_t l4_lthread_ex_regs(uint64_t lthread, uint64_t ip, uint64_
     return r;
 }
 
+/* As l4_lthread_ex_regs with a new ip and sp for a thread that ran: its
+ * new body owes nothing to the threads that wait for its reply, whose
+ * waits end "cancelled" (a faulter faults again, to the new body). */
+static inline uint64_t l4_lthread_restart(uint64_t lthread, uint64_t ip, uint64_t sp,
+                                          uint64_t *id)
+{
+    uint64_t a[6] = { lthread, ip, sp, ~0ull, ~0ull, L4_EXREGS_RESTART };
+    uint64_t r = l4_syscall6(L4_SYS_LTHREAD_EX_REGS, a);
+    if (id)
+        *id = a[0];
+    return r;
+}
+
 /* Deletes lthread `lthread` of my task (not 0, not myself): its number
  * then serves a new thread, with the next version (abi.md). */
 static inline uint64_t l4_lthread_delete(uint64_t lthread)

@@ -349,7 +349,10 @@ int rt_thread_start(unsigned lt, lua_State *L, int nargs, size_t stack, int prio
     }
     if (r == L4_OK) {
         uint64_t sp = rt_tstack_top(s->stack) - 8;     /* as after a call */
-        r = l4_lthread_ex_regs(lt, (uint64_t)thread_entry, sp, keep, keep, id, NULL);
+        /* in place: the parked body's callers (a task's fault that the
+         * old pager had received) wait for nothing: they call again */
+        r = in_place ? l4_lthread_restart(lt, (uint64_t)thread_entry, sp, id)
+                     : l4_lthread_ex_regs(lt, (uint64_t)thread_entry, sp, keep, keep, id, NULL);
     }
     if (r != L4_OK && in_place) {
         /* Not started: still parked, still waiting for a body. */

@@ -518,6 +518,53 @@ case("comeback_pager_killed_keeps_its_tasks", function()
   l4.task.delete(t)
 end)
 
+-- The pager killed while a task waits in a fault it got: the fault is
+-- not lost with the old body. A version of cb-pager that refuses every
+-- page of its region (the fault waits, unanswered) is killed; the kernel
+-- tells the faulter its pager started afresh ("aborted", the pager still
+-- there), the faulter faults again, and the new body serves it.
+local CLOSED = [[
+  local M = dofile('pager_zero.lua')
+  M.VERSION = 'closed'
+  function M.policy(p, page)
+    if page < p.lo or page >= p.hi then return nil, 'outside' end
+    return nil, 'closed'
+  end
+  return M
+]]
+case("comeback_pager_killed_while_a_task_faults", function()
+  local pager = assert(names.lookup("cb-pager"))
+  local function stats()
+    local from, label, served, refused = l4.call(pager, {timeout = 500}, 1)
+    return from and label == 0 and {served = served, refused = refused}
+  end
+  local from, label, why = l4.call(pager, {timeout = 3000}, service.RELOAD, CLOSED, "=closed")
+  check(from and label == 0, "the closed version was refused: %s %s", tostring(label), tostring(why))
+  local t = assert(l4.task.spawn{script = "comeback_paged.lua", pager = pager, name = "cb-paged3",
+                                 memcap = 16 << 20})
+  local f, l = l4.call(t, {timeout = 2000}, 2, 0x200000000000, pager.raw)
+  check(f and l == 0, "the task paged by cb-pager does not answer: %s", tostring(l))
+  local before
+  check(wait_for(2000, function()
+    before = stats()
+    return before and before.refused >= 1
+  end), "the fault was not refused (%s)", service.encode(before or {}))
+  local t0 = now_ms()
+  assert(l4.thread.kill(pager))
+  local after
+  check(wait_for(3000, function()
+    after = l4.thread.status(pager) == "running" and stats()
+    return after and after.served >= 1
+  end), "the fault waiting when the pager was killed was never served (%s; the task: %s)",
+        service.encode(after or {}), service.encode(l4.task.info(t) or {}))
+  figure("cb-pager, killed in a fault: it is served", now_ms() - t0)
+  check(service.info(pager).version == "1", "cb-pager did not restart from its code")
+  check(l4.task.info(t).state == "running", "the task: %s", l4.task.info(t).state)
+  local _, l2, total = l4.call(t, {timeout = 2000}, 1, 64)
+  check(l2 == 0 and total >= 64 * 1024, "the task does not grow after it: %s", tostring(l2))
+  l4.task.delete(t)
+end)
+
 local function reload_sched(tick)
   local old = assert(names.lookup("cb-sched"))
   local src = "local d = dofile('sched_policy.lua'); return {name = 'sched', version = 'broken', "
