@@ -261,23 +261,25 @@ static inline int push_message(lua_State *L, struct l4b_state *st, uint64_t from
     if (u + 2 * t + 4 > LUA_MINSTACK)
         luaL_checkstack(L, (int)(u + 2 * t + 4), "too many message values");
     push_id(L, st, from);
-    if (label == L4_LABEL_PAGEFAULT && u == 2 && t == 0) {
-        lua_pushvalue(L, UP_PF);
-        lua_pushinteger(L, (lua_Integer)L4_FAULT_ADDR(w[0]));
-        lua_pushinteger(L, (lua_Integer)w[1]);
-        lua_pushvalue(L, UP_ACC(w[0]));
-        return 5;
-    }
-    if (label == L4_LABEL_EXCEPTION && u == 4 && t == 0) {
-        lua_pushliteral(L, "exception");
-        for (unsigned i = 0; i < 4; i++)
-            lua_pushinteger(L, (lua_Integer)w[i]);
-        return 6;
-    }
-    if (label == L4_LABEL_IRQ && n == 0 && L4_IS_IRQ_ID(from)) {
-        lua_pushliteral(L, "irq");
-        lua_pushinteger(L, (lua_Integer)(from - L4_IRQ_ID(0)));
-        return 3;
+    if (__builtin_expect(label >= L4B_LABEL_DEBUG, 0)) {   /* the kernel's labels, one compare */
+        if (label == L4_LABEL_PAGEFAULT && u == 2 && t == 0) {
+            lua_pushvalue(L, UP_PF);
+            lua_pushinteger(L, (lua_Integer)L4_FAULT_ADDR(w[0]));
+            lua_pushinteger(L, (lua_Integer)w[1]);
+            lua_pushvalue(L, UP_ACC(w[0]));
+            return 5;
+        }
+        if (label == L4_LABEL_EXCEPTION && u == 4 && t == 0) {
+            lua_pushliteral(L, "exception");
+            for (unsigned i = 0; i < 4; i++)
+                lua_pushinteger(L, (lua_Integer)w[i]);
+            return 6;
+        }
+        if (label == L4_LABEL_IRQ && n == 0 && L4_IS_IRQ_ID(from)) {
+            lua_pushliteral(L, "irq");
+            lua_pushinteger(L, (lua_Integer)(from - L4_IRQ_ID(0)));
+            return 3;
+        }
     }
     lua_pushinteger(L, label);
     for (unsigned i = 0; i < u; i++)
@@ -318,6 +320,66 @@ static inline uint64_t offer(lua_State *L, struct l4b_state *st, uint64_t rcv, u
         st->utcb->rcv_window = window;
     }
     return rcv;
+}
+
+/* require("debug_agent").message(from, label, ...): the message is this
+ * C function's arguments (debug_message). */
+static int agent_call(lua_State *L)
+{
+    lua_getglobal(L, "require");
+    lua_pushliteral(L, "debug_agent");
+    lua_call(L, 1, 1);
+    lua_getfield(L, -1, "message");
+    lua_remove(L, -2);
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, 0);
+    return 0;
+}
+
+/* A debugger's message that an open receive took (L4B_LABEL_DEBUG): the
+ * state's debug agent answers it (or holds the thread stopped until the
+ * debugger lets it go); then the caller receives again. The agent is
+ * loaded at the first such message: a thread nobody debugs never runs
+ * it. An error of the agent is printed; its debugger sees a timeout. */
+__attribute__((noinline, cold))
+static void debug_message(lua_State *L, struct l4b_state *st, uint64_t from, uint64_t tag,
+                          struct l4_msg *m, uint64_t window)
+{
+    int top = lua_gettop(L);
+    lua_pushcfunction(L, agent_call);
+    int n = push_message(L, st, from, tag, m, window);
+    if (lua_pcall(L, n, 0, 0) != LUA_OK)
+        lua_writestringerror("debug agent: %s\n", lua_tostring(L, -1));
+    lua_settop(L, top);
+}
+
+/* An open receive of do_ipc took a debugger's message m: it goes to the
+ * agent and the receive is made again (with the same options: its timeout
+ * starts anew), until a message that is not the debugger's comes, which
+ * is pushed as do_ipc pushes it, or the receive fails. Out of do_ipc so
+ * that the round trip's path has one compare more and nothing else. */
+__attribute__((noinline, cold))
+static int debug_receive(lua_State *L, struct l4b_state *st, uint64_t from, struct l4_msg *m,
+                         uint64_t window, const struct opts *o)
+{
+    for (;;) {
+        debug_message(L, st, from, m->tag, m, window);
+        uint64_t rcv = offer(L, st, L4_RCV_OPEN, window);
+        uint64_t r = L4_IPC_RCV_CANCELLED;
+        struct rt_wait *wt = l4b_wait(st);
+        m->tag = 0;
+        memset(m->w, 0, sizeof m->w);
+        if (rt_wait_begin(wt)) {
+            r = l4_ipc(L4_NILTHREAD, L4_NODESC, rcv, L4_TIMEOUTS(o->snd, o->rcv, o->pf, o->pf),
+                       m, &from);
+            rt_wait_end(wt);
+        }
+        unsigned code = L4_IPC_ERR(r);
+        if (code != L4_IPC_OK)
+            return l4b_fail(L, l4b_ipc_error(code), code);
+        if (L4_TAG_LABEL(m->tag) != L4B_LABEL_DEBUG)
+            return push_message(L, st, from, m->tag, m, window);
+    }
 }
 
 /* One IPC of this state's thread. rcv: L4_NODESC, or the receive
@@ -361,6 +423,10 @@ static int do_ipc(lua_State *L, struct l4b_state *st, uint64_t dest, uint64_t ta
         lua_pushboolean(L, 1);
         return 1;
     }
+    /* the rare labels first (the kernel's and the debugger's): one compare */
+    if (__builtin_expect(L4_TAG_LABEL(m.tag) >= L4B_LABEL_DEBUG, 0) &&
+        L4_TAG_LABEL(m.tag) == L4B_LABEL_DEBUG && (rcv & L4_RCV_OPEN))
+        return debug_receive(L, st, from, &m, window, o);
     return push_message(L, st, from, m.tag, &m, window);
 }
 
@@ -491,8 +557,15 @@ static int ipc_pager_loop(lua_State *L)
             return l4b_fail(L, l4b_ipc_error(code), code);
         }
         if (L4_TAG_LABEL(m.tag) != L4_LABEL_PAGEFAULT || L4_TAG_U(m.tag) != 2 ||
-            L4_TAG_T(m.tag) != 0 || L4_IS_IRQ_ID(from))
-            return push_message(L, st, from, m.tag, &m, window);
+            L4_TAG_T(m.tag) != 0 || L4_IS_IRQ_ID(from)) {
+            if (L4_TAG_LABEL(m.tag) != L4B_LABEL_DEBUG)
+                return push_message(L, st, from, m.tag, &m, window);
+            debug_message(L, st, from, m.tag, &m, window);     /* the agent answers it */
+            dest = L4_NILTHREAD;
+            tag = L4_NODESC;
+            lua_settop(L, 2);
+            continue;
+        }
         uint64_t addr = L4_FAULT_ADDR(m.w[0]), ip = m.w[1];
         lua_pushvalue(L, 1);
         push_id(L, st, from);

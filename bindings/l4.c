@@ -212,7 +212,7 @@ static int constants_index(lua_State *L)
         { "enotsup", L4_SIGMA0_ENOTSUP }, { "enomap", L4_SIGMA0_ENOMAP }, { NULL, 0 } };
     static const struct l4b_const labels[] = {
         { "pagefault", L4_LABEL_PAGEFAULT }, { "exception", L4_LABEL_EXCEPTION },
-        { "irq", L4_LABEL_IRQ }, { NULL, 0 } };
+        { "irq", L4_LABEL_IRQ }, { "debug", L4B_LABEL_DEBUG }, { NULL, 0 } };
     const char *key = lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : NULL;
     if (!key || (strcmp(key, "E") != 0 && strcmp(key, "label") != 0))
         return 0;

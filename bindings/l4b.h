@@ -29,6 +29,17 @@
 #define L4B_IRQ   "l4.irq"
 #define L4B_MEM   "l4.mem"
 
+/* The label of a debugger's messages (docs/debugger.md "How it works"):
+ * an open receive of any Lua thread (l4.receive, l4.reply_wait,
+ * l4.pager_loop) hands such a message to the state's debug agent
+ * (scripts/debug_agent.lua) and receives again, so a thread blocked in
+ * IPC can be debugged without its script knowing. l4.label.debug. Right
+ * below the kernel's labels (abi.h L4_LABEL_*): one compare of a
+ * received label finds every rare one (ipc.c). */
+#define L4B_LABEL_DEBUG 0xfffffffcu
+_Static_assert(L4B_LABEL_DEBUG + 1 == L4_LABEL_EXCEPTION && L4_LABEL_EXCEPTION < L4_LABEL_PAGEFAULT &&
+               L4_LABEL_PAGEFAULT < L4_LABEL_IRQ, "the rare labels are the last four");
+
 /* String receive buffers: L4B_NBUFS x L4B_BUFSIZE by default, allocated
  * at a state's first receive (l4.set_buffers changes them). */
 #define L4B_NBUFS   4

@@ -132,20 +132,29 @@ local function compile(source, chunkname)
   return def
 end
 
+-- The framework's count hook, f every 1000 instructions (f nil: none).
+-- While a debugger is attached its agent holds the state's hook and
+-- calls f from its own (debug_agent.lua, M.chain).
+local function count_hook(f)
+  local agent = package.loaded.debug_agent
+  if agent and agent.attached() then return agent.chain(f, 1000) end
+  if f then debug.sethook(f, "", 1000) else debug.sethook() end
+end
+
 -- An instruction or time limit on a piece of code, with a count hook.
 local function limit(instructions, ms, what)
   if not instructions and not ms then return end
   local left = instructions
   local deadline = ms and l4.clock() + ms * 1000
-  debug.sethook(function()
+  count_hook(function()
     if left then
       left = left - 1000
-      if left <= 0 then debug.sethook(); error(what .. " ran out of its instruction budget", 0) end
+      if left <= 0 then count_hook(); error(what .. " ran out of its instruction budget", 0) end
     end
     if deadline and l4.clock() > deadline then
-      debug.sethook(); error(("%s timed out after %g ms"):format(what, ms), 0)
+      count_hook(); error(("%s timed out after %g ms"):format(what, ms), 0)
     end
-  end, "", 1000)
+  end)
 end
 
 -- Reply values: integers and strings travel as they are; ids as their raw
@@ -218,7 +227,7 @@ local function serve(def, source, chunkname, name, state)
         new_state = res
       end
     end
-    debug.sethook()
+    count_hook()
     if not ok then return nil, tostring(new) end
     if not new then return nil, err end
     if ctx.cur.good then
@@ -229,6 +238,8 @@ local function serve(def, source, chunkname, name, state)
     ctx.next_gen = ctx.next_gen + 1
     ctx.state = new_state
     ctx.reloads = ctx.reloads + 1
+    local agent = package.loaded.debug_agent
+    if agent then agent.reloaded(cname, src) end
     handlers = new.handlers
     if new.period then
       next_tick = next_tick or l4.clock() + new.period * 1000
@@ -281,7 +292,7 @@ local function serve(def, source, chunkname, name, state)
     next_tick = l4.clock() + d.period * 1000
     limit(d.budget, d.timeout, "tick")
     local ok, err = pcall(d.tick, ctx.state)
-    debug.sethook()
+    count_hook()
     if not ok then
       ctx.errors = ctx.errors + 1
       ctx.last_error = tostring(err)
@@ -323,15 +334,19 @@ local function serve(def, source, chunkname, name, state)
     end
     ctx.requests = ctx.requests + 1
     local d = ctx.cur.def
+    local hooked = false
     if d.budget or d.timeout then
       limit(d.budget, d.timeout, "the request")
-      return finish(from, true, pcall(h, ctx.state, from, ...))
+      hooked = true
     end
-    return finish(from, false, pcall(h, ctx.state, from, ...))
+    -- a debugger that stops at errors sets M.debug_error (debug_agent.lua)
+    local stop_at = M.debug_error
+    if stop_at then return finish(from, hooked, xpcall(h, stop_at, ctx.state, from, ...)) end
+    return finish(from, hooked, pcall(h, ctx.state, from, ...))
   end
 
   function finish(from, hooked, ok, ...)
-    if hooked then debug.sethook() end
+    if hooked then count_hook() end
     if not ok then return failed(from, ...) end
     local cur = ctx.cur
     if not cur.good then cur.good = true; ctx.good = cur end

@@ -343,6 +343,17 @@ local function answers(state, s, now)
   -- counted to the end of the failed call: it waited up to 200 ms
   local quiet = now_ms() - s.last_answer
   if not s.hang or quiet < s.hang then return true end
+  -- held by a debugger (debugger.lua) whose thread still runs: it may
+  -- be stopped at a breakpoint, not hung
+  local key = require("debugger").held_key(s.id)
+  local by = math.tointeger(l4.sys.store_get(key))
+  if by then
+    if l4.thread.status(l4.id(by)) == "running" then
+      s.last_answer = now
+      return true
+    end
+    l4.sys.store_remove(key)
+  end
   if s.kind == "thread" then l4.thread.kill(s.id) else l4.task.delete(s.id) end
   died(state, s, ("did not answer for %d ms (hung): %s"):format(quiet,
        s.kind == "thread" and "killed" or "deleted"), true)

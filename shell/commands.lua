@@ -37,9 +37,13 @@ end
 local function kib(bytes) return bytes and (bytes + 1023) // 1024 or 0 end
 
 -- The registry: name, usage, one-line description, function(self, ...).
+-- opts.lua = false: not put into env as a function (`debug` would hide
+-- Lua's debug library); opts.more: help's text beyond the line.
 local list = {}
-local function command(name, usage, desc, fn)
-  list[#list + 1] = { name = name, usage = usage, desc = desc, fn = fn }
+local function command(name, usage, desc, fn, opts)
+  opts = opts or {}
+  list[#list + 1] = { name = name, usage = usage, desc = desc, fn = fn, lua = opts.lua ~= false,
+                      more = opts.more }
 end
 commands.list = list
 
@@ -277,6 +281,43 @@ command("kill", "kill <task number | id | name>",
     end
   end)
 
+command("debug", "debug <service | task number | thread id>",
+  "attaches the debugger: breakpoints, steps, the stack, variables (help debug; q leaves)",
+  function(self, what)
+    if what == nil then self.out("usage: debug <service | task number | thread id>\n") return end
+    local req = field(self.env, "require") or require
+    local s, err = req("debugger").attach(what)
+    if not s then self.out(("debug %s: %s\n"):format(tostring(what), tostring(err))) return end
+    self.mode = require(prefix .. "debug_mode").new(s, self.out, self.env, s.script)
+    self.out(("attached to %s (thread %s%s); it runs on. help lists the commands, q leaves\n")
+      :format(s.name, tostring(s.id), s.script and ", " .. s.script or ""))
+  end, { lua = false, more = require(prefix .. "debug_mode").help })
+
+command("profile", "profile <service | task number | thread id> [seconds]",
+  "where a thread's time goes, by function and by line, in Lua instructions (sampled)",
+  function(self, what, seconds)
+    if what == nil then self.out("usage: profile <name> [seconds]\n") return end
+    local secs = tonumber(seconds or 2)
+    if not secs or secs <= 0 or secs > 600 then self.out("profile: seconds from 0 to 600\n") return end
+    local req = field(self.env, "require") or require
+    local r, err = req("debugger").profile(what, secs * 1000)
+    if not r then self.out(("profile %s: %s\n"):format(tostring(what), tostring(err))) return end
+    local out = { ("profile of %s: %d samples, one every %d Lua instructions, %d instructions in %g s")
+                  :format(r.name, r.samples, r.count, r.instructions, secs) }
+    if r.samples == 0 then out[#out + 1] = "(it ran no Lua: it waited the whole time)" end
+    for _, part in ipairs({ { "FUNCTION", r.funcs }, { "LINE", r.lines } }) do
+      if #part[2] > 0 then
+        out[#out + 1] = ("%12s %6s  %s"):format("INSTRUCTIONS", "%", part[1])
+        for i = 1, math.min(#part[2], 10) do
+          local e = part[2][i]
+          out[#out + 1] = ("%12d %5.1f%%  %s"):format(e.instructions,
+            100 * e.instructions / math.max(1, r.instructions), e.where)
+        end
+      end
+    end
+    self.out(table.concat(out, "\n") .. "\n")
+  end)
+
 command("help", "help [command | l4.name]", "this list; help kill, help l4.task: more on one",
   function(self, topic)
     self.out(help_text.render(self, topic))
@@ -301,7 +342,9 @@ end
 
 -- Puts each command into env as a function.
 function Commands:install(env)
-  for name, f in pairs(self.fn) do env[name] = f end
+  for name, f in pairs(self.fn) do
+    if self.by_name[name].lua then env[name] = f end
+  end
 end
 
 -- The command a line is, and its arguments: name, {args}; nil for Lua.

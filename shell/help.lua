@@ -230,6 +230,7 @@ function help.render(cmds, topic)
   if topic and list[topic] then
     local c = list[topic]
     out[#out + 1] = line(c.usage, c.desc)
+    if c.more then out[#out + 1] = c.more end
     shown = 1
   else
     for _, sec in ipairs(sections or {}) do

@@ -177,6 +177,15 @@ end
 -- One line from the editor.
 function Repl:line(line)
   if self.chunk then return self:try(self.chunk .. "\n" .. line) end
+  local mode = self.cmds and self.cmds.mode
+  if mode then                -- a sub-mode (`debug`) takes the line
+    if mode.done then self.cmds.mode = nil
+    else
+      mode:line(line)
+      if mode.done then self.cmds.mode = nil end
+      return
+    end
+  end
   if self.cmds then
     local name, args = self.cmds:parse(line)
     if name then return self:call(self.cmds.fn[name], table.unpack(args)) end
@@ -219,7 +228,9 @@ function Repl:feed(bytes)
       end
       self.chunk = nil
     end
-    ed:set_prompt(self.chunk and ">> " or "> ")
+    local mode = self.cmds and self.cmds.mode
+    if mode and mode.done then self.cmds.mode, mode = nil, nil end
+    ed:set_prompt(self.chunk and ">> " or mode and mode.prompt or "> ")
   end
   self:refill()
   ed:show()

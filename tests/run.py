@@ -776,6 +776,7 @@ def run_repl(res, build):
     sys.path.insert(0, os.path.join(ROOT, "tests", "repl"))
     import term
     import cases
+    import debug_cases      # the debugger and the profiler at the console
     import push_cases       # tools/l4ua end to end, after the console's cases
     import net_cases        # the REPL, push and the dashboard over the network
     import restart_cases    # the consoles killed and crashed, last
@@ -786,7 +787,8 @@ def run_repl(res, build):
     s.build = build         # push_cases: its com2.sock
     dead = None
     try:
-        for case in (cases.CASES[:1] + push_cases.EARLY + cases.CASES[1:] + push_cases.CASES + net_cases.CASES
+        for case in (cases.CASES[:1] + push_cases.EARLY + cases.CASES[1:] + debug_cases.CASES
+                     + push_cases.CASES + net_cases.CASES
                      + restart_cases.CASES):
             name = "repl." + case.__name__[2:]
             if only and case.__name__[2:] not in only.split(",") and case is not cases.CASES[0]:

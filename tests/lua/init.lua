@@ -57,6 +57,9 @@ for _, c in ipairs(require "console_out") do run(c[1], c[2]) end
 for _, c in ipairs(require "console_keeps") do run(c[1], c[2]) end
 for _, c in ipairs(require "thread_control") do run(c[1], c[2]) end
 
+-- The debugger (scripts/debugger.lua) against a task and a root thread.
+for _, c in ipairs(require "debugger_test") do run(c[1], c[2]) end
+
 -- The Lua pager (scripts/pager_zero.lua) with a C and a task client.
 for _, c in ipairs(require "pager") do run(c[1], c[2]) end
 

@@ -1,0 +1,203 @@
+"""The debugger and the profiler at the console (docs/debugger.md): a person
+types `debug echo`, sets breakpoints in services/echo.lua's handler, has
+a client thread call echo (`!` runs a Lua line at the REPL from the
+sub-mode), sees the stop, prints and changes the handler's state, steps,
+stops at an error, reloads, and detaches; `profile` names the hot function
+of a service kept busy on purpose. run.py's run_repl runs these after
+cases.CASES, in the same boot."""
+
+import os
+import re
+import time
+
+import cases
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ECHO = os.path.join(ROOT, "scripts", "services", "echo.lua")
+SERVICE = os.path.join(ROOT, "scripts", "service.lua")
+DPROMPT = rb"\rdebug echo> \x1b\[K"
+
+
+def line_of(path, text):
+    for n, l in enumerate(open(path), 1):
+        if text in l:
+            return n
+    raise AssertionError(f"{path} has no line with {text!r}: update tests/repl/debug_cases.py")
+
+
+COUNT_LINE = line_of(ECHO, "state.count = state.count + 1")     # the ECHO handler's first line
+FAIL_LINE = line_of(ECHO, "error(message or")
+CALL_LINE = line_of(SERVICE, "return finish(from, hooked, pcall(h, ctx.state, from, ...))")
+
+
+def dprompt(s, timeout=10):
+    s.expect(DPROMPT, timeout)
+
+
+def drun(s, line, want, timeout=10):
+    """Types a line in the sub-mode and waits for output matching want."""
+    s.send(line + "\r")
+    m = s.expect(rb"\r\n" + want.encode() + rb"[^\r\n]*\r?\r\n", timeout)
+    dprompt(s, timeout)
+    return m
+
+
+def client(s, label, arg, tag="reply"):
+    """A root thread that calls echo once and prints what came back."""
+    s.send(f"""!l4.thread.create{{code = "local r = table.pack(require('service').call('echo', {label}, '{arg}')) print('{tag}', r[1], r[2])"}}\r""")
+    dprompt(s)
+
+
+def stop_at(s, where, why, timeout=10):
+    """where: a regular expression of file:line."""
+    s.expect(rb"stopped at " + where.encode() + rb" in [^\r]*\(" + why.encode()
+             + rb"[^\r]*\)", timeout)
+
+
+def cont_until(s, want, timeout=10):
+    """c: the target runs; want appears; Ctrl-C ends the waiting."""
+    s.send("c\r")
+    s.expect(rb"running \(Ctrl-C stops waiting\)")
+    m = s.expect(want, timeout)
+    s.send("\x03")
+    s.expect(rb"interrupted")
+    dprompt(s)
+    return m
+
+
+def c_debug_breakpoint_print_assign(s):
+    s.send("debug echo\r")
+    s.expect(rb"attached to echo \(thread [^\r]*services/echo.lua\); it runs on")
+    dprompt(s)
+    drun(s, f"b {COUNT_LINE}", f"breakpoint 1 at services/echo.lua:{COUNT_LINE}")
+    client(s, 1, "hi")
+    s.send("c\r")
+    stop_at(s, f"services/echo.lua:{COUNT_LINE}", "breakpoint 1")
+    s.expect(rb"\s+%d  \s*state.count = state.count \+ 1" % COUNT_LINE)
+    dprompt(s)
+    m = drun(s, "p state.count", r"(\d+)")
+    assert int(m.group(1)) >= 0
+    drun(s, "v", r"  state = table: 1 field  \[x \d+\]")
+    drun(s, "p state.count = 100", "ok")
+    drun(s, "p state.count", "100")
+    drun(s, "bt", rf" #\d [^\r]*service.lua:{CALL_LINE} ")
+    cont_until(s, rb"reply\t101\thi")
+
+
+def c_debug_step_in_over_out(s):
+    drun(s, f"b service.lua:{CALL_LINE}", f"breakpoint 2 at service.lua:{CALL_LINE}")
+    client(s, 1, "step")
+    s.send("c\r")
+    stop_at(s, rf"\S*service.lua:{CALL_LINE}", "breakpoint 2")
+    dprompt(s)
+    s.send("s\r")                               # into the handler
+    stop_at(s, f"services/echo.lua:{COUNT_LINE}", "step")
+    dprompt(s)
+    s.send("n\r")                               # over: the next line of the handler
+    stop_at(s, f"services/echo.lua:{COUNT_LINE + 1}", "step")
+    dprompt(s)
+    s.send("o\r")                               # out: back in the framework
+    stop_at(s, r"\S*service.lua:\d+", "step")
+    dprompt(s)
+    drun(s, "d 2", "deleted breakpoint 2")
+    cont_until(s, rb"reply\t102\tstep")
+
+
+def c_debug_conditional_breakpoint(s):
+    drun(s, "d 1", "deleted breakpoint 1")
+    # the condition holds at the second call only (102 before the first);
+    # the current file is service.lua now (the last stop's): name echo's
+    drun(s, f"b services/echo.lua:{COUNT_LINE} if state.count == 103", f"breakpoint 3 at services/echo.lua:{COUNT_LINE} if state.count == 103")
+    start = s.pos
+    client(s, 1, "first")                      # not stopped: it answers at once
+    s.pos = start
+    s.expect(rb"reply\t103\tfirst")
+    dprompt(s)
+    client(s, 1, "second")
+    s.send("c\r")
+    stop_at(s, f"services/echo.lua:{COUNT_LINE}", "breakpoint 3")
+    dprompt(s)
+    drun(s, "p state.count", "103")
+    drun(s, "b", r"  3  services/echo.lua:\d+  if state.count == 103  \(1 hit\)")
+    drun(s, "d 3", "deleted breakpoint 3")
+    cont_until(s, rb"reply\t104\tsecond")
+
+
+def c_debug_break_on_error(s):
+    drun(s, "e uncaught", "stop at errors: uncaught")
+    client(s, 3, "oops", "failed")
+    s.send("c\r")
+    stop_at(s, f"services/echo.lua:{FAIL_LINE}", "error")
+    dprompt(s)
+    drun(s, "p message", '"oops"')
+    drun(s, "e none", "stop at errors: none")
+    cont_until(s, rb"failed\tnil\toops")
+
+
+def c_debug_paused_service_client_times_out(s):
+    """While echo is stopped its other clients time out on their own, the
+    supervisor does not take it for hung (6 s > its 5 s), and it serves
+    again after continue."""
+    row = rb"\r\necho +\S+ +\S+ +\S+ +(\d+) +(\S+) +([^\r]*)\r?\r\n"
+    s.send("!services()\r")
+    before = s.expect(row)
+    dprompt(s)
+    drun(s, f"b services/echo.lua:{COUNT_LINE}", "breakpoint 4 at")
+    client(s, 1, "held")
+    s.send("c\r")
+    stop_at(s, f"services/echo.lua:{COUNT_LINE}", "breakpoint 4")
+    dprompt(s)
+    s.send("""!l4.thread.create{code = "print('other', require('service').call({'echo', timeout = 300}, 2))"}\r""")
+    s.expect(rb"other\tnil\techo: [^\r]*timeout[^\r]*\t\d+")
+    dprompt(s)
+    time.sleep(6)
+    s.send("!services()\r")
+    after = s.expect(row)
+    dprompt(s)
+    assert after.group(1) == before.group(1) and after.group(2) == before.group(2), \
+        f"echo was restarted while held: {before.group(0)!r} -> {after.group(0)!r}"
+    assert b"restart" not in after.group(3) and b"hung" not in after.group(3), after.group(0)
+    drun(s, "d 4", "deleted breakpoint 4")
+    cont_until(s, rb"reply\t\d+\theld")
+
+
+def c_debug_reload_keeps_breakpoint(s):
+    drun(s, f"b {COUNT_LINE}", f"breakpoint 5 at services/echo.lua:{COUNT_LINE}")
+    drun(s, "!print(require('service').reload_file('echo'))", r"1\t\d+")
+    drun(s, "b", rf"  5  services/echo.lua:{COUNT_LINE}  \(0 hits\)")
+    client(s, 1, "after")
+    s.send("c\r")
+    stop_at(s, f"services/echo.lua:{COUNT_LINE}", "breakpoint 5")
+    dprompt(s)
+    cont_until(s, rb"reply\t\d+\tafter")
+
+
+def c_debug_detach_leaves_it_serving(s):
+    s.send("q\r")
+    s.expect(rb"detached from echo; it runs on")
+    cases.prompt(s)
+    cases.run(s, "select(2, require('service').call('echo', 1, 'free'))", '"free"')
+    s.send("help debug\r")
+    s.expect(rb"s, n, o +step in, over")
+    cases.prompt(s)
+    # no hook is left in it, and the supervisor's mark is gone
+    cases.run(s, "l4.sys.store_get(require('debugger').held_key(require('names').lookup('echo')))",
+              r'nil\s+"no such key in the store"\s+1')
+
+
+def c_profile_names_the_hot_function(s):
+    s.send("""busy = l4.thread.create{code = "local function hot(n) local x = 0 for i = 1, n do x = x + i % 7 end return x end local function cold() return 0 end require('service').run{name = 'busy', handlers = {}, period = 5, tick = function() hot(20000) cold() end}"}\r""")
+    cases.prompt(s)
+    cases.run(s, "require('service').wait('busy') ~= nil", "true")
+    s.send("profile busy 1\r")
+    s.expect(rb"profile of busy: (\d+) samples", 20)
+    m = s.expect(rb"\r\n +(\d+) +([\d.]+)% +[^\r]*:1 hot\r?\r\n", 5)
+    assert float(m.group(2)) > 80, f"hot has {m.group(2)}% of the samples"
+    cases.prompt(s)
+    cases.run(s, "l4.thread.kill(busy)", "true")
+
+
+CASES = [c_debug_breakpoint_print_assign, c_debug_step_in_over_out,
+         c_debug_conditional_breakpoint, c_debug_break_on_error,
+         c_debug_paused_service_client_times_out, c_debug_reload_keeps_breakpoint,
+         c_debug_detach_leaves_it_serving, c_profile_names_the_hot_function]
