@@ -282,6 +282,17 @@ function M.hook(event, line)
           prof.lines[lk] = (prof.lines[lk] or 0) + 1
         end
         prof.samples = prof.samples + 1
+        if prof.stacks then   -- the whole stack, root first: a folded stack's key
+          local parts, level = {}, 2
+          while level < 42 do
+            local f = getinfo(level, "Sn")
+            if not f then break end
+            table.insert(parts, 1, ("%s:%d %s"):format(f.short_src, f.linedefined, f.name or "?"))
+            level = level + 1
+          end
+          local key = table.concat(parts, ";")
+          prof.stacks[key] = (prof.stacks[key] or 0) + 1
+        end
       end
     end
     if chained then chained(event, line) end
@@ -587,7 +598,7 @@ end
 function cmds.profile(a)
   local count = math.tointeger(a.count) or 1000
   if count < 100 then error("profile: a count of at least 100 instructions", 0) end
-  prof = {count = count, funcs = {}, lines = {}, samples = 0}
+  prof = {count = count, funcs = {}, lines = {}, samples = 0, stacks = a.stacks and {} or nil}
   rehook()
   return {}
 end
@@ -597,15 +608,16 @@ function cmds.profile_stop()
   local p = prof
   prof = nil
   rehook()
-  local function list(t)
+  local function list(t, keep)
     local out = {}
     for k, n in pairs(t) do out[#out + 1] = {where = k, instructions = n * p.count} end
     table.sort(out, function(x, y) return x.instructions > y.instructions end)
-    for i = #out, 31, -1 do out[i] = nil end
+    for i = #out, keep + 1, -1 do out[i] = nil end
     return out
   end
   return {count = p.count, samples = p.samples, instructions = p.samples * p.count,
-          funcs = list(p.funcs), lines = list(p.lines)}
+          funcs = list(p.funcs, 30), lines = list(p.lines, 30),
+          stacks = p.stacks and list(p.stacks, 100)}
 end
 
 local function running_co()

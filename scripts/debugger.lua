@@ -69,7 +69,12 @@ function Session:cmd(cmd, arg, ms)
   end
   if label ~= 0 then return nil, tostring(value) end
   local r, err = service.decode(value)
-  if r == nil then return nil, "bad answer: " .. tostring(err) end
+  if r == nil then
+    -- an interrupt (Ctrl-C at the REPL) that came inside decode's pcall
+    -- goes on to the REPL: it ends a wait
+    if tostring(err):find("interrupted", 1, true) then error(err, 0) end
+    return nil, "bad answer: " .. tostring(err)
+  end
   return r
 end
 
@@ -177,12 +182,14 @@ function Session:detach()
   return true
 end
 
--- The profiler: s:profile(ms, [count]) samples the target every count
--- Lua instructions (1000) for ms milliseconds -> {samples, instructions,
--- count, funcs = {{where, instructions}...}, lines = {...}} (the 30
--- largest of each).
-function Session:profile(ms, count)
-  local r, err = self:cmd("profile", {count = count or 1000})
+-- The profiler: s:profile(ms, [count], [stacks]) samples the target every
+-- count Lua instructions (1000) for ms milliseconds -> {samples,
+-- instructions, count, funcs = {{where, instructions}...}, lines = {...}}
+-- (the 30 largest of each); stacks true: also stacks, the 100 largest
+-- whole stacks, `where` their frames root first joined by ";" (folded
+-- stacks, as flame-graph tools read them).
+function Session:profile(ms, count, stacks)
+  local r, err = self:cmd("profile", {count = count or 1000, stacks = stacks or nil})
   if not r then return nil, err end
   local ok, e = pcall(l4.sleep, ms)       -- Ctrl-C ends it early
   r, err = self:cmd("profile_stop", nil, 2000)
@@ -190,11 +197,11 @@ function Session:profile(ms, count)
   return r, err
 end
 
--- dbg.profile(target, ms, [count]): attach, profile, detach.
-function M.profile(target, ms, count)
+-- dbg.profile(target, ms, [count], [stacks]): attach, profile, detach.
+function M.profile(target, ms, count, stacks)
   local s, err = M.attach(target)
   if not s then return nil, err end
-  local r, perr = s:profile(ms, count)
+  local r, perr = s:profile(ms, count, stacks)
   s:detach()
   if not r then return nil, perr end
   r.name = s.name

@@ -105,6 +105,13 @@ end)
 case("debugger_pause_a_long_run", function()
   local c = client(2, 0)
   l4.sleep(50)                       -- it spins now
+  local p = assert(s:profile(300, 1000, true))
+  check(p.samples > 50 and p.funcs[1].where == "debug_target.lua:18 spin"
+        and p.funcs[1].instructions > p.instructions * 0.9,
+        "profile: %d samples, %s", p.samples, tostring(p.funcs[1] and p.funcs[1].where))
+  check(p.lines[1].where == "debug_target.lua:20", "the hot line: %s", tostring(p.lines[1].where))
+  check(p.stacks[1].where:find("debug_target.lua:0 [^;]*;debug_target.lua:18 spin$"),
+        "folded stack: %s", tostring(p.stacks[1].where))
   assert(s:pause())
   local ev = assert(s:wait(5000))
   check(ev.reason == "pause" and ev.name == "spin", "pause: %s in %s", ev.reason, tostring(ev.name))
