@@ -119,7 +119,9 @@ case("debugger_pause_a_long_run", function()
   check(ok and v == "true", "x: %s", tostring(v))
   check(s:eval(1, "x = -1000"), "assign x")
   assert(s:continue())
-  check(answer(c) == -1000, "the loop ended with x as set")
+  -- -999 if it stopped right before the loop's increment
+  local x = answer(c)
+  check(x == -1000 or x == -999, "the loop ended with x as set: %s", tostring(x))
 end)
 
 case("debugger_stops_at_caught_errors", function()
