@@ -335,6 +335,16 @@ HOST_KMEM := kernel/mdb.c kernel/map.c kernel/io.c kernel/elf.c kernel/arch/x86_
 HOST_KMEM_TESTS := $(addprefix $(BUILD)/tests/host/,test_mdb test_fpage test_elf)
 $(HOST_KMEM_TESTS): HOST_EXTRA := $(HOST_KMEM)
 $(HOST_KMEM_TESTS): $(HOST_KMEM)
+# IPC and the scheduler: the real ipc.c, fastpath.c, sched.c, thread.c,
+# space.c, syscall.c (and the self-check, check.c) run by host threads
+# (tests/host/kthreads.c: ucontexts, the fast switches modelled) over the
+# same model of memory (space.c in place of kshim.c's stand-ins).
+HOST_IPC := kernel/ipc.c kernel/fastpath.c kernel/sched.c kernel/thread.c kernel/space.c \
+	kernel/syscall.c kernel/irq.c kernel/check.c tests/host/kthreads.c $(HOST_KMEM)
+$(BUILD)/tests/host/test_ipc: HOST_EXTRA := $(HOST_IPC)
+$(BUILD)/tests/host/test_ipc: HOST_EXTRA_CFLAGS := -Itests/host -DSHIM_REAL_SPACE \
+	-Dkmem_used=shim_pool_used
+$(BUILD)/tests/host/test_ipc: $(HOST_IPC)
 # Timeouts: encoded by bindings/l4.c (with Lua's headers, a few stand-ins
 # for its library), decoded by kernel/sched.c.
 HOST_TIMEOUT := kernel/sched.c bindings/l4.c tests/host/timeout_stubs.c

@@ -352,9 +352,13 @@ static enum phase receive_phase(struct thread *t)
         after_send(s, x == X_OK);
         return x == X_OK ? DONE : FAILED;
     }
-    if (from != IPC_OPEN && from != L4_NILTHREAD && !thread_lookup(from) && !L4_IS_IRQ_ID(from)) {
-        set_result(t, L4_IPC_NOPARTNER);
-        return FAILED;
+    if (from != IPC_OPEN && from != L4_NILTHREAD && !L4_IS_IRQ_ID(from)) {
+        /* no such thread, or never started: as for a send (abi.md) */
+        struct thread *p = thread_lookup(from);
+        if (!p || p->state == TS_INACTIVE) {
+            set_result(t, L4_IPC_NOPARTNER);
+            return FAILED;
+        }
     }
     if (sched_timeout_is_zero(to)) {
         set_result(t, L4_IPC_RCV_TIMEOUT);

@@ -20,7 +20,9 @@ uint64_t shim_cr3;
 unsigned long shim_invlpgs;
 char shim_log[4096];
 
+#ifndef SHIM_REAL_SPACE       /* else kernel/space.c has these (test_ipc) */
 struct space *tasks[L4_MAX_TASKS];
+#endif
 
 /* paging.c's map_image names the kernel image's bounds; never called here. */
 char _text[1], _etext[1], _erodata[1], _kernel_end[1], boot_stack_guard[1];
@@ -127,6 +129,7 @@ void shim_user_reset(void)
     shim_user_used = 0;
 }
 
+#ifndef SHIM_REAL_SPACE
 bool space_lookup(struct space *s, uint64_t va, paddr_t *pa, uint64_t *pte)
 {
     uint64_t *e = va < USER_TOP ? paging_lookup(s->pml4, va) : NULL;
@@ -175,6 +178,8 @@ void shim_space_free(struct space *s)
     tasks[s->task] = NULL;
     free(s);
 }
+
+#endif /* SHIM_REAL_SPACE */
 
 void *shim_page(struct space *s, uint64_t va)
 {
