@@ -358,24 +358,43 @@ $(BUILD)/tests/host/test_archive: runtime/lua/archive.c runtime/lua/rt.h
 include tests/host/lua/lua.mk
 
 # ---- fuzzing (docs/reliability.md) ----
-# make fuzz: the long syscall campaign, FUZZ_CALLS calls (make test runs
+# make fuzz: the syscall campaign, FUZZ_CALLS calls (make test runs
 # 100,000 of the same fuzzer); FUZZ_SEED=random takes a new seed, printed
-# first.
-FUZZ_CALLS ?= 1000000
+# first. LONG=1: FUZZ_RUNS (5) new seeds of 2,000,000 calls each. Every
+# run measures the coverage of kernel/ (a QEMU plugin, tests/fuzz/cov.py);
+# FUZZ_COV_LIST=1 lists the lines not reached. A seed that reached new
+# lines is kept in FUZZ_CORPUS; FUZZ_SEED=corpus runs those seeds again.
 FUZZ_SEED ?= 0x4c347561
-FUZZ_SEED_USED := $(if $(filter random,$(FUZZ_SEED)),0x$(shell od -An -N4 -tx4 /dev/urandom | tr -d ' '),$(FUZZ_SEED))
-FUZZ_ELF := $(BUILD)/tests/fuzz/fuzz-$(FUZZ_SEED_USED)-$(FUZZ_CALLS).elf
-$(FUZZ_ELF): tests/user/fuzz_test.c $(USER_LIB_OBJ) tests/user/user.ld
+FUZZ_RUNS ?= 5
+# The seeds that reached new lines of kernel/ (tests/fuzz/run.py --corpus).
+FUZZ_CORPUS := tests/fuzz/corpus/syscall
+ifeq ($(LONG),1)
+FUZZ_CALLS ?= 2000000
+FUZZ_SEEDS := $(foreach s,$(shell od -An -N$$(( 4 * $(FUZZ_RUNS) )) -tx4 /dev/urandom),0x$(s))
+else
+FUZZ_CALLS ?= 1000000
+FUZZ_SEEDS := $(if $(filter random,$(FUZZ_SEED)),0x$(shell od -An -N4 -tx4 /dev/urandom | tr -d ' '),\
+	$(if $(filter corpus,$(FUZZ_SEED)),$(shell cut -d' ' -f1 $(FUZZ_CORPUS)/seeds),$(FUZZ_SEED)))
+endif
+FUZZ_ELFS := $(foreach s,$(FUZZ_SEEDS),$(BUILD)/tests/fuzz/fuzz-$(s)-$(FUZZ_CALLS).elf)
+# fuzz-<seed>-<calls>.elf
+$(BUILD)/tests/fuzz/fuzz-%.elf: tests/user/fuzz_test.c $(USER_LIB_OBJ) tests/user/user.ld
 	@mkdir -p $(@D)
-	@echo "  CC      $< (seed $(FUZZ_SEED_USED), $(FUZZ_CALLS) calls)"
-	$(Q)gcc $(USER_CFLAGS) -MF /dev/null -DFUZZ_CALLS=$(FUZZ_CALLS) -DFUZZ_SEED=$(FUZZ_SEED_USED) \
-		-c $< -o $(@:.elf=.o)
+	@echo "  CC      $< (seed $(word 1,$(subst -, ,$*)), $(word 2,$(subst -, ,$*)) calls)"
+	$(Q)gcc $(USER_CFLAGS) -MF /dev/null -DFUZZ_CALLS=$(word 2,$(subst -, ,$*)) \
+		-DFUZZ_SEED=$(word 1,$(subst -, ,$*)) -c $< -o $(@:.elf=.o)
 	$(Q)ld -nostdlib -static -z noexecstack --build-id=none -T tests/user/user.ld -o $@ \
 		$(USER_LIB_OBJ) $(@:.elf=.o)
+$(BUILD)/tests/fuzz/cov_plugin.so: tests/fuzz/cov_plugin.c
+	@mkdir -p $(@D)
+	@echo "  HOSTCC  $<"
+	$(Q)gcc -shared -fPIC -O2 -Wall -Wextra -Werror -o $@ $<
 .PHONY: fuzz
-fuzz: $(BUILD)/kernel-test32.elf $(FUZZ_ELF)
-	$(Q)$(PYTHON) tests/fuzz/run.py --build $(BUILD) --elf $(FUZZ_ELF) --seed $(FUZZ_SEED_USED) \
-		--calls $(FUZZ_CALLS) --qemu $(QEMU)
+fuzz: $(BUILD)/kernel-test32.elf $(FUZZ_ELFS) $(BUILD)/tests/fuzz/cov_plugin.so
+	$(Q)$(PYTHON) tests/fuzz/run.py --build $(BUILD) --calls $(FUZZ_CALLS) --qemu $(QEMU) \
+		--plugin $(BUILD)/tests/fuzz/cov_plugin.so --kernel-elf $(BUILD)/kernel-test.elf \
+		$(if $(FUZZ_COV_LIST),--unreached) --corpus $(FUZZ_CORPUS) \
+		$(foreach s,$(FUZZ_SEEDS),--run $(s)=$(BUILD)/tests/fuzz/fuzz-$(s)-$(FUZZ_CALLS).elf)
 
 # make fuzz-host: libFuzzer (clang) on the ELF loader and the scripts
 # archive parser, FUZZ_SECONDS each (docs/reliability.md "Host side");

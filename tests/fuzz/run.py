@@ -1,10 +1,18 @@
 #!/usr/bin/python3
-"""`make fuzz`: the long syscall-fuzzing campaign (docs/reliability.md).
-Boots the test kernel with a build of tests/user/fuzz_test.c made for
-FUZZ_CALLS calls and the given seed, under icount, and checks it as the
-test runner checks a user suite: "ktest: N passed, 0 failed", the pass
-status, no panic. Prints the seed first, so that a failing run can be
-repeated with `make fuzz FUZZ_SEED=<seed>`."""
+"""`make fuzz`: the syscall-fuzzing campaign (docs/reliability.md).
+Boots the test kernel once per seed, each with a build of
+tests/user/fuzz_test.c made for FUZZ_CALLS calls and that seed, under
+icount, and checks each as the test runner checks a user suite: "ktest: N
+passed, 0 failed", the pass status, no panic (the suite itself checks the
+witness, the kernel's self-check and mapping-database check, and that
+every pool frame came back). Prints the seeds first, so that a failing run
+can be repeated with `make fuzz FUZZ_SEED=<seed>`, and calls per second
+for each run and in all. With --plugin, QEMU records the kernel's
+instructions that ran (tests/fuzz/cov_plugin.c) and tests/fuzz/cov.py
+prints the coverage of kernel/ of every run together. With --corpus DIR
+as well, a seed whose run reached a line of kernel/ that the corpus's
+seeds had not (DIR/reached) is kept in DIR/seeds: the inputs that found
+new code, which `make fuzz FUZZ_SEED=corpus` runs again."""
 
 import argparse
 import os
@@ -16,24 +24,26 @@ import time
 EXIT_PASS, EXIT_PANIC = 0x10 * 2 + 1, 0x12 * 2 + 1
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--build", required=True)
-    ap.add_argument("--elf", required=True)
-    ap.add_argument("--seed", required=True)
-    ap.add_argument("--calls", required=True)
-    ap.add_argument("--qemu", default="qemu-system-x86_64")
-    ap.add_argument("--timeout", type=int, default=3600)
-    a = ap.parse_args()
-    print(f"fuzz: seed {a.seed}, {a.calls} calls (repeat with make fuzz FUZZ_SEED={a.seed})",
-          flush=True)
+def kernel_text(elf):
+    """The kernel's text: [_text, _etext) from its symbols."""
+    syms = {}
+    for line in subprocess.run(["nm", elf], capture_output=True, text=True, check=True).stdout.splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[2] in ("_text", "_etext"):
+            syms[parts[2]] = parts[0]
+    return syms["_text"], syms["_etext"]
+
+
+def one_run(a, seed, elf, plugin_arg):
     kernel = os.path.join(a.build, "kernel-test32.elf")
-    log = os.path.join(a.build, "tests", "logs", f"fuzz-{a.seed}.log")
+    log = os.path.join(a.build, "tests", "logs", f"fuzz-{seed}.log")
     os.makedirs(os.path.dirname(log), exist_ok=True)
     cmd = [a.qemu, "-m", "256M", "-display", "none", "-no-reboot", "-net", "none",
            "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
            "-icount", "shift=0,align=off,sleep=off", "-kernel", kernel,
-           "-append", "suite=fuzz", "-initrd", a.elf + " root", "-serial", "stdio"]
+           "-append", "suite=fuzz", "-initrd", elf + " root", "-serial", "stdio"]
+    if plugin_arg:
+        cmd += ["-plugin", plugin_arg]
     t0 = time.monotonic()
     with open(log, "wb") as out:
         try:
@@ -47,17 +57,94 @@ def main():
         if line.startswith("  ") and not line.startswith("  0000") or re.match(r"^(ok|FAIL) ", line):
             print(line)
     stops = len(re.findall(r"^l4ua: thread .* stopped:", text, re.M))
-    print(f"fuzz: {secs:.0f} s wall; {stops} fuzzer threads stopped by faults (expected); log {log}")
+    m = re.search(r"^  (\d+) calls in (\d+) ms of guest time", text, re.M)
+    calls, guest_ms = (int(m.group(1)), int(m.group(2))) if m else (0, 0)
+    rate = f"{calls / secs:,.0f} calls/s wall" if secs else ""
+    if guest_ms:
+        rate += f", {calls * 1000 / guest_ms:,.0f} calls/s of guest time"
+    print(f"fuzz: seed {seed}: {calls:,} calls, {secs:.0f} s wall ({rate}); {stops} fuzzer "
+          f"threads stopped by faults (expected); log {log}", flush=True)
     if status is None:
-        print(f"FAIL fuzz: timed out after {a.timeout} s")
+        print(f"FAIL fuzz: seed {seed}: timed out after {a.timeout} s")
     elif status == EXIT_PANIC or "PANIC" in text:
-        print("FAIL fuzz: kernel panic")
+        print(f"FAIL fuzz: seed {seed}: kernel panic")
     elif status != EXIT_PASS or not re.search(r"^ktest: \d+ passed, 0 failed$", text, re.M):
-        print(f"FAIL fuzz: QEMU status {status}, the campaign did not end cleanly")
+        print(f"FAIL fuzz: seed {seed}: QEMU status {status}, the campaign did not end cleanly")
     else:
-        print(f"fuzz: passed (seed {a.seed})")
-        return 0
-    return 1
+        return True, calls, secs, guest_ms
+    return False, calls, secs, guest_ms
+
+
+def keep_if_new(a, seed, cov):
+    """Adds seed to the corpus if its run reached lines the corpus had not."""
+    lines = cov + ".lines"
+    subprocess.run([sys.executable, os.path.join(os.path.dirname(__file__), "cov.py"), "--elf",
+                    a.kernel_elf, "--reached-out", lines, "--quiet", cov], check=True)
+    known_path = os.path.join(a.corpus, "reached")
+    known = set(open(known_path).read().split()) if os.path.exists(known_path) else set()
+    reached = set(open(lines).read().split())
+    new = sorted(reached - known)
+    if not new:
+        print(f"fuzz: seed {seed} reached no line the corpus had not")
+        return
+    os.makedirs(a.corpus, exist_ok=True)
+    with open(os.path.join(a.corpus, "seeds"), "a") as f:
+        f.write(f"{seed} {a.calls} {len(new)}\n")
+    with open(known_path, "w") as f:
+        f.writelines(f"{x}\n" for x in sorted(known | reached))
+    print(f"fuzz: seed {seed} reached {len(new)} new lines (first: {', '.join(new[:5])}): "
+          f"kept in {a.corpus}/seeds")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", required=True)
+    ap.add_argument("--run", action="append", required=True, metavar="SEED=ELF",
+                    help="a seed and the fuzzer built for it (repeatable)")
+    ap.add_argument("--calls", required=True)
+    ap.add_argument("--qemu", default="qemu-system-x86_64")
+    ap.add_argument("--timeout", type=int, default=3600, help="seconds, per run")
+    ap.add_argument("--plugin", help="cov_plugin.so: measure the coverage of kernel/")
+    ap.add_argument("--kernel-elf", help="the kernel's ELF (symbols, lines) for the coverage")
+    ap.add_argument("--unreached", action="store_true", help="list the lines not reached")
+    ap.add_argument("--corpus", help="keep the seeds that reached new lines here")
+    a = ap.parse_args()
+    runs = [r.split("=", 1) for r in a.run]
+    seeds = " ".join(s for s, _ in runs)
+    print(f"fuzz: seeds {seeds}, {a.calls} calls each (repeat one with make fuzz FUZZ_SEED=<seed>)",
+          flush=True)
+    lo = hi = None
+    if a.plugin:
+        lo, hi = kernel_text(a.kernel_elf)
+    failed, total, wall, guest, covs = [], 0, 0.0, 0, []
+    for seed, elf in runs:
+        plugin_arg = None
+        if a.plugin:
+            cov = os.path.join(a.build, "tests", "fuzz", f"cov-{seed}.txt")
+            if os.path.exists(cov):
+                os.unlink(cov)
+            plugin_arg = f"{a.plugin},lo={lo},hi={hi},out={cov}"
+            covs.append(cov)
+        ok, calls, secs, guest_ms = one_run(a, seed, elf, plugin_arg)
+        if ok and a.corpus and plugin_arg and os.path.exists(covs[-1]):
+            keep_if_new(a, seed, covs[-1])
+        total, wall, guest = total + calls, wall + secs, guest + guest_ms
+        if not ok:
+            failed.append(seed)
+    rate = f"{total / wall:,.0f} calls/s wall" if wall else ""
+    if guest:
+        rate += f", {total * 1000 / guest:,.0f} calls/s of guest time"
+    print(f"fuzz: {len(runs)} runs, {total:,} calls in {wall:.0f} s wall ({rate})")
+    covs = [c for c in covs if os.path.exists(c)]
+    if covs:
+        subprocess.run([sys.executable, os.path.join(os.path.dirname(__file__), "cov.py"),
+                        "--elf", a.kernel_elf] + (["--unreached"] if a.unreached else []) + covs,
+                       check=False)
+    if failed:
+        print(f"FAIL fuzz: seeds {' '.join(failed)} failed")
+        return 1
+    print(f"fuzz: passed (seeds {seeds})")
+    return 0
 
 
 if __name__ == "__main__":
