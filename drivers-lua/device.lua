@@ -12,6 +12,11 @@
 --   dev:dma(log2)                 -> an l4.mem of 2^log2 bytes of zeroed RAM;
 --                                    m:phys() is the address a device uses
 --   dev:release()                 -> true: the function reset, given back
+--   device.vga([manager])         -> the legacy VGA text screen: an l4.mem of
+--                                    its page at 0xB8000 (device memory), and
+--                                    the CRT controller's ports 0x3D4-0x3D5,
+--                                    now held; one task at a time; and true
+--                                    if a task of this name held it before
 --
 -- Expected failures (the manager refused, or is gone) return nil, message,
 -- code: the manager's refusal has code 101 (service.E_HANDLER).
@@ -21,6 +26,7 @@ local M = {}
 -- The manager's labels (devmgr.lua says what each carries).
 M.CLAIM, M.CONFIG_READ, M.CONFIG_WRITE, M.BAR, M.PORTS, M.DMA, M.RELEASE, M.LIST =
   1, 2, 3, 4, 5, 6, 7, 8
+M.VGA_TEXT, M.VGA_PORTS = 9, 10
 M.NAME = "devices"                  -- the manager's name in the name service
 M.E_REFUSED = 101
 
@@ -46,15 +52,19 @@ local function mapping(self, k, label, ...)
   return table.unpack(r, 1, r.n)
 end
 
+local function manager_id(manager)
+  if manager then return manager end
+  local id, err, code = require("names").lookup(M.NAME)
+  if not id then return nil, "device manager: " .. tostring(err), code end
+  return id
+end
+
 -- device.claim(vendor, device, [n], [manager]) -> a device: the n-th
 -- (from 0) function vendor:device, which no other task holds.
 function M.claim(vendor, devid, n, manager)
-  if not manager then
-    local names = require "names"
-    local err, code
-    manager, err, code = names.lookup(M.NAME)
-    if not manager then return nil, "device manager: " .. tostring(err), code end
-  end
+  local err, code
+  manager, err, code = manager_id(manager)
+  if not manager then return nil, err, code end
   local desc, err, code = call(manager, NOOPTS, M.CLAIM, vendor, devid, n or 0)
   if not desc then return nil, err, code end
   local d = require("service").decode(desc)
@@ -105,6 +115,23 @@ function Device:release()
   local ok, err, code = call(self.manager, NOOPTS, M.RELEASE)
   if not ok then return nil, err, code end
   return true
+end
+
+-- device.vga([manager]) -> mem, again: the text screen's page (80x25 cells
+-- of two bytes from offset 0), the CRTC's ports held, and whether a task
+-- of this name held them before (a restart); or nil, message, code
+function M.vga(manager)
+  local err, code
+  manager, err, code = manager_id(manager)
+  if not manager then return nil, err, code end
+  local self = {manager = manager}
+  local phys, again, fp = mapping(self, 12, M.VGA_TEXT)
+  if not phys then return nil, again, fp end
+  local m = l4.mem.adopt(fp, phys, "device")
+  local base, count
+  base, count, code = mapping(self, 12, M.VGA_PORTS)
+  if not base then return nil, count, code end
+  return m, again == 1
 end
 
 return M

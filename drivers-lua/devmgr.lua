@@ -38,6 +38,13 @@
 --   DMA log2 (12-22)           -> phys + a map item of 2^log2 bytes of
 --        zeroed RAM (rwx; the holder's window must take it)
 --   RELEASE                    -> 1: the function reset, free for anyone
+--   VGA_TEXT                   -> phys, again (1: a task of this name held it
+--        before) + a map item of the legacy VGA text
+--        screen's page (0xB8000, device memory): the screen console's; one
+--        task holds it (and VGA_PORTS) at a time, kept for a task of the
+--        same name once it ended, as a function is
+--   VGA_PORTS                  -> base, count + a map item of the CRT
+--        controller's ports 0x3D4-0x3D5 (the holder of VGA_TEXT only)
 --   LIST                       -> s the DMA memory taken from sigma0, and a
 --        line per function and its holder
 local l4 = require "l4"
@@ -163,6 +170,34 @@ local function bar_of(d, index)
   error(("%s has no BAR%s"):format(key(d.f), tostring(index)), 0)
 end
 
+-- The legacy VGA text screen: not a PCI function's BAR (the VGA function
+-- decodes it for the ISA era), handed out as one (state.vga: holder, name,
+-- mem and ports, mapped in the root once).
+local VGA_PHYS, CRTC = 0xb8000, 0x3d4
+
+local function vga_of(state, from)
+  local v = state.vga
+  if v.holder and v.holder.task ~= from.task and alive(v) then
+    error(("the VGA text screen is held by task %s (%s)"):format(v.holder, v.name), 0)
+  end
+  if v.holder and v.holder.task ~= from.task then     -- its holder ended
+    if v.mem then l4.unmap(v.mem:fpage(), "flush") end
+    if v.ports then l4.unmap(v.ports, "flush") end
+    v.holder = nil
+  end
+  if not v.holder then
+    local t = task_of(from)
+    if not t then error("no such task", 0) end
+    if from.task == l4.self().task then error("the root task maps devices itself", 0) end
+    if v.name and v.name ~= t.name then
+      error(("the VGA text screen is kept for a task named %s (it held it before)"):format(v.name), 0)
+    end
+    v.again = v.name ~= nil           -- a task of this name held it before
+    v.holder, v.name = t.id, t.name
+  end
+  return v
+end
+
 local function log2_of(size)
   local k = 12
   while (1 << k) < size do k = k + 1 end
@@ -173,6 +208,7 @@ return {
   name = "devices", version = 1,
   init = function(state)
     state.devices, state.order, state.free, state.taken = {}, {}, {}, 0
+    state.vga = {}
     for _, f in ipairs(assert(pci.list())) do
       if f.header == 0 then
         local irq = pci.read32(f.bus, f.dev, f.fn, 0x3c)
@@ -255,6 +291,19 @@ return {
       d.name = nil
       return 1
     end,
+    [P.VGA_TEXT] = function(state, from)
+      local v = vga_of(state, from)
+      v.mem = v.mem or assert(l4.mem.map_phys(VGA_PHYS, 12))
+      service.reply(from, VGA_PHYS, v.again and 1 or 0, v.mem:fpage(0, nil, "rw"):map_item())
+    end,
+    [P.VGA_PORTS] = function(state, from)
+      local v = vga_of(state, from)
+      if not v.ports then
+        if not l4.io.holds(CRTC, 2) then assert(l4.io.request(CRTC, 1)) end
+        v.ports = l4.iofpage(CRTC, 1)
+      end
+      service.reply(from, CRTC, 2, v.ports:map_item())
+    end,
     [P.LIST] = function(state)
       local lines = {("dma taken %d bytes from sigma0"):format(state.taken)}
       for _, d in ipairs(state.order) do
@@ -262,6 +311,9 @@ return {
         lines[#lines + 1] = ("%s %04x:%04x irq %s %s"):format(key(f), f.vendor, f.device,
           d.irq or "-", alive(d) and ("held by %s (%s)"):format(d.holder, d.name) or "free")
       end
+      local v = state.vga
+      lines[#lines + 1] = "vga text " .. (alive(v) and ("held by %s (%s)"):format(v.holder, v.name)
+                                          or "free")
       return table.concat(lines, "\n") .. "\n"
     end,
   },

@@ -33,18 +33,23 @@ local function crtc(reg, v)
   if v then l4.io.outb(CRTC_DATA, v) else return l4.io.inb(CRTC_DATA) end
 end
 
--- vga.new([{attr = 0x07, clear = false}]) -> terminal, or nil, message, code.
--- Takes ports 0x3D4-0x3D5 (unless held) and maps the text screen. The
--- cursor starts where the hardware cursor is (below what the BIOS
--- printed), or at the top left with clear = true.
+-- vga.new([{attr = 0x07, clear = false, mem = m}]) -> terminal, or nil,
+-- message, code. Takes ports 0x3D4-0x3D5 (unless held) and maps the text
+-- screen, unless given its page as mem (an l4.mem: a task gets it from
+-- the device manager, device.vga()). The cursor starts where the hardware
+-- cursor is (below what was printed before: the BIOS, or the instance
+-- before this one), or at the top left with clear = true.
 function M.new(opts)
   opts = opts or {}
   if not l4.io.holds(CRTC_INDEX, 2) then
     local ok, msg, code = l4.io.request(CRTC_INDEX, 1)
     if not ok then return nil, "vga: ports 0x3d4-0x3d5: " .. msg, code end
   end
-  local mem, msg, code = l4.mem.map_phys(PHYS, 12)
-  if not mem then return nil, "vga: text screen at 0xb8000: " .. msg, code end
+  local mem, msg, code = opts.mem, nil, nil
+  if not mem then
+    mem, msg, code = l4.mem.map_phys(PHYS, 12)
+    if not mem then return nil, "vga: text screen at 0xb8000: " .. msg, code end
+  end
   local self = setmetatable({mem = mem, row = 0, col = 0, attr = opts.attr or 0x07,
                              default_attr = opts.attr or 0x07, wrap = false,
                              state = TEXT, params = "", hw = -1}, T)

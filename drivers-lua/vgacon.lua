@@ -31,10 +31,11 @@ local M = {}
 local B = {}
 B.__index = B
 
--- vgacon.new([{clear = true, attr = 0x07}]) -> backend, or nil, message, code
+-- vgacon.new([{clear = true, attr = 0x07, mem = m}]) -> backend, or nil,
+-- message, code (mem: the text screen's page, as vga.new takes it)
 function M.new(opts)
   opts = opts or {}
-  local screen, msg, code = vga.new{clear = opts.clear ~= false, attr = opts.attr}
+  local screen, msg, code = vga.new{clear = opts.clear ~= false, attr = opts.attr, mem = opts.mem}
   if not screen then return nil, msg, code end
   local kbd
   kbd, msg, code = ps2kbd.new()

@@ -7,7 +7,7 @@
 --   name          kind    what
 --   console       task    COM1's console server: the root's console, the kernel's log
 --   com2          task    COM2's console server: the line tools/l4ua talks to
---   screen        thread  the VGA screen and PS/2 keyboard (a root thread: it maps the screen)
+--   screen        task    the VGA screen and PS/2 keyboard (the screen from the device manager)
 --   repl.serial   thread  the REPL session on console (session.lua)
 --   repl.screen   thread  the REPL session on screen
 --   push          thread  the push agent on com2 (push_agent.lua)
@@ -48,8 +48,11 @@ M.plan = {
   {name = "com2", kind = "task", server = true, optional = true,
    spawn = {script = "console_task.lua", args = {"uart", 0x2f8, 3}, io = {{0x2f8, 8}},
             prio = 200, memcap = 8 << 20}},
-  {name = "screen", kind = "thread", server = true, optional = true,
-   create = {script = "console_task.lua", args = {"vga"}, prio = 200, memcap = 8 << 20}},
+  -- the screen's page and the CRTC's ports from the device manager
+  -- (device.vga()), the keyboard controller's two ports given here
+  {name = "screen", kind = "task", server = true, optional = true,
+   spawn = {script = "console_task.lua", args = {"vga"}, io = {{0x60, 1}, {0x64, 1}},
+            prio = 200, memcap = 8 << 20}},
   {name = "repl.serial", kind = "thread", on = "console",
    create = {script = "session.lua", args = {"console", "serial"}, memcap = 64 << 20, prio = 100}},
   {name = "repl.screen", kind = "thread", on = "screen",

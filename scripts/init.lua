@@ -92,10 +92,21 @@ if name_of then
   if files then name_of.register("files", files) end      -- the file service
 end
 
+-- 2c. The device manager, a root thread (it has sigma0: it maps device
+--     memory and DMA memory and hands each driver task exactly its
+--     device's: docs/drivers.md), named "devices": the screen console (3)
+--     gets the screen from it, the disk's driver (6a) its PCI function.
+--     Started here, the supervisor takes it over (6).
+local devices = name_of and l4.thread.create{code = "require('service').main(...)",
+                                             args = {"devices", "devmgr.lua", names.raw, false,
+                                                     false, false, n = 6},
+                                             prio = 175, memcap = 4 << 20}
+if devices then name_of.register("devices", devices) end
+
 -- 3. The screen and keyboard: a console server over VGA text mode and the
---    PS/2 keyboard (make run-vga shows it in a window), named "screen". A
---    thread of this task, which can map the screen's memory (sigma0
---    serves the root).
+--    PS/2 keyboard (make run-vga shows it in a window), named "screen", in
+--    a task of its own: the device manager hands it the screen's page and
+--    the CRT controller's ports, the plan the keyboard's ports.
 local screen
 screen, why = consoles.start(plan_of.screen)
 if not screen then print("init: no screen console: " .. why) end
@@ -171,26 +182,26 @@ local plan = {names = names, prio = 210, memcap = 8 << 20, services = {
    memcap = 8 << 20},
 }}
 
--- 6a. Devices, when the machine has a disk (make run attaches one: a
---     virtio block function, 1af4:1001 or 1af4:1042) or a network card
---     (a virtio network function, 1af4:1000 or 1af4:1041): the device manager,
---     a root thread (it has sigma0: it maps device memory and DMA memory
---     and hands each driver task exactly its PCI function's), then the
---     disk's driver, the virtio-blk driver in a task of its own, asked
+-- 6a. Devices: the device manager (2c, taken over), then, when the
+--     machine has a disk (make run attaches one: a virtio block function,
+--     1af4:1001 or 1af4:1042), the disk's driver, the virtio-blk driver in
+--     a task of its own, asked
 --     INFO (label 1) as its ping (docs/drivers.md). Right after the file
 --     service: the supervisor starts the next entry once disk0 answers
 --     (and names it then), so the file service has the disk mounted when
 --     the services after it read their scripts: a script written on the
 --     disk (a pushed service) is the one they run (docs/storage.md).
-if has_disk or has_net then
+do
   local s, at = plan.services, 1
   while s[at].name ~= "files" do at = at + 1 end
-  table.insert(s, at + 1, {name = "devices", script = "devmgr.lua", thread = true,
-                           restart = "always", prio = 175, memcap = 4 << 20})
-  at = at + 1
+  if devices then
+    table.insert(s, at + 1, {name = "devices", script = "devmgr.lua", thread = true, id = devices,
+                             restart = "always", prio = 175, memcap = 4 << 20})
+    at = at + 1
+  end
   if has_disk then
-    table.insert(s, at + 1, {name = "disk0", script = "virtio_blk.lua", args = {"disk0"}, ping = 1,
-                             restart = "on-failure", prio = 160, memcap = 8 << 20})
+    table.insert(s, at + 1, {name = "disk0", script = "virtio_blk.lua", args = {"disk0"},
+                             ping = 1, restart = "on-failure", prio = 160, memcap = 8 << 20})
     at = at + 1
   end
   -- 6c. The network (docs/network.md), when the machine has a virtio
