@@ -82,6 +82,7 @@ const char *l4b_sigma0_error(uint64_t code)
         [L4_SIGMA0_EMIXED] = "mixes RAM and device memory",
         [L4_SIGMA0_ENOTSUP] = "not supported",
         [L4_SIGMA0_ENOMAP] = "the kernel could not map it (try again)",
+        [L4_SIGMA0_EPERM] = "the root task's only",
     };
     if (code >= 0x100)
         return l4b_ipc_error((unsigned)(code - 0x100));
@@ -209,7 +210,8 @@ static int constants_index(lua_State *L)
         { "ok", L4_SIGMA0_OK }, { "einval", L4_SIGMA0_EINVAL },
         { "ekernel", L4_SIGMA0_EKERNEL }, { "etaken", L4_SIGMA0_ETAKEN },
         { "enomem", L4_SIGMA0_ENOMEM }, { "emixed", L4_SIGMA0_EMIXED },
-        { "enotsup", L4_SIGMA0_ENOTSUP }, { "enomap", L4_SIGMA0_ENOMAP }, { NULL, 0 } };
+        { "enotsup", L4_SIGMA0_ENOTSUP }, { "enomap", L4_SIGMA0_ENOMAP },
+        { "eperm", L4_SIGMA0_EPERM }, { NULL, 0 } };
     static const struct l4b_const labels[] = {
         { "pagefault", L4_LABEL_PAGEFAULT }, { "exception", L4_LABEL_EXCEPTION },
         { "irq", L4_LABEL_IRQ }, { "debug", L4B_LABEL_DEBUG }, { NULL, 0 } };

@@ -132,6 +132,30 @@ static int mem_available(lua_State *L)
     return 1;
 }
 
+/* l4.mem.give_back(phys, log2) -> true: RAM sigma0 handed to the root,
+ * back to sigma0, which flushes every mapping of it (here and in every
+ * task it went on to) and hands it out again later. For RAM no l4.mem of
+ * any state uses any more: the device manager's DMA memory of an
+ * instance that died (devmgr.lua). The root task's only. */
+static int mem_give_back(lua_State *L)
+{
+    uint64_t phys = (uint64_t)luaL_checkinteger(L, 1);
+    unsigned k = (unsigned)l4b_checkrange(L, 2, 12, L4_SIGMA0_ANY_MAX, "log2 size");
+    uint64_t s0 = l4_kip()->sigma0, near;
+    if (!s0 || l4_id_nearest(s0, &near) != L4_NEAREST_SAME)  /* as l4b_sigma0 */
+        return l4b_fail(L, l4b_ipc_error(L4_IPC_NOPARTNER), L4_IPC_NOPARTNER);
+    struct l4_msg m = { 0 };
+    m.w[0] = phys;
+    m.w[1] = k;
+    uint64_t r = l4_ipc(s0, L4_TAG(L4_SIGMA0_GIVE_BACK, 2, 0), 0, 0, &m, NULL);
+    if (L4_IPC_ERR(r) != L4_IPC_OK)
+        return l4b_fail(L, l4b_ipc_error(L4_IPC_ERR(r)), L4_IPC_ERR(r));
+    if (L4_TAG_U(m.tag) < 1 || m.w[0] != L4_SIGMA0_OK)
+        return l4b_fail(L, l4b_sigma0_error(m.w[0]), (lua_Integer)m.w[0]);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
 /* l4.mem.reserve(log2) -> base: address space for a receive window */
 static int mem_reserve(lua_State *L)
 {
@@ -316,6 +340,7 @@ int l4b_open_mem(lua_State *L)
         { NULL, NULL } };
     static const luaL_Reg fns[] = {
         { "map_phys", mem_map_phys }, { "alloc", mem_alloc }, { "reserve", mem_reserve },
+        { "give_back", mem_give_back },
         { "available", mem_available }, { "adopt", mem_adopt }, { NULL, NULL } };
     l4b_class(L, L4B_MEM, meta, methods);
     l4b_subtable(L, "mem", fns);

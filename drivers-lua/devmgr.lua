@@ -24,7 +24,11 @@
 -- first resets the function (bus mastering, decoding off: no more DMA or
 -- MMIO), takes back what was mapped on from the BARs, the ports and the
 -- DMA memory (in every task), and zeroes the DMA memory, which it keeps
--- for the next holder: nothing the dead driver held is leaked.
+-- for the next holder: nothing the dead driver held is leaked. Nor does
+-- a manager that dies leak its DMA memory: it keeps a list of the blocks
+-- it took from sigma0 in the root's store, and the next one first turns
+-- bus mastering off on every function (no device writes into them any
+-- more) and gives them back to sigma0 (l4.mem.give_back).
 --
 -- Requests (integers before strings, as messages carry them); every one
 -- but CLAIM and LIST comes from the holder's task only:
@@ -53,6 +57,7 @@ local service = require "service"
 local P = require "device"          -- the labels, with the client side
 
 local DMA_BUDGET = 8 << 20          -- bytes of DMA memory per function, by default
+local STORE_KEY = "devices/dma"     -- the DMA blocks taken from sigma0: "phys:log2;..."
 
 local function key(f) return ("%02x:%02x.%d"):format(f.bus, f.dev, f.fn) end
 
@@ -198,6 +203,35 @@ local function vga_of(state, from)
   return v
 end
 
+-- The DMA blocks a manager that ran before this one took from sigma0 (the
+-- root's store): every function's bus mastering off, then each given back.
+-- -> bytes given back.
+local function dma_back(functions)
+  local ok, list = pcall(l4.sys.store_get, STORE_KEY)
+  if not ok or type(list) ~= "string" or list == "" then return 0 end
+  for _, f in ipairs(functions) do
+    if f.header == 0 then
+      local cmd = pci.read32(f.bus, f.dev, f.fn, 0x04)
+      pci.write32(f.bus, f.dev, f.fn, 0x04, cmd & 0xfffb)    -- status half 0: clears none
+    end
+  end
+  local bytes = 0
+  for phys, k in list:gmatch("(%d+):(%d+);") do
+    phys, k = math.tointeger(tonumber(phys)), math.tointeger(tonumber(k))
+    if l4.mem.give_back(phys, k) then bytes = bytes + (1 << k) end
+  end
+  l4.sys.store_put(STORE_KEY, ";")
+  return bytes
+end
+
+-- Keeps m (taken from sigma0) on the store's list.
+local function dma_note(state, m)
+  local k = 12
+  while (1 << k) < m:size() do k = k + 1 end
+  state.dma_list = state.dma_list .. ("%d:%d;"):format(m:phys(), k)
+  pcall(l4.sys.store_put, STORE_KEY, state.dma_list)
+end
+
 local function log2_of(size)
   local k = 12
   while (1 << k) < size do k = k + 1 end
@@ -209,7 +243,9 @@ return {
   init = function(state)
     state.devices, state.order, state.free, state.taken = {}, {}, {}, 0
     state.vga = {}
-    for _, f in ipairs(assert(pci.list())) do
+    local functions = assert(pci.list())
+    state.given_back, state.dma_list = dma_back(functions), ";"
+    for _, f in ipairs(functions) do
       if f.header == 0 then
         local irq = pci.read32(f.bus, f.dev, f.fn, 0x3c)
         local d = {f = f, irq = (irq >> 8 & 0xff) ~= 0 and irq & 0xff or false,
@@ -280,6 +316,7 @@ return {
       if not m then
         m = assert(l4.mem.alloc(k))
         state.taken = state.taken + (1 << k)
+        dma_note(state, m)
       end
       d.dma[#d.dma + 1] = m
       d.dma_bytes = d.dma_bytes + (1 << k)
@@ -305,7 +342,8 @@ return {
       service.reply(from, CRTC, 2, v.ports:map_item())
     end,
     [P.LIST] = function(state)
-      local lines = {("dma taken %d bytes from sigma0"):format(state.taken)}
+      local lines = {("dma taken %d bytes from sigma0, %d given back at start"):format(
+        state.taken, state.given_back)}
       for _, d in ipairs(state.order) do
         local f = d.f
         lines[#lines + 1] = ("%s %04x:%04x irq %s %s"):format(key(f), f.vendor, f.device,

@@ -188,6 +188,27 @@ static void phys(uint64_t client, uint64_t base, uint64_t k)
         give(client, base, (unsigned)k, ram);
 }
 
+/* [base, base + 2^k) of RAM handed out, back from the root task (the
+ * device manager's DMA memory of an instance that died): every mapping of
+ * it is flushed, in the root and in every task it was mapped on to, and
+ * it is free to hand out again, zeroed then. Only the root task's: it
+ * alone got RAM from sigma0, and it must not use the range again. */
+static void take_back(uint64_t client, uint64_t base, uint64_t k)
+{
+    if (L4_ID_TASK(client) != L4_ID_TASK(kip->root_task)) {
+        reply_error(client, L4_SIGMA0_EPERM);
+        return;
+    }
+    if (k < 12 || k > L4_SIGMA0_ANY_MAX || base % (1ull << k) || !ram_ready() ||
+        !ram_is_given(base, (unsigned)k)) {
+        reply_error(client, L4_SIGMA0_EINVAL);
+        return;
+    }
+    l4_fpage_unmap(L4_FPAGE(base, k, L4_RWX), L4_UNMAP_FLUSH);
+    ram_mark(base, (unsigned)k, false);
+    reply_error(client, L4_SIGMA0_OK);      /* the one-word reply, code OK */
+}
+
 /* I/O ports: [port, port + 2^k), each port handed out once (a device
  * belongs to one driver); the kernel's own (PICs, PIT) are refused. */
 static uint8_t ports_given[65536 / 8];
@@ -261,6 +282,8 @@ static void handle(uint64_t from, const struct l4_msg *m)
         ioports(from, m->w[0], m->w[1]);
     else if (t == 0 && label == L4_SIGMA0_FREE && u == 0)
         free_frames(from);
+    else if (t == 0 && label == L4_SIGMA0_GIVE_BACK && u == 2)
+        take_back(from, m->w[0], m->w[1]);
     else
         reply_error(from, L4_SIGMA0_EINVAL);
 }

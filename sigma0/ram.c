@@ -150,6 +150,18 @@ bool ram_is_free(uint64_t pa, unsigned k)
     return r && first_set(index_of(r, pa), np) == index_of(r, pa) + np;
 }
 
+bool ram_is_given(uint64_t pa, unsigned k)
+{
+    const struct ram *r = range_of(pa);
+    uint64_t size = 1ull << k, np = size / PAGE, map = (nwords * 8 + PAGE - 1) & ~(PAGE - 1);
+    if (!r || pa + size > r->end || (pa < (uint64_t)bits + map && pa + size > (uint64_t)bits))
+        return false;
+    for (uint64_t i = index_of(r, pa); i < index_of(r, pa) + np; i++)
+        if (!bit(i))
+            return false;
+    return true;
+}
+
 void ram_mark(uint64_t pa, unsigned k, bool given)
 {
     const struct ram *r = range_of(pa);

@@ -1,6 +1,7 @@
 /* sigma0's RAM: the KIP's SIGMA0 ranges, one bit per frame, set once the
- * frame is handed out (or holds the bitmap itself): a set bit is never
- * cleared again except to undo a hand-out that did not happen. */
+ * frame is handed out (or holds the bitmap itself): a set bit is cleared
+ * again only to undo a hand-out that did not happen, or when the root
+ * task gives the frame back (ram_is_given first). */
 #pragma once
 #include <stdbool.h>
 #include <stdint.h>
@@ -21,6 +22,9 @@ bool ram_find(unsigned k, uint64_t *pa);
 /* True if every frame of [pa, pa + 2^k) is free; the range must lie in one
  * of sigma0's ranges (the caller checked it against the KIP). */
 bool ram_is_free(uint64_t pa, unsigned k);
+/* True if every frame of [pa, pa + 2^k) lies in one range, was handed
+ * out, and is not the bitmap's: what the root task may give back. */
+bool ram_is_given(uint64_t pa, unsigned k);
 /* Marks the frames of [pa, pa + 2^k) handed out (given) or free again. */
 void ram_mark(uint64_t pa, unsigned k, bool given);
 /* Frames not handed out. */

@@ -187,6 +187,11 @@ struct l4_utcb {
                                    aligned): each port once; PICs/PIT refused */
 #define L4_SIGMA0_FREE     4    /* no words -> w0 L4_SIGMA0_OK, w1 frames of RAM
                                    sigma0 has not handed out (no item) */
+#define L4_SIGMA0_GIVE_BACK 5   /* w0 physical base, w1 log2 size (12..
+                                   L4_SIGMA0_ANY_MAX): RAM handed out, back
+                                   from the root task (only): every mapping of
+                                   it is flushed and it is free again; reply
+                                   w0 only */
 #define L4_SIGMA0_ANY_MAX  22
 #define L4_SIGMA0_PHYS_MAX 30
 #define L4_SIGMA0_OK       0
@@ -198,6 +203,7 @@ struct l4_utcb {
 #define L4_SIGMA0_ENOTSUP  6    /* not supported (no request uses it now) */
 #define L4_SIGMA0_ENOMAP   7    /* the kernel could not map it for sigma0
                                    (its pool is exhausted); try again later */
+#define L4_SIGMA0_EPERM    8    /* the root task's request only */
 /* sigma0 sees physical memory at the same virtual address, so its own
  * image and stack live above this, and it can name physical addresses
  * only below it (KIP phys_end). */
