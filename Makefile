@@ -245,6 +245,9 @@ $(BUILD)/tests/bench/%.elf: $(BUILD)/tests/bench/%.o $(USER_LIB_OBJ) tests/user/
 	$(Q)ld -nostdlib -static -z noexecstack --build-id=none -T tests/user/user.ld -o $@ \
 		$(USER_LIB_OBJ) $<
 all: $(BENCH_ELF)
+# How kernel costs grow with the system's size: make bench-scale only.
+SCALE_ELF := $(BUILD)/tests/bench/s0_scale.elf
+all: $(SCALE_ELF)
 
 # The Lua benchmarks: lua-root.elf with this archive as "scripts" (run.py).
 $(BUILD)/tests/bench/lua-bench.arc: $(shell find tests/bench/lua -type f) scripts/pager_zero.lua \
@@ -286,6 +289,12 @@ bench: $(BUILD)/kernel-test32.elf $(BUILD)/sigma0.elf $(BENCH_ELF) $(BUILD)/lua-
 		$(BUILD)/kernel32.elf \
 		$(BUILD)/scripts.arc $(ISO)
 	$(Q)$(PYTHON) tests/bench/run.py --build $(BUILD) --qemu $(QEMU) --cache $(CACHE)
+
+# The scaling curves (docs/performance.md "How costs grow"): one boot in
+# 1 GiB of RAM, a few minutes.
+.PHONY: bench-scale
+bench-scale: $(BUILD)/kernel-test32.elf $(BUILD)/sigma0.elf $(SCALE_ELF)
+	$(Q)$(PYTHON) tests/bench/run.py --build $(BUILD) --qemu $(QEMU) --cache $(CACHE) --scale
 
 # ---- make soak: weeks of use in minutes (docs/reliability.md "Soak") ----
 # The real system's scripts (scripts/init.lua packed as system-init.lua)

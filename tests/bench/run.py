@@ -128,7 +128,7 @@ def l4ua_boots(a, results):
     kernel = os.path.join(a.build, "kernel-test32.elf")
     sigma0 = os.path.join(a.build, "sigma0.elf")
     ok = True
-    boots = sorted(f for f in os.listdir(bdir) if f.endswith(".elf")) + [
+    boots = sorted(f for f in os.listdir(bdir) if f.endswith("_bench.elf")) + [
         "lua-bench.arc", "blk-bench.arc", "svc-bench.arc"]
     for prog in boots:
         modules = os.path.join(bdir, prog) + " root"
@@ -233,6 +233,45 @@ def net_bench(a, results):
               "\n".join(text.splitlines()[-15:]))
         return False
     return True
+
+
+def scale(a):
+    """make bench-scale: tests/bench/s0_scale.c's curves, one boot with
+    sigma0 in 1 GiB of RAM, 512 MiB of it the kernel's (10,000 threads
+    take 160 MiB of TCBs and kernel stacks). Prints a table per curve and
+    writes build/bench-scale.json: curve -> {x: instructions}."""
+    bdir = os.path.join(a.build, "tests", "bench")
+    modules = (os.path.join(a.build, "sigma0.elf") + " sigma0," +
+               os.path.join(bdir, "s0_scale.elf") + " root")
+    args = (["-m", "1G"] + QEMU_BASE[2:] + ICOUNT +
+            ["-kernel", os.path.join(a.build, "kernel-test32.elf"), "-append", "kmem=512",
+             "-initrd", modules, "-serial", "stdio"])
+    try:
+        p = subprocess.run([a.qemu] + args, capture_output=True, timeout=900)
+    except subprocess.TimeoutExpired:
+        print("bench-scale: timed out after 900 s")
+        return 1
+    out = p.stdout.decode("utf-8", "replace")
+    curves = {}
+    for name, x, v in re.findall(r"^scale (\w+) (\d+) (\d+)", out, re.M):
+        curves.setdefault(name, {})[int(x)] = int(v)
+    for name, points in curves.items():
+        # the unmap curves per mapping revoked; the others against their first point
+        per = name.startswith("unmap_")
+        first = next(iter(points.values()))
+        print(f"{name:24} {'instructions':>12} {'per mapping' if per else 'vs first':>12}")
+        for x, v in points.items():
+            print(f"  {x:>22} {v:>12} " +
+                  (f"{v // x:>12}" if per else f"{(v - first) * 100.0 / first:+11.1f}%"))
+    for line in out.splitlines():
+        if line.startswith("  ("):
+            print("   " + line.strip())
+    with open(os.path.join(a.build, "bench-scale.json"), "w") as f:
+        json.dump(curves, f, indent=1)
+    if p.returncode != 33 or "scale: done" not in out:
+        print(f"bench-scale: QEMU status {p.returncode}\n" + "\n".join(out.splitlines()[-15:]))
+        return 1
+    return 0
 
 
 def measure_prompt_icount(a, results):
@@ -441,7 +480,11 @@ def main():
     ap.add_argument("--short", action="store_true",
                     help="L4ua boots only, few operations; check every name came out")
     ap.add_argument("--no-linux", action="store_true", help="skip the Linux baseline")
+    ap.add_argument("--scale", action="store_true",
+                    help="the scaling curves only (make bench-scale)")
     a = ap.parse_args()
+    if a.scale:
+        return scale(a)
     results = {}
     ok = l4ua_boots(a, results)
     ok = net_bench(a, results) and ok
