@@ -279,7 +279,7 @@ local function serve(def, source, chunkname, name, state)
         log("reload rejected, version %s keeps running: %s", version(), gen)
         return M.REJECTED, gen
       end
-      return M.OK, gen, v
+      return M.OK, gen, v, ctx.good.gen
     end
     if math.type(label) == "integer" then
       return M.UNKNOWN, ("no handler for label 0x%x"):format(label)
@@ -551,17 +551,25 @@ function M.reload(name, source, chunkname)
   if type(source) ~= "string" then error("bad argument #2 to 'reload' (a source string)", 2) end
   local id, err, code = lookup(name, true)
   if not id then return nil, err, code end
-  local from, label, gen, v = l4.call(id, {timeout = 10000}, M.RELOAD, source,
-                                      chunkname or "=" .. name)
+  local from, label, gen, good, v = l4.call(id, {timeout = 10000}, M.RELOAD, source,
+                                            chunkname or "=" .. name)
   if not from then return nil, ("%s: %s"):format(name, label), gen end
   if label ~= M.OK then
     if label == M.UNKNOWN then return nil, name .. " is not a service (no RELOAD)", M.E_NOTSERVICE end
     return nil, gen, M.E_REJECTED
   end
+  -- the framework's answer: generation, good generation, version (integers
+  -- travel first); a RELOAD of its own (the pager, the console) gives no
+  -- good generation
+  if math.type(good) ~= "integer" then good, v = nil, good end
   local sup = require("names").lookup("supervisor")
   if sup and sup ~= id then
-    l4.call(sup, {timeout = 2000}, require("supervisor").RELOADED, gen, name, source,
-            chunkname or "=" .. name)
+    local RELOADED = require("supervisor").RELOADED
+    if good then
+      l4.call(sup, {timeout = 2000}, RELOADED, gen, good, name, source, chunkname or "=" .. name)
+    else
+      l4.call(sup, {timeout = 2000}, RELOADED, gen, name, source, chunkname or "=" .. name)
+    end
   end
   return v, gen
 end

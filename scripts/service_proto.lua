@@ -15,7 +15,7 @@ M.PING = M.CTL + 0          -- -> OK, s name, s version
 M.INFO = M.CTL + 1          -- -> OK, requests, errors, generation, good generation,
                             --    reloads, rollbacks, memory bytes, s name, s version,
                             --    s last error ("" if none)
-M.RELOAD = M.CTL + 2        -- s source, [s chunkname] -> OK, generation, s version
+M.RELOAD = M.CTL + 2        -- s source, [s chunkname] -> OK, generation, good gen, s version
                             --    | REJECTED, s message (only from threads of the root task)
 
 -- The reply to PING: its label and values.

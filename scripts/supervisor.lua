@@ -508,11 +508,27 @@ M.service = {
       return require("service").encode(out)
     end,
     -- service.reload tells: generation, s name, s source, s chunkname
-    [M.RELOADED] = function(state, from, gen, name, source, chunkname)
+    -- good: the generation the service falls back to (service.reload
+    -- passes what the framework's RELOAD answered); only it and gen can
+    -- be started again, so the others go now, not at the next tick
+    -- (back-to-back reloads piled sources up, and each save wrote them
+    -- all). Without good (a RELOAD of its own: the pager, the console)
+    -- the tick prunes, once INFO said which generation is good.
+    [M.RELOADED] = function(state, from, gen, good, ...)
+      local name, source, chunkname = ...
+      if math.type(good) ~= "integer" then     -- (integers travel first)
+        name, source, chunkname, good = good, ...
+      end
       local s = state.by_name[name]
       if not s then return 0 end
       s.sources[gen] = {source = source, chunkname = chunkname}
       s.gen = gen
+      if good and s.sources[good] then
+        s.good_gen = good
+        for g in pairs(s.sources) do
+          if g ~= gen and g ~= good then s.sources[g] = nil end
+        end
+      end
       save(state)
       return 1
     end,

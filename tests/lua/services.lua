@@ -213,9 +213,11 @@ case("services_reload_time", function()
          .. "version's first reply (%d in the reload call)"):format(#ham_src, total // N, swap // N))
   -- the same through the RELOAD message alone (no supervisor notice)
   local t0 = l4.debug.rdtsc()
-  local from, label, gen, v = l4.call(id, service.RELOAD, ham_version(1), "=ham")
+  local from, label, gen, good, v = l4.call(id, service.RELOAD, ham_version(1), "=ham")
   local t1 = l4.debug.rdtsc()
   check(label == 0 and v == "1", "RELOAD: %s %s", tostring(label), tostring(v))
+  -- the generation it falls back to: the one that served the last request
+  check(good == gen - 1, "RELOAD: generation %s, falls back to %s", tostring(gen), tostring(good))
   print(("services: RELOAD message alone (compile, migrate, swap): %d instructions"):format(t1 - t0))
 end)
 
