@@ -176,12 +176,20 @@ local function fix_values(...)
   return t, n
 end
 
+-- (Per request: the usual one to three values are looked at without a
+-- loop of select calls.)
+local type, select, math_type = type, select, math.type
+local function plain1(v)
+  return math_type(v) == "integer" or type(v) == "string"
+end
 local function plain(...)
-  for i = 1, select("#", ...) do
-    local v = select(i, ...)
-    local ty = type(v)
-    if ty == "string" then
-    elseif ty ~= "number" or math.type(v) ~= "integer" then return false end
+  local n = select("#", ...)
+  if n <= 3 then
+    local a, b, c = ...
+    return plain1(a) and (n < 2 or plain1(b)) and (n < 3 or plain1(c))
+  end
+  for i = 1, n do
+    if not plain1((select(i, ...))) then return false end
   end
   return true
 end
@@ -193,6 +201,7 @@ end
 -- is the last version that served a request successfully (its definition,
 -- source and the state it had when it was replaced), so that a version
 -- whose first request raises can be undone at once.
+local reply_wait, OK = l4.reply_wait, M.OK
 local function serve(def, source, chunkname, name, state)
   local ctx = {
     name = name, state = state, requests = 0, errors = 0, reloads = 0, rollbacks = 0,
@@ -317,9 +326,9 @@ local function serve(def, source, chunkname, name, state)
     if next_tick then
       local left = (next_tick - l4.clock()) / 1000
       ropts.receive = left > 0 and left or 0
-      return replied(from, pcall(l4.reply_wait, from, ropts, label, ...))
+      return replied(from, pcall(reply_wait, from, ropts, label, ...))
     end
-    return replied(from, pcall(l4.reply_wait, from, label, ...))
+    return replied(from, pcall(reply_wait, from, label, ...))
   end
 
   -- A message arrived (from, label, ...), or a reply or receive failed
@@ -351,10 +360,10 @@ local function serve(def, source, chunkname, name, state)
     local cur = ctx.cur
     if not cur.good then cur.good = true; ctx.good = cur end
     if select("#", ...) == 0 then return receive() end        -- a reply later
-    if plain(...) then return send(from, M.OK, ...) end
+    if plain(...) then return send(from, OK, ...) end
     local t, n = fix_values(...)
     if not t then return failed(from, n) end
-    return send(from, M.OK, table.unpack(t, 1, n))
+    return send(from, OK, table.unpack(t, 1, n))
   end
 
   function failed(from, err)
@@ -467,7 +476,7 @@ end
 
 local function outcome(from, label, ...)
   if from == nil then return nil, label, ... end
-  if label == M.OK then
+  if label == OK then
     if select("#", ...) == 0 then return true end
     return ...
   elseif label == M.ERROR then
@@ -492,27 +501,54 @@ local SLOW = {[2] = true, [3] = true}
 -- E_NONAME. A dead partner (or one that timed out) is looked up again
 -- once and, if the name now names another thread, called again.
 -- name may also be a table {name, timeout = ms}.
+--
+-- The common case (an id in the cache, up to 4 values) makes no table: the
+-- values are kept in parameters for the one retry, and the reply's go
+-- straight to outcome.
+local function again(name, id, opts, label, msg, code, n, args)
+  cache[name] = nil
+  local id2 = lookup(name, true)
+  if (not id2 or id2 == id) and SLOW[code] then
+    return nil, ("%s: %s"):format(name, msg), code
+  elseif not id2 or id2 == id then
+    return nil, ("%s: %s (the service is gone%s)"):format(name, msg,
+      id2 and "; its name is not taken yet by a restart" or ""), code
+  end
+  if opts then return outcome(l4.call(id2, opts, label, table.unpack(args, 1, n))) end
+  return outcome(l4.call(id2, label, table.unpack(args, 1, n)))
+end
+
+-- The first call's reply (from, label, ...), or its failure (nil,
+-- message, code); the call's values in a, b, c, d (n <= 4) or a table (a).
+local function first(name, id, opts, label, n, a, b, c, d, from, ...)
+  if from ~= nil then return outcome(from, ...) end
+  local msg, code = ...
+  if not (DEAD[code] or SLOW[code]) then return nil, msg, code end
+  return again(name, id, opts, label, msg, code, n, n <= 4 and {a, b, c, d} or a)
+end
+
 function M.call(name, label, ...)
   local opts
   if type(name) == "table" then opts = {timeout = name.timeout}; name = name[1] end
-  local id, err, code = lookup(name)
-  if not id then return nil, err, code end
-  local r
-  if opts then r = table.pack(l4.call(id, opts, label, ...))
-  else r = table.pack(l4.call(id, label, ...)) end
-  if r[1] == nil and (DEAD[r[3]] or SLOW[r[3]]) then
-    cache[name] = nil
-    local id2 = lookup(name, true)
-    if (not id2 or id2 == id) and SLOW[r[3]] then
-      return nil, ("%s: %s"):format(name, r[2]), r[3]
-    elseif not id2 or id2 == id then
-      return nil, ("%s: %s (the service is gone%s)"):format(name, r[2],
-        id2 and "; its name is not taken yet by a restart" or ""), r[3]
-    end
-    if opts then r = table.pack(l4.call(id2, opts, label, ...))
-    else r = table.pack(l4.call(id2, label, ...)) end
+  local id = cache[name]
+  if not id then
+    local err, code
+    id, err, code = lookup(name)
+    if not id then return nil, err, code end
   end
-  return outcome(table.unpack(r, 1, r.n))
+  local n = select("#", ...)
+  if n <= 4 then
+    local a, b, c, d = ...
+    if opts then
+      return first(name, id, opts, label, n, a, b, c, d, l4.call(id, opts, label, ...))
+    end
+    return first(name, id, nil, label, n, a, b, c, d, l4.call(id, label, ...))
+  end
+  local args = table.pack(...)
+  if opts then
+    return first(name, id, opts, label, n, args, nil, nil, nil, l4.call(id, opts, label, ...))
+  end
+  return first(name, id, nil, label, n, args, nil, nil, nil, l4.call(id, label, ...))
 end
 
 -- service.info(id | name, [ms]) -> {name, version, requests, errors,
