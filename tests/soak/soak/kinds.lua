@@ -48,14 +48,15 @@ return {
    on = true},
   {component = "supervisor", supervisor = "names", how = "kill thread", root = true, on = true},
   -- The consoles' guardian (scripts/consoles.lua) brings back the COM1
-  -- and COM2 console servers (tasks) and the screen, the REPL sessions
+  -- and COM2 console servers and the screen's (tasks), the REPL sessions
   -- and the push agent (root threads).
   {component = "console", supervisor = "names", how = "kill", probe = "console", on = true},
   -- COM2's driver: the push agent goes on with the new one
   -- (repl.com2_and_push_agent_killed).
   {component = "com2", supervisor = "names", how = "kill", probe = "console", on = true},
-  {component = "screen", supervisor = "names", how = "kill thread", probe = "console", root = true,
-   on = true},
+  -- The screen: a task since the VGA console left the root (it gets the
+  -- text page and the CRT ports from the device manager again).
+  {component = "screen", supervisor = "names", how = "kill", probe = "console", on = true},
   -- Off: the REPL sessions and the push agent are not named (the
   -- consoles' guardian keeps them: consoles.find), and answer nobody, so
   -- this driver cannot find them nor tell that they are back; the
