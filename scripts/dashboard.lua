@@ -94,7 +94,13 @@ end
 function M.main(port)
   local srv = httpd.new(function() end)
   srv.handler = M.app(sysinfo_provider(), srv)
-  assert(srv:listen("*", port or 80))
+  -- while the network service restarts it answers "closed": wait for it
+  local ok, err = srv:listen("*", port or 80)
+  while not ok and tostring(err):match("closed$") do
+    l4.sleep(200)
+    ok, err = srv:listen("*", port or 80)
+  end
+  assert(ok, err)
   srv:run()
 end
 

@@ -108,7 +108,14 @@ end
 -- closed here within a second).
 local function listen(port, max)
   port, max = port or 23, max or 8
-  local lsock = assert(socket.bind("*", port))
+  -- the network service restarting answers "closed": wait for it (this
+  -- thread is supervised; waiting for the network is all it can do)
+  local lsock, err = socket.bind("*", port)
+  while not lsock and err == "closed" do
+    l4.sleep(200)
+    lsock, err = socket.bind("*", port)
+  end
+  assert(lsock, err)
   lsock:settimeout(1)
   -- nothing printed: the console is a person's (and doctest's), and
   -- `services` shows the listener running
