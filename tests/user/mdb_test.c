@@ -355,6 +355,41 @@ UTEST(read_only_propagates)
     UCHECK(mdb_ok());
 }
 
+/* ==== fpage_unmap ignores the rights bits of its fpage: without FLUSH
+ * it makes read-only, with FLUSH it removes, whatever they say (abi.md
+ * "Memory") ==== */
+static uint64_t rights_page[512] __attribute__((aligned(4096)));
+UTEST(unmap_ignores_the_fpage_rights)
+{
+    const uint64_t at = WIN + 0x100000;
+    rights_page[0] = 0x6666;
+    static const unsigned named[] = { L4_RWX, L4_R, 0 };
+    for (unsigned i = 0; i < COUNT_OF(named); i++) {
+        UCHECK_EQ(give(AG_D, rights_page, 12, L4_RWX, 0x100000), L4_IPC_OK);
+        write_in(AG_D, at + 16, i + 1);             /* writable before */
+        UCHECK_EQ(((volatile uint64_t *)rights_page)[2], i + 1);
+        uint64_t f0 = nfaults;
+        UCHECK_EQ(l4_fpage_unmap(L4_FPAGE((uint64_t)rights_page, 12, named[i]), 0), L4_OK);
+        UCHECK_EQ(read_in(AG_D, at), 0x6666);       /* still mapped, for reading */
+        UCHECK_EQ(nfaults, f0);
+        write_in(AG_D, at + 16, 0x77);              /* a write faults */
+        UCHECK(faulted(agent(AG_D), at + 16, true, f0));
+        UCHECK_EQ(((volatile uint64_t *)rights_page)[2], i + 1);
+        UCHECK(mdb_ok());
+    }
+    for (unsigned i = 0; i < COUNT_OF(named); i++) {
+        UCHECK_EQ(give(AG_D, rights_page, 12, L4_RWX, 0x100000), L4_IPC_OK);
+        UCHECK_EQ(read_in(AG_D, at), 0x6666);
+        uint64_t f0 = nfaults;
+        UCHECK_EQ(l4_fpage_unmap(L4_FPAGE((uint64_t)rights_page, 12, named[i]), L4_UNMAP_FLUSH), L4_OK);
+        UCHECK_EQ(read_in(AG_D, at), SENTINEL);     /* gone, whatever the bits said */
+        UCHECK(faulted(agent(AG_D), at, false, f0));
+        UCHECK(mdb_ok());
+    }
+    delete_agent(AG_D);
+    UCHECK(mdb_ok());
+}
+
 /* ==== Grant moves the mapping; what derives from it follows ==== */
 UTEST(grant_moves_mapping)
 {
