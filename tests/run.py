@@ -20,7 +20,9 @@ EXIT_PASS, EXIT_FAIL, EXIT_PANIC = 0x10 * 2 + 1, 0x11 * 2 + 1, 0x12 * 2 + 1
 # In-guest suites: (suite, kernel command line, modules, expectation, timeout s).
 # Expectations: "pass" = every case "ok" and exit status EXIT_PASS;
 # ("panic", regex...) = the kernel panics and the log matches each regex;
-# "timeout" = the boot never ends and the runner must stop it.
+# ("timeout", regex) = the boot never ends and the runner must stop it,
+# after the log matched the regex (the marker the case prints just before
+# it hangs).
 GUEST_SUITES = [
     ("boot", "ktest=boot marker=l4ua", ["tests/guest/data/module.txt testmod"], "pass", 60),
     ("fault_ud", "ktest=fault_ud", [],
@@ -35,7 +37,7 @@ GUEST_SUITES = [
     ("fault_released", "ktest=fault_released", [],
      ("panic", r"assertion failed: two == 4", r"<ktest_fault_released_panic_after_serial_release\+",
       r"^(?![\s\S]*this line goes to the ring only)"), 30),
-    ("hang", "ktest=hang", [], "timeout", 5),
+    ("hang", "ktest=hang", [], ("timeout", r"^hang: marker 5f1c, spinning from here$"), 5),
 ]
 
 # Guest boots use icount so instruction counts and timer ticks repeat.
@@ -48,17 +50,37 @@ QEMU_COMMON = ["-m", "256M", "-display", "none", "-no-reboot", "-net", "none",
 ICOUNT = ["-icount", "shift=0,align=off,sleep=off", "-rtc", "clock=vm"]
 
 
+# A suite's own summary line ("ktest: 5 passed, 0 failed", "shell: ...").
+SUMMARY_RE = re.compile(r"^(?:ktest|[\w.-]+): (\d+) passed, (\d+) failed$", re.M)
+
+
+def case_key(name):
+    """A result's case name: what comes before its note (": ..." or " (...")."""
+    return re.split(r":| \(", name, maxsplit=1)[0].strip()
+
+
 class Results:
-    def __init__(self):
+    def __init__(self, quiet=False):
         self.passed = 0
         self.failed = 0
+        self.quiet = quiet      # (the runner's self-test: no printing)
+        self.stage = None
+        self.seen = {}          # stage -> the case names it reported
+
+    def _note(self, name):
+        self.seen.setdefault(self.stage, set()).add(case_key(name))
 
     def ok(self, name):
         self.passed += 1
-        print(f"ok   {name}", flush=True)
+        self._note(name)
+        if not self.quiet:
+            print(f"ok   {name}", flush=True)
 
     def fail(self, name, why, log=None):
         self.failed += 1
+        self._note(name)
+        if self.quiet:
+            return
         print(f"FAIL {name}: {why}", flush=True)
         if log is not None:
             tail = log.splitlines()[-40:]
@@ -68,17 +90,61 @@ class Results:
             print("  ----", flush=True)
 
     def count_lines(self, prefix, out):
-        """Counts 'ok X' / 'FAIL X' lines a test program printed."""
-        seen = 0
+        """Counts 'ok X' / 'FAIL X' lines a test program printed. If it
+        printed a summary ("N passed, M failed"), the lines must agree
+        with its last one: a case that counted itself but printed no line
+        (or the reverse) fails as "<prefix>summary"."""
+        seen = oks = fails = 0
         for line in out.splitlines():
             m = re.match(r"^(ok|FAIL) (\S+)", line)
             if m:
                 seen += 1
                 if m.group(1) == "ok":
+                    oks += 1
                     self.ok(f"{prefix}{m.group(2)}")
                 else:
+                    fails += 1
                     self.fail(f"{prefix}{m.group(2)}", line)
+        sums = SUMMARY_RE.findall(out)
+        if sums and (int(sums[-1][0]), int(sums[-1][1])) != (oks, fails):
+            self.fail(f"{prefix}summary", f"the summary says {sums[-1][0]} passed, {sums[-1][1]} "
+                      f"failed, but {oks} ok and {fails} FAIL lines were printed")
         return seen
+
+
+# Which cases each stage must report: tests/cases/<stage>.txt, one name a
+# line (case_key). A case missing from a run, or one the list lacks, fails
+# the stage's case_list check: a test module that returns no cases, or a
+# stage that stops early, cannot pass unseen. UPDATE_CASES=1 writes the
+# lists from the run instead. Runs filtered by REPL_CASES, DOC_FILES or
+# SAFEBOOT_CASES skip the check.
+CASES_DIR = os.path.join(ROOT, "tests", "cases")
+CASE_FILTERS = ("REPL_CASES", "DOC_FILES", "SAFEBOOT_CASES")
+
+
+def check_cases(res, stage, cases_dir=CASES_DIR, update=False):
+    seen = {n for n in res.seen.get(stage, set()) if not n.endswith(".case_list")}
+    path = os.path.join(cases_dir, stage + ".txt")
+    if update:
+        os.makedirs(cases_dir, exist_ok=True)
+        with open(path, "w") as f:
+            f.write("".join(n + "\n" for n in sorted(seen)))
+        return
+    try:
+        with open(path) as f:
+            want = {line.strip() for line in f if line.strip() and not line.startswith("#")}
+    except OSError:
+        res.fail(f"{stage}.case_list", f"no list {os.path.relpath(path, ROOT)} (UPDATE_CASES=1 writes it)")
+        return
+    missing, extra = sorted(want - seen), sorted(seen - want)
+    if missing or extra:
+        res.fail(f"{stage}.case_list",
+                 (f"did not run: {', '.join(missing)}" if missing else "") +
+                 ("; " if missing and extra else "") +
+                 (f"not in {os.path.relpath(path, ROOT)}: {', '.join(extra)}" if extra else "") +
+                 " (a new or renamed case: UPDATE_CASES=1 make test rewrites the lists)")
+    else:
+        res.ok(f"{stage}.case_list: the {len(seen)} listed cases ran")
 
 
 def run_host(res, build):
@@ -100,6 +166,9 @@ def run_host(res, build):
             res.fail(f"host.{prog}", f"exit status {p.returncode}", p.stdout + p.stderr)
         elif seen == 0:
             res.fail(f"host.{prog}", "ran no test case", p.stdout + p.stderr)
+    # the runner itself, fed with made-up logs (tests/runner_test.py)
+    run_command_suite(res, "host.runner", [sys.executable, "tests/runner_test.py"], 60,
+                      r"^runner: \d+ passed, 0 failed$")
 
 
 def run_command_suite(res, name, argv, timeout, summary_re):
@@ -145,6 +214,24 @@ def boot(qemu, args, timeout, logpath, until=None):
     return status, log, elapsed
 
 
+def judge_ktest(res, name, status, log, timeout):
+    """The verdict on a boot whose program prints "ok X" / "FAIL X" lines,
+    then "ktest: N passed, M failed", and ends QEMU with the pass status
+    (status None: it was stopped at the timeout). True if it is clean."""
+    seen = res.count_lines(f"{name}.", log)
+    if status is None:
+        res.fail(name, f"timed out after {timeout} s", log)
+    elif status == EXIT_PANIC or "PANIC" in log:
+        res.fail(name, "kernel panic", log)
+    elif status != EXIT_PASS or not re.search(r"^ktest: \d+ passed, 0 failed$", log, re.M):
+        res.fail(name, f"QEMU status {status}, suite did not end cleanly", log)
+    elif seen == 0:
+        res.fail(name, "no test case ran", log)
+    else:
+        return True
+    return False
+
+
 def run_guest(res, qemu, build):
     kernel = os.path.join(build, "kernel-test32.elf")
     logdir = os.path.join(build, "tests", "logs")
@@ -155,21 +242,15 @@ def run_guest(res, qemu, build):
         if modules:
             args += ["-initrd", ",".join(os.path.join(ROOT, m) for m in modules)]
         status, log, _ = boot(qemu, args, timeout, os.path.join(logdir, suite + ".log"))
-        if expect == "timeout":
-            if status is None:
-                res.ok(f"{name}: hung boot stopped by the {timeout} s timeout")
-            else:
+        if expect[0] == "timeout":
+            if status is not None:
                 res.fail(name, f"expected a hang, QEMU ended with status {status}", log)
+            elif not re.search(expect[1], log, re.M):
+                res.fail(name, "QEMU hung before the case's marker line was printed", log)
+            else:
+                res.ok(f"{name}: hung after its marker, stopped by the {timeout} s timeout")
         elif expect == "pass":
-            seen = res.count_lines(f"{name}.", log)
-            if status is None:
-                res.fail(name, f"timed out after {timeout} s", log)
-            elif status == EXIT_PANIC or "PANIC" in log:
-                res.fail(name, "kernel panic", log)
-            elif status != EXIT_PASS or not re.search(r"^ktest: \d+ passed, 0 failed$", log, re.M):
-                res.fail(name, f"QEMU status {status}, suite did not end cleanly", log)
-            elif seen == 0:
-                res.fail(name, "no test case ran", log)
+            judge_ktest(res, name, status, log, timeout)
         else:
             missing = [r for r in expect[1:] if not re.search(r, log)]
             if status != EXIT_PANIC:
@@ -178,6 +259,11 @@ def run_guest(res, qemu, build):
                 res.fail(name, f"panic report lacks {missing}", log)
             else:
                 res.ok(f"{name}: panic detected and reported ({expect[1]})")
+
+
+# Kernel command-line words some user suites need. task: a 16 MiB kernel
+# pool, so that kernel_memory_exhaustion is sure to run the pool dry.
+USER_KERNEL_ARGS = {"task": ["kmem=16"]}
 
 
 def run_user(res, qemu, build):
@@ -196,17 +282,11 @@ def run_user(res, qemu, build):
         modules = os.path.join(udir, suite + ".elf") + " root"
         if suite.startswith("s0_"):
             modules = os.path.join(build, "sigma0.elf") + " sigma0," + modules
-        args = ICOUNT + ["-kernel", kernel, "-append", f"suite={suite}", "-initrd", modules]
+        cmdline = " ".join([f"suite={suite}"] + USER_KERNEL_ARGS.get(suite, []))
+        args = ICOUNT + ["-kernel", kernel, "-append", cmdline, "-initrd", modules]
         status, log, _ = boot(qemu, args, 300, os.path.join(logdir, "user-" + suite + ".log"))
-        seen = res.count_lines(f"{name}.", log)
-        if status is None:
-            res.fail(name, "timed out after 300 s", log)
-        elif status == EXIT_PANIC or "PANIC" in log:
-            res.fail(name, "kernel panic", log)
-        elif status != EXIT_PASS or not re.search(r"^ktest: \d+ passed, 0 failed$", log, re.M):
-            res.fail(name, f"QEMU status {status}, suite did not end cleanly", log)
-        elif seen == 0:
-            res.fail(name, "no test case ran", log)
+        if not judge_ktest(res, name, status, log, 300):
+            pass
         elif suite == "kdebug" and "kdebug-ring-only-7f3a" in log:
             res.fail(name, "bytes written while COM1 was released reached the serial line", log)
         elif suite == "kdebug" and "kdebug: serial is back" not in log:
@@ -536,6 +616,7 @@ def main():
     }
     for name in STAGES:
         if not only or name in only:
+            res.stage = name
             stages[name]()
     print(f"{res.passed} passed, {res.failed} failed")
     return 1 if res.failed else 0

@@ -53,8 +53,11 @@ KTEST(fault_released, panic_after_serial_release)
     kassert(two == 4);
 }
 
+/* The runner requires the marker line: a boot that hung before the case
+ * began (or never reached it) must not pass as this hang. */
 KTEST(hang, spins_forever)
 {
+    kprintf("hang: marker 5f1c, spinning from here\n");
     for (;;)
         __asm__ volatile("pause");
 }

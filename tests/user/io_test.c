@@ -80,16 +80,24 @@ static void child_entry(void)
     child_loop();
 }
 
-static uint64_t kick(uint64_t child, uint16_t port)
+/* Asks the child to read port: the message must reach it and it must
+ * take its step (a read, or a fault the pager moves it past): a child
+ * that died or hangs fails here, not as a count that happens to match. */
+static void kick_at(uint64_t child, uint16_t port, int line)
 {
     uint64_t before = child_step;
     child_port = port;
     struct l4_msg m = { 0 };
-    uint64_t r = l4_ipc(child, L4_TAG(1, 0, 0), L4_NODESC, 0, &m, 0);
-    for (int i = 0; i < 200 && child_step == before; i++)
+    uint64_t r = l4_ipc(child, L4_TAG(1, 0, 0), L4_NODESC, L4_TIMEOUTS(uto_us(1000000), 0, 0, 0), &m, 0);
+    for (int i = 0; i < 1000 && child_step == before; i++)
         usleep_us(1000);
-    return r;
+    if (L4_IPC_ERR(r) != L4_IPC_OK || child_step == before) {
+        uprintf("  kick of port %x: ipc %lx, step %s\n", port, r,
+                child_step == before ? "not taken" : "taken");
+        utest_fail("the child took the request", __FILE__, line);
+    }
 }
+#define kick(child, port) kick_at(child, port, __LINE__)
 
 static uint64_t give_ports(uint64_t child, uint64_t iofpage)
 {
