@@ -413,6 +413,185 @@ static void test_random_operations(void)
     teardown();
 }
 
+/* The same random operations against a shadow model: what abi.md and
+ * mdb.h promise, written as plainly as possible (a frame, rights and a
+ * parent per mapping), compared with the real page tables and nodes
+ * after every step. mdb_check only says the database is well formed;
+ * this says it is the right one. */
+enum { SP = 4, PG = 16, CELLS = SP * PG };
+struct cell {
+    bool present, w, x;
+    paddr_t frame;
+    int parent;             /* a cell, or -1: a root */
+};
+static struct cell model[CELLS];
+
+/* mdb.c's node as the companion word points to it: its first three
+ * fields (checked against the page each time, so a change of layout
+ * fails loudly rather than comparing garbage). */
+struct node_view {
+    struct space *space;
+    uint64_t va;
+    struct node_view *parent;
+};
+
+static bool derives(int c, int from)          /* is c from, or below it? */
+{
+    for (; c >= 0; c = model[c].parent)
+        if (c == from)
+            return true;
+    return false;
+}
+
+static void m_remove_tree(int c)
+{
+    bool gone[CELLS];           /* all of the tree first: clearing cuts the chains */
+    for (int d = 0; d < CELLS; d++)
+        gone[d] = model[d].present && derives(d, c);
+    for (int d = 0; d < CELLS; d++)
+        if (gone[d] || d == c)
+            model[d] = (struct cell){ .parent = -1 };
+}
+
+static void m_reduce_below(int c, bool own, bool clear_w, bool clear_x)
+{
+    for (int d = 0; d < CELLS; d++)
+        if (model[d].present && derives(d, c) && (own || d != c)) {
+            if (clear_w)
+                model[d].w = false;
+            if (clear_x)
+                model[d].x = false;
+        }
+}
+
+static void m_map_root(int c, paddr_t f, bool w, bool x)
+{
+    if (model[c].present && model[c].parent < 0 && model[c].frame == f && model[c].w == w &&
+        model[c].x == x)
+        return;
+    if (model[c].present)
+        m_remove_tree(c);
+    model[c] = (struct cell){ true, w, x, f, -1 };
+}
+
+static void m_map(int from, int to, unsigned rights, bool grant)
+{
+    if (!model[from].present)
+        return;
+    if (to == from || (model[to].present && derives(from, to)))
+        return;
+    bool w = model[from].w && (rights & L4_W), x = model[from].x && (rights & L4_X);
+    if (model[to].present)
+        m_remove_tree(to);
+    if (!grant) {
+        model[to] = (struct cell){ true, w, x, model[from].frame, from };
+        return;
+    }
+    bool lost_w = model[from].w && !w, lost_x = model[from].x && !x;
+    model[to] = (struct cell){ true, w, x, model[from].frame, model[from].parent };
+    for (int d = 0; d < CELLS; d++)         /* from's children are to's now */
+        if (model[d].present && model[d].parent == from)
+            model[d].parent = to;
+    model[from] = (struct cell){ .parent = -1 };
+    m_reduce_below(to, false, lost_w, lost_x);
+}
+
+static void m_unmap(int c, unsigned flags)
+{
+    if (!model[c].present)
+        return;
+    bool own = flags & L4_UNMAP_OWN;
+    if (!(flags & L4_UNMAP_FLUSH)) {
+        m_reduce_below(c, own, true, false);
+    } else if (own) {
+        m_remove_tree(c);
+    } else {
+        for (int d = 0; d < CELLS; d++)
+            if (d != c && model[d].present && model[d].parent == c)
+                m_remove_tree(d);
+    }
+}
+
+/* The real state of cell c against the model's: NULL if they agree. */
+static const char *differs(struct space *const sp[SP], int c)
+{
+    struct space *s = sp[c / PG];
+    uint64_t va = V1 + (uint64_t)(c % PG) * PAGE_SIZE;
+    uint64_t *e = paging_user_pte(s->pml4, va, false);
+    bool present = e && (*e & PTE_P);
+    const struct cell *m = &model[c];
+    if (present != m->present)
+        return present ? "mapped, the model has nothing" : "not mapped, the model has a page";
+    if (!present)
+        return NULL;
+    if ((*e & PTE_ADDR) != m->frame)
+        return "another frame";
+    if (!!(*e & PTE_W) != m->w)
+        return "write right differs";
+    if (!(*e & PTE_NX) != m->x)
+        return "execute right differs";
+    const struct node_view *n = *(struct node_view **)PAGING_COMPANION(e);
+    if (!n || n->space != s || n->va != va)
+        return "no node beside the entry (or mdb_node's layout changed)";
+    if (m->parent < 0)
+        return n->parent ? "has a parent, the model's is a root" : NULL;
+    struct space *ps = sp[m->parent / PG];
+    uint64_t pva = V1 + (uint64_t)(m->parent % PG) * PAGE_SIZE;
+    if (!n->parent || n->parent->space != ps || n->parent->va != pva)
+        return "another parent";
+    return NULL;
+}
+
+static void test_random_against_model(void)
+{
+    setup();
+    struct space *const sp[SP] = { A, B, C, D };
+    for (int c = 0; c < CELLS; c++)
+        model[c] = (struct cell){ .parent = -1 };
+    rng = 0x2545f4914f6cdd1dull;
+    unsigned bad = 0, done[6] = { 0 };
+    for (unsigned step = 0; step < 20000 && !bad; step++) {
+        int c = (int)(rnd() % CELLS), d = (int)(rnd() % CELLS);
+        struct space *s = sp[c / PG], *t = sp[d / PG];
+        uint64_t va = V1 + (uint64_t)(c % PG) * PAGE_SIZE, dva = V1 + (uint64_t)(d % PG) * PAGE_SIZE;
+        unsigned op = (unsigned)(rnd() % 16), r = (unsigned)(rnd() % 8);
+        if (op == 0) {
+            paddr_t f = frame[rnd() % 8];
+            bool w = rnd() & 1, x = rnd() & 1;
+            CHECK(mdb_map_root(s, va, f, w, x));
+            m_map_root(c, f, w, x);
+        } else if (op < 7) {
+            CHECK(mdb_map(s, va, t, dva, r, false));
+            m_map(c, d, r, false);
+        } else if (op < 10) {
+            CHECK(mdb_map(s, va, t, dva, r, true));
+            m_map(c, d, r, true);
+        } else if (op < 15) {
+            mdb_unmap(s, va, r % 4);
+            m_unmap(c, r % 4);
+        } else {
+            if (rnd() % 8)
+                continue;
+            mdb_unmap_space(s);
+            for (int e = (c / PG) * PG; e < (c / PG + 1) * PG; e++)
+                if (model[e].present)
+                    m_remove_tree(e);
+        }
+        done[op == 0 ? 0 : op < 7 ? 1 : op < 10 ? 2 : op < 15 ? 3 : 4]++;
+        for (int e = 0; e < CELLS; e++) {
+            const char *why = differs(sp, e);
+            if (why && bad++ == 0)
+                printf("  step %u (op %u, cell %d -> %d): space %d page %d: %s\n", step, op, c, d,
+                       e / PG, e % PG, why);
+        }
+        if (!mdb_check() && bad++ == 0)
+            printf("  mdb_check failed after step %u\n", step);
+    }
+    CHECK_EQ(bad, 0);
+    CHECK(done[0] > 100 && done[1] > 100 && done[2] > 100 && done[3] > 100);
+    teardown();
+}
+
 int main(void)
 {
     check_prog = "mdb";
@@ -428,5 +607,6 @@ int main(void)
     RUN(test_deep_chain);
     RUN(test_map_fpage_windows);
     RUN(test_random_operations);
+    RUN(test_random_against_model);
     CHECK_EXIT();
 }
