@@ -477,7 +477,7 @@ fuzz-host: $(FUZZ_HOST) $(BUILD)/sigma0.elf $(BUILD)/lua-root.elf $(BUILD)/tests
 			$(BUILD)/tests/fuzz/fuzz_$$t.log | sed "s/^/  $$t /"; \
 	done
 
-test: all $(HOST_TESTS) $(BUILD)/lua-host/lua $(TEST_IMAGES) $(BUILD)/tests/fuzz/host/fuzz_ext2 \
+test: all $(HOST_TESTS) $(BUILD)/lua-host/lua $(TEST_IMAGES) $(BUILD)/tests/fuzz/host/fuzz_ext2 $(FUZZ_HOST) \
 		$(BUILD)/tests/fuzz/seeds/ext2/ext2 $(BUILD)/tests/fuzz/seeds/ext2/ext4
 	$(Q)$(PYTHON) tests/run.py --build $(BUILD) --qemu $(QEMU)
 

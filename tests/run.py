@@ -166,6 +166,7 @@ def run_host(res, build):
             res.fail(f"host.{prog}", f"exit status {p.returncode}", p.stdout + p.stderr)
         elif seen == 0:
             res.fail(f"host.{prog}", "ran no test case", p.stdout + p.stderr)
+    run_fuzz_replay(res, build)
     # the runner itself, fed with made-up logs (tests/runner_test.py)
     run_command_suite(res, "host.runner", [sys.executable, "tests/runner_test.py"], 60,
                       r"^runner: \d+ passed, 0 failed$")
@@ -766,6 +767,33 @@ def run_fuzz_ext2(res, build, seconds):
         res.ok(f"storage.fuzz_ext2: {runs.group(1)} images in {seconds} s, no report")
     else:
         res.fail("storage.fuzz_ext2", f"status {p.returncode}", "\n".join(p.stderr.splitlines()[-60:]))
+
+
+def run_fuzz_replay(res, build):
+    """Every input the host fuzzers keep (tests/fuzz/corpus/<target>/: the
+    seeds, and each crash they ever found, kept there once fixed) runs once
+    through its fuzzer, under ASan and UBSan: a fixed bug that comes back
+    fails here, in make test, not only in a long make fuzz-host."""
+    for target in ("elf", "archive", "ext2"):
+        name = f"host.fuzz_replay_{target}"
+        fuzzer = os.path.join(build, "tests", "fuzz", "host", "fuzz_" + target)
+        corpus = os.path.join(ROOT, "tests", "fuzz", "corpus", target)
+        inputs = sorted(os.path.join(corpus, f) for f in os.listdir(corpus)) if os.path.isdir(corpus) else []
+        if not inputs:
+            res.fail(name, f"no inputs in tests/fuzz/corpus/{target}")
+            continue
+        try:
+            p = subprocess.run([fuzzer, "-timeout=20"] + inputs, capture_output=True, text=True,
+                               timeout=120, cwd=ROOT)
+        except (subprocess.TimeoutExpired, OSError) as e:
+            res.fail(name, str(e))
+            continue
+        ran = len(re.findall(r"^Running: ", p.stderr, re.M))
+        if p.returncode == 0 and ran == len(inputs):
+            res.ok(f"{name}: {ran} kept inputs, no report")
+        else:
+            res.fail(name, f"status {p.returncode}, {ran} of {len(inputs)} inputs ran",
+                     "\n".join(p.stderr.splitlines()[-60:]))
 
 
 def run_bench_short(res, qemu, build):
