@@ -5,6 +5,7 @@ panics or ends wrongly prints the tail of its serial log and counts as a
 failure. The last line is always "N passed, N failed"."""
 
 import argparse
+import json
 import os
 import re
 import shutil
@@ -812,6 +813,36 @@ def run_bench_short(res, qemu, build):
         res.ok("bench.short: every L4ua benchmark name came out")
     else:
         res.fail("bench.short", f"status {p.returncode}", p.stdout + p.stderr)
+        return
+    m = re.search(r"^bench figures: (.*)$", p.stdout, re.M)
+    bad = figures_off_baseline(json.loads(m.group(1)) if m else {},
+                               os.path.join(ROOT, "tests", "bench", "short-baseline.json"))
+    if bad:
+        res.fail("bench.short_figures", "; ".join(bad) + " (tests/bench/short-baseline.json)",
+                 p.stdout)
+    else:
+        res.ok("bench.short_figures: every figure above 0 and within its band of the baseline")
+
+
+def figures_off_baseline(figures, path):
+    """What is wrong with the short bench's figures against the committed
+    baseline: each must be there, above 0, and within a factor of 1 +
+    band of its baseline either way; a figure the baseline lacks is
+    wrong too (a new benchmark gets its baseline in the same commit)."""
+    with open(path) as f:
+        base = json.load(f)
+    bands, want = base["band"], base["figures"]
+    bad = [f"{n} missing" for n in sorted(want) if n not in figures]
+    for n, v in sorted(figures.items()):
+        if n not in want:
+            bad.append(f"{n} = {v} has no baseline")
+            continue
+        b = 1 + bands.get(n, bands["default"])
+        if not (isinstance(v, (int, float)) and v > 0):
+            bad.append(f"{n} = {v}, not above 0")
+        elif not want[n] / b <= v <= want[n] * b:
+            bad.append(f"{n} = {v:,}, baseline {want[n]:,} (band x{b:g})")
+    return bad
 
 
 SOAK_SCALE = 20      # make test runs a twentieth of make soak

@@ -132,5 +132,27 @@ def update_writes_the_list_the_check_then_accepts():
         assert res.failed == 0 and res.passed == 3
 
 
+def off_baseline(figures):
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "b.json")
+        with open(path, "w") as f:
+            f.write('{"band": {"default": 0.15, "noisy": 1.0}, "figures": {"ipc": 400, "noisy": 1000}}')
+        return run.figures_off_baseline(figures, path)
+
+
+@case
+def bench_figures_within_their_bands_pass():
+    assert off_baseline({"ipc": 450, "noisy": 1990}) == [], off_baseline({"ipc": 450, "noisy": 1990})
+
+
+@case
+def a_zero_or_far_or_missing_or_new_figure_fails():
+    assert any("not above 0" in b for b in off_baseline({"ipc": 0, "noisy": 1000}))
+    assert any("baseline 400" in b for b in off_baseline({"ipc": 470, "noisy": 1000}))
+    assert any("baseline 400" in b for b in off_baseline({"ipc": 340, "noisy": 1000}))
+    assert off_baseline({"ipc": 400}) == ["noisy missing"]
+    assert any("no baseline" in b for b in off_baseline({"ipc": 400, "noisy": 1000, "new": 5}))
+
+
 print(f"runner: {passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)

@@ -67,11 +67,24 @@ static uint64_t syscall_null(void)
     return (urdtsc() - t0) / ROUNDS;
 }
 
+/* Prints a figure; a 0 (an IPC that failed, a reply of the wrong size) is
+ * a failure of the whole program, not a figure. */
+static int failures;
+static void report(const char *name, uint64_t v)
+{
+    if (v) {
+        uprintf("bench %s %lu\n", name, v);
+    } else {
+        uprintf("bench: %s failed (an IPC did not complete)\n", name);
+        failures++;
+    }
+}
+
 int main(void)
 {
-    uprintf("bench syscall_null %lu\n", syscall_null());
+    report("syscall_null", syscall_null());
     uint64_t same = uthread_start(1, server, 2);
-    uprintf("bench ipc_rtt_c_same_task %lu\n", measure(same, 2));
+    report("ipc_rtt_c_same_task", measure(same, 2));
     uint64_t pg = uthread_start(2, upager_identity, 0), child, child64;
     if (l4_task_new(L4_ID(5, 0, 0), 255, (uint64_t)child_entry,
                     (uint64_t)&child_stack[0][2047], pg, 0, &child) != L4_OK ||
@@ -80,8 +93,8 @@ int main(void)
         uprintf("bench: task_new failed\n");
         return 1;
     }
-    uprintf("bench ipc_rtt_c_cross_task %lu\n", measure(child, 2));
-    uprintf("bench ipc_rtt_c_cross_task_64w %lu\n", measure(child64, 64));
+    report("ipc_rtt_c_cross_task", measure(child, 2));
+    report("ipc_rtt_c_cross_task_64w", measure(child64, 64));
     uprintf("bench: done\n");
-    return 0;
+    return failures ? 1 : 0;
 }
