@@ -477,8 +477,21 @@ fuzz-host: $(FUZZ_HOST) $(BUILD)/sigma0.elf $(BUILD)/lua-root.elf $(BUILD)/tests
 			$(BUILD)/tests/fuzz/fuzz_$$t.log | sed "s/^/  $$t /"; \
 	done
 
+# The DAP client of the repl stage's dap cases (tests/dap/echo_test.js):
+# npm's @vscode/debugadapter-testsupport, the versions of tests/dap's
+# package-lock.json, in a folder of the build (node and npm: packages.sh dap).
+DAP_CLIENT := $(BUILD)/dap/node_modules/@vscode/debugadapter-testsupport/package.json
+$(DAP_CLIENT): tests/dap/package.json tests/dap/package-lock.json
+	$(Q)sh tools/deps/packages.sh dap
+	@mkdir -p $(BUILD)/dap
+	@echo "  NPM     $(BUILD)/dap"
+	$(Q)cp tests/dap/package.json tests/dap/package-lock.json $(BUILD)/dap/
+	$(Q)npm ci --prefix $(BUILD)/dap --no-audit --no-fund --loglevel=error >/dev/null
+	$(Q)touch $@
+dap-client: $(DAP_CLIENT)
+
 test: all $(HOST_TESTS) $(BUILD)/lua-host/lua $(TEST_IMAGES) $(BUILD)/tests/fuzz/host/fuzz_ext2 $(FUZZ_HOST) \
-		$(BUILD)/tests/fuzz/seeds/ext2/ext2 $(BUILD)/tests/fuzz/seeds/ext2/ext4
+		$(BUILD)/tests/fuzz/seeds/ext2/ext2 $(BUILD)/tests/fuzz/seeds/ext2/ext4 $(DAP_CLIENT)
 	$(Q)$(PYTHON) tests/run.py --build $(BUILD) --qemu $(QEMU)
 
 clean:

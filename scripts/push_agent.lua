@@ -9,6 +9,10 @@
 --       store the bytes as the script of service <name> in the file
 --       service (the supervisor's path of it, else services/<name>.lua)
 --       and reload the service with them -> "OK <version>" or "ERR <why>"
+--   L4UA-DEBUG <length> <crc32>\n<length bytes>
+--       a request of the host's debugger (tools/l4ua dap, profile), checked
+--       as a push is; debug_remote.lua answers it -> "OK <JSON>" or
+--       "ERR <why>"
 --   PING -> "PONG"
 --   CONSOLE -> a REPL on COM2 (no answer line: its banner and prompt),
 --       until the host sends Ctrl-] (byte 0x1d); then "[left the REPL]",
@@ -252,6 +256,21 @@ local function frames()
         else
           reply(push(name, data))
         end
+      end
+    elseif l:match("^L4UA%-DEBUG ") then
+      local dlen, dsum = l:match("^L4UA%-DEBUG (%d+) (%x+)$")
+      dlen = math.tointeger(tonumber(dlen))
+      local data, why
+      if dlen and dlen <= MAX then data, why = bytes(dlen) end
+      if not dlen or dlen > MAX then
+        pending = ""
+        reply("ERR not a debug frame: " .. l:sub(1, 60))
+      elseif not data then
+        reply("ERR " .. why)
+      elseif crc32(data) ~= tonumber(dsum, 16) then
+        reply(("ERR checksum mismatch: got %08x, want %s"):format(crc32(data), dsum:lower()))
+      else
+        reply(require("debug_remote").frame(data))
       end
     elseif l == "PING" then
       reply("PONG")

@@ -917,6 +917,7 @@ def run_repl(res, build):
     import term
     import cases
     import debug_cases      # the debugger and the profiler at the console
+    import dap_cases        # the debugger from the host: tools/l4ua dap, profile
     import push_cases       # tools/l4ua end to end, after the console's cases
     import net_cases        # the REPL, push and the dashboard over the network
     import restart_cases    # the consoles killed and crashed, last
@@ -927,7 +928,7 @@ def run_repl(res, build):
     s.build = build         # push_cases: its com2.sock
     dead = None
     try:
-        for case in (cases.CASES[:1] + push_cases.EARLY + cases.CASES[1:] + debug_cases.CASES
+        for case in (cases.CASES[:1] + push_cases.EARLY + cases.CASES[1:] + debug_cases.CASES + dap_cases.CASES
                      + push_cases.CASES + net_cases.CASES
                      + restart_cases.CASES):
             name = "repl." + case.__name__[2:]

@@ -3,7 +3,9 @@
 A fenced block whose info string is `session` is a person at the serial
 console of `make run`: a line "> text" is typed (a line ">> text" after it
 continues the same chunk), the lines after it are what the console shows
-before the next prompt. A block whose info string is `shell` is a host
+before the next prompt; a line "debug NAME> text" is typed at the
+debugger's sub-mode (the REPL's `debug NAME`), whose prompt that is. A
+block whose info string is `shell` is a host
 terminal in the repository's root: a line "$ command" is run by bash, the
 lines after it are its output. Shown output is compared line by line,
 whitespace runs counting as one space; "..." inside a line matches any
@@ -33,7 +35,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 # The documents make test runs; each must hold at least one tested block.
 DOCS = ["README.md", "docs/shell.md", "docs/tutorial-hot-reload.md", "docs/tutorial-pager.md",
         "docs/tutorial-driver.md", "docs/services.md", "docs/console.md", "docs/lua-api.md",
-        "docs/drivers.md", "docs/network.md"]
+        "docs/drivers.md", "docs/network.md", "docs/tutorial-debug.md"]
 
 # Components that print on COM1 by themselves, between a REPL's lines.
 LOGGERS = ("lua-root", "push", "supervisor", "consoles", "init", "names", "files", "keeper", "pager",
@@ -44,6 +46,10 @@ FENCE = re.compile(r"^```(\S*)\s*$")
 # (tools/l4ua console); it is typed when an empty prompt is drawn.
 TYPED = re.compile(r"^>>? ")
 REPL_PROMPT = rb"\r>>? \x1b\[K"
+# The debugger's sub-mode (docs/debugger.md): its prompt in a session block,
+# and on the console; a session step waits for either prompt.
+SUBMODE = re.compile(r"^debug [^\s>]+> ")
+ANY_PROMPT = rb"\r(?:> |debug [^\r\n>]+> )\x1b\[K"
 DETACH = "\x1d"                     # Ctrl-], shown "^]": leaves tools/l4ua console
 
 
@@ -72,6 +78,8 @@ def blocks(path):
                 steps[-1][0].append(line[3:])
             elif line.startswith("> ") or line == ">":
                 steps.append(([line[2:]], []))
+            elif SUBMODE.match(line):
+                steps.append(([SUBMODE.sub("", line, count=1)], []))
             elif steps:
                 steps[-1][1].append(line)
             else:
@@ -123,10 +131,11 @@ def shown(raw, typed, want):
     for g in got:
         # the echo of a typed line: the prompt and the line, or (a line
         # longer than the screen) the tail the editor scrolled to
-        tail = norm(re.sub(r"^>>? ", "", g))
+        tail = norm(SUBMODE.sub("", re.sub(r"^>>? ", "", g), count=1))
         if echo and tail and norm(echo[0]).endswith(tail):
             echo.pop(0)
-        elif norm(g) in (">", ">>") or (not keep_logs and LOG_LINE.match(norm(g))):
+        elif (norm(g) in (">", ">>") or SUBMODE.match(g + " ")
+              or (not keep_logs and LOG_LINE.match(norm(g)))):
             continue
         else:
             out.append(g)
@@ -141,7 +150,7 @@ def run_session(s, path, no, steps):
             s.send(line + "\r")
             if i + 1 < len(typed):
                 s.expect(rb"\r>> \x1b\[K", 10)
-        cases.prompt(s, 60)
+        s.expect(ANY_PROMPT, 60)
         s.settle(0.3, 5)
         # Lines that come on their own (the kernel's log, which the watcher
         # copies every 200 ms) may follow the prompt on a busy host: what

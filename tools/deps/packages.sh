@@ -5,9 +5,16 @@
 #   packages.sh net      what the network apps' host tests need (make test's
 #                        net-host stage runs it): LuaSocket for Lua 5.4,
 #                        chromium headless driven by selenium
+#   packages.sh dap      node and npm, for the DAP client of make test's
+#                        repl.dap_* cases (Makefile: dap-client)
 set -eu
 if [ "${1:-}" = net ]; then
 PKGS="lua5.4 lua-socket chromium chromium-driver python3-selenium"
+elif [ "${1:-}" = dap ]; then
+# a node that brings its own npm (NodeSource's nodejs, which conflicts
+# with Debian's npm) is enough: ask for the packages only if one is missing
+command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 && exit 0
+PKGS="nodejs npm"
 else
 PKGS="gcc make binutils libc6-dev qemu-system-x86 grub-pc-bin grub-common xorriso mtools \
 dpkg-dev xz-utils gpgv debian-archive-keyring ca-certificates python3 gdb lua5.4 \

@@ -1,0 +1,106 @@
+// The DAP test of issue 19 (docs/debugging.md "From an editor"): npm's
+// DebugClient (@vscode/debugadapter-testsupport, the client VS Code's own
+// adapters are tested with) drives `tools/l4ua dap` against the running
+// system, as an editor would:
+//   1. a breakpoint in services/echo.lua's handler;
+//   2. a client task calls echo (tests/repl/dap_cases.py starts it at the
+//      console when this script prints READY);
+//   3. the stopped event, the stack trace, the handler's state.count;
+//   4. evaluate, and assign state.count = 100;
+//   5. next (step over) to the handler's next line, continue; the client's
+//      reply carries 101 (dap_cases.py reads it at the console).
+// Usage: node echo_test.js ROOT BUILD LINE, with NODE_PATH naming the
+// build's node_modules. Each step has its own timeout; a failure prints
+// "FAIL <why>" and exits 1.
+'use strict';
+const assert = require('assert');
+const path = require('path');
+const { DebugClient } = require('@vscode/debugadapter-testsupport');
+
+const [root, build, lineArg] = process.argv.slice(2);
+const LINE = Number(lineArg);
+const ECHO = path.join(root, 'scripts', 'services', 'echo.lua');
+const STEP_MS = 30000;
+
+function say(what) { process.stdout.write(what + '\n'); }
+
+async function main() {
+  const dc = new DebugClient(path.join(root, 'tools', 'l4ua'), 'dap', 'l4ua',
+                             { env: Object.assign({}, process.env, { L4UA_BUILD: build }) }, true);
+  dc.defaultTimeout = STEP_MS;
+  await dc.start();
+  try {
+    const init = await dc.initializeRequest({ adapterID: 'l4ua', linesStartAt1: true,
+                                              columnsStartAt1: true, pathFormat: 'path' });
+    assert.ok(init.body.supportsConfigurationDoneRequest, 'configurationDone supported');
+    assert.ok(init.body.supportsConditionalBreakpoints, 'conditional breakpoints supported');
+
+    const initialized = dc.waitForEvent('initialized');
+    await dc.attachRequest({ service: 'echo' });
+    await initialized;
+    const bps = await dc.setBreakpointsRequest({ source: { path: ECHO },
+                                                 breakpoints: [{ line: LINE }] });
+    assert.strictEqual(bps.body.breakpoints.length, 1);
+    assert.ok(bps.body.breakpoints[0].verified, 'breakpoint verified: ' + JSON.stringify(bps.body));
+    assert.strictEqual(bps.body.breakpoints[0].line, LINE);
+    await dc.configurationDoneRequest();
+    const threads = await dc.threadsRequest();
+    assert.deepStrictEqual(threads.body.threads.map(t => t.name), ['echo']);
+
+    // 1-3: the stop, where the handler is
+    const stopped = dc.waitForEvent('stopped');
+    say('READY');
+    const ev = await stopped;
+    assert.strictEqual(ev.body.reason, 'breakpoint');
+    assert.deepStrictEqual(ev.body.hitBreakpointIds, [bps.body.breakpoints[0].id]);
+    const st = await dc.stackTraceRequest({ threadId: ev.body.threadId });
+    const frames = st.body.stackFrames;
+    assert.strictEqual(frames[0].source.path, ECHO, 'top frame in echo.lua');
+    assert.strictEqual(frames[0].line, LINE);
+    assert.ok(frames.some(f => f.source && /service\.lua$/.test(f.source.path)),
+              'the framework below the handler: ' + frames.map(f => f.name).join(', '));
+    say('STACK ' + frames.map(f => `${f.name}@${f.source ? path.basename(f.source.path) : '?'}:${f.line}`).join(' '));
+
+    const scopes = await dc.scopesRequest({ frameId: frames[0].id });
+    const locals = scopes.body.scopes.find(s => s.name === 'Locals');
+    assert.ok(locals, 'a Locals scope');
+    const vars = await dc.variablesRequest({ variablesReference: locals.variablesReference });
+    const state = vars.body.variables.find(v => v.name === 'state');
+    assert.ok(state && state.variablesReference > 0, 'state is a table: ' + JSON.stringify(vars.body));
+    const fields = await dc.variablesRequest({ variablesReference: state.variablesReference });
+    const count = fields.body.variables.find(v => v.name === 'count');
+    assert.ok(count && /^\d+$/.test(count.value), 'state.count: ' + JSON.stringify(fields.body));
+    say('COUNT ' + count.value);
+
+    // 4: evaluate, assign, evaluate again
+    let r = await dc.evaluateRequest({ expression: 'state.count', frameId: frames[0].id, context: 'watch' });
+    assert.strictEqual(r.body.result, count.value);
+    r = await dc.evaluateRequest({ expression: 'state.count = 100', frameId: frames[0].id, context: 'repl' });
+    r = await dc.evaluateRequest({ expression: 'state.count', frameId: frames[0].id, context: 'watch' });
+    assert.strictEqual(r.body.result, '100');
+    let bad = null;
+    try { await dc.evaluateRequest({ expression: 'state.count +', frameId: frames[0].id, context: 'repl' }); }
+    catch (e) { bad = e; }
+    assert.ok(bad && /syntax error|unexpected symbol|expected/.test(bad.message), 'a bad expression is an error: ' + bad);
+
+    // 5: step over the increment, see 101, continue
+    const stepped = dc.waitForEvent('stopped');
+    await dc.nextRequest({ threadId: 1 });
+    const sev = await stepped;
+    assert.strictEqual(sev.body.reason, 'step');
+    const st2 = await dc.stackTraceRequest({ threadId: 1 });
+    assert.strictEqual(st2.body.stackFrames[0].line, LINE + 1);
+    r = await dc.evaluateRequest({ expression: 'state.count', frameId: st2.body.stackFrames[0].id, context: 'watch' });
+    assert.strictEqual(r.body.result, '101');
+    await dc.continueRequest({ threadId: 1 });
+    say('CONTINUED');
+    await dc.disconnectRequest({});
+    say('DETACHED');
+  } finally {
+    await dc.stop();
+  }
+}
+
+const guard = setTimeout(() => { say('FAIL the whole test took over 120 s'); process.exit(1); }, 120000);
+main().then(() => { clearTimeout(guard); say('PASS'); process.exit(0); },
+            e => { say('FAIL ' + (e && e.stack || e)); process.exit(1); });
