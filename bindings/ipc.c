@@ -258,8 +258,15 @@ static inline int push_message(lua_State *L, struct l4b_state *st, uint64_t from
             buf[i] = *l4_mr(m, st->utcb, i);
         w = buf;
     }
-    if (u + 2 * t + 4 > LUA_MINSTACK)
-        luaL_checkstack(L, (int)(u + 2 * t + 4), "too many message values");
+    /* At most 64 words and 4 more: the stack can only fail to grow for
+     * want of memory, so say that, as Lua's own memory error does
+     * (luaL_checkstack would say "stack overflow"; found by
+     * tests/lua/memerr_services.lua). The string is Lua's preallocated
+     * one, so pushing it takes no memory. */
+    if (u + 2 * t + 4 > LUA_MINSTACK && !lua_checkstack(L, (int)(u + 2 * t + 4))) {
+        lua_pushliteral(L, "not enough memory");
+        return lua_error(L);
+    }
     push_id(L, st, from);
     if (__builtin_expect(label >= L4B_LABEL_DEBUG, 0)) {   /* the kernel's labels, one compare */
         if (label == L4_LABEL_PAGEFAULT && u == 2 && t == 0) {

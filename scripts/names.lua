@@ -89,7 +89,8 @@ end
 function M.list()
   local text, err, code = call(M.LIST)
   if not text then return nil, err, code end
-  local t = assert(require("service").decode(text))
+  local t, derr = require("service").decode(text)
+  if not t then return nil, derr end    -- (no memory to decode it: a result, not a raise)
   for _, e in ipairs(t) do e.id = l4.id(e.id) end
   return t
 end

@@ -84,6 +84,10 @@ end
 -- Services: the framework, the name service, the supervisor, hot reload
 -- (scripts/service.lua, names.lua, supervisor.lua; tests/lua/services.lua).
 for _, c in ipairs(require "services") do run(c[1], c[2]) end
+-- Allocation failure in the clients of the services, the name and file
+-- services and the console: after services.lua, whose servers it calls
+-- (tests/lua/memerr_services.lua).
+for _, c in ipairs(require "memerr_services") do run(c[1], c[2]) end
 -- The pager as a memory-policy service, reloaded while it serves
 -- (tests/lua/pager_service.lua; after services: it uses the name service).
 for _, c in ipairs(require "pager_service") do run(c[1], c[2]) end

@@ -71,6 +71,30 @@ static volatile uint64_t ipc_codes[16];         /* ipc results by code */
 static volatile uint64_t witness_calls, witness_bad, witness_stop, witness_strings;
 static volatile uint64_t bad_what[4];
 
+/* What the threads of a fuzzer that stopped are doing: each thread of
+ * its task and its subclan's, with state (L4_TS_*), priority and the
+ * partner it waits for, so that a fuzzer that blocked itself for good
+ * (legitimately) can be told from a lost wake-up. */
+static void dump_stuck(void)
+{
+    uint64_t id = 0, st, cpu, partner, pager;
+    for (;;) {
+        uint64_t a[6] = { L4_KDEBUG_THREAD_INFO, id };
+        if (l4_syscall6(L4_SYS_KDEBUG, a) != L4_OK || !a[1])
+            break;
+        id = a[1];
+        st = a[2];
+        cpu = a[3];
+        partner = a[4];
+        pager = a[5];
+        unsigned tn = L4_ID_TASK(id);
+        for (unsigned i = 0; i < NF; i++)
+            if (!fz_done[i] && (tn == TN_F0 + i || (tn >= TN_SUB(i) && tn < TN_SUB(i) + NSUB)))
+                uprintf("  fuzzer %u: thread %lx state %lu prio %lu cpu %lu us partner %lx pager %lx\n",
+                        i, id, st & 0xff, st >> 8, cpu, partner, pager);
+    }
+}
+
 static void pool_add(uint64_t id)
 {
     unsigned n = idpool_n;
@@ -604,6 +628,7 @@ UTEST(random_syscalls_keep_kernel_and_witness_intact)
             for (unsigned i = 0; i < NF; i++)
                 uprintf(" %lu", fz_calls[i]);
             uprintf("\n");
+            dump_stuck();
             UCHECK(!"fuzzers made progress");
             break;
         }

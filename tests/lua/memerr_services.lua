@@ -1,0 +1,187 @@
+-- Allocation failure at each allocation of the clients of the service
+-- framework, the name service, the file service and the console
+-- (tests/lua/memerr_util.lua, as memerr.lua does for the l4 bindings):
+-- with this state's n-th allocation failing, for every n until a run
+-- gets through, each call fails with Lua's "not enough memory" (raised,
+-- or returned as nil and a message where the library turns errors into
+-- results), this state holds nothing more after it, and the servers go
+-- on: the next call, without a limit, is answered. Runs after services.lua
+-- (its name service and echo service are still up); starts and stops a
+-- file service of its own, as files_test.lua does.
+local u = require "bindings_util"
+local m = require "memerr_util"
+local service = require "service"
+local names = require "names"
+local files = require "files"
+local eq = u.eq
+local cases, case = u.cases()
+local each_failure = m.each_failure
+
+local ECHO = 1
+-- The servers are Lua tasks whose heaps live in the pager's pool: they
+-- grow and shrink with their own garbage while they serve, so the pool's
+-- used pages are not this state's to answer for (its own memory, kernel
+-- frames, threads and tasks still are).
+local SERVERS_GROW = {used = true}
+
+-- check(value) of what f returns, or f's nil and message passed on (a
+-- failed run's "not enough memory" as a result).
+local function checked(f, check)
+  return function()
+    local v, err = f()
+    if v == nil then return nil, err end
+    return check(v)
+  end
+end
+
+-- A client that gets through returns a truthy value; a failing run must
+-- fail with the memory error: each_failure checks both.
+local function sweep(calls, opts)
+  local runs = 0
+  for _, c in ipairs(calls) do
+    local n, got = each_failure(c[1], opts, c[2])
+    assert(got, c[1] .. " did not get through")
+    runs = runs + n
+  end
+  return runs
+end
+
+-- The service framework's client and the name service, with a task of
+-- its own running services/echo.lua (services.lua's echo has been
+-- reloaded to other versions) as the server: it and the name service
+-- answer after every failed call.
+case("memerr_service_clients", function()
+  local ns = assert(names.server(), "no name service")
+  local echo_task = assert(l4.task.spawn{script = "service_task.lua", name = "memerr.echo",
+    args = {"memerr.echo", "services/echo.lua", ns.raw, false, false, false, n = 6},
+    memcap = 4 << 20})
+  assert(service.wait("memerr.echo", 3000), "memerr.echo did not come up")
+  local function servers_answer()
+    local n, a = service.call("memerr.echo", ECHO, 5)
+    if type(n) ~= "number" or a ~= 5 then
+      return ("echo then answered %s, %s"):format(tostring(n), tostring(a))
+    end
+    if names.lookup("memerr.echo") == nil then return "the name service then lost echo" end
+  end
+  local many = {}
+  for i = 1, 20 do many[i] = i * 1000 end        -- (at most 8 of them could be strings)
+  local calls = {
+    {"service.call", function()
+      local n, a, b = service.call("memerr.echo", ECHO, 7, "seven")
+      return type(n) == "number" and a == 7 and b == "seven"
+    end},
+    {"service.call (20 values)", function()
+      local r = table.pack(service.call("memerr.echo", ECHO, table.unpack(many)))
+      return r.n == 21 and r[21] == 20000
+    end},
+    {"service.call (an error reply)", function()
+      local x, err, code = service.call("memerr.echo", 3, "no good")
+      return x == nil and err == "no good" and code == service.E_HANDLER
+    end},
+    {"service.info", checked(function() return service.info("memerr.echo") end,
+                             function(i) return i.requests > 0 end)},
+    {"service.list", checked(service.list, function(l) return #l > 0 end)},
+    {"names.lookup", function() return names.lookup("memerr.echo") end},
+    {"names.list", checked(names.list, function(l) return #l > 0 end)},
+    {"names.register", function() return names.register("memerr.me", l4.self()) end},
+  }
+  local ok, runs = pcall(sweep, calls, {errors = true, again = servers_answer, skip = SERVERS_GROW})
+  l4.task.delete(echo_task)
+  names.unregister("memerr.echo")
+  assert(ok, runs)
+  assert(names.unregister("memerr.me"))
+  eq(names.lookup("memerr.me"), nil, "unregistered")
+  assert(runs > #calls, ("only %d failing runs for %d calls"):format(runs, #calls))
+  print(("ok memerr_service_clients (%d calls, %d failing runs)"):format(#calls, runs))
+  return "printed"
+end)
+
+-- io.open, read, write, close, io.lines, os.rename, os.remove and the
+-- files module over a file service: more failing runs than the runtime
+-- has file slots (16), so a failed open or close that kept its slot
+-- would end in "too many open files", not the memory error.
+case("memerr_file_clients", function()
+  local server = assert(l4.task.spawn{script = "files.lua", args = {"serve", 256 << 10},
+                                      name = "files", memcap = 8 << 20})
+  assert(l4.sys.set_files(server))
+  local body = ("0123456789"):rep(500) .. "end\n"
+  local ok, err = pcall(function()
+    assert(files.write("memerr/keep.txt", body))
+    local function service_answers()
+      local f, e = io.open("memerr/probe.txt", "w")
+      if not f then return "io.open then failed: " .. tostring(e) end
+      f:write("probe")
+      if not f:close() then return "close then failed" end
+      if files.read("memerr/keep.txt") ~= body then return "the kept file then read wrong" end
+    end
+    local calls = {
+      {"io.open, write, close", function()
+        local f, e = io.open("memerr/w.txt", "w")
+        if not f then return nil, e end
+        local w, e2 = f:write(body)
+        if not w then f:close() return nil, e2 end
+        return f:close()
+      end},
+      {"io.open, read", function()
+        local f, e = io.open("memerr/keep.txt")
+        if not f then return nil, e end
+        local got = f:read("a")
+        f:close()
+        return got == body
+      end},
+      {"io.lines", function()
+        local n = 0
+        for line in io.lines("memerr/keep.txt") do n = n + #line end
+        return n == #body - 1
+      end},
+      {"os.rename there and back", function()
+        local r, e = os.rename("memerr/keep.txt", "memerr/moved.txt")
+        if not r then return nil, e end
+        return os.rename("memerr/moved.txt", "memerr/keep.txt")
+      end},
+      {"os.remove", function()
+        local f = io.open("memerr/gone.txt", "w")
+        if f then f:write("x") f:close() end
+        return os.remove("memerr/gone.txt")
+      end},
+      {"files.list", checked(function() return files.list("memerr") end,
+                             function(l) return #l >= 1 end)},
+      {"files.stat", checked(function() return files.stat("memerr/keep.txt") end,
+                             function(st) return st.size == #body end)},
+    }
+    local runs = sweep(calls, {errors = true, again = service_answers, skip = SERVERS_GROW})
+    eq(files.read("memerr/w.txt"), body, "what the run that got through wrote")
+    eq(files.read("memerr/keep.txt"), body, "the kept file")
+    -- every slot free: sixteen files open at once
+    local open = {}
+    for i = 1, 16 do open[i] = assert(io.open("memerr/keep.txt")) end
+    for i = 1, 16 do open[i]:close() end
+    assert(runs > 16, ("only %d failing runs: too few to show a lost file slot"):format(runs))
+    print(("ok memerr_file_clients (%d calls, %d failing runs)"):format(#calls, runs))
+  end)
+  l4.task.delete(server)
+  assert(l4.sys.set_files(nil))
+  assert(ok, err)
+  return "printed"
+end)
+
+-- The console's client (runtime/lua/console.c): print and io.write with
+-- allocations failing; the console goes on (what got through is on the
+-- serial line, which tests/run.py sees: the "ok" line below).
+case("memerr_console_clients", function()
+  local calls = {
+    {"print", function() print("memerr: a print that got through") return true end},
+    {"io.write", function()
+      return io.write("memerr: ", "an io.write that got through", "\n") == io.stdout
+    end},
+    {"string.format and print", function()
+      print(("memerr: %d %s %.1f"):format(42, "formatted", 1.5))
+      return true
+    end},
+  }
+  local runs = sweep(calls, {})
+  print(("ok memerr_console_clients (%d calls, %d failing runs)"):format(#calls, runs))
+  return "printed"
+end)
+
+return cases
