@@ -405,6 +405,29 @@ fuzz: $(BUILD)/kernel-test32.elf $(FUZZ_ELFS) $(BUILD)/tests/fuzz/cov_plugin.so
 		$(if $(FUZZ_COV_LIST),--unreached) --corpus $(FUZZ_CORPUS) \
 		$(foreach s,$(FUZZ_SEEDS),--run $(s)=$(BUILD)/tests/fuzz/fuzz-$(s)-$(FUZZ_CALLS).elf)
 
+# make fuzz-lua: the Lua fuzz of the l4 table (tests/lua/fuzz_l4.lua, a
+# hostile Lua task) for LUA_FUZZ_RUNS new seeds (10) of LUA_FUZZ_CALLS
+# calls (100,000) each, one after the other in one boot
+# (tests/lua/fuzz_long.lua checks the system after each); make test runs
+# 4,000 calls of one seed (lua.fuzz_l4_bindings_from_a_task).
+LUA_FUZZ_CALLS ?= 100000
+LUA_FUZZ_RUNS ?= 10
+ifeq ($(origin LUA_FUZZ_SEEDS),undefined)      # drawn once (:=), not at each use
+LUA_FUZZ_SEEDS := $(foreach s,$(shell od -An -N$$(( 4 * $(LUA_FUZZ_RUNS) )) -tx4 /dev/urandom),0x$(s))
+endif
+.PHONY: fuzz-lua
+fuzz-lua: $(BUILD)/kernel-test32.elf $(BUILD)/sigma0.elf $(BUILD)/lua-root.elf tests/lua/fuzz_long.lua \
+		tests/lua/fuzz_l4.lua tests/lua/fuzz_l4_child.lua tests/lua/bindings_util.lua
+	@mkdir -p $(BUILD)/tests/fuzz
+	$(Q)printf 'return {calls = %d, seeds = {%s}}\n' $(LUA_FUZZ_CALLS) \
+		"$$(echo $(LUA_FUZZ_SEEDS) | tr ' ' ',')" > $(BUILD)/tests/fuzz/fuzz_long_conf.lua
+	$(Q)$(MKARCHIVE) -o $(BUILD)/tests/fuzz/fuzz-lua.arc init.lua=tests/lua/fuzz_long.lua \
+		fuzz_l4.lua=tests/lua/fuzz_l4.lua fuzz_l4_child.lua=tests/lua/fuzz_l4_child.lua \
+		bindings_util.lua=tests/lua/bindings_util.lua \
+		fuzz_long_conf.lua=$(BUILD)/tests/fuzz/fuzz_long_conf.lua
+	$(Q)$(PYTHON) tests/fuzz/lua_run.py --build $(BUILD) --qemu $(QEMU) \
+		--archive $(BUILD)/tests/fuzz/fuzz-lua.arc --seeds "$(LUA_FUZZ_SEEDS)"
+
 # make fuzz-host: libFuzzer (clang) on the ELF loader and the scripts
 # archive parser, FUZZ_SECONDS each (docs/reliability.md "Host side");
 # fails on a crash or sanitizer report. Seeds: tests/fuzz/corpus/<target>/
