@@ -428,6 +428,32 @@ fuzz-lua: $(BUILD)/kernel-test32.elf $(BUILD)/sigma0.elf $(BUILD)/lua-root.elf t
 	$(Q)$(PYTHON) tests/fuzz/lua_run.py --build $(BUILD) --qemu $(QEMU) \
 		--archive $(BUILD)/tests/fuzz/fuzz-lua.arc --seeds "$(LUA_FUZZ_SEEDS)"
 
+# make faultinject: FAULTS faults (100,000) injected into the name service
+# and two echo services while four clients call them (tests/faultinject/,
+# docs/reliability.md "Fault injection"); FAULT_SEED repeats a run. make
+# test runs 300 (stage faultinject).
+FAULTS ?= 100000
+ifeq ($(origin FAULT_SEED),undefined)
+FAULT_SEED := 0x$(shell od -An -N4 -tx4 /dev/urandom | tr -d ' ')
+endif
+FAULTINJECT_FILES := tests/faultinject/init.lua tests/faultinject/client.lua
+$(BUILD)/tests/faultinject/fi-%.arc: $(SCRIPT_FILES) $(FAULTINJECT_FILES) tools/mkarchive.py \
+		$(BUILD)/deps.mk
+	@mkdir -p $(@D)
+	@echo "  ARC     $@"
+	$(Q)echo 'return {faults = $(word 1,$(subst -, ,$*)), seed = $(word 2,$(subst -, ,$*))}' \
+		> $(@D)/conf-$*.lua
+	$(Q)$(MKARCHIVE) -o $@ re.lua=$(LUA_DIR)/share/re.lua $(SCRIPT_DIRS) \
+		init.lua=tests/faultinject/init.lua faultinject/client.lua=tests/faultinject/client.lua \
+		faultinject_conf.lua=$(@D)/conf-$*.lua
+all: $(BUILD)/tests/faultinject/fi-300-0x46494e4a.arc
+.PHONY: faultinject
+faultinject: $(BUILD)/kernel-test32.elf $(BUILD)/sigma0.elf $(BUILD)/lua-root.elf \
+		$(BUILD)/tests/faultinject/fi-$(FAULTS)-$(FAULT_SEED).arc
+	$(Q)$(PYTHON) tests/fuzz/lua_run.py --build $(BUILD) --qemu $(QEMU) --name faultinject \
+		--archive $(BUILD)/tests/faultinject/fi-$(FAULTS)-$(FAULT_SEED).arc \
+		--seeds "$(FAULT_SEED) ($(FAULTS) faults; repeat with FAULT_SEED=$(FAULT_SEED))"
+
 # make fuzz-host: libFuzzer (clang) on the ELF loader and the scripts
 # archive parser, FUZZ_SECONDS each (docs/reliability.md "Host side");
 # fails on a crash or sanitizer report. Seeds: tests/fuzz/corpus/<target>/

@@ -33,7 +33,7 @@ local proto = require "service_proto"
 
 -- Reply labels and control labels (service_proto.lua has their layout).
 M.OK, M.ERROR, M.UNKNOWN, M.REJECTED = proto.OK, proto.ERROR, proto.UNKNOWN, proto.REJECTED
-M.CTL, M.PING, M.INFO, M.RELOAD = proto.CTL, proto.PING, proto.INFO, proto.RELOAD
+M.CTL, M.PING, M.INFO, M.RELOAD, M.FAULT = proto.CTL, proto.PING, proto.INFO, proto.RELOAD, proto.FAULT
 -- Codes of the client functions' failures (beside the IPC codes 1-13).
 M.E_HANDLER, M.E_UNKNOWN, M.E_NONAME, M.E_REJECTED, M.E_NOTSERVICE = 101, 102, 103, 104, 105
 
@@ -270,6 +270,8 @@ local function serve(def, source, chunkname, name, state)
     handlers = g.def.handlers
   end
 
+  local arm                 -- (fault injection, below)
+
   local function control(from, label, src, cname)
     if label == M.PING then
       return proto.ping(ctx.name, version())
@@ -289,6 +291,8 @@ local function serve(def, source, chunkname, name, state)
         return M.REJECTED, gen
       end
       return M.OK, gen, v, ctx.good.gen
+    elseif label == M.FAULT then
+      return arm(from, src, cname)
     end
     if math.type(label) == "integer" then
       return M.UNKNOWN, ("no handler for label 0x%x"):format(label)
@@ -331,6 +335,57 @@ local function serve(def, source, chunkname, name, state)
     return replied(from, pcall(reply_wait, from, label, ...))
   end
 
+  -- Fault injection (make faultinject; docs/reliability.md "Fault
+  -- injection"): FAULT from the root task arms one fault, which the next
+  -- request meets. Nothing is looked at per request but `armed`.
+  local armed, armed_n
+  local KINDS = {raise = true, memcap = true, exit = true, drop = true, double = true,
+                 corrupt = true}
+  function arm(from, n, kind)
+    if from.task ~= ROOT_TASK then return M.REJECTED, "fault: only the root task injects faults" end
+    if not KINDS[kind] or math.type(n) ~= "integer" or n < 0 then
+      return M.REJECTED, "fault: a kind (raise, memcap, exit, drop, double, corrupt) and a count"
+    end
+    armed, armed_n = kind, n
+    return M.OK
+  end
+
+  local function corrupted(n, v, ...)       -- every value, changed
+    if n == 0 then return end
+    if math.type(v) == "integer" then v = v ~ 0x5a5a
+    elseif type(v) == "string" then v = v:reverse() .. "?"
+    else v = 1234567 end
+    return v, corrupted(n - 1, ...)
+  end
+
+  -- The request meets the armed fault: raise, an error after n VM
+  -- instructions (in the handler, or past it in the framework); memcap,
+  -- the state's allocation after n more fails; exit, the task ends in
+  -- the middle of the request; drop, double and corrupt, the handler's
+  -- reply is not sent, sent twice, or sent with every value changed.
+  local function inject(from, h, ...)
+    local kind, n = armed, armed_n
+    armed = nil
+    if kind == "exit" then error("injected fault: the task exits in the middle of a request", 0) end
+    if kind == "raise" then     -- counted from the handler's first instruction
+      return finish(from, true, pcall(function(...)
+        debug.sethook(function() debug.sethook(); error("injected fault: raised at a random point", 0) end,
+                      "", n + 1)
+        return h(...)
+      end, ctx.state, from, ...))
+    end
+    if kind == "memcap" then
+      l4.debug.alloc_limit(n)
+      return finish(from, false, pcall(h, ctx.state, from, ...))
+    end
+    local r = table.pack(pcall(h, ctx.state, from, ...))
+    if not r[1] or r.n == 1 then return finish(from, false, table.unpack(r, 1, r.n)) end
+    if kind == "drop" then return receive() end
+    if kind == "double" then pcall(l4.reply, from, OK, table.unpack(r, 2, r.n)) end
+    if kind == "corrupt" then return finish(from, false, true, corrupted(r.n - 1, table.unpack(r, 2, r.n))) end
+    return finish(from, false, table.unpack(r, 1, r.n))
+  end
+
   -- A message arrived (from, label, ...), or a reply or receive failed
   -- (nil, message, code): a reply to a client that stopped waiting (it
   -- timed out, was killed) is dropped; the loop receives afresh.
@@ -342,6 +397,7 @@ local function serve(def, source, chunkname, name, state)
       return send(from, control(from, label, ...))
     end
     ctx.requests = ctx.requests + 1
+    if armed then return inject(from, h, ...) end
     local d = ctx.cur.def
     local hooked = false
     if d.budget or d.timeout then

@@ -17,6 +17,9 @@ M.INFO = M.CTL + 1          -- -> OK, requests, errors, generation, good generat
                             --    s last error ("" if none)
 M.RELOAD = M.CTL + 2        -- s source, [s chunkname] -> OK, generation, good gen, s version
                             --    | REJECTED, s message (only from threads of the root task)
+M.FAULT = M.CTL + 3         -- s kind, n -> OK | REJECTED: arms one injected fault for the
+                            --    next request (make faultinject; only from the root task;
+                            --    docs/reliability.md "Fault injection")
 
 -- The reply to PING: its label and values.
 function M.ping(name, version)

@@ -614,6 +614,7 @@ def main():
         "net": lambda: run_net(res, a.qemu, build),
         "docs": lambda: run_docs(res, build),
         "soak": lambda: run_soak(res, a.qemu, build),
+        "faultinject": lambda: run_faultinject(res, a.qemu, build),
         "safeboot": lambda: run_safeboot(res, build),
     }
     for name in STAGES:
@@ -625,7 +626,7 @@ def main():
 
 
 STAGES = ["host", "cache", "lua-host", "net-host", "storage", "shell", "scripts_make", "guest", "user",
-          "lua", "iso", "bench", "repl", "disk", "net", "docs", "soak", "safeboot"]
+          "lua", "iso", "bench", "repl", "disk", "net", "docs", "soak", "faultinject", "safeboot"]
 
 
 def run_lua_host(res, lua, build):
@@ -843,6 +844,22 @@ def figures_off_baseline(figures, path):
         elif not want[n] / b <= v <= want[n] * b:
             bad.append(f"{n} = {v:,}, baseline {want[n]:,} (band x{b:g})")
     return bad
+
+
+FAULTINJECT_SHORT = "fi-300-0x46494e4a"  # make test: 300 faults, a fixed seed (make all builds it)
+
+
+def run_faultinject(res, qemu, build):
+    """make faultinject's short run (tests/faultinject/, docs/reliability.md
+    "Fault injection"): 300 faults injected into the name service and two
+    echo services while four clients call them; every check of the full
+    campaign."""
+    arc = os.path.join(build, "tests", "faultinject", FAULTINJECT_SHORT + ".arc")
+    run_command_suite(res, "faultinject",
+                      [sys.executable, os.path.join(ROOT, "tests", "fuzz", "lua_run.py"), "--build", build,
+                       "--qemu", qemu, "--name", "faultinject", "--archive", arc,
+                       "--seeds", "0x46494e4a (300 faults)", "--timeout", "400"], 460,
+                      r"^ktest: 1 passed, 0 failed$")
 
 
 SOAK_SCALE = 20      # make test runs a twentieth of make soak

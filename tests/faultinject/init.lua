@@ -1,0 +1,246 @@
+-- make faultinject (docs/reliability.md "Fault injection"): faults
+-- injected into services while they work, in the spirit of MINIX 3's
+-- campaign (3,400,000 faults into its drivers, DSN'09). The boot's plan:
+-- the name service and two echo services (services/echo.lua) under a
+-- supervisor, as the system's plan has them (restart always, back-off at
+-- most 500 ms); four client tasks (faultinject/client.lua) calling echo,
+-- echo2 and the name service all the while; and this thread, which
+-- injects FAULTS faults, one at a time, each into a service picked at
+-- random, through the service framework's FAULT request (service.lua
+-- "Fault injection"): the next request the service takes meets it.
+--
+-- Kinds (weights in KINDS): raise, an error after a random number of VM
+-- instructions (mostly in the handler, else past it in the framework's
+-- own code, which ends the task); corrupt, every value of the reply changed; double, the reply sent twice;
+-- drop, no reply; memcap, the service's allocation after a random number
+-- more fails; exit, the task ends in the middle of the request.
+--
+-- After each fault this thread asks the service (a probe, which may be
+-- the request that meets the fault) until an answer is right again: the
+-- time from the probe to that answer is the fault's recovery time, kept
+-- per kind (median, p99, max printed at the end). Checks at the end: no
+-- crash of anything but the service a fault went into (the clients, the
+-- supervisor and this thread go on; the kernel's and the mapping
+-- database's checks pass); every service answers; the clients' outcomes
+-- are explained by the faults: no request without an answer or a clear
+-- error (timeouts at most the drops, wrong answers at most the
+-- corruptions, strays at most the doubles, nothing odd); the kernel pool
+-- and the pager's pool back within 1% of where they were after the
+-- warm-up. Prints "faultinject: PASS" or "faultinject: FAIL" and ends
+-- QEMU with the status. faultinject_conf.lua (packed by the Makefile):
+-- {faults = n, seed = s}.
+debug.sethook()
+local l4 = require "l4"
+local service = require "service"
+local names_mod = require "names"
+local supervisor = require "supervisor"
+local conf = require "faultinject_conf"
+
+local FAULTS, SEED = conf.faults, conf.seed
+local CLIENTS = 4
+local STATS, STOP = 1, 2
+local ECHO = 1
+local TARGETS = {"names", "echo", "echo2"}
+local KINDS = {{"raise", 35}, {"corrupt", 20}, {"double", 20}, {"drop", 5}, {"memcap", 15},
+               {"exit", 2}}
+local BACK_MS = 10000           -- a service must answer right again within this
+math.randomseed(SEED)
+
+local failures = {}
+local function fail(fmt, ...)
+  failures[#failures + 1] = fmt:format(...)
+  print("faultinject: PROBLEM: " .. failures[#failures])
+end
+local function say(fmt, ...) print(("faultinject: " .. fmt):format(...)) end
+
+local function main()
+  -- the plan, as scripts/init.lua has its core entries
+  local ns = assert(l4.task.spawn{name = "names", script = "service_task.lua",
+                                  args = {"names", "names.lua", false, false, false, n = 5},
+                                  prio = 190, memcap = 4 << 20})
+  l4.sys.set_names(ns)
+  names_mod.use(ns)
+  assert(service.wait("names", 3000), "the name service did not answer")
+  assert(supervisor.start{names = ns, prio = 210, memcap = 8 << 20, services = {
+    {name = "names", script = "names.lua", id = ns, restart = "always", prio = 190,
+     memcap = 4 << 20, backoff_max = 500, limit = 100000,
+     started = "local id = ...; l4.sys.set_names(id); require('names').use(id)"},
+    {name = "echo", script = "services/echo.lua", restart = "always", prio = 100,
+     memcap = 4 << 20, backoff_max = 500, limit = 100000},
+    {name = "echo2", script = "services/echo.lua", restart = "always", prio = 100,
+     memcap = 4 << 20, backoff_max = 500, limit = 100000},
+  }})
+  for _, n in ipairs(TARGETS) do assert(service.wait(n, 5000), n .. " did not come up") end
+
+  local me = l4.self()
+  local clients = {}
+  for i = 1, CLIENTS do
+    clients[i] = assert(l4.task.spawn{script = "faultinject/client.lua", name = "fi-client",
+                                      args = {i, names_mod.server().raw, me.raw}, prio = 90,
+                                      memcap = 4 << 20})
+  end
+
+  -- A probe of a service: true if its answer is right.
+  local function probe(name)
+    if name == "names" then
+      local id = names_mod.lookup("echo")
+      return id ~= nil and l4.nearest(id) ~= nil
+    end
+    local id = names_mod.lookup(name)
+    if not id then return false end
+    local from, label, _, who, seq = l4.call(id, {timeout = 100}, ECHO, 0, 77)
+    return from == id and label == 0 and who == 0 and seq == 77
+  end
+
+  local function pick_kind()
+    local total = 0
+    for _, k in ipairs(KINDS) do total = total + k[2] end
+    local r = math.random(total)
+    for _, k in ipairs(KINDS) do
+      r = r - k[2]
+      if r <= 0 then return k[1] end
+    end
+  end
+
+  local function usage()
+    collectgarbage(); collectgarbage()
+    local st = l4.task.stats()
+    local tasks, held = {}, 0
+    for _, t in ipairs(l4.task.list()) do
+      tasks[#tasks + 1] = ("%s %s %d"):format(t.name, t.state, t.pages or 0)
+      held = held + (t.pages or 0)
+    end
+    -- pages in use that no task holds: what a lost task or a leak keeps
+    return {kmem = l4.debug.kmem(), held = held, orphan = st.pool - st.free - held, pool = st.pool,
+            tasks = table.concat(tasks, ", ")}
+  end
+
+  local injected, times, counts = 0, {}, {}
+  for _, k in ipairs(KINDS) do times[k[1]], counts[k[1]] = {}, 0 end
+  local base
+  local warmup = math.max(1, FAULTS // 10)
+  local t_all = l4.clock()
+  for i = 1, FAULTS do
+    local name, kind = TARGETS[math.random(#TARGETS)], pick_kind()
+    local n = kind == "raise" and (math.random(10) <= 7 and math.random(0, 12) or math.random(0, 400))
+              or kind == "memcap" and math.random(0, 60) or 0
+    -- arm it (a service restarting may not answer yet: wait for it)
+    local armed = false
+    local t_arm = l4.clock()
+    repeat
+      local id = names_mod.lookup(name)
+      if id then
+        local from, label = l4.call(id, {timeout = 300}, service.FAULT, n, kind)
+        armed = from ~= nil and label == service.OK
+      end
+      if not armed then l4.sleep(5) end
+    until armed or l4.clock() - t_arm > BACK_MS * 1000
+    if not armed then
+      fail("could not arm fault %d (%s into %s) within %d ms", i, kind, name, BACK_MS)
+      break
+    end
+    injected = injected + 1
+    counts[kind] = counts[kind] + 1
+    local t0 = l4.clock()
+    if i % 2 == 0 then l4.sleep(2) end   -- a client's request may meet it first
+    local back = false
+    repeat
+      back = probe(name)
+      if not back then l4.sleep(2) end
+    until back or l4.clock() - t0 > BACK_MS * 1000
+    local ms = (l4.clock() - t0) / 1000
+    if not back then
+      fail("%s did not answer right within %d ms of fault %d (%s)", name, BACK_MS, i, kind)
+      break
+    end
+    local tk = times[kind]
+    tk[#tk + 1] = ms
+    if i == warmup then base = usage() end
+    if i % 1000 == 0 then
+      say("%d faults, %d ms of guest time", i, (l4.clock() - t_all) // 1000)
+    end
+  end
+  local guest_ms = (l4.clock() - t_all) // 1000
+  local now = usage()         -- (the clients still hold their pages, as at the warm-up)
+
+  -- the clients' counts
+  local sum = {requests = 0, ok = 0, gone = 0, noname = 0, handler = 0, timeout = 0, wrong = 0,
+               stray = 0, odd = 0}
+  local keys = {"requests", "ok", "gone", "noname", "handler", "timeout", "wrong", "stray", "odd"}
+  for i, c in ipairs(clients) do
+    local r = table.pack(l4.call(c, {timeout = 5000}, STOP))
+    if not r[1] then
+      fail("client %d did not answer: %s", i, tostring(r[2]))
+    else
+      for k, key in ipairs(keys) do sum[key] = sum[key] + r[2 + k] end
+      local odd, last = r[2 + #keys], r[3 + #keys]
+      if odd > 0 then fail("client %d: %d odd outcomes, the last: %s", i, odd, tostring(last)) end
+    end
+    l4.task.wait(c, 2000)
+    l4.task.delete(c)
+  end
+
+  -- the figures
+  say("%d faults injected in %d ms of guest time (%s)", injected, guest_ms,
+      table.concat((function()
+        local t = {}
+        for _, k in ipairs(KINDS) do t[#t + 1] = ("%s %d"):format(k[1], counts[k[1]]) end
+        return t
+      end)(), ", "))
+  for _, k in ipairs(KINDS) do
+    local t = times[k[1]]
+    table.sort(t)
+    if #t > 0 then
+      local function at(p) return t[math.max(1, math.ceil(#t * p))] end
+      say("recovery after %s: median %.1f ms, p99 %.1f ms, max %.1f ms (%d faults)", k[1], at(0.5),
+          at(0.99), t[#t], #t)
+    end
+  end
+  say("client requests %d: ok %d, the partner gone %d, no such name (yet) %d, handler errors %d, "
+      .. "timeouts %d, wrong %d, stray %d, odd %d", sum.requests, sum.ok, sum.gone, sum.noname,
+      sum.handler, sum.timeout, sum.wrong, sum.stray, sum.odd)
+  for _, st in ipairs(supervisor.status() or {}) do
+    say("service %s: %s, %d restarts", st.name, tostring(st.state), st.restarts or 0)
+  end
+
+  -- the checks
+  if injected < FAULTS then fail("only %d of %d faults injected", injected, FAULTS) end
+  if sum.odd > 0 then fail("%d client outcomes no fault explains", sum.odd) end
+  if sum.timeout > counts.drop then
+    fail("%d timeouts, but only %d replies dropped", sum.timeout, counts.drop)
+  end
+  if sum.wrong > counts.corrupt then
+    fail("%d wrong answers, but only %d replies corrupted", sum.wrong, counts.corrupt)
+  end
+  if sum.stray > counts.double then
+    fail("%d stray messages, but only %d replies doubled", sum.stray, counts.double)
+  end
+  if sum.ok < sum.requests // 2 then fail("only %d of %d client requests answered right", sum.ok, sum.requests) end
+  for _, name in ipairs(TARGETS) do
+    if not probe(name) then fail("%s does not answer right at the end", name) end
+  end
+  if not l4.debug.mdb_check() then fail("the mapping database check failed") end
+  if base then
+    say("kernel pool in use %d -> %d frames; the pager's pool: pages the tasks hold %d -> %d "
+        .. "(the clients' heaps grow to their working size and keep it), pages no task holds "
+        .. "%d -> %d (of %d)", base.kmem, now.kmem, base.held, now.held, base.orphan, now.orphan,
+        now.pool)
+    say("tasks and their pages after the warm-up: %s", base.tasks)
+    say("tasks and their pages at the end: %s", now.tasks)
+    local _, klimit = l4.debug.kmem()
+    if math.abs(now.kmem - base.kmem) > math.max(1, klimit // 100) then
+      fail("the kernel pool in use moved from %d to %d frames", base.kmem, now.kmem)
+    end
+    if math.abs(now.orphan - base.orphan) > math.max(1, now.pool // 100) then
+      fail("pages no task holds moved from %d to %d", base.orphan, now.orphan)
+    end
+  end
+end
+
+local ok, err = xpcall(main, debug.traceback)
+if not ok then fail("the driver failed: %s", tostring(err)) end
+print("faultinject: " .. (#failures == 0 and "PASS" or "FAIL"))
+-- the summary tests/fuzz/lua_run.py reads, as the other boots print it
+print(#failures == 0 and "ok faultinject.campaign" or ("FAIL faultinject.campaign: " .. failures[1]))
+print(("ktest: %d passed, %d failed"):format(#failures == 0 and 1 or 0, #failures == 0 and 0 or 1))
+os.exit(#failures == 0 and 0 or 1)
