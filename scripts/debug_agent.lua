@@ -33,6 +33,9 @@ local pcall, xpcall, load, type, tostring, select, pairs, ipairs, next =
 local M = {}
 
 local SELF = getinfo(1, "S").source
+-- The agent's own messages go through these, taken at its load: the IPC
+-- trace (below) wraps the l4 table's and must not see them.
+local l4_reply, l4_receive = l4.reply, l4.receive
 local DEBUG = l4.label.debug
 local ROOT_TASK = l4.kip.root and l4.kip.root.task
 local OK, ERR = 0, 1
@@ -217,6 +220,11 @@ local function any(t) return next(t) ~= nil end
 
 -- Installs the hook the state asks for: none when not attached (the
 -- framework's own, if it has one), else lines / calls / counts.
+-- The IPC trace (below): its state, and what notes the message a receive
+-- that was waiting when it began returns (a return hook).
+local trace, trace_in = nil, nil
+local taken_in = nil        -- where the command being handled was taken: "wait", "run", "stop"
+
 local function rehook()
   if not co then return end
   if not owner then
@@ -226,6 +234,7 @@ local function rehook()
   local mask = ""
   if step or any(lines) then mask = "l" end
   if any(funcs) then mask = mask .. "c" end
+  if trace and trace.pending then mask = mask .. "r" end
   local count = POLL
   if prof then count = prof.count end
   if chained and chain_count < count then count = chain_count end
@@ -261,7 +270,7 @@ end
 local detach
 
 local function poll()
-  local from, label, cmd, arg = l4.receive(owner, 0)
+  local from, label, cmd, arg = l4_receive(owner, 0)
   if from then
     if take(from, label, cmd, arg, "run") == "stop" then stop("pause") end
   elseif cmd == l4.E.nopartner or cmd == l4.E.rcv_aborted then
@@ -271,6 +280,10 @@ end
 
 function M.hook(event, line)
   if busy then return end
+  if event == "return" then
+    if trace and trace.pending then trace_in() end
+    return
+  end
   if event == "count" then
     if prof then
       local i = getinfo(2, "Sln")
@@ -346,9 +359,121 @@ end
 function M.attached() return owner ~= nil end
 
 ---------------------------------------------------------------------------
+-- The IPC trace: while on, the l4 table's message functions (send,
+-- reply, call, reply_wait, receive) are wrapped, and each message in or
+-- out is kept in a ring of `max` entries. A script that took one into a
+-- local of its own (service.lua's request loop keeps l4.reply_wait in
+-- an upvalue, for speed) is reached too: every function on the thread's
+-- stack when the trace starts has such upvalues swapped for the
+-- wrapper, and back when it ends. So nothing of it runs while it is off.
+-- The agent's own messages use the functions it took at its load, so
+-- they are never in it.
+
+local raw = {send = l4.send, reply = l4.reply, call = l4.call, reply_wait = l4.reply_wait,
+             receive = l4.receive}
+-- trace: {max, ring, n (entries ever), patched, pending}; pending: a
+-- receive was waiting when the trace began (it was taken by the raw
+-- function, not the wrapper): a return hook notes what it returns.
+
+local function msg_size(first, ...)
+  local bytes = 0
+  for i = first, select("#", ...) do
+    local v = select(i, ...)
+    local t = type(v)
+    bytes = bytes + (t == "string" and #v + 16 or t == "number" and 8 or 16)
+  end
+  return bytes
+end
+
+local function note(dir, partner, label, bytes)
+  local tr = trace
+  if not tr then return end
+  tr.n = tr.n + 1
+  tr.ring[(tr.n - 1) % tr.max + 1] = {t = l4.clock(), dir = dir, partner = tostring(partner),
+                                      label = label, size = bytes}
+end
+
+-- The arguments of send, reply, call, reply_wait: dest, [opts,] label, ...
+local function out_args(dest, a, ...)
+  if type(a) == "table" then return note("out", dest, (...), msg_size(2, ...)) end
+  return note("out", dest, a, msg_size(1, ...))
+end
+
+-- What a receive gave: from, label, values; or nil, message, code.
+local function got(from, label, ...)
+  if from ~= nil then note("in", from, label, msg_size(1, ...)) end
+  return from, label, ...
+end
+
+local wrappers = {
+  send = function(...) out_args(...); return raw.send(...) end,
+  reply = function(...) out_args(...); return raw.reply(...) end,
+  call = function(...) out_args(...); return got(raw.call(...)) end,
+  reply_wait = function(...) out_args(...); return got(raw.reply_wait(...)) end,
+  receive = function(...) return got(raw.receive(...)) end,
+}
+
+local receives = {[raw.receive] = true, [raw.reply_wait] = true, [raw.call] = true}
+
+-- The return hook's work while trace.pending (level 3 here: above it
+-- M.hook and this function): once the receive returns, its values (a
+-- return hook's transferred values, debug.getinfo's "r") are noted.
+function trace_in()
+  local i = getinfo(3, "fr")
+  if not (i and receives[i.func]) then return end
+  trace.pending = nil
+  local vals = {}
+  for k = 1, i.ntransfer do
+    local _, v = getlocal(3, i.ftransfer + k - 1)
+    vals[k] = v
+  end
+  got(table.unpack(vals, 1, i.ntransfer))
+  rehook()
+end
+
+local wrapper_of = {}        -- a raw function -> its wrapper
+for k, f in pairs(raw) do wrapper_of[f] = wrappers[k] end
+
+-- Swaps the raw functions in the upvalues of every Lua function on the
+-- stack (seen from the caller) for their wrappers -> {{f, index, raw}...}
+local function patch_stack()
+  local patched, level = {}, 2
+  while true do
+    local info = getinfo(level, "fS")
+    if not info then break end
+    if info.what == "Lua" and info.source ~= SELF then
+      local i = 1
+      while true do
+        local name, v = getupvalue(info.func, i)
+        if not name then break end
+        if wrapper_of[v] then
+          setupvalue(info.func, i, wrapper_of[v])
+          patched[#patched + 1] = {info.func, i, v}
+        end
+        i = i + 1
+      end
+    end
+    level = level + 1
+  end
+  return patched
+end
+
+local function trace_off()
+  if not trace then return end
+  for k, f in pairs(raw) do l4[k] = f end
+  for _, p in ipairs(trace.patched) do
+    local _, v = getupvalue(p[1], p[2])
+    if v == wrapper_of[p[3]] then setupvalue(p[1], p[2], p[3]) end
+  end
+  trace = nil
+  rehook()
+end
+
+---------------------------------------------------------------------------
 -- Stopping: the thread waits here for the debugger's commands.
 
 function detach()
+  trace_off()
   owner = nil
   bps, lines, funcs, next_bp = {}, {}, {}, 1
   step, stopped, prof, refs, nrefs = nil, nil, nil, {}, 0
@@ -375,9 +500,9 @@ function stop(reason, message, bp, skip)
   local was = busy
   busy = true
   while stopped and owner do
-    local from, label, cmd, arg = l4.receive(owner, {timeout = WAIT_MS})
+    local from, label, cmd, arg = l4_receive(owner, {timeout = WAIT_MS})
     if from and label ~= DEBUG then   -- the debugger's thread called it as a client
-      l4.reply(from, ERR, "stopped in the debugger (its own thread cannot be a client now)")
+      l4_reply(from, ERR, "stopped in the debugger (its own thread cannot be a client now)")
     elseif from then
       take(from, label, cmd, arg, "stop")
     elseif cmd ~= l4.E.rcv_timeout then  -- the debugger is gone, or an interrupt
@@ -620,6 +745,31 @@ function cmds.profile_stop()
           stacks = p.stacks and list(p.stacks, 100)}
 end
 
+-- trace {on, max}: switches the IPC trace on (a new ring of max
+-- entries, 200; at most 500) or off.
+function cmds.trace(a)
+  if not a.on then trace_off() return {} end
+  local max = math.tointeger(a.max or 200)
+  if not max or max < 1 or max > 500 then error("trace: max from 1 to 500 messages", 0) end
+  trace_off()
+  trace = {max = max, ring = {}, n = 0, patched = patch_stack(), pending = taken_in == "wait"}
+  for k, f in pairs(wrappers) do l4[k] = f end
+  rehook()
+  return {}
+end
+
+-- The messages traced since the last read, oldest first, and how many
+-- the ring dropped; the ring starts empty again.
+function cmds.trace_read()
+  if not trace then error("no trace running (trace on first)", 0) end
+  local tr = trace
+  local first = math.max(1, tr.n - tr.max + 1)
+  local out = {}
+  for i = first, tr.n do out[#out + 1] = tr.ring[(i - 1) % tr.max + 1] end
+  tr.ring, tr.n = {}, 0
+  return {entries = out, dropped = first - 1}
+end
+
 local function running_co()
   local c, main = coroutine.running()
   return c
@@ -628,7 +778,7 @@ end
 -- cmd with its encoded argument from a thread of the root task ->
 -- replies; returns "stop" if the thread is to stop now (pause).
 function handle(from, cmd, arg, context)
-  local function reply(label, v) l4.reply(from, label, label == OK and encode(v) or v) end
+  local function reply(label, v) l4_reply(from, label, label == OK and encode(v) or v) end
   if from.task ~= ROOT_TASK then
     return reply(ERR, "only threads of the root task may debug (docs/debugger.md)")
   end
@@ -664,7 +814,9 @@ function handle(from, cmd, arg, context)
     if type(t) ~= "table" then return reply(ERR, "bad argument: " .. tostring(err)) end
     a = t
   end
+  taken_in = context
   local ok, r = pcall(f, a)
+  taken_in = nil
   if not ok then return reply(ERR, tostring(r)) end
   return reply(OK, r)
 end
@@ -672,7 +824,7 @@ end
 -- Called by the bindings with a debugger's message an open receive took.
 function M.message(from, label, cmd, arg)
   if busy then
-    return l4.reply(from, ERR, "the thread is busy in the debugger")
+    return l4_reply(from, ERR, "the thread is busy in the debugger")
   end
   busy = true
   local ok, r = pcall(handle, from, cmd, arg, "wait")

@@ -14,9 +14,10 @@
 -- (a host tool that died while attached is replaced by the next), and a
 -- TCP line that ends takes its agent thread with it, which the target's
 -- agent notices (docs/debugger.md "Stopping"). The ops are the session
--- methods of debugger.lua, by name, and two that need none:
+-- methods of debugger.lua, by name, and three that need none:
 --   attach target       -> {name, service, script, thread}
 --   profile target ms count stacks -> dbg.profile's table
+--   trace_for target ms max -> dbg.trace's table (the IPC trace)
 local dbg = require "debugger"
 local json = require "json"
 local service = require "service"
@@ -28,7 +29,8 @@ local session = nil
 -- The session methods a host may call (debugger.lua's Session), by op.
 local METHODS = {}
 for _, m in ipairs{"break_line", "break_func", "break_clear", "breaks", "on_error", "pause",
-                   "continue", "step", "poll", "stack", "vars", "expand", "eval", "detach"} do
+                   "continue", "step", "poll", "stack", "vars", "expand", "eval", "detach",
+                   "trace", "trace_read"} do
   METHODS[m] = true
 end
 
@@ -54,6 +56,8 @@ local function run(req)
                     thread = tostring(s.id)})
   elseif op == "profile" then
     return results(dbg.profile(req[2], req[3], req[4], req[5]))
+  elseif op == "trace_for" then
+    return results(dbg.trace(req[2], req[3], req[4]))
   end
   if not METHODS[op] then error(("unknown debug op %q"):format(tostring(op)), 0) end
   if not session then return results(nil, "not attached (attach first)") end

@@ -197,6 +197,34 @@ function Session:profile(ms, count, stacks)
   return r, err
 end
 
+-- The IPC trace: s:trace(true, [max]) keeps each message the target
+-- sends or receives through the l4 table (a ring of max, 200, at most
+-- 500); s:trace(false) stops it. s:trace_read() -> {entries = {{t (µs,
+-- l4.clock), dir "in" | "out", label, partner, size (bytes)}, ...},
+-- dropped}: those since the last read, oldest first.
+function Session:trace(on, max)
+  local r, err = self:cmd("trace", {on = on and true or false, max = max})
+  if not r then return nil, err end
+  return true
+end
+
+function Session:trace_read() return self:cmd("trace_read") end
+
+-- dbg.trace(target, ms, [max]): attach, trace for ms, detach -> as trace_read.
+function M.trace(target, ms, max)
+  local s, err = M.attach(target)
+  if not s then return nil, err end
+  local ok, terr = s:trace(true, max)
+  if not ok then s:detach() return nil, terr end
+  local slept, e = pcall(l4.sleep, ms)       -- Ctrl-C ends it early
+  local r, rerr = s:trace_read()
+  s:detach()
+  if not slept then error(e, 0) end
+  if not r then return nil, rerr end
+  r.name = s.name
+  return r
+end
+
 -- dbg.profile(target, ms, [count], [stacks]): attach, profile, detach.
 function M.profile(target, ms, count, stacks)
   local s, err = M.attach(target)

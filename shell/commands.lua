@@ -318,6 +318,26 @@ command("profile", "profile <service | task number | thread id> [seconds]",
     self.out(table.concat(out, "\n") .. "\n")
   end)
 
+command("trace", "trace <service | task number | thread id> [seconds]",
+  "its IPC for a while: each message in and out, with time, label, partner and size",
+  function(self, what, seconds)
+    if what == nil then self.out("usage: trace <name> [seconds]\n") return end
+    local secs = tonumber(seconds or 2)
+    if not secs or secs <= 0 or secs > 600 then self.out("trace: seconds from 0 to 600\n") return end
+    local req = field(self.env, "require") or require
+    local r, err = req("debugger").trace(what, secs * 1000, 500)
+    if not r then self.out(("trace %s: %s\n"):format(tostring(what), tostring(err))) return end
+    local out = { ("%10s %-3s %10s %-12s %6s"):format("MS", "DIR", "LABEL", "PARTNER", "BYTES") }
+    local t0 = r.entries[1] and r.entries[1].t or 0
+    for _, e in ipairs(r.entries) do
+      out[#out + 1] = ("%10.3f %-3s %10s %-12s %6d"):format((e.t - t0) / 1000, e.dir,
+        math.type(e.label) and ("0x%x"):format(e.label) or tostring(e.label), e.partner, e.size)
+    end
+    out[#out + 1] = ("%d messages of %s in %g s%s"):format(#r.entries, r.name, secs,
+      r.dropped > 0 and (" (%d earlier ones dropped: the ring keeps 500)"):format(r.dropped) or "")
+    self.out(table.concat(out, "\n") .. "\n")
+  end)
+
 command("help", "help [command | l4.name]", "this list; help kill, help l4.task: more on one",
   function(self, topic)
     self.out(help_text.render(self, topic))

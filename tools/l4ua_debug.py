@@ -128,8 +128,45 @@ def cmd_profile(tool, a):
     return 0
 
 
+def trace_table(r, secs):
+    """The IPC trace as the REPL's `trace` prints it."""
+    out = [f"{'MS':>10} {'DIR':<3} {'LABEL':>10} {'PARTNER':<12} {'BYTES':>6}"]
+    entries = r.get("entries") or []
+    t0 = entries[0]["t"] if entries else 0
+    for e in entries:
+        label = e["label"]
+        label = f"0x{label:x}" if isinstance(label, int) else str(label)
+        out.append(f"{(e['t'] - t0) / 1000:10.3f} {e['dir']:<3} {label:>10} {e['partner']:<12} "
+                   f"{e['size']:6d}")
+    dropped = r.get("dropped") or 0
+    out.append(f"{len(entries)} messages of {r.get('name')} in {secs:g} s"
+               + (f" ({dropped} earlier ones dropped: the ring keeps 500)" if dropped else ""))
+    return "\n".join(out)
+
+
+def cmd_trace(tool, a):
+    """tools/l4ua trace NAME [SECONDS]: the target's IPC meanwhile."""
+    import sys
+    if not 0 < a.seconds <= 600:
+        raise tool.Trouble("trace: seconds from 0 to 600")
+    line = Line(tool, a.build, a.tcp)
+    try:
+        r, err = (line.call("trace_for", a.name, int(a.seconds * 1000), 500,
+                            timeout=a.seconds + 15) + [None])[:2]
+    except GuestError as e:
+        print(f"trace {a.name}: {e}", file=sys.stderr)
+        return 1
+    finally:
+        line.close()
+    if r is None:
+        print(f"trace {a.name}: {err}", file=sys.stderr)
+        return 1
+    print(trace_table(r, a.seconds))
+    return 0
+
+
 def add_commands(sub, tool):
-    """Registers `profile` (and `dap`, from l4ua_dap) on tools/l4ua's parser."""
+    """Registers `profile`, `trace` (and `dap`, from l4ua_dap) on tools/l4ua's parser."""
     p = sub.add_parser("profile", help="where a service's time goes (Lua instructions, sampled)")
     p.add_argument("name", help="a service name, a task number or a thread id")
     p.add_argument("seconds", nargs="?", type=float, default=2.0)
@@ -138,6 +175,10 @@ def add_commands(sub, tool):
     p.add_argument("--count", type=int, default=1000,
                    help="Lua instructions per sample (at least 100)")
     p.set_defaults(fn=lambda a: cmd_profile(tool, a))
+    p = sub.add_parser("trace", help="a service's IPC for a while: each message in and out")
+    p.add_argument("name", help="a service name, a task number or a thread id")
+    p.add_argument("seconds", nargs="?", type=float, default=2.0)
+    p.set_defaults(fn=lambda a: cmd_trace(tool, a))
     import l4ua_dap
     p = sub.add_parser("dap", help="a Debug Adapter Protocol adapter on stdio (VS Code, nvim-dap)")
     p.set_defaults(fn=lambda a: l4ua_dap.main(tool, Line, GuestError, a))

@@ -139,6 +139,26 @@ case("debugger_stops_at_caught_errors", function()
   check(s:wait(300) == nil, "a stop with none")
 end)
 
+case("debugger_traces_ipc", function()
+  assert(s:trace(true, 3))
+  local c = client(1, 5)
+  check(answer(c) == 15, "traced call")
+  local r = assert(s:trace_read())
+  check(#r.entries == 2 and r.dropped == 0, "entries: %d, dropped %d", #r.entries, r.dropped)
+  local i, o = r.entries[1], r.entries[2]
+  check(i.dir == "in" and i.label == 1 and i.partner == tostring(c) and i.size == 8,
+        "in: %s %s %s %s", i.dir, tostring(i.label), i.partner, tostring(i.size))
+  check(o.dir == "out" and o.label == 0 and o.partner == tostring(c) and o.size == 16 and o.t >= i.t,
+        "out: %s %s %s", o.dir, tostring(o.label), tostring(o.size))
+  for n = 1, 3 do c = client(1, n); answer(c) end
+  r = assert(s:trace_read())
+  check(#r.entries == 3 and r.dropped == 3, "a ring of 3: %d entries, %d dropped", #r.entries, r.dropped)
+  assert(s:trace(false))
+  c = client(1, 2)
+  answer(c)
+  check(s:trace_read() == nil, "read with the trace off")
+end)
+
 case("debugger_sees_the_exit", function()
   local c = client(4, 0)
   answer(c)

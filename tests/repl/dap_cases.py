@@ -120,4 +120,29 @@ def c_host_profile_names_the_hot_function(s):
     cases.run(s, "l4.thread.kill(hotsvc)", "true")
 
 
-CASES = [c_dap_client_sets_echo_count, c_host_profile_names_the_hot_function]
+def c_host_trace_shows_echo_messages(s):
+    """tools/l4ua trace echo while a task calls echo three times: each
+    request in (label 0x1 from the task's thread, one 6-byte string: 22
+    bytes) and its reply out (label 0x0, the count and the string: 30);
+    switched off after, echo serves as before."""
+    s.send("""require("files").write("trace_client.lua", "for i = 1, 3 do l4.sleep(800) require('service').call('echo', 1, 'traced') end print('traced', l4.self())")\r""")
+    cases.prompt(s)
+    s.send("""l4.task.spawn{script = "trace_client.lua", name = "traceclient"}\r""")
+    cases.prompt(s)
+    rc, out, err = tool(s, "trace", "echo", "4")
+    assert rc == 0, f"trace failed ({rc}): {out} {err}"
+    m = s.expect(rb"traced\t(\S+)", 20)
+    me = m.group(1).decode()
+    ins = re.findall(r"\n +[\d.]+ in +0x1 +(\S+) +(\d+)\n", out)
+    outs = re.findall(r"\n +[\d.]+ out +0x0 +(\S+) +(\d+)\n", out)
+    assert re.search(r"\n\d+ messages of echo in 4 s\n?$", out), out
+    assert ins == [(me, "22")] * 3, f"requests from {me}: {ins}\n{out}"
+    assert [o for o in outs if o[0] == me] == [(me, "30")] * 3, f"replies to {me}: {outs}\n{out}"
+    cases.prompt(s)
+    cases.run(s, "select(2, require('service').call('echo', 1, 'untraced'))", '"untraced"')
+    rc, out, err = tool(s, "trace", "nosuchservice", "1")
+    assert rc == 1 and 'no service or task named "nosuchservice"' in err, (rc, out, err)
+
+
+CASES = [c_dap_client_sets_echo_count, c_host_profile_names_the_hot_function,
+         c_host_trace_shows_echo_messages]

@@ -197,7 +197,26 @@ def c_profile_names_the_hot_function(s):
     cases.run(s, "l4.thread.kill(busy)", "true")
 
 
+def c_trace_shows_echo_messages(s):
+    """`trace echo 3` while a thread calls echo three times: each request
+    in (label 0x1, the client's id) and each reply out (label 0x0)."""
+    s.send("""l4.thread.create{code = "for i = 1, 3 do l4.sleep(500) require('service').call('echo', 1, 'traced') end"}\r""")
+    cases.prompt(s)
+    s.send("trace echo 3\r")
+    s.expect(rb"\r\n +MS DIR +LABEL PARTNER +BYTES\r?\r\n", 20)
+    m = s.expect(rb"\r\n(\d+) messages of echo in 3 s\r?\r\n", 20)
+    text = s.out[s.pos - 4000:s.pos].decode("latin-1")
+    ins = re.findall(r"\n +[\d.]+ in +0x1 +(\S+) +(\d+)\r", text)
+    outs = re.findall(r"\n +[\d.]+ out +0x0 +(\S+) +(\d+)\r", text)
+    assert len(ins) == 3 and len(outs) >= 3, f"{len(ins)} requests and {len(outs)} replies traced"
+    assert all(int(n) == 22 for _, n in ins), ins        # one string item: 16 bytes + its 6
+    cases.prompt(s)
+    # switched off at the end: echo serves as before
+    cases.run(s, "select(2, require('service').call('echo', 1, 'untraced'))", '"untraced"')
+
+
 CASES = [c_debug_breakpoint_print_assign, c_debug_step_in_over_out,
          c_debug_conditional_breakpoint, c_debug_break_on_error,
          c_debug_paused_service_client_times_out, c_debug_reload_keeps_breakpoint,
-         c_debug_detach_leaves_it_serving, c_profile_names_the_hot_function]
+         c_debug_detach_leaves_it_serving, c_profile_names_the_hot_function,
+         c_trace_shows_echo_messages]
