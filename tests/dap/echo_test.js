@@ -8,8 +8,11 @@
 //   3. the stopped event, the stack trace, the handler's state.count;
 //   4. evaluate, and assign state.count = 100;
 //   5. next (step over) to the handler's next line, continue; the client's
-//      reply carries 101 (dap_cases.py reads it at the console).
-// Usage: node echo_test.js ROOT BUILD LINE, with NODE_PATH naming the
+//      reply carries 101 (dap_cases.py reads it at the console);
+//   6. an exception breakpoint: a client's request that fails stops where
+//      echo raises, setVariable changes a local there;
+//   7. pause and continue.
+// Usage: node echo_test.js ROOT BUILD LINE FAIL_LINE, with NODE_PATH naming the
 // build's node_modules. Each step has its own timeout; a failure prints
 // "FAIL <why>" and exits 1.
 'use strict';
@@ -17,8 +20,9 @@ const assert = require('assert');
 const path = require('path');
 const { DebugClient } = require('@vscode/debugadapter-testsupport');
 
-const [root, build, lineArg] = process.argv.slice(2);
+const [root, build, lineArg, failArg] = process.argv.slice(2);
 const LINE = Number(lineArg);
+const FAIL_LINE = Number(failArg);
 const ECHO = path.join(root, 'scripts', 'services', 'echo.lua');
 const STEP_MS = 30000;
 
@@ -94,6 +98,39 @@ async function main() {
     assert.strictEqual(r.body.result, '101');
     await dc.continueRequest({ threadId: 1 });
     say('CONTINUED');
+
+    // 6: errors a handler lets out stop where they are raised; the
+    // frame's locals can be set (setVariable); then the client gets the error
+    await dc.setExceptionBreakpointsRequest({ filters: ['uncaught'] });
+    const raised = dc.waitForEvent('stopped');
+    say('READY2');
+    const xev = await raised;
+    assert.strictEqual(xev.body.reason, 'exception');
+    assert.ok(/oops/.test(xev.body.text), 'the error in the event: ' + JSON.stringify(xev.body));
+    const st3 = await dc.stackTraceRequest({ threadId: 1 });
+    assert.strictEqual(st3.body.stackFrames[0].source.path, ECHO);
+    assert.strictEqual(st3.body.stackFrames[0].line, FAIL_LINE);
+    const sc3 = await dc.scopesRequest({ frameId: st3.body.stackFrames[0].id });
+    const loc3 = sc3.body.scopes.find(s => s.name === 'Locals');
+    const set = await dc.setVariableRequest({ variablesReference: loc3.variablesReference,
+                                              name: 'message', value: '"seen"' });
+    assert.strictEqual(set.body.value, '"seen"');
+    r = await dc.evaluateRequest({ expression: 'message', frameId: st3.body.stackFrames[0].id, context: 'watch' });
+    assert.strictEqual(r.body.result, '"seen"');
+    await dc.setExceptionBreakpointsRequest({ filters: [] });
+    await dc.continueRequest({ threadId: 1 });
+    say('EXCEPTION');
+
+    // 7: pause a service that waits for requests, and let it go
+    const paused = dc.waitForEvent('stopped');
+    await dc.pauseRequest({ threadId: 1 });
+    const pev = await paused;
+    assert.strictEqual(pev.body.reason, 'pause');
+    const st4 = await dc.stackTraceRequest({ threadId: 1 });
+    assert.ok(st4.body.stackFrames.some(f => f.source && /service\.lua$/.test(f.source.path)),
+              'paused in the framework\'s loop');
+    await dc.continueRequest({ threadId: 1 });
+    say('PAUSED');
     await dc.disconnectRequest({});
     say('DETACHED');
   } finally {

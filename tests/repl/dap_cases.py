@@ -30,7 +30,8 @@ class Node:
             raise AssertionError(f"{modules} has no DebugClient: make test installs it "
                                  "(the Makefile's dap-client target, npm ci)")
         env = dict(os.environ, NODE_PATH=modules, L4UA_DAP_LOG=log)
-        self.p = subprocess.Popen(["node", TEST, ROOT, build, str(debug_cases.COUNT_LINE)],
+        self.p = subprocess.Popen(["node", TEST, ROOT, build, str(debug_cases.COUNT_LINE),
+                                   str(debug_cases.FAIL_LINE)],
                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
         self.text = b""
 
@@ -80,6 +81,14 @@ def c_dap_client_sets_echo_count(s):
             node.line("COUNT", 30)
             node.line("CONTINUED", 60)
             s.expect(rb"reply\t101\tdap", 30)
+            node.line("READY2", 30)
+            s.send("""require("files").write("dap_fail.lua", "print('failed', require('service').call('echo', 3, 'oops'))")\r""")
+            cases.prompt(s)
+            s.send("""l4.task.spawn{script = "dap_fail.lua", name = "dapfail"}\r""")
+            cases.prompt(s)
+            node.line("EXCEPTION", 60)
+            s.expect(rb"failed\tnil\t[^\r]*oops", 30)
+            node.line("PAUSED", 30)
             node.line("PASS", 30)
         except AssertionError as e:
             tail = open(log).read()[-4000:] if os.path.exists(log) else "(no adapter log)"
