@@ -12,7 +12,7 @@
  *   l4.task.stats() -> {pool, free, reserved, tasks, text_pages, data_pages, records}
  *   l4.task.resolve(thread, addr, ip, access) -> fpage, send base (for Lua pagers)
  *   l4.task._probe([v]) -> a word of this task's .data (tests only)
- *   l4.task._fault(kind) -> in a Lua task, a fault (tests only)
+ *   l4.task._fault(kind) -> in a Lua task or root thread, a fault (tests only)
  *
  * ids are the tasks' first threads (l4.id userdata). Expected failures
  * give nil, message, code (code: RT_TASK_* of rt.h); misuse raises. The
@@ -423,15 +423,19 @@ static int deep(unsigned n, volatile unsigned *stop)
     return deep(n + 1, stop) + frame[0];
 }
 
-/* l4.task._fault(kind): in a Lua task only, a fault its pager ends it
- * for: "write" (to its read-only text), "stack" (C recursion past its
- * stack), "exception" (an invalid opcode). For tests/lua/tasks.lua. */
+/* l4.task._fault(kind): a fault its pager ends it for: "write" (to its
+ * read-only text), "stack" (C recursion past its stack), "exception" (an
+ * invalid opcode). In a Lua task the task ends; in a Lua thread of the
+ * root (not its main thread, which nothing would restart) that thread
+ * alone is stopped as failed (runtime/lua/fault.c fault_own). For
+ * tests/lua/tasks.lua and the crash matrix (tests/lua/comeback.lua). */
 static int task_fault(lua_State *L)
 {
     static const char *const kinds[] = { "write", "stack", "exception", NULL };
     int k = luaL_checkoption(L, 1, NULL, kinds);
-    if (!rt_is_child())
-        return luaL_error(L, "l4.task._fault is for Lua tasks only");
+    unsigned lt = rt_self_lthread();
+    if (!rt_is_child() && (lt < RT_LT_FIRST || lt > RT_LT_LAST))
+        return luaL_error(L, "l4.task._fault is for Lua tasks and Lua threads of the root only");
     volatile unsigned stop = ~0u;
     if (k == 0)
         *(volatile char *)(uintptr_t)&task_fault = 0;

@@ -33,8 +33,8 @@ local console = require "console"
 
 local M = {}
 
-M.HANG = 2000           -- ms without an answer to INFO: a console server is hung
-M.PING_EVERY = 250      -- ms between two INFO to a console server
+M.HANG = 500            -- ms without an answer to INFO: a console server is hung
+M.PING_EVERY = 100      -- ms between two INFO to a console server
 M.BACKOFF, M.BACKOFF_MAX, M.RESET_AFTER = 100, 2000, 1000   -- ms
 M.QUICK = 5             -- deaths in a row right after the start before a back-off
 local READY_WAIT = 5000 -- ms a new console server has to answer its first INFO

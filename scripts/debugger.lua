@@ -26,7 +26,7 @@ local POLL_MS = 20          -- between two looks of wait()
 
 -- The root's store key that tells the supervisor a thread is held by a
 -- debugger (supervisor.lua: it is not taken for hung).
-function M.held_key(id) return "debug/held/" .. tostring(id.raw) end
+M.held_key = require("service_proto").held_key
 
 -- The thread to debug: an id, a task number (its first thread), a
 -- service name (the name service), or a task's name (l4.task.list).

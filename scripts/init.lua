@@ -139,26 +139,32 @@ local watch = assert(l4.thread.create{script = "watch.lua", prio = 150, memcap =
 --    that already runs.
 -- The supervisor runs above what it watches (a runaway component cannot
 -- starve it), the guard (this thread) above the supervisor.
-local plan = {names = names, prio = 210, memcap = 8 << 20, services = {
+-- The guard asks the supervisor PING every 100 ms; 600 ms without an
+-- answer is a hang (a supervisor's tick may wait 50 ms on each PING of a
+-- hung component): back within 1 s (docs/recovery.md "Hangs").
+local plan = {names = names, prio = 210, memcap = 8 << 20, hang = 600, ping_every = 100,
+              services = {
   -- the name service and the file service, started above: taken over
   -- (id =). Their state is in the root's store (docs/recovery.md): a
   -- restarted one comes back with every name, every file; the started
   -- hook tells the root where it is now, for the tasks that ask.
   -- (core: back within 1 s however often it fails; never given up)
+  -- Each core one is asked PING every 100 ms and is hung after 400 ms
+  -- without an answer (docs/recovery.md "Hangs": back within 1 s).
   {name = "names", script = "names.lua", id = names, restart = "always",
-   prio = 190, memcap = 4 << 20, backoff_max = 500, limit = 1000,
+   prio = 190, memcap = 4 << 20, backoff_max = 200, limit = 1000, hang = 400, ping_every = 100,
    started = "local id = ...; l4.sys.set_names(id); require('names').use(id)"},
   -- files: a plain task asked the framework's PING; every 100 ms, and none
   -- answered for 400 ms is a hang (a loop for ever): back within 1 s
   {name = "files", script = "files.lua", args = files_args, id = files,
    ping = require("service_proto").PING, hang = 400, ping_every = 100,
-   restart = "always", prio = 180, memcap = 16 << 20, backoff_max = 500, limit = 1000,
+   restart = "always", prio = 180, memcap = 16 << 20, backoff_max = 200, limit = 1000,
    started = "l4.sys.set_files((...))"},
   {name = "echo",  script = "services/echo.lua",              restart = "always",
    prio = 100, memcap = 4 << 20},
   -- the scheduling policy: reads every thread's CPU time, sets priorities
   {name = "sched", script = "sched_policy.lua", thread = true, restart = "always",
-   prio = 170, memcap = 2 << 20, backoff_max = 500, limit = 1000},
+   prio = 170, memcap = 2 << 20, backoff_max = 200, limit = 1000, hang = 400, ping_every = 100},
   -- the system's figures for the dashboard (tasks, threads' CPU time,
   -- services, memory, interrupts, the logs' tails) and its reload button:
   -- a root thread, since only the root reads them; the HTTP server asks it
@@ -167,18 +173,21 @@ local plan = {names = names, prio = 210, memcap = 8 << 20, services = {
   -- 6b. The memory policy: the Lua demand-zero pager (pager_zero.lua), 64
   --     pages a client task, in a thread of this task (the pages it maps
   --     on are the root's). A task spawned with pager = the id of "pager"
-  --     gets its pages from it. It answers page faults, not the
-  --     framework's PING: a plain thread, restarted when it dies, named
-  --     and reloaded like a service: `reload pager pager_zero.lua`.
+  --     gets its pages from it. It runs pager_zero's loop, not the
+  --     framework's: a plain thread, asked the framework's PING (which
+  --     that loop answers between faults: hung after 400 ms of silence),
+  --     restarted when it dies or hangs, named and reloaded like a
+  --     service: `reload pager pager_zero.lua`.
   --     keep_id: restarted in the same thread, so the tasks that have its
   --     id as their pager go on faulting pages in (docs/recovery.md).
   {name = "pager", code = "require('pager_zero').main(...)", args = {"pager", 64},
-   thread = true, ping = false, restart = "always", prio = 170, memcap = 8 << 20,
-   backoff_max = 500, limit = 1000, keep_id = true},
+   thread = true, ping = require("service_proto").PING, hang = 400, ping_every = 100,
+   restart = "always", prio = 170, memcap = 8 << 20, backoff_max = 200, limit = 1000,
+   keep_id = true},
   -- 5 (above): the watcher, the console guardian; started again with the
   -- ids of boot, it finds those that changed by name (scripts/watch.lua)
   {name = "watch", script = "watch.lua", args = watch_args, id = watch, thread = true,
-   ping = false, restart = "always", backoff_max = 500, limit = 1000, prio = 150,
+   ping = false, restart = "always", backoff_max = 200, limit = 1000, prio = 150,
    memcap = 8 << 20},
 }}
 
@@ -195,13 +204,19 @@ do
   local s, at = plan.services, 1
   while s[at].name ~= "files" do at = at + 1 end
   if devices then
+    -- never given up, nor the drivers: a new manager takes the devices'
+    -- memory back from the drivers, which fail and are started again
+    -- (docs/recovery.md); the default limit (5 in 30 s) lost the disk
+    -- for good after a few manager restarts
     table.insert(s, at + 1, {name = "devices", script = "devmgr.lua", thread = true, id = devices,
-                             restart = "always", prio = 175, memcap = 4 << 20})
+                             restart = "always", prio = 175, memcap = 4 << 20,
+                             backoff_max = 200, limit = 1000})
     at = at + 1
   end
   if has_disk then
     table.insert(s, at + 1, {name = "disk0", script = "virtio_blk.lua", args = {"disk0"},
-                             ping = 1, restart = "on-failure", prio = 160, memcap = 8 << 20})
+                             ping = 1, restart = "on-failure", prio = 160, memcap = 8 << 20,
+                             backoff_max = 200, limit = 1000})
     at = at + 1
   end
   -- 6c. The network (docs/network.md), when the machine has a virtio
@@ -212,7 +227,8 @@ do
   --     one comes back; the sockets of its clients are then "closed".
   if has_net then
     table.insert(s, at + 1, {name = "net0", script = "virtio_net.lua", args = {"net0"}, ping = 1,
-                             restart = "on-failure", prio = 160, memcap = 8 << 20})
+                             restart = "on-failure", prio = 160, memcap = 8 << 20,
+                             backoff_max = 200, limit = 1000})
     table.insert(s, at + 2, {name = "net", script = "net.lua", args = {"net0"}, ping = 1,
                              restart = "always", prio = 155, memcap = 32 << 20})
     -- 6d. What a person reaches over the network (docs/network.md), last:

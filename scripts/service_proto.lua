@@ -21,6 +21,15 @@ M.FAULT = M.CTL + 3         -- s kind, n -> OK | REJECTED: arms one injected fau
                             --    next request (make faultinject; only from the root task;
                             --    docs/reliability.md "Fault injection")
 
+-- The root's store key that says a debugger holds thread `id` (it may be
+-- stopped at a breakpoint): scripts/debugger.lua writes it, the
+-- supervisor reads it before it takes a silent service for hung. Here, as
+-- the supervisor has this module loaded already: a module it read when
+-- it needs it goes through the file service, which may be the hung one.
+function M.held_key(id)
+  return "debug/held/" .. tostring(id.raw)
+end
+
 -- The reply to PING: its label and values.
 function M.ping(name, version)
   return M.OK, name, version

@@ -33,6 +33,13 @@
 --   require("supervisor").status()   -- {{name, state, restarts, ...}, ...}
 --   require("supervisor").guard(plan) -- the root's main thread: keeps one running
 local l4 = require "l4"
+-- Loaded before this module (service.lua loads it): nothing is read
+-- through the file service at a hang, when the file service may be the
+-- hung one (the debugger module was: the supervisor waited 4 s for it,
+-- and its guard took it for hung). Nor at this module's load: a plan
+-- whose file service mounts a disk this supervisor has not started yet
+-- would wait for it.
+local proto = require "service_proto"
 
 local M = {}
 M.STATUS, M.RELOADED, M.RESTART = 1, 2, 3
@@ -46,14 +53,17 @@ M.defaults = {
   reset_after = 10000,      -- ms up: the back-off starts again from `backoff`
   memcap = 8 << 20,
   -- A service in a task that does not answer PING for `hang` ms (asked
-  -- every `ping_every` ms, 200 ms each) is hung (a loop in C, a deadlock,
+  -- every `ping_every` ms, 50 ms each) is hung (a loop in C, a deadlock,
   -- waiting for ever in IPC): it is deleted and handled as a failure.
   -- false: never asked. A handler that may rightly take longer needs a
   -- larger `hang` in its plan entry.
   hang = 5000,
   ping_every = 1000,
 }
-local PING_OPTS = {timeout = 200}
+-- A PING's wait: a component answers it between two requests, at once;
+-- a short wait keeps a tick short when one is hung (silence only counts
+-- towards `hang`: one slow answer is not a hang).
+local PING_OPTS = {timeout = 50}
 
 local function now_ms() return l4.clock() // 1000 end
 
@@ -77,15 +87,16 @@ end
 -- The guard: the last link of the chain (docs/recovery.md "Who watches
 -- whom"), run by the root's main thread at the end of init.lua. It starts
 -- the supervisor and starts it again, with the same plan, whenever its
--- thread ends, fails, is killed or has not answered PING for plan.hang ms
--- (5000; until its first answer, plan.ready ms, 3000, per entry of the
--- plan: it starts them in order). The new
+-- thread ends, fails, is killed or has not answered PING (asked every
+-- plan.ping_every ms, 1000) for plan.hang ms (5000; until its first
+-- answer, plan.ready ms, 3000, per entry of the plan: it starts them in
+-- order). The new
 -- supervisor takes over every component that still runs (adopt above),
 -- so only the dead are started. Never returns; an error of the loop
 -- itself (or an interrupt of this thread) is printed and the loop goes on.
 function M.guard(plan)
   require("rootgc").settle()    -- the root's main thread, for ever
-  local hang = plan.hang or 5000
+  local hang, ping_every = plan.hang or 5000, plan.ping_every or 1000
   local grace = ((plan.ready or 3000) * (#(plan.services or {}) + 1))
   local sup, up_since, last_answer, next_ping
   -- above the supervisor, so that a supervisor in a runaway loop cannot
@@ -115,7 +126,7 @@ function M.guard(plan)
                     or "failed (its error is on the console)")
     end
     if now < next_ping then return end
-    next_ping = now + (last_answer and 1000 or 100)
+    next_ping = now + (last_answer and ping_every or 100)
     local from, label = l4.call(sup, PING_OPTS, require("service").PING)
     if from and label == 0 then last_answer = now; return end
     local quiet = now - (last_answer or up_since)
@@ -224,7 +235,7 @@ local function start(state, s, source, chunkname)
   -- reading its scripts through the file service, and a client that found
   -- it by name (the file service mounting the disk) would wait for it
   -- while it waits for that client (docs/storage.md "The boot order").
-  s.unnamed = s.register and s.plain and s.ping_label ~= nil
+  s.unnamed = s.register and s.plain and s.ping_label ~= nil and not s.keep_id
   if s.register and not s.unnamed then names.register(s.name, id) end
   return id
 end
@@ -288,7 +299,9 @@ end
 local function died(state, s, reason, failure)
   state.dirty = true
   local names = require "names"
-  if s.register then names.unregister(s.name, s.id) end
+  -- one restarted in its own thread (keep_id) keeps its name: the id is
+  -- the same, and what finds it meanwhile waits for the new body
+  if s.register and not s.keep_id then names.unregister(s.name, s.id) end
   s.last_id = s.id
   s.id = nil
   s.reason = reason
@@ -340,12 +353,12 @@ local function answers(state, s, now)
     named(s)
     return true
   end
-  -- counted to the end of the failed call: it waited up to 200 ms
+  -- counted to the end of the failed call: it waited up to 50 ms
   local quiet = now_ms() - s.last_answer
   if not s.hang or quiet < s.hang then return true end
   -- held by a debugger (debugger.lua) whose thread still runs: it may
   -- be stopped at a breakpoint, not hung
-  local key = require("debugger").held_key(s.id)
+  local key = proto.held_key(s.id)
   local by = math.tointeger(l4.sys.store_get(key))
   if by then
     if l4.thread.status(l4.id(by)) == "running" then

@@ -30,6 +30,7 @@ local socket = require "socket"
 local console = require "console"
 
 local IAC, WILL, WONT, DO, DONT, SB, SE, IP = 255, 251, 252, 253, 254, 250, 240, 244
+local MAX_RESTARTS = 20         -- a session's REPL started again at most this often
 local ECHO, SGA = 1, 3
 
 -- The connection `fd` (getfd) of this task as a socket object of this
@@ -102,10 +103,10 @@ local function pump(fd, server_raw, agent_raw)
   sock:close()
 end
 
--- The listener: accepts, starts a session's threads, and ends the
--- threads of sessions that are over (a pump whose line closed ends them
--- itself; an agent that ended, `os.exit` at its REPL, has its line
--- closed here within a second).
+-- The listener: accepts, starts a session's threads, starts a session's
+-- REPL again when it failed, and ends the threads of sessions that are
+-- over (a pump whose line closed ends them itself; an agent that ended,
+-- `os.exit` at its REPL, has its line closed here within 0.2 s).
 local function listen(port, max)
   port, max = port or 23, max or 8
   -- the network service restarting answers "closed": wait for it (this
@@ -116,7 +117,7 @@ local function listen(port, max)
     lsock, err = socket.bind("*", port)
   end
   assert(lsock, err)
-  lsock:settimeout(1)
+  lsock:settimeout(0.2)         -- a failed session's REPL is started again within this
   -- nothing printed: the console is a person's (and doctest's), and
   -- `services` shows the listener running
   local sessions = {}
@@ -126,10 +127,23 @@ local function listen(port, max)
     if alive(s.server) then l4.call(s.server, {timeout = 1000}, console.HANGUP) end
     if s.sock then s.sock:close() end
   end
+  local function agent(server)
+    return l4.thread.create{script = "push_agent.lua", args = {server.raw, "repl"},
+                            prio = 100, memcap = 64 << 20}
+  end
   while true do
     local c = lsock:accept()
     for i = #sessions, 1, -1 do
       local s = sessions[i]
+      -- a session's REPL that failed (a fault typed at it) or was killed,
+      -- on a line still open: a new one on the same server, which keeps
+      -- the history (docs/recovery.md); one that ended (os.exit) ends it
+      local st = l4.thread.status(s.agent)
+      if (st == "failed" or st == "killed") and alive(s.pump) and alive(s.server)
+         and (s.restarts or 0) < MAX_RESTARTS then
+        s.restarts = (s.restarts or 0) + 1
+        s.agent = agent(s.server) or s.agent
+      end
       if not (alive(s.pump) and alive(s.agent) and alive(s.server)) then
         over(s)
         table.remove(sessions, i)
@@ -147,8 +161,7 @@ local function listen(port, max)
       if s.server then
         -- the server answers once it serves; the agent opens it then
         l4.call(s.server, {timeout = 5000}, console.INFO)
-        s.agent, err = l4.thread.create{script = "push_agent.lua", args = {s.server.raw, "repl"},
-                                        prio = 100, memcap = 64 << 20}
+        s.agent, err = agent(s.server)
       end
       if s.agent then
         s.pump, err = l4.thread.create{script = "tcp_console.lua",

@@ -1,4 +1,4 @@
--- The root's watcher thread (scripts/init.lua): every 200 ms
+-- The root's watcher thread (scripts/init.lua): every 100 ms
 --   - shows the kernel's log on COM1 (the kernel no longer writes COM1
 --     itself while a driver has the line);
 --   - turns Ctrl-C, which a console server reports while no one reads,
@@ -65,7 +65,7 @@ function g.on_serial(to_driver)
   until #text == 0
   return table.concat(parts)
 end
-local POLL = {receive = 200}
+local POLL = {receive = 100}
 while true do
   local from, label, typed_at = l4.receive(nil, POLL)
   if from and label == console.NOTE then

@@ -60,6 +60,31 @@ local function figure(what, ms)
   figures[#figures + 1] = ("comeback: %-40s %5.0f ms"):format(what, ms)
 end
 
+-- The crash matrix's kinds (docs/recovery.md "The crash matrix"), as Lua
+-- source run inside the component (by a request that runs it, or a
+-- reloaded version whose handler or tick does): the kinds of
+-- lua.isolation_*. A runaway loop and a hang are found only by PING: a
+-- component's `hang` ms of silence (HANG below, as scripts/init.lua's
+-- plan has them), then its restart.
+local KINDS = {
+  {"lua_error", "error('a Lua error on purpose', 0)"},
+  {"bad_memory", "l4.task._fault('write')"},         -- a store to read-only text
+  {"stack", "l4.task._fault('stack')"},              -- C recursion past the stack
+  {"runaway", "while true do end"},
+  {"memory", "local t = {} for i = 1, math.maxinteger do t[i] = ('x'):rep(65536) .. i end"},
+  {"bad_port", "l4.io.inb(0x2e8)"},                  -- COM4's: no one holds it
+  {"opcode", "l4.task._fault('exception')"},         -- ud2
+  {"hang", "l4.sleep()"},
+}
+local HANG = {names = 400, files = 400, sched = 400, pager = 400, supervisor = 600}
+local SILENT = {runaway = true, hang = true}
+
+-- A figure of a kind found only by PING: at most its hang time and 1 s.
+local function hang_figure(what, ms, hang)
+  check(ms < hang + 1000, "%s took %.0f ms (at most hang = %d ms and 1000)", what, ms, hang)
+  figures[#figures + 1] = ("comeback: %-40s %5.0f ms (hang = %d ms)"):format(what, ms, hang)
+end
+
 -- The store itself (runtime/lua/keeper.c): whole blobs of any size, a
 -- task's keys under its name, none for a task's task, clear refusals.
 case("comeback_store", function()
@@ -112,18 +137,22 @@ case("comeback_plan_start", function()
                                   args = {"serve", 1 << 20}, memcap = 8 << 20, prio = 150})
   l4.sys.set_files(files_id)
   -- the guard runs in a thread, as the root's main thread runs it
-  plan = {names = names_id, prio = 160, hang = 1500, services = {
+  plan = {names = names_id, prio = 160, hang = HANG.supervisor, ping_every = 100, services = {
     {name = "names", script = "names.lua", id = names_id, restart = "always", memcap = 4 << 20,
-     backoff = 20, backoff_max = 200, limit = 20, hang = 1000, ping_every = 200,
+     backoff = 100, backoff_max = 200, limit = 50, hang = HANG.names, ping_every = 100,
      started = "local id = ...; l4.sys.set_names(id); require('names').use(id)"},
     -- asked PING, found hung as scripts/init.lua's is
     {name = "files", script = "files_loop.lua", args = {"serve", 1 << 20}, id = files_id,
-     ping = require("service_proto").PING, hang = 400, ping_every = 100, restart = "always",
-     prio = 150, memcap = 8 << 20, backoff = 20, started = "l4.sys.set_files((...))"},
+     ping = require("service_proto").PING, hang = HANG.files, ping_every = 100, restart = "always",
+     prio = 150, memcap = 8 << 20, backoff = 100, backoff_max = 200, limit = 50,
+     started = "l4.sys.set_files((...))"},
     {name = "cb-sched", script = "sched_policy.lua", thread = true, restart = "always",
-     prio = 150, memcap = 2 << 20, backoff = 20, backoff_max = 200, hang = 1000, ping_every = 200},
+     prio = 150, memcap = 2 << 20, backoff = 100, backoff_max = 200, limit = 50,
+     hang = HANG.sched, ping_every = 100},
     {name = "cb-pager", code = "require('pager_zero').main(...)", args = {"cb-pager", 16},
-     thread = true, ping = false, restart = "always", memcap = 4 << 20, backoff = 20,
+     thread = true, ping = require("service_proto").PING, hang = HANG.pager, ping_every = 100,
+     prio = 150,       -- below the supervisor, as in the boot plan: a runaway loop starves no watcher
+     restart = "always", memcap = 4 << 20, backoff = 100, backoff_max = 200, limit = 50,
      keep_id = true},
     {name = "cb-echo", script = "services/echo.lua", restart = "always", memcap = 4 << 20},
     {name = "cb-task", script = "comeback_plain.lua", ping = 1, hang = 1000, ping_every = 200,
@@ -283,16 +312,12 @@ case("comeback_supervisor_memory", function()
 end)
 
 -- A version whose tick never ends (no budget): it stops answering; the
--- guard (hang = 1500 ms here) kills it and starts the script again.
--- A version whose tick never ends (no budget): it stops answering; the
--- guard (hang = 1500 ms here) kills it and starts the script again.
+-- guard (plan.hang, as the boot plan's) kills it and starts the script again.
 case("comeback_supervisor_hung", function()
   local old = reload_supervisor("while true do end")
   local t0 = now_ms()
   local new, ms = back("supervisor", old, t0, nil, 6000)
-  check(ms < 3500, "the hung supervisor was replaced after %.0f ms", ms)
-  figures[#figures + 1] = ("comeback: %-40s %5.0f ms (hang = 1500 ms)"):format(
-    "the supervisor, a runaway loop", ms)
+  hang_figure("the supervisor, a runaway loop", ms, HANG.supervisor)
   check(service.info(new).version == "1", "the new supervisor is not the script's")
 end)
 
@@ -367,8 +392,7 @@ for _, kind in ipairs{"lua_error", "null", "write", "stack", "runaway", "memory"
     local ms = now_ms() - t0
     local s = status_of("names")
     if kind == "hang" then
-      check(ms < 2500, "hung names was replaced after %.0f ms", ms)
-      figures[#figures + 1] = ("comeback: %-40s %5.0f ms (hang = 1000 ms)"):format("names, " .. kind, ms)
+      hang_figure("names, " .. kind, ms, HANG.names)
     else
       figure("names, " .. kind, ms)
     end
@@ -574,12 +598,12 @@ local function reload_sched(tick)
   return old
 end
 
--- A version of sched whose label 9 fails (on_error = "exit"): a Lua
--- error, or its memory cap (2 MiB).
-for _, k in ipairs{{"lua_error", "error('a Lua error on purpose', 0)"},
-                  {"memory", "local t = {} for i = 1, math.maxinteger do t[i] = ('x'):rep(4096) .. i end"}} do
+-- A version of sched whose label 9 does each kind of the crash matrix
+-- (on_error = "exit"); its runaway loop is comeback_sched_runaway's, in
+-- its tick.
+for _, k in ipairs(KINDS) do
   local kind, body = k[1], k[2]
-  case("comeback_sched_" .. kind, function()
+  if kind ~= "runaway" then case("comeback_sched_" .. kind, function()
     local old = assert(names.lookup("cb-sched"))
     local src = "local d = dofile('sched_policy.lua'); local h = {} "
       .. "for k, v in pairs(d.handlers) do h[k] = v end "
@@ -592,9 +616,110 @@ for _, k in ipairs{{"lua_error", "error('a Lua error on purpose', 0)"},
     local t0 = now_ms()
     l4.call(old, {timeout = 300}, 9)
     local _, ms = thread_back("cb-sched", old, t0)
-    figure("cb-sched, " .. kind, ms)
-    check(status_of("cb-sched").reason:find("failed"), "cb-sched: %s", status_of("cb-sched").reason)
+    if SILENT[kind] then
+      hang_figure("cb-sched, " .. kind, ms, HANG.sched)
+      check(status_of("cb-sched").reason:find("hung"), "cb-sched: %s", status_of("cb-sched").reason)
+    else
+      figure("cb-sched, " .. kind, ms)
+      check(status_of("cb-sched").reason:find("failed"), "cb-sched: %s", status_of("cb-sched").reason)
+    end
+  end) end
+end
+
+-- The file service crashed each way (files_loop.lua's CRASH runs the
+-- kind in its receive loop; its runaway loop is comeback_files_hung's):
+-- back with every file, the client's calls go on.
+for _, k in ipairs(KINDS) do
+  local kind, body = k[1], k[2]
+  if kind ~= "runaway" then case("comeback_files_" .. kind, function()
+    local text0 = ("written before: %s\n"):format(kind):rep(200)
+    local f = assert(io.open("cb/matrix.txt", "w"))
+    assert(f:write(text0))
+    assert(f:close())
+    local old = l4.sys.files()
+    local t0 = now_ms()
+    assert(l4.send(old, {timeout = 500}, 0x2fe, body))     -- files_loop.lua's CRASH
+    local text
+    check(wait_for(3000, function()
+      if l4.sys.files() == old then return false end
+      local g = io.open("cb/matrix.txt")
+      text = g and g:read("a")
+      if g then g:close() end
+      return text
+    end), "%s: files did not come back (%s)", kind, service.encode(status_of("files") or {}))
+    local ms = now_ms() - t0
+    if SILENT[kind] then hang_figure("files, " .. kind, ms, HANG.files)
+    else figure("files, " .. kind, ms) end
+    check(text == text0, "%s: the file came back changed (%d bytes)", kind, #text)
+    local s = status_of("files")
+    check(s.reason:find(SILENT[kind] and "hung" or "failed", 1, true), "files: %s", tostring(s.reason))
+    client_recovers("files " .. kind)
+  end) end
+end
+
+-- The Lua pager (keep_id): a version whose run() takes CRASH s (a send)
+-- and runs s in the pager's thread. It comes back in the same thread,
+-- from its code; a task it pages goes on faulting pages in.
+local CRASHY_PAGER = [[
+  local M = dofile('pager_zero.lua')
+  M.VERSION = 'crashy'
+  local run = M.Pager.run
+  function M.Pager.run(self, other)
+    return run(self, function(from, label, a, ...)
+      if label == 0x2fe then assert(load(a, '=crash'))() end
+      return other(from, label, a, ...)
+    end)
+  end
+  return M
+]]
+local paged                   -- a task paged by cb-pager, for every kind
+for _, k in ipairs(KINDS) do
+  local kind, body = k[1], k[2]
+  case("comeback_pager_" .. kind, function()
+    local pager = assert(names.lookup("cb-pager"))
+    if not paged then
+      paged = assert(l4.task.spawn{script = "comeback_paged.lua", pager = pager,
+                                   name = "cb-paged-matrix", memcap = 32 << 20})
+    end
+    local function grow(kib)
+      local from, label, total = l4.call(paged, {timeout = 500}, 1, kib)
+      return from and label == 0 and total
+    end
+    check(grow(16), "the task paged by cb-pager does not answer")
+    local from, label, why = l4.call(pager, {timeout = 3000}, service.RELOAD, CRASHY_PAGER, "=crashy")
+    check(from and label == 0, "the crashy version was refused: %s %s", tostring(label), tostring(why))
+    local restarts = status_of("cb-pager").restarts
+    local t0 = now_ms()
+    assert(l4.send(pager, {timeout = 500}, 0x2fe, body))
+    check(wait_for(3000, function()
+      local s = status_of("cb-pager")
+      if not (s and s.restarts > restarts and l4.thread.status(pager) == "running") then return false end
+      local i = service.info(pager, 100)
+      return i and i.version == "1"
+    end), "%s: cb-pager did not come back (%s)", kind, service.encode(status_of("cb-pager") or {}))
+    local ms = now_ms() - t0
+    if SILENT[kind] then hang_figure("cb-pager, " .. kind, ms, HANG.pager)
+    else figure("cb-pager, " .. kind, ms) end
+    check(names.lookup("cb-pager") == pager, "the pager came back as another thread")
+    check(grow(16), "%s: the task it pages does not grow after it", kind)
+    if kind == KINDS[#KINDS][1] then l4.task.delete(paged) end
   end)
+end
+
+-- The supervisor, each kind it has no case of above: a version whose tick
+-- does it (on_error = "exit"); the guard starts the script again.
+for _, k in ipairs(KINDS) do
+  local kind, body = k[1], k[2]
+  if kind ~= "lua_error" and kind ~= "memory" and kind ~= "runaway" then
+    case("comeback_supervisor_" .. kind, function()
+      local old = reload_supervisor(body, "on_error = 'exit', ")
+      local t0 = now_ms()
+      local new, ms = back("supervisor", old, t0, nil, 5000)
+      if SILENT[kind] then hang_figure("the supervisor, " .. kind, ms, HANG.supervisor)
+      else figure("the supervisor, " .. kind, ms) end
+      check(service.info(new).version == "1", "the new supervisor is not the script's")
+    end)
+  end
 end
 
 case("comeback_sched_runaway", function()
@@ -602,10 +727,10 @@ case("comeback_sched_runaway", function()
   local t0 = now_ms()
   local _, ms = thread_back("cb-sched", old, t0, 5000)
   -- from the reload: up to one period of the old version (1 s) until the
-  -- first tick, then hang (1 s) without an answer, then the restart
+  -- first tick, then hang without an answer, then the restart
   check(ms < 3500, "the runaway sched was replaced after %.0f ms", ms)
-  figures[#figures + 1] = ("comeback: %-40s %5.0f ms (from the reload; hang = 1000 ms)"):format(
-    "cb-sched, a runaway loop", ms)
+  figures[#figures + 1] = ("comeback: %-40s %5.0f ms (from the reload; hang = %d ms)"):format(
+    "cb-sched, a runaway loop", ms, HANG.sched)
   check(service.info(names.lookup("cb-sched")).version == "1", "sched did not restart from its script")
 end)
 

@@ -91,7 +91,7 @@ case("task_faults_fail_alone", function()
     local how, msg = T.wait(spawn({}, "fault", k[1]))
     eq(how, "failed", k[1]); has(msg, k[2], k[1])
   end
-  raises("for Lua tasks only", T._fault, "write")
+  raises("for Lua tasks and Lua threads of the root only", T._fault, "write")   -- the main thread
   raises("invalid option 'x'", T._fault, "x")
   local s = T.stats()
   eq(s.free, s.pool, "every page back in the pool"); eq(s.tasks, 0)

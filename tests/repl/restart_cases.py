@@ -198,8 +198,8 @@ def c_console_driver_crashes(s):
             cases.run(s, f"'before {kind}'", f'"before {kind}"')
             action = ("require('service').reload('console', [[return {run = function() %s end}]])"
                       % body)
-            # a hung driver is deleted after 2 s without an answer
-            # (consoles.HANG): its death is then
+            # a hung driver is deleted after consoles.HANG ms without an
+            # answer: its death is then
             try:
                 ms = back_in(c, "console", action)
             except AssertionError as e:
@@ -211,6 +211,112 @@ def c_console_driver_crashes(s):
         c.close()
     print("  COM1's driver crashed, back (guest ms after its death/after the crash was asked "
           "for): " + ", ".join(figures), flush=True)
+
+
+def c_com2_driver_crashes(s):
+    # COM2's driver crashed each way, watched from COM1: back within 1 s
+    # each time, the push agent goes on with the new one (no new thread),
+    # and tools/l4ua push works after them
+    s.send("push_before = require('consoles').find('push')\r")
+    cases.prompt(s)
+    figures = []
+    for kind, body in CRASHES:
+        action = ("require('service').reload('com2', [[return {run = function() %s end}]])"
+                  % body)
+        figures.append(f"{kind} {back_in(s, 'com2', action)}")
+        cases.run(s, "require('consoles').find('push') == push_before", "true")
+    push_works(s, "after COM2's driver crashed")
+    print("  COM2's driver crashed, back (guest ms after its death/after the crash was asked "
+          "for): " + ", ".join(figures) + "; the push agent went on, push works", flush=True)
+
+
+# What a person types that makes the REPL's own thread fault (a root
+# thread: l4.task._fault works there for the tests): that thread alone
+# fails, the guardian starts a session again, with its history.
+TYPED_FAULTS = [
+    ("bad_memory", "l4.task._fault('write')"),
+    ("stack", "l4.task._fault('stack')"),
+    ("illegal_instruction", "l4.task._fault('exception')"),
+]
+
+
+def watched_from_com2(s, c, name, crash):
+    """COM2's REPL (c) waits for `name` to die and come back while crash()
+    makes it die -> the guest ms from its death."""
+    line = WAIT_BACK.format(name=name, action="")
+    c.c.sendall(line.encode() + b"\r")
+    time.sleep(0.5)                         # its loop runs: the death is seen
+    crash()
+    m = c.expect(name + r" back (\d+) ms after it died, (\d+) ms after the action", 20)
+    c.expect(PROMPT)
+    ms = int(m.group(1))
+    assert ms < BACK_MS, f"{name} came back {ms} ms (guest) after it died, not within {BACK_MS} ms"
+    return ms
+
+
+def c_session_crashes_keep_its_history(s):
+    # COM1's session: each fault typed at it, back with its history each
+    # time; what a chunk does wrong that its thread survives (a Lua error,
+    # its memory cap, a port it does not hold, a wait for ever, a loop)
+    # leaves the same session at a prompt (an interrupt is Ctrl-C: it
+    # stops a chunk, never the session)
+    c = Com2(s.build)
+    figures = []
+    try:
+        for kind, line in TYPED_FAULTS:
+            cases.run(s, f"'before {kind}'", f'"before {kind}"')
+            ms = watched_from_com2(s, c, "repl.serial", lambda: s.send(line + "\r"))
+            s.expect(r"L4ua REPL on the serial console: .*history kept \(\d+ lines\)", 10)
+            typed_at_com1_answers(s, f'"before {kind}"', ups=3)
+            figures.append(f"{kind} {ms}")
+    finally:
+        c.close()
+    s.send("S0 = require('consoles').find('repl.serial')\r")
+    cases.prompt(s)
+    s.send("error('a Lua error on purpose')\r")
+    s.expect(r"a Lua error on purpose")
+    cases.prompt(s)
+    s.send("local t = {} for i = 1, math.maxinteger do t[i] = ('x'):rep(65536) .. i end\r")
+    s.expect(r"not enough memory", 20)
+    cases.prompt(s, 20)
+    cases.run(s, "l4.io.inb(0x2e8)", r".*I/O port 0x2e8 is not held by this task.*")
+    for line in ["l4.sleep()", "while true do end"]:
+        s.send(line + "\r")
+        s.settle(0.5, 2)
+        s.send("\x03")
+        s.expect(rb"interrupted \((\d+) ms after Ctrl-C\)", 5)
+        cases.prompt(s)
+    cases.run(s, "require('consoles').find('repl.serial') == S0", "true")
+    print("  COM1's session crashed, back with its history (guest ms after its death): "
+          + ", ".join(figures) + "; a Lua error, its memory cap, a bad port, a hang and a loop "
+          "typed: the "
+          "same session goes on", flush=True)
+
+
+def c_push_agent_crashes(s):
+    # the push agent (COM2's REPL runs in it): each fault typed at COM2's
+    # REPL, watched from COM1; a new agent on the same driver, whose REPL
+    # keeps its history (the driver's), and push works
+    figures = []
+    for kind, line in TYPED_FAULTS:
+        c = Com2(s.build)
+        try:
+            c.run(f"'before {kind}'", f'"before {kind}"')
+            ms = back_in(s, "push", "", then=lambda: (time.sleep(0.5),
+                                                      c.c.sendall(line.encode() + b"\r")))
+        finally:
+            c.close()
+        figures.append(f"{kind} {ms}")
+        c = Com2(s.build)
+        try:
+            c.c.sendall(b"\x1b[A\x1b[A\r")     # the line before the fault, again
+            c.expect(f'"before {kind}"')
+            c.expect(PROMPT)
+        finally:
+            c.close()
+    push_works(s, "after the push agent crashed")
+    print("  the push agent crashed, back (guest ms after its death/after the line): "
+          + ", ".join(figures) + "; COM2's REPL keeps its history, push works", flush=True)
 
 
 def c_com2_and_push_agent_killed(s):
@@ -302,8 +408,117 @@ def c_root_threads_fail_alone(s):
           "action): " + ", ".join(figures), flush=True)
 
 
+# The plan's components (scripts/init.lua) crashed from the REPL as the
+# debugger can: it attaches to the component's thread (which waits in its
+# receive) and evaluates Lua there (docs/debugger.md), from a thread that
+# ends once it did (a fault: at once; a wait for ever: its eval's 500 ms;
+# while it runs the component is held, not hung). Each must answer its
+# ping again, restarted by the supervisor: within 1 s of the kill, of the
+# end of that thread or of the supervisor seeing it dead, whichever is
+# first (the pager, restarted in its own thread, ends the eval's wait only
+# then); a hang within its `hang` and 1 s of the action (silence counts
+# from its last answer: a hold by a debugger that is gone when `hang` is
+# reached does not count).
+CRASH_IN = ("CRASH_IN = function(name, body) return l4.thread.create{code = "
+            "\"local name, body = ... local s, why for _ = 1, 10 do "
+            "s, why = require('debugger').attach(name) if s then break end l4.sleep(100) end "
+            "assert(s, why) "
+            "assert(s:pause()) assert(s:wait(2000)) s:eval(1, body)\", args = {name, body}, "
+            "prio = 100, memcap = 4 << 20} end")
+
+WAIT_SUP = ("local sup = require('supervisor') local function e_of() "
+            "for _, e in ipairs(sup.status() or {{}}) do if e.name == '{name}' then return e end end end "
+            "local function answers(id) local f, l = l4.call(id, {{timeout = 50}}, {label}) "
+            "return f and l == 0 end "
+            "local e0 = e_of() local t0 = l4.clock() local th = {action} local e, t1 = nil, {t1} "
+            "repeat l4.sleep(5) e = e_of() "
+            "if not t1 and (type(th) ~= 'userdata' or l4.thread.status(th) ~= 'running' "
+            "or (e and (e.restarts > e0.restarts or e.state ~= 'running'))) then "
+            "t1 = l4.clock() end "
+            "until (t1 and e and e.restarts > e0.restarts and e.state == 'running' and e.id "
+            "and answers(e.id)) or l4.clock() - t0 > 2e7 "
+            "print(('{name} back %d ms after the action, %d restart(s)')"
+            ":format((l4.clock() - (t1 or t0)) // 1000, e.restarts - e0.restarts))")
+
+# name, its ping label, its hang (ms, the plan's)
+PING = 0x53560000             # scripts/service_proto.lua's PING
+PLAN_KINDS = [("killed", "kill('{name}')"),
+              ("bad_memory", "CRASH_IN('{name}', \"l4.task._fault('write')\")"),
+              ("illegal_instruction", "CRASH_IN('{name}', \"l4.task._fault('exception')\")"),
+              ("hang", "CRASH_IN('{name}', 'l4.sleep()')")]
+# name, its ping label, its hang (ms, the plan's), the kinds. The hang of
+# files and the pager is lua.comeback_*_hang's (here the debugger's hold,
+# which the supervisor does not take for a hang while the debugger runs,
+# would count). The disk's and the network card's drivers are killed
+# only: once restarted, the debugger does not reach them (its attach gets
+# no answer: they wait for their device in a closed receive). The device
+# manager last: a new one takes the devices' memory back from their
+# drivers, which fail and are started again too.
+PLAN_COMPONENTS = [("files", PING, 400, PLAN_KINDS[:3]), ("pager", PING, 400, PLAN_KINDS[:3]),
+                   ("disk0", 1, 5000, PLAN_KINDS[:1]), ("net0", 1, 5000, PLAN_KINDS[:1]),
+                   ("devices", PING, 5000, PLAN_KINDS)]
+
+
+def c_plan_components_crash(s):
+    cases.run(s, "=require('service').PING", str(PING))
+    # the supervisor has started the whole plan (right after boot it may not have)
+    cases.run(s, "for _ = 1, 400 do local l = require('supervisor').status() "
+                 "if l and #l > 0 and l[#l].state == 'running' then break end l4.sleep(50) end "
+                 "return 'plan up'", '"plan up"', 30)
+    s.send(CRASH_IN + "\r")
+    cases.prompt(s)
+    figures = []
+    for name, label, hang, kinds in PLAN_COMPONENTS:
+        row = []
+        for kind, action in kinds:
+            # a hang: from the action (its silence starts with the eval)
+            line = WAIT_SUP.format(name=name, label=label, action=action.format(name=name),
+                                   t1="t0" if kind == "hang" else "nil")
+            s.send(line + "\r")
+            m = s.expect(rb"\r\n" + name.encode() + rb" back (\d+) ms after the action, (\d+) restart",
+                         hang / 1000 + 30)
+            cases.prompt(s)
+            ms, n = int(m.group(1)), int(m.group(2))
+            limit = hang + 1000 if kind == "hang" else 1000
+            assert n >= 1 and ms < limit, f"{name} {kind}: back after {ms} ms (at most {limit}), {n} restarts"
+            row.append(f"{kind} {ms}")
+        figures.append(f"{name}: " + ", ".join(row))
+    print("  the plan's components crashed from the REPL, back (guest ms after the action): "
+          + "; ".join(figures), flush=True)
+
+
+def c_tcp_session_crashes_keep_its_history(s):
+    # the REPL over TCP: each fault typed at a session ends its REPL's
+    # thread alone; the listener starts a new one on the same connection
+    # and console server, which keeps the history: the person goes on
+    # typing, up-arrow recalls the line before the fault
+    import net_cases
+    r = net_cases.Raw(s)
+    figures = []
+    try:
+        r.expect(rb"L4ua REPL over TCP: Lua 5\.4", 30)
+        r.expect(net_cases.TCP_PROMPT)
+        for kind, line in TYPED_FAULTS:
+            r.run(f"'before {kind}'", f'"before {kind}"')
+            t0 = time.monotonic()
+            r.send(line + "\r")
+            r.expect(rb"L4ua REPL over TCP: Lua 5\.4", 10)
+            r.expect(net_cases.TCP_PROMPT)
+            figures.append(f"{kind} {(time.monotonic() - t0) * 1000:.0f}")
+            r.send("\x1b[A\x1b[A\r")
+            r.expect(f'"before {kind}"')
+            r.expect(net_cases.TCP_PROMPT)
+            r.run("6*7", "42")
+    finally:
+        r.close()
+    print("  a TCP session's REPL crashed, a new one on the same line with its history "
+          "(ms wall from the line to the new prompt): " + ", ".join(figures), flush=True)
+
+
 CASES = [c_console_driver_killed_from_com2, c_kill_the_console_typed_at,
          c_tasks_print_to_the_new_driver,
          c_session_killed_keeps_its_history,
-         c_console_driver_crashes, c_com2_and_push_agent_killed, c_screen_console_killed,
-         c_watcher_killed, c_root_threads_fail_alone]
+         c_console_driver_crashes, c_com2_driver_crashes, c_session_crashes_keep_its_history,
+         c_com2_and_push_agent_killed, c_push_agent_crashes, c_screen_console_killed,
+         c_watcher_killed, c_root_threads_fail_alone, c_tcp_session_crashes_keep_its_history,
+         c_plan_components_crash]
