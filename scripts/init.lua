@@ -140,7 +140,7 @@ local watch = assert(l4.thread.create{script = "watch.lua", prio = 150, memcap =
 -- The supervisor runs above what it watches (a runaway component cannot
 -- starve it), the guard (this thread) above the supervisor.
 -- The guard asks the supervisor PING every 100 ms; 600 ms without an
--- answer is a hang (a supervisor's tick may wait 50 ms on each PING of a
+-- answer is a hang (a supervisor's tick may wait 200 ms on each PING of a
 -- hung component): back within 1 s (docs/recovery.md "Hangs").
 local plan = {names = names, prio = 210, memcap = 8 << 20, hang = 600, ping_every = 100,
               services = {
