@@ -132,11 +132,13 @@ local soak_sup = assert(l4.thread.create{code = "require('service').main(...)", 
 assert(service.wait("soak-victim", 10000), "the soak's victim did not come up")
 
 -- A supervisor's entry for name: the system's or the soak's; for the
--- supervisor itself and the consoles ("names"), what the name service
--- says.
+-- supervisor itself and the console servers ("names"), what the name
+-- service says; for the sessions and the push agent ("consoles"), what
+-- the consoles' guardian keeps.
 local function entry(which, name)
-  if which == "names" then
-    local id = names.lookup(name)
+  if which == "names" or which == "consoles" then
+    local id
+    if which == "names" then id = names.lookup(name) else id = require("consoles").find(name) end
     return id and {name = name, id = id, state = "running"}
   end
   local sup = which == "soak" and soak_sup or names.lookup("supervisor")
@@ -152,8 +154,9 @@ local function entry(which, name)
 end
 
 -- Whether id answers: the framework's PING, the file service's INFO or
--- the console protocol's.
+-- the console protocol's; a root thread that serves nobody: it runs.
 local function answers(id, probe)
+  if probe == "alive" then return l4.thread.status(id) == "running" end
   local label = probe == "files" and files.INFO or probe == "console" and console.INFO
                 or service.PING
   local from, l = l4.call(id, {timeout = 500}, label)
@@ -197,9 +200,9 @@ local count = {threads = 0, root_threads = 0, thread_tasks = 0, spawns = 0, relo
                root_restarts = 0, given_up = 0, absorbed = 0}
 local by_kind, back_ms = {}, {}
 
-local function spawn(args, name)
+local function spawn(args, name, pager)
   local id, err, code = l4.task.spawn{script = "soak/job.lua", name = name, memcap = 8 << 20,
-                                      args = args}
+                                      args = args, pager = pager}
   if not id then problem("spawn %s: %s (%s)", name, tostring(err), tostring(code)) return nil end
   count.spawns = count.spawns + 1
   return id
@@ -329,9 +332,14 @@ local function round(r)
   local jobs = {}
   local id = spawn({"threads", THREADS}, "soak-threads")
   if id then jobs[#jobs + 1] = {id, "soak-threads", THREADS .. " threads"} end
+  -- the first caller's pager is the plan's Lua pager (pager_zero.lua,
+  -- which hands its faults on to the root's pager): it lives through
+  -- `kill pager` (the pager keeps its id)
   for j = 1, CALLERS do
-    id = spawn({"call", (names.server() or names_id).raw, r * 100 + j}, "soak-call")
-    if id then jobs[#jobs + 1] = {id, "soak-call", "a call"} end
+    local name = j == 1 and "soak-paged" or "soak-call"
+    id = spawn({"call", (names.server() or names_id).raw, r * 100 + j}, name,
+               j == 1 and names.lookup("pager") or nil)
+    if id then jobs[#jobs + 1] = {id, name, "a call"} end
   end
   for k = 1, RELOADS do reload((r - 1) * RELOADS + k) end
   for _, j in ipairs(jobs) do
