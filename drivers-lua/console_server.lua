@@ -62,7 +62,11 @@ function M.serve(backend, opts)
     width = opts.width or 80, max_input = opts.max_input or (1 << 20),
     -- a backend with no interrupt line gets its input from a pump (INPUT)
     irq = backend.irq_line and assert(l4.irq.attach(backend:irq_line())) or nil,
-    input = {}, input_n = 0, head = 1,          -- queued chunks, bytes, first chunk
+    -- queued chunks input[head .. last], their bytes. Explicit ends, not
+    -- #input: once the slots before head are nil, # may name one of them,
+    -- and a chunk put there was never read while input_n still counted it
+    -- (a reader then got "" for ever: a push of 18 KB hung on a busy host)
+    input = {}, input_n = 0, head = 1, last = 0,
     reader = nil, reader_max = nil,             -- the client waiting in READ
     edit = nil, edit_col = nil,                 -- the edit line, if one is up
     note_to = nil,                              -- the INTR thread
@@ -126,7 +130,7 @@ function M.run(st)
 
   local function take(max)
     local input, parts, n = st.input, {}, 0
-    while st.head <= #input and n < max do
+    while st.head <= st.last and n < max do
       local c = input[st.head]
       if n + #c > max then
         parts[#parts + 1] = c:sub(1, max - n)
@@ -139,7 +143,7 @@ function M.run(st)
         st.head = st.head + 1
       end
     end
-    if st.head > #input then st.input, st.head = {}, 1 end
+    if st.head > st.last then st.input, st.head, st.last = {}, 1, 0 end
     st.input_n = st.input_n - n
     return table.concat(parts)
   end
@@ -160,14 +164,16 @@ function M.run(st)
       stats.dropped = stats.dropped + #s
       return
     end
-    st.input[#st.input + 1] = s
+    st.last = st.last + 1
+    st.input[st.last] = s
     st.input_n = st.input_n + #s
     if st.reader then
       local r = st.reader
       st.reader = nil
       local data = take(st.reader_max)
       if not l4.reply(r, proto.OK, data) then    -- gone: keep the keys for the next reader
-        table.insert(st.input, st.head, data)
+        if st.last == 0 then st.last = 1 else st.head = st.head - 1 end   -- (head may go below 1)
+        st.input[st.head] = data
         st.input_n = st.input_n + #data
       end
     end
@@ -198,6 +204,11 @@ function M.run(st)
   end
 
   st.history = st.history or {}        -- a state from before the history
+  if not st.last then                  -- and one from before the queue's explicit end
+    local last = st.head - 1
+    for k in pairs(st.input) do if math.type(k) == "integer" and k > last then last = k end end
+    st.last = last
+  end
   st.tail, st.tail_n = st.tail or {}, st.tail_n or 0   -- and one from before the tail
   if st.early and #st.early > 0 then   -- typed before the server ran: input
     local e = st.early

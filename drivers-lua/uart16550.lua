@@ -18,7 +18,7 @@ local M = {}
 function M.new(base, irq)
   base, irq = base or 0x3f8, irq or 4
   if not io_.holds(base, 8) then assert(io_.request(base, 3)) end
-  local u = setmetatable({base = base, line = irq, out = {}, out_head = 1,
+  local u = setmetatable({base = base, line = irq, out = {}, out_head = 1, out_tail = 0,
                           pending = "", tx_irq = false}, Uart)
   local inb, outb = io_.inb, io_.outb
   -- No UART there (QEMU makes COM2 only when asked to): ports that float
@@ -67,16 +67,20 @@ function Uart:pump()
     self.pending = s:sub(17)
   end
   local more = #self.pending > 0 or self.out[self.out_head] ~= nil
-  if not more then self.out, self.out_head = {}, 1 end
+  if not more then self.out, self.out_head, self.out_tail = {}, 1, 0 end
   if more ~= self.tx_irq then
     self.tx_irq = more
     outb(base + IER, IER_RX | (more and IER_TX or 0))
   end
 end
 
+-- The queue is out[out_head .. out_tail]. Not out[#out + 1]: once the
+-- slots before out_head are nil, # may name one of them, and a string
+-- put there is never sent (a 32 KiB piece of a tools/l4ua get was lost).
 function Uart:write(s)
   if #s == 0 then return end
-  self.out[#self.out + 1] = s
+  self.out_tail = self.out_tail + 1
+  self.out[self.out_tail] = s
   self:pump()
 end
 
