@@ -194,11 +194,20 @@ end
 -- In safe mode (l4.kip.safe) the disk lies under
 -- the archive instead of over it: the system's own scripts are the
 -- archive's, whatever the disk holds; its other files are still served.
+--
+-- Once mounted, the driver may go away (killed, crashed: the supervisor
+-- restarts it). A call of the file system that fails with EIO while the
+-- device does not answer its info request raises AWAY instead of
+-- returning: the server holds that request and runs it again once the
+-- device answers (see `hold` in serve), so a file that lives on the disk
+-- is never "no such file" while its driver restarts.
 local EXT2_CODES                            -- the ext2 module's codes -> ours
+local AWAY = setmetatable({}, {__tostring = function() return "the disk is away" end})
 local function disk_layer(spec)
   local self = {spec = spec, fs = nil, next_try = spec and 0 or math.huge,
                 state = spec and "not mounted" or "none"}
   local kind, name = tostring(spec):match("^(%a+):(.+)$")
+  local dev, mounted, real                  -- the device, its state line, the ext2 handle
   local function open_device()
     if kind == "blk" then
       local ok, blk = pcall(require, "blk")
@@ -213,9 +222,44 @@ local function disk_layer(spec)
     end
     return nil, "unknown disk " .. tostring(spec)
   end
+  -- Whether the device answers now (one info request; for blk, a name
+  -- lookup first when the last call failed). Sets or clears self.away
+  -- (the l4.clock of the first failure) and the state line.
+  function self.answers()
+    local ok, why = dev:info()
+    if ok then
+      if self.away then
+        print(("files: the disk %s answers again after %d ms"):format(spec,
+          (l4.clock() - self.away) // 1000))
+      end
+      self.away, self.state = nil, mounted
+      return true
+    end
+    if not self.away then
+      self.away = l4.clock()
+      print(("files: the disk %s does not answer (%s): requests for it wait"):format(spec,
+        tostring(why)))
+    end
+    self.state = "away: " .. spec .. " does not answer (" .. tostring(why) .. ")"
+    return false
+  end
+  -- The mounted file system's methods, each raising AWAY where the
+  -- device does not answer (before the call when it was away already).
+  local proxy = setmetatable({}, {__index = function(t, m)
+    local f = function(_, ...)
+      if self.away and not self.answers() then error(AWAY, 0) end
+      local r = table.pack(real[m](real, ...))
+      if r[1] == nil and r[3] == require("ext2").EIO and not self.answers() then
+        error(AWAY, 0)
+      end
+      return table.unpack(r, 1, r.n)
+    end
+    t[m] = f
+    return f
+  end})
   -- The file system, or nil (self.state says why).
   function self.get()
-    if self.fs then return self.fs end
+    if real then return proxy end
     local now = l4.clock()
     if now < self.next_try then return nil end
     local d, why, code = open_device()
@@ -236,11 +280,12 @@ local function disk_layer(spec)
                   [ext2.EINVAL] = M.EINVAL, [ext2.EISDIR] = M.EISDIR, [ext2.EFBIG] = M.EFBIG,
                   [ext2.ENOTDIR] = M.ENOENT, [ext2.EEXIST] = M.EINVAL, [ext2.ENOTEMPTY] = M.EINVAL}
     local i = fs:info()
-    self.fs = fs
-    self.state = ("mounted: %s, %d of %d KiB free%s"):format(spec, i.free_blocks * i.block_size >> 10,
+    dev, real = d, fs
+    mounted = ("mounted: %s, %d of %d KiB free%s"):format(spec, i.free_blocks * i.block_size >> 10,
       i.blocks * i.block_size >> 10, i.was_clean and "" or " (it was not closed cleanly: e2fsck it)")
+    self.state = mounted
     print("files: the disk is " .. self.state)
-    return fs
+    return proxy
   end
   -- A failure of the ext2 module as our reply.
   function self.fail(msg, code)
@@ -258,11 +303,17 @@ local function serve(quota, disk_spec)
   local disk = disk_layer(disk_spec)
   local safe = l4.kip.safe
   -- The disk's entry for p: its stat, or nil; in safe mode nothing of the
-  -- archive's names (the archive shadows the disk).
+  -- archive's names (the archive shadows the disk). While the disk is
+  -- away, a name the archive has is the archive's (the driver coming back
+  -- reads its scripts through us: holding those reads would deadlock it);
+  -- for any other name this raises AWAY and the request waits.
   local function on_disk(p)
     local fs = disk.get()
     if not fs or (safe and archive[p]) then return nil end
-    return fs:stat(p), fs
+    local ok, st = pcall(fs.stat, fs, p)
+    if ok then return st, fs end
+    if st == AWAY and archive[p] then return nil end
+    error(st, 0)
   end
 
   local function is_folder(p)
@@ -292,6 +343,7 @@ local function serve(quota, disk_spec)
   end
 
   local handlers = {}
+  local settle
 
   handlers[M.READ] = function(from, off, flags, path)
     local p = norm(path)
@@ -347,6 +399,16 @@ local function serve(quota, disk_spec)
     if flags ~= 1 then return 0, w.n end
     local bytes = table.concat(w.parts)
     drop(key)
+    local r = table.pack(pcall(settle, p, bytes))
+    if r[1] then return table.unpack(r, 2, r.n) end
+    -- held: what runs again is the storing of the whole file, not this piece
+    if r[2] == AWAY then error({retry = function() return settle(p, bytes) end}, 0) end
+    error(r[2], 0)
+  end
+
+  -- A whole file written: on the disk, or in the RAM tree (and the store).
+  function settle(p, bytes)
+    local old = ram[p] and #ram[p] or 0
     local fs = disk.get()
     if fs and not ram[p] then
       -- on the disk, its folders made as needed (as the RAM tree's are)
@@ -472,21 +534,66 @@ local function serve(quota, disk_spec)
 
   handlers[M.INFO] = function()
     if not disk_spec then return 0, used, quota, count end
-    disk.get()
+    if disk.get() and disk.away then disk.answers() end
     return 0, used, quota, count, disk.state
+  end
+
+  -- Requests held while the disk is away, in the order they came:
+  -- {from =, retry = function -> the reply's values, since = l4.clock}.
+  -- Each is run again once the device answers; one held HOLD ms gets EIO.
+  -- Clients wait 4 s for an answer (TIMEOUT; runtime/lua/files.c).
+  local held, HOLD = {}, 3000
+  local TICK, OPEN = {receive = 20}, {}
+
+  -- Runs a request; -> the reply's values packed, or nil when it is held.
+  local function run(from, retry, since)
+    local r = table.pack(pcall(retry))
+    if r[1] then return table.pack(table.unpack(r, 2, r.n)) end
+    local e = r[2]
+    if e == AWAY or (type(e) == "table" and e.retry) then
+      if (l4.clock() - since) // 1000 < HOLD then
+        held[#held + 1] = {from = from, retry = e == AWAY and retry or e.retry, since = since}
+        return nil
+      end
+      return table.pack(M.EIO, ("disk: %s did not answer for %d ms"):format(disk_spec, HOLD))
+    end
+    return table.pack(M.EINVAL, tostring(e))
+  end
+
+  -- The held requests again, if the disk answers, else only the ones
+  -- that waited too long (they fail in run).
+  local function rerun()
+    local now, back = l4.clock(), disk.answers()
+    local was = held
+    held = {}
+    for _, h in ipairs(was) do
+      if back or (now - h.since) // 1000 >= HOLD then
+        local r = run(h.from, h.retry, h.since)
+        if r then l4.reply(h.from, table.unpack(r, 1, r.n)) end
+      else
+        held[#held + 1] = h
+      end
+    end
   end
 
   local from, label, a, b, c, d = l4.receive()
   while true do
-    local h = from and handlers[label]
-    if not from then
-      from, label, a, b, c, d = l4.receive()
-    elseif not h then
-      from, label, a, b, c, d = l4.reply_wait(from, M.EINVAL, "unknown request")
+    local r
+    if from then
+      local h = handlers[label]
+      if not h then
+        r = table.pack(M.EINVAL, "unknown request")
+      else
+        local x, y, z, w = a, b, c, d
+        r = run(from, function() return h(from, x, y, z, w) end, l4.clock())
+      end
+    end
+    if #held > 0 then rerun() end
+    local opts = #held > 0 and TICK or OPEN
+    if r then
+      from, label, a, b, c, d = l4.reply_wait(from, opts, table.unpack(r, 1, r.n))
     else
-      local r = table.pack(pcall(h, from, a, b, c, d))
-      if not r[1] then r = table.pack(true, M.EINVAL, tostring(r[2])) end
-      from, label, a, b, c, d = l4.reply_wait(from, table.unpack(r, 2, r.n))
+      from, label, a, b, c, d = l4.receive(nil, opts)
     end
   end
 end

@@ -11,8 +11,10 @@
  * at most FS_CHUNK bytes, so the service's default 64 KiB receive buffers
  * take a piece and a path. The buffers of this thread that the Lua
  * bindings offer (utcb->rcv_strings) are borrowed for one call and put
- * back. Called with the libc lock held (from fopen, fclose...): the
- * service is another task, which never waits for this one. A call that
+ * back. Called with the libc lock held (from fopen, fclose...), which
+ * is let go of while the call waits (libc.c rt_libc_lock_leave): the
+ * service may hold a request until the disk's driver, restarted by root
+ * threads that need malloc, answers again. A call that
  * gets no answer asks the root where the file service is now (keeper.h
  * "where": the supervisor restarts it as a new thread) and, if it moved,
  * is made once more there. */
@@ -97,6 +99,7 @@ static int call(uint32_t label, unsigned nw, uint64_t w0, uint64_t w1, const cha
     utcb->rcv_strings[0][1] = rsize;
     uint64_t rcv = L4_RCV_WORDS(0) | L4_RCV_STRINGS;
     const struct l4_msg sent = *m;      /* all its words fit in registers */
+    unsigned depth = rt_libc_lock_leave();  /* the service may wait for a root thread */
     uint64_t r = l4_ipc(rt_files_id, L4_TAG(label, nw, items), rcv,
                         L4_TIMEOUTS(FOUR_SECONDS, FOUR_SECONDS, 0, 0), m, NULL);
     if (L4_IPC_ERR(r) != L4_IPC_OK && moved()) {
@@ -104,6 +107,7 @@ static int call(uint32_t label, unsigned nw, uint64_t w0, uint64_t w1, const cha
         r = l4_ipc(rt_files_id, L4_TAG(label, nw, items), rcv,
                    L4_TIMEOUTS(FOUR_SECONDS, FOUR_SECONDS, 0, 0), m, NULL);
     }
+    rt_libc_lock_again(depth);
     utcb->rcv_strings[0][0] = saved[0];
     utcb->rcv_strings[0][1] = saved[1];
     if (L4_IPC_ERR(r) != L4_IPC_OK)

@@ -521,3 +521,57 @@ def c_sysinfo_for_the_dashboard(s):
 
 
 CASES += [c_sysinfo_for_the_dashboard]
+
+
+def c_disk_file_while_its_driver_restarts(s):
+    # a file that lives only on the disk is there while disk0 restarts
+    # (killed, then restarted by the supervisor some 100 ms later): the
+    # file service holds requests for the disk until the driver answers
+    # again, instead of answering "no such file" or writing elsewhere
+    s.send("fs = require 'fs'\r")
+    prompt(s)
+    run(s, "=io.open('keep.txt', 'w'):write('kept on the disk'):close()", "true")
+    run(s, "=fs.stat('keep.txt').where", '"disk"')
+    s.send("kill('disk0') local f, e = io.open('keep.txt') print(f and f:read('a') or e)\r")
+    s.expect(r"\r\nkept on the disk\r?\r\n", 15)
+    prompt(s)
+    s.send("kill('disk0') print(io.open('while_away.txt', 'w'):write('written meanwhile'):close())\r")
+    s.expect(r"\r\ntrue\r?\r\n", 15)
+    prompt(s)
+    run(s, "=io.open('while_away.txt'):read('a'), fs.stat('while_away.txt').where",
+        r'"written meanwhile"\t"disk"')
+    s.send("kill('disk0') print(table.concat(fs.list(''), ' '))\r")
+    s.expect(r"\r\n[^\r\n]*\bkeep\.txt [^\r\n]*while_away\.txt\b", 15)
+    prompt(s)
+    run(s, "=require('files').info().disk", r'"mounted: blk:disk0, \d+ of \d+ KiB free"')
+
+
+CASES += [c_disk_file_while_its_driver_restarts]
+
+
+def c_disk_driver_gone_then_back(s):
+    # disk0 killed until the supervisor gives up on it: a request for a
+    # file on the disk waits for the driver 3 s, then fails with an I/O
+    # error (never "no such file"); started again, the file reads back
+    for _ in range(8):
+        start = s.pos
+        s.send("for i = 1, 100 do if require('blk').open('disk0') then break end "
+               "l4.sleep(100) end kill('disk0')\r")
+        s.expect(r"supervisor: disk0 was killed \(its task was deleted\); "
+                 r"(restarting in \d+ ms|\d+ restarts within \d+ s: giving up)", 20)
+        prompt(s)
+        if b"giving up" in s.out[start:]:
+            break
+    else:
+        raise AssertionError("the supervisor never gave up on disk0")
+    s.send("t = l4.clock() f, e = io.open('keep.txt') "
+           "print(('%s after %d ms'):format(e, (l4.clock() - t) // 1000))\r")
+    m = s.expect(rb"\r\nkeep\.txt: I/O error after (\d+) ms\r?\r\n", 15)
+    prompt(s)
+    assert 2900 <= int(m.group(1)) <= 4000, f"held {m.group(1)} ms, not about 3000"
+    s.send("require('supervisor').restart('disk0')\r")
+    prompt(s)
+    run(s, "=io.open('keep.txt'):read('a')", '"kept on the disk"', 15)
+
+
+CASES += [c_disk_driver_gone_then_back]
