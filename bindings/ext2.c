@@ -203,6 +203,16 @@ static errcode_t end(struct efs *h, errcode_t e)
     return e ? e : f;
 }
 
+/* The last words of a change (write, remove, rename, mkdir): its end
+ * (end above), then true, or the failure of the change or of the end. */
+static int finish(lua_State *L, struct efs *h, const char *what, errcode_t e)
+{
+    if ((e = end(h, e)))
+        return fail(L, h, what, e);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
 static uint32_t now(void)
 {
     return (uint32_t)time(NULL);
@@ -450,10 +460,7 @@ static int x_write(lua_State *L)
         else
             e = drop_inode(h->fs, old);
     }
-    if ((e = end(h, e)))
-        return fail(L, h, path, e);
-    lua_pushboolean(L, 1);
-    return 1;
+    return finish(L, h, path, e);
 }
 
 /* Is dir empty but for "." and ".."? */
@@ -513,10 +520,7 @@ static int x_remove(lua_State *L)
         e = drop_inode(h->fs, ino);
     else if (!e)
         e = adjust_links(h->fs, ino, -1);
-    if ((e = end(h, e)))
-        return fail(L, h, path, e);
-    lua_pushboolean(L, 1);
-    return 1;
+    return finish(L, h, path, e);
 }
 
 /* Points a moved folder's ".." at its new parent. */
@@ -612,10 +616,7 @@ static int x_rename(lua_State *L)
                 e = adjust_links(h->fs, db, +1);
         }
     }
-    if ((e = end(h, e)))
-        return fail(L, h, to, e);
-    lua_pushboolean(L, 1);
-    return 1;
+    return finish(L, h, to, e);
 }
 
 /* fs:mkdir(path) -> true */
@@ -653,10 +654,7 @@ static int x_mkdir(lua_State *L)
         if (e != EXT2_ET_DIR_NO_SPACE || tries || (e = ext2fs_expand_dir(h->fs, dir)))
             break;
     }
-    if ((e = end(h, e)))
-        return fail(L, h, path, e);
-    lua_pushboolean(L, 1);
-    return 1;
+    return finish(L, h, path, e);
 }
 
 /* fs:list(folder) -> names */

@@ -19,6 +19,23 @@ function M.fails(msg, code, ok, got_msg, got_code, ...)
   end
 end
 
+-- s is a string holding text (a message, an error).
+function M.has(s, text, what)
+  if type(s) ~= "string" or not s:find(text, 1, true) then
+    error(("%s: %q lacks %q"):format(what or "message", tostring(s), text), 2)
+  end
+end
+
+-- A task running `script` with the arguments, waited for (10 s) and
+-- deleted; -> its exit status (it must have exited).
+function M.child(script, ...)
+  local id = assert(l4.task.spawn{script = script, args = table.pack(...)})
+  local how, status = l4.task.wait(id, 10000)
+  l4.task.delete(id)
+  M.eq(how, "exited", ("the child %s %s (%s)"):format(script, tostring((...)), tostring(status)))
+  return status
+end
+
 -- Misuse: fn(...) raises an error whose message contains each text.
 function M.raises(texts, fn, ...)
   local ok, e = pcall(fn, ...)

@@ -10,28 +10,13 @@ local files = require "files"
 local cases = {}
 local function case(name, fn) cases[#cases + 1] = {name, fn} end
 
-local function eq(got, want, what)
-  if got ~= want then
-    error(("%s: got %s, want %s"):format(what or "value", tostring(got), tostring(want)), 2)
-  end
-end
-
-local function has(s, text, what)
-  if type(s) ~= "string" or not s:find(text, 1, true) then
-    error(("%s: %q lacks %q"):format(what or "message", tostring(s), text), 2)
-  end
-end
+local util = require "bindings_util"
+local eq, has = util.eq, util.has
 
 local server
 
 -- A task running files_child.lua in `mode`; its exit status.
-local function child(mode, ...)
-  local id = assert(l4.task.spawn{script = "files_child.lua", args = table.pack(mode, ...)})
-  local how, status = l4.task.wait(id, 10000)
-  l4.task.delete(id)
-  eq(how, "exited", "the child " .. mode .. " (" .. tostring(status) .. ")")
-  return status
-end
+local function child(...) return util.child("files_child.lua", ...) end
 
 case("files_without_service", function()
   eq(l4.sys.files(), nil, "no file service named yet")

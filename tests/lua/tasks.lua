@@ -18,11 +18,7 @@ local function eq(got, want, what)
   end
 end
 
-local function has(s, text, what)
-  if type(s) ~= "string" or not s:find(text, 1, true) then
-    error(("%s: %q lacks %q"):format(what or "message", tostring(s), text), 2)
-  end
-end
+local has = require("bindings_util").has
 
 local function raises(text, fn, ...)
   local ok, e = pcall(fn, ...)

@@ -4,6 +4,7 @@ run in order in one boot, each starting at a fresh prompt. A case raises
 AssertionError or term.Timeout to fail."""
 
 import re
+import time
 import zlib
 
 PROMPT = rb"\r> \x1b\[K"            # the console server draws an empty edit line so
@@ -30,6 +31,29 @@ def run(s, line, want, timeout=10):
     m = s.expect(rb"\r\n" + want.encode() + rb"\r?\r\n", timeout)
     prompt(s)
     return m
+
+
+def kill_until_back(s, name, probe, back):
+    """Types `kill name`, waits for the supervisor's restart notice, then
+    types probe until its output holds back: the task is serving again
+    (within a second of guest time; the host may be slower: 10 s)."""
+    start = s.pos
+    s.send(f"kill {name}\r")
+    s.expect(rf"supervisor: {name} was killed \(its task was deleted\); restarting in \d+ ms", 10)
+    s.settle()
+    assert re.search(rb"killed task \d+ \(" + name.encode() + rb"\)", s.out[start:]), \
+        f"kill did not kill {name}"
+    s.send("\r")
+    prompt(s)
+    until = time.monotonic() + 10
+    while True:
+        start = s.pos
+        s.send(probe + "\r")
+        prompt(s)
+        if back in s.out[start:]:
+            break
+        assert time.monotonic() < until, f"{name} did not come back"
+        time.sleep(0.5)
 
 
 def c_boot_to_prompt(s):
@@ -296,7 +320,6 @@ CASES = [c_boot_to_prompt, c_arithmetic, c_multiline_function, c_error_and_recov
 def services_show(s, want, timeout=10):
     """Types `services` until a line of it matches want (a component may
     still be starting or coming back)."""
-    import time
     until = time.monotonic() + timeout
     while True:
         start = s.pos
@@ -350,24 +373,7 @@ def c_kill_files_then_write_and_read(s):
     # the file store outlives its server: a file written before is there,
     # a new one can be written and read, with no action of the user's
     run(s, "=io.open('probe.txt', 'w'):write('before the kill'):close()", "true")
-    start = s.pos
-    s.send("kill files\r")
-    s.expect(r"supervisor: files was killed \(its task was deleted\); restarting in \d+ ms", 10)
-    s.settle()
-    assert re.search(rb"killed task \d+ \(files\)", s.out[start:]), "kill did not kill files"
-    s.send("\r")
-    prompt(s)
-    # it is back within a second of guest time; the host may be slower
-    import time
-    until = time.monotonic() + 10
-    while True:
-        start = s.pos
-        s.send("=io.open('probe.txt'):read('a')\r")
-        prompt(s)
-        if b'\r\n"before the kill"\r' in s.out[start:]:
-            break
-        assert time.monotonic() < until, "probe.txt did not come back"
-        time.sleep(0.5)
+    kill_until_back(s, "files", "=io.open('probe.txt'):read('a')", b'\r\n"before the kill"\r')
     run(s, "=io.open('probe2.txt', 'w'):write('after'):close()", "true")
     run(s, "=io.open('probe2.txt'):read('a')", '"after"')
 
@@ -457,21 +463,7 @@ def c_disk_through_the_driver(s):
     run(s, "=d:read(100, 8) == s", "true")
     run(s, "=d:read(d:info().sectors, 1)",
         r'nil\t"disk0: sectors \d+-\d+ beyond the disk\'s end \(\d+ sectors\)"\t22')
-    s.send("kill disk0\r")
-    s.expect(r"supervisor: disk0 was killed \(its task was deleted\); restarting in \d+ ms", 10)
-    s.settle()
-    s.send("\r")
-    prompt(s)
-    import time
-    until = time.monotonic() + 10
-    while True:
-        start = s.pos
-        s.send("=d:read(100, 8) == s\r")
-        prompt(s)
-        if b"\r\ntrue\r" in s.out[start:]:
-            break
-        assert time.monotonic() < until, "disk0 did not come back"
-        time.sleep(0.5)
+    kill_until_back(s, "disk0", "=d:read(100, 8) == s", b"\r\ntrue\r")
 
 
 CASES += [c_disk_through_the_driver]
@@ -543,7 +535,8 @@ def c_disk_file_while_its_driver_restarts(s):
     s.send("kill('disk0') print(table.concat(fs.list(''), ' '))\r")
     s.expect(r"\r\n[^\r\n]*\bkeep\.txt [^\r\n]*while_away\.txt\b", 15)
     prompt(s)
-    run(s, "=require('files').info().disk", r'"mounted: blk:disk0, \d+ of \d+ KiB free"')
+    # (a restarted file service mounted it as it was: maybe not clean)
+    run(s, "=require('files').info().disk", r'"mounted: blk:disk0, \d+ of \d+ KiB free[^"]*"')
 
 
 CASES += [c_disk_file_while_its_driver_restarts]

@@ -4,7 +4,7 @@
 -- image a case leaves is written to <out>/ for e2fsck (run.py).
 --   lua -L tests/lua tests/host/lua/ext2.lua <images dir> <out dir> [damaged variants]
 local imgdir, out, damaged = arg[1], arg[2], tonumber(arg[3]) or 1000
-package.path = package.path .. ";scripts/?.lua"     -- ramdisk.lua
+package.path = package.path .. ";scripts/?.lua;tests/host/lua/?.lua"     -- ramdisk.lua, file_device.lua
 local ext2 = require "ext2"
 
 local function slurp(path)
@@ -27,32 +27,7 @@ local cases = require("ext2_cases")(images, {
   keep = function(name, d) kept[#kept + 1] = name; save(out .. "/" .. name .. ".img", d:image()) end,
 })
 
--- A disk image file as a block device (the shape of tests/lua/ramdisk.lua).
-local function file_device(path)
-  local f = assert(io.open(path, "r+b"))
-  local size = f:seek("end")
-  local d = {}
-  function d:info() return {sectors = size // 512, sector_size = 512} end
-  function d:read(lba, count)
-    f:seek("set", lba * 512)
-    local s = f:read(count * 512)
-    if not s or #s ~= count * 512 then return nil, "short read", 5 end
-    return s
-  end
-  function d:write(lba, data)
-    f:seek("set", lba * 512)
-    local ok, why = f:write(data)
-    if not ok then return nil, why, 5 end
-    return true
-  end
-  function d:flush()
-    local ok, why = f:flush()
-    if not ok then return nil, why, 5 end
-    return true
-  end
-  function d:close() f:close() end
-  return d
-end
+local file_device = require "file_device"       -- an image file as a block device
 
 cases[#cases + 1] = {"ext2_an_image_file_through_io", function()
   local path = out .. "/file-device.img"

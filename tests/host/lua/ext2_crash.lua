@@ -13,32 +13,10 @@
 --     may show its old or its new state. Prints "crash-check: ok ..." or
 --     "crash-check: FAIL ...".
 local mode, image, logpath, seed, limit = arg[1], arg[2], arg[3], tonumber(arg[4]), tonumber(arg[5])
-package.path = package.path .. ";scripts/?.lua"
+package.path = package.path .. ";scripts/?.lua;tests/host/lua/?.lua"
 local ext2 = require "ext2"
 
--- The image file as a block device; each write reaches the host's kernel
--- before it returns (unbuffered), as the device's would reach its disk.
-local function file_device(path, readonly)
-  local f = assert(io.open(path, readonly and "rb" or "r+b"))
-  f:setvbuf("no")
-  local size = f:seek("end")
-  local d = {}
-  function d:info() return {sectors = size // 512, sector_size = 512, readonly = readonly} end
-  function d:read(lba, count)
-    f:seek("set", lba * 512)
-    local s = f:read(count * 512)
-    if not s or #s ~= count * 512 then return nil, "short read", 5 end
-    return s
-  end
-  function d:write(lba, data)
-    f:seek("set", lba * 512)
-    local ok, why = f:write(data)
-    if not ok then return nil, why, 5 end
-    return true
-  end
-  function d:flush() return true end
-  return d
-end
+local file_device = require "file_device"  -- unbuffered: each write reaches the host's kernel
 
 -- The contents written at generation gen (each write has its own; a
 -- rename carries them to the new name).
