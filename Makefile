@@ -2,7 +2,8 @@
 #   make run     set up everything, boot the GRUB ISO in QEMU (serial on the terminal);
 #                SCRIPTS=dir adds your scripts (dir/init.lua: the autorun), SAFE=1 boots
 #                in safe mode (none of them run; docs/recovery.md); DISK=image attaches
-#                that disk instead of $(BUILD)/disk.img (docs/drivers.md)
+#                that disk instead of $(BUILD)/disk.img (docs/drivers.md), DISK_RO=1
+#                attaches it read-only (docs/storage.md)
 #   make test    build everything and run all tests; last line "N passed, N failed"
 #   make debug   like run, halted for gdb (see docs/debugging.md)
 #   make clean   remove $(BUILD) (the dependency cache stays)
@@ -138,8 +139,11 @@ QEMU_TERM := -serial mon:stdio -echr 29 -serial unix:$(BUILD)/com2.sock,server=o
 # keeps files (docs/storage.md). DISK=path takes another image; the
 # default one is made on first use and kept: 64 MiB of ext4 without a
 # journal, made by the host's mke2fs (e2fsck and debugfs read it).
+# DISK_RO=1 attaches it read-only (the device says so; writes fail EROFS).
 DISK ?= $(BUILD)/disk.img
-QEMU_DISK = -drive file=$(DISK),if=none,id=disk0,format=raw -device virtio-blk-pci,drive=disk0
+QEMU_DISK = -drive file=$(DISK),if=none,id=disk0,format=raw$(if $(DISK_RO),$(COMMA)readonly=on) \
+	-device virtio-blk-pci,drive=disk0
+COMMA := ,
 MKE2FS ?= /usr/sbin/mke2fs
 $(BUILD)/disk.img:
 	@mkdir -p $(@D)
@@ -507,6 +511,15 @@ $(BUILD)/tests/fuzz/seeds/ext2/ext2 $(BUILD)/tests/fuzz/seeds/ext2/ext4: $(BUILD
 		$(BUILD)/tests/ext2/%.img
 	@mkdir -p $(@D)
 	$(Q)head -c 49152 $< > $@
+
+# ---- make crash-disk: QEMU killed at random while the guest writes ----
+# CRASH_RUNS (100) kills of QEMU during tests/crash/init.lua's workload on
+# one disk image, e2fsck -fy and a check at the next boot after each
+# (tests/repl/crash_disk.py; docs/storage.md "Durability"); make test runs 3.
+.PHONY: crash-disk
+crash-disk: all
+	$(Q)STAGES=crash CRASH_DISK_RUNS=$(or $(CRASH_RUNS),100) $(PYTHON) tests/run.py \
+		--build $(BUILD) --qemu $(QEMU)
 
 .PHONY: fuzz-host
 fuzz-host: $(FUZZ_HOST) $(BUILD)/sigma0.elf $(BUILD)/lua-root.elf $(BUILD)/tests/user/smoke.elf \

@@ -54,23 +54,26 @@ end
 
 local TIMEOUT = {timeout = 4000}
 
--- One request: true and the reply's values after the label, or nil,
--- message, code.
-local function call(...)
+-- One request, answered within `opts`' timeout: true and the reply's
+-- values after the label, or nil, message, code. A write's last piece
+-- waits 4 s and 4 s a MiB: the service writes the whole file to the disk
+-- then (runtime/lua/files.c writing_time).
+local function call_within(opts, ...)
   local id = server()
-  local r = table.pack(l4.call(id, TIMEOUT, ...))
+  local r = table.pack(l4.call(id, opts, ...))
   if not r[1] and not M.server then
     -- restarted elsewhere? the root knows where it is now (l4.sys.where)
     local where = l4.sys.where()
     if where and where.files and where.files ~= id then
       l4.sys.set_files(where.files)
-      r = table.pack(l4.call(where.files, TIMEOUT, ...))
+      r = table.pack(l4.call(where.files, opts, ...))
     end
   end
   if not r[1] then return nil, "file service: " .. r[2], r[3] end
   if r[2] ~= 0 then return nil, r[3], r[2] end
   return true, table.unpack(r, 3, r.n)
 end
+local function call(...) return call_within(TIMEOUT, ...) end
 
 function M.read(path)
   local ok, size, where, data = call(M.READ, 0, 0, path)
@@ -92,7 +95,8 @@ function M.write(path, data)
   repeat
     local piece = data:sub(off + 1, off + M.CHUNK)
     local last = off + #piece == #data
-    local ok, why, code = call(M.WRITE, off, last and 1 or 0, path, piece)
+    local ok, why, code = call_within(last and {timeout = 4000 + #data // 256} or TIMEOUT,
+                                      M.WRITE, off, last and 1 or 0, path, piece)
     if not ok then return nil, why, code end
     off = off + #piece
   until last
@@ -397,6 +401,9 @@ local function serve(quota, disk_spec)
     w.n = w.n + #data
     pending_bytes = pending_bytes + #data
     if flags ~= 1 then return 0, w.n end
+    -- a big file: the garbage of the last one goes first (a 3 MiB write
+    -- that failed, then a 2 MiB one, ran out of the task's 16 MiB)
+    if w.n > (1 << 20) then collectgarbage() end
     local bytes = table.concat(w.parts)
     drop(key)
     local r = table.pack(pcall(settle, p, bytes))
@@ -490,7 +497,10 @@ local function serve(quota, disk_spec)
   handlers[M.LIST] = function(from, folder)
     local p = norm(folder or "")
     if not p then return M.EINVAL, "bad path: " .. tostring(folder):sub(1, 100) end
-    if ram[p] or archive[p] then return M.EINVAL, "not a folder: " .. p end
+    local st = p ~= "" and on_disk(p)
+    if ram[p] or archive[p] or (st and st.kind ~= "folder") then
+      return M.EINVAL, "not a folder: " .. p
+    end
     local pre = p == "" and "" or p .. "/"
     local seen = {}
     local function add(name)

@@ -13,11 +13,26 @@
 --       a request of the host's debugger (tools/l4ua dap, profile), checked
 --       as a push is; debug_remote.lua answers it -> "OK <JSON>" or
 --       "ERR <why>"
+--   L4UA-LS <folder>
+--   L4UA-GET <path>
+--       a folder's names or a file's bytes (files.list/stat, files.read)
+--       -> "OK <length> <crc32>\n", then the bytes in base64 (RFC 4648)
+--       and "\n"; or "ERR <why>"
+--   L4UA-PUT <length> <crc32> <path>\n<length bytes>
+--       store the bytes as the file <path> (files.write: on the disk when
+--       there is one) -> "OK <length>" or "ERR <why>"
 --   PING -> "PONG"
 --   CONSOLE -> a REPL on COM2 (no answer line: its banner and prompt),
 --       until the host sends Ctrl-] (byte 0x1d); then "[left the REPL]",
 --       no edit line up, and lines again
 --   anything else -> "ERR not a frame: ..."
+--
+-- Paths are the rest of the line. An ERR of a file request ends in the
+-- file service's code by name: "(ENOENT)", "(ENOSPC)", "(EROFS)"... The
+-- bytes go out in base64 because the console server sends "\n" as
+-- "\r\n"; they come in as they are (a console server with no INTR thread,
+-- as COM2's, keeps every byte, Ctrl-C included). An LS answer is one line
+-- per name: name (folders end in "/"), kind, size, where, tab-separated.
 --
 -- A push changes nothing unless it is whole and right: the bytes must
 -- arrive within BYTE_WAIT ms of each other, number exactly <length> and
@@ -72,26 +87,12 @@ local function find(gone)
 end
 assert(find(), "push agent: no console server named " .. tostring(com2_name))
 local MAX = 1 << 20                 -- bytes of a pushed script
+local FILE_MAX = 4 << 20            -- bytes of a file put or got
 local BYTE_WAIT = 2000              -- ms between two pieces of a transfer
 local LINE_MAX = 4096
 local DETACH = "\29"                -- Ctrl-]: the host leaves the REPL
 
--- CRC-32 (IEEE 802.3, as zlib.crc32 and Python's zlib): table-driven.
-local crc_table = {}
-for i = 0, 255 do
-  local c = i
-  for _ = 1, 8 do
-    c = (c & 1) ~= 0 and (0xedb88320 ~ (c >> 1)) or (c >> 1)
-  end
-  crc_table[i] = c
-end
-local function crc32(s)
-  local c = 0xffffffff
-  for i = 1, #s do
-    c = crc_table[(c ~ s:byte(i)) & 0xff] ~ (c >> 8)
-  end
-  return c ~ 0xffffffff
-end
+local crc32 = require "crc32"          -- zlib's CRC-32
 
 -- Input: what arrived and was not used yet.
 local pending = ""
@@ -133,17 +134,106 @@ local function line()
 end
 
 -- Exactly n bytes, each piece within BYTE_WAIT ms; nil, why if not.
+-- Pieces are gathered in a table: a megabyte comes in some 250 of them.
 local function bytes(n)
-  while #pending < n do
+  local parts, got = {pending}, #pending
+  pending = ""
+  while got < n do
     if not fill(BYTE_WAIT) then
-      local why = ("timeout: got %d of %d bytes"):format(#pending, n)
       pending = ""
-      return nil, why
+      return nil, ("timeout: got %d of %d bytes"):format(got, n)
     end
+    parts[#parts + 1], got = pending, got + #pending
+    pending = ""
   end
-  local s = pending:sub(1, n)
-  pending = pending:sub(n + 1)
-  return s
+  local s = table.concat(parts)
+  pending = s:sub(n + 1)
+  return s:sub(1, n)
+end
+
+-- base64 of s (RFC 4648, padded), two characters per 12 bits.
+local B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+local b64_12 = {}
+for v = 0, 4095 do
+  b64_12[v] = B64:sub((v >> 6) + 1, (v >> 6) + 1) .. B64:sub((v & 63) + 1, (v & 63) + 1)
+end
+local function base64(s)
+  local out, whole = {}, #s - #s % 3
+  for i = 1, whole, 3 do
+    local a, b, c = s:byte(i, i + 2)
+    local v = a << 16 | b << 8 | c
+    out[#out + 1] = b64_12[v >> 12] .. b64_12[v & 4095]
+  end
+  local a, b = s:byte(whole + 1, whole + 2)
+  if b then
+    local v = a << 16 | b << 8
+    out[#out + 1] = b64_12[v >> 12] .. B64:sub((v >> 6 & 63) + 1, (v >> 6 & 63) + 1) .. "="
+  elseif a then
+    out[#out + 1] = b64_12[a << 4] .. "=="
+  end
+  return table.concat(out)
+end
+
+-- The file service's failure codes by name (files.lua: M.ENOENT...).
+local CODE_NAMES = {}
+for _, k in ipairs{"ENOENT", "EROFS", "ENOSPC", "EINVAL", "EISDIR", "EFBIG", "EIO"} do
+  CODE_NAMES[files[k]] = k
+end
+local function refusal(path, why, code)
+  return ("ERR %s: %s%s"):format(path, tostring(why):gsub("\n", " "),
+    CODE_NAMES[code] and " (" .. CODE_NAMES[code] .. ")" or "")
+end
+
+-- An answer with bytes: the header line, the base64 in pieces, "\n".
+local function send_bytes(data)
+  reply(("OK %d %08x"):format(#data, crc32(data)))
+  local text = base64(data)
+  for i = 1, #text, 32768 do con:write(text:sub(i, i + 32767)) end
+  con:write("\n")
+end
+
+local function get(path)
+  local st, why, code = files.stat(path)
+  if not st then return reply(refusal(path, why, code)) end
+  if st.kind == "folder" then return reply(refusal(path, "a folder (tools/l4ua ls lists it)", files.EISDIR)) end
+  if st.size > FILE_MAX then
+    return reply(refusal(path, ("too large: %d bytes (at most %d)"):format(st.size, FILE_MAX), files.EFBIG))
+  end
+  local data
+  data, why, code = files.read(path)
+  if not data then return reply(refusal(path, why, code)) end
+  send_bytes(data)
+end
+
+local function ls(folder)
+  local names, why, code = files.list(folder)
+  if not names then return reply(refusal(folder, why, code)) end
+  local lines = {}
+  for _, name in ipairs(names) do
+    local st = files.stat((folder == "" and "" or folder .. "/") .. name) or {}
+    lines[#lines + 1] = ("%s\t%s\t%s\t%s"):format(name, st.kind or "?", st.size or "?",
+                                                 st.where or "-")
+  end
+  send_bytes(table.concat(lines, "\n"))
+end
+
+local function put(len, sum, path)
+  len = math.tointeger(tonumber(len))
+  if not len or len > FILE_MAX then
+    bytes(len and math.min(len, FILE_MAX) or 0)
+    pending = ""
+    return reply(refusal(path, ("too large: %s bytes (at most %d)"):format(tostring(len), FILE_MAX),
+                         files.EFBIG))
+  end
+  local data, why = bytes(len)
+  if not data then return reply("ERR " .. why) end
+  if crc32(data) ~= tonumber(sum, 16) then
+    return reply(("ERR checksum mismatch: got %08x, want %s"):format(crc32(data), sum:lower()))
+  end
+  local ok, code
+  ok, why, code = files.write(path, data)
+  if not ok then return reply(refusal(path, why, code)) end
+  reply("OK " .. len)
 end
 
 -- Stores name.lua and reloads the service; puts the old file back if
@@ -272,6 +362,13 @@ local function frames()
       else
         reply(require("debug_remote").frame(data))
       end
+    elseif l:match("^L4UA%-LS ?") then
+      ls(l:match("^L4UA%-LS ?(.*)$"))
+    elseif l:match("^L4UA%-GET ") then
+      get(l:match("^L4UA%-GET (.*)$"))
+    elseif l:match("^L4UA%-PUT ") then
+      local len, sum, path = l:match("^L4UA%-PUT (%d+) (%x+) (.+)$")
+      if len then put(len, sum, path) else reply("ERR not a frame: " .. l:sub(1, 60)) end
     elseif l == "PING" then
       reply("PONG")
     elseif l == "CONSOLE" then

@@ -20,23 +20,28 @@ for i = 1, args.n, 2 do
 end
 local g = consoles.new(ids)
 
--- Ctrl-C: each console server tells this thread.
-local function point(id)
-  pcall(function() console.open(id):on_interrupt(l4.self()) end)
-end
-for _, e in ipairs(g.list) do
-  if e.server and e.id then point(e.id) end
-end
-
--- The REPL session on the console server `from`, if one runs.
+-- The REPL session of the console server `from`: its entry (a session
+-- thread of the guardian's list) and that thread's id, if one runs.
 local function session_of(from)
   for _, e in ipairs(g.list) do
     if e.server and e.id == from then
       for _, s in ipairs(g.list) do
-        if s.on == e.name and s.create.script == "session.lua" then return s.id end
+        if s.on == e.name and s.create.script == "session.lua" then return s.id, s end
       end
     end
   end
+end
+
+-- Ctrl-C: each console server with a REPL session tells this thread. Not
+-- COM2's (its bytes are tools/l4ua's transfers, where 0x03 is data: a
+-- server with no INTR thread keeps it as input).
+local function point(id)
+  if select(2, session_of(id)) then
+    pcall(function() console.open(id):on_interrupt(l4.self()) end)
+  end
+end
+for _, e in ipairs(g.list) do
+  if e.server and e.id then point(e.id) end
 end
 
 local com1 = g.by.console

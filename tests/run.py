@@ -613,6 +613,8 @@ def main():
         "repl": lambda: run_repl(res, build),
         "disk": lambda: run_disk(res, build),
         "net": lambda: run_net(res, a.qemu, build),
+        "crash": lambda: run_crash_disk(res, build, int(os.environ.get("CRASH_DISK_RUNS",
+                                                                         CRASH_DISK_RUNS))),
         "docs": lambda: run_docs(res, build),
         "soak": lambda: run_soak(res, a.qemu, build),
         "faultinject": lambda: run_faultinject(res, a.qemu, build),
@@ -627,7 +629,7 @@ def main():
 
 
 STAGES = ["host", "cache", "lua-host", "net-host", "storage", "shell", "scripts_make", "guest", "user",
-          "lua", "iso", "bench", "repl", "disk", "net", "docs", "soak", "faultinject", "safeboot"]
+          "lua", "iso", "bench", "repl", "disk", "crash", "net", "docs", "soak", "faultinject", "safeboot"]
 
 
 def run_lua_host(res, lua, build):
@@ -899,9 +901,10 @@ def run_soak(res, qemu, build):
 
 
 def run_disk(res, build):
-    """Files that survive a reboot (tests/repl/disk_cases.py): three boots
-    of make run on one new image (write and push, reboot, safe mode), the
-    host's e2fsck -fn and debugfs after each. A boot that fails ends the
+    """Files that survive a reboot (tests/repl/disk_cases.py): four boots
+    of make run on one new image (write and push, reboot, safe mode,
+    read-only), the host's e2fsck -fn and debugfs after each; then a boot
+    on a small disk filled up. A boot that fails ends the
     stage with the end of its screen (its log: build/tests/logs/disk-N.log)."""
     sys.path.insert(0, os.path.join(ROOT, "tests", "repl"))
     import term
@@ -913,14 +916,23 @@ def run_disk(res, build):
     os.makedirs(logdir, exist_ok=True)
     img = os.path.join(work, "disk.img")
     os.rename(term.fresh_disk(os.path.join(work, "new"))[len("DISK="):], img)
-    steps = [("disk.write_push_sync", False, disk_cases.first_boot),
-             ("disk.after_a_reboot", False, disk_cases.second_boot),
-             ("disk.safe_mode_ignores_its_scripts", True, disk_cases.safe_boot)]
-    for n, (name, safe, fn) in enumerate(steps):
+    small = disk_cases.small_disk(work)
+    pushed = lambda: disk_cases.host_checks(img, True)
+    said = ": e2fsck -fn clean, debugfs reads the file and the pushed echo"
+    # (name, image, make run's extra arguments, the boot's cases, the host's check)
+    steps = [("disk.write_push_sync", img, [], disk_cases.first_boot, pushed),
+             ("disk.after_a_reboot", img, [], disk_cases.second_boot, pushed),
+             ("disk.safe_mode_ignores_its_scripts", img, ["SAFE=1"], disk_cases.safe_boot, pushed),
+             # the same image read-only, then a small one filled up: the errors
+             # io.open, os.remove and tools/l4ua put give (EROFS, ENOSPC)
+             ("disk.read_only_gives_erofs", img, ["DISK_RO=1"], disk_cases.read_only_boot, pushed),
+             ("disk.full_gives_enospc", small, [], disk_cases.full_disk_boot,
+              lambda: disk_cases.e2fsck_clean(small))]
+    for n, (name, disk, extra, fn, check) in enumerate(steps):
         s = None
         try:
-            s = disk_cases.boot(term, ROOT, build, img, os.path.join(logdir, f"disk-{n + 1}.log"),
-                                safe)
+            s = disk_cases.boot(term, ROOT, build, disk, os.path.join(logdir, f"disk-{n + 1}.log"),
+                                extra)
             fn(s, ROOT, build, work)
             s.close()
             s = None
@@ -929,11 +941,50 @@ def run_disk(res, build):
             if s:
                 s.close()
             return
-        bad = disk_cases.host_checks(img, True)
+        bad = check()
         if bad:
             res.fail(name, "on the host: " + "; ".join(bad))
             return
-        res.ok(name + ": e2fsck -fn clean, debugfs reads the file and the pushed echo")
+        res.ok(name + (said if check is pushed else ": e2fsck -fn clean after"))
+
+
+CRASH_DISK_RUNS = 3     # make crash-disk runs 100 (CRASH_RUNS=n)
+
+
+def run_crash_disk(res, build, runs):
+    """QEMU killed with SIGKILL at random moments while the guest writes,
+    renames and removes files on its disk (tests/repl/crash_disk.py): the
+    host's e2fsck -fy repairs the image each time, and the next boot reads
+    back every operation that was done. The boots run in the build folder
+    of the boots with a SCRIPTS folder (safeboot's): the ISO with the
+    workload as autorun is built there first."""
+    sys.path.insert(0, os.path.join(ROOT, "tests", "repl"))
+    import term
+    import crash_disk
+    sb = os.path.join(build, "tests", "safeboot")
+    work = os.path.join(build, "tests", "crash")
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    logdir = os.path.join(build, "tests", "logs")
+    os.makedirs(logdir, exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    scripts = f"SCRIPTS={os.path.join(ROOT, 'tests', 'crash')}"
+    p = subprocess.run(["make", "-s", "-C", ROOT, f"BUILD={sb}", os.path.join(sb, "l4ua.iso"),
+                        scripts], capture_output=True, text=True, timeout=900, env=env)
+    if p.returncode != 0:
+        res.fail("crash.qemu_killed", f"make status {p.returncode}", p.stdout + p.stderr)
+        return
+    import random
+    t0 = time.monotonic()
+    try:
+        ok, note, screen = crash_disk.run(term, ROOT, sb, work, logdir, runs,
+                                          random.Random(0x51c4d15c))
+    except Exception as e:      # a boot that timed out: its screen is in its log
+        ok, note, screen = False, f"{type(e).__name__}: {e}", None
+    if ok:
+        res.ok(f"crash.qemu_killed: {note} ({time.monotonic() - t0:.0f} s wall)")
+    else:
+        res.fail("crash.qemu_killed", note, screen)
 
 
 def run_repl(res, build):

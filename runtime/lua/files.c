@@ -74,7 +74,7 @@ static int moved(void)
  * words and *got the bytes of its string. */
 static int call(uint32_t label, unsigned nw, uint64_t w0, uint64_t w1, const char *a,
                 size_t na, const char *b, size_t nb, char *rbuf, size_t rsize,
-                struct l4_msg *m, size_t *got)
+                struct l4_msg *m, size_t *got, uint16_t rcv_to)
 {
     struct l4_utcb *utcb = l4_utcb_of(rt_self_lthread());
     uint64_t saved[2] = { utcb->rcv_strings[0][0], utcb->rcv_strings[0][1] };
@@ -101,11 +101,11 @@ static int call(uint32_t label, unsigned nw, uint64_t w0, uint64_t w1, const cha
     const struct l4_msg sent = *m;      /* all its words fit in registers */
     unsigned depth = rt_libc_lock_leave();  /* the service may wait for a root thread */
     uint64_t r = l4_ipc(rt_files_id, L4_TAG(label, nw, items), rcv,
-                        L4_TIMEOUTS(FOUR_SECONDS, FOUR_SECONDS, 0, 0), m, NULL);
+                        L4_TIMEOUTS(FOUR_SECONDS, rcv_to, 0, 0), m, NULL);
     if (L4_IPC_ERR(r) != L4_IPC_OK && moved()) {
         *m = sent;                      /* once more, to where it is now */
         r = l4_ipc(rt_files_id, L4_TAG(label, nw, items), rcv,
-                   L4_TIMEOUTS(FOUR_SECONDS, FOUR_SECONDS, 0, 0), m, NULL);
+                   L4_TIMEOUTS(FOUR_SECONDS, rcv_to, 0, 0), m, NULL);
     }
     rt_libc_lock_again(depth);
     utcb->rcv_strings[0][0] = saved[0];
@@ -129,7 +129,8 @@ int rt_files_read(const char *path, int in_archive, char **data, size_t *size, i
     char *buf = malloc(FS_CHUNK);
     if (!buf)
         return ENOMEM;
-    int r = call(FS_READ, 2, 0, in_archive ? 1 : 0, path, n, NULL, 0, buf, FS_CHUNK, &m, &got);
+    int r = call(FS_READ, 2, 0, in_archive ? 1 : 0, path, n, NULL, 0, buf, FS_CHUNK, &m, &got,
+                 FOUR_SECONDS);
     if (r != 0) {
         free(buf);
         return r == RT_FILES_DOWN ? r : errno_of((uint32_t)r);
@@ -152,7 +153,8 @@ int rt_files_read(const char *path, int in_archive, char **data, size_t *size, i
     }
     size_t off = got;
     while (off < total) {       /* the rest straight into place */
-        r = call(FS_READ, 2, off, 0, path, n, NULL, 0, all + off, total - off, &m, &got);
+        r = call(FS_READ, 2, off, 0, path, n, NULL, 0, all + off, total - off, &m, &got,
+                 FOUR_SECONDS);
         if (r != 0 || got == 0 || m.w[0] != total) {
             free(all);
             return r == RT_FILES_DOWN ? r : r ? errno_of((uint32_t)r) : EIO;  /* changed meanwhile */
@@ -165,6 +167,21 @@ int rt_files_read(const char *path, int in_archive, char **data, size_t *size, i
     return 0;
 }
 
+/* The receive timeout of a write's last piece, when the service writes
+ * the whole file to the disk: 4 s and 4 s a MiB (a guest on TCG writes
+ * some 1.4 s a MiB through the virtio-blk driver; a 3 MiB file took
+ * longer than 4 s, and its close failed with EIO). */
+static uint16_t writing_time(size_t size)
+{
+    uint64_t us = 4000000 + (uint64_t)size * 4;
+    unsigned e = 0;
+    while (us > 1023) {
+        us = (us + 1) >> 1;
+        e++;
+    }
+    return L4_TO((unsigned)us, e);
+}
+
 int rt_files_write(const char *path, const char *data, size_t size)
 {
     size_t n = strlen(path), got, off = 0;
@@ -174,7 +191,8 @@ int rt_files_write(const char *path, const char *data, size_t size)
     do {
         size_t k = size - off < FS_CHUNK ? size - off : FS_CHUNK;
         int last = off + k == size;
-        int r = call(FS_WRITE, 2, off, last, path, n, data + off, k, NULL, 0, &m, &got);
+        int r = call(FS_WRITE, 2, off, last, path, n, data + off, k, NULL, 0, &m, &got,
+                     last ? writing_time(size) : FOUR_SECONDS);
         if (r != 0)
             return r == RT_FILES_DOWN ? r : errno_of((uint32_t)r);
         off += k;
@@ -186,6 +204,7 @@ int rt_files_remove(const char *path)
 {
     size_t got;
     struct l4_msg m;
-    int r = call(FS_REMOVE, 0, 0, 0, path, strlen(path), NULL, 0, NULL, 0, &m, &got);
+    int r = call(FS_REMOVE, 0, 0, 0, path, strlen(path), NULL, 0, NULL, 0, &m, &got,
+                 FOUR_SECONDS);
     return r == 0 || r == RT_FILES_DOWN ? r : errno_of((uint32_t)r);
 }

@@ -7,7 +7,11 @@ console (term.py) and tools/l4ua on the host would do it.
    fs.sync(); QEMU ends;
 2. the file reads back, and echo runs the pushed version from the start;
 3. safe mode: echo runs the archive's version (the disk's scripts are
-   ignored), the file still reads back.
+   ignored), the file still reads back;
+4. the same image attached read-only (make run DISK_RO=1): the file reads
+   back; io.open for writing and tools/l4ua put fail with EROFS;
+5. a 2 MiB disk: a bigger file fails at close with ENOSPC, and so does
+   tools/l4ua put on the disk nearly full; a small file still fits after.
 
 Between boots the host's e2fsck -fn must find the image clean and debugfs
 must read the file and the pushed script. tests/run.py stage "storage"
@@ -18,6 +22,7 @@ import re
 import subprocess
 
 import cases
+import push_cases
 
 NOTE = "survives a reboot"
 E2FSCK = "/usr/sbin/e2fsck"
@@ -25,12 +30,13 @@ DEBUGFS = "/usr/sbin/debugfs"
 PUSHED = 7                      # the pushed echo's version (the archive's: 1)
 
 
-def boot(term, root, build, img, log, safe=False):
+def boot(term, root, build, img, log, extra=()):
+    """make run on img with the extra arguments (SAFE=1, DISK_RO=1)"""
     argv = ["make", "-s", "--no-print-directory", "run", f"BUILD={build}", f"DISK={img}"] \
         + term.free_ports()
-    if safe:
-        argv.append("SAFE=1")
+    argv += extra
     s = term.Session(root, build, log, argv=argv)
+    s.build = build             # push_cases.tool: its com2.sock
     s.expect(r"L4ua REPL on the serial console", 90)
     cases.prompt(s, 30)
     return s
@@ -105,3 +111,52 @@ def safe_boot(s, root, build, work):
     echo_version(s, 1)
     cases.run(s, '=require("fs").stat("services/echo.lua").where', '"archive"')
     cases.run(s, '=io.open("keep/note.txt"):read("a")', f'"{NOTE}"')
+
+
+def read_only_boot(s, root, build, work):
+    cases.run(s, '=require("files").info().disk', r'"mounted: blk:disk0, \d+ of \d+ KiB free"')
+    cases.run(s, '=io.open("keep/note.txt"):read("a")', f'"{NOTE}"')
+    cases.run(s, '=io.open("keep/new.txt", "w")',
+              r'nil\t"keep/new\.txt: Read-only file system"\t30')
+    cases.run(s, '=os.remove("keep/note.txt")', r'nil\t"keep/note\.txt: Read-only file system"\t30')
+    rc, out, err = push_cases.tool(s, "put", os.path.join(root, "README.md"), "keep/readme.md")
+    assert rc == 1 and err.startswith("put: keep/readme.md: disk: ") and err.endswith("(EROFS)"), \
+        (rc, out, err)
+    rc, out, err = push_cases.tool(s, "get", "keep/note.txt", "-")
+    assert rc == 0 and out == NOTE, (rc, out, err)
+
+
+def small_disk(work):
+    """A new 2 MiB ext4 image -> its path"""
+    img = os.path.join(work, "small.img")
+    with open(img, "wb") as f:
+        f.truncate(2 << 20)
+    subprocess.run(["/usr/sbin/mke2fs", "-q", "-F", "-t", "ext4", "-O", "^has_journal", "-b",
+                    "4096", "-L", "small", img], check=True, stdout=subprocess.DEVNULL, timeout=60)
+    return img
+
+
+def full_disk_boot(s, root, build, work):
+    cases.run(s, '=require("files").info().disk', r'"mounted: blk:disk0, \d+ of 20\d\d KiB free"')
+    s.send("f = io.open('big.bin', 'wb') f:write(('x'):rep(3 << 20)) print(f:close())\r")
+    s.expect(rb"\r\nnil\tNo space left on device\t28\r?\r\n", 30)
+    cases.prompt(s)
+    # nearly full, then a put of 128 KiB (the line takes some 20 KB/s)
+    s.send('free = tonumber(require("files").info().disk:match("(%d+) of"))\r')
+    cases.prompt(s)
+    cases.run(s, '=io.open("fill.bin", "wb"):write(("f"):rep((free - 64) << 10)):close()', "true",
+              60)
+    with open(os.path.join(work, "more.bin"), "wb") as f:
+        f.write(os.urandom(128 << 10))
+    rc, out, err = push_cases.tool(s, "put", os.path.join(work, "more.bin"), "more.bin")
+    assert rc == 1 and err.startswith("put: more.bin: disk: ") and err.endswith("(ENOSPC)"), \
+        (rc, out, err)
+    cases.run(s, '=os.remove("fill.bin")', "true")
+    cases.run(s, '=io.open("small.txt", "w"):write("fits"):close()', "true")
+    cases.run(s, '=io.open("small.txt"):read("a")', '"fits"')
+    cases.run(s, '=require("fs").sync()', "true")
+
+
+def e2fsck_clean(img):
+    p = subprocess.run([E2FSCK, "-fn", img], capture_output=True, text=True, timeout=120)
+    return [] if p.returncode == 0 else [f"e2fsck -fn: status {p.returncode}: {p.stdout[-800:]}"]

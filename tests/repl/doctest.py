@@ -35,7 +35,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 # The documents make test runs; each must hold at least one tested block.
 DOCS = ["README.md", "docs/shell.md", "docs/tutorial-hot-reload.md", "docs/tutorial-pager.md",
         "docs/tutorial-driver.md", "docs/services.md", "docs/console.md", "docs/lua-api.md",
-        "docs/drivers.md", "docs/network.md", "docs/tutorial-debug.md"]
+        "docs/drivers.md", "docs/network.md", "docs/tutorial-debug.md", "docs/storage.md"]
 
 # Components that print on COM1 by themselves, between a REPL's lines.
 LOGGERS = ("lua-root", "push", "supervisor", "consoles", "init", "names", "files", "keeper", "pager",

@@ -145,6 +145,8 @@ class Session:
         return self.out.decode("latin-1")
 
     def close(self):
+        if self.fd is None:                     # closed already
+            return
         try:
             os.write(self.fd, b"\x1dx")         # Ctrl-] X: QEMU quits (make run's -echr)
         except OSError:
@@ -169,5 +171,6 @@ class Session:
         except ChildProcessError:
             pass
         os.close(self.fd)
+        self.fd = None
         with open(self.log_path, "wb") as f:
             f.write(self.out)
