@@ -212,17 +212,33 @@ local function disk_layer(spec)
                 state = spec and "not mounted" or "none"}
   local kind, name = tostring(spec):match("^(%a+):(.+)$")
   local dev, mounted, real                  -- the device, its state line, the ext2 handle
+  -- d, its methods calling self.between() first (serve sets it: a long
+  -- write answers the supervisor's ping between two device requests).
+  local function watched(d)
+    return setmetatable({}, {__index = function(t, k)
+      local v = d[k]
+      if type(v) ~= "function" then return v end
+      local f = function(_, ...)
+        if self.between then self.between() end
+        return v(d, ...)
+      end
+      t[k] = f
+      return f
+    end})
+  end
   local function open_device()
     if kind == "blk" then
       local ok, blk = pcall(require, "blk")
       if not ok then return nil, "no block client (blk.lua)" end
-      return blk.open(name)
+      local d, why, code = blk.open(name)
+      if not d then return nil, why, code end
+      return watched(d)
     elseif kind == "image" then
       local f, why = io.open(name, "rb")
       if not f then return nil, why end
       local bytes = f:read("a")
       f:close()
-      return require("ramdisk").new(bytes)
+      return watched(require("ramdisk").new(bytes))
     end
     return nil, "unknown disk " .. tostring(spec)
   end
@@ -541,6 +557,23 @@ local function serve(quota, disk_spec)
   -- ever leaves it unanswered and the file service is replaced.
   local proto = require "service_proto"
   handlers[proto.PING] = function() return proto.ping("files", "1") end
+  -- One request may keep the disk busy for seconds (a file of a few MiB
+  -- is written whole at its last piece: 1.4 s a MiB on TCG); between two
+  -- of its device requests, at most every 50 ms, the thread that pinged
+  -- last gets its answer if it is asking now (a receive from it alone,
+  -- not waiting): busy on the disk is not hung. A loop that makes no
+  -- device request still leaves the ping unanswered.
+  local pinger, looked = nil, 0
+  disk.between = function()
+    local now = l4.clock()
+    if not pinger or now - looked < 50000 then return end
+    looked = now
+    local from, label = l4.receive(pinger, 0)
+    if from then
+      if label == proto.PING then l4.reply(from, proto.ping("files", "1"))
+      else l4.reply(from, M.EINVAL, "busy on the disk: ask again") end
+    end
+  end
 
   handlers[M.INFO] = function()
     if not disk_spec then return 0, used, quota, count end
@@ -591,6 +624,7 @@ local function serve(quota, disk_spec)
     local r
     if from then
       local h = handlers[label]
+      if label == proto.PING then pinger = from end
       if not h then
         r = table.pack(M.EINVAL, "unknown request")
       else
