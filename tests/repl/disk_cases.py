@@ -148,7 +148,8 @@ def full_disk_boot(s, root, build, work):
               60)
     with open(os.path.join(work, "more.bin"), "wb") as f:
         f.write(os.urandom(128 << 10))
-    rc, out, err = push_cases.tool(s, "put", os.path.join(work, "more.bin"), "more.bin")
+    rc, out, err = push_cases.tool(s, "put", os.path.join(work, "more.bin"), "more.bin",
+                                   timeout=180)
     assert rc == 1 and err.startswith("put: more.bin: disk: ") and err.endswith("(ENOSPC)"), \
         (rc, out, err)
     cases.run(s, '=os.remove("fill.bin")', "true")
