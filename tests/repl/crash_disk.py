@@ -133,7 +133,7 @@ def run(term, root, build, work, logdir, runs, rng):
     repaired = total_done = 0
     for n in range(runs + 1):
         argv = ["make", "-s", "--no-print-directory", "run", f"BUILD={build}", f"DISK={img}",
-                f"SCRIPTS={scripts}"]
+                f"SCRIPTS={scripts}"] + term.free_ports()
         s = term.Session(root, build, os.path.join(logdir, f"crash-disk-{n % 2}.log"), argv=argv)
         try:
             s.expect(r"crash-state-end", 120)
