@@ -66,31 +66,6 @@ void rt_libc_unlock(void)
         __atomic_store_n(&libc_lock.owner, 0, __ATOMIC_RELEASE);
 }
 
-/* A file call waits for the file service, which may wait for a block
- * driver that a root thread (the supervisor, the device manager) must
- * restart first, and those need malloc: holding the lock through that
- * wait would deadlock them until the service gives up. The caller is in
- * newlib between two consistent states (a FILE reserved or being closed
- * is its own), so others may use the lock meanwhile. */
-unsigned rt_libc_lock_leave(void)
-{
-    uint64_t me = l4_utcb_of(rt_self_lthread())->myself;
-    if (libc_lock.owner != me)
-        return 0;
-    unsigned depth = libc_lock.depth;
-    libc_lock.depth = 0;
-    __atomic_store_n(&libc_lock.owner, 0, __ATOMIC_RELEASE);
-    return depth;
-}
-
-void rt_libc_lock_again(unsigned depth)
-{
-    if (!depth)
-        return;
-    rt_libc_lock();
-    libc_lock.depth = depth;
-}
-
 int rt_libc_lock_drop(uint64_t id)
 {
     if (libc_lock.owner != id)

@@ -272,11 +272,6 @@ void rt_libc_unlock(void);
 int rt_libc_trylock(uint64_t me);
 /* Frees the lock if thread id holds it (it was stopped in it): true then. */
 int rt_libc_lock_drop(uint64_t id);
-/* Lets go of the lock while this thread waits for another task (the
- * file service) -> the depth it held (0: it did not hold it), which
- * rt_libc_lock_again takes back. */
-unsigned rt_libc_lock_leave(void);
-void rt_libc_lock_again(unsigned depth);
 /* Reserves an lthread for the next thread (deleting the L4 threads of
  * ended ones first), or -1 if all are running; with `keep`, the thread's
  * L4 thread outlives its body, parked, for a new body under the same id.

@@ -127,18 +127,27 @@ def read_only_boot(s, root, build, work):
 
 
 def small_disk(work):
-    """A new 2 MiB ext4 image -> its path"""
+    """A new 2 MiB ext4 image holding filler.bin, 1,700 KiB, so that some
+    240 KiB are free: the writes that fill it up in the guest are short
+    (a 3 MiB one on an empty 2 MiB disk kept the file service busy long
+    enough, on a loaded host, for the supervisor to find it hung) -> its
+    path"""
     img = os.path.join(work, "small.img")
+    tree = os.path.join(work, "small-tree")
+    os.makedirs(tree, exist_ok=True)
+    with open(os.path.join(tree, "filler.bin"), "wb") as f:
+        f.write(b"f" * (1700 << 10))
     with open(img, "wb") as f:
         f.truncate(2 << 20)
     subprocess.run(["/usr/sbin/mke2fs", "-q", "-F", "-t", "ext4", "-O", "^has_journal", "-b",
-                    "4096", "-L", "small", img], check=True, stdout=subprocess.DEVNULL, timeout=60)
+                    "4096", "-L", "small", "-d", tree, img], check=True, stdout=subprocess.DEVNULL,
+                   timeout=60)
     return img
 
 
 def full_disk_boot(s, root, build, work):
-    cases.run(s, '=require("files").info().disk', r'"mounted: blk:disk0, \d+ of 20\d\d KiB free"')
-    s.send("f = io.open('big.bin', 'wb') f:write(('x'):rep(3 << 20)) print(f:close())\r")
+    cases.run(s, '=require("files").info().disk', r'"mounted: blk:disk0, \d\d\d of 20\d\d KiB free"')
+    s.send("f = io.open('big.bin', 'wb') f:write(('x'):rep(1 << 20)) print(f:close())\r")
     s.expect(rb"\r\nnil\tNo space left on device\t28\r?\r\n", 120)   # slow on a busy host
     cases.prompt(s)
     # nearly full, then a put of 128 KiB (the line takes some 20 KB/s)
@@ -153,6 +162,7 @@ def full_disk_boot(s, root, build, work):
     assert rc == 1 and err.startswith("put: more.bin: disk: ") and err.endswith("(ENOSPC)"), \
         (rc, out, err)
     cases.run(s, '=os.remove("fill.bin")', "true")
+    cases.run(s, '=os.remove("filler.bin")', "true")
     cases.run(s, '=io.open("small.txt", "w"):write("fits"):close()', "true")
     cases.run(s, '=io.open("small.txt"):read("a")', '"fits"')
     cases.run(s, '=require("fs").sync()', "true")
