@@ -65,6 +65,12 @@ M.defaults = {
 -- time in three (its file service found no file on a disk it had
 -- mounted), not understood yet (docs/recovery.md "Hangs").
 local PING_OPTS = {timeout = 200}
+-- An entry not named yet is asked at every tick, so a short wait: one
+-- that cannot answer yet (a driver waiting in its claim for a hung device
+-- manager) held each tick 200 ms, the guard's PING went unanswered, and
+-- the guard killed this supervisor as hung again and again, before the
+-- manager's own hang was ever seen (repl.plan_components_crash).
+local FIRST_OPTS = {timeout = 20}
 
 local function now_ms() return l4.clock() // 1000 end
 
@@ -348,7 +354,7 @@ local function answers(state, s, now)
     return true
   end
   s.next_ping = now + s.ping_every
-  local from, label = l4.call(s.id, PING_OPTS, s.ping_label)
+  local from, label = l4.call(s.id, s.unnamed and FIRST_OPTS or PING_OPTS, s.ping_label)
   if from and label == 0 then
     s.last_answer = now
     named(s)
