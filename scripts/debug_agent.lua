@@ -48,11 +48,23 @@ local bps, next_bp = {}, 1  -- id -> {id, file, line, func, cond, hits}
 local lines, funcs = {}, {} -- line -> {bp...}; function name -> {bp...}
 local step = nil            -- {mode = "in"|"over"|"out", height = frame 1's height}
 local on_error = "none"
-local chained, chain_count = nil, nil
+local chained, chain_count, chain_acc = nil, nil, 0
+local DENSE = 10            -- Lua instructions to the next sample after one that saw CPU time
+local DENSE_FOR = 100       -- and for how many instructions without CPU time that goes on
 local polls, hook_count = 0, POLL   -- instructions since the last look; per count event
 local seq, stopped = 0, nil -- the current stop: {seq, reason, file, line, message}
 local refs, nrefs = {}, 0   -- tables shown while stopped, by number
-local prof = nil            -- {count, funcs, lines, samples}
+local prof = nil            -- {count, funcs, lines, samples, cpu: the same in CPU us}
+-- The profiler's clock: this thread's CPU time as the kernel counts it
+-- (each 1 ms timer tick is charged to the thread it lands in), read at
+-- each sample; what it grew by since the last sample is charged to where
+-- the sample finds the thread. So time in C functions and in the kernel
+-- on the thread's behalf counts, and time it waits does not.
+local schedule = l4.thread.schedule
+local function cpu_us(me)
+  local _, _, us = schedule(me)
+  return us or 0
+end
 local saved_pcall, saved_xpcall = nil, nil
 
 local function encode(v) return require("service").encode(v) end
@@ -225,7 +237,10 @@ local function any(t) return next(t) ~= nil end
 local trace, trace_in = nil, nil
 local taken_in = nil        -- where the command being handled was taken: "wait", "run", "stop"
 
-local function rehook()
+-- dense: the next sample after DENSE instructions (the one before saw
+-- CPU time go by: C code may be running, and a sample that comes only
+-- `count` instructions later may be in another function already)
+local function rehook(dense)
   if not co then return end
   if not owner then
     if chained then sethook(co, chained, "", chain_count) else sethook(co) end
@@ -236,7 +251,15 @@ local function rehook()
   if any(funcs) then mask = mask .. "c" end
   if trace and trace.pending then mask = mask .. "r" end
   local count = POLL
-  if prof then count = prof.count end
+  if prof then
+    -- a random interval (count/2 to count) at each hooking: the service
+    -- framework sets its hook again at each request, which starts the
+    -- count again, and a fixed interval then always sampled the same
+    -- places of a request (a function at the end of a short request was
+    -- never seen). Not math.random: the target's own sequence stays its.
+    prof.seed = (prof.seed * 1103515245 + 12345) % 2147483648
+    count = dense and DENSE or prof.count // 2 + prof.seed % (prof.count - prof.count // 2 + 1)
+  end
   if chained and chain_count < count then count = chain_count end
   hook_count = count
   sethook(co, M.hook, mask, count)
@@ -278,6 +301,63 @@ local function poll()
   end
 end
 
+-- One count event of the profiler: n instructions ran since the last.
+-- The thread's CPU time is read at each; what it grew by is charged to
+-- where this event finds the thread, with the instructions since the
+-- last charge. An event of the dense stretch that saw no CPU time only
+-- adds its instructions to the next charge (it costs a system call, no
+-- debug.getinfo): the stretch's events are cheap, so that they do not
+-- make the time they measure.
+local function sample(n)
+  local now = cpu_us(prof.me)
+  local us = now - prof.cpu_last
+  local dense = hook_count == DENSE
+  if us == 0 and dense then
+    prof.pend = prof.pend + n
+    prof.quiet = prof.quiet + n
+    if prof.quiet >= DENSE_FOR then rehook() end
+    return
+  end
+  local i = getinfo(3, "Sln")
+  -- (the agent's own code, run from the framework's hook: not a sample;
+  -- what it saw goes to the next one)
+  if not i or i.source == SELF then return end
+  prof.cpu_last = now
+  n = n + prof.pend
+  prof.pend = 0
+  local fk = ("%s:%d %s"):format(i.short_src, i.linedefined, i.name or "?")
+  prof.funcs[fk] = (prof.funcs[fk] or 0) + n
+  prof.fcpu[fk] = (prof.fcpu[fk] or 0) + us
+  if i.currentline > 0 then
+    local lk = i.short_src .. ":" .. i.currentline
+    prof.lines[lk] = (prof.lines[lk] or 0) + n
+    prof.lcpu[lk] = (prof.lcpu[lk] or 0) + us
+  end
+  prof.samples = prof.samples + 1
+  prof.instructions = prof.instructions + n
+  prof.cpu = prof.cpu + us
+  if prof.stacks then   -- the whole stack, root first: a folded stack's key
+    local parts, level = {}, 3
+    while level < 43 do
+      local f = getinfo(level, "Sn")
+      if not f then break end
+      table.insert(parts, 1, ("%s:%d %s"):format(f.short_src, f.linedefined, f.name or "?"))
+      level = level + 1
+    end
+    local key = table.concat(parts, ";")
+    prof.stacks[key] = (prof.stacks[key] or 0) + n
+    prof.scpu[key] = (prof.scpu[key] or 0) + us
+  end
+  -- dense after CPU time went by, until DENSE_FOR instructions see none
+  if us > 0 then
+    prof.quiet = 0
+    if not dense then rehook(true) end
+  elseif dense then
+    prof.quiet = prof.quiet + n
+    if prof.quiet >= DENSE_FOR then rehook() end
+  end
+end
+
 function M.hook(event, line)
   if busy then return end
   if event == "return" then
@@ -285,31 +365,18 @@ function M.hook(event, line)
     return
   end
   if event == "count" then
-    if prof then
-      local i = getinfo(2, "Sln")
-      if i then
-        local fk = ("%s:%d %s"):format(i.short_src, i.linedefined, i.name or "?")
-        prof.funcs[fk] = (prof.funcs[fk] or 0) + 1
-        if i.currentline > 0 then
-          local lk = i.short_src .. ":" .. i.currentline
-          prof.lines[lk] = (prof.lines[lk] or 0) + 1
-        end
-        prof.samples = prof.samples + 1
-        if prof.stacks then   -- the whole stack, root first: a folded stack's key
-          local parts, level = {}, 2
-          while level < 42 do
-            local f = getinfo(level, "Sn")
-            if not f then break end
-            table.insert(parts, 1, ("%s:%d %s"):format(f.short_src, f.linedefined, f.name or "?"))
-            level = level + 1
-          end
-          local key = table.concat(parts, ";")
-          prof.stacks[key] = (prof.stacks[key] or 0) + 1
-        end
+    local n = hook_count            -- the instructions this event stands for
+    if prof then sample(n) end
+    -- the framework's hook counts 1000 instructions a call (its budget):
+    -- called once each chain_count instructions, whatever the interval
+    if chained then
+      chain_acc = chain_acc + n
+      if chain_acc >= chain_count then
+        chain_acc = chain_acc - chain_count
+        chained(event, line)
       end
     end
-    if chained then chained(event, line) end
-    polls = polls + hook_count
+    polls = polls + n
     if polls >= POLL then polls = 0; poll() end
     return
   end
@@ -351,7 +418,7 @@ end
 -- count instructions, while the agent's own hook is installed; f nil
 -- removes it. -> true (the caller installs nothing itself).
 function M.chain(f, count)
-  chained, chain_count = f, f and count or nil
+  chained, chain_count, chain_acc = f, f and count or nil, 0
   rehook()
   return true
 end
@@ -723,7 +790,10 @@ end
 function cmds.profile(a)
   local count = math.tointeger(a.count) or 1000
   if count < 100 then error("profile: a count of at least 100 instructions", 0) end
-  prof = {count = count, funcs = {}, lines = {}, samples = 0, stacks = a.stacks and {} or nil}
+  prof = {count = count, funcs = {}, lines = {}, samples = 0, stacks = a.stacks and {} or nil,
+          fcpu = {}, lcpu = {}, scpu = {}, cpu = 0, me = l4.self(), instructions = 0, quiet = 0, pend = 0,
+          seed = l4.clock() % 2147483648}
+  prof.cpu_last = cpu_us(prof.me)
   rehook()
   return {}
 end
@@ -733,16 +803,22 @@ function cmds.profile_stop()
   local p = prof
   prof = nil
   rehook()
-  local function list(t, keep)
+  -- ordered by CPU time, then by Lua instructions (a short run may have
+  -- seen no timer tick)
+  local function list(t, cpu, keep)
     local out = {}
-    for k, n in pairs(t) do out[#out + 1] = {where = k, instructions = n * p.count} end
-    table.sort(out, function(x, y) return x.instructions > y.instructions end)
+    for k, n in pairs(t) do out[#out + 1] = {where = k, instructions = n, cpu_us = cpu[k] or 0} end
+    table.sort(out, function(x, y)
+      if x.cpu_us ~= y.cpu_us then return x.cpu_us > y.cpu_us end
+      return x.instructions > y.instructions
+    end)
     for i = #out, keep + 1, -1 do out[i] = nil end
     return out
   end
-  return {count = p.count, samples = p.samples, instructions = p.samples * p.count,
-          funcs = list(p.funcs, 30), lines = list(p.lines, 30),
-          stacks = p.stacks and list(p.stacks, 100)}
+  return {count = p.count, samples = p.samples, instructions = p.instructions,
+          cpu_us = p.cpu,
+          funcs = list(p.funcs, p.fcpu, 30), lines = list(p.lines, p.lcpu, 30),
+          stacks = p.stacks and list(p.stacks, p.scpu, 100)}
 end
 
 -- trace {on, max}: switches the IPC trace on (a new ring of max

@@ -183,11 +183,13 @@ function Session:detach()
 end
 
 -- The profiler: s:profile(ms, [count], [stacks]) samples the target every
--- count Lua instructions (1000) for ms milliseconds -> {samples,
--- instructions, count, funcs = {{where, instructions}...}, lines = {...}}
--- (the 30 largest of each); stacks true: also stacks, the 100 largest
--- whole stacks, `where` their frames root first joined by ";" (folded
--- stacks, as flame-graph tools read them).
+-- count/2 to count Lua instructions (1000) for ms milliseconds, and more
+-- often where CPU time goes by (docs/debugging.md "The profiler") ->
+-- {samples, instructions, cpu_us, count, funcs = {{where, instructions,
+-- cpu_us}...}, lines = {...}} (the 30 with the most CPU time, then Lua
+-- instructions); stacks true: also stacks, the 100 largest whole stacks,
+-- `where` their frames root first joined by ";" (folded stacks, as
+-- flame-graph tools read them).
 function Session:profile(ms, count, stacks)
   local r, err = self:cmd("profile", {count = count or 1000, stacks = stacks or nil})
   if not r then return nil, err end

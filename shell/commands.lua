@@ -294,7 +294,7 @@ command("debug", "debug <service | task number | thread id>",
   end, { lua = false, more = require(prefix .. "debug_mode").help })
 
 command("profile", "profile <service | task number | thread id> [seconds]",
-  "where a thread's time goes, by function and by line, in Lua instructions (sampled)",
+  "where a thread's time goes, by function and by line: its CPU time (the kernel's ticks) and Lua instructions, sampled",
   function(self, what, seconds)
     if what == nil then self.out("usage: profile <name> [seconds]\n") return end
     local secs = tonumber(seconds or 2)
@@ -302,15 +302,17 @@ command("profile", "profile <service | task number | thread id> [seconds]",
     local req = field(self.env, "require") or require
     local r, err = req("debugger").profile(what, secs * 1000)
     if not r then self.out(("profile %s: %s\n"):format(tostring(what), tostring(err))) return end
-    local out = { ("profile of %s: %d samples, one every %d Lua instructions, %d instructions in %g s")
-                  :format(r.name, r.samples, r.count, r.instructions, secs) }
+    local cpu = r.cpu_us or 0
+    local out = { ("profile of %s: %d samples, one every %d Lua instructions at most, %d instructions and %d ms of CPU in %g s")
+                  :format(r.name, r.samples, r.count, r.instructions, cpu // 1000, secs) }
     if r.samples == 0 then out[#out + 1] = "(it ran no Lua: it waited the whole time)" end
     for _, part in ipairs({ { "FUNCTION", r.funcs }, { "LINE", r.lines } }) do
       if #part[2] > 0 then
-        out[#out + 1] = ("%12s %6s  %s"):format("INSTRUCTIONS", "%", part[1])
+        out[#out + 1] = ("%8s %6s %12s %6s  %s"):format("CPU ms", "%", "INSTRUCTIONS", "%", part[1])
         for i = 1, math.min(#part[2], 10) do
           local e = part[2][i]
-          out[#out + 1] = ("%12d %5.1f%%  %s"):format(e.instructions,
+          out[#out + 1] = ("%8d %5.1f%% %12d %5.1f%%  %s"):format((e.cpu_us or 0) // 1000,
+            100 * (e.cpu_us or 0) / math.max(1, cpu), e.instructions,
             100 * e.instructions / math.max(1, r.instructions), e.where)
         end
       end

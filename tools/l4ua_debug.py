@@ -82,24 +82,30 @@ class Line:
             pass
 
 
-def folded(stacks):
+def folded(stacks, cpu=True):
     """The profile's stacks as folded lines ("a;b;c 1234"), as flame-graph
     tools read them (flamegraph.pl, speedscope, inferno: the count is the
-    last field, so a frame's "file:line name" may hold spaces)."""
-    return "".join(f"{e['where']} {e['instructions']}\n" for e in stacks)
+    last field, so a frame's "file:line name" may hold spaces): weighed by
+    CPU microseconds, or by Lua instructions for a profile that saw no
+    timer tick (cpu False); stacks of weight 0 are left out."""
+    key = "cpu_us" if cpu else "instructions"
+    return "".join(f"{e['where']} {e.get(key) or 0}\n" for e in stacks if e.get(key))
 
 
 def table(r, secs, top=10):
+    cpu = r.get("cpu_us") or 0
     out = [f"profile of {r.get('name')}: {r['samples']} samples, one every {r['count']} Lua "
-           f"instructions, {r['instructions']} instructions in {secs:g} s"]
+           f"instructions at most, {r['instructions']} instructions and {cpu // 1000} ms of CPU in {secs:g} s"]
     if r["samples"] == 0:
         out.append("(it ran no Lua: it waited the whole time)")
     total = max(1, r["instructions"])
     for title, rows in (("FUNCTION", r.get("funcs") or []), ("LINE", r.get("lines") or [])):
         if rows:
-            out.append(f"{'INSTRUCTIONS':>12} {'%':>6}  {title}")
+            out.append(f"{'CPU ms':>8} {'%':>6} {'INSTRUCTIONS':>12} {'%':>6}  {title}")
             for e in rows[:top]:
-                out.append(f"{e['instructions']:12d} {100 * e['instructions'] / total:5.1f}%  "
+                us = e.get("cpu_us") or 0
+                out.append(f"{us // 1000:8d} {100 * us / max(1, cpu):5.1f}% "
+                           f"{e['instructions']:12d} {100 * e['instructions'] / total:5.1f}%  "
                            f"{e['where']}")
     return "\n".join(out)
 
@@ -122,9 +128,12 @@ def cmd_profile(tool, a):
         return 1
     print(table(r, a.seconds))
     if a.folded:
+        cpu = bool(r.get("cpu_us"))
+        text = folded(r.get("stacks") or [], cpu)
         with open(a.folded, "w") as f:
-            f.write(folded(r.get("stacks") or []))
-        print(f"{len(r.get('stacks') or [])} folded stacks in {a.folded}")
+            f.write(text)
+        print(f"{text.count(chr(10))} folded stacks ({'CPU microseconds' if cpu else 'Lua instructions'}) "
+              f"in {a.folded}")
     return 0
 
 
@@ -167,7 +176,7 @@ def cmd_trace(tool, a):
 
 def add_commands(sub, tool):
     """Registers `profile`, `trace` (and `dap`, from l4ua_dap) on tools/l4ua's parser."""
-    p = sub.add_parser("profile", help="where a service's time goes (Lua instructions, sampled)")
+    p = sub.add_parser("profile", help="where a service's time goes (CPU time and Lua instructions, sampled)")
     p.add_argument("name", help="a service name, a task number or a thread id")
     p.add_argument("seconds", nargs="?", type=float, default=2.0)
     p.add_argument("--folded", metavar="FILE",

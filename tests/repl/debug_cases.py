@@ -191,10 +191,33 @@ def c_profile_names_the_hot_function(s):
     cases.run(s, "require('service').wait('busy') ~= nil", "true")
     s.send("profile busy 1\r")
     s.expect(rb"profile of busy: (\d+) samples", 20)
-    m = s.expect(rb"\r\n +(\d+) +([\d.]+)% +[^\r]*:1 hot\r?\r\n", 5)
-    assert float(m.group(2)) > 80, f"hot has {m.group(2)}% of the samples"
+    m = s.expect(rb"\r\n +(\d+) +([\d.]+)% +(\d+) +([\d.]+)% +[^\r]*:1 hot\r?\r\n", 5)
+    assert float(m.group(2)) > 80, f"hot has {m.group(2)}% of the CPU time"
+    assert float(m.group(4)) > 80, f"hot has {m.group(4)}% of the Lua instructions"
     cases.prompt(s)
     cases.run(s, "l4.thread.kill(busy)", "true")
+
+
+def c_profile_charges_time_in_c(s):
+    """The profiler charges CPU time, C functions' time included: `lua`
+    runs a Lua loop (some 80,000 Lua instructions a turn) and `cfun` few
+    (some 800) around string.upper on 64 KiB, which does its work in C.
+    By Lua instructions lua is the hot function; by CPU time, cfun."""
+    s.send("""both = l4.thread.create{code = "local function lua(n) local x = 0 for i = 1, n do x = x + i % 7 end return x end local function cfun() local t = ('x'):rep(65536) for i = 1, 200 do t = t:upper() end return #t end require('service').run{name = 'both', handlers = {}, period = 5, tick = function() lua(20000) cfun() end}"}\r""")
+    cases.prompt(s)
+    cases.run(s, "require('service').wait('both') ~= nil", "true")
+    s.send("profile both 2\r")
+    s.expect(rb"profile of both: (\d+) samples, one every 1000 Lua instructions at most, \d+ instructions and (\d+) ms of CPU", 30)
+    m = s.expect(rb"\r\n( +CPU ms[^\r]*FUNCTION\r?\r\n(?:[^\r]*\r?\r\n)+?) +CPU ms", 10)
+    rows = re.findall(r" +(\d+) +([\d.]+)% +(\d+) +([\d.]+)% +\S+ (\w+)\r", m.group(1).decode())
+    by = {name: (float(cpu), float(ins)) for _, cpu, _, ins, name in rows}
+    assert "lua" in by and "cfun" in by, f"rows: {rows}"
+    assert by["cfun"][0] > 50 and by["cfun"][0] > by["lua"][0], f"CPU shares: {by}"
+    assert by["lua"][1] > 80 and by["lua"][1] > by["cfun"][1], f"instruction shares: {by}"
+    print(f"  CPU share cfun {by['cfun'][0]}%, lua {by['lua'][0]}%; "
+          f"Lua instructions lua {by['lua'][1]}%, cfun {by['cfun'][1]}%", flush=True)
+    cases.prompt(s)
+    cases.run(s, "l4.thread.kill(both)", "true")
 
 
 def c_trace_shows_echo_messages(s):
@@ -219,4 +242,5 @@ CASES = [c_debug_breakpoint_print_assign, c_debug_step_in_over_out,
          c_debug_conditional_breakpoint, c_debug_break_on_error,
          c_debug_paused_service_client_times_out, c_debug_reload_keeps_breakpoint,
          c_debug_detach_leaves_it_serving, c_profile_names_the_hot_function,
+         c_profile_charges_time_in_c,
          c_trace_shows_echo_messages]
