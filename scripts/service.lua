@@ -639,8 +639,16 @@ end
 -- the generation; nil, message, code. The service compiles, migrates and
 -- swaps; a rejected version leaves the old one serving. The supervisor
 -- (if there is one) is told the new source, for restarts and rollbacks.
+-- A version travels whole in one string item, into one of the server's
+-- receive buffers (64 KiB each: docs/lua-api.md "Receive buffers").
+M.RELOAD_MAX = 65536
+
 function M.reload(name, source, chunkname)
   if type(source) ~= "string" then error("bad argument #2 to 'reload' (a source string)", 2) end
+  if #source > M.RELOAD_MAX then
+    return nil, ("%s: a version of %d bytes: a reload carries at most %d (split it into modules)")
+      :format(name, #source, M.RELOAD_MAX), M.E_REJECTED
+  end
   local id, err, code = lookup(name, true)
   if not id then return nil, err, code end
   local from, label, gen, good, v = l4.call(id, {timeout = 10000}, M.RELOAD, source,

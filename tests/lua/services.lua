@@ -116,6 +116,12 @@ case("services_reload_rejected", function()
   check(v == nil and err:find("no service definition"), "no definition: %s", tostring(err))
   v, err = service.reload("echo", "while true do end")
   check(v == nil and err:find("instruction budget"), "a runaway top level: %s", tostring(err))
+  -- one byte over what a reload carries: refused before it is sent, said so
+  local big = echo_v2 .. "--" .. ("x"):rep(service.RELOAD_MAX - #echo_v2 - 1)
+  v, err, code = service.reload("echo", big)
+  check(v == nil and code == service.E_REJECTED and
+        err == ("echo: a version of %d bytes: a reload carries at most %d (split it into modules)")
+               :format(service.RELOAD_MAX + 1, service.RELOAD_MAX), "a big version: %s", tostring(err))
   local n, _, s = service.call("echo", ECHO, "b")
   check(n == count + 1 and s == "v2:b", "after rejected reloads: %s %s", tostring(n), tostring(s))
   local i = service.info("echo")
