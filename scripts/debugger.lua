@@ -28,8 +28,9 @@ local POLL_MS = 20          -- between two looks of wait()
 -- debugger (supervisor.lua: it is not taken for hung).
 M.held_key = require("service_proto").held_key
 
--- The thread to debug: an id, a task number (its first thread), a
--- service name (the name service), or a task's name (l4.task.list).
+-- The thread to debug: an id (or its text, as ps shows it: 2.8.0101), a
+-- task number (its first thread), a service name (the name service), or
+-- a task's name (l4.task.list).
 local function resolve(target)
   if type(target) == "userdata" and target.raw then return target, tostring(target) end
   local n = math.tointeger(tonumber(target))
@@ -42,6 +43,13 @@ local function resolve(target)
   end
   if type(target) ~= "string" then
     return nil, "attach: a service name, a task number or a thread id"
+  end
+  -- a thread id as ps and tostring show it: task.lthread.version, in hex
+  local t, lt, v = target:match("^(%x+)%.(%x+)%.(%x+)$")
+  if t then
+    t, lt, v = tonumber(t, 16), tonumber(lt, 16), tonumber(v, 16)
+    if t > 4095 or lt > 255 or v > 0xffff then return nil, ("no thread %s"):format(target) end
+    return l4.id(t, lt, v), target
   end
   local id = require("names").lookup(target)
   if id then return id, target end

@@ -307,6 +307,12 @@ local function disk_layer(spec)
     print("files: the disk is " .. self.state)
     return proxy
   end
+  -- The task of the disk's driver (nil while none is known): its own
+  -- requests are never served from the disk (serve's on_disk).
+  function self.driver_task()
+    local id = dev and dev.id
+    return id and id.task
+  end
   -- A failure of the ext2 module as our reply.
   function self.fail(msg, code)
     return EXT2_CODES and EXT2_CODES[code] or M.EIO, "disk: " .. tostring(msg)
@@ -327,7 +333,13 @@ local function serve(quota, disk_spec)
   -- away, a name the archive has is the archive's (the driver coming back
   -- reads its scripts through us: holding those reads would deadlock it);
   -- for any other name this raises AWAY and the request waits.
+  -- A request of the disk's driver itself (its scripts; a debugger's
+  -- agent loaded into it) sees no disk: asking the disk for it would wait
+  -- on the driver, which waits on us (the supervisor then took the file
+  -- service for hung). `asker`: the client of the request being run.
+  local asker
   local function on_disk(p)
+    if asker and asker.task == disk.driver_task() then return nil end
     local fs = disk.get()
     if not fs or (safe and archive[p]) then return nil end
     local ok, st = pcall(fs.stat, fs, p)
@@ -590,7 +602,9 @@ local function serve(quota, disk_spec)
 
   -- Runs a request; -> the reply's values packed, or nil when it is held.
   local function run(from, retry, since)
+    asker = from
     local r = table.pack(pcall(retry))
+    asker = nil
     if r[1] then return table.pack(table.unpack(r, 2, r.n)) end
     local e = r[2]
     if e == AWAY or (type(e) == "table" and e.retry) then

@@ -185,6 +185,31 @@ def c_debug_detach_leaves_it_serving(s):
               r'nil\s+"no such key in the store"\s+1')
 
 
+def c_debug_attaches_to_any_component(s):
+    """`debug` attaches to the other kinds of Lua thread the issue names
+    and leaves each running: the disk's driver (a task whose agent is read
+    through the file service, which must not ask the disk for it: that
+    deadlocked and the supervisor deleted the file service as hung), the
+    pager policy (a root thread, by its name) and the scheduling policy by
+    its thread id as ps shows it. Nothing is restarted on the way."""
+    s.send("restarts = {} for _, e in ipairs(require('supervisor').status()) do "
+           "restarts[e.name] = e.restarts end\r")
+    cases.prompt(s)
+    sched = cases.run(s, "tostring(require('names').lookup('sched'))", r'"([0-9a-f]+\.[0-9a-f]+\.[0-9a-f]+)"')
+    for target in ("disk0", "pager", sched.group(1).decode()):
+        s.send(f"debug {target}\r")
+        s.expect(rb"attached to " + re.escape(target.encode()) + rb" \(thread [^\r]*\); it runs on", 15)
+        s.expect(rb"\rdebug " + re.escape(target.encode()) + rb"> \x1b\[K", 5)
+        s.send("q\r")
+        s.expect(rb"detached from " + re.escape(target.encode()) + rb"; it runs on", 10)
+        cases.prompt(s)
+    cases.run(s, "changed = {} for _, e in ipairs(require('supervisor').status()) do "
+                 "if e.restarts ~= restarts[e.name] then changed[#changed + 1] = e.name end end "
+                 "print('restarted since: [' .. table.concat(changed, ',') .. '] of ' .. #require('supervisor').status())",
+              r"restarted since: \[\] of \d\d?")
+    cases.run(s, "io.open('init.lua') ~= nil", "true")
+
+
 def c_profile_names_the_hot_function(s):
     s.send("""busy = l4.thread.create{code = "local function hot(n) local x = 0 for i = 1, n do x = x + i % 7 end return x end local function cold() return 0 end require('service').run{name = 'busy', handlers = {}, period = 5, tick = function() hot(20000) cold() end}"}\r""")
     cases.prompt(s)
@@ -241,6 +266,7 @@ def c_trace_shows_echo_messages(s):
 CASES = [c_debug_breakpoint_print_assign, c_debug_step_in_over_out,
          c_debug_conditional_breakpoint, c_debug_break_on_error,
          c_debug_paused_service_client_times_out, c_debug_reload_keeps_breakpoint,
-         c_debug_detach_leaves_it_serving, c_profile_names_the_hot_function,
+         c_debug_detach_leaves_it_serving, c_debug_attaches_to_any_component,
+         c_profile_names_the_hot_function,
          c_profile_charges_time_in_c,
          c_trace_shows_echo_messages]
