@@ -394,6 +394,11 @@ local function serve(def, source, chunkname, name, state)
     if next_tick and l4.clock() >= next_tick then tick() end
     local h = handlers[label]
     if h == nil then
+      if label == M.PING and M.unregistered then
+        l4.reply(from, control(from, label, ...))    -- answered first: not a late PING
+        M.register(M.unregistered)
+        return receive()
+      end
       return send(from, control(from, label, ...))
     end
     ctx.requests = ctx.requests + 1
@@ -477,13 +482,25 @@ end
 
 -- Registers this thread under name with the name service (if this task
 -- knows one; the name service registers itself).
+-- One that failed (the name service was being restarted: its state
+-- comes back, but a registration it never received does not) is tried
+-- again after each PING the service answers (the supervisor's, every
+-- second), until it is done: M.unregistered holds the name meanwhile.
 function M.register(name)
   local ok, names = pcall(require, "names")
   if not ok or name == "names" then return end    -- the name service holds its own name
   local server = names.server()
   if server and server ~= l4.self() then
     local done, err = names.register(name, l4.self())
-    if not done then print(("service %s: cannot register: %s"):format(name, tostring(err))) end
+    if done then
+      if M.unregistered then print(("service %s: registered"):format(name)) end
+      M.unregistered = nil
+    else
+      if not M.unregistered then
+        print(("service %s: cannot register: %s (tried again after each PING)"):format(name, tostring(err)))
+      end
+      M.unregistered = name
+    end
   end
 end
 

@@ -93,6 +93,41 @@ return {
 }
 ]]
 
+-- A service that starts while the name service does not answer (it is
+-- being restarted) registers after a later PING (the supervisor's, every
+-- second), without anything done by it or its clients. Before, it printed
+-- "cannot register" and stayed unnamed for good (make faultinject's
+-- 100,000-fault run: echo2 started while names was restarting).
+case("services_register_again_after_a_ping", function()
+  local FAKE = [[
+    l4.sleep(2500)                          -- not answering: the first REGISTER times out
+    local got
+    local from, label, a, b = l4.receive()
+    while true do
+      if label == 1 then got = b; from, label, a, b = l4.reply_wait(from, 0, 1)
+      elseif label == 99 then from, label, a, b = l4.reply_wait(from, 0, got or "")
+      else from, label, a, b = l4.reply_wait(from, 1, "no") end
+    end
+  ]]
+  local fake = assert(l4.thread.create{code = FAKE, prio = 150})
+  local svc = assert(l4.thread.create{code = ([[
+    require("names").use(l4.id(%d))
+    require("service").run{name = "lazy", handlers = {[1] = function() return 1 end}}
+  ]]):format(fake.raw), prio = 150})
+  local got, t0 = "", l4.clock()
+  while got ~= "lazy" and l4.clock() - t0 < 15000000 do
+    local from = l4.call(svc, {timeout = 3000}, service.PING)
+    check(from, "the service does not answer PING")
+    local f, _, name = l4.call(fake, {timeout = 1000}, 99)
+    got = f and name or got
+    l4.sleep(200)
+  end
+  check(got == "lazy", "not registered after %d ms", (l4.clock() - t0) // 1000)
+  print(("services: lazy registered %d ms after it started"):format((l4.clock() - t0) // 1000))
+  l4.thread.kill(svc)
+  l4.thread.kill(fake)
+end)
+
 case("services_reload_migrates_state", function()
   local before = assert(service.call("echo", COUNT))
   local v, gen = service.reload("echo", echo_v2, "=echo v2")
