@@ -264,26 +264,26 @@ all: $(BUILD)/tests/bench/lua-bench.arc
 # The disk benchmarks: the system's scripts with tests/bench/blk/ over them
 # (its init.lua the plan), booted with a disk (run.py).
 $(BUILD)/tests/bench/blk-bench.arc: $(SCRIPT_FILES) $(shell find tests/bench/blk -type f) \
-		tools/mkarchive.py $(BUILD)/deps.mk
+		$(ARC_TOOLS) $(BUILD)/deps.mk
 	@mkdir -p $(@D)
 	@echo "  ARC     $@"
-	$(Q)$(MKARCHIVE) -o $@ re.lua=$(LUA_DIR)/share/re.lua $(SCRIPT_DIRS) tests/bench/blk
+	$(Q)$(MKARCHIVE) $(LUAC) -o $@ re.lua=$(LUA_DIR)/share/re.lua $(SCRIPT_DIRS) tests/bench/blk
 all: $(BUILD)/tests/bench/blk-bench.arc
 # The service benchmarks: the system's scripts with tests/bench/svc/ over
 # them (its init.lua the plan: names, the supervisor, echo; run.py).
 $(BUILD)/tests/bench/svc-bench.arc: $(SCRIPT_FILES) $(shell find tests/bench/svc -type f) \
-		tools/mkarchive.py $(BUILD)/deps.mk
+		$(ARC_TOOLS) $(BUILD)/deps.mk
 	@mkdir -p $(@D)
 	@echo "  ARC     $@"
-	$(Q)$(MKARCHIVE) -o $@ re.lua=$(LUA_DIR)/share/re.lua $(SCRIPT_DIRS) tests/bench/svc
+	$(Q)$(MKARCHIVE) $(LUAC) -o $@ re.lua=$(LUA_DIR)/share/re.lua $(SCRIPT_DIRS) tests/bench/svc
 all: $(BUILD)/tests/bench/svc-bench.arc
 # The network benchmarks: the system's scripts with tests/bench/net/ over
 # them, booted with a network card (run.py).
 $(BUILD)/tests/bench/net-bench.arc: $(SCRIPT_FILES) $(shell find tests/bench/net -type f) \
-		tools/mkarchive.py $(BUILD)/deps.mk
+		$(ARC_TOOLS) $(BUILD)/deps.mk
 	@mkdir -p $(@D)
 	@echo "  ARC     $@"
-	$(Q)$(MKARCHIVE) -o $@ re.lua=$(LUA_DIR)/share/re.lua $(SCRIPT_DIRS) tests/bench/net
+	$(Q)$(MKARCHIVE) $(LUAC) -o $@ re.lua=$(LUA_DIR)/share/re.lua $(SCRIPT_DIRS) tests/bench/net
 all: $(BUILD)/tests/bench/net-bench.arc
 
 .PHONY: bench
@@ -311,11 +311,11 @@ bench-scale: $(BUILD)/kernel-test32.elf $(BUILD)/sigma0.elf $(SCALE_ELF)
 SOAK_SCALE ?= 1
 SOAK_FILES := $(shell find tests/soak -type f -name '*.lua' | sort)
 $(BUILD)/tests/soak/soak-%.arc: $(SCRIPT_FILES) $(SOAK_FILES) tests/lua/services_crash.lua \
-		tools/mkarchive.py $(BUILD)/deps.mk
+		$(ARC_TOOLS) $(BUILD)/deps.mk
 	@mkdir -p $(@D)
 	@echo "  ARC     $@"
 	$(Q)echo 'return {scale = $*}' > $(@D)/config-$*.lua
-	$(Q)$(MKARCHIVE) -o $@ re.lua=$(LUA_DIR)/share/re.lua $(SCRIPT_DIRS) \
+	$(Q)$(MKARCHIVE) $(LUAC) -o $@ re.lua=$(LUA_DIR)/share/re.lua $(SCRIPT_DIRS) \
 		system-init.lua=scripts/init.lua soak_config.lua=$(@D)/config-$*.lua \
 		services_crash.lua=tests/lua/services_crash.lua \
 		$(foreach f,$(SOAK_FILES),$(f:tests/soak/%=%)=$(f))
@@ -441,13 +441,13 @@ ifeq ($(origin FAULT_SEED),undefined)
 FAULT_SEED := 0x$(shell od -An -N4 -tx4 /dev/urandom | tr -d ' ')
 endif
 FAULTINJECT_FILES := tests/faultinject/init.lua tests/faultinject/client.lua
-$(BUILD)/tests/faultinject/fi-%.arc: $(SCRIPT_FILES) $(FAULTINJECT_FILES) tools/mkarchive.py \
+$(BUILD)/tests/faultinject/fi-%.arc: $(SCRIPT_FILES) $(FAULTINJECT_FILES) $(ARC_TOOLS) \
 		$(BUILD)/deps.mk
 	@mkdir -p $(@D)
 	@echo "  ARC     $@"
 	$(Q)echo 'return {faults = $(word 1,$(subst -, ,$*)), seed = $(word 2,$(subst -, ,$*))}' \
 		> $(@D)/conf-$*.lua
-	$(Q)$(MKARCHIVE) -o $@ re.lua=$(LUA_DIR)/share/re.lua $(SCRIPT_DIRS) \
+	$(Q)$(MKARCHIVE) $(LUAC) -o $@ re.lua=$(LUA_DIR)/share/re.lua $(SCRIPT_DIRS) \
 		init.lua=tests/faultinject/init.lua faultinject/client.lua=tests/faultinject/client.lua \
 		faultinject_conf.lua=$(@D)/conf-$*.lua
 all: $(BUILD)/tests/faultinject/fi-300-0x46494e4a.arc

@@ -472,24 +472,31 @@ def compare_with_host(res, guest_log):
     res.ok(f"{name}: {len(host)} lines of tests/lua/compare.lua as lua5.4 prints them")
 
 
-def read_archive(path):
-    """Reads tools/mkarchive.py's format into {name: bytes}."""
+def read_archive(path, chunks=None):
+    """Reads tools/mkarchive.py's format into {name: bytes}; its
+    precompiled chunks (--luac) into the dict chunks, if given."""
     with open(path, "rb") as f:
         data = f.read()
     if not data.startswith(b"L4uaARC1"):
         raise ValueError(f"{path}: bad magic")
-    files, off = {}, 8
-    while True:
-        (nlen,) = struct.unpack_from("<I", data, off)
-        off += 4
-        if nlen == 0:
-            break
-        name = data[off:off + nlen].decode()
-        off += nlen
-        (dlen,) = struct.unpack_from("<I", data, off)
-        off += 4
-        files[name] = data[off:off + dlen]
-        off += dlen
+
+    def entries(off, into):
+        while True:
+            (nlen,) = struct.unpack_from("<I", data, off)
+            off += 4
+            if nlen == 0:
+                return off
+            name = data[off:off + nlen].decode()
+            off += nlen
+            (dlen,) = struct.unpack_from("<I", data, off)
+            off += 4
+            into[name] = data[off:off + dlen]
+            off += dlen
+
+    files = {}
+    off = entries(8, files)
+    if data[off:off + 8] == b"L4uaLUAC":
+        off = entries(off + 8, chunks if chunks is not None else {})
     if off != len(data):
         raise ValueError(f"{path}: {len(data) - off} bytes after the end mark")
     return files
@@ -506,12 +513,15 @@ def run_scripts_make(res, build):
     arc = os.path.join(sbuild, "scripts.arc")
     env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
 
+    chunks = {}
+
     def make(*extra):
         p = subprocess.run(["make", "-s", "-C", ROOT, f"BUILD={sbuild}", arc] + list(extra),
                            capture_output=True, text=True, timeout=120, env=env)
         if p.returncode != 0:
             raise RuntimeError(f"make {' '.join(extra)}: status {p.returncode}\n{p.stdout}{p.stderr}")
-        return read_archive(arc)
+        chunks.clear()
+        return read_archive(arc, chunks)
 
     def write(path, text, bump=0):
         os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -536,6 +546,15 @@ def run_scripts_make(res, build):
                                                  "mine/greet.lua") if n in got]
             if got.get("user/mine/greet.lua") != b"return 'v1'\n":
                 problems.append("user/mine/greet.lua has the wrong bytes")
+            # every .lua file precompiled (runtime/lua/luac.c), with its
+            # debug information; nothing else
+            if not chunks.get("user/mine/greet.lua", b"").startswith(b"\x1bLuaT") or \
+                    b"v1" not in chunks["user/mine/greet.lua"]:
+                problems.append("user/mine/greet.lua has no precompiled chunk of its bytes")
+            problems += [f"no precompiled chunk of {n}" for n in sorted(got)
+                         if n.endswith(".lua") and n not in chunks]
+            problems += [f"a precompiled chunk of {n}, which is not a .lua file of the archive"
+                         for n in sorted(chunks) if n not in got or not n.endswith(".lua")]
             write(os.path.join(user, "init.lua"), "print('mine')\n")
             got = make(f"SCRIPTS={user}")
             if got.get("user/init.lua") != b"print('mine')\n" or \
@@ -544,6 +563,8 @@ def run_scripts_make(res, build):
             write(os.path.join(user, "mine", "greet.lua"), "return 'v2'\n", bump=5)
             if make(f"SCRIPTS={user}").get("user/mine/greet.lua") != b"return 'v2'\n":
                 problems.append("a changed file did not rebuild the archive")
+            if b"v2" not in chunks.get("user/mine/greet.lua", b""):
+                problems.append("a changed file's precompiled chunk is not of its new bytes")
             write(os.path.join(user, "new.lua"), "return 'new'\n")
             os.utime(os.path.join(user, "new.lua"), (0, 0))  # older than the archive
             if "user/new.lua" not in make(f"SCRIPTS={user}"):
@@ -554,7 +575,8 @@ def run_scripts_make(res, build):
         if problems:
             res.fail(name, "; ".join(problems))
         else:
-            res.ok(f"{name}: make SCRIPTS=folder packs its .lua files under user/ and rebuilds on changes")
+            res.ok(f"{name}: make SCRIPTS=folder packs its .lua files under user/, precompiled too, "
+                   "and rebuilds on changes")
     except (RuntimeError, ValueError, OSError, subprocess.TimeoutExpired, struct.error) as e:
         res.fail(name, str(e))
 
@@ -807,7 +829,8 @@ BENCH_SHORT_LIMIT = 420     # s: the runner and all its boots
 def run_bench_short(res, qemu, build):
     """make bench's L4ua programs (built by `make all`) boot once each and
     print every L4ua figure's name (tests/bench/run.py --short; no Linux
-    baseline, no boot-time figures, nothing written). The runner is a
+    baseline, of the boot-time figures only boot_to_prompt, nothing
+    written). The runner is a
     process group of its own: at the time limit the group is killed, its
     QEMU with it, and the end of what it printed is shown."""
     argv = [sys.executable, "-u", os.path.join(ROOT, "tests", "bench", "run.py"), "--short",

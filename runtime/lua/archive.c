@@ -6,6 +6,11 @@
  *   { name length, name, data length, data }    per file, no padding
  *   0                                           the end
  *
+ * and, when mkarchive.py ran with --luac, the precompiled chunks after
+ * that end, in the same form (runtime/lua/luac.c uses them):
+ *
+ *   "L4uaLUAC"  { name length, name, chunk length, chunk }  0
+ *
  * Names are paths relative to the archive's root ("init.lua",
  * "lpeg/util.lua"). The archive is small, so a lookup walks it. */
 #include <string.h>
@@ -14,10 +19,12 @@
 #include "l4/syscalls.h"
 
 #define MAGIC "L4uaARC1"
+#define LUAC_MAGIC "L4uaLUAC"
 #define NAME_MAX_ 1024
 
 static const unsigned char *arc;
 static size_t arc_size;
+static size_t luac_at;      /* offset of the first chunk's entry, 0: none */
 
 static uint32_t u32_at(size_t off)
 {
@@ -25,19 +32,22 @@ static uint32_t u32_at(size_t off)
            (uint32_t)arc[off + 2] << 16 | (uint32_t)arc[off + 3] << 24;
 }
 
-/* Visits each entry in order until fn returns non-zero; returns that, 0
- * at the end, or -1 if the archive is malformed from there on. */
-static int walk(int (*fn)(const char *name, size_t nlen, struct rt_file *f, void *arg),
-                void *arg)
+/* Visits each entry from offset off on, in order, until fn returns
+ * non-zero; returns that, 0 at the end (and the offset after it in
+ * *end, if end), or -1 if the archive is malformed from there on. */
+static int walk_from(size_t off, int (*fn)(const char *name, size_t nlen, struct rt_file *f,
+                                           void *arg), void *arg, size_t *end)
 {
-    size_t off = sizeof MAGIC - 1;
     for (;;) {
         if (arc_size - off < 4)
             return -1;
         uint32_t nlen = u32_at(off);
         off += 4;
-        if (nlen == 0)
+        if (nlen == 0) {
+            if (end)
+                *end = off;
             return 0;
+        }
         if (nlen > NAME_MAX_ || arc_size - off < nlen + 4ull)
             return -1;
         const char *name = (const char *)arc + off;
@@ -54,6 +64,13 @@ static int walk(int (*fn)(const char *name, size_t nlen, struct rt_file *f, void
     }
 }
 
+/* The files' entries. */
+static int walk(int (*fn)(const char *name, size_t nlen, struct rt_file *f, void *arg),
+                void *arg)
+{
+    return walk_from(sizeof MAGIC - 1, fn, arg, NULL);
+}
+
 static int ignore(const char *name, size_t nlen, struct rt_file *f, void *arg)
 {
     (void)name, (void)nlen, (void)f, (void)arg;
@@ -65,13 +82,23 @@ int rt_archive_init(void)
     const struct l4_kip *kip = l4_kip();
     arc = (const unsigned char *)kip->scripts;
     arc_size = kip->scripts_size;
+    luac_at = 0;
     const char *why = NULL;
+    size_t end = 0;
     if (!arc)
         why = "no boot module named \"scripts\"";
     else if (arc_size < sizeof MAGIC - 1 || memcmp(arc, MAGIC, sizeof MAGIC - 1))
         why = "the scripts module is not an archive of tools/mkarchive.py";
-    else if (walk(ignore, NULL) < 0)
+    else if (walk_from(sizeof MAGIC - 1, ignore, NULL, &end) < 0)
         why = "the scripts archive is truncated or malformed";
+    else if (arc_size - end >= sizeof LUAC_MAGIC - 1 &&
+             !memcmp(arc + end, LUAC_MAGIC, sizeof LUAC_MAGIC - 1)) {
+        end += sizeof LUAC_MAGIC - 1;
+        if (walk_from(end, ignore, NULL, NULL) < 0)
+            why = "the scripts archive's precompiled chunks are truncated or malformed";
+        else
+            luac_at = end;
+    }
     if (!why)
         return 1;
     rt_console_puts("lua-root: ");
@@ -97,19 +124,37 @@ static int match(const char *name, size_t nlen, struct rt_file *f, void *arg)
     return 1;
 }
 
-int rt_archive_find(const char *path, struct rt_file *f)
+/* The archive is the root: "/x" and "./x" are "x". */
+static const char *relative(const char *path)
 {
-    if (!arc)
-        return -1;
-    for (;;) {      /* the archive is the root: "/x" and "./x" are "x" */
+    for (;;) {
         if (path[0] == '/')
             path++;
         else if (path[0] == '.' && path[1] == '/')
             path += 2;
         else
-            break;
+            return path;
     }
+}
+
+int rt_archive_find(const char *path, struct rt_file *f)
+{
+    if (!arc)
+        return -1;
+    path = relative(path);
     struct find q = { path, strlen(path), f };
+    return walk(match, &q) == 1 ? 0 : -1;
+}
+
+int rt_archive_compiled(const char *path, struct rt_file *src, struct rt_file *chunk)
+{
+    if (!arc || !luac_at)
+        return -1;
+    path = relative(path);
+    struct find q = { path, strlen(path), chunk };
+    if (walk_from(luac_at, match, &q, NULL) != 1)
+        return -1;
+    q.out = src;
     return walk(match, &q) == 1 ? 0 : -1;
 }
 

@@ -24,6 +24,9 @@ LUA_ROOT_LIBS = $(LUA_DIR)/lib/liblpeg.a $(LUA_DIR)/lib/liblua.a $(E2FS_DIR)/lib
 # the __wrap_ versions there.
 LUA_ROOT_WRAP := $(addprefix --wrap=,fwrite fread fputs fgets getc ungetc fflush fopen \
 	freopen fclose fseek ftell setvbuf tmpfile feof ferror clearerr strtod fprintf snprintf)
+# Every load of a Lua file by name goes through luac.c, which loads the
+# archive's precompiled chunk of an unchanged archive file.
+LUA_ROOT_WRAP += --wrap=luaL_loadfilex
 
 # Objects depend on deps.mk: a new cache entry means new headers and flags.
 # Layers call down only (docs/architecture.md): the bindings see the
@@ -44,7 +47,14 @@ $(BUILD)/lua-root.elf: $(LUA_ROOT_OBJ) runtime/lua/lua-root.ld $(BUILD)/deps.mk
 	$(Q)ld -nostdlib -static -z noexecstack --build-id=none -T runtime/lua/lua-root.ld $(LUA_ROOT_WRAP) -o $@ \
 		$(LUA_ROOT_OBJ) --start-group $(LUA_ROOT_LIBS) --end-group
 
+# Every archive of the system's scripts gets its Lua files precompiled by
+# the host build of the same Lua (tools/luac.lua; runtime/lua/luac.c loads
+# them, docs/runtime.md "Precompiled chunks"): $(LUAC) is mkarchive's
+# option, $(ARC_TOOLS) what such an archive is made with.
 MKARCHIVE := $(PYTHON) tools/mkarchive.py
+LUAC_HOST := $(BUILD)/lua-host/lua
+LUAC := --luac $(LUAC_HOST)
+ARC_TOOLS := tools/mkarchive.py tools/luac.lua $(LUAC_HOST)
 # The system's folders (drivers-lua/ and shell/ once they exist), then the
 # user's: `make run SCRIPTS=~/my-scripts` adds that folder's .lua files
 # under user/ (a/b.lua is user/a/b.lua, require "a.b"; package.path looks
@@ -70,9 +80,9 @@ $(BUILD)/scripts.inputs: FORCE
 # docs/lua-api.md goes in as doc/lua-api.md: the REPL's `help` reads it
 # (shell/help.lua), so the help text and the reference are one text.
 $(BUILD)/scripts.arc: $(SCRIPT_FILES) $(SCRIPTS_LUA) $(BUILD)/scripts.inputs \
-		tools/mkarchive.py $(BUILD)/deps.mk docs/lua-api.md
+		$(ARC_TOOLS) $(BUILD)/deps.mk docs/lua-api.md
 	@echo "  ARC     $@$(if $(SCRIPTS_DIR), (with SCRIPTS=$(SCRIPTS_DIR)))"
-	$(Q)$(MKARCHIVE) -o $@ re.lua=$(LUA_DIR)/share/re.lua doc/lua-api.md=docs/lua-api.md $(SCRIPT_DIRS) \
+	$(Q)$(MKARCHIVE) $(LUAC) -o $@ re.lua=$(LUA_DIR)/share/re.lua doc/lua-api.md=docs/lua-api.md $(SCRIPT_DIRS) \
 		$(if $(SCRIPTS_DIR),-L '$(SCRIPTS_DIR)')
 # LPeg's test.lua comes from the cache at build time; it is never committed.
 # tests/scripts/ stands for a user's SCRIPTS folder: packed with -L (under
@@ -84,10 +94,10 @@ TEST_SERVICE_SCRIPTS := service.lua service_proto.lua service_task.lua names.lua
 # The ext2 module's cases (tests/lua/ext2_cases.lua) read ext2.img and
 # ext4.img, small images the host's mke2fs makes (Makefile: TEST_IMAGES).
 $(BUILD)/tests/lua/tests.arc: $(shell find tests/lua tests/scripts drivers-lua -type f) scripts/pager_zero.lua scripts/files.lua \
-		$(addprefix scripts/,$(TEST_SERVICE_SCRIPTS)) tools/mkarchive.py $(BUILD)/deps.mk $(TEST_IMAGES)
+		$(addprefix scripts/,$(TEST_SERVICE_SCRIPTS)) $(ARC_TOOLS) $(BUILD)/deps.mk $(TEST_IMAGES)
 	@mkdir -p $(@D)
 	@echo "  ARC     $@"
-	$(Q)$(MKARCHIVE) -o $@ re.lua=$(LUA_DIR)/share/re.lua \
+	$(Q)$(MKARCHIVE) $(LUAC) -o $@ re.lua=$(LUA_DIR)/share/re.lua \
 		ext2.img=$(BUILD)/tests/ext2/ext2.img ext4.img=$(BUILD)/tests/ext2/ext4.img \
 		lpeg-test.lua=$(LUA_DIR)/share/test.lua pager_zero.lua=scripts/pager_zero.lua files.lua=scripts/files.lua \
 		$(foreach f,$(TEST_SERVICE_SCRIPTS),$(f)=scripts/$(f)) drivers-lua tests/lua \
@@ -105,20 +115,20 @@ $(BUILD)/tests/lua/many.arc: tests/lua/many_tasks.lua tests/lua/exhaust.lua test
 # The disk boot of tests/run.py's lua.blk: the system's scripts, with
 # tests/blk/ over them (its init.lua the plan: the disk's entries and the
 # cases).
-$(BUILD)/tests/blk/blk.arc: $(SCRIPT_FILES) $(shell find tests/blk -type f) tools/mkarchive.py \
+$(BUILD)/tests/blk/blk.arc: $(SCRIPT_FILES) $(shell find tests/blk -type f) $(ARC_TOOLS) \
 		$(BUILD)/deps.mk
 	@mkdir -p $(@D)
 	@echo "  ARC     $@"
-	$(Q)$(MKARCHIVE) -o $@ re.lua=$(LUA_DIR)/share/re.lua $(SCRIPT_DIRS) tests/blk
+	$(Q)$(MKARCHIVE) $(LUAC) -o $@ re.lua=$(LUA_DIR)/share/re.lua $(SCRIPT_DIRS) tests/blk
 
 # The network boot of tests/run.py's stage net: the system's scripts, with
 # tests/net/ over them (its init.lua the plan: the network's entries and
 # the cases).
-$(BUILD)/tests/net/net.arc: $(SCRIPT_FILES) $(shell find tests/net -type f) tools/mkarchive.py \
+$(BUILD)/tests/net/net.arc: $(SCRIPT_FILES) $(shell find tests/net -type f) $(ARC_TOOLS) \
 		$(BUILD)/deps.mk
 	@mkdir -p $(@D)
 	@echo "  ARC     $@"
-	$(Q)$(MKARCHIVE) -o $@ re.lua=$(LUA_DIR)/share/re.lua $(SCRIPT_DIRS) tests/net
+	$(Q)$(MKARCHIVE) $(LUAC) -o $@ re.lua=$(LUA_DIR)/share/re.lua $(SCRIPT_DIRS) tests/net
 
 all: $(BUILD)/lua-root.elf $(BUILD)/scripts.arc $(BUILD)/tests/lua/tests.arc $(BUILD)/tests/lua/many.arc \
 	$(BUILD)/tests/blk/blk.arc $(BUILD)/tests/net/net.arc

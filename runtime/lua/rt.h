@@ -248,6 +248,13 @@ struct rt_file {
 int rt_archive_init(void);
 /* Looks a path up ("/" and "./" prefixes are ignored); 0 if found. */
 int rt_archive_find(const char *path, struct rt_file *f);
+/* The file's bytes and its precompiled chunk (mkarchive.py --luac), if
+ * the archive has both; 0 if found. */
+int rt_archive_compiled(const char *path, struct rt_file *src, struct rt_file *chunk);
+/* syscalls.c: true if opening path for reading now gives exactly the
+ * archive's bytes f (found by rt_archive_find): neither the file
+ * service's RAM tree nor its disk has a file of that name over them. */
+int rt_file_is_archived(const char *path, const struct rt_file *f);
 /* Calls fn with each name (not 0-terminated) in order; stops when it
  * returns non-zero. */
 void rt_archive_each(void (*fn)(const char *name, size_t len, size_t size, void *arg),

@@ -115,6 +115,17 @@ static int load(const char *path, int writing, struct open_file *o)
     return 0;
 }
 
+int rt_file_is_archived(const char *path, const struct rt_file *f)
+{
+    struct open_file o = { 0 };
+    rt_libc_lock();     /* the file service's client runs under it (files.c) */
+    int same = load(path, 0, &o) == 0 && !o.owned && o.data == f->data && o.size == f->size;
+    if (o.owned)
+        free(o.data);
+    rt_libc_unlock();
+    return same;
+}
+
 /* Sends a changed file back to the service (0, or an errno value). */
 static int store(struct open_file *o)
 {

@@ -175,6 +175,45 @@ static void test_lengths_past_the_end(void)
     }
 }
 
+/* The precompiled chunks after the end mark (mkarchive.py --luac): found
+ * by the name of a file the archive has, with that file's bytes; a
+ * truncated section refuses the whole archive; without one, none. */
+static void test_compiled(void)
+{
+    begin();
+    file("a.lua", "return 1");
+    file("b.lua", "return 2");
+    put32(0);
+    size_t plain = len;
+    memcpy(buf + len, "L4uaLUAC", 8);
+    len += 8;
+    file("a.lua", "\x1bLuaT-a");
+    file("gone.lua", "\x1bLuaT-g");      /* a chunk without its file: not used */
+    put32(0);
+    size_t full = len;
+    CHECK(open_n(full));
+    CHECK_EQ(entries(), 2);     /* the chunks are no files */
+    struct rt_file src, chunk;
+    CHECK_EQ(rt_archive_compiled("./a.lua", &src, &chunk), 0);
+    CHECK_EQ(src.size, 8);
+    CHECK(!memcmp(src.data, "return 1", 8));
+    CHECK_EQ(chunk.size, 7);
+    CHECK(!memcmp(chunk.data, "\x1bLuaT-a", 7));
+    CHECK_EQ(rt_archive_compiled("b.lua", &src, &chunk), -1);
+    CHECK_EQ(rt_archive_compiled("gone.lua", &src, &chunk), -1);
+    CHECK_EQ(rt_archive_find("gone.lua", &src), -1);
+    for (size_t n = plain + 8; n < full; n++) {
+        if (open_n(n)) {
+            printf("  a section cut at %zu of %zu bytes was accepted\n", n, full);
+            check_case_failed = 1;
+        }
+        CHECK_EQ(rt_archive_compiled("a.lua", &src, &chunk), -1);
+    }
+    CHECK(open_n(plain));
+    CHECK_EQ(rt_archive_compiled("a.lua", &src, &chunk), -1);
+    CHECK_EQ(rt_archive_find("a.lua", &src), 0);
+}
+
 int main(void)
 {
     check_prog = "archive";
@@ -183,6 +222,7 @@ int main(void)
     RUN(test_bad_magic);
     RUN(test_names);
     RUN(test_lengths_past_the_end);
+    RUN(test_compiled);
     free(copy);
     CHECK_EXIT();
 }

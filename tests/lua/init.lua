@@ -103,6 +103,11 @@ for _, c in ipairs(require "comeback") do run(c[1], c[2]) end
 -- garbage upsets l4_id_weak's heap accounting), before smoke.lua.
 run("compare_with_host_ran", function() dofile("compare.lua") end)
 
+-- Precompiled chunks: loading an archive file gives what compiling it
+-- gives (tests/lua/luac.lua). After the bindings' tests too (the modules
+-- it loads leave garbage), before smoke.lua.
+for _, c in ipairs(require "luac") do run(c[1], c[2]) end
+
 for _, c in ipairs(require "smoke") do run(c[1], c[2]) end
 
 print(("ktest: %d passed, %d failed"):format(passed, failed))

@@ -84,6 +84,7 @@ static int pmain(lua_State *L)
 
     if (luaL_loadfile(L, argv[script]) != LUA_OK)
         return lua_error(L);
+    luaL_checkstack(L, argc - script, "too many arguments");   /* more than LUA_MINSTACK */
     for (int i = script + 1; i < argc; i++)
         lua_pushstring(L, argv[i]);
     lua_call(L, argc - script - 1, 0);
