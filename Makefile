@@ -295,9 +295,11 @@ bench: $(BUILD)/kernel-test32.elf $(BUILD)/sigma0.elf $(BENCH_ELF) $(BUILD)/lua-
 	$(Q)$(PYTHON) tests/bench/run.py --build $(BUILD) --qemu $(QEMU) --cache $(CACHE)
 
 # The scaling curves (docs/performance.md "How costs grow"): one boot in
-# 1 GiB of RAM, a few minutes.
+# 1 GiB of RAM, then the service boots (tests/bench/scale_svc/: archives
+# run.py packs with mkarchive.py), a few minutes.
 .PHONY: bench-scale
-bench-scale: $(BUILD)/kernel-test32.elf $(BUILD)/sigma0.elf $(SCALE_ELF)
+bench-scale: $(BUILD)/kernel-test32.elf $(BUILD)/sigma0.elf $(SCALE_ELF) $(BUILD)/lua-root.elf \
+		$(BUILD)/kernel32.elf $(ARC_TOOLS) $(BUILD)/deps.mk
 	$(Q)$(PYTHON) tests/bench/run.py --build $(BUILD) --qemu $(QEMU) --cache $(CACHE) --scale
 
 # ---- make soak: weeks of use in minutes (docs/reliability.md "Soak") ----

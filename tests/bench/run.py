@@ -90,12 +90,13 @@ LINUX_NAMES = ["linux_pipe_rtt", "linux_futex_rtt", "linux_getpid", "linux_blk_r
 RESCUE = b"rescue: this is the rescue plan"     # lua-root's init.lua failed (scripts/rescue.lua)
 
 
-def qemu_bench(qemu, args, timeout, results):
+def qemu_bench(qemu, args, timeout, results, text=None):
     """One boot that prints "bench <name> <n>" lines and ends QEMU with
     status 33; returns an error message or None. A boot whose init.lua
     failed (lua-root goes to its rescue REPL, which waits for ever) is
     ended there, as is one that runs past `timeout` s: QEMU is killed
-    and the end of what it printed is the message."""
+    and the end of what it printed is the message. text: a list, gets
+    what the boot printed."""
     p = subprocess.Popen([qemu] + args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                          stderr=subprocess.STDOUT)
     out, why = b"", None
@@ -118,13 +119,15 @@ def qemu_bench(qemu, args, timeout, results):
             p.kill()
         p.wait()
         p.stdout.close()
-    text = out.decode("utf-8", "replace")
-    tail = "\n".join(text.splitlines()[-25:])
+    printed = out.decode("utf-8", "replace")
+    if text is not None:
+        text.append(printed)
+    tail = "\n".join(printed.splitlines()[-25:])
     if why:
         return f"{why}\n{tail}"
-    for name, value in re.findall(r"^bench (\w+) (\d+)", text, re.M):
+    for name, value in re.findall(r"^bench (\w+) (\d+)", printed, re.M):
         results[name] = int(value)
-    for line in text.splitlines():
+    for line in printed.splitlines():
         if line.startswith("  ("):
             print("   " + line.strip())
     if p.returncode != 33:
@@ -274,11 +277,86 @@ def net_bench(a, results):
     return True
 
 
+SCALE_SERVICES = [1, 10, 100, 200]      # services under the supervisor (scale_svc/)
+SCALE_PLAN = [0, 10, 100, 200]          # services added to the boot plan
+
+
+def scale_archive(a, name, extra):
+    """An archive of the system's scripts with the NAME=FILE pairs of
+    extra over them, precompiled as the Makefile's are, in
+    build/tests/bench/scale/; its path."""
+    sdir = os.path.join(a.build, "tests", "bench", "scale")
+    os.makedirs(sdir, exist_ok=True)
+    out = os.path.join(sdir, name)
+    dirs = [d for d in ("scripts", "drivers-lua", "shell") if os.path.isdir(os.path.join(ROOT, d))]
+    with open(os.path.join(a.build, "deps.mk")) as f:
+        lua_dir = re.search(r"^LUA_DIR=(.*)$", f.read(), re.M).group(1)
+    subprocess.run([sys.executable, os.path.join(ROOT, "tools", "mkarchive.py"), "--luac",
+                    os.path.join(a.build, "lua-host", "lua"), "-o", out,
+                    "re.lua=" + os.path.join(lua_dir, "share", "re.lua"),
+                    "doc/lua-api.md=" + os.path.join(ROOT, "docs", "lua-api.md")] +
+                   [os.path.join(ROOT, d) for d in dirs] +
+                   [f"{n}={f}" for n, f in extra], check=True)
+    return out
+
+
+def plan_with(n, path):
+    """scripts/init.lua with n more copies of echo in its plan (echo1 ...),
+    written to path: the boot plan of a system that runs n more services."""
+    with open(os.path.join(ROOT, "scripts", "init.lua")) as f:
+        text = f.read()
+    anchor = '  {name = "echo",  script = "services/echo.lua",'
+    at = text.index(anchor)
+    more = "".join(f'  {{name = "echo{i}", script = "services/echo.lua", restart = "always", '
+                   f'prio = 100, memcap = 1 << 20}},\n' for i in range(1, n + 1))
+    with open(path, "w") as f:
+        f.write(text[:at] + more + text[at:])
+
+
+def scale_services(a, curves):
+    """The supervisor's and the name service's CPU time per second of
+    guest time with n services under the supervisor (tests/bench/scale_svc/),
+    one boot per n; and boot_to_prompt with n more services in the boot
+    plan. False if a boot failed."""
+    ok = True
+    sdir = os.path.join(a.build, "tests", "bench", "scale")
+    os.makedirs(sdir, exist_ok=True)
+    for n in SCALE_SERVICES:
+        conf = os.path.join(sdir, f"scale_config-{n}.lua")
+        with open(conf, "w") as f:
+            f.write(f"return {{services = {n}}}\n")
+        arc = scale_archive(a, f"svc-{n}.arc", [("init.lua", os.path.join(ROOT, "tests", "bench",
+                                                                           "scale_svc", "init.lua")),
+                                                ("scale_config.lua", conf)])
+        modules = (os.path.join(a.build, "sigma0.elf") + " sigma0," +
+                   os.path.join(a.build, "lua-root.elf") + " root," + arc + " scripts")
+        args = QEMU_BASE + ICOUNT + ["-kernel", os.path.join(a.build, "kernel-test32.elf"),
+                                     "-initrd", modules, "-serial", "stdio"]
+        text = []
+        err = qemu_bench(a.qemu, args, 600, {}, text)
+        if err:
+            print(f"bench-scale: {n} services: {err}")
+            ok = False
+        for name, x, v in re.findall(r"^scale (\w+) (\d+) (\d+)", "".join(text), re.M):
+            curves.setdefault(name, {})[int(x)] = int(v)
+    for n in SCALE_PLAN:
+        init = os.path.join(sdir, f"init-plan-{n}.lua")
+        plan_with(n, init)
+        arc = scale_archive(a, f"plan-{n}.arc", [("init.lua", init)])
+        r = {}
+        if measure_prompt_icount(a, r, arc, timeout=300):
+            curves.setdefault("boot_to_prompt_plan", {})[n] = r["boot_to_prompt"]
+        else:
+            ok = False
+    return ok
+
+
 def scale(a):
     """make bench-scale: tests/bench/s0_scale.c's curves, one boot with
     sigma0 in 1 GiB of RAM, 512 MiB of it the kernel's (10,000 threads
-    take 160 MiB of TCBs and kernel stacks). Prints a table per curve and
-    writes build/bench-scale.json: curve -> {x: instructions}."""
+    take 160 MiB of TCBs and kernel stacks); then scale_services'.
+    Prints a table per curve and writes build/bench-scale.json: curve ->
+    {x: figure}."""
     bdir = os.path.join(a.build, "tests", "bench")
     modules = (os.path.join(a.build, "sigma0.elf") + " sigma0," +
                os.path.join(bdir, "s0_scale.elf") + " root")
@@ -294,26 +372,35 @@ def scale(a):
     curves = {}
     for name, x, v in re.findall(r"^scale (\w+) (\d+) (\d+)", out, re.M):
         curves.setdefault(name, {})[int(x)] = int(v)
+    ok = p.returncode == 33 and "scale: done" in out
+    if not ok:
+        print(f"bench-scale: QEMU status {p.returncode}\n" + "\n".join(out.splitlines()[-15:]))
+    ok = scale_services(a, curves) and ok
     for name, points in curves.items():
-        # the unmap curves per mapping revoked; the others against their first point
-        per = name.startswith("unmap_")
-        first = next(iter(points.values()))
-        print(f"{name:24} {'instructions':>12} {'per mapping' if per else 'vs first':>12}")
+        # the unmap curves per mapping revoked, the supervisor's per
+        # service, boot_to_prompt_plan per service added; the others
+        # against their first point
+        first_x, first = next(iter(points.items()))
+        if name.startswith("unmap_"):
+            col, per = "per mapping", lambda x, v: f"{v // x:>12}"
+        elif name == "supervisor_per_s":
+            col, per = "per service", lambda x, v: f"{v // x:>12}"
+        elif name == "boot_to_prompt_plan":
+            col, per = "per added", lambda x, v: f"{(v - first) // x:>12}" if x else f"{'':>12}"
+        else:
+            col, per = "vs first", lambda x, v: f"{(v - first) * 100.0 / first:+11.1f}%"
+        print(f"{name:24} {'instructions':>12} {col:>12}")
         for x, v in points.items():
-            print(f"  {x:>22} {v:>12} " +
-                  (f"{v // x:>12}" if per else f"{(v - first) * 100.0 / first:+11.1f}%"))
+            print(f"  {x:>22} {v:>12} " + per(x, v))
     for line in out.splitlines():
         if line.startswith("  ("):
             print("   " + line.strip())
     with open(os.path.join(a.build, "bench-scale.json"), "w") as f:
         json.dump(curves, f, indent=1)
-    if p.returncode != 33 or "scale: done" not in out:
-        print(f"bench-scale: QEMU status {p.returncode}\n" + "\n".join(out.splitlines()[-15:]))
-        return 1
-    return 0
+    return 0 if ok else 1
 
 
-def measure_prompt_icount(a, results):
+def measure_prompt_icount(a, results, archive=None, timeout=60):
     """The real system under icount with -kernel; once the prompt is on
     the serial line, the line `=l4.debug.rdtsc()` is typed twice. The first
     answer minus the cost of one such line (the second answer minus the
@@ -326,7 +413,7 @@ def measure_prompt_icount(a, results):
     k32 = os.path.join(a.build, "kernel32.elf")
     mods = ",".join([os.path.join(a.build, "sigma0.elf") + " sigma0",
                      os.path.join(a.build, "lua-root.elf") + " root",
-                     os.path.join(a.build, "scripts.arc") + " scripts"])
+                     (archive or os.path.join(a.build, "scripts.arc")) + " scripts"])
     args = [a.qemu] + QEMU_BASE + ICOUNT + ["-kernel", k32, "-initrd", mods,
                                             "-serial", "stdio"]
     p = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -338,18 +425,23 @@ def measure_prompt_icount(a, results):
         nonlocal out
         end = time.time() + timeout
         while time.time() < end:
+            ended = p.poll() is not None
             chunk = p.stdout.read()
             if chunk:
                 out += chunk
             m = re.search(pat, out)
             if m:
                 return m
+            if ended:       # QEMU is gone: no prompt will come
+                break
             time.sleep(0.001)
         return None
 
     try:
-        if not until(re.escape(PROMPT), 60):
-            print("boot_to_prompt: no prompt within 60 s")
+        if not until(re.escape(PROMPT), timeout):
+            print(f"boot_to_prompt: no prompt within {timeout} s (QEMU status {p.poll()}); "
+                  "the end of what it printed:\n" +
+                  "\n".join(out.decode("utf-8", "replace").splitlines()[-15:]))
             return False
         # scripts/session.lua keeps the guest TSC of the moment before it
         # drew its first prompt in the global boot_tsc: under icount that
