@@ -106,8 +106,9 @@ local loading = nil
 
 -- Compiles a version: load, run its top level, check the definition.
 -- Accepts a definition, or a module with its definition in .service.
-local function compile(source, chunkname)
-  local fn, err = load(source, chunkname, "t")
+local function compile(source, chunkname, fn)
+  local err
+  if not fn then fn, err = load(source, chunkname, "t") end
   if not fn then return nil, err end
   local mark = {}
   loading = mark
@@ -512,14 +513,20 @@ function M.main(name, script, names_raw, config, source, source_name)
   if l4.self().task == l4.kip.root.task then require("rootgc").settle() end
   if names_raw and names_raw ~= 0 then require("names").use(l4.id(names_raw)) end
   local chunkname = "@" .. tostring(script)
+  local fn
   if not source then
     local err
     source, err = M.read_source(script)
     if not source then error(("service %s: cannot read %s: %s"):format(name, script, err), 0) end
+    -- the script as a file: loadfile takes the archive's precompiled
+    -- chunk when the file is the archive's (docs/runtime.md "Precompiled
+    -- chunks"); only if it reads the same bytes as read_source did
+    local f = loadfile(script, "t")
+    if f and M.read_source(script) == source then fn = f end
   else
     chunkname = source_name or ("=" .. name .. " (reloaded source)")
   end
-  local def, err = compile(source, chunkname)
+  local def, err = compile(source, chunkname, fn)
   if not def then error(("service %s: %s"):format(name, err), 0) end
   name = name or def.name
   local state = {}
