@@ -400,11 +400,15 @@ def c_interrupt_a_chunk_that_waits(s):
     # Ctrl-C ends a chunk waiting in the kernel, not only one running Lua:
     # a long sleep, an open receive, and a pager waiting for a fault
     # (docs/tutorial-pager.md's p:run()), each within 100 ms of guest time
+    # Each line prints a mark just before it waits: Ctrl-C goes once the
+    # chunk runs (sent after a fixed pause, on a loaded host it came while
+    # the line was still being read, and no "interrupted" followed).
     for line in ["l4.sleep(60000)", "l4.receive()",
                  "pz = require 'pager_zero'; b = l4.mem.reserve(16); "
                  "pg = pz.new{quota = 2, lo = b, hi = b + (1 << 16)}; pg:run()"]:
-        s.send(line + "\r")
-        s.settle(0.5, 2)
+        s.send("print('now ' .. 'waiting') " + line + "\r")
+        s.expect(rb"\r\nnow waiting\r?\r\n", 10)
+        s.settle(0.3, 2)
         s.send("\x03")
         m = s.expect(rb"interrupted \((\d+) ms after Ctrl-C\)", 5)
         assert int(m.group(1)) <= 100, f"{line}: stopped {int(m.group(1))} ms after Ctrl-C"
