@@ -219,6 +219,9 @@ static int t_bind(lua_State *L)
     u16_t port = lwipb_checkport(L, 3);
     if (!c->pcb || c->listening || c->connected || c->connecting)
         return lwipb_fail(L, ERR_ISCONN);
+    /* as LuaSocket's socket.bind and most servers do: a listener that
+     * comes back binds its port again at once (lwipopts.h SO_REUSE) */
+    ip_set_option(c->pcb, SOF_REUSEADDR);
     err_t e = tcp_bind(c->pcb, &a, port);
     if (e != ERR_OK)
         return lwipb_fail(L, e);

@@ -90,18 +90,27 @@ local function sysinfo_provider()
   }
 end
 
--- The task's body: serves the dashboard on `port` for ever.
+-- The task's body: serves the dashboard on `port` for ever, listening
+-- again when the network service went away and came back (`kill net`).
 function M.main(port)
   local srv = httpd.new(function() end)
   srv.handler = M.app(sysinfo_provider(), srv)
-  -- while the network service restarts it answers "closed": wait for it
-  local ok, err = srv:listen("*", port or 80)
-  while not ok and tostring(err):match("closed$") do
+  while true do
+    -- while the network service restarts it answers "closed": wait for
+    -- it; the listener of a server killed just before holds the port
+    -- until the service's sweep (a second) closes the dead task's sockets
+    local ok, err = srv:listen("*", port or 80)
+    local until_ms = l4.clock() // 1000 + 5000
+    while not ok and (tostring(err):match("closed$")
+                      or (tostring(err):match("address already in use$")
+                          and l4.clock() // 1000 < until_ms)) do
+      l4.sleep(200)
+      ok, err = srv:listen("*", port or 80)
+    end
+    assert(ok, err)
+    srv:run()
     l4.sleep(200)
-    ok, err = srv:listen("*", port or 80)
   end
-  assert(ok, err)
-  srv:run()
 end
 
 return M

@@ -6,7 +6,7 @@
 --
 --   local srv = httpd.new(function(req) return 200, {["Content-Type"] = "text/plain"}, "hi" end)
 --   assert(srv:listen("*", 80))
---   srv:run()                   -- or srv:step(seconds) from a loop of one's own
+--   srv:run()                   -- until the network goes; or srv:step(seconds) in a loop
 --
 -- A request is {method, path, query = {k = v}, headers = {lowercase = v},
 -- body, peer}; the handler returns status, headers, body (a string).
@@ -215,13 +215,15 @@ function Server:write(c)
 end
 
 -- One round: waits up to `wait` s for sockets to be ready, serves them,
--- and closes the connections that idled too long.
+-- and closes the connections that idled too long. -> true; nil, why when
+-- select fails (the network service went away, and every socket with it)
 function Server:step(wait)
   local recvt, sendt = {self.sock}, {}
   for s, c in pairs(self.conns) do
     if c.out then sendt[#sendt + 1] = s else recvt[#recvt + 1] = s end
   end
-  local readable, writable = socket.select(recvt, sendt, wait)
+  local readable, writable, err = socket.select(recvt, sendt, wait)
+  if err and err ~= "timeout" and #readable == 0 and #writable == 0 then return nil, err end
   for _, s in ipairs(writable or {}) do
     local c = self.conns[s]
     if c and c.out then self:write(c) end
@@ -241,11 +243,26 @@ function Server:step(wait)
       self:close_conn(c)
     end
   end
+  return true
 end
 
--- Serves for ever.
+-- Closes every connection and the listener.
+function Server:shutdown()
+  for _, c in pairs(self.conns) do self:close_conn(c) end
+  if self.sock then self.sock:close() end
+  self.sock = nil
+end
+
+-- Serves until select fails -> nil, why, every socket closed (listen
+-- again to serve on).
 function Server:run()
-  while true do self:step(1) end
+  while true do
+    local ok, err = self:step(1)
+    if not ok then
+      self:shutdown()
+      return nil, err
+    end
+  end
 end
 
 return M

@@ -238,7 +238,8 @@ do
     --     dashboard on port 80 (dashboard_task.lua: a task of its own that
     --     holds no right of the root; it asks sysinfo). Not named: they
     --     answer no request (each waits in its socket), so `services`
-    --     shows them from the supervisor, without asking them.
+    --     shows them (with their ids) from the supervisor, without asking
+    --     them, and `kill telnet` / `kill httpd` find them there.
     table.insert(s, {name = "telnet", script = "tcp_console.lua", args = {"listen", 23, 8},
                      thread = true, ping = false, restart = "always", prio = 120,
                      memcap = 4 << 20, register = false})

@@ -16,7 +16,11 @@
 -- to the listener's); a request that names another task's socket, or one
 -- that does not exist, is refused ("no such socket"). Once a second the
 -- loop checks that the owners still exist (l4.nearest, as names.lua
--- does): the sockets of a task that died are closed. Limits: PER_TASK
+-- does): the sockets of a task that died are closed. A task is known by
+-- the threads that used its sockets (a service sees no other sign of a
+-- task's life): its sockets go when none of them exists any more, not
+-- when the one that opened the first ends (the root's TCP REPL listener,
+-- killed, took every session's connection with it). Limits: PER_TASK
 -- sockets a task, SOCKETS in all.
 -- Arguments: the driver's name ("net0").
 local l4 = require "l4"
@@ -83,7 +87,7 @@ end
 -- Sockets -------------------------------------------------------------------
 
 local socks = {}                -- handle -> {h, kind = "tcp" | "udp", s, task, owner}
-local by_task = {}              -- task number -> {count, owner id}
+local by_task = {}              -- task number -> {count, users = {[raw id] = id}}
 local nsocks = 0
 -- Handles start at a value of this boot and incarnation (the clock), so a
 -- handle of a service that died is not one of its successor's.
@@ -107,9 +111,10 @@ local function new_socket(from, kind, s)
     return nil, ("too many sockets (%d a task, %d in all)"):format(PER_TASK, SOCKETS)
   end
   if not t then
-    t = {count = 0, owner = from}
+    t = {count = 0, users = {}}
     by_task[from.task] = t
   end
+  t.users[from.raw] = from
   local h = next_handle
   next_handle = next_handle + 1
   socks[h] = {h = h, kind = kind, s = s, task = from.task}
@@ -138,6 +143,7 @@ local function mine(from, h, kind)
     refused(from, ("socket %d is %s, not %s"):format(h, k.kind, kind), P.E_INVAL)
     return nil
   end
+  by_task[k.task].users[from.raw] = from       -- a thread of the owner
   return k
 end
 
@@ -434,19 +440,25 @@ handlers[P.GIVE] = function(from, h, raw)
     old.count = old.count - 1
     if old.count == 0 then by_task[k.task] = nil end
     if not t then
-      t = {count = 0, owner = to}
+      t = {count = 0, users = {}}
       by_task[to.task] = t
     end
     t.count = t.count + 1
+    t.users[to.raw] = to
     k.task = to.task
   end
   l4.reply(from, 0)
 end
 
--- The owners that died: their sockets closed, their requests dropped.
+-- The owners that died: their sockets closed, their requests dropped. A
+-- thread that ended is forgotten; a task none of whose known threads
+-- exists has died.
 local function sweep()
   for task, t in pairs(by_task) do
-    if not l4.nearest(t.owner) then
+    for raw, id in pairs(t.users) do
+      if not l4.nearest(id) then t.users[raw] = nil end
+    end
+    if next(t.users) == nil then
       for h, k in pairs(socks) do
         if k.task == task then
           close_socket(k)

@@ -758,7 +758,9 @@ function M.list()
   end
   for name, s in pairs(sup) do
     if not seen[name] then
-      entries[#entries + 1] = {name = name, state = s.state, restarts = s.restarts,
+      -- a plain entry that answers no request (telnet, httpd): its id
+      -- from the supervisor, which started it
+      entries[#entries + 1] = {name = name, id = s.id, state = s.state, restarts = s.restarts,
                                reason = s.reason, script = s.script, kind = s.kind}
     end
   end

@@ -86,8 +86,11 @@ local function pump(fd, server_raw, agent_raw)
   local srv, agent = l4.id(server_raw), l4.id(agent_raw)
   local st = {}
   while true do
-    local r = socket.select({sock}, nil)
-    if r and #r > 0 then
+    local r, _, err = socket.select({sock}, nil)
+    -- no timeout: a failure means the connection is gone (the network
+    -- service went away, and its sockets with it)
+    if #r == 0 and err then break end
+    if #r > 0 then
       sock:settimeout(0)
       local data, err, partial = sock:receive(4096)
       data = data or partial
@@ -103,21 +106,36 @@ local function pump(fd, server_raw, agent_raw)
   sock:close()
 end
 
--- The listener: accepts, starts a session's threads, starts a session's
--- REPL again when it failed, and ends the threads of sessions that are
--- over (a pump whose line closed ends them itself; an agent that ended,
--- `os.exit` at its REPL, has its line closed here within 0.2 s).
-local function listen(port, max)
-  port, max = port or 23, max or 8
-  -- the network service restarting answers "closed": wait for it (this
-  -- thread is supervised; waiting for the network is all it can do)
+-- The listening socket on port, once the network service answers (one
+-- restarting answers "closed": this thread is supervised, and waiting for
+-- the network is all it can do). Its handle is kept in the root's store.
+local function open(port, key)
   local lsock, err = socket.bind("*", port)
   while not lsock and err == "closed" do
     l4.sleep(200)
     lsock, err = socket.bind("*", port)
   end
   assert(lsock, err)
+  l4.sys.store_put(key, tostring(lsock:getfd()))
   lsock:settimeout(0.2)         -- a failed session's REPL is started again within this
+  return lsock
+end
+
+-- The listener: accepts, starts a session's threads, starts a session's
+-- REPL again when it failed, and ends the threads of sessions that are
+-- over (a pump whose line closed ends them itself; an agent that ended,
+-- `os.exit` at its REPL, has its line closed here within 0.2 s).
+local function listen(port, max)
+  port, max = port or 23, max or 8
+  -- The listening socket is the root task's, which never dies: a listener
+  -- killed (`kill telnet`) leaves it open in the network service while a
+  -- session's threads use the root's sockets (net.lua). Its handle is in
+  -- the root's store; the next listener closes it first (a restarted
+  -- network service knows it no more: "closed", nothing to do).
+  local key = ("telnet/%d"):format(port)
+  local old = math.tointeger(tonumber((l4.sys.store_get(key))))
+  if old then socket.adopt(old):close() end
+  local lsock = open(port, key)
   -- nothing printed: the console is a person's (and doctest's), and
   -- `services` shows the listener running
   local sessions = {}
@@ -132,7 +150,14 @@ local function listen(port, max)
                             prio = 100, memcap = 64 << 20}
   end
   while true do
-    local c = lsock:accept()
+    local c, err = lsock:accept()
+    if not c and (err == "closed" or tostring(err):match("^no such socket")) then
+      -- the network service went away (`kill net`), its sockets with it:
+      -- listen again on its successor (the sessions' pumps end theirs)
+      lsock:close()
+      l4.sleep(200)
+      lsock = open(port, key)
+    end
     for i = #sessions, 1, -1 do
       local s = sessions[i]
       -- a session's REPL that failed (a fault typed at it) or was killed,

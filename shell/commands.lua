@@ -228,7 +228,7 @@ command("reload", "reload <service> [script]",
 -- A Lua thread of this task a person named: a name the name service
 -- gives to a thread of this task (the supervisor, sched, pager), a console
 -- part the console guardian keeps (repl.serial, push; scripts/consoles.lua),
--- or its id.
+-- a plain thread of the supervisor's plan (telnet), or its id.
 function Commands:find_thread(what)
   local l4 = self:l4()
   local thread, self_ = field(l4, "thread"), field(l4, "self")
@@ -240,6 +240,13 @@ function Commands:find_thread(what)
   if not id then          -- a console part that is no service (scripts/consoles.lua)
     local has, consoles = pcall(req, "consoles")
     id = has and type(consoles) == "table" and consoles.find and consoles.find(tostring(what))
+  end
+  if not id then          -- a thread the supervisor started and did not name (telnet)
+    local has, sup = pcall(req, "supervisor")
+    local list = has and type(sup) == "table" and type(sup.status) == "function" and sup.status()
+    for _, e in ipairs(type(list) == "table" and list or {}) do
+      if type(e) == "table" and e.name == what then id = e.id end
+    end
   end
   if not id then
     local got, threads = pcall(self.sys, self, "sys", "threads")

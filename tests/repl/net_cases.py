@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 
 import cases
 import push_cases
@@ -159,11 +160,15 @@ def c_push_over_tcp(s):
     env = dict(os.environ, REPL_PORT=str(port(s, "REPL_PORT")))
     with tempfile.TemporaryDirectory() as d:
         path = os.path.join(d, "echo.lua")
-        with open(path, "w") as f:
-            f.write(push_cases.changed_echo(51, "over tcp"))
-        p = subprocess.run([TOOL, "push", path, "--tcp"], capture_output=True, text=True,
-                           timeout=60, env=env)
-        assert p.returncode == 0 and "echo: version 51" in p.stdout, (p.returncode, p.stdout, p.stderr)
+        # --tcp before or after FILE, with or without an address
+        for v, argv in ((50, ["push", "--tcp", path]),
+                        (49, ["push", "--tcp", f"127.0.0.1:{env['REPL_PORT']}", path]),
+                        (51, ["push", path, "--tcp"])):
+            with open(path, "w") as f:
+                f.write(push_cases.changed_echo(v, "over tcp"))
+            p = subprocess.run([TOOL] + argv, capture_output=True, text=True, timeout=60, env=env)
+            assert p.returncode == 0 and f"echo: version {v}" in p.stdout, \
+                (argv, p.returncode, p.stdout, p.stderr)
     cases.run(s, "select(2, service.call('echo', 1, 'hi'))", r'"over tcp"\t"hi"', timeout=20)
     # the same checked transfer: a wrong checksum changes nothing
     data = push_cases.changed_echo(52, "broken").encode()
@@ -228,6 +233,86 @@ def c_dashboard_in_a_browser(s):
     cases.prompt(s)
 
 
+def http_get(s, path="/api/state", timeout=5):
+    """GET path from the guest's HTTP port -> (status, body)."""
+    url = f"http://127.0.0.1:{port(s, 'HTTP_PORT')}{path}"
+    with urllib.request.urlopen(url, timeout=timeout) as r:
+        return r.status, r.read()
+
+
+def back_within(s, what, limit):
+    """Seconds until a new TCP console session answers and an HTTP GET of
+    the state answers 200, tried again and again up to limit s."""
+    t0 = time.monotonic()
+    repl = http = False
+    last = None
+    while not (repl and http):
+        assert time.monotonic() - t0 < limit, \
+            f"after kill {what}: REPL over TCP {'back' if repl else 'not back'}, " \
+            f"HTTP {'back' if http else 'not back'} within {limit} s (last: {last})"
+        if not repl:
+            r = None
+            try:
+                # a connection made while the listener or the stack
+                # restarts may wait unanswered: a client tries again
+                r = Raw(s, timeout=5)
+                r.expect(TCP_PROMPT, 5)
+                r.run("=6 * 7", "42", 5)
+                repl = True
+            except (OSError, term.Timeout) as e:
+                last = e
+            finally:
+                if r:
+                    r.close()
+        if not http:
+            try:
+                status, body = http_get(s)
+                http = status == 200 and b'"tasks"' in body
+                last = last if http else f"HTTP {status}"
+            except OSError as e:
+                last = e
+        if not (repl and http):
+            time.sleep(0.2)
+    return time.monotonic() - t0
+
+
+def c_network_parts_killed_come_back(s):
+    # kill net (the stack), telnet (the TCP REPL's listener) and httpd (the
+    # dashboard) at the serial REPL, each while the other two serve: the
+    # supervisor starts it again and a new TCP console session and an HTTP
+    # GET work within seconds; a session open across `kill telnet` goes on
+    start = len(s.out)
+    assert back_within(s, "nothing", 30) >= 0
+    kept = Raw(s)
+    kept.expect(TCP_PROMPT, 30)
+    cases.run(s, "services", r"telnet +- +- +- +\d+ +2\.[0-9a-f]+\.[0-9a-f]+ +running")
+    cases.run(s, "services", r"httpd +- +- +- +\d+ +[0-9a-f]+\.[0-9a-f]+\.[0-9a-f]+ +running")
+    times = []
+    for what, said in (("telnet", r"killed thread 2\.[0-9a-f.]+ \(telnet\)"),
+                       ("httpd", r"killed task \d+ \(httpd\): \d+ pages back"),
+                       ("net", r"killed task \d+ \(net\): \d+ pages back")):
+        status, _ = http_get(s)             # a connection of the old server (TIME_WAIT)
+        assert status == 200
+        cases.run(s, f"kill {what}", said)
+        times.append(f"{what} {back_within(s, what, 20):.1f} s")
+        if what == "telnet":
+            kept.run("=1 + 2", "3")         # the listener's sessions are not its
+    # the session's connection went with the stack (its pump ended the
+    # session; it spun at priority 200 before and starved the root's
+    # threads): the new stack knows it not and resets it at its next byte
+    try:
+        kept.send("=1\r")
+        kept.expect(r"never", 10)
+        assert False, "the session outlived its connection"
+    except (ConnectionError, term.Timeout) as e:
+        assert isinstance(e, ConnectionError) or "closed" in str(e), e
+    kept.close()
+    cases.run(s, "=select(2, require('service').call('echo', 1, 'still'))", r'[^\r\n]*"still"')
+    assert b"did not answer" not in s.out[start:], "a part of the system hung meanwhile"
+    print(f"  killed, then a TCP REPL session and an HTTP GET again: {', '.join(times)}",
+          flush=True)
+
+
 CASES = [c_tcp_repl_with_a_raw_socket, c_tcp_sessions_end_with_their_connection,
          c_tcp_console_tool_on_a_pty, c_push_over_tcp, c_watch_over_tcp_edit_to_running,
-         c_dashboard_in_a_browser]
+         c_dashboard_in_a_browser, c_network_parts_killed_come_back]

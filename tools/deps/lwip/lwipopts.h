@@ -53,6 +53,11 @@
 #define TCP_LISTEN_BACKLOG          1
 #define LWIP_TCP_KEEPALIVE          1
 #define TCP_QUEUE_OOSEQ             1
+/* SOF_REUSEADDR, which the service sets on every TCP bind (bindings/
+ * lwip_sock.c): a server started again binds its port while connections
+ * of the one before still wait in TIME_WAIT or run on (tcp_listen still
+ * refuses a second listener on the same port). */
+#define SO_REUSE                    1
 
 #define LWIP_NETIF_TX_SINGLE_PBUF   1
 #define LWIP_NETIF_STATUS_CALLBACK  0
