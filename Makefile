@@ -302,6 +302,16 @@ bench-scale: $(BUILD)/kernel-test32.elf $(BUILD)/sigma0.elf $(SCALE_ELF) $(BUILD
 		$(BUILD)/kernel32.elf $(ARC_TOOLS) $(BUILD)/deps.mk
 	$(Q)$(PYTHON) tests/bench/run.py --build $(BUILD) --qemu $(QEMU) --cache $(CACHE) --scale
 
+# ---- make netstorm: the network's bad-input campaign, long ----
+# (docs/network.md "Bad input"): the whole system under `make run` with
+# its card on a hub shared with QEMU's restricted user network and a
+# frame injector on 127.0.0.1; rounds of every phase for NETSTORM_SECONDS.
+# make test runs one short round (stage netstorm).
+NETSTORM_SECONDS ?= 600
+.PHONY: netstorm
+netstorm: all
+	$(Q)$(PYTHON) tests/net/storm.py --build $(BUILD) --long $(NETSTORM_SECONDS)
+
 # ---- make soak: weeks of use in minutes (docs/reliability.md "Soak") ----
 # The real system's scripts (scripts/init.lua packed as system-init.lua)
 # with tests/soak/'s .lua files over them, at the archive's root (not a

@@ -361,17 +361,19 @@ static void proto(lua_State *L, const char *name, const struct stats_proto *p)
 {
     lua_createtable(L, 0, 8);
 #define F(x) lua_pushinteger(L, p->x); lua_setfield(L, -2, #x)
-    F(xmit); F(recv); F(drop); F(chkerr); F(lenerr); F(memerr); F(proterr); F(err);
+    F(xmit); F(recv); F(drop); F(chkerr); F(lenerr); F(memerr); F(rterr); F(proterr);
+    F(opterr); F(err);
 #undef F
     lua_setfield(L, -2, name);
 }
 
 static int l_stats(lua_State *L)
 {
-    lua_createtable(L, 0, 6);
+    lua_createtable(L, 0, 8);
     proto(L, "link", &lwip_stats.link);
     proto(L, "etharp", &lwip_stats.etharp);
     proto(L, "ip", &lwip_stats.ip);
+    proto(L, "ip_frag", &lwip_stats.ip_frag);
     proto(L, "icmp", &lwip_stats.icmp);
     proto(L, "udp", &lwip_stats.udp);
     proto(L, "tcp", &lwip_stats.tcp);

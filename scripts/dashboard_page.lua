@@ -33,7 +33,8 @@ pre { background: #111; color: #ddd; padding: .5em; max-height: 18em; overflow: 
 <h2>Interrupts</h2>
 <table id="irqs"><thead><tr><th>line</th><th>owner</th><th>task</th><th>count</th></tr></thead>
 <tbody></tbody></table>
-<h2>HTTP server</h2><table id="httpd"><tbody></tbody></table></div>
+<h2>HTTP server</h2><table id="httpd"><tbody></tbody></table>
+<h2>Network</h2><table id="net"><tbody></tbody></table></div>
 </div>
 <h2>Console</h2><pre id="conlog"></pre>
 <h2>Kernel log</h2><pre id="klog"></pre>
@@ -86,6 +87,7 @@ function show(s) {
   fill("irqs", s.irqs, (tr, q) => {
     cell(tr, q.line, "n"); cell(tr, q.owner); cell(tr, q.task); cell(tr, q.count, "n"); });
   pairs("httpd", s.httpd);
+  pairs("net", s.net);
   for (const id of ["klog", "conlog"]) {
     const pre = document.getElementById(id), end = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
     pre.textContent = s[id] || "";

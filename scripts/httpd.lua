@@ -64,7 +64,7 @@ Server.__index = Server
 -- httpd.new(handler) -> a server (not listening yet).
 function M.new(handler)
   return setmetatable({handler = handler, conns = {}, nconns = 0,
-                       stats = {connections = 0, requests = 0, errors = 0,
+                       stats = {connections = 0, open = 0, requests = 0, errors = 0,
                                 bad_request = 0, too_large = 0, timed_out = 0,
                                 refused = 0, unsupported = 0}}, Server)
 end
@@ -88,6 +88,7 @@ function Server:close_conn(c)
   if self.conns[c.sock] then
     self.conns[c.sock] = nil
     self.nconns = self.nconns - 1
+    self.stats.open = self.nconns
   end
   c.sock:close()
 end
@@ -190,6 +191,7 @@ function Server:accept()
     self.stats.connections = self.stats.connections + 1
     self.conns[s] = c
     self.nconns = self.nconns + 1
+    self.stats.open = self.nconns
     if self.nconns > M.CONNS then
       self:refuse(c, "refused", 503, "too many connections")
     end

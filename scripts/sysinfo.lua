@@ -8,7 +8,8 @@
 --   SNAPSHOT -> the system now (service.encode of a table): uptime,
 --     tasks (pages, heap, cap), threads (state, priority, CPU ms),
 --     services (version, requests, errors, restarts, state), memory, the
---     interrupt lines with their counts, the kernel log's tail and the
+--     interrupt lines with their counts, the network's counters (lwIP's,
+--     the network service's, the driver's), the kernel log's tail and the
 --     COM1 console's tail (its server keeps what it showed: TAIL)
 --   RELOAD_SERVICE name -> the new generation and version
 --     (service.reload_file), or an error; said on the console either way
@@ -72,6 +73,40 @@ local function services(from)
   return out
 end
 
+-- The network's counters, flat ("ip.chkerr" = n): lwIP's per protocol
+-- (what it received, sent and rejected, and why), the network service's
+-- own (net.lua: requests, refusals, sockets of dead tasks closed, frames
+-- the driver did not take) and the driver's (net0: frames received, sent,
+-- dropped). Counters still 0 are left out; empty when the machine has no
+-- network. Each asked with a timeout: a network service that hangs holds
+-- no snapshot.
+local function network()
+  local names, out = require("names"), {}
+  local net = names.lookup("net")
+  if net then
+    local P = require "net_proto"
+    local from, label, text = l4.call(net, {timeout = 200}, P.STATS)
+    local s = from and label == 0 and type(text) == "string" and require("service").decode(text)
+    for k, v in pairs(type(s) == "table" and s or {}) do
+      if type(v) == "table" then
+        for f, n in pairs(v) do if math.type(n) == "integer" and n ~= 0 then out[k .. "." .. f] = n end end
+      elseif math.type(v) == "integer" and v ~= 0 then
+        out["net." .. k] = v
+      end
+    end
+  end
+  local drv = names.lookup("net0")
+  if drv then
+    local from, label, rx, tx, rx_drop, tx_drop = l4.call(drv, {timeout = 200}, require("nic").STATS)
+    if from and label == 0 then
+      for k, n in pairs{rx = rx, tx = tx, rx_drop = rx_drop, tx_drop = tx_drop} do
+        if math.type(n) == "integer" and n ~= 0 then out["net0." .. k] = n end
+      end
+    end
+  end
+  return out
+end
+
 -- The COM1 console's last bytes (its server's TAIL), or "".
 local function console_tail()
   local console = require "console"
@@ -114,6 +149,7 @@ function M.snapshot(state, from)
               ["reserved for heaps KiB"] = s.reserved * 4, ["tasks running"] = s.tasks,
               ["kernel heap KiB"] = kib(kused), ["kernel heap max KiB"] = kib(klimit),
               ["root heap KiB"] = kib(mapped)},
+    net = network(),
     klog = klog:sub(-M.LOG_TAIL), conlog = console_tail(),
     lua_enabled = state and state.lua or false,
   }

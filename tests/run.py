@@ -637,6 +637,9 @@ def main():
         "net": lambda: run_net(res, a.qemu, build),
         "crash": lambda: run_crash_disk(res, build, int(os.environ.get("CRASH_DISK_RUNS",
                                                                          CRASH_DISK_RUNS))),
+        "netstorm": lambda: run_command_suite(res, "netstorm", [sys.executable, "tests/net/storm.py",
+                                                                "--build", build], 420,
+                                              r"^netstorm: \d+ passed, 0 failed$"),
         "docs": lambda: run_docs(res, build),
         "soak": lambda: run_soak(res, a.qemu, build),
         "faultinject": lambda: run_faultinject(res, a.qemu, build),
@@ -651,7 +654,8 @@ def main():
 
 
 STAGES = ["host", "cache", "lua-host", "net-host", "storage", "shell", "scripts_make", "guest", "user",
-          "lua", "iso", "bench", "repl", "disk", "crash", "net", "docs", "soak", "faultinject", "safeboot"]
+          "lua", "iso", "bench", "repl", "disk", "crash", "net", "netstorm", "docs", "soak",
+          "faultinject", "safeboot"]
 
 
 def run_lua_host(res, lua, build):
