@@ -389,7 +389,8 @@ local function save(state)
   local out = {}
   for _, s in ipairs(state.list) do
     out[s.name] = {restarts = s.restarts, history = s.history, reason = s.reason,
-                   gen = s.gen, good_gen = s.good_gen, sources = s.sources}
+                   gen = s.gen, good_gen = s.good_gen, sources = s.sources,
+                   id = s.id and s.id.raw or nil}
   end
   local ok, why = l4.sys.store_put(state.key, require("service").encode(out))
   if not ok then log("cannot keep what it knows in the store: %s", tostring(why)) end
@@ -496,7 +497,11 @@ M.service = {
       -- plan.ready ms, default 3000), so later ones can look it up; one
       -- that already runs (the plan's id, or the name's holder when the
       -- guard starts a supervisor again) is taken over as it is
-      local id = adopt(s, s.adopt_id)
+      -- (an entry the name service does not know, telnet or httpd, is
+      -- found by the id the last supervisor kept: without it a second
+      -- listener was started beside the first, failed on its port and was
+      -- given up, and the first ran on unsupervised)
+      local id = adopt(s, s.adopt_id or (type(k) == "table" and math.tointeger(k.id)) or nil)
       local wait = false
       if not id then
         local src = s.sources[s.good_gen] or {}          -- its last good version
