@@ -420,8 +420,14 @@ class Storm:
         opened = len(conns)
         for c in conns:
             c.close()
-        time.sleep(3)
-        h = self.state_retry().get("httpd", {})
+        # the last ones QEMU's forward connected end as it passes the close
+        # on, or at the server's 10 s silence limit
+        until = time.monotonic() + 15
+        while True:
+            time.sleep(1)
+            h = self.state_retry().get("httpd", {})
+            if (h.get("open") or 0) <= 1 or time.monotonic() > until:
+                break
         d = {k: (h.get(k) or 0) - (h0.get(k) or 0) for k in ("connections", "refused", "timed_out")}
         self.figure(f"idle: {opened} of {n} connections to HTTP opened and held silent for "
                     f"{time.monotonic() - t0:.0f} s; the guest took {d['connections']} of them "
