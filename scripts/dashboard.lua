@@ -6,7 +6,8 @@
 --
 --   GET  /             the page (dashboard_page.lua): it polls /api/state
 --   GET  /api/state    the system now, as JSON (sysinfo.snapshot), with
---                      this server's own counts under "httpd"
+--                      this server's own counts under "httpd"; with
+--                      ?conns=1 its open connections too ("httpd_conns")
 --   POST /api/reload   body or query name=<service>: reload it from its
 --                      script -> {"ok":true,"version":...} or 4xx/5xx
 --   POST /api/lua      body: one line of Lua, run in the root -> {"ok",
@@ -41,6 +42,7 @@ function M.app(provider, server)
       local st, why = provider.snapshot()
       if not st then return reply(502, {error = tostring(why)}) end
       st.httpd = server and server.stats or nil
+      if server and req.query.conns then st.httpd_conns = server:connections() end
       return 200, JSON, json.encode(st)
     elseif path == "/api/reload" then
       if method ~= "POST" then return reply(405, {error = "POST only"}) end

@@ -248,6 +248,19 @@ function Server:step(wait)
   return true
 end
 
+-- The open connections, oldest first -> {{peer = "a.b.c.d:port", age = s
+-- since it came, silent = s since its last byte, sending = a response is
+-- queued}, ...}: what the limits above act on, for a person or a test to
+-- see that none outstays them.
+function Server:connections()
+  local t, out = now(), {}
+  for _, c in pairs(self.conns) do
+    out[#out + 1] = {peer = c.peer, age = t - c.born, silent = t - c.seen, sending = c.out ~= nil}
+  end
+  table.sort(out, function(a, b) return a.age > b.age end)
+  return out
+end
+
 -- Closes every connection and the listener.
 function Server:shutdown()
   for _, c in pairs(self.conns) do self:close_conn(c) end

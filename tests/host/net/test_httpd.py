@@ -183,6 +183,21 @@ def a_slow_client_holds_no_one_and_is_closed():
 
 
 @case
+def open_connections_are_listed_on_request():
+    quiet = socket.create_connection(("127.0.0.1", srv.port), timeout=5)
+    port = quiet.getsockname()[1]
+    time.sleep(0.3)
+    st, _, body = srv.get("/api/state?conns=1")
+    conns = json.loads(body).get("httpd_conns", [])
+    mine = [c for c in conns if c["peer"].endswith(f":{port}")]
+    quiet.close()
+    expect(st == 200 and len(mine) == 1, f"{st} {conns}")
+    c = mine[0]
+    expect(c["age"] >= 0.2 and c["silent"] >= 0.2 and c["sending"] is False, c)
+    expect("httpd_conns" not in json.loads(srv.get("/api/state")[2]), "listed unasked")
+
+
+@case
 def connections_beyond_the_limit_get_503():
     idle = [socket.create_connection(("127.0.0.1", srv.port)) for _ in range(8)]
     time.sleep(0.2)
