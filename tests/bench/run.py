@@ -20,9 +20,11 @@ Boots:
   net-bench.arc             the same with tests/bench/net/, a virtio-net card
                             on QEMU's user network and a forward the runner
                             connects to (tcp_rtt_host_guest,
-                            tcp_stream_mib_in, tcp_stream_mib_out: CPU time
-                            sampled by the kernel's 1 ms ticks, under
-                            icount with sleep=on; tests/bench/net/init.lua)
+                            tcp_stream_mib_in, tcp_stream_mib_out,
+                            http_requests: CPU time sampled by the
+                            kernel's 1 ms ticks, under icount with
+                            sleep=on; tests/bench/net/init.lua, driven by
+                            tests/bench/net/drive.py)
   boot_to_prompt            the real system (kernel.elf, sigma0, lua-root,
                             scripts.arc) with -kernel under icount: the
                             guest TSC (instructions since QEMU's reset,
@@ -36,7 +38,11 @@ Boots:
                             tests/bench/linux/linux_init.c as /init, its
                             virtio modules in the initramfs and a raw
                             24 MiB disk on virtio-blk-pci; and Debian's
-                            lua5.4 (fetch_lua.sh) with lua_pipe.lua
+                            lua5.4 (fetch_lua.sh) with lua_pipe.lua;
+  linux-net                 the same kernel with its virtio_net module and
+                            tests/bench/net/linux_net.c as /init, booted
+                            and driven as net-bench.arc (the linux_tcp_*
+                            and linux_http_requests rows)
 
 --short (tests/run.py) runs the L4ua boots and boot_to_prompt only (the
 same programs, about 30 s) and checks that every L4ua name came out;
@@ -53,6 +59,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -81,10 +88,12 @@ L4UA_NAMES = ["ipc_rtt_c_same_task", "ipc_rtt_c_cross_task", "ipc_rtt_c_cross_ta
               "service_requests_per_client_1", "service_requests_per_client_4",
               "service_requests_per_client_16", "service_requests_per_client_64",
               "reload_to_first_reply", "reload_pause_p99"]
-NET_NAMES = ["tcp_rtt_host_guest", "tcp_stream_mib_in", "tcp_stream_mib_out"]
+NET_NAMES = ["tcp_rtt_host_guest", "tcp_stream_mib_in", "tcp_stream_mib_out", "http_requests"]
 BOOT_NAMES = ["boot_to_prompt", "boot_to_prompt_ms"]
 LINUX_NAMES = ["linux_pipe_rtt", "linux_futex_rtt", "linux_getpid", "linux_blk_read_4k",
-               "linux_blk_write_4k", "linux_blk_seq_read_mib", "lua_pipe_rtt_linux"]
+               "linux_blk_write_4k", "linux_blk_seq_read_mib", "lua_pipe_rtt_linux",
+               "linux_tcp_rtt_host_guest", "linux_tcp_stream_mib_in", "linux_tcp_stream_mib_out",
+               "linux_http_requests"]
 
 
 RESCUE = b"rescue: this is the rescue plan"     # lua-root's init.lua failed (scripts/rescue.lua)
@@ -198,83 +207,60 @@ def l4ua_boots(a, results):
     return ok
 
 
+def net_boot(a, name, args, results, show):
+    """A network boot (L4ua's or Linux's) driven from here through QEMU's
+    forwards of the guest's ports 23 and 80 (tests/bench/net/drive.py).
+    args: QEMU's, without the network; show: the prefix of the lines of
+    the guest's output to print."""
+    sys.path.insert(0, os.path.join(ROOT, "tests", "bench", "net"))
+    import drive
+    ports = []
+    for _ in range(2):
+        probe = socket.socket()
+        probe.bind(("127.0.0.1", 0))
+        ports.append(probe.getsockname()[1])
+        probe.close()
+    args = args + ["-netdev", f"user,id=net0,hostfwd=tcp:127.0.0.1:{ports[0]}-:23,"
+                   f"hostfwd=tcp:127.0.0.1:{ports[1]}-:80",
+                   "-device", "virtio-net-pci,netdev=net0,addr=5"]
+    rtt, stream, nhttp = (200, 1 << 20, 100) if a.short else (2000, 8 << 20, 1000)
+    print(f"  {name}", flush=True)
+    p = subprocess.Popen([a.qemu] + args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT)
+    out = []
+    reader = threading.Thread(target=lambda: out.append(p.stdout.read()), daemon=True)
+    reader.start()
+    err = drive.drive(ports[0], ports[1], rtt, stream, nhttp)
+    try:
+        p.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        err = err or "QEMU did not end after END"
+        p.kill()
+        p.wait()
+    reader.join(10)
+    text = (out[0] if out else b"").decode("utf-8", "replace")
+    for n, value in re.findall(r"^bench (\w+) (\d+)", text, re.M):
+        results[n] = int(value)
+    for line in text.splitlines():
+        if line.startswith(show):
+            print("   " + line.strip())
+    if err or p.returncode != 33:
+        print(f"{name}: {err or 'QEMU status %s' % p.returncode}\n" +
+              "\n".join(text.splitlines()[-15:]))
+        return False
+    return True
+
+
 def net_bench(a, results):
-    """The network boot (tests/bench/net/init.lua): this side connects to
-    the guest's port 23 through QEMU's forward and drives it."""
+    """The network boot (tests/bench/net/init.lua)."""
     bdir = os.path.join(a.build, "tests", "bench")
     modules = (os.path.join(a.build, "sigma0.elf") + " sigma0," +
                os.path.join(a.build, "lua-root.elf") + " root," +
                os.path.join(bdir, "net-bench.arc") + " scripts")
-    probe = socket.socket()
-    probe.bind(("127.0.0.1", 0))
-    port = probe.getsockname()[1]
-    probe.close()
-    icount = ["-icount", "shift=0,align=off,sleep=on", "-rtc", "base=2026-01-01T00:00:00,clock=vm"]
-    args = QEMU_BASE + icount + [
+    args = QEMU_BASE + ICOUNT_IO + [
         "-kernel", os.path.join(a.build, "kernel-test32.elf"), "-initrd", modules,
-        "-serial", "stdio", "-netdev", f"user,id=net0,hostfwd=tcp:127.0.0.1:{port}-:23",
-        "-device", "virtio-net-pci,netdev=net0,addr=5"]
-    rtt, stream = (200, 1 << 20) if a.short else (2000, 8 << 20)
-    print("  net-bench.arc", flush=True)
-    p = subprocess.Popen([a.qemu] + args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                         stderr=subprocess.STDOUT)
-    err = None
-    try:
-        c = None
-        deadline = time.time() + 120
-        while time.time() < deadline and c is None:
-            try:
-                c = socket.create_connection(("127.0.0.1", port), timeout=30)
-                f = c.makefile("rwb")
-                if f.readline() != b"L4UA BENCH\n":
-                    c.close()
-                    c = None
-                    time.sleep(0.3)
-            except OSError:
-                c = None
-                time.sleep(0.3)
-        if c is None:
-            err = "the guest's server never greeted"
-        else:
-            c.settimeout(300)
-            req = b"q" * 64
-            f.write(b"RTT %d\n" % rtt)
-            f.flush()
-            for _ in range(rtt):
-                f.write(req)
-                f.flush()
-                if f.read(64) != req:
-                    err = "a round trip came back wrong"
-                    break
-            if not err:
-                f.write(b"IN %d\n" % stream + b"i" * stream)
-                f.flush()
-                if f.readline() != b"DONE\n":
-                    err = "no DONE after IN"
-            if not err:
-                f.write(b"OUT %d\n" % stream)
-                f.flush()
-                if len(f.read(stream)) != stream:
-                    err = "OUT came short"
-            f.write(b"END\n")
-            f.flush()
-            c.close()
-        out, _ = p.communicate(timeout=60)
-    except (OSError, subprocess.TimeoutExpired) as e:
-        err = err or f"{e}"
-        p.kill()
-        out, _ = p.communicate()
-    text = out.decode("utf-8", "replace")
-    for name, value in re.findall(r"^bench (\w+) (\d+)", text, re.M):
-        results[name] = int(value)
-    for line in text.splitlines():
-        if line.startswith("  tcp_"):
-            print("   " + line.strip())
-    if err or p.returncode != 33:
-        print(f"net-bench.arc: {err or 'QEMU status %s' % p.returncode}\n" +
-              "\n".join(text.splitlines()[-15:]))
-        return False
-    return True
+        "-serial", "stdio"]
+    return net_boot(a, "net-bench.arc", args, results, ("  tcp_", "  http_"))
 
 
 SCALE_SERVICES = [1, 10, 100, 200]      # services under the supervisor (scale_svc/)
@@ -576,8 +562,35 @@ def linux(a, results):
     err = qemu_bench(a.qemu, args, 600, results)
     if err:
         print(f"linux: {err}")
+    return linux_net(a, vmlinuz, results) and not err
+
+
+def linux_net(a, vmlinuz, results):
+    """The network rows on Linux: Debian's kernel with its virtio_net module
+    and tests/bench/net/linux_net.c as /init, driven as L4ua's network boot
+    is, with the same QEMU flags (net_boot)."""
+    ldir = os.path.join(a.build, "tests", "bench", "linux-net")
+    os.makedirs(ldir, exist_ok=True)
+    init = os.path.join(ldir, "init")
+    src = os.path.join(ROOT, "tests", "bench", "net", "linux_net.c")
+    p = subprocess.run(["gcc", "-O2", "-static", "-pthread", "-o", init, src],
+                       capture_output=True, text=True)
+    if p.returncode != 0:
+        print("linux-net: building /init failed\n" + p.stderr)
         return False
-    return True
+    with open(init, "rb") as f:
+        entries = [("dev", 0o40755, b"", (0, 0)), ("dev/console", 0o20600, b"", (5, 1)),
+                   ("init", 0o100755, f.read(), (0, 0)), ("modules", 0o40755, b"", (0, 0))]
+    mdir = os.path.join(os.path.dirname(vmlinuz), "modules")
+    for m in sorted(os.listdir(mdir)):
+        with open(os.path.join(mdir, m), "rb") as f:
+            entries.append(("modules/" + m, 0o100644, f.read(), (0, 0)))
+    initrd = os.path.join(ldir, "initramfs.cpio")
+    with open(initrd, "wb") as f:
+        f.write(cpio_newc(entries))
+    args = QEMU_BASE + ICOUNT_IO + ["-kernel", vmlinuz, "-initrd", initrd, "-serial", "stdio",
+                                    "-append", "console=ttyS0 quiet panic=-1"]
+    return net_boot(a, "linux-net", args, results, "  (linux_")
 
 
 def compare(results, old):
@@ -601,6 +614,10 @@ def compare(results, old):
     if lua and linux_lua:
         print(f"  (two Lua processes on Linux through pipes / two Lua tasks on L4ua: "
               f"{linux_lua / lua:.1f}x)")
+    for name in NET_NAMES:
+        mine, theirs = results.get(name), results.get("linux_" + name)
+        if mine and theirs:
+            print(f"  ({name}: L4ua / Linux {mine / theirs:.1f}x)")
 
 
 def main():

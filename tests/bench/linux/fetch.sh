@@ -1,10 +1,10 @@
 #!/bin/sh
 # Fetch Debian's Linux kernel image (the package linux-image-amd64 points
 # to) into the dependency cache, keyed by its version, and print the path
-# of its vmlinuz. Beside it, modules/ holds the modules the disk benchmark
-# needs (virtio_pci and virtio_blk: Debian builds them as modules) and
-# those they depend on, with modules/order naming them in the order to
-# load them. usage: fetch.sh <cache-dir>
+# of its vmlinuz. Beside it, modules/ holds the modules the disk and
+# network benchmarks need (virtio_pci, virtio_blk, virtio_net: Debian
+# builds them as modules) and those they depend on, with modules/order
+# naming them in the order to load them. usage: fetch.sh <cache-dir>
 # Uses the same private apt source list as tools/deps/fetch.sh (under
 # <cache-dir>/apt), never the machine's apt configuration; the image is
 # never part of the checkout.
@@ -38,7 +38,8 @@ add_module() {
     cp "$f" "$work/out/modules/"
     order="$order $1"
 }
-if [ ! -f "$dest/vmlinuz" ] || [ ! -f "$dest/modules/order" ] || ! manifest_ok "$dest"; then
+if [ ! -f "$dest/vmlinuz" ] || [ ! -f "$dest/modules/order" ] || [ ! -f "$dest/modules/virtio_net.ko" ] ||
+   ! manifest_ok "$dest"; then
     mkdir -p "$CACHE/linux"
     work=$(mktemp -d "$CACHE/linux/.tmp.XXXXXX")
     echo "l4ua: fetching Debian package $pkg $ver (for the Linux baseline of make bench)" >&2
@@ -51,6 +52,7 @@ if [ ! -f "$dest/vmlinuz" ] || [ ! -f "$dest/modules/order" ] || ! manifest_ok "
     mkdir "$work/out/modules"
     add_module virtio_pci
     add_module virtio_blk
+    add_module virtio_net
     for m in $order; do echo "$m"; done > "$work/out/modules/order"
     echo "$pkg $ver" > "$work/out/VERSION"
     replace_dir "$work/out" "$dest"

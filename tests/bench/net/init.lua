@@ -10,6 +10,9 @@
 --   RTT n   n round trips of 64 bytes (the runner sends, this echoes)
 --   IN n    n bytes from the runner, read and dropped; answers "DONE"
 --   OUT n   n bytes to the runner
+--   HTTP n  answers "GO" and waits for the runner's "DONE", while the
+--           runner makes n HTTP requests to port 80, one connection each
+--           (http_bench.lua: httpd.lua and a small handler, in a task)
 --   END     ends QEMU (status 0)
 -- Each prints "bench <name> <instructions>": the CPU time every thread of
 -- the system spent in it (the kernel charges each 1 ms timer tick to the
@@ -18,6 +21,8 @@
 --   tcp_rtt_host_guest  a 64-byte request and its answer, this server
 --                       included (its receive and send through socket.lua)
 --   tcp_stream_mib_in / tcp_stream_mib_out   a MiB host to guest / guest to host
+--   http_requests       an HTTP GET and its answer on a connection of its
+--                       own: the connection, the server's task, its handler
 local l4 = require "l4"
 local names = assert(l4.task.spawn{script = "service_task.lua", name = "names",
                                    args = {"names", "names.lua", false, false, false, n = 5},
@@ -50,6 +55,10 @@ local function report(name, ms, per, unit)
   print(("  %s: %d ms of CPU for %d %s"):format(name, ms, per, unit))
 end
 
+-- the HTTP server's task; its sockets are its own (net.lua)
+assert(l4.task.spawn{script = "http_bench.lua", name = "http_bench", prio = 90,
+                     memcap = 16 << 20})
+
 local s = assert(socket.bind("*", 23))
 local c
 repeat                          -- QEMU's early connections may come closed
@@ -81,6 +90,11 @@ while true do
       left = left - k
     end
     report("tcp_stream_mib_out", cpu_ms() - t0, n >> 20, "MiB")
+  elseif cmd == "HTTP" then
+    local t0 = cpu_ms()
+    assert(c:send("GO\n"))
+    assert(c:receive() == "DONE")
+    report("http_requests", cpu_ms() - t0, n, "requests")
   else
     break
   end
