@@ -14,13 +14,23 @@
 --                      "output"}; 403 unless enabled in init.lua
 --                      (sysinfo.allow_lua), since it gives whoever can
 --                      reach the port the root task's power
+--   any  /app/NAME/... a page of the service NAME, if it serves HTTP: it
+--                      is asked with label M.HTTP (below) and answers it
 --
 -- provider: {snapshot() -> table; reload(name) -> version | nil, why;
--- lua(line) -> output | nil, why, refused (true: not enabled)}.
+-- lua(line) -> output | nil, why, refused (true: not enabled);
+-- app(name, method, path, query, body) -> status, content type, body |
+-- nil, why}.
 local httpd = require "httpd"
 local json = require "json"
 
 local M = {}
+
+-- The label a service's HTTP handler answers (docs/network.md "Pages of
+-- your own"): [M.HTTP] = function(state, from, method, path, query, body)
+-- -> status (an integer), content type, body. "HTTP" in ASCII; a service
+-- without such a handler is not reachable this way.
+M.HTTP = 0x48545450
 
 local JSON = {["Content-Type"] = "application/json"}
 
@@ -59,6 +69,18 @@ function M.app(provider, server)
       if refused then return reply(403, {error = why}) end
       if not out then return reply(200, {ok = false, error = tostring(why)}) end
       return reply(200, {ok = true, output = out})
+    elseif path:match("^/app/") then
+      local name, rest = path:match("^/app/([%w_.%-]+)(/?.*)$")
+      if not name or not provider.app then return reply(404, {error = "/app/<service>/... wanted"}) end
+      local status, ctype, body = provider.app(name, method, rest == "" and "/" or rest,
+                                               req.rawquery or "", req.body or "")
+      if math.type(status) ~= "integer" or status < 100 or status > 599 then
+        -- the service is not there, did not answer in time, failed, or
+        -- answered no status: its error says which
+        return reply(502, {error = ("%s: %s"):format(name, tostring(ctype or "no status"))})
+      end
+      return status, {["Content-Type"] = type(ctype) == "string" and ctype ~= "" and ctype
+                        or "text/html; charset=utf-8"}, tostring(body or "")
     end
     return reply(404, {error = "no such page: " .. path})
   end
@@ -88,6 +110,12 @@ local function sysinfo_provider()
       if status == "ok" then return text end
       if status == "off" then return nil, text, true end
       return nil, text          -- "error", or the service did not answer
+    end,
+    -- asked by this task itself, not through sysinfo: a service's page
+    -- needs no right of the root. 2 s at most: this one thread serves
+    -- every connection meanwhile.
+    app = function(name, method, path, query, body)
+      return service.call({name, timeout = 2000}, M.HTTP, method, path, query, body)
     end,
   }
 end

@@ -8,8 +8,9 @@
 --   assert(srv:listen("*", 80))
 --   srv:run()                   -- until the network goes; or srv:step(seconds) in a loop
 --
--- A request is {method, path, query = {k = v}, headers = {lowercase = v},
--- body, peer}; the handler returns status, headers, body (a string).
+-- A request is {method, path, query = {k = v}, rawquery (the text after
+-- "?"), headers = {lowercase = v}, body, peer}; the handler returns
+-- status, headers, body (a string).
 -- One thread serves every connection: sockets are non-blocking and one
 -- socket.select waits on all of them, so a slow or silent client holds
 -- nothing but its own slot. Limits, each refusal counted in srv.stats
@@ -164,7 +165,7 @@ function Server:parse(c)
   end
   if #buf - after < len then return nil end
   local path, q = target:match("^([^?]*)%??(.*)$")
-  return {method = method, path = unescape(path), query = M.form(q), version = version,
+  return {method = method, path = unescape(path), query = M.form(q), rawquery = q, version = version,
           headers = headers, body = buf:sub(after + 1, after + len), peer = c.peer}
 end
 

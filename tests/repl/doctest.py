@@ -35,7 +35,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 # The documents make test runs; each must hold at least one tested block.
 DOCS = ["README.md", "docs/shell.md", "docs/tutorial-hot-reload.md", "docs/tutorial-pager.md",
         "docs/tutorial-driver.md", "docs/services.md", "docs/console.md", "docs/lua-api.md",
-        "docs/drivers.md", "docs/network.md", "docs/tutorial-debug.md", "docs/storage.md"]
+        "docs/drivers.md", "docs/network.md", "docs/tutorial-debug.md", "docs/storage.md",
+        "docs/tutorial-http.md"]
 
 # Components that print on COM1 by themselves, between a REPL's lines.
 LOGGERS = ("lua-root", "push", "supervisor", "consoles", "init", "names", "files", "keeper", "pager",
@@ -193,8 +194,10 @@ def run_pty(env, cmd, want, logpath):
     return got, [w[:-2] if TYPED.match(w) and w.endswith("^]") else w for w in want]
 
 
-def run_shell(build, tmp, path, no, steps, logpath):
-    env = dict(os.environ, L4UA_BUILD=build)
+def run_shell(build, tmp, path, no, steps, logpath, ports):
+    # this boot's forwards (make run's REPL_PORT and HTTP_PORT): a
+    # document writes ${HTTP_PORT:-8080}, make run's default for a person
+    env = dict(os.environ, L4UA_BUILD=build, **dict(p.split("=", 1) for p in ports))
     for typed, want in steps:
         cmd = typed[0].replace("/tmp/", tmp + "/")
         if any(TYPED.match(w) for w in want):
@@ -227,7 +230,7 @@ def run_doc(build, path, logpath):
                 if kind == "session":
                     run_session(s, path, no, steps)
                 else:
-                    run_shell(build, tmp, path, no, steps, logpath)
+                    run_shell(build, tmp, path, no, steps, logpath, s.ports)
     finally:
         s.close()
     return len(found)

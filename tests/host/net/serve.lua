@@ -56,6 +56,12 @@ function provider.lua(line)
   return tostring(v)
 end
 
+-- a service that serves HTTP (/app/hello/...), and none other
+function provider.app(name, method, path, query, body)
+  if name ~= "hello" then return nil, "no service named " .. name end
+  return 200, "text/plain", ("%s %s ?%s [%s]"):format(method, path, query, body)
+end
+
 local srv = httpd.new(function() end)
 srv.handler = dashboard.app(provider, srv)
 assert(srv:listen("127.0.0.1", 0))

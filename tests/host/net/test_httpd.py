@@ -183,6 +183,19 @@ def a_slow_client_holds_no_one_and_is_closed():
 
 
 @case
+def app_pages_go_to_their_service():
+    st, h, body = srv.get("/app/hello/a/b?who=x%20y")
+    expect(st == 200 and h["Content-Type"] == "text/plain" and body == b"GET /a/b ?who=x%20y []",
+           f"{st} {body!r}")
+    st, _, body = srv.get("/app/hello", data=b"k=v", method="POST")
+    expect(st == 200 and body == b"POST / ? [k=v]", f"{st} {body!r}")
+    st, _, body = srv.get("/app/nope/")
+    expect(st == 502 and b"nope: no service named nope" in body, f"{st} {body!r}")
+    st, _, body = srv.get("/app/")
+    expect(st == 404, f"{st} {body!r}")
+
+
+@case
 def open_connections_are_listed_on_request():
     quiet = socket.create_connection(("127.0.0.1", srv.port), timeout=5)
     port = quiet.getsockname()[1]
