@@ -565,7 +565,8 @@ $(DAP_CLIENT): tests/dap/package.json tests/dap/package-lock.json
 dap-client: $(DAP_CLIENT)
 
 test: all $(HOST_TESTS) $(BUILD)/lua-host/lua $(TEST_IMAGES) $(BUILD)/tests/fuzz/host/fuzz_ext2 $(FUZZ_HOST) \
-		$(BUILD)/tests/fuzz/seeds/ext2/ext2 $(BUILD)/tests/fuzz/seeds/ext2/ext4 $(DAP_CLIENT)
+		$(BUILD)/tests/fuzz/seeds/ext2/ext2 $(BUILD)/tests/fuzz/seeds/ext2/ext4 $(DAP_CLIENT) \
+		$(BUILD)/kernel32.elf
 	$(Q)$(PYTHON) tests/run.py --build $(BUILD) --qemu $(QEMU)
 
 clean:
