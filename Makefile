@@ -533,6 +533,15 @@ crash-disk: all
 	$(Q)STAGES=crash CRASH_DISK_RUNS=$(or $(CRASH_RUNS),100) $(PYTHON) tests/run.py \
 		--build $(BUILD) --qemu $(QEMU)
 
+# ---- make damaged-disk: a damaged disk never crashes the system ----
+# DAMAGED_RUNS (1000) variants of random bytes over the file system's
+# metadata, in one boot (tests/damaged/init.lua, tests/repl/damaged_disk.py;
+# docs/storage.md "A damaged disk"); make test runs 20. DAMAGED_SEED= draws others.
+.PHONY: damaged-disk
+damaged-disk: all
+	$(Q)STAGES=damaged DAMAGED_RUNS=$(or $(DAMAGED_RUNS),1000) $(PYTHON) tests/run.py \
+		--build $(BUILD) --qemu $(QEMU)
+
 .PHONY: fuzz-host
 fuzz-host: $(FUZZ_HOST) $(BUILD)/sigma0.elf $(BUILD)/lua-root.elf $(BUILD)/tests/user/smoke.elf \
 		$(BUILD)/tests/fuzz/seeds/ext2/ext2 $(BUILD)/tests/fuzz/seeds/ext2/ext4

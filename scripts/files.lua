@@ -332,7 +332,10 @@ local function serve(quota, disk_spec)
   -- archive's names (the archive shadows the disk). While the disk is
   -- away, a name the archive has is the archive's (the driver coming back
   -- reads its scripts through us: holding those reads would deadlock it);
-  -- for any other name this raises AWAY and the request waits.
+  -- for any other name this raises AWAY and the request waits. A failure
+  -- other than "not there" (a damaged folder or inode: EIO, libext2fs's
+  -- words) comes back as nil, nil, message, code: it is the answer when
+  -- no other layer has p (not "no such file").
   -- A request of the disk's driver itself (its scripts; a debugger's
   -- agent loaded into it) sees no disk: asking the disk for it would wait
   -- on the driver, which waits on us (the supervisor then took the file
@@ -342,8 +345,12 @@ local function serve(quota, disk_spec)
     if asker and asker.task == disk.driver_task() then return nil end
     local fs = disk.get()
     if not fs or (safe and archive[p]) then return nil end
-    local ok, st = pcall(fs.stat, fs, p)
-    if ok then return st, fs end
+    local ok, st, why, code = pcall(fs.stat, fs, p)
+    if ok then
+      local ext2 = require "ext2"
+      if st or code == ext2.ENOENT or code == ext2.ENOTDIR then return st, fs end
+      return nil, nil, why, code
+    end
     if st == AWAY and archive[p] then return nil end
     error(st, 0)
   end
@@ -382,13 +389,14 @@ local function serve(quota, disk_spec)
     if not p then return M.EINVAL, "bad path: " .. tostring(path):sub(1, 100) end
     local data, where = ram[p], RAM
     if not data then
-      local st, fs = on_disk(p)
+      local st, fs, why, code = on_disk(p)
       if st and st.kind == "file" then
         off = math.max(0, off or 0)
         local bytes, why, code = fs:read(p, off, M.CHUNK)
         if not bytes then return disk.fail(why, code) end
         return 0, st.size, DISK, bytes
       end
+      if why and not archive[p] then return disk.fail(why, code) end
     end
     if not data and archive[p] then
       if flags == 1 then return 0, archive[p], ARCHIVE end
@@ -541,14 +549,20 @@ local function serve(quota, disk_spec)
     for name in pairs(ram) do add(name) end
     for name in pairs(archive) do add(name) end
     local fs, on = disk.get(), false
-    local listed = fs and fs:list(p)
+    local listed, why, code
+    if fs then listed, why, code = fs:list(p) end
     for _, name in ipairs(listed or {}) do
       on = true
       seen[name] = true
     end
     local names = {}
     for name in pairs(seen) do names[#names + 1] = name end
-    if #names == 0 and p ~= "" and not on then return M.ENOENT, "no such folder: " .. p end
+    if #names == 0 and p ~= "" and not on then
+      -- a damaged folder: the disk's words, not "no such folder"
+      local ext2 = require "ext2"
+      if why and code ~= ext2.ENOENT and code ~= ext2.ENOTDIR then return disk.fail(why, code) end
+      return M.ENOENT, "no such folder: " .. p
+    end
     table.sort(names)
     return 0, table.concat(names, "\n")
   end
@@ -557,10 +571,11 @@ local function serve(quota, disk_spec)
     local p = norm(path)
     if not p then return M.EINVAL, "bad path: " .. tostring(path):sub(1, 100) end
     if ram[p] then return 0, #ram[p], 1, RAM end
-    local st = on_disk(p)
+    local st, _, why, code = on_disk(p)
     if st then return 0, st.size, st.kind == "folder" and 2 or 1, DISK end
     if archive[p] then return 0, archive[p], 1, ARCHIVE end
     if is_folder(p) then return 0, 0, 2, 0 end
+    if why then return disk.fail(why, code) end
     return M.ENOENT, "no such file: " .. p
   end
 

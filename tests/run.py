@@ -640,6 +640,8 @@ def main():
         "netstorm": lambda: run_command_suite(res, "netstorm", [sys.executable, "tests/net/storm.py",
                                                                 "--build", build], 420,
                                               r"^netstorm: \d+ passed, 0 failed$"),
+        "damaged": lambda: run_damaged_disk(res, build, int(os.environ.get("DAMAGED_RUNS",
+                                                                           DAMAGED_RUNS))),
         "docs": lambda: run_docs(res, build),
         "soak": lambda: run_soak(res, a.qemu, build),
         "faultinject": lambda: run_faultinject(res, a.qemu, build),
@@ -654,7 +656,7 @@ def main():
 
 
 STAGES = ["host", "cache", "lua-host", "net-host", "storage", "shell", "scripts_make", "guest", "user",
-          "lua", "iso", "bench", "repl", "disk", "crash", "net", "netstorm", "docs", "soak",
+          "lua", "iso", "bench", "repl", "disk", "crash", "damaged", "net", "netstorm", "docs", "soak",
           "faultinject", "safeboot"]
 
 
@@ -1012,6 +1014,45 @@ def run_crash_disk(res, build, runs):
         res.ok(f"crash.qemu_killed: {note} ({time.monotonic() - t0:.0f} s wall)")
     else:
         res.fail("crash.qemu_killed", note, screen)
+
+
+DAMAGED_RUNS = 20       # make damaged-disk runs 1,000 (DAMAGED_RUNS=n)
+
+
+def run_damaged_disk(res, build, runs):
+    """A damaged disk never crashes the system (tests/repl/damaged_disk.py):
+    one boot on an image damaged by the host, then runs more damaged
+    variants, the file service mounting each afresh. The ISO with the
+    autorun (tests/damaged) is built in the safeboot build folder."""
+    sys.path.insert(0, os.path.join(ROOT, "tests", "repl"))
+    import random
+    import term
+    import damaged_disk
+    sb = os.path.join(build, "tests", "safeboot")
+    work = os.path.join(build, "tests", "damaged")
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    logdir = os.path.join(build, "tests", "logs")
+    os.makedirs(logdir, exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    p = subprocess.run(["make", "-s", "-C", ROOT, f"BUILD={sb}", os.path.join(sb, "l4ua.iso"),
+                        f"SCRIPTS={os.path.join(ROOT, 'tests', 'damaged')}"],
+                       capture_output=True, text=True, timeout=900, env=env)
+    if p.returncode != 0:
+        res.fail("damaged.disk_never_crashes_the_system", f"make status {p.returncode}",
+                 p.stdout + p.stderr)
+        return
+    t0 = time.monotonic()
+    try:
+        ok, note, screen = damaged_disk.run(term, ROOT, sb, work, os.path.join(logdir, "damaged.log"),
+                                            runs, random.Random(int(os.environ.get("DAMAGED_SEED",
+                                                                                   "0x0da3a9ed"), 0)))
+    except Exception as e:      # a boot that timed out: its screen is in its log
+        ok, note, screen = False, f"{type(e).__name__}: {e}", None
+    if ok:
+        res.ok(f"damaged.disk_never_crashes_the_system: {note} ({time.monotonic() - t0:.0f} s wall)")
+    else:
+        res.fail("damaged.disk_never_crashes_the_system", note, screen)
 
 
 def run_repl(res, build):
