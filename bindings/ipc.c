@@ -389,6 +389,18 @@ static int debug_receive(lua_State *L, struct l4b_state *st, uint64_t from, stru
     }
 }
 
+/* What a receive of do_ipc (or fast_op) took, pushed: a debugger's
+ * message on an open receive goes to the agent first (debug_receive). */
+static int received(lua_State *L, struct l4b_state *st, uint64_t from, struct l4_msg *m,
+                    uint64_t rcv, uint64_t window, const struct opts *o)
+{
+    /* the rare labels first (the kernel's and the debugger's): one compare */
+    if (__builtin_expect(L4_TAG_LABEL(m->tag) >= L4B_LABEL_DEBUG, 0) &&
+        L4_TAG_LABEL(m->tag) == L4B_LABEL_DEBUG && (rcv & L4_RCV_OPEN))
+        return debug_receive(L, st, from, m, window, o);
+    return push_message(L, st, from, m->tag, m, window);
+}
+
 /* One IPC of this state's thread. rcv: L4_NODESC, or the receive
  * descriptor's open bit (strings and the window are added here). Pushes
  * the results: true (send only), the message, or nil, message, code. */
@@ -430,11 +442,67 @@ static int do_ipc(lua_State *L, struct l4b_state *st, uint64_t dest, uint64_t ta
         lua_pushboolean(L, 1);
         return 1;
     }
-    /* the rare labels first (the kernel's and the debugger's): one compare */
-    if (__builtin_expect(L4_TAG_LABEL(m.tag) >= L4B_LABEL_DEBUG, 0) &&
-        L4_TAG_LABEL(m.tag) == L4B_LABEL_DEBUG && (rcv & L4_RCV_OPEN))
-        return debug_receive(L, st, from, &m, window, o);
-    return push_message(L, st, from, m.tag, &m, window);
+    return received(L, st, from, &m, rcv, window, o);
+}
+
+/* l4.call's and l4.reply_wait's common case, tried before send_op:
+ * (dest, label, integers), dest the id last taken or pushed (st->last_id:
+ * a client calling one server, a server answering the client it just
+ * heard from), no options table, at most the register words. Then no
+ * message array is built and copied, each value is read once, and the
+ * sender of what comes back, when it is dest (a call's reply always
+ * is), is pushed as argument 1 itself. -1: not that case, nothing sent
+ * (send_op does it: the same IPC, the same results). rcv: 0 or
+ * L4_RCV_OPEN, as send_op's rcv_desc. */
+__attribute__((always_inline))
+static inline int fast_op(lua_State *L, uint16_t snd, uint64_t rcv)
+{
+    struct l4b_state *st = get_state(L);
+    int top = lua_gettop(L);
+    const uint64_t *p = lua_touserdata(L, 1);
+    if (top < 2 || top > 2 + L4_REG_WORDS || !p || p != st->last_id)
+        return -1;
+    int isint;                      /* the label as send_op takes it */
+    lua_Integer label = lua_tointegerx(L, 2, &isint);
+    if (!isint || (lua_Unsigned)label > 0xffffffff)
+        return -1;
+    struct l4_msg m;
+    unsigned u = (unsigned)top - 2;
+    for (unsigned i = 0; i < L4_REG_WORDS; i++) {
+        if (i >= u) {
+            m.w[i] = 0;
+        } else if (lua_isinteger(L, 3 + (int)i)) {
+            m.w[i] = (uint64_t)lua_tointeger(L, 3 + (int)i);
+        } else {
+            return -1;              /* a string, item, float...: send_op */
+        }
+    }
+    uint64_t window = st->window;
+    rcv = offer(L, st, rcv, window);
+    struct rt_wait *wt = l4b_wait(st);
+    if (!rt_wait_begin(wt))
+        return -1;                  /* send_op fails it as cancelled */
+    uint64_t dest = *p, from = 0;
+    uint64_t r = l4_ipc(dest, L4_TAG(label, u, 0), rcv,
+                        L4_TIMEOUTS(snd, L4_TO_NEVER, L4_TO_NEVER, L4_TO_NEVER), &m, &from);
+    rt_wait_end(wt);
+    unsigned code = L4_IPC_ERR(r);
+    if (code != L4_IPC_OK)
+        return l4b_fail(L, l4b_ipc_error(code), code);
+    u = L4_TAG_U(m.tag);
+    if (__builtin_expect(u > L4_REG_WORDS || L4_TAG_T(m.tag) ||
+                         L4_TAG_LABEL(m.tag) >= L4B_LABEL_DEBUG, 0)) {
+        struct opts o = { snd, L4_TO_NEVER, L4_TO_NEVER, 0 };
+        return received(L, st, from, &m, rcv, window, &o);
+    }
+    if (from == dest)
+        lua_pushvalue(L, 1);
+    else
+        push_id(L, st, from);
+    lua_pushinteger(L, L4_TAG_LABEL(m.tag));
+    for (unsigned i = 0; i < u; i++)
+        lua_pushinteger(L, (lua_Integer)m.w[i]);
+    return 2 + (int)u;
 }
 
 static uint32_t check_label(lua_State *L, int arg)
@@ -473,14 +541,16 @@ static int ipc_reply(lua_State *L)
 /* l4.call(dest, [opts,] label, ...): send, then receive from dest. */
 static int ipc_call(lua_State *L)
 {
-    return send_op(L, L4_TO_NEVER, L4_TO_NEVER, 0);
+    int n = fast_op(L, L4_TO_NEVER, 0);
+    return n >= 0 ? n : send_op(L, L4_TO_NEVER, L4_TO_NEVER, 0);
 }
 
 /* l4.reply_wait(client, [opts,] label, ...): reply (not waiting), then an
  * open receive. */
 static int ipc_reply_wait(lua_State *L)
 {
-    return send_op(L, L4_TO_ZERO, L4_TO_NEVER, L4_RCV_OPEN);
+    int n = fast_op(L, L4_TO_ZERO, L4_RCV_OPEN);
+    return n >= 0 ? n : send_op(L, L4_TO_ZERO, L4_TO_NEVER, L4_RCV_OPEN);
 }
 
 /* l4.receive([from], [timeout | opts]): from nil or l4.anythread: open. */

@@ -177,20 +177,14 @@ local function fix_values(...)
   return t, n
 end
 
--- (Per request: the usual one to three values are looked at without a
--- loop of select calls.)
-local type, select, math_type = type, select, math.type
-local function plain1(v)
-  return math_type(v) == "integer" or type(v) == "string"
-end
+-- Whether reply values travel as they are (integers and strings). The
+-- request loop looks at the usual one to three itself (finish), without
+-- a call per value.
+local type, select, math_type, tointeger = type, select, math.type, math.tointeger
 local function plain(...)
-  local n = select("#", ...)
-  if n <= 3 then
-    local a, b, c = ...
-    return plain1(a) and (n < 2 or plain1(b)) and (n < 3 or plain1(c))
-  end
-  for i = 1, n do
-    if not plain1((select(i, ...))) then return false end
+  for i = 1, select("#", ...) do
+    local v = (select(i, ...))
+    if math_type(v) ~= "integer" and type(v) ~= "string" then return false end
   end
   return true
 end
@@ -315,25 +309,28 @@ local function serve(def, source, chunkname, name, state)
     end
   end
 
-  local handle, finish, replied, failed
+  local handle, finish, failed
 
   local function receive()
     if next_tick then
       local left = (next_tick - l4.clock()) / 1000
       if left <= 0 then tick(); left = ctx.cur.def.period end
       ropts.receive = left
-      return handle(l4.receive(nil, ropts))
+      return handle(nil, true, l4.receive(nil, ropts))
     end
-    return handle(l4.receive())
+    return handle(nil, true, l4.receive())
   end
 
+  -- The reply and the next receive in one l4.reply_wait, under pcall: a
+  -- reply that cannot even be built (or a receive that runs out of
+  -- memory) is handle's failure, not the loop's end.
   local function send(from, label, ...)
     if next_tick then
       local left = (next_tick - l4.clock()) / 1000
       ropts.receive = left > 0 and left or 0
-      return replied(from, pcall(reply_wait, from, ropts, label, ...))
+      return handle(from, pcall(reply_wait, from, ropts, label, ...))
     end
-    return replied(from, pcall(reply_wait, from, label, ...))
+    return handle(from, pcall(reply_wait, from, label, ...))
   end
 
   -- Fault injection (make faultinject; docs/reliability.md "Fault
@@ -387,10 +384,18 @@ local function serve(def, source, chunkname, name, state)
     return finish(from, false, table.unpack(r, 1, r.n))
   end
 
-  -- A message arrived (from, label, ...), or a reply or receive failed
-  -- (nil, message, code): a reply to a client that stopped waiting (it
-  -- timed out, was killed) is dropped; the loop receives afresh.
-  function handle(from, label, ...)
+  -- A message arrived (ok, from, label, ...), or a reply or receive
+  -- failed (ok, nil, message, code): a reply to a client that stopped
+  -- waiting (it timed out, was killed) is dropped; the loop receives
+  -- afresh. ok false: the reply to prev could not even be built (from
+  -- is l4.reply_wait's error). One function for all of it: each call of
+  -- a vararg function costs the request a copy of its values.
+  function handle(prev, ok, from, label, ...)
+    if not ok then
+      ctx.errors = ctx.errors + 1
+      ctx.last_error = tostring(from)
+      return send(prev, M.ERROR, "bad reply: " .. tostring(from))
+    end
     if from == nil then return receive() end
     if next_tick and l4.clock() >= next_tick then tick() end
     local h = handlers[label]
@@ -421,11 +426,21 @@ local function serve(def, source, chunkname, name, state)
     if not ok then return failed(from, ...) end
     local cur = ctx.cur
     if not cur.good then cur.good = true; ctx.good = cur end
-    if select("#", ...) == 0 then return receive() end        -- a reply later
-    if plain(...) then return send(from, OK, ...) end
-    local t, n = fix_values(...)
-    if not t then return failed(from, n) end
-    return send(from, OK, table.unpack(t, 1, n))
+    local n = select("#", ...)
+    if n == 0 then return receive() end        -- a reply later
+    -- plain(...) for the usual one to three values, inline; an integral
+    -- float passes too, as fix_values would let it (it travels as its
+    -- integer), and math.tointeger is the cheapest test of a number
+    local a, b, c = ...
+    if n <= 3 and (tointeger(a) == a or type(a) == "string") and
+        (n < 2 or tointeger(b) == b or type(b) == "string") and
+        (n < 3 or tointeger(c) == c or type(c) == "string") or n > 3 and plain(...) then
+      if next_tick then return send(from, OK, ...) end
+      return handle(from, pcall(reply_wait, from, OK, ...))
+    end
+    local t, tn = fix_values(...)
+    if not t then return failed(from, tn) end
+    return send(from, OK, table.unpack(t, 1, tn))
   end
 
   function failed(from, err)
@@ -438,16 +453,6 @@ local function serve(def, source, chunkname, name, state)
       error(err, 0)
     end
     return send(from, M.ERROR, err)
-  end
-
-  -- l4.reply_wait came back: true, then what it received; or the reply
-  -- could not even be built (false, message).
-  function replied(from, ok, ...)
-    if ok then return handle(...) end
-    local err = ...
-    ctx.errors = ctx.errors + 1
-    ctx.last_error = tostring(err)
-    return send(from, M.ERROR, "bad reply: " .. tostring(err))
   end
 
   M._ctx = ctx
@@ -583,8 +588,10 @@ local SLOW = {[2] = true, [3] = true}
 -- name may also be a table {name, timeout = ms}.
 --
 -- The common case (an id in the cache, up to 4 values) makes no table: the
--- values are kept in parameters for the one retry, and the reply's go
--- straight to outcome.
+-- values are kept in parameters for the one retry, and an OK reply's
+-- values are returned by first itself. Values that were sent are never
+-- nil (l4.call raises for a nil), so the ones kept are those before the
+-- first nil; nor are received ones.
 local function again(name, id, opts, label, msg, code, n, args)
   cache[name] = nil
   local id2 = lookup(name, true)
@@ -599,36 +606,46 @@ local function again(name, id, opts, label, msg, code, n, args)
 end
 
 -- The first call's reply (from, label, ...), or its failure (nil,
--- message, code); the call's values in a, b, c, d (n <= 4) or a table (a).
-local function first(name, id, opts, label, n, a, b, c, d, from, ...)
-  if from ~= nil then return outcome(from, ...) end
-  local msg, code = ...
+-- message, code); the call's values in a, b, c, d (at most 4: the
+-- non-nil ones) or a table (a, with n).
+local function first(name, id, opts, label, n, a, b, c, d, from, rlabel, ...)
+  if rlabel == OK and from ~= nil then
+    if (...) == nil then return true end
+    return ...
+  end
+  if from ~= nil then return outcome(from, rlabel, ...) end
+  local msg, code = rlabel, ...
   if not (DEAD[code] or SLOW[code]) then return nil, msg, code end
-  return again(name, id, opts, label, msg, code, n, n <= 4 and {a, b, c, d} or a)
+  if not n then
+    n = a == nil and 0 or b == nil and 1 or c == nil and 2 or d == nil and 3 or 4
+    a = {a, b, c, d}
+  end
+  return again(name, id, opts, label, msg, code, n, a)
 end
 
 function M.call(name, label, ...)
-  local opts
-  if type(name) == "table" then opts = {timeout = name.timeout}; name = name[1] end
-  local id = cache[name]
+  local id, opts = cache[name], nil     -- (a table is never a key of the cache)
   if not id then
-    local err, code
-    id, err, code = lookup(name)
-    if not id then return nil, err, code end
-  end
-  local n = select("#", ...)
-  if n <= 4 then
-    local a, b, c, d = ...
-    if opts then
-      return first(name, id, opts, label, n, a, b, c, d, l4.call(id, opts, label, ...))
+    if type(name) == "table" then opts = {timeout = name.timeout}; name = name[1] end
+    id = cache[name]
+    if not id then
+      local err, code
+      id, err, code = lookup(name)
+      if not id then return nil, err, code end
     end
-    return first(name, id, nil, label, n, a, b, c, d, l4.call(id, label, ...))
+  end
+  local a, b, c, d, e = ...
+  if e == nil then
+    if opts then
+      return first(name, id, opts, label, nil, a, b, c, d, l4.call(id, opts, label, ...))
+    end
+    return first(name, id, nil, label, nil, a, b, c, d, l4.call(id, label, ...))
   end
   local args = table.pack(...)
   if opts then
-    return first(name, id, opts, label, n, args, nil, nil, nil, l4.call(id, opts, label, ...))
+    return first(name, id, opts, label, args.n, args, nil, nil, nil, l4.call(id, opts, label, ...))
   end
-  return first(name, id, nil, label, n, args, nil, nil, nil, l4.call(id, label, ...))
+  return first(name, id, nil, label, args.n, args, nil, nil, nil, l4.call(id, label, ...))
 end
 
 -- service.info(id | name, [ms]) -> {name, version, requests, errors,

@@ -291,6 +291,54 @@ case("ipc_pager_loop", function()
 end)
 
 -- A call with two integers each way allocates nothing (issue 5).
+-- l4.call and l4.reply_wait with the last id and integers only take a
+-- shorter way through the binding (bindings/ipc.c fast_op); everything
+-- else it hands to the general one. The results must be the same.
+case("ipc_fast_and_general_agree", function()
+  local echo = l4.debug.echo()
+  eq(select(2, l4.call(echo, 1, 5)), 1)         -- echo is the last id from here on
+  local from, label, a = l4.call(echo, "7", 5)  -- a label as the general path takes it
+  eq(from, echo); assert(rawequal(from, echo)); eq(label, 7); eq(a, 5)
+  eq(select(2, l4.call(echo, 7.0, 1)), 7)
+  raises({"bad argument #2", "label 4294967296 out of range"}, l4.call, echo, 1 << 32, 1)
+  raises({"bad argument #2", "label -1 out of range"}, l4.reply_wait, echo, -1)
+  eq(select(3, l4.call(echo, 1, "5")), "5", "a string stays a string")
+  eq(select(3, l4.call(echo, 1, 5.0)), 5, "an integral float goes as its integer")
+  raises({"bad argument #4", "integer, string, fpage or item"}, l4.call, echo, 1, 2, nil, 3)
+  raises({"bad argument #3", "number has no integer representation"}, l4.call, echo, 1, 0.5)
+  local r = {l4.call(echo, 1, 1, 2, 3, 4, 5, 6)}                -- all register words
+  eq(#r, 8); eq(r[8], 6)
+  r = {l4.call(echo, 1, 1, 2, 3, 4, 5, 6, 7)}                   -- one more: the UTCB
+  eq(#r, 9); eq(r[9], 7)
+  r = {l4.call(echo, l4.label.pagefault, 0x7003, 0x401000)}     -- decoded on the way back
+  eq(r[2], "pagefault"); eq(r[3], 0x7000); eq(r[5], "w")
+  -- two clients, each calling twice (the second time with what it got):
+  -- each answer by reply_wait to the last sender receives the next call,
+  -- which at some point is the other client's (pushed as its interned id)
+  local me = l4.self()
+  local body = "local me, n = ...; local _, _, x = l4.call(me, 3, n); l4.call(me, 4, x)"
+  local ta = assert(l4.thread.create{args = {me, 10}, code = body})
+  local tb = assert(l4.thread.create{args = {me, 20}, code = body})
+  local want = {}                   -- client -> the value of its second call
+  local from, label, n = l4.receive(nil, 2000)
+  local switched = false
+  for i = 1, 4 do
+    assert(rawequal(from, ta) or rawequal(from, tb), "a call from a client: " .. tostring(from))
+    if label == 3 then
+      eq(n, rawequal(from, ta) and 10 or 20); want[from] = n + 1
+    else
+      eq(label, 4); eq(n, want[from])
+    end
+    if i == 4 then break end
+    local f, l, x = l4.reply_wait(from, 0, n + 1)
+    assert(f, l)
+    switched = switched or f ~= from
+    from, label, n = f, l, x
+  end
+  eq(l4.reply(from, 0), true)
+  assert(switched, "the clients' calls came one after the other")
+end)
+
 case("ipc_no_alloc", function()
   local echo, s0 = l4.debug.echo(), l4.kip.sigma0
   local call = l4.call
