@@ -196,7 +196,7 @@ end
 -- is the last version that served a request successfully (its definition,
 -- source and the state it had when it was replaced), so that a version
 -- whose first request raises can be undone at once.
-local reply_wait, OK = l4.reply_wait, M.OK
+local reply_wait, OK, pcall = l4.reply_wait, M.OK, pcall     -- (locals: no global lookup per request)
 local function serve(def, source, chunkname, name, state)
   local ctx = {
     name = name, state = state, requests = 0, errors = 0, reloads = 0, rollbacks = 0,
@@ -607,8 +607,9 @@ end
 
 -- The first call's reply (from, label, ...), or its failure (nil,
 -- message, code); the call's values in a, b, c, d (at most 4: the
--- non-nil ones) or a table (a, with n).
-local function first(name, id, opts, label, n, a, b, c, d, from, rlabel, ...)
+-- non-nil ones) or table.pack's table (a: a table is no value a call
+-- sends).
+local function first(name, id, opts, label, a, b, c, d, from, rlabel, ...)
   if rlabel == OK and from ~= nil then
     if (...) == nil then return true end
     return ...
@@ -616,11 +617,9 @@ local function first(name, id, opts, label, n, a, b, c, d, from, rlabel, ...)
   if from ~= nil then return outcome(from, rlabel, ...) end
   local msg, code = rlabel, ...
   if not (DEAD[code] or SLOW[code]) then return nil, msg, code end
-  if not n then
-    n = a == nil and 0 or b == nil and 1 or c == nil and 2 or d == nil and 3 or 4
-    a = {a, b, c, d}
-  end
-  return again(name, id, opts, label, msg, code, n, a)
+  if type(a) == "table" then return again(name, id, opts, label, msg, code, a.n, a) end
+  local n = a == nil and 0 or b == nil and 1 or c == nil and 2 or d == nil and 3 or 4
+  return again(name, id, opts, label, msg, code, n, {a, b, c, d})
 end
 
 function M.call(name, label, ...)
@@ -637,15 +636,15 @@ function M.call(name, label, ...)
   local a, b, c, d, e = ...
   if e == nil then
     if opts then
-      return first(name, id, opts, label, nil, a, b, c, d, l4.call(id, opts, label, ...))
+      return first(name, id, opts, label, a, b, c, d, l4.call(id, opts, label, ...))
     end
-    return first(name, id, nil, label, nil, a, b, c, d, l4.call(id, label, ...))
+    return first(name, id, nil, label, a, b, c, d, l4.call(id, label, ...))
   end
   local args = table.pack(...)
   if opts then
-    return first(name, id, opts, label, args.n, args, nil, nil, nil, l4.call(id, opts, label, ...))
+    return first(name, id, opts, label, args, nil, nil, nil, l4.call(id, opts, label, ...))
   end
-  return first(name, id, nil, label, args.n, args, nil, nil, nil, l4.call(id, label, ...))
+  return first(name, id, nil, label, args, nil, nil, nil, l4.call(id, label, ...))
 end
 
 -- service.info(id | name, [ms]) -> {name, version, requests, errors,

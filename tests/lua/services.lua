@@ -215,8 +215,11 @@ case("services_kill_restarts_with_the_name_kept", function()
   check(s.reason == "was killed (its task was deleted)" and s.restarts == 2, "reason %s restarts %d",
         tostring(s.reason), s.restarts)
   -- the client helper: its cached id is the dead one; it looks up again
-  local n = service.call("echo", ECHO, 5)
-  check(math.type(n) == "integer", "service.call after the restart: %s", tostring(n))
+  -- and sends its values again (kept for the retry; version 2, restarted,
+  -- answers the first)
+  local n, _, s = service.call("echo", ECHO, 5, 6, 7, 8)
+  check(math.type(n) == "integer" and s == "v2:5", "service.call after the restart: %s %s",
+        tostring(n), tostring(s))
 end)
 
 case("services_policies_and_limit", function()
