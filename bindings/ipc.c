@@ -466,16 +466,12 @@ static inline int fast_op(lua_State *L, uint16_t snd, uint64_t rcv)
     lua_Integer label = lua_tointegerx(L, 2, &isint);
     if (!isint || (lua_Unsigned)label > 0xffffffff)
         return -1;
-    struct l4_msg m;
+    struct l4_msg m = { 0 };
     unsigned u = (unsigned)top - 2;
-    for (unsigned i = 0; i < L4_REG_WORDS; i++) {
-        if (i >= u) {
-            m.w[i] = 0;
-        } else if (lua_isinteger(L, 3 + (int)i)) {
-            m.w[i] = (uint64_t)lua_tointeger(L, 3 + (int)i);
-        } else {
+    for (unsigned i = 0; i < u; i++) {
+        if (!lua_isinteger(L, 3 + (int)i))
             return -1;              /* a string, item, float...: send_op */
-        }
+        m.w[i] = (uint64_t)lua_tointeger(L, 3 + (int)i);
     }
     uint64_t window = st->window;
     rcv = offer(L, st, rcv, window);
