@@ -320,22 +320,28 @@ case("ipc_fast_and_general_agree", function()
   local ta = assert(l4.thread.create{args = {me, 10}, code = body})
   local tb = assert(l4.thread.create{args = {me, 20}, code = body})
   local want = {}                   -- client -> the value of its second call
-  local from, label, n = l4.receive(nil, 2000)
   local switched = false
-  for i = 1, 4 do
-    assert(rawequal(from, ta) or rawequal(from, tb), "a call from a client: " .. tostring(from))
-    if label == 3 then
-      eq(n, rawequal(from, ta) and 10 or 20); want[from] = n + 1
-    else
-      eq(label, 4); eq(n, want[from])
+  local ok, err = pcall(function()
+    local from, label, n = l4.receive(nil, 2000)
+    for i = 1, 4 do
+      assert(rawequal(from, ta) or rawequal(from, tb), "a call from a client: " .. tostring(from))
+      if label == 3 then
+        eq(n, rawequal(from, ta) and 10 or 20); want[from] = n + 1
+      else
+        eq(label, 4); eq(n, want[from])
+      end
+      if i == 4 then break end
+      local f, l, x = l4.reply_wait(from, 0, n + 1)
+      assert(f, l)
+      switched = switched or f ~= from
+      from, label, n = f, l, x
     end
-    if i == 4 then break end
-    local f, l, x = l4.reply_wait(from, 0, n + 1)
-    assert(f, l)
-    switched = switched or f ~= from
-    from, label, n = f, l, x
+    eq(l4.reply(from, 0), true)
+  end)
+  if not ok then                    -- no client left calling the next cases' threads
+    pcall(l4.thread.kill, ta); pcall(l4.thread.kill, tb)
+    error(err, 0)
   end
-  eq(l4.reply(from, 0), true)
   assert(switched, "the clients' calls came one after the other")
 end)
 
