@@ -196,7 +196,7 @@ end
 -- is the last version that served a request successfully (its definition,
 -- source and the state it had when it was replaced), so that a version
 -- whose first request raises can be undone at once.
-local reply_wait, l4_call, OK, pcall = l4.reply_wait, l4.call, M.OK, pcall  -- (no lookup per request)
+local reply_wait, OK = l4.reply_wait, M.OK
 local function serve(def, source, chunkname, name, state)
   local ctx = {
     name = name, state = state, requests = 0, errors = 0, reloads = 0, rollbacks = 0,
@@ -636,15 +636,15 @@ function M.call(name, label, ...)
   local a, b, c, d, e = ...
   if e == nil then
     if opts then
-      return first(name, id, opts, label, a, b, c, d, l4_call(id, opts, label, ...))
+      return first(name, id, opts, label, a, b, c, d, l4.call(id, opts, label, ...))
     end
-    return first(name, id, nil, label, a, b, c, d, l4_call(id, label, ...))
+    return first(name, id, nil, label, a, b, c, d, l4.call(id, label, ...))
   end
   local args = table.pack(...)
   if opts then
-    return first(name, id, opts, label, args, nil, nil, nil, l4_call(id, opts, label, ...))
+    return first(name, id, opts, label, args, nil, nil, nil, l4.call(id, opts, label, ...))
   end
-  return first(name, id, nil, label, args, nil, nil, nil, l4_call(id, label, ...))
+  return first(name, id, nil, label, args, nil, nil, nil, l4.call(id, label, ...))
 end
 
 -- service.info(id | name, [ms]) -> {name, version, requests, errors,
