@@ -204,7 +204,10 @@ local function serve(def, source, chunkname, name, state)
   }
   ctx.cur = {def = def, gen = 1, good = true, source = source, chunkname = chunkname}
   ctx.good = ctx.cur
-  local handlers = def.handlers
+  -- the serving version's definition, its handlers, and whether it is on
+  -- probation (ctx.cur.good false: its first request not served yet),
+  -- kept beside ctx.cur for the request loop (set where ctx.cur is)
+  local cur_def, handlers, probation = def, def.handlers, false
   local next_tick = def.period and l4.clock() + def.period * 1000
   local ropts = {}          -- the receive timeout, when a tick is due
 
@@ -239,6 +242,7 @@ local function serve(def, source, chunkname, name, state)
                   chunkname = ctx.cur.chunkname, state = ctx.state}
     end
     ctx.cur = {def = new, gen = ctx.next_gen, good = false, source = src, chunkname = cname}
+    cur_def, probation = new, true
     ctx.next_gen = ctx.next_gen + 1
     ctx.state = new_state
     ctx.reloads = ctx.reloads + 1
@@ -260,6 +264,7 @@ local function serve(def, source, chunkname, name, state)
     log("version %s failed its first request (%s); rolled back to version %s",
         tostring(bad.def.version), why, tostring(g.def.version))
     ctx.cur = {def = g.def, gen = g.gen, good = true, source = g.source, chunkname = g.chunkname}
+    cur_def, probation = g.def, false
     ctx.state = g.state
     ctx.rollbacks = ctx.rollbacks + 1
     handlers = g.def.handlers
@@ -409,7 +414,7 @@ local function serve(def, source, chunkname, name, state)
     end
     ctx.requests = ctx.requests + 1
     if armed then return inject(from, h, ...) end
-    local d = ctx.cur.def
+    local d = cur_def
     local hooked = false
     if d.budget or d.timeout then
       limit(d.budget, d.timeout, "the request")
@@ -424,8 +429,10 @@ local function serve(def, source, chunkname, name, state)
   function finish(from, hooked, ok, ...)
     if hooked then count_hook() end
     if not ok then return failed(from, ...) end
-    local cur = ctx.cur
-    if not cur.good then cur.good = true; ctx.good = cur end
+    if probation then
+      local cur = ctx.cur
+      cur.good, ctx.good, probation = true, cur, false
+    end
     local n = select("#", ...)
     if n == 0 then return receive() end        -- a reply later
     -- plain(...) for the usual one to three values, inline; an integral
