@@ -9,13 +9,22 @@
 /* Around an IPC that may block (ipc.c, irq.c): an interrupt of the
  * thread (Ctrl-C at its REPL) cancels it. False when an interrupt is
  * already pending: then the call is not made and fails as cancelled, and
- * the interrupt is raised at the next Lua instruction. */
+ * the interrupt is raised at the next Lua instruction.
+ * The order matters: waiting is set before interrupt is looked at, as
+ * the interrupter (runtime/lua/threads.c) sets interrupt before it looks
+ * at waiting, so one of the two sees the other (the fields are volatile,
+ * the CPU one). Looked at first, an interrupt that came between the look
+ * and the IPC found no wait to cancel, and the IPC waited for good
+ * (repl.interrupt_a_chunk_that_waits: Ctrl-C left an l4.receive()
+ * waiting, once in a few full runs). */
 static inline int rt_wait_begin(struct rt_wait *w)
 {
-    if (w->interrupt)
-        return 0;
     w->seq++;
     w->waiting = 1;
+    if (w->interrupt) {
+        w->waiting = 0;
+        return 0;
+    }
     return 1;
 }
 static inline void rt_wait_end(struct rt_wait *w)
