@@ -980,6 +980,27 @@ def run_disk(res, build):
 CRASH_DISK_RUNS = 3     # make crash-disk runs 100 (CRASH_RUNS=n)
 
 
+def autorun_iso(res, build, folder, case):
+    """The ISO whose autorun is tests/<folder>, built in the build folder
+    of the boots with a SCRIPTS folder (safeboot's), and an empty work
+    folder build/tests/<folder> -> (that build folder, the work folder,
+    the logs' folder); None (case failed) if make failed."""
+    sb = os.path.join(build, "tests", "safeboot")
+    work = os.path.join(build, "tests", folder)
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    logdir = os.path.join(build, "tests", "logs")
+    os.makedirs(logdir, exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    p = subprocess.run(["make", "-s", "-C", ROOT, f"BUILD={sb}", os.path.join(sb, "l4ua.iso"),
+                        f"SCRIPTS={os.path.join(ROOT, 'tests', folder)}"],
+                       capture_output=True, text=True, timeout=900, env=env)
+    if p.returncode != 0:
+        res.fail(case, f"make status {p.returncode}", p.stdout + p.stderr)
+        return None
+    return sb, work, logdir
+
+
 def run_crash_disk(res, build, runs):
     """QEMU killed with SIGKILL at random moments while the guest writes,
     renames and removes files on its disk (tests/repl/crash_disk.py): the
@@ -990,19 +1011,10 @@ def run_crash_disk(res, build, runs):
     sys.path.insert(0, os.path.join(ROOT, "tests", "repl"))
     import term
     import crash_disk
-    sb = os.path.join(build, "tests", "safeboot")
-    work = os.path.join(build, "tests", "crash")
-    shutil.rmtree(work, ignore_errors=True)
-    os.makedirs(work)
-    logdir = os.path.join(build, "tests", "logs")
-    os.makedirs(logdir, exist_ok=True)
-    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
-    scripts = f"SCRIPTS={os.path.join(ROOT, 'tests', 'crash')}"
-    p = subprocess.run(["make", "-s", "-C", ROOT, f"BUILD={sb}", os.path.join(sb, "l4ua.iso"),
-                        scripts], capture_output=True, text=True, timeout=900, env=env)
-    if p.returncode != 0:
-        res.fail("crash.qemu_killed", f"make status {p.returncode}", p.stdout + p.stderr)
+    made = autorun_iso(res, build, "crash", "crash.qemu_killed")
+    if not made:
         return
+    sb, work, logdir = made
     import random
     t0 = time.monotonic()
     try:
@@ -1028,20 +1040,10 @@ def run_damaged_disk(res, build, runs):
     import random
     import term
     import damaged_disk
-    sb = os.path.join(build, "tests", "safeboot")
-    work = os.path.join(build, "tests", "damaged")
-    shutil.rmtree(work, ignore_errors=True)
-    os.makedirs(work)
-    logdir = os.path.join(build, "tests", "logs")
-    os.makedirs(logdir, exist_ok=True)
-    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
-    p = subprocess.run(["make", "-s", "-C", ROOT, f"BUILD={sb}", os.path.join(sb, "l4ua.iso"),
-                        f"SCRIPTS={os.path.join(ROOT, 'tests', 'damaged')}"],
-                       capture_output=True, text=True, timeout=900, env=env)
-    if p.returncode != 0:
-        res.fail("damaged.disk_never_crashes_the_system", f"make status {p.returncode}",
-                 p.stdout + p.stderr)
+    made = autorun_iso(res, build, "damaged", "damaged.disk_never_crashes_the_system")
+    if not made:
         return
+    sb, work, logdir = made
     t0 = time.monotonic()
     try:
         ok, note, screen = damaged_disk.run(term, ROOT, sb, work, os.path.join(logdir, "damaged.log"),
