@@ -647,10 +647,14 @@ def main():
         "faultinject": lambda: run_faultinject(res, a.qemu, build),
         "safeboot": lambda: run_safeboot(res, build),
     }
+    filtered = [v for v in CASE_FILTERS if os.environ.get(v)]
+    update = os.environ.get("UPDATE_CASES") == "1"
     for name in STAGES:
         if not only or name in only:
             res.stage = name
             stages[name]()
+            if not filtered:
+                check_cases(res, name, update=update)
     print(f"{res.passed} passed, {res.failed} failed")
     return 1 if res.failed else 0
 
