@@ -134,10 +134,18 @@ function M.guard(plan)
     end
     if now < next_ping then return end
     next_ping = now + (last_answer and ping_every or 100)
-    local from, label = l4.call(sup, PING_OPTS, require("service").PING)
-    if from and label == 0 then last_answer = now; return end
-    local quiet = now - (last_answer or up_since)
-    if quiet >= (last_answer and hang or grace) then
+    -- Silence counts from the last answer, and a PING waits no longer
+    -- than the silence still allowed: a hung supervisor is seen when
+    -- its `hang` ms are up, not a whole wait (200 ms) and a round late.
+    local limit = last_answer and hang or grace
+    local left = limit - (now - (last_answer or up_since))
+    if left > 0 then
+      local from, label = l4.call(sup, {timeout = math.max(1, math.min(200, left))},
+                                  require("service").PING)
+      if from and label == 0 then last_answer = now_ms(); return end
+    end
+    local quiet = now_ms() - (last_answer or up_since)
+    if quiet >= limit then
       l4.thread.kill(sup)
       launch(("did not answer for %d ms (hung): killed"):format(quiet))
     end

@@ -79,9 +79,12 @@ local KINDS = {
 local HANG = {names = 400, files = 400, sched = 400, pager = 400, supervisor = 600}
 local SILENT = {runaway = true, hang = true}
 
--- A figure of a kind found only by PING: at most its hang time and 1 s.
-local function hang_figure(what, ms, hang)
-  check(ms < hang + 1000, "%s took %.0f ms (at most hang = %d ms and 1000)", what, ms, hang)
+-- A figure of a kind found only by PING: at most its hang time and 1 s
+-- (the supervisor: 1 s in all, its guard sees the silence when its hang
+-- time is up, docs/recovery.md "Hangs").
+local function hang_figure(what, ms, hang, within)
+  within = within or hang + 1000
+  check(ms < within, "%s took %.0f ms (at most %d ms; hang = %d ms)", what, ms, within, hang)
   figures[#figures + 1] = ("comeback: %-40s %5.0f ms (hang = %d ms)"):format(what, ms, hang)
 end
 
@@ -317,7 +320,7 @@ case("comeback_supervisor_hung", function()
   local old = reload_supervisor("while true do end")
   local t0 = now_ms()
   local new, ms = back("supervisor", old, t0, nil, 6000)
-  hang_figure("the supervisor, a runaway loop", ms, HANG.supervisor)
+  hang_figure("the supervisor, a runaway loop", ms, HANG.supervisor, 1000)
   check(service.info(new).version == "1", "the new supervisor is not the script's")
 end)
 
@@ -715,7 +718,7 @@ for _, k in ipairs(KINDS) do
       local old = reload_supervisor(body, "on_error = 'exit', ")
       local t0 = now_ms()
       local new, ms = back("supervisor", old, t0, nil, 5000)
-      if SILENT[kind] then hang_figure("the supervisor, " .. kind, ms, HANG.supervisor)
+      if SILENT[kind] then hang_figure("the supervisor, " .. kind, ms, HANG.supervisor, 1000)
       else figure("the supervisor, " .. kind, ms) end
       check(service.info(new).version == "1", "the new supervisor is not the script's")
     end)
