@@ -134,21 +134,25 @@ function M.guard(plan)
     end
     if now < next_ping then return end
     next_ping = now + (last_answer and ping_every or 100)
-    -- Silence counts from the last answer, and a PING waits no longer
-    -- than the silence still allowed: a hung supervisor is seen when
-    -- its `hang` ms are up, not a whole wait (200 ms) and a round late.
-    local limit = last_answer and hang or grace
-    local left = limit - (now - (last_answer or up_since))
-    if left > 0 then
-      local from, label = l4.call(sup, {timeout = math.max(1, math.min(200, left))},
-                                  require("service").PING)
+    -- Silence counts from the last answer. PINGs follow each other
+    -- with no pause until one is answered or the silence reaches its
+    -- limit: a PING always waits, so the supervisor's first receive
+    -- after a long tick (200 ms on a hung component's PING) answers it,
+    -- and a hung supervisor is seen when its `hang` ms are up, not a
+    -- PING's wait and a round later.
+    local limit, since = last_answer and hang or grace, last_answer or up_since
+    while true do
+      local t = now_ms()
+      local left = limit - (t - since)
+      if left <= 0 then break end
+      local from, label = l4.call(sup, {timeout = math.min(200, left)}, require("service").PING)
       if from and label == 0 then last_answer = now_ms(); return end
+      if l4.thread.status(sup) ~= "running" then return end   -- the next round starts one
+      if now_ms() - t < 5 then l4.sleep(10) end                -- refused at once: no spinning
     end
-    local quiet = now_ms() - (last_answer or up_since)
-    if quiet >= limit then
-      l4.thread.kill(sup)
-      launch(("did not answer for %d ms (hung): killed"):format(quiet))
-    end
+    local quiet = now_ms() - since
+    l4.thread.kill(sup)
+    launch(("did not answer for %d ms (hung): killed"):format(quiet))
   end
   -- a round and its wait under pcall: an error (even an interrupt sent
   -- to this thread, raised when its sleep returns) ends one round only
