@@ -402,7 +402,11 @@ local function serve(def, source, chunkname, name, state)
       return send(prev, M.ERROR, "bad reply: " .. tostring(from))
     end
     if from == nil then return receive() end
-    if next_tick and l4.clock() >= next_tick then tick() end
+    -- a due tick runs first, but not before a PING's answer: a tick may
+    -- wait long (the supervisor's, 200 ms on each hung component's
+    -- PING), and a PING that waits behind it is taken for a hang (its
+    -- guard's, supervisor.guard); the tick runs at the next receive
+    if next_tick and label ~= M.PING and l4.clock() >= next_tick then tick() end
     local h = handlers[label]
     if h == nil then
       if label == M.PING and M.unregistered then
