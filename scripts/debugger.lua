@@ -56,7 +56,15 @@ local function resolve(target)
   for _, t in ipairs(ok and tasks or {}) do
     if t.name == target then return t.id, target end
   end
-  return nil, ("no service or task named %q"):format(target)
+  -- a component with no name in the name service: a REPL session
+  -- (repl.serial, repl.screen) or the push agent (scripts/consoles.lua),
+  -- an entry of the supervisor's plan (telnet)
+  id = require("consoles").find(target)
+  if id then return id, target end
+  for _, e in ipairs(require("supervisor").status() or {}) do
+    if e.name == target and e.id then return e.id, target end
+  end
+  return nil, ("no service, task or component named %q"):format(target)
 end
 
 local Session = {}

@@ -13,7 +13,7 @@ local table = { concat = table.concat, pack = table.pack, unpack = table.unpack 
 local mode = {}
 
 mode.help = [[
-debug <name> (a service, a task number or a thread id) attaches the debugger
+debug <name> (a service, a task number, a thread id, repl.screen...) attaches the debugger
 and takes these commands until q; the target runs on meanwhile:
   b                    list the breakpoints
   b <line> [if <cond>] a breakpoint in the current file (the stop's, else the service's)

@@ -128,7 +128,7 @@ def c_host_profile_names_the_hot_function(s):
         assert top.rsplit(" ", 1)[0].endswith(" hot") and " tick;" in top, top
         print(f"  hottest folded stack: {top}", flush=True)
     rc, out, err = tool(s, "profile", "nosuchservice", "1")
-    assert rc == 1 and 'no service or task named "nosuchservice"' in err, (rc, out, err)
+    assert rc == 1 and 'no service, task or component named "nosuchservice"' in err, (rc, out, err)
     cases.run(s, "l4.thread.kill(hotsvc)", "true")
 
 
@@ -153,7 +153,7 @@ def c_host_trace_shows_echo_messages(s):
     cases.prompt(s)
     cases.run(s, "select(2, require('service').call('echo', 1, 'untraced'))", '"untraced"')
     rc, out, err = tool(s, "trace", "nosuchservice", "1")
-    assert rc == 1 and 'no service or task named "nosuchservice"' in err, (rc, out, err)
+    assert rc == 1 and 'no service, task or component named "nosuchservice"' in err, (rc, out, err)
 
 
 CASES = [c_dap_client_sets_echo_count, c_host_profile_names_the_hot_function,

@@ -210,6 +210,61 @@ def c_debug_attaches_to_any_component(s):
     cases.run(s, "io.open('init.lua') ~= nil", "true")
 
 
+def c_debug_attaches_to_a_repl_session(s):
+    """A REPL session waits for its next line in an open receive, so
+    `debug` reaches it there: the screen's session by its name in the
+    console plan, and a TCP session by its thread id. Keys typed at a
+    session while it is stopped are not lost: the line runs once it goes
+    on."""
+    target = "repl.screen"
+    s.send(f"debug {target}\r")
+    s.expect(rb"attached to repl\.screen \(thread [^\r]*\); it runs on", 15)
+    prompt = rb"\rdebug repl\.screen> \x1b\[K"
+    s.expect(prompt, 5)
+    s.send("pause\r")
+    s.expect(rb"stopped at \[C\]:-1 in reply_wait \(pause\)", 10)
+    s.expect(prompt, 5)
+    s.send("bt\r")
+    s.expect(rb"#2 session\.lua:\d+ in read\r", 10)
+    s.expect(prompt, 5)
+    s.send("f 2\r")
+    s.expect(prompt, 5)
+    s.send("p con_name\r")
+    s.expect(rb'\r\n"screen"\r?\r\n', 10)
+    s.expect(prompt, 5)
+    s.send("q\r")
+    s.expect(rb"detached from repl\.screen; it runs on", 10)
+    cases.prompt(s)
+
+    import net_cases
+    r = net_cases.Raw(s)
+    try:
+        r.expect(rb"L4ua REPL over TCP: Lua 5\.4", 30)
+        r.expect(net_cases.TCP_PROMPT)
+        tid = r.run("=tostring(l4.self())", r'"([0-9a-f]+\.[0-9a-f]+\.[0-9a-f]+)"').group(1).decode()
+        s.send(f"debug {tid}\r")
+        s.expect(rb"attached to " + re.escape(tid.encode()) + rb" \(thread [^\r]*\); it runs on", 15)
+        prompt = rb"\rdebug " + re.escape(tid.encode()) + rb"> \x1b\[K"
+        s.expect(prompt, 5)
+        s.send("pause\r")
+        s.expect(rb"stopped at \[C\]:-1 in reply_wait \(pause\)", 10)
+        s.expect(prompt, 5)
+        s.send("bt\r")
+        s.expect(rb"#2 push_agent\.lua:\d+ in [^\r]*\r+\n +\d+ +from, label, s = l4\.reply_wait\(com2", 10)
+        s.expect(prompt, 5)
+        r.send("6 * 7\r")              # typed while the session is stopped
+        time.sleep(1)
+        assert b"42" not in r.out[r.pos:], r.out[r.pos:]
+        s.send("q\r")
+        s.expect(rb"detached from " + re.escape(tid.encode()) + rb"; it runs on", 10)
+        cases.prompt(s)
+        r.expect(rb"\r\n42\r?\r\n", 10)
+        r.expect(net_cases.TCP_PROMPT)
+        r.run("=1 + 1", "2")
+    finally:
+        r.close()
+
+
 def c_profile_names_the_hot_function(s):
     s.send("""busy = l4.thread.create{code = "local function hot(n) local x = 0 for i = 1, n do x = x + i % 7 end return x end local function cold() return 0 end require('service').run{name = 'busy', handlers = {}, period = 5, tick = function() hot(20000) cold() end}"}\r""")
     cases.prompt(s)
@@ -267,6 +322,7 @@ CASES = [c_debug_breakpoint_print_assign, c_debug_step_in_over_out,
          c_debug_conditional_breakpoint, c_debug_break_on_error,
          c_debug_paused_service_client_times_out, c_debug_reload_keeps_breakpoint,
          c_debug_detach_leaves_it_serving, c_debug_attaches_to_any_component,
+         c_debug_attaches_to_a_repl_session,
          c_profile_names_the_hot_function,
          c_profile_charges_time_in_c,
          c_trace_shows_echo_messages]
