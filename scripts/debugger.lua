@@ -100,11 +100,16 @@ function M.attach(target)
   if not id then return nil, name end
   if id == l4.self() then return nil, "a thread cannot debug itself" end
   local s = setmetatable({id = id, name = name, seen = 0}, Session)
+  -- the mark first: a thread that waits in calls (a REPL session) looks
+  -- for it between two turns and only then takes the attach (debug_door.lua)
+  pcall(l4.sys.store_put, M.held_key(id), tostring(l4.self().raw))
   local r, err = s:cmd("attach", nil, 2000)
-  if not r then return nil, err end
+  if not r then
+    pcall(l4.sys.store_remove, M.held_key(id))
+    return nil, err
+  end
   s.seen = r.seq or 0
   s.service, s.script = r.name, r.script
-  pcall(l4.sys.store_put, M.held_key(id), tostring(l4.self().raw))
   return s
 end
 

@@ -98,22 +98,21 @@ local crc32 = require "crc32"          -- zlib's CRC-32
 local pending = ""
 
 -- Reads more input; with `wait` (ms), false if nothing came in time.
--- The READ's answer is taken in an open receive (reply_wait), as a
--- session's is (session.lua), so that a debugger reaches this thread
--- while it waits for keys (`debug push`, a TCP session by its id);
--- anyone else's message gets "unknown request" (2). Keys that came while
--- this thread was busy in the debugger stay queued in the server (its
--- reply failed), so the READ is made again every READ_AGAIN ms.
-local READ_AGAIN = 500
+-- The wait is made in turns, and between two a debugger that holds this
+-- thread is let in (debug_door.lua: `debug push`, or a TCP session by its
+-- id); keys that came meanwhile stay queued in the server.
+local door = require "debug_door"
 local function fill(wait)
   local from, label, s
   local deadline = wait and l4.clock() + wait * 1000
-  repeat
-    local ms = wait and math.max(1, math.min(READ_AGAIN, (deadline - l4.clock()) // 1000)) or READ_AGAIN
-    from, label, s = l4.reply_wait(com2, {send = math.huge, receive = ms},
-                                   console.READ, console.READ_MAX)
-    if from and from ~= com2 then l4.reply(from, 2) end
-  until from == com2 or not from and (label ~= "timeout" or wait and l4.clock() >= deadline)
+  local turn = door.TURN
+  while true do
+    local ms = wait and math.max(1, math.min(turn, (deadline - l4.clock()) // 1000)) or turn
+    from, label, s = l4.call(com2, {receive = ms}, console.READ, console.READ_MAX)
+    if from or label ~= "timeout" then break end
+    turn = door.turn(door.knock())
+    if wait and l4.clock() >= deadline then break end
+  end
   if not from then
     if wait and label == "timeout" then return false end
     if not find(com2) then error("COM2: " .. tostring(label)) end

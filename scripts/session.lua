@@ -69,25 +69,22 @@ local con = {}
 -- The REPL's reads: half a second at a time, so that a server that
 -- stopped answering (a killed thread never replies) is noticed and
 -- replaced. A server's task that is deleted ends the read at once.
--- The wait for the line is an open receive (reply_wait), not a call's
--- closed one, so that a debugger's message reaches this thread while it
--- waits (the bindings hand it to the agent: docs/debugger.md) and `debug
--- repl.screen` attaches. No key is lost by it: a line the server could
--- not hand over (this thread was busy in the agent) stays queued there
--- for the next READ, at most half a second later. Anyone else's message
--- gets "unknown request" (2) and the READ is made again.
-local READ_OPTS = {send = 3000, receive = 500}
+-- Between two turns a debugger that holds this thread is let in
+-- (debug_door.lua: `debug repl.screen`); while one holds it the turns are
+-- 50 ms. No key is lost by a turn: a line the server could not hand over
+-- (this thread was between two READs, or stopped in the debugger) stays
+-- queued there for the next READ.
+local door = require "debug_door"
+local READ_OPTS = {send = 3000, receive = door.TURN}
 function con:read(max)
   while true do
-    local from, l, s = l4.reply_wait(server, READ_OPTS, console.READ, max or console.READ_MAX)
-    if from == server then
+    local from, l, s = l4.call(server, READ_OPTS, console.READ, max or console.READ_MAX)
+    if from then
       if l ~= 0 then error("console: " .. (why[l] or "error " .. l), 0) end
       return s
-    elseif from then
-      l4.reply(from, 2)
-    elseif not connect(10000) then
-      error("console: " .. con_name .. " is not there", 0)
     end
+    READ_OPTS.receive = door.turn(door.knock())
+    if not connect(10000) then error("console: " .. con_name .. " is not there", 0) end
   end
 end
 

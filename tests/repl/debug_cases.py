@@ -211,8 +211,9 @@ def c_debug_attaches_to_any_component(s):
 
 
 def c_debug_attaches_to_a_repl_session(s):
-    """A REPL session waits for its next line in an open receive, so
-    `debug` reaches it there: the screen's session by its name in the
+    """A REPL session waits for its next line in calls to its console
+    server, and lets a debugger that holds it in between two of them
+    (scripts/debug_door.lua): the screen's session by its name in the
     console plan, and a TCP session by its thread id. Keys typed at a
     session while it is stopped are not lost: the line runs once it goes
     on."""
@@ -222,7 +223,7 @@ def c_debug_attaches_to_a_repl_session(s):
     prompt = rb"\rdebug repl\.screen> \x1b\[K"
     s.expect(prompt, 5)
     s.send("pause\r")
-    s.expect(rb"stopped at \[C\]:-1 in reply_wait \(pause\)", 10)
+    s.expect(rb"stopped at debug_door\.lua:\d+ in knock \(pause\)", 10)
     s.expect(prompt, 5)
     s.send("bt\r")
     s.expect(rb"#2 session\.lua:\d+ in read\r", 10)
@@ -247,10 +248,10 @@ def c_debug_attaches_to_a_repl_session(s):
         prompt = rb"\rdebug " + re.escape(tid.encode()) + rb"> \x1b\[K"
         s.expect(prompt, 5)
         s.send("pause\r")
-        s.expect(rb"stopped at \[C\]:-1 in reply_wait \(pause\)", 10)
+        s.expect(rb"stopped at debug_door\.lua:\d+ in knock \(pause\)", 10)
         s.expect(prompt, 5)
         s.send("bt\r")
-        s.expect(rb"#2 push_agent\.lua:\d+ in [^\r]*\r+\n +\d+ +from, label, s = l4\.reply_wait\(com2", 10)
+        s.expect(rb"#2 push_agent\.lua:\d+ in [^\r]*\r+\n +\d+ +turn = door\.turn\(door\.knock\(\)\)", 10)
         s.expect(prompt, 5)
         r.send("6 * 7\r")              # typed while the session is stopped
         time.sleep(1)
