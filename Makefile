@@ -444,15 +444,15 @@ fuzz-lua: $(BUILD)/kernel-test32.elf $(BUILD)/sigma0.elf $(BUILD)/lua-root.elf t
 	$(Q)$(PYTHON) tests/fuzz/lua_run.py --build $(BUILD) --qemu $(QEMU) \
 		--archive $(BUILD)/tests/fuzz/fuzz-lua.arc --seeds "$(LUA_FUZZ_SEEDS)"
 
-# make faultinject: FAULTS faults (100,000) injected into the name service
-# and two echo services while four clients call them (tests/faultinject/,
+# make faultinject: FAULTS faults (100,000) injected into the name service,
+# two echo services and the file service while six clients use them (tests/faultinject/,
 # docs/reliability.md "Fault injection"); FAULT_SEED repeats a run. make
 # test runs 300 (stage faultinject).
 FAULTS ?= 100000
 ifeq ($(origin FAULT_SEED),undefined)
 FAULT_SEED := 0x$(shell od -An -N4 -tx4 /dev/urandom | tr -d ' ')
 endif
-FAULTINJECT_FILES := tests/faultinject/init.lua tests/faultinject/client.lua
+FAULTINJECT_FILES := tests/faultinject/init.lua tests/faultinject/client.lua tests/faultinject/fclient.lua
 $(BUILD)/tests/faultinject/fi-%.arc: $(SCRIPT_FILES) $(FAULTINJECT_FILES) $(ARC_TOOLS) \
 		$(BUILD)/deps.mk
 	@mkdir -p $(@D)
@@ -461,6 +461,7 @@ $(BUILD)/tests/faultinject/fi-%.arc: $(SCRIPT_FILES) $(FAULTINJECT_FILES) $(ARC_
 		> $(@D)/conf-$*.lua
 	$(Q)$(MKARCHIVE) $(LUAC) -o $@ re.lua=$(LUA_DIR)/share/re.lua $(SCRIPT_DIRS) \
 		init.lua=tests/faultinject/init.lua faultinject/client.lua=tests/faultinject/client.lua \
+		faultinject/fclient.lua=tests/faultinject/fclient.lua \
 		faultinject_conf.lua=$(@D)/conf-$*.lua
 all: $(BUILD)/tests/faultinject/fi-300-0x46494e4a.arc
 .PHONY: faultinject

@@ -897,9 +897,9 @@ FAULTINJECT_SHORT = "fi-300-0x46494e4a"  # make test: 300 faults, a fixed seed (
 
 def run_faultinject(res, qemu, build):
     """make faultinject's short run (tests/faultinject/, docs/reliability.md
-    "Fault injection"): 300 faults injected into the name service and two
-    echo services while four clients call them; every check of the full
-    campaign."""
+    "Fault injection"): 300 faults injected into the name service, two
+    echo services and the file service while six clients use them; every
+    check of the full campaign."""
     arc = os.path.join(build, "tests", "faultinject", FAULTINJECT_SHORT + ".arc")
     run_command_suite(res, "faultinject",
                       [sys.executable, os.path.join(ROOT, "tests", "fuzz", "lua_run.py"), "--build", build,

@@ -1,13 +1,16 @@
 -- make faultinject (docs/reliability.md "Fault injection"): faults
 -- injected into services while they work, in the spirit of MINIX 3's
 -- campaign (3,400,000 faults into its drivers, DSN'09). The boot's plan:
--- the name service and two echo services (services/echo.lua) under a
--- supervisor, as the system's plan has them (restart always, back-off at
--- most 500 ms); four client tasks (faultinject/client.lua) calling echo,
--- echo2 and the name service all the while; and this thread, which
+-- the name service, two echo services (services/echo.lua) and the file
+-- service under a supervisor, as the system's plan has them (restart
+-- always, back-off at most 500 ms); four client tasks
+-- (faultinject/client.lua) calling echo, echo2 and the name service all
+-- the while, two (faultinject/fclient.lua) writing, reading and removing
+-- files; and this thread, which
 -- injects FAULTS faults, one at a time, each into a service picked at
 -- random, through the service framework's FAULT request (service.lua
--- "Fault injection"): the next request the service takes meets it.
+-- "Fault injection"; the file service's loop arms it with fault.lua):
+-- the next request the service takes meets it.
 --
 -- Kinds (weights in KINDS): raise, an error after a random number of VM
 -- instructions (mostly in the handler, else past it in the framework's
@@ -24,7 +27,8 @@
 -- database's checks pass); every service answers; the clients' outcomes
 -- are explained by the faults: no request without an answer or a clear
 -- error (timeouts at most the drops, wrong answers at most the
--- corruptions, strays at most the doubles, nothing odd); the kernel pool
+-- corruptions, strays at most the doubles, nothing odd); every write a
+-- file client was told was done is there, intact; the kernel pool
 -- and the pager's pool back within 1% of where they were after the
 -- warm-up. Prints "faultinject: PASS" or "faultinject: FAIL" and ends
 -- QEMU with the status. faultinject_conf.lua (packed by the Makefile):
@@ -34,13 +38,16 @@ local l4 = require "l4"
 local service = require "service"
 local names_mod = require "names"
 local supervisor = require "supervisor"
+local files_mod = require "files"
 local conf = require "faultinject_conf"
 
 local FAULTS, SEED = conf.faults, conf.seed
-local CLIENTS = 4
+local CLIENTS, FILE_CLIENTS = 4, 2
 local STATS, STOP = 1, 2
 local ECHO = 1
-local TARGETS = {"names", "echo", "echo2"}
+local TARGETS = {"names", "echo", "echo2", "files"}
+-- the file service runs a loop of its own (fault.lua): no doubled replies
+local ALLOWED = {files = {raise = true, corrupt = true, drop = true, memcap = true, exit = true}}
 local KINDS = {{"raise", 35}, {"corrupt", 20}, {"double", 20}, {"drop", 5}, {"memcap", 15},
                {"exit", 2}}
 local BACK_MS = 10000           -- a service must answer right again within this
@@ -61,6 +68,11 @@ local function main()
   l4.sys.set_names(ns)
   names_mod.use(ns)
   assert(service.wait("names", 3000), "the name service did not answer")
+  -- the file service in RAM (no disk in this boot), as the system's plan has it
+  local files_args = {"serve", 4 << 20, false}
+  local fs = assert(l4.task.spawn{name = "files", script = "files.lua", args = files_args,
+                                  prio = 180, memcap = 16 << 20})
+  l4.sys.set_files(fs)
   assert(supervisor.start{names = ns, prio = 210, memcap = 8 << 20, services = {
     {name = "names", script = "names.lua", id = ns, restart = "always", prio = 190,
      memcap = 4 << 20, backoff_max = 500, limit = 100000,
@@ -69,8 +81,13 @@ local function main()
      memcap = 4 << 20, backoff_max = 500, limit = 100000},
     {name = "echo2", script = "services/echo.lua", restart = "always", prio = 100,
      memcap = 4 << 20, backoff_max = 500, limit = 100000},
+    {name = "files", script = "files.lua", args = files_args, id = fs,
+     ping = service.PING, hang = 400, ping_every = 100, restart = "always", prio = 180,
+     memcap = 16 << 20, backoff_max = 500, limit = 100000, started = "l4.sys.set_files((...))"},
   }})
-  for _, n in ipairs(TARGETS) do assert(service.wait(n, 5000), n .. " did not come up") end
+  for _, n in ipairs(TARGETS) do
+    if n ~= "files" then assert(service.wait(n, 5000), n .. " did not come up") end
+  end
 
   local me = l4.self()
   local clients = {}
@@ -79,9 +96,34 @@ local function main()
                                       args = {i, names_mod.server().raw, me.raw}, prio = 90,
                                       memcap = 4 << 20})
   end
+  local fclients = {}
+  for i = 1, FILE_CLIENTS do
+    fclients[i] = assert(l4.task.spawn{script = "faultinject/fclient.lua", name = "fi-files",
+                                       args = {i, names_mod.server().raw, me.raw}, prio = 90,
+                                       memcap = 8 << 20})
+  end
+
+  -- The id a fault for `name` is armed at: the file service is not named
+  -- (the supervisor knows it by id; the root's l4.sys.files follows it).
+  local function target(name)
+    if name == "files" then return l4.sys.files() end
+    return names_mod.lookup(name)
+  end
 
   -- A probe of a service: true if its answer is right.
+  local probes = 0
   local function probe(name)
+    if name == "files" then
+      local id = l4.sys.files()
+      if not id then return false end
+      probes = probes + 1
+      local text = "probe " .. probes
+      local from, label = l4.call(id, {timeout = 300}, files_mod.WRITE, 0, 1, "fi/probe", text)
+      if from ~= id or label ~= 0 then return false end
+      local size, where, data
+      from, label, size, where, data = l4.call(id, {timeout = 300}, files_mod.READ, 0, 0, "fi/probe")
+      return from == id and label == 0 and size == #text and data == text
+    end
     if name == "names" then
       local id = names_mod.lookup("echo")
       return id ~= nil and l4.nearest(id) ~= nil
@@ -92,13 +134,18 @@ local function main()
     return from == id and label == 0 and who == 0 and seq == 77
   end
 
-  local function pick_kind()
+  local function pick_kind(name)
+    local allowed = ALLOWED[name]
     local total = 0
-    for _, k in ipairs(KINDS) do total = total + k[2] end
+    for _, k in ipairs(KINDS) do
+      if not allowed or allowed[k[1]] then total = total + k[2] end
+    end
     local r = math.random(total)
     for _, k in ipairs(KINDS) do
-      r = r - k[2]
-      if r <= 0 then return k[1] end
+      if not allowed or allowed[k[1]] then
+        r = r - k[2]
+        if r <= 0 then return k[1] end
+      end
     end
   end
 
@@ -115,20 +162,22 @@ local function main()
             tasks = table.concat(tasks, ", ")}
   end
 
-  local injected, times, counts = 0, {}, {}
+  local injected, times, counts, into = 0, {}, {}, {}
   for _, k in ipairs(KINDS) do times[k[1]], counts[k[1]] = {}, 0 end
+  for _, name in ipairs(TARGETS) do into[name] = {} end
   local base
   local warmup = math.max(1, FAULTS // 10)
   local t_all = l4.clock()
   for i = 1, FAULTS do
-    local name, kind = TARGETS[math.random(#TARGETS)], pick_kind()
+    local name = TARGETS[math.random(#TARGETS)]
+    local kind = pick_kind(name)
     local n = kind == "raise" and (math.random(10) <= 7 and math.random(0, 12) or math.random(0, 400))
               or kind == "memcap" and math.random(0, 60) or 0
     -- arm it (a service restarting may not answer yet: wait for it)
     local armed = false
     local t_arm = l4.clock()
     repeat
-      local id = names_mod.lookup(name)
+      local id = target(name)
       if id then
         local from, label = l4.call(id, {timeout = 300}, service.FAULT, n, kind)
         armed = from ~= nil and label == service.OK
@@ -141,6 +190,7 @@ local function main()
     end
     injected = injected + 1
     counts[kind] = counts[kind] + 1
+    into[name][kind] = (into[name][kind] or 0) + 1
     local t0 = l4.clock()
     if i % 2 == 0 then l4.sleep(2) end   -- a client's request may meet it first
     local back = false
@@ -180,6 +230,48 @@ local function main()
     l4.task.delete(c)
   end
 
+  -- the file clients' counts, and what they were told was written
+  local fsum = {requests = 0, ok = 0, gone = 0, noname = 0, handler = 0, timeout = 0, wrong = 0,
+                stray = 0, odd = 0}
+  local holdings = {}
+  for i, c in ipairs(fclients) do
+    local r = table.pack(l4.call(c, {timeout = 5000}, STOP))
+    if not r[1] then
+      fail("file client %d did not answer: %s", i, tostring(r[2]))
+    else
+      for k, key in ipairs(keys) do fsum[key] = fsum[key] + r[2 + k] end
+      local odd, last = r[2 + #keys], r[3 + #keys]
+      if odd > 0 then fail("file client %d: %d odd outcomes, the last: %s", i, odd, tostring(last)) end
+      if last ~= "" then say("file client %d: the last outcome not ok: %s", i, last) end
+      for line in (r[4 + #keys] or ""):gmatch("[^\n]+") do holdings[#holdings + 1] = line end
+    end
+    l4.task.wait(c, 2000)
+    l4.task.delete(c)
+  end
+  -- every acknowledged write is there, read afresh now: a file holds what
+  -- its client was last told, or what a request that failed since may
+  -- have left (a CRC-32 and a length each; "-": no such file)
+  local crc32 = require "crc32"
+  local lost = 0
+  for _, line in ipairs(holdings) do
+    local path, may = line:match("^(.-)=(.*)$")
+    local data, why, code
+    local t0 = l4.clock()
+    repeat      -- the file service may be restarting from the last fault
+      data, why, code = files_mod.read(path)
+      local ipc = not data and type(why) == "string" and why:find("^file service: ")
+      if ipc then l4.sleep(20) end
+    until not ipc or l4.clock() - t0 > BACK_MS * 1000
+    local have = data and ("%d:%d"):format(crc32(data), #data)
+                 or code == files_mod.ENOENT and "-" or ("error " .. tostring(why))
+    local fine = false
+    for m in may:gmatch("[^|]+") do if m == have then fine = true end end
+    if not fine then
+      lost = lost + 1
+      if lost <= 5 then fail("%s holds %s, not what was acknowledged (%s)", path, have, may) end
+    end
+  end
+
   -- the figures
   say("%d faults injected in %d ms of guest time (%s)", injected, guest_ms,
       table.concat((function()
@@ -199,6 +291,14 @@ local function main()
   say("client requests %d: ok %d, the partner gone %d, no such name (yet) %d, handler errors %d, "
       .. "timeouts %d, wrong %d, stray %d, odd %d", sum.requests, sum.ok, sum.gone, sum.noname,
       sum.handler, sum.timeout, sum.wrong, sum.stray, sum.odd)
+  say("file requests %d: ok %d, the service gone %d, error replies %d, timeouts %d, wrong %d, "
+      .. "stray %d, odd %d; %d faults into the file service; %d files checked, %d acknowledged "
+      .. "writes lost", fsum.requests, fsum.ok, fsum.gone, fsum.handler, fsum.timeout, fsum.wrong,
+      fsum.stray, fsum.odd, (function()
+        local t = 0
+        for _, c in pairs(into.files) do t = t + c end
+        return t
+      end)(), #holdings, lost)
   for _, st in ipairs(supervisor.status() or {}) do
     say("service %s: %s, %d restarts", st.name, tostring(st.state), st.restarts or 0)
   end
@@ -215,6 +315,17 @@ local function main()
   if sum.stray > counts.double then
     fail("%d stray messages, but only %d replies doubled", sum.stray, counts.double)
   end
+  local f = into.files
+  if fsum.odd > 0 then fail("%d file client outcomes no fault explains", fsum.odd) end
+  if fsum.timeout > (f.drop or 0) then
+    fail("%d file timeouts, but only %d of the file service's replies dropped", fsum.timeout, f.drop or 0)
+  end
+  if fsum.wrong > (f.corrupt or 0) then
+    fail("%d wrong file answers, but only %d of its replies corrupted", fsum.wrong, f.corrupt or 0)
+  end
+  if fsum.stray > 0 then fail("%d stray messages at the file clients", fsum.stray) end
+  if lost > 0 then fail("%d acknowledged writes lost", lost) end
+  if #holdings == 0 then fail("the file clients acknowledged no write") end
   if sum.ok < sum.requests // 2 then fail("only %d of %d client requests answered right", sum.ok, sum.requests) end
   for _, name in ipairs(TARGETS) do
     if not probe(name) then fail("%s does not answer right at the end", name) end

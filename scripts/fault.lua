@@ -1,0 +1,95 @@
+-- fault.lua: one armed fault for a server that runs a receive loop of its
+-- own (the file service), as the service framework arms one for its
+-- services (service.lua "Fault injection"; docs/reliability.md "Fault
+-- injection"). The root task arms it with FAULT (service_proto.lua: n,
+-- kind); the next request the server runs meets it. A server with no
+-- fault armed pays one field test per request.
+--
+--   local fault = require("fault").new{raise = true, exit = true}
+--   FAULT:      reply(fault:arm(from, n, kind))
+--   a request:  r = fault.armed and fault:meet(run, from, go, ...) or run(from, go, ...)
+--
+-- run(from, go, ...) is the server's own way to run a request (go, a
+-- function of no arguments, under its pcall) -> the reply's values
+-- packed, or nil (no reply now). meet runs it the way the fault says:
+--   raise    go fails after n VM instructions (if it runs that long):
+--            the server's pcall turns that into an error reply
+--   memcap   the server's Lua state refuses its allocation after n more
+--            (in the request, or past it in the loop: then the task ends)
+--   exit     the task ends: before the request ran (n even) or after it
+--            ran and before its reply (n odd)
+--   drop     no reply
+--   corrupt  the reply with every value after its label changed
+local proto = require "service_proto"
+
+local M = {}
+M.__index = M
+
+M.KINDS = {"raise", "memcap", "exit", "drop", "corrupt"}
+local ROOT = l4.kip.root.task
+
+-- A fault point that allows the kinds in the set `kinds` (default: all).
+function M.new(kinds)
+  local allowed = {}
+  for _, k in ipairs(M.KINDS) do
+    if not kinds or kinds[k] then allowed[k] = true end
+  end
+  return setmetatable({allowed = allowed, armed = nil, n = 0}, M)
+end
+
+-- FAULT's answer: the reply's label and values.
+function M:arm(from, n, kind)
+  if from.task ~= ROOT then return proto.REJECTED, "fault: only the root task injects faults" end
+  if not self.allowed[kind] or math.type(n) ~= "integer" or n < 0 then
+    local k = {}
+    for _, name in ipairs(M.KINDS) do if self.allowed[name] then k[#k + 1] = name end end
+    return proto.REJECTED, ("fault: a kind (%s) and a count"):format(table.concat(k, ", "))
+  end
+  self.armed, self.n = kind, n
+  return proto.OK
+end
+
+local function corrupted(n, v, ...)        -- every value, changed
+  if n == 0 then return end
+  if math.type(v) == "integer" then v = v ~ 0x5a5a
+  elseif type(v) == "string" then v = v:reverse() .. "?"
+  else v = 1234567 end
+  return v, corrupted(n - 1, ...)
+end
+
+local function raiser()
+  debug.sethook()
+  error("injected fault: raised at a random point", 0)
+end
+
+-- The request meets the armed fault (and disarms it).
+function M:meet(run, from, go, ...)
+  local kind, n = self.armed, self.n
+  self.armed = nil
+  if kind == "exit" and n % 2 == 0 then
+    error("injected fault: the task exits before a request", 0)
+  end
+  if kind == "raise" then
+    local inner = go
+    go = function()
+      debug.sethook(raiser, "", n + 1)
+      local r = table.pack(pcall(inner))
+      debug.sethook()
+      if not r[1] then error(r[2], 0) end
+      return table.unpack(r, 2, r.n)
+    end
+  elseif kind == "memcap" then
+    l4.debug.alloc_limit(n)
+  end
+  local r = run(from, go, ...)
+  if kind == "exit" then
+    error("injected fault: the task exits after a request, before its reply", 0)
+  elseif kind == "drop" then
+    return nil
+  elseif kind == "corrupt" and r then
+    return table.pack(r[1], corrupted(r.n - 1, table.unpack(r, 2, r.n)))
+  end
+  return r
+end
+
+return M
