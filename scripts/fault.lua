@@ -14,8 +14,9 @@
 -- packed, or nil (no reply now). meet runs it the way the fault says:
 --   raise    go fails after n VM instructions (if it runs that long):
 --            the server's pcall turns that into an error reply
---   memcap   the server's Lua state refuses its allocation after n more
---            (in the request, or past it in the loop: then the task ends)
+--   memcap   the server's Lua state refuses the request's allocation
+--            after n (the limit is lifted when the request ends): the
+--            server's pcall turns that into an error reply
 --   exit     the task ends: before the request ran (n even) or after it
 --            ran and before its reply (n odd)
 --   drop     no reply
@@ -79,7 +80,18 @@ function M:meet(run, from, go, ...)
       return table.unpack(r, 2, r.n)
     end
   elseif kind == "memcap" then
-    l4.debug.alloc_limit(n)
+    -- confined to the request: lifted when it ends, however it ends (a
+    -- limit left over would fail some later request or the loop itself)
+    local inner = go
+    local function lift(ok, ...)
+      l4.debug.alloc_limit()
+      if not ok then error((...), 0) end
+      return ...
+    end
+    go = function()
+      l4.debug.alloc_limit(n)
+      return lift(pcall(inner))
+    end
   end
   local r = run(from, go, ...)
   if kind == "exit" then

@@ -165,6 +165,70 @@ case("memerr_file_clients", function()
   return "printed"
 end)
 
+-- The file service itself, with its own allocations failing: for each
+-- kind of request and n = 0, 1, 2, ..., the root arms a memcap fault in
+-- the server (FAULT: its Lua state refuses the request's allocation after
+-- n, scripts/fault.lua) and makes the request. Each run must end in the
+-- request done or an error reply that says "not enough memory"; the
+-- server must go on (the same task, answering), and its files must be
+-- as the requests that got through left them. The sweep of a kind ends
+-- at the first run that gets through.
+case("memerr_file_server", function()
+  local proto = require "service_proto"
+  local server = assert(l4.task.spawn{script = "files.lua", args = {"serve", 256 << 10},
+                                      name = "files", memcap = 8 << 20})
+  assert(l4.sys.set_files(server))
+  local body = ("abcdefghij"):rep(300)
+  local ok, err = pcall(function()
+    assert(files.write("memerr/s/keep.txt", body))
+    local calls = {
+      {"write", function() return files.write("memerr/s/w.txt", body) end,
+       function() return files.read("memerr/s/w.txt") == body end},
+      {"write (a second version)", function() return files.write("memerr/s/w.txt", body .. "2") end,
+       function() local d = files.read("memerr/s/w.txt") return d == body .. "2" end},
+      {"read", checked(function() return files.read("memerr/s/keep.txt") end,
+                       function(d) return d == body end)},
+      {"stat", checked(function() return files.stat("memerr/s/keep.txt") end,
+                       function(st) return st.size == #body end)},
+      {"list", checked(function() return files.list("memerr/s") end,
+                       function(l) return #l == 2 end)},
+      {"info", checked(function() return files.info() end,
+                       function(i) return i.files >= 2 end)},
+      {"remove", function() return files.remove("memerr/s/w.txt") end,
+       function() return files.read("memerr/s/w.txt") == nil end},
+    }
+    local runs = 0
+    for _, c in ipairs(calls) do
+      local name, call, check = c[1], c[2], c[3]
+      local done = false
+      for n = 0, 5000 do
+        local from, label = l4.call(server, {timeout = 2000}, proto.FAULT, n, "memcap")
+        assert(from == server and label == proto.OK, ("%s, n = %d: FAULT not taken (%s)"):format(name, n, tostring(label)))
+        local r, why = call()
+        if r then done = true break end
+        if r == false then error(("%s with the server's allocation %d failing: a wrong answer"):format(name, n)) end
+        if not tostring(why):find("not enough memory", 1, true) then
+          error(("%s with the server's allocation %d failing: %s, not the memory error"):format(
+            name, n, tostring(why)))
+        end
+        runs = runs + 1
+        eq(l4.task.info(server).state, "running", name .. ": the file service after a failed run")
+        assert(files.read("memerr/s/keep.txt") == body,
+               ("%s, n = %d: the kept file then read wrong"):format(name, n))
+      end
+      assert(done, name .. ": no run got through")
+      if check then assert(check(), name .. ": what the run that got through did is not there") end
+    end
+    eq(files.read("memerr/s/keep.txt"), body, "the kept file at the end")
+    assert(runs > #calls, ("only %d failing runs for %d requests"):format(runs, #calls))
+    print(("ok memerr_file_server (%d requests, %d failing runs)"):format(#calls, runs))
+  end)
+  l4.task.delete(server)
+  assert(l4.sys.set_files(nil))
+  assert(ok, err)
+  return "printed"
+end)
+
 -- The console's client (runtime/lua/console.c): print and io.write with
 -- allocations failing; the console goes on (what got through is on the
 -- serial line, which tests/run.py sees: the "ok" line below).
