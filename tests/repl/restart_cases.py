@@ -389,10 +389,11 @@ def c_root_threads_fail_alone(s):
     # of its server that does it; the watcher and the push agent by an
     # error raised in them)
     figures = []
-    for kind, body in [("lua_error", "error('a Lua error on purpose')"),
-                       ("runaway", "while true do end"),
-                       ("memory_cap", "local t = {} for i = 1, math.maxinteger do "
-                                      "t[i] = ('x'):rep(65536) .. i end")]:
+    # the screen's server, each crash kind (its bad port is COM1's: it
+    # holds the keyboard's 0x60)
+    for kind, body in CRASHES:
+        if kind == "bad_port":
+            body = "l4.io.inb(0x3f8)"
         action = ("require('service').reload('screen', [[return {run = function() %s end}]])"
                   % body)
         figures.append(f"screen {kind} {back_in(s, 'screen', action)}")
