@@ -376,6 +376,13 @@ HOST_TIMEOUT := kernel/sched.c bindings/l4.c tests/host/timeout_stubs.c
 $(BUILD)/tests/host/test_timeout: HOST_EXTRA := $(HOST_TIMEOUT)
 $(BUILD)/tests/host/test_timeout: HOST_EXTRA_CFLAGS = -Ibindings -I$(LUA_DIR)/include
 $(BUILD)/tests/host/test_timeout: $(HOST_TIMEOUT) bindings/l4b.h $(BUILD)/deps.mk
+# lwIP is Debian's source with Debian's patches (tests/host/lwip_source.sh):
+# a host test program that runs it on this build's lwIP entry and tree.
+HOST_TESTS += $(BUILD)/tests/host/test_lwip_source
+$(BUILD)/tests/host/test_lwip_source: tests/host/lwip_source.sh $(BUILD)/deps.mk
+	@mkdir -p $(@D)
+	$(Q)printf '#!/bin/sh\nexec sh "%s" "%s" "%s"\n' "$(abspath tests/host/lwip_source.sh)" \
+		"$(LWIP_DIR)" "$(LWIP_SRC)" > $@ && chmod +x $@
 # The scripts archive parser (the test includes runtime/lua/archive.c).
 $(BUILD)/tests/host/test_archive: HOST_EXTRA_CFLAGS := -Iruntime/lua
 $(BUILD)/tests/host/test_archive: runtime/lua/archive.c runtime/lua/rt.h

@@ -16,6 +16,11 @@
  *   lwip.resolved(n)      --> nil (not yet) | "a.b.c.d" | false, message
  *   lwip.stats()          --> {link = {xmit =, recv =, drop =, ...}, ip =, tcp =, udp =, ...}
  *   lwip.tcp(), lwip.udp() --> sockets (bindings/lwip_sock.c)
+ *   lwip.version          lwIP's own (LWIP_VERSION_STRING of the headers built
+ *                         against: "2.1.3")
+ *   lwip.debian, lwip.patches  the Debian source package built ("lwip
+ *                         2.1.3+dfsg1-2") and its patches applied, in order
+ *                         (tools/deps/build.sh writes l4ua_lwip_source.h)
  *
  * Nothing here calls back into Lua: lwIP's callbacks record what happened
  * in C (frames to send, a connection's bytes, a DNS answer) and the loop
@@ -33,6 +38,7 @@
 #include "lwip/netif.h"
 #include "lwip/stats.h"
 #include "lwip/timeouts.h"
+#include "l4ua_lwip_source.h"
 #include "lwipb.h"
 #include "l4/syscalls.h"
 #include "netif/ethernet.h"
@@ -438,6 +444,12 @@ int luaopen_lwip(lua_State *L)
         { "poll", l_poll }, { "ifconfig", l_ifconfig }, { "resolve", l_resolve },
         { "resolved", l_resolved }, { "stats", l_stats }, { NULL, NULL } };
     luaL_newlib(L, fns);
+    lua_pushliteral(L, LWIP_VERSION_STRING);
+    lua_setfield(L, -2, "version");
+    lua_pushliteral(L, L4UA_LWIP_DEBIAN);
+    lua_setfield(L, -2, "debian");
+    lua_pushliteral(L, L4UA_LWIP_PATCHES);
+    lua_setfield(L, -2, "patches");
     lwipb_open_sockets(L);
     return 1;
 }

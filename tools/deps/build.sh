@@ -4,7 +4,8 @@
 #   usage: build.sh <cache-dir> <out.mk>
 # Writes <out.mk> with NEWLIB_DIR, LUA_DIR, E2FS_DIR and LWIP_DIR for the Makefile,
 # and the unpacked sources of Lua and e2fsprogs (LUA_SRC, E2FS_SRC), which
-# make fuzz-host builds again with the sanitizers.
+# make fuzz-host builds again with the sanitizers, and of lwIP (LWIP_SRC),
+# which tests/host/lwip_source.sh compares the lwIP build with.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/versions.mk"
@@ -165,7 +166,19 @@ core/ipv4/ip4_frag netif/ethernet"
 build_lwip() {
     [ -f "$LWIP_DIR/lib/liblwip.a" ] && manifest_ok "$LWIP_DIR" && return 0
     sh "$here/fetch.sh" "$CACHE"
-    src=$CACHE/src/lwip-$LWIP_DEBVER/src
+    tree=$CACHE/src/lwip-$LWIP_DEBVER
+    src=$tree/src
+    # What was built, from the tree itself: its changelog's version, and
+    # the patches dpkg-source applied in order (quilt's record,
+    # .pc/applied-patches), which must be the whole of debian/patches/series.
+    # l4ua_lwip_source.h says both to bindings/lwip.c (lwip.debian,
+    # lwip.patches); tests/host/lwip_source.sh checks them against the tree.
+    debver=$(dpkg-parsechangelog -l "$tree/debian/changelog" -S Version)
+    [ "$debver" = "$LWIP_DEBVER" ] || die "the lwIP source in $tree is $debver, not $LWIP_DEBVER"
+    series=$(sed -e 's/#.*//' "$tree/debian/patches/series" | awk NF | tr '\n' ' ')
+    applied=$(awk NF "$tree/.pc/applied-patches" 2>/dev/null | tr '\n' ' ')
+    [ -n "$series" ] && [ "$applied" = "$series" ] ||
+        die "lwIP's Debian patches are not all applied in $tree (series: $series; applied: $applied)"
     work=$(mktemp -d "$CACHE/.lwip.XXXXXX")
     echo "l4ua: building lwIP $LWIP_UPSTREAM against newlib"
     out=$work/out
@@ -174,6 +187,8 @@ build_lwip() {
         set -e
         cp -r "$src/include/." "$out/include/"
         cp -r "$LWIP_CFG/." "$out/include/"
+        printf '#define L4UA_LWIP_DEBIAN "%s %s"\n#define L4UA_LWIP_PATCHES "%s"\n' \
+            "$LWIP_PKG" "$debver" "${applied% }" > "$out/include/l4ua_lwip_source.h"
         flags="$TARGET_CFLAGS -nostdinc -isystem $NEWLIB_DIR/include \
 -isystem $(gcc -print-file-name=include) -std=gnu99 -I$out/include"
         for f in $LWIP_OBJS; do echo "$src/$f.c"; done |
@@ -198,6 +213,7 @@ tmp=$OUT.tmp
     echo "E2FS_DIR=$E2FS_DIR"
     echo "E2FS_SRC=$E2FS_SRC"
     echo "LWIP_DIR=$LWIP_DIR"
+    echo "LWIP_SRC=$CACHE/src/lwip-$LWIP_DEBVER"
     echo "LUA_SRC=$CACHE/src/lua-$LUA_DEBVER/src"
     echo "TARGET_CFLAGS=$TARGET_CFLAGS"
 } > "$tmp"
