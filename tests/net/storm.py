@@ -48,6 +48,7 @@ import re
 import signal
 import socket
 import struct
+import subprocess
 import sys
 import threading
 import time
@@ -313,6 +314,54 @@ class Storm:
         d_drop = sum(after.get(k, 0) - before.get(k, 0) for k in after if k.endswith(".drop"))
         self.figure(f"frames: {len(kinds)} kinds x {n} malformed frames; drops counted "
                     f"(all .drop counters) grew by {d_drop}")
+        # malformed HTTP requests too; then the dashboard in a browser shows
+        # each kind of rejected input counted, at least what was sent
+        h0 = self.state()["httpd"]
+        sent = self.malformed_http()
+        self.dashboard_shows([f"net:{k}>={before.get(k, 0) + n}" for k in kinds] +
+                             [f"httpd:{k}>={h0.get(k, 0) + m}" for k, m in sent.items()])
+
+    def malformed_http(self):
+        """Requests the HTTP server refuses, each on a connection of its
+        own -> {its counter: how many were sent}."""
+        sent = {}
+        for data, kind in ((b"GARBAGE\r\n\r\n", "bad_request"),
+                           (b"GET / HTTP/1.1\r\nno colon here\r\n\r\n", "bad_request"),
+                           (b"POST /api/lua HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
+                            "unsupported"),
+                           (b"GET / HTTP/1.1\r\nX: " + b"a" * 9000 + b"\r\n\r\n", "too_large")):
+            c = socket.create_connection(("127.0.0.1", self.http_port), timeout=10)
+            try:
+                c.sendall(data)
+                while c.recv(4096):         # the answer, until the server closes
+                    pass
+            except OSError:
+                pass                        # reset after the answer: refused all the same
+            finally:
+                c.close()
+            sent[kind] = sent.get(kind, 0) + 1
+        return sent
+
+    def dashboard_shows(self, wants):
+        """The dashboard open in Debian's chromium, headless (selenium,
+        tests/host/net/browser.py --counters): its Network and HTTP server
+        tables show each counter of wants ("table:key>=least")."""
+        shot = os.path.join(self.build, "tests", "logs", "netstorm-dashboard.png")
+        try:
+            p = subprocess.run(["/usr/bin/python3", os.path.join(ROOT, "tests", "host", "net", "browser.py"),
+                                "--counters", f"http://127.0.0.1:{self.http_port}", shot] + wants,
+                               capture_output=True, text=True, timeout=150)
+            out, err = p.stdout, p.stderr
+        except subprocess.TimeoutExpired as e:
+            out, err = f"FAIL browser: timed out after 150 s\n{e.stdout or ''}", ""
+        for line in out.splitlines():
+            m = re.match(r"^(ok|FAIL) (\S+?):?(?: (.*))?$", line)
+            if m:
+                self.check(f"dashboard.{m.group(2)}", m.group(1) == "ok", m.group(3) or "")
+            elif line.startswith("   "):
+                self.figure("dashboard in chromium: " + line.strip())
+        if not re.search(r"^browser: \d+ passed, 0 failed$", out, re.M):
+            self.check("dashboard.browser", False, out[-1500:] + err[-1500:])
 
     def phase_random(self, n):
         frames = []

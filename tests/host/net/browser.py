@@ -3,6 +3,11 @@
 chromium-driver through python3-selenium.
     browser.py URL SCREENSHOT    a dashboard already served at URL
     browser.py --host SCREENSHOT the host's server (tests/host/net/serve.lua)
+    browser.py --counters URL SCREENSHOT TABLE:KEY>=MIN...
+                                 only the counters of the rejected input: the
+                                 page's Network ("net") and HTTP server
+                                 ("httpd") tables show each KEY at MIN or more
+                                 (tests/net/storm.py, after its malformed input)
 Checks what a person would look at: the page loads and says "live", the
 task and thread tables fill, a figure changes between two reads (the
 uptime, a thread's CPU time), the reload button of `echo` raises its
@@ -21,15 +26,16 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.a
 passed = failed = 0
 
 
-def case(fn):
+def case(fn, name=None):
     global passed, failed
+    name = name or fn.__name__
     try:
         fn()
         passed += 1
-        print("ok " + fn.__name__)
+        print("ok " + name)
     except Exception as e:  # noqa: BLE001 - every failure is a line
         failed += 1
-        print(f"FAIL {fn.__name__}: {e!r}"[:2000])
+        print(f"FAIL {name}: {e!r}"[:2000])
     sys.stdout.flush()
 
 
@@ -40,13 +46,17 @@ def expect(cond, what):
 
 def main():
     server = None
-    if sys.argv[1] == "--host":
+    args = sys.argv[1:]
+    counters = args[0] == "--counters"
+    if counters:
+        args = args[1:]
+    if args[0] == "--host":
         server = subprocess.Popen(["lua5.4", "tests/host/net/serve.lua"], cwd=ROOT,
                                   stdout=subprocess.PIPE, text=True)
         url = f"http://127.0.0.1:{int(server.stdout.readline().split()[1])}"
     else:
-        url = sys.argv[1].rstrip("/")
-    shot = sys.argv[2]
+        url = args[0].rstrip("/")
+    shot = args[1]
     opts = Options()
     for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
               "--window-size=1400,1600", f"--user-data-dir=/tmp/l4ua-chromium-{os.getpid()}"):
@@ -102,9 +112,30 @@ def main():
         except urllib.error.HTTPError as e:
             expect(e.code == 403 and "off" in json.loads(e.read())["error"], e.code)
 
+    def shown(table, key):
+        """The figure in the row of key in the page's table, or None."""
+        t = text(f"#{table} tr[data-key='{key}'] td.n")
+        return int(t) if t and t.isdigit() else None
+
+    def counter_shown(table, key, least):
+        # the page draws the table anew at each poll: wait for the figure
+        # there, read as a person reads it (a row "key  figure")
+        try:
+            wait.until(lambda d: (shown(table, key) or 0) >= least)
+        finally:
+            print(f"   {table} {key}: the page shows {shown(table, key)} (at least {least} wanted)")
+
     try:
-        for fn in (page_loads_and_is_live, task_list_is_shown, it_updates_live,
-                   reload_button_reloads_echo, lua_box_is_off):
+        if counters:
+            case(page_loads_and_is_live)
+            for want in args[2:]:
+                table, rest = want.split(":", 1)
+                key, least = rest.split(">=")
+                case(lambda: counter_shown(table, key, int(least)), f"{table}.{key}_shown")
+            # the tables in view for the screenshot
+            drv.execute_script("document.getElementById('net').scrollIntoView();")
+        for fn in () if counters else (page_loads_and_is_live, task_list_is_shown, it_updates_live,
+                                       reload_button_reloads_echo, lua_box_is_off):
             case(fn)
         drv.save_screenshot(shot)
         print(f"   screenshot: {shot}")
