@@ -233,6 +233,60 @@ def c_dashboard_in_a_browser(s):
     cases.prompt(s)
 
 
+def c_make_run_forwards_its_ports(s):
+    # make run forwards the host's 127.0.0.1:2323 to the guest's REPL (23)
+    # and 8080 to HTTP (80); REPL_PORT= and HTTP_PORT= change them, as the
+    # README says. make -n prints the QEMU command make run would run, with
+    # no port given and with the README's own example; this boot's QEMU
+    # was given the test's free ports (term.free_ports), and the REPL and
+    # the dashboard answer on them.
+    readme = open(os.path.join(ROOT, "README.md")).read()
+    flat = " ".join(readme.split())
+    for said in ("`localhost:2323` reaches the guest's TCP port 23", "`localhost:8080` its port 80"):
+        assert said in flat, f"README.md does not say {said!r}"
+    m = re.search(r"`make run REPL_PORT=(\d+) HTTP_PORT=(\d+)` takes other ports", flat)
+    assert m, "README.md does not say how to take other ports"
+
+    def forwards(cmdline):
+        return [(int(h), int(g)) for h, g in re.findall(r"hostfwd=tcp:127\.0\.0\.1:(\d+)-:(\d+)", cmdline)]
+
+    def dry_run(*given):
+        env = {k: v for k, v in os.environ.items() if k not in ("REPL_PORT", "HTTP_PORT")}
+        p = subprocess.run(["make", "-n", "--no-print-directory", "run", f"BUILD={s.build}"] + list(given),
+                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+        qemu = [l for l in p.stdout.splitlines() if "qemu-system" in l and "-cdrom" in l]
+        assert p.returncode == 0 and len(qemu) == 1, p.stdout[-2000:] + p.stderr[-2000:]
+        return forwards(qemu[0])
+
+    assert dry_run() == [(2323, 23), (8080, 80)], dry_run()
+    other = [(int(m.group(1)), 23), (int(m.group(2)), 80)]
+    assert dry_run(f"REPL_PORT={m.group(1)}", f"HTTP_PORT={m.group(2)}") == other
+    # the QEMU of this boot (its disk is this session's)
+    disk = s.log_path + ".disk.img"
+    mine = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmd = f.read().replace(b"\0", b" ").decode("utf-8", "replace")
+        except OSError:
+            continue
+        if "qemu-system" in cmd.split(" ")[0] and disk in cmd:
+            mine.append(cmd)
+    assert len(mine) == 1, f"{len(mine)} QEMU processes with {disk}"
+    given = [(port(s, "REPL_PORT"), 23), (port(s, "HTTP_PORT"), 80)]
+    assert forwards(mine[0]) == given, (forwards(mine[0]), given)
+    r = Raw(s)
+    try:
+        r.expect(TCP_PROMPT, 30)
+        r.run("=6 * 7", "42")
+    finally:
+        r.close()
+    status, body = http_get(s, "/")
+    assert status == 200 and b"<title>L4ua dashboard</title>" in body, (status, body[:200])
+    print(f"  make -n run: forwards 2323, 8080 by default and {other[0][0]}, "
+          f"{other[1][0]} as the README says; this boot {given[0][0]}, {given[1][0]}", flush=True)
+
+
 def http_get(s, path="/api/state", timeout=5):
     """GET path from the guest's HTTP port -> (status, body)."""
     url = f"http://127.0.0.1:{port(s, 'HTTP_PORT')}{path}"
@@ -276,6 +330,27 @@ def back_within(s, what, limit):
     return time.monotonic() - t0
 
 
+def open_dashboard(s):
+    """The dashboard open in headless chromium (browser.py --across), live,
+    waiting to be told that net was killed -> the browser's process."""
+    shot = os.path.join(s.build, "tests", "logs", "dashboard-kill-net.png")
+    p = subprocess.Popen(["/usr/bin/python3", os.path.join(ROOT, "tests", "host", "net", "browser.py"),
+                          "--across", f"http://127.0.0.1:{port(s, 'HTTP_PORT')}", shot],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                         stderr=open(shot[:-4] + ".stderr.txt", "w"))
+    seen, until = [], time.monotonic() + 90
+    while time.monotonic() < until:
+        line = p.stdout.readline()          # the browser's own timeouts (30 s) end it if stuck
+        if not line:
+            break
+        seen.append(line.rstrip())
+        if line.strip() == "ready":
+            return p
+    p.kill()
+    out, _ = p.communicate()
+    raise AssertionError("the dashboard did not open in the browser: " + "\n".join(seen) + out)
+
+
 def c_network_parts_killed_come_back(s):
     # kill net (the stack), telnet (the TCP REPL's listener) and httpd (the
     # dashboard) at the serial REPL, each while the other two serve: the
@@ -293,10 +368,29 @@ def c_network_parts_killed_come_back(s):
                        ("net", r"killed task \d+ \(net\): \d+ pages back")):
         status, _ = http_get(s)             # a connection of the old server (TIME_WAIT)
         assert status == 200
-        cases.run(s, f"kill {what}", said)
-        times.append(f"{what} {back_within(s, what, 20):.1f} s")
-        if what == "telnet":
-            kept.run("=1 + 2", "3")         # the listener's sessions are not its
+        # across kill net, the dashboard open in a browser (it must come
+        # back on the open page) as well as the TCP session
+        page = open_dashboard(s) if what == "net" else None
+        try:
+            cases.run(s, f"kill {what}", said)
+            if page:
+                page.stdin.write("killed\n")
+                page.stdin.flush()
+            times.append(f"{what} {back_within(s, what, 20):.1f} s")
+            if what == "telnet":
+                kept.run("=1 + 2", "3")         # the listener's sessions are not its
+            if page:
+                out, _ = page.communicate(timeout=120)
+                print("\n".join("  " + l for l in out.splitlines()), flush=True)
+                assert page.returncode == 0 and re.search(r"browser: \d+ passed, 0 failed", out), out
+        finally:
+            if page and page.poll() is None:     # a failure above: let it end (its waits
+                page.stdin.close()                # are bounded) and close chromium itself
+                try:
+                    page.wait(timeout=90)
+                except subprocess.TimeoutExpired:
+                    page.kill()
+                    page.wait()
     # the session's connection went with the stack (its pump ended the
     # session; it spun at priority 200 before and starved the root's
     # threads): the new stack knows it not and resets it at its next byte
@@ -315,4 +409,4 @@ def c_network_parts_killed_come_back(s):
 
 CASES = [c_tcp_repl_with_a_raw_socket, c_tcp_sessions_end_with_their_connection,
          c_tcp_console_tool_on_a_pty, c_push_over_tcp, c_watch_over_tcp_edit_to_running,
-         c_dashboard_in_a_browser, c_network_parts_killed_come_back]
+         c_dashboard_in_a_browser, c_make_run_forwards_its_ports, c_network_parts_killed_come_back]

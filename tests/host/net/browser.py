@@ -8,6 +8,13 @@ chromium-driver through python3-selenium.
                                  page's Network ("net") and HTTP server
                                  ("httpd") tables show each KEY at MIN or more
                                  (tests/net/storm.py, after its malformed input)
+    browser.py --across URL SCREENSHOT
+                                 the page open while the network service is
+                                 killed: says "ready" once live, waits for a
+                                 line on its input (the test killed net), then
+                                 the open page must show net restarted and
+                                 update live again, never reloaded by hand
+                                 (tests/repl/net_cases.py)
 Checks what a person would look at: the page loads and says "live", the
 task and thread tables fill, a figure changes between two reads (the
 uptime, a thread's CPU time), the reload button of `echo` raises its
@@ -48,7 +55,8 @@ def main():
     server = None
     args = sys.argv[1:]
     counters = args[0] == "--counters"
-    if counters:
+    across = args[0] == "--across"
+    if counters or across:
         args = args[1:]
     if args[0] == "--host":
         server = subprocess.Popen(["lua5.4", "tests/host/net/serve.lua"], cwd=ROOT,
@@ -125,7 +133,23 @@ def main():
         finally:
             print(f"   {table} {key}: the page shows {shown(table, key)} (at least {least} wanted)")
 
+    def live_again_after_net_killed():
+        row = "#services tr[data-name=net]"
+        wait.until(lambda d: count(row) == 1)
+        r0 = int(text(row + " .restarts") or 0)
+        print("ready", flush=True)
+        sys.stdin.readline()                # the test killed net
+        long = WebDriverWait(drv, 60, poll_frequency=0.2)
+        long.until(lambda d: int(text(row + " .restarts") or 0) > r0)
+        n0 = int(text("#updates"))
+        long.until(lambda d: int(text("#updates")) >= n0 + 2 and text("#status") == "live")
+        print(f"   net's restarts on the open page: {r0} -> {text(row + ' .restarts')}, "
+              f"then {int(text('#updates')) - n0} updates, status {text('#status')!r}")
+
     try:
+        if across:
+            case(page_loads_and_is_live)
+            case(live_again_after_net_killed)
         if counters:
             case(page_loads_and_is_live)
             for want in args[2:]:
@@ -134,7 +158,7 @@ def main():
                 case(lambda: counter_shown(table, key, int(least)), f"{table}.{key}_shown")
             # the tables in view for the screenshot
             drv.execute_script("document.getElementById('net').scrollIntoView();")
-        for fn in () if counters else (page_loads_and_is_live, task_list_is_shown, it_updates_live,
+        for fn in () if counters or across else (page_loads_and_is_live, task_list_is_shown, it_updates_live,
                                        reload_button_reloads_echo, lua_box_is_off):
             case(fn)
         drv.save_screenshot(shot)
