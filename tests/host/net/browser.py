@@ -21,7 +21,7 @@ uptime, a thread's CPU time), the reload button of `echo` raises its
 version in the page, and the Lua box is off (disabled, and the server
 refuses a line posted anyway). Saves a screenshot. One "ok name" /
 "FAIL name: why" line per case, then "browser: N passed, N failed"."""
-import json, os, subprocess, sys, time, urllib.error, urllib.request
+import json, os, shutil, subprocess, sys, tempfile, time, urllib.error, urllib.request
 
 from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
@@ -65,9 +65,10 @@ def main():
     else:
         url = args[0].rstrip("/")
     shot = args[1]
+    profile = tempfile.mkdtemp(prefix="l4ua-chromium-")    # removed at the end
     opts = Options()
     for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-              "--window-size=1400,1600", f"--user-data-dir=/tmp/l4ua-chromium-{os.getpid()}"):
+              "--window-size=1400,1600", f"--user-data-dir={profile}"):
         opts.add_argument(a)
     opts.binary_location = "/usr/bin/chromium"
     drv = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
@@ -165,6 +166,7 @@ def main():
         print(f"   screenshot: {shot}")
     finally:
         drv.quit()
+        shutil.rmtree(profile, ignore_errors=True)
         if server:
             server.kill()
     print(f"browser: {passed} passed, {failed} failed")

@@ -19,8 +19,10 @@ succeeded), 1 if not within the timeout (60 s), a load failed or
 COMMAND failed."""
 import argparse
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 from selenium import webdriver
@@ -37,9 +39,10 @@ def main():
     ap.add_argument("--shot", help="a screenshot of the browser, at the end")
     ap.add_argument("--timeout", type=float, default=60)
     a = ap.parse_args()
+    profile = tempfile.mkdtemp(prefix="l4ua-chromium-")    # removed at the end
     opts = Options()
     for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--window-size=900,500", f"--user-data-dir=/tmp/l4ua-chromium-{os.getpid()}"):
+                "--window-size=900,500", f"--user-data-dir={profile}"):
         opts.add_argument(arg)
     opts.binary_location = "/usr/bin/chromium"
     drv = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
@@ -93,6 +96,7 @@ def main():
         return 0
     finally:
         drv.quit()
+        shutil.rmtree(profile, ignore_errors=True)
 
 
 sys.exit(main())
