@@ -90,6 +90,27 @@ $(BUILD)/kernel.elf: $(KERNEL_OBJ) tools/ksyms.sh kernel/arch/x86_64/kernel.ld
 	$(call kernel_link,$@,$(KERNEL_OBJ))
 $(BUILD)/kernel-test.elf: $(KERNEL_OBJ) $(KTEST_OBJ) tools/ksyms.sh kernel/arch/x86_64/kernel.ld
 	$(call kernel_link,$@,$(KERNEL_OBJ) $(KTEST_OBJ))
+# make fuzz's coverage kernel: the test kernel with kernel/'s C compiled
+# with -fsanitize-coverage=trace-pc and tests/fuzz/kcov.c's probe, which
+# counts new blocks and edges for the debug op L4_KDEBUG_COV (a fuzzer's
+# feedback: docs/reliability.md "Guided by coverage").
+KCOV_OBJ := $(patsubst $(BUILD)/kernel/%,$(BUILD)/kcov/kernel/%,$(KERNEL_OBJ))
+$(BUILD)/kcov/kernel/%.o: kernel/%.c
+	@mkdir -p $(@D)
+	@echo "  CC      $< (coverage)"
+	$(Q)gcc $(KERNEL_CFLAGS) -fsanitize-coverage=trace-pc -c $< -o $@
+$(BUILD)/kcov/kernel/%.o: kernel/%.S
+	@mkdir -p $(@D)
+	$(Q)gcc $(KERNEL_CFLAGS) -c $< -o $@
+$(BUILD)/kcov/kernel/fastpath.o: KERNEL_CFLAGS += -fcall-used-rbx -fcall-used-r12 \
+	-fcall-used-r13 -fcall-used-r14 -fcall-used-r15 -fomit-frame-pointer
+$(BUILD)/tests/fuzz/kcov.o: tests/fuzz/kcov.c
+	@mkdir -p $(@D)
+	@echo "  CC      $<"
+	$(Q)gcc $(KERNEL_CFLAGS) -c $< -o $@
+$(BUILD)/kernel-cov.elf: $(KCOV_OBJ) $(KTEST_OBJ) $(BUILD)/tests/fuzz/kcov.o tools/ksyms.sh \
+		kernel/arch/x86_64/kernel.ld
+	$(call kernel_link,$@,$(KCOV_OBJ) $(KTEST_OBJ) $(BUILD)/tests/fuzz/kcov.o)
 # QEMU's -kernel takes only 32-bit ELF (multiboot1): same image, 32-bit wrapper.
 $(BUILD)/%32.elf: $(BUILD)/%.elf
 	$(Q)objcopy -O elf32-i386 $< $@
@@ -392,10 +413,13 @@ include tests/host/lua/lua.mk
 # ---- fuzzing (docs/reliability.md) ----
 # make fuzz: the syscall campaign, FUZZ_CALLS calls (make test runs
 # 100,000 of the same fuzzer); FUZZ_SEED=random takes a new seed, printed
-# first. LONG=1: FUZZ_RUNS (5) new seeds of 2,000,000 calls each. Every
-# run measures the coverage of kernel/ (a QEMU plugin, tests/fuzz/cov.py);
-# FUZZ_COV_LIST=1 lists the lines not reached. A seed that reached new
-# lines is kept in FUZZ_CORPUS; FUZZ_SEED=corpus runs those seeds again.
+# first. LONG=1: FUZZ_RUNS (5) new seeds of 2,000,000 calls each. It boots
+# the coverage kernel (build/kernel-cov.elf, below), whose counts of new
+# kernel code guide the fuzzer (make test's user.fuzz boots the plain test
+# kernel: the same fuzzer, unguided). Every run measures the coverage of
+# kernel/ (a QEMU plugin, tests/fuzz/cov.py); FUZZ_COV_LIST=1 lists the
+# lines not reached. A seed that reached new lines is kept in FUZZ_CORPUS;
+# FUZZ_SEED=corpus runs those seeds again.
 FUZZ_SEED ?= 0x4c347561
 FUZZ_RUNS ?= 5
 # The seeds that reached new lines of kernel/ (tests/fuzz/run.py --corpus).
@@ -408,13 +432,18 @@ FUZZ_CALLS ?= 1000000
 FUZZ_SEEDS := $(if $(filter random,$(FUZZ_SEED)),0x$(shell od -An -N4 -tx4 /dev/urandom | tr -d ' '),\
 	$(if $(filter corpus,$(FUZZ_SEED)),$(shell cut -d' ' -f1 $(FUZZ_CORPUS)/seeds),$(FUZZ_SEED)))
 endif
-FUZZ_ELFS := $(foreach s,$(FUZZ_SEEDS),$(BUILD)/tests/fuzz/fuzz-$(s)-$(FUZZ_CALLS).elf)
-# fuzz-<seed>-<calls>.elf
+# FUZZ_GUIDE=0: the fuzzer ignores the coverage (the baseline guidance is
+# measured against: docs/reliability.md "Guided by coverage").
+FUZZ_GUIDE ?= 1
+FUZZ_ELF = $(BUILD)/tests/fuzz/fuzz-$(1)-$(FUZZ_CALLS)-g$(FUZZ_GUIDE).elf
+FUZZ_ELFS := $(foreach s,$(FUZZ_SEEDS),$(call FUZZ_ELF,$(s)))
+# fuzz-<seed>-<calls>-g<guide>.elf
 $(BUILD)/tests/fuzz/fuzz-%.elf: tests/user/fuzz_test.c $(USER_LIB_OBJ) tests/user/user.ld
 	@mkdir -p $(@D)
 	@echo "  CC      $< (seed $(word 1,$(subst -, ,$*)), $(word 2,$(subst -, ,$*)) calls)"
 	$(Q)gcc $(USER_CFLAGS) -MF /dev/null -DFUZZ_CALLS=$(word 2,$(subst -, ,$*)) \
-		-DFUZZ_SEED=$(word 1,$(subst -, ,$*)) -c $< -o $(@:.elf=.o)
+		-DFUZZ_SEED=$(word 1,$(subst -, ,$*)) -DFUZZ_GUIDE=$(patsubst g%,%,$(word 3,$(subst -, ,$*))) \
+		-c $< -o $(@:.elf=.o)
 	$(Q)ld -nostdlib -static -z noexecstack --build-id=none -T tests/user/user.ld -o $@ \
 		$(USER_LIB_OBJ) $(@:.elf=.o)
 $(BUILD)/tests/fuzz/cov_plugin.so: tests/fuzz/cov_plugin.c
@@ -422,11 +451,12 @@ $(BUILD)/tests/fuzz/cov_plugin.so: tests/fuzz/cov_plugin.c
 	@echo "  HOSTCC  $<"
 	$(Q)gcc -shared -fPIC -O2 -Wall -Wextra -Werror -o $@ $<
 .PHONY: fuzz
-fuzz: $(BUILD)/kernel-test32.elf $(FUZZ_ELFS) $(BUILD)/tests/fuzz/cov_plugin.so
+fuzz: $(BUILD)/kernel-cov32.elf $(FUZZ_ELFS) $(BUILD)/tests/fuzz/cov_plugin.so
 	$(Q)$(PYTHON) tests/fuzz/run.py --build $(BUILD) --calls $(FUZZ_CALLS) --qemu $(QEMU) \
-		--plugin $(BUILD)/tests/fuzz/cov_plugin.so --kernel-elf $(BUILD)/kernel-test.elf \
-		$(if $(FUZZ_COV_LIST),--unreached) --corpus $(FUZZ_CORPUS) \
-		$(foreach s,$(FUZZ_SEEDS),--run $(s)=$(BUILD)/tests/fuzz/fuzz-$(s)-$(FUZZ_CALLS).elf)
+		--plugin $(BUILD)/tests/fuzz/cov_plugin.so --kernel $(BUILD)/kernel-cov32.elf \
+		--kernel-elf $(BUILD)/kernel-cov.elf $(if $(FUZZ_COV_LIST),--unreached) \
+		$(if $(filter 1,$(FUZZ_GUIDE)),--guided --corpus $(FUZZ_CORPUS)) \
+		$(foreach s,$(FUZZ_SEEDS),--run $(s)=$(call FUZZ_ELF,$(s)))
 
 # make fuzz-lua: the Lua fuzz of the l4 table (tests/lua/fuzz_l4.lua, a
 # hostile Lua task) for LUA_FUZZ_RUNS new seeds (10) of LUA_FUZZ_CALLS
@@ -589,4 +619,5 @@ test: all $(HOST_TESTS) $(BUILD)/lua-host/lua $(TEST_IMAGES) $(BUILD)/tests/fuzz
 clean:
 	rm -rf $(BUILD)
 
--include $(wildcard $(BUILD)/sigma0/*.d $(BUILD)/kernel/*.d $(BUILD)/kernel/arch/x86_64/*.d $(BUILD)/tests/guest/*.d $(BUILD)/tests/user/*.d $(BUILD)/tests/bench/*.d)
+-include $(wildcard $(BUILD)/sigma0/*.d $(BUILD)/kernel/*.d $(BUILD)/kernel/arch/x86_64/*.d \
+	$(BUILD)/kcov/kernel/*.d $(BUILD)/kcov/kernel/arch/x86_64/*.d $(BUILD)/tests/fuzz/*.d $(BUILD)/tests/guest/*.d $(BUILD)/tests/user/*.d $(BUILD)/tests/bench/*.d)

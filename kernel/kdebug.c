@@ -118,4 +118,6 @@ const struct kdebug_op kdebug_ops[KDEBUG_NOPS] = {
     [L4_KDEBUG_EXIT] = { kdebug_test_exit, true },
     [L4_KDEBUG_RAISE_IRQ] = { kdebug_test_raise_irq, true },
     [L4_KDEBUG_RTC_IRQ] = { kdebug_test_rtc_irq, true },
+    [L4_KDEBUG_COV] = { kdebug_test_cov, false },
+    [L4_KDEBUG_KMEM_LIMIT] = { kdebug_test_kmem_limit, true },
 };

@@ -24,9 +24,12 @@ struct kdebug_op {
 void kdebug_test_exit(struct trap_frame *f) __attribute__((weak));
 void kdebug_test_raise_irq(struct trap_frame *f) __attribute__((weak));
 void kdebug_test_rtc_irq(struct trap_frame *f) __attribute__((weak));
+void kdebug_test_kmem_limit(struct trap_frame *f) __attribute__((weak));
+/* Only in make fuzz's coverage kernel (tests/fuzz/kcov.c). */
+void kdebug_test_cov(struct trap_frame *f) __attribute__((weak));
 
 /* The kernel's own operations (kdebug.c), indexed by op. */
-#define KDEBUG_NOPS (L4_KDEBUG_IRQ_GRANT + 1)
+#define KDEBUG_NOPS (L4_KDEBUG_KMEM_LIMIT + 1)
 extern const struct kdebug_op kdebug_ops[KDEBUG_NOPS];
 
 /* The debug call of `caller`, entered through f (syscall.c; inline there,

@@ -245,6 +245,13 @@ struct l4_utcb {
                                    the line (task 0: any thread), and one of
                                    another task attached to it is detached;
                                    L4_EINVAL for a line not attachable */
+#define L4_KDEBUG_COV 12        /* any task, the coverage kernel of make fuzz
+                                   only (L4_EINVAL in others): out: rsi blocks
+                                   and edges of kernel code run so far, rdx
+                                   those first run for the caller's task */
+#define L4_KDEBUG_KMEM_LIMIT 13 /* root task only, test kernel: rsi the kernel
+                                   pool's limit in frames, 1 to the boot's
+                                   (L4_EINVAL else); out: rsi the old limit */
 
 /* ---- id_nearest (rax out: kind) ---- */
 #define L4_NEAREST_SAME   0   /* same clan: the destination itself */

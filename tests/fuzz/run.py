@@ -35,7 +35,7 @@ def kernel_text(elf):
 
 
 def one_run(a, seed, elf, plugin_arg):
-    kernel = os.path.join(a.build, "kernel-test32.elf")
+    kernel = a.kernel or os.path.join(a.build, "kernel-test32.elf")
     log = os.path.join(a.build, "tests", "logs", f"fuzz-{seed}.log")
     os.makedirs(os.path.dirname(log), exist_ok=True)
     cmd = [a.qemu, "-m", "256M", "-display", "none", "-no-reboot", "-net", "none",
@@ -70,6 +70,8 @@ def one_run(a, seed, elf, plugin_arg):
         print(f"FAIL fuzz: seed {seed}: kernel panic")
     elif status != EXIT_PASS or not re.search(r"^ktest: \d+ passed, 0 failed$", text, re.M):
         print(f"FAIL fuzz: seed {seed}: QEMU status {status}, the campaign did not end cleanly")
+    elif a.guided and not re.search(r"^  guidance: on;", text, re.M):
+        print(f"FAIL fuzz: seed {seed}: the fuzzer was not guided (no coverage from the kernel?)")
     else:
         return True, calls, secs, guest_ms
     return False, calls, secs, guest_ms
@@ -103,6 +105,9 @@ def main():
                     help="a seed and the fuzzer built for it (repeatable)")
     ap.add_argument("--calls", required=True)
     ap.add_argument("--qemu", default="qemu-system-x86_64")
+    ap.add_argument("--kernel", help="the kernel to boot (32-bit ELF; default the test kernel)")
+    ap.add_argument("--guided", action="store_true",
+                    help="the fuzzer must say it was guided by the kernel's coverage")
     ap.add_argument("--timeout", type=int, default=3600, help="seconds, per run")
     ap.add_argument("--plugin", help="cov_plugin.so: measure the coverage of kernel/")
     ap.add_argument("--kernel-elf", help="the kernel's ELF (symbols, lines) for the coverage")

@@ -1,9 +1,11 @@
 /* The debug call's test-only operations, linked into the test kernel
  * only (build/kernel-test.elf): the tests end QEMU with a status, raise an
- * interrupt without a device, and make the CMOS RTC raise a real one. The
+ * interrupt without a device, make the CMOS RTC raise a real one, and
+ * shrink the kernel pool's limit (so that a fuzz boot runs out). The
  * kernel that boots the system has none of them (kernel/kdebug.h). */
 #include "../../kernel/irq.h"
 #include "../../kernel/kdebug.h"
+#include "../../kernel/kmem.h"
 #include "../../kernel/syscall.h"
 
 void kdebug_test_exit(struct trap_frame *f)
@@ -33,5 +35,24 @@ void kdebug_test_rtc_irq(struct trap_frame *f)
     outb(0x71, on ? (b | 0x40) : (b & ~0x40));
     outb(0x70, 0x0C);                   /* reading C re-arms the interrupt */
     (void)inb(0x71);
+    sys_result(f, L4_OK);
+}
+
+/* The pool's limit, from 1 frame to the boot's: lower, allocations fail
+ * as when the pool runs out (frames already used stay); back up, they
+ * succeed again. Never above the boot's limit: the frames kmem_pmm keeps
+ * free for the pool (sigma0's split, kernel/sigma0.c) are only those. */
+void kdebug_test_kmem_limit(struct trap_frame *f)
+{
+    static size_t boot_limit;
+    if (!boot_limit)
+        boot_limit = kmem_limit;        /* only this op changes it */
+    uint64_t n = sys_arg(f, 1);
+    if (n == 0 || n > boot_limit) {
+        sys_result(f, L4_EINVAL);
+        return;
+    }
+    sys_set(f, 1, kmem_limit);
+    kmem_limit = n;
     sys_result(f, L4_OK);
 }

@@ -211,8 +211,33 @@ UTEST(release_serial_keeps_the_log_in_the_ring)
     putstr("kdebug: serial is back\n");
 }
 
+/* ---- the test kernel's pool limit (make fuzz's squeeze) ---- */
+UTEST(kmem_limit_runs_the_pool_dry_and_back)
+{
+    uint64_t used = 0, limit = 0, old = 0, id = 0;
+    UCHECK_EQ(l4_kdebug(L4_KDEBUG_KMEM, 0, &used, &limit), L4_OK);
+    UCHECK_EQ(l4_kdebug(L4_KDEBUG_KMEM_LIMIT, 0, 0, 0), L4_EINVAL);         /* 0: no limit */
+    UCHECK_EQ(l4_kdebug(L4_KDEBUG_KMEM_LIMIT, limit + 1, 0, 0), L4_EINVAL); /* above the boot's */
+    /* At what is used, a new thread (a block and a UTCB) cannot be had. */
+    UCHECK_EQ(l4_kdebug(L4_KDEBUG_KMEM_LIMIT, used, &old, 0), L4_OK);
+    UCHECK_EQ(old, limit);
+    uint64_t after = 0, lim2 = 0;
+    UCHECK_EQ(l4_kdebug(L4_KDEBUG_KMEM, 0, &after, &lim2), L4_OK);
+    UCHECK_EQ(lim2, used);
+    UCHECK_EQ(l4_lthread_ex_regs(7, ~0ull, ~0ull, ~0ull, ~0ull, &id, 0), L4_ENOMEM);
+    /* Back to the boot's: it can, and deleting it gives the frames back. */
+    UCHECK_EQ(l4_kdebug(L4_KDEBUG_KMEM_LIMIT, limit, &old, 0), L4_OK);
+    UCHECK_EQ(old, used);
+    UCHECK_EQ(l4_lthread_ex_regs(7, ~0ull, ~0ull, ~0ull, ~0ull, &id, 0), L4_OK);
+    uint64_t del[6] = { 7, ~0ull, ~0ull, ~0ull, ~0ull, L4_EXREGS_DELETE };
+    UCHECK_EQ(l4_syscall6(L4_SYS_LTHREAD_EX_REGS, del), L4_OK);
+    UCHECK_EQ(l4_kdebug(L4_KDEBUG_KMEM, 0, &after, &lim2), L4_OK);
+    UCHECK_EQ(after, used);
+    UCHECK_EQ(lim2, limit);
+}
+
 /* ---- another task may not ---- */
-static volatile uint64_t child_r[12], child_done;
+static volatile uint64_t child_r[14], child_done;
 
 static void __attribute__((noreturn)) child(void)
 {
@@ -231,6 +256,9 @@ static void __attribute__((noreturn)) child(void)
     child_r[7] = l4_kdebug(L4_KDEBUG_EXIT, 0, 0, 0);
     child_r[8] = l4_kdebug(L4_KDEBUG_RAISE_IRQ, 5, 0, 0);
     child_r[9] = l4_kdebug(L4_KDEBUG_RTC_IRQ, 1, 0, 0);
+    child_r[12] = l4_kdebug(L4_KDEBUG_KMEM_LIMIT, 1, 0, 0);
+    /* the coverage count: only make fuzz's coverage kernel has it */
+    child_r[13] = l4_kdebug(L4_KDEBUG_COV, 0, 0, 0);
     /* bounded ones are open to every task; no such op is "invalid" */
     uint64_t used = 0;
     child_r[10] = l4_kdebug(L4_KDEBUG_KMEM, 0, &used, 0) == L4_OK && used > 0;
@@ -262,6 +290,8 @@ UTEST(only_the_root_task_may)
         UCHECK_EQ(child_r[i], L4_EPERM);
     UCHECK_EQ(child_r[10], 1);
     UCHECK_EQ(child_r[11], L4_EINVAL);
+    UCHECK_EQ(child_r[12], L4_EPERM);
+    UCHECK_EQ(child_r[13], L4_EINVAL);
     /* the child is in the list, with its pager */
     struct tinfo t;
     UCHECK(find_thread(first, &t));
