@@ -76,6 +76,7 @@
 #define TAPE      48                /* draws of a call that are kept, mutable */
 #define PROG      4                 /* calls of a program: the unit kept */
 #define NCORP     32                /* programs a fuzzer keeps */
+#define SLOW_US   4000              /* a program that took longer is not kept */
 
 enum { LT_PAGER = 1, LT_WITNESS = 2 };
 
@@ -440,8 +441,13 @@ static void fuzz_one(unsigned me, struct gen *seed)
         a[2] = CHANCE(4) ? ~0ull : CHANCE(3) ? rnd_addr(seed) : SCRATCH;
         a[3] = CHANCE(2) ? ~0ull : rnd_id(seed);
         a[4] = CHANCE(2) ? ~0ull : rnd_id(seed);
-        if (a[0] < 2 || a[0] == LT_PARTNER)  /* our own C threads: look only */
+        /* r9: delete the thread, restart it (its callers' waits end), or
+         * neither (a random word is never the magic one) */
+        a[5] = CHANCE(8) ? L4_EXREGS_DELETE : CHANCE(8) ? L4_EXREGS_RESTART : a[5];
+        if (a[0] < 2 || a[0] == LT_PARTNER) {   /* our own C threads: look only */
             a[1] = a[2] = a[3] = a[4] = ~0ull;
+            a[5] = 0;
+        }
         r = l4_syscall6(call, a);
         if (r == L4_OK)
             pool_add(a[0]);
@@ -650,8 +656,12 @@ static void __attribute__((noreturn)) fuzz_main(unsigned me)
             fz_calls[me] = n + 1;
         }
         fz_progs[me][mut]++;
-        if (guided && kcov_(true) > before) {
-            p->us = unow_us() - t;
+        p->us = unow_us() - t;
+        /* Kept if it ran new kernel code, and did not wait long: one that
+         * reached new code by waiting (a timeout's path) would breed
+         * programs that wait, and slow the fuzzer down to a crawl (a
+         * LONG=1 seed's third fuzzer did 200 calls a second). */
+        if (guided && kcov_(true) > before && p->us <= SLOW_US) {
             corpus[me][(fz_kept[me][0] + fz_kept[me][1]) % NCORP] = *p;
             if (ncorp[me] < NCORP)
                 ncorp[me]++;
