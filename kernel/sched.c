@@ -153,8 +153,13 @@ void sched_tick(unsigned us)
     if (current->rq_next && current->rq_next != current) {
         sched_remove(current);      /* to the tail of its queue */
         rq_add_tail(current);
-        sched_need_resched = true;
     }
+    /* The slice is over: the highest ready thread runs. It is another of
+     * the same priority, or, when current ran by donation (thread_switch
+     * to a lower thread), the higher one that waited meanwhile: without
+     * this a donee that never blocks kept the CPU for good. */
+    if (pick() != current)
+        sched_need_resched = true;
 }
 
 void sched_start(void)

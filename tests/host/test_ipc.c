@@ -512,6 +512,45 @@ static void test_exregs_cancels_a_wait(void)
     teardown();
 }
 
+/* ---- the scheduler: a donation ends with the slice ---- */
+
+/* T[0] (100) gives the CPU to T[2] (90) with thread_switch; T[2] never
+ * blocks and takes timer ticks. When its slice is over, T[0], ready all
+ * the while, must run again: a donee below it may not keep the CPU. */
+static unsigned donor_back, donee_ticks;
+
+static void donor(uint64_t to)
+{
+    uint64_t a[6] = { to };
+    kt_syscall(L4_SYS_THREAD_SWITCH, a, NULL);
+    donor_back = 1;
+}
+
+static void donee(uint64_t arg)
+{
+    (void)arg;
+    while (!donor_back && donee_ticks < 100) {
+        donee_ticks++;
+        kt_tick(1000);
+    }
+}
+
+static void test_donation_ends_with_the_slice(void)
+{
+    setup();
+    donor_back = donee_ticks = 0;
+    T[0] = make(A, 0, 100);
+    T[2] = make(A, 2, 90);
+    kt_start(T[2], donee, 0);
+    kt_start(T[0], donor, T[2]->id);
+    kt_run();
+    KCHECK();
+    CHECK_EQ(donor_back, 1);
+    CHECK(donee_ticks <= SCHED_DEFAULT_SLICE_US / 1000 + 1);
+    CHECK(kt_finished(T[0]) && kt_finished(T[2]));
+    teardown();
+}
+
 /* ---- the send queue ---- */
 
 /* T[0] receives, cancelled once by a sibling, then closed from one
@@ -753,6 +792,7 @@ int main(void)
     RUN(test_client_task_deleted_mid_call);
     RUN(test_closed_receive_from_a_thread_never_started);
     RUN(test_exregs_cancels_a_wait);
+    RUN(test_donation_ends_with_the_slice);
     RUN(test_send_queue_order_and_closed_pick);
     RUN(test_random_interleavings);
     CHECK_EXIT();
