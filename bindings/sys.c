@@ -91,20 +91,14 @@ static int sys_kmem(lua_State *L)
 
 /* l4.sys.heap() -> bytes of this task's heap (the one malloc heap of all
  * its Lua states): mapped (from sigma0; in a Lua task, granted by the
- * root's pager), of that taken by malloc (neither ever shrinks), in use
- * in malloc's blocks now; and how many states of threads stopped inside
- * C (given up) were freed since boot. Those given up are freed first, so
- * the figures hold none of them. */
+ * root's pager), and of that taken by malloc. Neither ever shrinks. */
 static int sys_heap(lua_State *L)
 {
     uint64_t mapped, taken;
-    rt_lua_reclaim();
     rt_heap_size(&mapped, &taken);
     lua_pushinteger(L, (lua_Integer)mapped);
     lua_pushinteger(L, (lua_Integer)taken);
-    lua_pushinteger(L, (lua_Integer)rt_heap_in_use());
-    lua_pushinteger(L, (lua_Integer)rt_lua_reclaimed());
-    return 4;
+    return 2;
 }
 
 /* l4.sys.klog([pos]) -> the kernel log's bytes from pos (bytes since
@@ -248,12 +242,10 @@ static int store_fail(lua_State *L, int r)
     return l4b_fail(L, r > 0 && r <= KEEP_EIPC ? why[r] : "the store failed", r);
 }
 
-/* A C buffer in a box made first (liolib's newprefile order): an error
- * raised while it is held (an allocation that fails) leaves it to the
- * box's __gc, not lost; a thread stopped while it is held (its state
- * given up) has it freed with the state (rt_lua_cmalloc). Freed at once
- * when done, so that a large buffer is not garbage waiting for a
- * collection. */
+/* A malloc'd buffer in a box made first (liolib's newprefile order): an
+ * error raised while it is held (an allocation that fails) leaves it to
+ * the box's __gc, not lost. Freed at once when done, so that a large
+ * buffer is not garbage waiting for a collection. */
 #define CBUF "l4.sys.buffer"
 struct cbuf {
     char *p;
@@ -262,7 +254,7 @@ struct cbuf {
 static int cbuf_gc(lua_State *L)
 {
     struct cbuf *b = luaL_checkudata(L, 1, CBUF);
-    rt_lua_cfree(L, b->p);
+    free(b->p);
     b->p = NULL;
     return 0;
 }
@@ -272,7 +264,7 @@ static char *cbuf_new(lua_State *L, size_t n)
     struct cbuf *b = lua_newuserdatauv(L, sizeof *b, 0);
     b->p = NULL;
     luaL_setmetatable(L, CBUF);
-    if (!(b->p = rt_lua_cmalloc(L, n)))
+    if (!(b->p = malloc(n)))
         luaL_error(L, "not enough memory");
     return b->p;
 }
@@ -280,7 +272,7 @@ static char *cbuf_new(lua_State *L, size_t n)
 static void cbuf_free(lua_State *L, int idx)
 {
     struct cbuf *b = lua_touserdata(L, idx);
-    rt_lua_cfree(L, b->p);
+    free(b->p);
     b->p = NULL;
 }
 

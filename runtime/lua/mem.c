@@ -108,22 +108,6 @@ void rt_heap_size(uint64_t *mapped_bytes, uint64_t *taken)
     *taken = brk - RT_HEAP_BASE;
 }
 
-/* newlib's mallinfo as its malloc is built (mallocr.c: int fields, 40
- * bytes; the struct of its malloc.h, with size_t fields, does not match
- * the library), so it is declared here, and malloc.h not included. */
-struct newlib_mallinfo {
-    int arena, ordblks, smblks, hblks, hblkhd, usmblks, fsmblks, uordblks, fordblks, keepcost;
-};
-struct newlib_mallinfo mallinfo(void);
-
-uint64_t rt_heap_in_use(void)
-{
-    rt_libc_lock();
-    struct newlib_mallinfo mi = mallinfo();
-    rt_libc_unlock();
-    return (uint64_t)(unsigned)mi.uordblks;
-}
-
 /* ---- Lua's stack ---- */
 static void put_hex(uint64_t v)
 {

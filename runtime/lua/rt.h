@@ -224,8 +224,6 @@ uint64_t rt_sigma0_any(unsigned k, uint64_t va);
 /* The heap behind sbrk, in bytes from its base: what sigma0 (in a Lua
  * task, the root's pager) gave, and what malloc took of it with sbrk. */
 void rt_heap_size(uint64_t *mapped, uint64_t *taken);
-/* Bytes in malloc's blocks in use now (newlib's mallinfo). */
-uint64_t rt_heap_in_use(void);
 /* I/O ports [port, port + 2^k) from sigma0; same return codes. */
 uint64_t rt_sigma0_ioports(unsigned port, unsigned k);
 /* crt0.S calls this on the boot stack: the top of Lua's stack, or 0 to
@@ -341,7 +339,7 @@ __attribute__((noreturn)) void rt_thread_exit(int ok, int status);
 /* Ends a running Lua thread for good: at its next Lua instruction (its
  * IPC is cancelled to get it there) it closes its state and parks; if it
  * does not get there soon, it is stopped where it is and its state is
- * given up (its memory freed whole, states.c). An ended kept thread (rt_thread_reserve) is
+ * given up (leaked). An ended kept thread (rt_thread_reserve) is
  * deleted: its id waits for a body no more. 0, L4_ENOTHREAD (not a Lua
  * thread), L4_EINVAL (itself). */
 int rt_thread_kill(uint64_t id);
@@ -353,30 +351,7 @@ int rt_thread_fault(unsigned lt);
  * beyond `cap` (SIZE_MAX: no cap): Lua then raises "not enough memory"
  * in that state only. NULL if even the state cannot be made. */
 struct lua_State *rt_lua_newstate(size_t cap);
-void rt_lua_close(struct lua_State *L);     /* lua_close and its heap record */
-/* The state's heap record (its blocks, its bytes and cap), which outlives
- * the state when the state is given up. */
-void *rt_lua_heap(struct lua_State *L);
-/* A C buffer of a binding (n bytes) on the state's list: freed with the
- * state if the state is given up while it is held; not counted in its
- * bytes nor its cap. rt_lua_cfree (NULL: nothing) before the state is
- * closed. */
-void *rt_lua_cmalloc(struct lua_State *L, size_t n);
-void rt_lua_cfree(struct lua_State *L, void *p);
-/* Frees a record whose state lua_close has closed (NULL: nothing). */
-void rt_lua_free_heap(void *heap);
-/* Whether the record's list is being changed (its thread is inside its
- * allocator): a thread stopped now must not have its state given up. */
-int rt_lua_heap_busy(void *heap);
-/* A state stopped inside C for good (threads.c: a kill without a safe
- * point, a fault), not to be touched again: its record is put on the
- * given-up list. Takes no lock and calls no malloc (the root's pager
- * thread gives up the states of threads that fault). */
-void rt_lua_give_up(void *heap);
-/* Frees the blocks of every given-up state, and their records (a thread
- * that may call malloc; it takes the libc lock) -> how many. */
-int rt_lua_reclaim(void);
-uint64_t rt_lua_reclaimed(void);            /* how many since boot */
+void rt_lua_close(struct lua_State *L);     /* lua_close and the counter */
 /* A new cap; false (and the old one kept) if the state has more already. */
 int rt_lua_setcap(struct lua_State *L, size_t cap);
 void rt_lua_memory(struct lua_State *L, uint64_t *used, uint64_t *cap);

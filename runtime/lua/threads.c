@@ -23,10 +23,7 @@
  * instruction, where no malloc, stdio or libc lock is in progress. An
  * interrupt raises a Lua error there; a kill closes the state (its __gc
  * and to-be-closed code run in its own thread, its memory goes back to
- * the heap) and parks the thread. A thread stopped elsewhere (a kill that
- * found no safe point in time, a fault) has its state given up instead:
- * not closed, as it may be halfway through anything, but its blocks are
- * freed all at once by the next thread that may call malloc (states.c).
+ * the heap) and parks the thread.
  *
  * The lock that makes newlib usable from several threads: libc.c. */
 #include <stdbool.h>
@@ -60,9 +57,7 @@ enum { T_FREE, T_RUNNING, T_ENDED, T_FAILED, T_KILLED, T_RESERVED };
 /* Per lthread; slots[0] is the main thread (its state from main.c). */
 static struct slot {
     uint64_t id;
-    lua_State *L;               /* NULL once closed or given up, or while it closes */
-    void *heap;                 /* its state's heap record (states.c) until it is freed
-                                   or given up; under the libc lock */
+    lua_State *L;               /* NULL once closed (or given up: leaked) */
     int nargs;
     volatile int state;
     volatile int kill;          /* a kill is pending: end at the next instruction */
@@ -132,14 +127,7 @@ static __attribute__((noreturn)) void finish(struct slot *s, int state)
     lua_State *L = s->L;
     s->L = NULL;                /* interrupt and kill leave it alone now */
     rt_libc_unlock();
-    lua_close(L);
-    /* The record goes with the slot's pointer to it, at once: a kill
-     * that stops this thread in lua_close (a __gc that never returns)
-     * gives up what is left of the state, never a freed record. */
-    rt_libc_lock();
-    rt_lua_free_heap(s->heap);
-    s->heap = NULL;
-    rt_libc_unlock();
+    rt_lua_close(L);
     /* The state's store is the last use of the stack: from here on the
      * slot may serve another thread. */
     void (*to)(void) = rt_is_child() ? park : park_notify;
@@ -219,7 +207,6 @@ int rt_thread_reserve(uint64_t in, int keep)
     rt_libc_lock();
     for (unsigned lt = RT_LT_FIRST; lt <= RT_LT_LAST; lt++)
         reap(lt);
-    rt_lua_reclaim();   /* the states given up since: their memory serves the new one */
     int pick = -1;
     if (in) {
         /* The parked L4 thread of an ended kept thread: its id stays. */
@@ -352,8 +339,8 @@ int rt_thread_start(unsigned lt, lua_State *L, int nargs, size_t stack, int prio
     }
     /* RUNNING before the stack is taken: stack_take sees the slot as used. */
     if (r == L4_OK) {
-        *s = (struct slot){ .id = *id, .L = L, .heap = rt_lua_heap(L), .nargs = nargs,
-                            .state = T_RUNNING, .alive = 1, .keep = kept };
+        *s = (struct slot){ .id = *id, .L = L, .nargs = nargs, .state = T_RUNNING, .alive = 1,
+                            .keep = kept };
         int st = stack_take(lt, stack);
         if (st < 0)
             r = L4_ENOMEM;
@@ -368,10 +355,8 @@ int rt_thread_start(unsigned lt, lua_State *L, int nargs, size_t stack, int prio
                      : l4_lthread_ex_regs(lt, (uint64_t)thread_entry, sp, keep, keep, id, NULL);
     }
     if (r != L4_OK && in_place) {
-        /* Not started: still parked, still waiting for a body (the
-         * creator closes L). */
+        /* Not started: still parked, still waiting for a body. */
         s->L = NULL;
-        s->heap = NULL;
         s->state = T_FAILED;
     } else if (r != L4_OK) {
         /* Not started: its L4 thread (if made) goes, the lthread is free. */
@@ -502,34 +487,16 @@ int rt_thread_interrupt(uint64_t id, const char *why)
     return L4_OK;
 }
 
-/* Gives up the state of a thread stopped for good (its heap record
- * still set): its blocks are freed by rt_lua_reclaim. The record is taken
- * from the slot in one exchange: a killer and the pager thread (a fault
- * of the same thread) never give it up twice. */
-static void give_up(struct slot *s)
-{
-    s->L = NULL;
-    void *heap = __atomic_exchange_n(&s->heap, NULL, __ATOMIC_ACQ_REL);
-    if (heap)
-        rt_lua_give_up(heap);
-}
-
 /* A kill that did not reach a safe point in time: the thread is stopped
  * where it is (under the libc lock: not inside malloc or stdio, so
  * newlib's state is whole) and its state is given up, not closed: it may
- * be halfway through an operation. Unless it was stopped halfway through
- * its state's list of blocks after all (rt_thread_kill lets it finish a
- * change first; a preemption between that look and the stop): then its
- * memory stays taken. */
+ * be halfway through an operation. */
 static uint64_t force_park(struct slot *s)
 {
     uint64_t r = l4_lthread_ex_regs(L4_ID_LTHREAD(s->id), (uint64_t)park, (uint64_t)park_sp,
                                     ~0ull, ~0ull, NULL, NULL);
     if (r == L4_OK && s->state == T_RUNNING) {
-        if (rt_lua_heap_busy(s->heap))
-            s->L = NULL, s->heap = NULL;
-        else
-            give_up(s);
+        s->L = NULL;
         s->state = T_KILLED;
     }
     return r;
@@ -566,47 +533,28 @@ int rt_thread_kill(uint64_t id)
     }
     uint64_t r = L4_OK;
     rt_libc_lock();
-    /* Not in the middle of a change to its state's list of blocks: it
-     * finishes one in a few instructions (or waits for this lock inside
-     * malloc), so it gets the CPU until it is out. */
-    for (int tries = 0; tries < KILL_TRIES && s->state == T_RUNNING && rt_lua_heap_busy(s->heap);
-         tries++) {
-        rt_libc_unlock();
-        l4_thread_switch(id);
-        rt_libc_lock();
-    }
     if (s->state == T_RUNNING)
         r = force_park(s);
     reap(L4_ID_LTHREAD(id));    /* parked either way: its L4 thread goes now */
     rt_libc_unlock();
-    rt_lua_reclaim();
     return (int)r;
 }
 
 /* Called by the root's pager thread (pager.c): lthread lt faulted (or
  * raised an exception) where nothing may be mapped; it is stopped for
  * good, as failed. Its state is given up, not closed (the thread may be
- * anywhere in it): its memory comes back at the next thread's creation
- * or kill (rt_lua_reclaim; no free here). If it held the libc lock (a
- * fault inside malloc or stdio), the lock is released: newlib's state may
- * then be broken, and the console says so; that state's memory, like
- * that of one that faulted while changing its list of blocks, stays
- * taken. No malloc, no stdio here: this is the pager. */
+ * anywhere in it). If it held the libc lock (a fault inside malloc or
+ * stdio), the lock is released: newlib's state may then be broken, and
+ * the console says so. No malloc, no stdio here: this is the pager. */
 int rt_thread_fault(unsigned lt)
 {
     if (lt < RT_LT_FIRST || lt > RT_LT_LAST || slots[lt].state != T_RUNNING)
         return 0;
     struct slot *s = &slots[lt];
     l4_lthread_ex_regs(lt, (uint64_t)park, (uint64_t)park_sp, ~0ull, ~0ull, NULL, NULL);
+    s->L = NULL;
     s->state = T_FAILED;
-    int held = rt_libc_lock_drop(s->id);
-    if (held || rt_lua_heap_busy(s->heap)) {
-        s->L = NULL;
-        s->heap = NULL;
-    } else {
-        give_up(s);
-    }
-    if (held)
+    if (rt_libc_lock_drop(s->id))
         rt_console_puts("lua-root: the thread held the libc lock: released; "
                         "the heap or stdio may be damaged\n");
     return 1;

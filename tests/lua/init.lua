@@ -56,8 +56,6 @@ for _, c in ipairs(require "threads") do run(c[1], c[2]) end
 for _, c in ipairs(require "console_out") do run(c[1], c[2]) end
 for _, c in ipairs(require "console_keeps") do run(c[1], c[2]) end
 for _, c in ipairs(require "thread_control") do run(c[1], c[2]) end
--- Root threads stopped inside C: their given-up states' memory comes back.
-for _, c in ipairs(require "giveup") do run(c[1], c[2]) end
 
 -- The debugger (scripts/debugger.lua) against a task and a root thread.
 for _, c in ipairs(require "debugger_test") do run(c[1], c[2]) end

@@ -109,12 +109,11 @@ local function measure()
     pages[t.name or tostring(t.id)] = t.pages
     held = held + t.pages
   end
-  local heap_mapped, heap_top, heap_inuse, given_up = l4.sys.heap()
+  local heap_mapped = l4.sys.heap()
   return {kmem = kbytes, kmem_size = ksize, pool = (st.pool - st.free) * 4096,
           lost = (st.pool - st.free - held) * 4096, pool_size = st.pool * 4096,
           sigma0 = frames * 4096, free_ram = (frames + st.pool) * 4096,
-          root_heap = heap_mapped, heap_top = heap_top, heap_inuse = heap_inuse, given_up = given_up,
-          free_ram_heap = (frames + st.pool) * 4096 + heap_mapped,
+          root_heap = heap_mapped, free_ram_heap = (frames + st.pool) * 4096 + heap_mapped,
           tasks = st.tasks,
           threads = #threads, thread_list = threads, pages = pages,
           heap = math.floor(collectgarbage("count") * 1024)}
@@ -395,9 +394,6 @@ for r = 1, ROUNDS do
       si and group(si.memory) or "?", group(math.floor(collectgarbage("count") * 1024)),
       group(stored))
     say("  Lua bytes in use: %s", table.concat(lm, ", "))
-    say("  the root's heap: mapped %s, its top %s, in use in malloc's blocks %s bytes; "
-        .. "%d Lua states given up and freed so far", group(m.root_heap), group(m.heap_top),
-        group(m.heap_inuse), m.given_up)
   end
 end
 local guest_ms = (l4.clock() - t0) // 1000
@@ -505,8 +501,6 @@ figure("sigma0 + pool + heap", "free_ram_heap", l4.kip.memory.sigma0, "sigma0's 
 say("%-22s %12s bytes at boot, %12s after round %d, %12s at the end (grows by 4 MiB blocks)",
     "root's heap mapped", group(at_boot.root_heap), group(start.root_heap), WARMUP,
     group(finish_m.root_heap))
-say("%-22s %12s bytes at boot, %12s after round %d, %12s at the end", "root's heap in use",
-    group(at_boot.heap_inuse), group(start.heap_inuse), WARMUP, group(finish_m.heap_inuse))
 if finish_m.root_heap - start.root_heap > HEAP_BLOCK then
   problem("the root's heap grew by %s bytes after round %d: more than one block of %s",
           group(finish_m.root_heap - start.root_heap), WARMUP, group(HEAP_BLOCK))
