@@ -7,8 +7,9 @@
 --
 --   L4UA-PUSH <name> <length> <crc32, 8 hex digits>\n<length bytes>
 --       store the bytes as the script of service <name> in the file
---       service (the supervisor's path of it, else services/<name>.lua)
---       and reload the service with them -> "OK <version>" or "ERR <why>"
+--       service (service_keep.lua: the supervisor's path of it, else
+--       services/<name>.lua) and reload the service with them -> "OK
+--       <version>" or "ERR <why>"
 --   L4UA-DEBUG <length> <crc32>\n<length bytes>
 --       a request of the host's debugger (tools/l4ua dap, profile), checked
 --       as a push is; debug_remote.lua answers it -> "OK <JSON>" or
@@ -244,37 +245,25 @@ local function put(len, sum, path)
   reply("OK " .. len)
 end
 
--- Stores name.lua and reloads the service; puts the old file back if
--- the reload fails. -> "OK version" or "ERR why"
--- Where name's script lives: the supervisor's script of it, else
--- services/<name>.lua (as service.reload_file finds it).
-local function script_of(name)
-  local ok, sup = pcall(require, "supervisor")
-  local st = ok and type(sup) == "table" and sup.status and sup.status()
-  for _, s in ipairs(type(st) == "table" and st or {}) do
-    if s.name == name and s.script then return s.script end
-  end
-  return "services/" .. name .. ".lua"
-end
-
+-- Stores the bytes as name's script and reloads the service; puts the
+-- old file back if the reload fails. -> "OK version" or "ERR why". The
+-- store is service_keep's, which service.reload also calls (finding the
+-- bytes there, it writes nothing); the push names the file itself so
+-- that a service started from code of the plan (the pager) gets
+-- services/<name>.lua, where `reload pager` reads.
 local function push(name, source)
   local t0 = l4.clock()
-  local path = script_of(name)
-  local st = files.stat(path)
-  local old = st and st.where == "ram" and files.read(path) or nil
-  local ok, why = files.write(path, source)
-  if not ok then return "ERR cannot store " .. path .. ": " .. tostring(why) end
-  local function undo()
-    if old then files.write(path, old) else files.remove(path) end
-  end
   local has, service = pcall(require, "service")
   if not has or type(service) ~= "table" or type(service.reload) ~= "function" then
-    undo()
     return "ERR no service framework to reload " .. name .. " (scripts/service.lua)"
   end
+  local keep = require "service_keep"
+  local path = keep.script_of(name) or ("services/" .. name .. ".lua")
+  local undo, why = keep.keep(name, source, path)
+  if undo == nil then return "ERR " .. tostring(why) end
   local done, version, msg = pcall(service.reload, name, source, "@" .. path)
   if not done or not version then
-    undo()
+    if undo then undo() end
     return "ERR " .. tostring(done and msg or version):gsub("\n", " | ")
   end
   print(("push: %s version %s (%d bytes) serving %d us after the last byte"):format(

@@ -687,8 +687,10 @@ function M.info(who, ms)
 end
 
 -- service.reload(name, source, [chunkname]) -> the new version (a string),
--- the generation; nil, message, code. The service compiles, migrates and
--- swaps; a rejected version leaves the old one serving. The supervisor
+-- the generation; nil, message, code. The source is stored as name's
+-- script first (service_keep.lua: on the disk, so that it runs after a
+-- reboot; put back if the reload fails). The service compiles, migrates
+-- and swaps; a rejected version leaves the old one serving. The supervisor
 -- (if there is one) is told the new source, for restarts and rollbacks.
 -- A version travels whole in one string item, into one of the server's
 -- receive buffers (64 KiB each: docs/lua-api.md "Receive buffers").
@@ -702,8 +704,13 @@ function M.reload(name, source, chunkname)
   end
   local id, err, code = lookup(name, true)
   if not id then return nil, err, code end
+  -- kept as name's script first (service_keep.lua): what runs after a
+  -- reboot is what was reloaded; put back if the reload fails
+  local undo, why, kcode = require("service_keep").keep(name, source)
+  if undo == nil then return nil, ("%s: %s"):format(name, why), kcode end
   local from, label, gen, good, v = l4.call(id, {timeout = 10000}, M.RELOAD, source,
                                             chunkname or "=" .. name)
+  if label ~= M.OK and undo then undo() end
   if not from then return nil, ("%s: %s"):format(name, label), gen end
   if label ~= M.OK then
     if label == M.UNKNOWN then return nil, name .. " is not a service (no RELOAD)", M.E_NOTSERVICE end

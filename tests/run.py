@@ -934,8 +934,9 @@ def run_soak(res, qemu, build):
 
 
 def run_disk(res, build):
-    """Files that survive a reboot (tests/repl/disk_cases.py): four boots
-    of make run on one new image (write and push, reboot, safe mode,
+    """Files that survive a reboot (tests/repl/disk_cases.py): make run's
+    default image made on first use and kept (a stand-in for QEMU); four boots
+    of make run on one new image (write, push and reload, reboot, safe mode,
     read-only), the host's e2fsck -fn and debugfs after each; then a boot
     on a small disk filled up. A boot that fails ends the
     stage with the end of its screen (its log: build/tests/logs/disk-N.log)."""
@@ -947,11 +948,21 @@ def run_disk(res, build):
     os.makedirs(work)
     logdir = os.path.join(build, "tests", "logs")
     os.makedirs(logdir, exist_ok=True)
+    # make run's default image, made on first use and kept (no boot)
+    try:
+        bad = disk_cases.default_image(ROOT, work)
+    except Exception as e:
+        bad = [f"{type(e).__name__}: {e}"]
+    if bad:
+        res.fail("disk.default_image_made_on_first_use", "; ".join(bad))
+    else:
+        res.ok("disk.default_image_made_on_first_use: $(BUILD)/disk.img made by make run "
+               "(64 MiB ext4, e2fsck clean), kept by the next, none with DISK=path")
     img = os.path.join(work, "disk.img")
     os.rename(term.fresh_disk(os.path.join(work, "new"))[len("DISK="):], img)
     small = disk_cases.small_disk(work)
     pushed = lambda: disk_cases.host_checks(img, True)
-    said = ": e2fsck -fn clean, debugfs reads the file and the pushed echo"
+    said = ": e2fsck -fn clean, debugfs reads the file, the pushed echo and the reloaded sched"
     # (name, image, make run's extra arguments, the boot's cases, the host's check)
     steps = [("disk.write_push_sync", img, [], disk_cases.first_boot, pushed),
              ("disk.after_a_reboot", img, [], disk_cases.second_boot, pushed),

@@ -4,18 +4,22 @@ console (term.py) and tools/l4ua on the host would do it.
 
 1. a file written with io.open; a new version of echo pushed with
    `tools/l4ua push` (stored as its script on the disk, and reloaded);
-   fs.sync(); QEMU ends;
-2. the file reads back, and echo runs the pushed version from the start;
-3. safe mode: echo runs the archive's version (the disk's scripts are
-   ignored), the file still reads back;
+   a new version of the scheduling policy reloaded at the REPL with
+   service.reload (stored as sched_policy.lua on the disk), then a
+   rejected one (the stored file stays the good one); fs.sync(); QEMU
+   ends;
+2. the file reads back, and echo and sched run the pushed and reloaded
+   versions from the start;
+3. safe mode: echo and sched run the archive's versions (the disk's
+   scripts are ignored), the file still reads back;
 4. the same image attached read-only (make run DISK_RO=1): the file reads
    back; io.open for writing and tools/l4ua put fail with EROFS;
 5. a 2 MiB disk: a bigger file fails at close with ENOSPC, and so does
    tools/l4ua put on the disk nearly full; a small file still fits after.
 
 Between boots the host's e2fsck -fn must find the image clean and debugfs
-must read the file and the pushed script. tests/run.py stage "storage"
-runs it on a new image."""
+must read the file, the pushed script and the reloaded one. tests/run.py
+stage "disk" runs it on a new image."""
 
 import os
 import re
@@ -28,6 +32,7 @@ NOTE = "survives a reboot"
 E2FSCK = "/usr/sbin/e2fsck"
 DEBUGFS = "/usr/sbin/debugfs"
 PUSHED = 7                      # the pushed echo's version (the archive's: 1)
+RELOADED = 5                    # sched's version reloaded at the REPL (the archive's: 1)
 
 
 def boot(term, root, build, img, log, extra=()):
@@ -47,13 +52,14 @@ def mounted(s):
     cases.run(s, '=require("files").info().disk', r'"mounted: blk:disk0, \d+ of \d+ KiB free"')
 
 
-def echo_version(s, want):
-    cases.run(s, '=require("service").info("echo").version', f'"{want}"', 20)
+def echo_version(s, want, name="echo"):
+    cases.run(s, f'=require("service").info("{name}").version', f'"{want}"', 20)
 
 
 def host_checks(img, pushed):
-    """e2fsck -fn finds nothing to fix; debugfs reads the note and the
-    pushed echo (if pushed). -> list of what is wrong"""
+    """e2fsck -fn finds nothing to fix; debugfs reads the note, the
+    pushed echo and the reloaded sched (if pushed). -> list of what is
+    wrong"""
     bad = []
     p = subprocess.run([E2FSCK, "-fn", img], capture_output=True, text=True, timeout=120)
     if p.returncode != 0:
@@ -67,6 +73,10 @@ def host_checks(img, pushed):
                            text=True, timeout=60)
         if f"version = {PUSHED}," not in p.stdout:
             bad.append(f"debugfs cat /services/echo.lua: not the pushed one: {p.stdout[:200]!r}")
+        p = subprocess.run([DEBUGFS, "-R", "cat /sched_policy.lua", img], capture_output=True,
+                           text=True, timeout=60)
+        if f"version = {RELOADED}," not in p.stdout:
+            bad.append(f"debugfs cat /sched_policy.lua: not the reloaded one: {p.stdout[:200]!r}")
     return bad
 
 
@@ -95,6 +105,19 @@ def first_boot(s, root, build, work):
     push_echo(root, build, work)
     echo_version(s, PUSHED)
     cases.run(s, '=require("fs").stat("services/echo.lua").where', '"disk"')
+    # a new version reloaded at the REPL, as a person would: kept on the disk
+    echo_version(s, 1, "sched")
+    s.send('src = require("service").read_source("sched_policy.lua")\r')
+    cases.prompt(s)
+    cases.run(s, f'=require("service").reload("sched", (src:gsub("version = 1,", '
+              f'"version = {RELOADED},", 1)))', f'"{RELOADED}"\t\\d+', 20)
+    cases.run(s, '=require("fs").stat("sched_policy.lua").where', '"disk"')
+    # a rejected version is not kept: the file is still the one that runs
+    cases.run(s, '=require("service").reload("sched", "return 42")',
+              r'nil\t.*\t104', 20)
+    cases.run(s, '=require("files").read("sched_policy.lua"):match("version = %d+")',
+              f'"version = {RELOADED}"')
+    echo_version(s, RELOADED, "sched")
     cases.run(s, '=require("fs").sync()', "true")
 
 
@@ -104,11 +127,13 @@ def second_boot(s, root, build, work):
     echo_version(s, PUSHED)
     # a client's call answered by the pushed version
     cases.run(s, '=require("service").call("echo", 1, "hello")', r'1\t"hello"')
+    echo_version(s, RELOADED, "sched")
 
 
 def safe_boot(s, root, build, work):
     mounted(s)
     echo_version(s, 1)
+    echo_version(s, 1, "sched")
     cases.run(s, '=require("fs").stat("services/echo.lua").where', '"archive"')
     cases.run(s, '=io.open("keep/note.txt"):read("a")', f'"{NOTE}"')
 
@@ -171,3 +196,82 @@ def full_disk_boot(s, root, build, work):
 def e2fsck_clean(img):
     p = subprocess.run([E2FSCK, "-fn", img], capture_output=True, text=True, timeout=120)
     return [] if p.returncode == 0 else [f"e2fsck -fn: status {p.returncode}: {p.stdout[-800:]}"]
+
+
+def default_image(root, work):
+    """`make run`'s default disk (the Makefile's $(BUILD)/disk.img rule),
+    with a scratch BUILD and a stand-in for QEMU that writes down its
+    arguments (no boot: the ISO is a placeholder make is told not to
+    remake): the first run makes the image (64 MiB of ext4 labelled l4ua,
+    no journal, e2fsck -fn clean) and attaches it; the second attaches
+    the same image (a file debugfs wrote into it between the two is still
+    there, no "DISK" line); DISK=path attaches that one and makes no
+    default image. -> list of what is wrong"""
+    bad = []
+    build = os.path.join(work, "default-build")
+    os.makedirs(build, exist_ok=True)
+    iso = os.path.join(build, "placeholder.iso")
+    open(iso, "w").close()
+    args = os.path.join(build, "qemu-args")
+    qemu = os.path.join(build, "qemu")
+    with open(qemu, "w") as f:
+        f.write(f'#!/bin/sh\nprintf "%s\\n" "$@" > "{args}"\n')
+    os.chmod(qemu, 0o755)
+    img = os.path.join(build, "disk.img")
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+
+    def run(*extra):
+        if os.path.exists(args):
+            os.remove(args)
+        p = subprocess.run(["make", "-s", "--no-print-directory", "-C", root, "run",
+                            f"BUILD={build}", f"ISO={iso}", "-o", iso, f"QEMU={qemu}"]
+                           + list(extra), capture_output=True, text=True, timeout=300, env=env)
+        if p.returncode != 0:
+            raise RuntimeError(f"make run {' '.join(extra)}: status {p.returncode}: "
+                               f"{p.stdout[-800:]} {p.stderr[-800:]}")
+        with open(args) as f:
+            return p.stdout, f.read().split("\n")
+
+    def drive(argv):
+        return [a for a in argv if a.startswith("file=")]
+
+    out, argv = run()
+    if f"DISK    {img} (64 MiB, ext4)" not in out:
+        bad.append(f"the first make run did not say it made {img}: {out[-400:]!r}")
+    if drive(argv) != [f"file={img},if=none,id=disk0,format=raw"] or \
+            "virtio-blk-pci,drive=disk0" not in argv:
+        bad.append(f"the first make run attached {drive(argv)}")
+    if not os.path.exists(img) or os.path.getsize(img) != 64 << 20:
+        return bad + [f"{img}: not a 64 MiB image"]
+    p = subprocess.run(["/usr/sbin/dumpe2fs", "-h", img], capture_output=True, text=True,
+                       timeout=60)
+    if not re.search(r"Filesystem volume name:\s+l4ua\n", p.stdout) or \
+            "has_journal" in p.stdout or "extent" not in p.stdout:
+        bad.append(f"dumpe2fs -h: not ext4 labelled l4ua without a journal: {p.stdout[:600]!r}")
+    bad += e2fsck_clean(img)
+    # a file written into it on the host: the next run keeps the image
+    mark = os.path.join(work, "mark.txt")
+    with open(mark, "w") as f:
+        f.write(NOTE)
+    subprocess.run([DEBUGFS, "-w", "-R", f"write {mark} mark.txt", img], capture_output=True,
+                   timeout=60, check=True)
+    out, argv = run()
+    if "DISK " in out:
+        bad.append(f"the second make run made the image again: {out[-400:]!r}")
+    if drive(argv) != [f"file={img},if=none,id=disk0,format=raw"]:
+        bad.append(f"the second make run attached {drive(argv)}")
+    p = subprocess.run([DEBUGFS, "-R", "cat /mark.txt", img], capture_output=True, text=True,
+                       timeout=60)
+    if p.stdout != NOTE:
+        bad.append(f"the image was not kept: debugfs cat /mark.txt: {p.stdout!r}")
+    # DISK=path (read-only): that image, and no default one made
+    os.remove(img)
+    other = os.path.join(work, "other.img")
+    with open(other, "wb") as f:
+        f.truncate(1 << 20)
+    out, argv = run(f"DISK={other}", "DISK_RO=1")
+    if drive(argv) != [f"file={other},if=none,id=disk0,format=raw,readonly=on"]:
+        bad.append(f"make run DISK={other} DISK_RO=1 attached {drive(argv)}")
+    if os.path.exists(img) or "DISK " in out:
+        bad.append(f"make run DISK={other} made the default image too")
+    return bad
