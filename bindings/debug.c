@@ -192,6 +192,33 @@ static int debug_fault(lua_State *L)
 
 /* l4.debug.rdtsc() -> the time-stamp counter (under QEMU's -icount
  * shift=0: guest instructions executed); for benchmarks only */
+/* l4.debug.mapping(address) -> rights ("r", "rw", "rx", "rwx"), memory
+ * type, PAT index: how this task's page at address is mapped (test
+ * kernel only: elsewhere, and where nothing is mapped, nil, message,
+ * code). The type is the PAT index's under the PAT as the CPU resets it,
+ * which the kernel keeps: 0 write-back, 1 write-through, 2 UC- (uncached;
+ * what Linux's ioremap gives), 3 uncached; 4-7 as 0-3. */
+static int debug_mapping(lua_State *L)
+{
+    static const char *const types[] = { "write-back", "write-through", "uncached-minus",
+                                         "uncached" };
+    uint64_t addr = (uint64_t)luaL_checkinteger(L, 1), out = 0;
+    uint64_t r = l4_kdebug(L4_KDEBUG_MAPPING, addr, &out, NULL);
+    if (r != L4_OK)
+        return l4b_fail(L, "nothing mapped there (or not the test kernel)", (lua_Integer)r);
+    char rights[4], *p = rights;
+    *p++ = 'r';
+    if (out & L4_W)
+        *p++ = 'w';
+    if (out & L4_X)
+        *p++ = 'x';
+    *p = 0;
+    lua_pushstring(L, rights);
+    lua_pushstring(L, types[(out >> 4) & 3]);
+    lua_pushinteger(L, (lua_Integer)((out >> 4) & 7));
+    return 3;
+}
+
 static int debug_rdtsc(lua_State *L)
 {
     uint32_t lo, hi;
@@ -206,7 +233,8 @@ int l4b_open_debug(lua_State *L)
         { "raise_irq", debug_raise_irq }, { "rtc_irq", debug_rtc_irq },
         { "alloc_limit", debug_alloc_limit },
         { "kmem", debug_kmem }, { "mdb_check", debug_mdb_check }, { "echo", debug_echo },
-        { "fault", debug_fault }, { "rdtsc", debug_rdtsc }, { NULL, NULL } };
+        { "fault", debug_fault }, { "rdtsc", debug_rdtsc }, { "mapping", debug_mapping },
+        { NULL, NULL } };
     l4b_subtable(L, "debug", fns);
     lua_getfield(L, -1, "debug");
     lua_pushinteger(L, ECHO_SWALLOW);

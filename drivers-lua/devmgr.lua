@@ -320,7 +320,9 @@ return {
       end
       d.dma[#d.dma + 1] = m
       d.dma_bytes = d.dma_bytes + (1 << k)
-      service.reply(from, m:phys(), m:fpage():map_item())
+      -- read-write, not executable: RAM from sigma0 is rwx, a driver's
+      -- DMA memory holds data only
+      service.reply(from, m:phys(), m:fpage(0, nil, "rw"):map_item())
     end,
     [P.RELEASE] = function(state, from)
       local d = assert(held(state, from))

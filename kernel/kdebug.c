@@ -120,4 +120,5 @@ const struct kdebug_op kdebug_ops[KDEBUG_NOPS] = {
     [L4_KDEBUG_RTC_IRQ] = { kdebug_test_rtc_irq, true },
     [L4_KDEBUG_COV] = { kdebug_test_cov, false },
     [L4_KDEBUG_KMEM_LIMIT] = { kdebug_test_kmem_limit, true },
+    [L4_KDEBUG_MAPPING] = { kdebug_test_mapping, false },
 };

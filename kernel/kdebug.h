@@ -2,9 +2,9 @@
  * operations, each open to every task or to the root task only; every
  * operation open to every task is bounded (a few instructions, or a copy
  * of at most 32 bytes). The test-only operations (end QEMU, raise an
- * IRQ, the RTC's interrupt) are linked into the test kernel only
- * (tests/guest/kdebug_ops.c): the kernel that boots the system has none
- * (their entries' handlers are weak symbols, NULL there). */
+ * IRQ, the RTC's interrupt, a task's own mapping) are linked into the
+ * test kernel only (tests/guest/kdebug_ops.c): the kernel that boots the
+ * system has none (their entries' handlers are weak symbols, NULL there). */
 #pragma once
 #include "thread.h"
 #include "space.h"
@@ -25,11 +25,12 @@ void kdebug_test_exit(struct trap_frame *f) __attribute__((weak));
 void kdebug_test_raise_irq(struct trap_frame *f) __attribute__((weak));
 void kdebug_test_rtc_irq(struct trap_frame *f) __attribute__((weak));
 void kdebug_test_kmem_limit(struct trap_frame *f) __attribute__((weak));
+void kdebug_test_mapping(struct trap_frame *f) __attribute__((weak));
 /* Only in make fuzz's coverage kernel (tests/fuzz/kcov.c). */
 void kdebug_test_cov(struct trap_frame *f) __attribute__((weak));
 
 /* The kernel's own operations (kdebug.c), indexed by op. */
-#define KDEBUG_NOPS (L4_KDEBUG_KMEM_LIMIT + 1)
+#define KDEBUG_NOPS (L4_KDEBUG_MAPPING + 1)
 extern const struct kdebug_op kdebug_ops[KDEBUG_NOPS];
 
 /* The debug call of `caller`, entered through f (syscall.c; inline there,

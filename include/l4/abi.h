@@ -252,6 +252,11 @@ struct l4_utcb {
 #define L4_KDEBUG_KMEM_LIMIT 13 /* root task only, test kernel: rsi the kernel
                                    pool's limit in frames, 1 to the boot's
                                    (L4_EINVAL else); out: rsi the old limit */
+#define L4_KDEBUG_MAPPING 14    /* test kernel, any task: rsi an address; out:
+                                   rsi the caller's own mapping of its page:
+                                   rights (L4_R W X) | the page's PAT index
+                                   (PWT | PCD << 1 | PAT << 2) << 4;
+                                   L4_EINVAL if nothing is mapped there */
 
 /* ---- id_nearest (rax out: kind) ---- */
 #define L4_NEAREST_SAME   0   /* same clan: the destination itself */

@@ -184,6 +184,15 @@ case("devices_killed_gives_dma_back", function()
   print(("  devices killed 3 times: sigma0's RAM handed out changed by %d bytes"):format(lost))
 end)
 
+-- A driver's memory BAR is uncached in its own page table, its DMA memory
+-- cached (sigma0 maps device memory with PCD; each mapping passes it on).
+
+case("devmgr_bar_uncached", function()
+  local id = spawn("mapping.lua", "mapping")
+  local how, status = l4.task.wait(id, 20000)
+  check(how == "exited" and status == 0, "the mapping task: %s %s", tostring(how), tostring(status))
+end)
+
 -- A hostile task: asks for what is not its own.
 
 case("devmgr_refusals", function()

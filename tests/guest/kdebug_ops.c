@@ -1,12 +1,14 @@
 /* The debug call's test-only operations, linked into the test kernel
  * only (build/kernel-test.elf): the tests end QEMU with a status, raise an
  * interrupt without a device, make the CMOS RTC raise a real one, and
- * shrink the kernel pool's limit (so that a fuzz boot runs out). The
- * kernel that boots the system has none of them (kernel/kdebug.h). */
+ * shrink the kernel pool's limit (so that a fuzz boot runs out), and show
+ * a task how its own page is mapped. The kernel that boots the system has
+ * none of them (kernel/kdebug.h). */
 #include "../../kernel/irq.h"
 #include "../../kernel/kdebug.h"
 #include "../../kernel/kmem.h"
 #include "../../kernel/syscall.h"
+#include "../../kernel/arch/x86_64/paging.h"
 
 void kdebug_test_exit(struct trap_frame *f)
 {
@@ -54,5 +56,24 @@ void kdebug_test_kmem_limit(struct trap_frame *f)
     }
     sys_set(f, 1, kmem_limit);
     kmem_limit = n;
+    sys_result(f, L4_OK);
+}
+
+/* The caller's own mapping at an address: its rights and its page's PAT
+ * index, so that a driver's test sees its BAR uncached as the page table
+ * has it (docs/drivers.md "Device memory is uncached"). Not the frame:
+ * a task learns no physical address through it. User pages are 4 KiB
+ * (the mapping database maps no larger), whose bit 7 is PAT. */
+void kdebug_test_mapping(struct trap_frame *f)
+{
+    paddr_t pa;
+    uint64_t pte;
+    if (!space_lookup(current->space, sys_arg(f, 1), &pa, &pte) || !(pte & PTE_P)) {
+        sys_result(f, L4_EINVAL);
+        return;
+    }
+    uint64_t rights = L4_R | (pte & PTE_W ? L4_W : 0) | (pte & PTE_NX ? 0 : L4_X);
+    uint64_t pat = (pte & PTE_PWT ? 1 : 0) | (pte & PTE_PCD ? 2 : 0) | (pte & 0x80 ? 4 : 0);
+    sys_set(f, 1, rights | pat << 4);
     sys_result(f, L4_OK);
 }

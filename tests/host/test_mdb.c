@@ -164,6 +164,32 @@ static void test_grant(void)
     teardown();
 }
 
+/* A page's caching passes on to every mapping made from it, by map or
+ * grant, and stays through a reduction of rights: sigma0's device memory
+ * is uncached (kernel/sigma0.c sets PCD on its root), so a driver's BAR is
+ * too (docs/drivers.md "Device memory is uncached"); RAM stays cached. */
+static void test_caching_passes_on(void)
+{
+    setup();
+    CHECK(mdb_map_root(A, V1, frame[0], true, false));
+    uint64_t *e = paging_user_pte(A->pml4, V1, false);
+    CHECK(e);
+    *e |= PTE_PCD;                      /* as sigma0's map_idempotent */
+    CHECK(mdb_map_root(A, V2, frame[1], true, true));          /* RAM */
+    CHECK(mdb_map(A, V1, B, V1, L4_RWX, false));
+    CHECK(mdb_map(B, V1, C, V2, L4_RWX, false));
+    CHECK(mdb_map(C, V2, D, V1, L4_R, true));
+    CHECK(mdb_map(A, V2, B, V2, L4_RWX, false));
+    CHECK((pte(B, V1) & (PTE_PCD | PTE_PWT)) == PTE_PCD);
+    CHECK((pte(D, V1) & (PTE_PCD | PTE_PWT)) == PTE_PCD);
+    CHECK(!mapped(C, V2));
+    CHECK(!(pte(B, V2) & (PTE_PCD | PTE_PWT)));
+    mdb_unmap(A, V1, 0);                /* read-only below A: still uncached */
+    CHECK(!writable(B, V1) && (pte(B, V1) & PTE_PCD) && (pte(D, V1) & PTE_PCD));
+    CHECK(mdb_check());
+    teardown();
+}
+
 /* Mapping onto a page revokes what was there first, unless it is the
  * source itself or the source derives from it. */
 static void test_map_over(void)
@@ -599,6 +625,7 @@ int main(void)
     RUN(test_map_child_rights);
     RUN(test_recursive_unmap);
     RUN(test_grant);
+    RUN(test_caching_passes_on);
     RUN(test_map_over);
     RUN(test_unmap_space);
     RUN(test_exhaustion);
