@@ -15,7 +15,8 @@ Boots:
                             tests/bench/blk/, and a 24 MiB image on
                             virtio-blk-pci (blk_read_4k, blk_write_4k,
                             blk_seq_read_mib, blk_seq_read_mib_files;
-                            blk_image()), under icount with sleep=on
+                            blk_image()), and the mmio_* rows of a driver
+                            task (tests/bench/blk/mmio.lua), under icount with sleep=on
                             (ICOUNT_IO)
   net-bench.arc             the same with tests/bench/net/, a virtio-net card
                             on QEMU's user network and a forward the runner
@@ -36,8 +37,8 @@ Boots:
                             from QEMU's start to the prompt on the serial line
   linux                     Debian's kernel (tests/bench/linux/fetch.sh) with
                             tests/bench/linux/linux_init.c as /init, its
-                            virtio modules in the initramfs and a raw
-                            24 MiB disk on virtio-blk-pci; and Debian's
+                            virtio and ext4 modules in the initramfs and
+                            blk-bench.arc's disk on virtio-blk-pci; and Debian's
                             lua5.4 (fetch_lua.sh) with lua_pipe.lua;
   linux-net                 the same kernel with its virtio_net module and
                             tests/bench/net/linux_net.c as /init, booted
@@ -84,6 +85,7 @@ L4UA_NAMES = ["ipc_rtt_c_same_task", "ipc_rtt_c_cross_task", "ipc_rtt_c_cross_ta
               "ipc_rtt_lua_cross_task", "ipc_rtt_lua_to_c", "pagefault_c_pager",
               "pagefault_lua_pager", "map_unmap_4k", "irq_to_lua", "syscall_null",
               "blk_read_4k", "blk_write_4k", "blk_seq_read_mib", "blk_seq_read_mib_files",
+              "mmio_read32_lua", "mem_read_kib_lua", "mmio_read_kib_lua",
               "service_call_rtt",
               "service_requests_per_client_1", "service_requests_per_client_4",
               "service_requests_per_client_16", "service_requests_per_client_64",
@@ -91,7 +93,8 @@ L4UA_NAMES = ["ipc_rtt_c_same_task", "ipc_rtt_c_cross_task", "ipc_rtt_c_cross_ta
 NET_NAMES = ["tcp_rtt_host_guest", "tcp_stream_mib_in", "tcp_stream_mib_out", "http_requests"]
 BOOT_NAMES = ["boot_to_prompt", "boot_to_prompt_ms"]
 LINUX_NAMES = ["linux_pipe_rtt", "linux_futex_rtt", "linux_getpid", "linux_blk_read_4k",
-               "linux_blk_write_4k", "linux_blk_seq_read_mib", "lua_pipe_rtt_linux",
+               "linux_blk_write_4k", "linux_blk_seq_read_mib", "linux_blk_seq_read_mib_files",
+               "lua_pipe_rtt_linux",
                "linux_tcp_rtt_host_guest", "linux_tcp_stream_mib_in", "linux_tcp_stream_mib_out",
                "linux_http_requests"]
 
@@ -145,7 +148,8 @@ def qemu_bench(qemu, args, timeout, results, text=None):
 
 
 def blk_image(bdir):
-    """The disk of blk-bench.arc (tests/bench/blk/init.lua): 24 MiB, the
+    """The disk of blk-bench.arc (tests/bench/blk/init.lua) and of the
+    Linux baseline (linux_init.c): 24 MiB, the
     first 16 an ext4 file system (the host's mke2fs, made the same every
     time) holding big.bin, 4 MiB whose 4 KiB block j is the line
     "%07d\\n" % j 512 times; the last 8 zeroed raw sectors. Its path, or
@@ -550,10 +554,10 @@ def linux(a, results):
     initrd = os.path.join(ldir, "initramfs.cpio")
     with open(initrd, "wb") as f:
         f.write(cpio_newc(entries + lua_entries(a)))
-    # a raw disk as L4ua's (blk_image): the same size, zeroed
-    img = os.path.join(ldir, "disk.img")
-    with open(img, "wb") as f:
-        f.truncate(24 << 20)
+    # the same disk as L4ua's (blk_image): ext4 with big.bin, then raw sectors
+    img = blk_image(ldir)
+    if not img:
+        return False
     args = QEMU_BASE + ICOUNT + ["-kernel", vmlinuz, "-initrd", initrd, "-serial", "stdio",
                                  "-append", "console=ttyS0 quiet panic=-1",
                                  "-drive", f"file={img},if=none,id=disk0,format=raw",
@@ -614,7 +618,8 @@ def compare(results, old):
     if lua and linux_lua:
         print(f"  (two Lua processes on Linux through pipes / two Lua tasks on L4ua: "
               f"{linux_lua / lua:.1f}x)")
-    for name in NET_NAMES:
+    for name in NET_NAMES + ["blk_read_4k", "blk_write_4k", "blk_seq_read_mib",
+                             "blk_seq_read_mib_files"]:
         mine, theirs = results.get(name), results.get("linux_" + name)
         if mine and theirs:
             print(f"  ({name}: L4ua / Linux {mine / theirs:.1f}x)")

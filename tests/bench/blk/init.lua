@@ -14,6 +14,8 @@
 --                     after the other (blk.lua: 16 requests of 64 KiB)
 --   blk_seq_read_mib_files  io.open("big.bin"), read it all, close: per
 --                     MiB, in a task of its own (files_reader.lua)
+--   mmio_read32_lua, mem_read_kib_lua, mmio_read_kib_lua  a driver task's
+--                     reads of its device memory and DMA memory (mmio.lua)
 -- each the whole path: the client's call, the driver task's copy into
 -- or out of DMA memory, the virtqueue, the device's interrupt, the reply;
 -- minus the time the requests spent in the device (from the driver's
@@ -90,4 +92,9 @@ local reader = assert(l4.task.spawn{name = "reader", script = "files_reader.lua"
                                     memcap = 48 << 20, prio = 100})
 local how, status = l4.task.wait(reader)
 assert(how == "exited" and status == 0, ("files_reader.lua: %s %s"):format(how, status))
+-- A driver's device memory from Lua (mmio.lua: the mmio_* rows)
+local mmio = assert(l4.task.spawn{name = "mmio", script = "mmio.lua", memcap = 8 << 20,
+                                  prio = 100})
+how, status = l4.task.wait(mmio)
+assert(how == "exited" and status == 0, ("mmio.lua: %s %s"):format(how, status))
 os.exit(0)

@@ -2,8 +2,8 @@
 # Fetch Debian's Linux kernel image (the package linux-image-amd64 points
 # to) into the dependency cache, keyed by its version, and print the path
 # of its vmlinuz. Beside it, modules/ holds the modules the disk and
-# network benchmarks need (virtio_pci, virtio_blk, virtio_net: Debian
-# builds them as modules) and those they depend on, with modules/order
+# network benchmarks need (virtio_pci, virtio_blk, virtio_net, ext4 and
+# crc32c_generic: Debian builds them as modules) and those they depend on, with modules/order
 # naming them in the order to load them. usage: fetch.sh <cache-dir>
 # Uses the same private apt source list as tools/deps/fetch.sh (under
 # <cache-dir>/apt), never the machine's apt configuration; the image is
@@ -39,7 +39,7 @@ add_module() {
     order="$order $1"
 }
 if [ ! -f "$dest/vmlinuz" ] || [ ! -f "$dest/modules/order" ] || [ ! -f "$dest/modules/virtio_net.ko" ] ||
-   ! manifest_ok "$dest"; then
+   [ ! -f "$dest/modules/ext4.ko" ] || ! manifest_ok "$dest"; then
     mkdir -p "$CACHE/linux"
     work=$(mktemp -d "$CACHE/linux/.tmp.XXXXXX")
     echo "l4ua: fetching Debian package $pkg $ver (for the Linux baseline of make bench)" >&2
@@ -53,6 +53,11 @@ if [ ! -f "$dest/vmlinuz" ] || [ ! -f "$dest/modules/order" ] || [ ! -f "$dest/m
     add_module virtio_pci
     add_module virtio_blk
     add_module virtio_net
+    # the file system L4ua's blk_seq_read_mib_files reads (ext4 without a
+    # journal), and the CRC-32C its checksums need (asked of the crypto
+    # API by name: no module loader runs in the initramfs)
+    add_module crc32c_generic
+    add_module ext4
     for m in $order; do echo "$m"; done > "$work/out/modules/order"
     echo "$pkg $ver" > "$work/out/VERSION"
     replace_dir "$work/out" "$dest"

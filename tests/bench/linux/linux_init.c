@@ -23,6 +23,13 @@
  *                           8 MiB from 16 MiB on, as L4ua's);
  *   linux_blk_seq_read_mib  a MiB read from offset 0 on in preads of
  *                           64 KiB (the size of blk.lua's requests);
+ *   linux_blk_seq_read_mib_files  then the disk's file system (the image
+ *                           is L4ua's: ext4 without a journal in its
+ *                           first 16 MiB, run.py blk_image) mounted
+ *                           read-only: big.bin (4 MiB) opened, read in
+ *                           reads of 1 MiB, closed, the page cache
+ *                           dropped before each run (outside the count);
+ *                           per MiB, as L4ua's blk_seq_read_mib_files;
  * each minus the time the CPU had nothing to do while the device worked,
  * as L4ua's figures leave out the time from the driver's notify to the
  * interrupt: a SCHED_IDLE thread runs whenever the benchmark waits, and
@@ -264,6 +271,75 @@ static uint64_t disk_bench(const char *name, int fd, enum op op, int n, int warm
     return (t - idle) / n;
 }
 
+#define FILE_MIB 4                  /* big.bin */
+#define FILE_N 2                    /* runs counted, after one warm-up */
+
+/* big.bin read whole from the page cache's cold start -> 1, else 0 */
+static int read_file(unsigned char *big)
+{
+    int fd = open("/mnt/big.bin", O_RDONLY), ok = 1;
+    if (fd < 0)
+        return 0;
+    for (int m = 0; m < FILE_MIB; m++)
+        if (read(fd, big + ((unsigned long)m << 20), 1ul << 20) != 1l << 20)
+            ok = 0;
+    close(fd);
+    return ok;
+}
+
+static int drop_caches(void)
+{
+    int fd = open("/proc/sys/vm/drop_caches", O_WRONLY);
+    int ok = fd >= 0 && write(fd, "3", 1) == 1;
+    if (fd >= 0)
+        close(fd);
+    return ok;
+}
+
+/* linux_blk_seq_read_mib_files: instructions per MiB without the idle
+ * time, or 0 on a failure (said on the console). The bytes are checked
+ * once: 4 KiB block j is the line "%07d\n" % j 512 times. */
+static uint64_t files_bench(void)
+{
+    mkdir("/proc", 0755);
+    mkdir("/mnt", 0755);
+    if (mount("proc", "/proc", "proc", 0, NULL) ||
+        mount("/dev/vda", "/mnt", "ext4", MS_RDONLY, NULL)) {
+        printf("linux_init: cannot mount /proc or the disk's ext4 on /mnt\n");
+        return 0;
+    }
+    unsigned char *big = malloc((unsigned long)FILE_MIB << 20);
+    char line[16];
+    if (!big || !drop_caches() || !read_file(big)) {
+        printf("linux_init: cannot read /mnt/big.bin\n");
+        return 0;
+    }
+    for (unsigned j = 0; j < FILE_MIB * 256; j++) {
+        snprintf(line, sizeof line, "%07u\n", j);
+        for (unsigned k = 0; k < 512; k++)
+            if (memcmp(big + j * 4096ul + k * 8, line, 8)) {
+                printf("linux_init: big.bin: block %u differs\n", j);
+                return 0;
+            }
+    }
+    uint64_t t = 0, idle = 0;
+    for (int r = 0; r < FILE_N; r++) {
+        if (!drop_caches())
+            return 0;
+        uint64_t i0 = atomic_load(&idle_sum), t0 = rdtsc();
+        if (!read_file(big))
+            return 0;
+        t += rdtsc() - t0;
+        idle += atomic_load(&idle_sum) - i0;
+    }
+    unsigned n = FILE_N * FILE_MIB;
+    printf("  (linux_blk_seq_read_mib_files: %lu in all, of which %lu idle (excluded))\n",
+           (unsigned long)(t / n), (unsigned long)(idle / n));
+    umount("/mnt");
+    free(big);
+    return (t - idle) / n;
+}
+
 static void disk(void)
 {
     if (load_modules())
@@ -294,9 +370,10 @@ static void disk(void)
            (unsigned long)disk_bench("linux_blk_write_4k", fd, WRITE_4K, DISK_N, DISK_WARM, buf));
     printf("bench linux_blk_seq_read_mib %lu\n",
            (unsigned long)disk_bench("linux_blk_seq_read_mib", fd, SEQ_MIB, SEQ_N, SEQ_WARM, buf));
+    close(fd);
+    printf("bench linux_blk_seq_read_mib_files %lu\n", (unsigned long)files_bench());
     atomic_store(&idle_stop, 1);
     pthread_join(idle, NULL);
-    close(fd);
 }
 
 int main(void)
