@@ -353,14 +353,6 @@ local function serve(def, source, chunkname, name, state)
     return M.OK
   end
 
-  local function corrupted(n, v, ...)       -- every value, changed
-    if n == 0 then return end
-    if math.type(v) == "integer" then v = v ~ 0x5a5a
-    elseif type(v) == "string" then v = v:reverse() .. "?"
-    else v = 1234567 end
-    return v, corrupted(n - 1, ...)
-  end
-
   -- The request meets the armed fault: raise, an error after n VM
   -- instructions (in the handler, or past it in the framework); memcap,
   -- the state's allocation after n more fails; exit, the task ends in
@@ -385,7 +377,9 @@ local function serve(def, source, chunkname, name, state)
     if not r[1] or r.n == 1 then return finish(from, false, table.unpack(r, 1, r.n)) end
     if kind == "drop" then return receive() end
     if kind == "double" then pcall(l4.reply, from, OK, table.unpack(r, 2, r.n)) end
-    if kind == "corrupt" then return finish(from, false, true, corrupted(r.n - 1, table.unpack(r, 2, r.n))) end
+    if kind == "corrupt" then   -- every value changed, as fault.lua changes them
+      return finish(from, false, true, require("fault").corrupted(r.n - 1, table.unpack(r, 2, r.n)))
+    end
     return finish(from, false, table.unpack(r, 1, r.n))
   end
 
