@@ -2,7 +2,8 @@
 """L4ua test runner: host unit tests, in-guest suites (one QEMU boot each),
 and a boot of the GRUB ISO. Every boot has a timeout; a boot that times out,
 panics or ends wrongly prints the tail of its serial log and counts as a
-failure. The last line is always "N passed, N failed"."""
+failure. The last lines repeat each failure ("failed: NAME: WHY"), then
+"N passed, N failed"."""
 
 import argparse
 import json
@@ -68,6 +69,7 @@ class Results:
         self.quiet = quiet      # (the runner's self-test: no printing)
         self.stage = None
         self.seen = {}          # stage -> the case names it reported
+        self.failures = []      # (name, why): repeated at the end, where a log's tail shows them
 
     def _note(self, name):
         self.seen.setdefault(self.stage, set()).add(case_key(name))
@@ -81,6 +83,7 @@ class Results:
     def fail(self, name, why, log=None):
         self.failed += 1
         self._note(name)
+        self.failures.append((name, why))
         if self.quiet:
             return
         print(f"FAIL {name}: {why}", flush=True)
@@ -655,6 +658,8 @@ def main():
             stages[name]()
             if not filtered:
                 check_cases(res, name, update=update)
+    for name, why in res.failures:
+        print(f"failed: {name}: {why}"[:400])
     print(f"{res.passed} passed, {res.failed} failed")
     return 1 if res.failed else 0
 
