@@ -38,13 +38,17 @@ local proto = require "console"
 
 local M = {}
 M.VERSION = "1"
--- ms the INTR thread has to be receiving. Not 20: the watcher (the root's
--- INTR thread) spends some of each 100 ms turn outside its receive
--- (copying the kernel's log, pinging the consoles), longer on a loaded
--- host, and a Ctrl-C it missed was lost (repl.interrupt_a_chunk_that_waits
--- failed so, once in a few full runs). A hung INTR thread costs the
--- server this much per Ctrl-C, nothing more.
-local NOTE_WAIT = {timeout = 250}
+-- Ctrl-C's NOTE to the INTR thread never blocks this server: the INTR
+-- thread (the root's watcher) also calls this server (INFO pings, the
+-- kernel's log), and a server blocked in a send to a client that is in a
+-- call to it waited out the client's timeout (Ctrl-C stopped a chunk
+-- 101 ms late: repl.interrupt_a_chunk_that_waits). The NOTE goes at once
+-- if the INTR thread receives; else it is kept and tried again every
+-- NOTE_RETRY ms between requests, for NOTE_KEEP ms after the key, then
+-- dropped (a hung INTR thread costs the server nothing more).
+local NOTE_NOW = {timeout = 0}
+local NOTE_RETRY = {receive = 5}
+local NOTE_KEEP = 250000           -- us
 M.BUDGET = 5000000                  -- Lua instructions per request (see above)
 -- The service framework's control labels and reply labels.
 local svc = require "service_proto"
@@ -161,7 +165,7 @@ function M.run(st)
       if st.intr_direct then
         l4.thread.interrupt(st.note_to, ("interrupted@%d"):format(l4.clock()))
       else
-        l4.send(st.note_to, NOTE_WAIT, proto.NOTE, l4.clock())
+        st.note_at = l4.clock()
       end
     end
     if #s == 0 then return end
@@ -222,10 +226,33 @@ function M.run(st)
     keys(e)
   end
 
-  local from, label, a, b = l4.receive()
+  -- The pending NOTE (keys() sets st.note_at), tried: -> the receive
+  -- options of the next wait (nil: it went, or was dropped).
+  local function note()
+    local at = st.note_at
+    if st.note_to and l4.clock() - at < NOTE_KEEP
+       and not l4.send(st.note_to, NOTE_NOW, proto.NOTE, at) then
+      return NOTE_RETRY
+    end
+    st.note_at = nil
+    return nil
+  end
+
+  -- Replies to rto (if any) with ..., then waits for the next message;
+  -- while a NOTE is pending, NOTE_RETRY at most, having tried it again.
+  local function answer(rto, ...)
+    if st.note_at then
+      if rto then l4.reply(rto, ...) end
+      return l4.receive(nil, note())
+    end
+    if rto then return l4.reply_wait(rto, ...) end
+    return l4.receive()
+  end
+
+  local from, label, a, b = answer(nil)
   while true do
     debug.sethook(over_budget, "", M.BUDGET)
-    local rto, rlabel, ra, rb       -- the reply to send with the next receive
+    local rto, rlabel, ra           -- the reply to send with the next receive
     if not from then
       -- a reply failed (the client gave up): nothing to do
     elseif label == "irq" then
@@ -285,14 +312,13 @@ function M.run(st)
         return "hangup"                            -- the server's thread ends
       end
     elseif label == proto.INFO then
-      rto, rlabel, ra, rb = from, proto.OK, stats.bin, stats.bout
-      from, label, a, b = l4.reply_wait(rto, rlabel, ra, rb, stats.intr, stats.dropped)
+      from, label, a, b = answer(from, proto.OK, stats.bin, stats.bout, stats.intr, stats.dropped)
       goto continue
     elseif label == PING then
-      from, label, a, b = l4.reply_wait(from, svc.ping(st.name, st.version))
+      from, label, a, b = answer(from, svc.ping(st.name, st.version))
       goto continue
     elseif label == INFO then
-      from, label, a, b = l4.reply_wait(from, svc.info{
+      from, label, a, b = answer(from, svc.info{
         requests = st.requests, errors = 0, generation = st.generation, reloads = st.reloads,
         name = st.name, version = st.version, last_error = st.last_error})
       goto continue
@@ -308,12 +334,10 @@ function M.run(st)
       rto, rlabel = from, proto.UNKNOWN
     end
     if rto then st.requests = st.requests + 1 end
-    if rto and ra ~= nil then
-      from, label, a, b = l4.reply_wait(rto, rlabel, ra)
-    elseif rto then
-      from, label, a, b = l4.reply_wait(rto, rlabel)
+    if ra ~= nil then
+      from, label, a, b = answer(rto, rlabel, ra)
     else
-      from, label, a, b = l4.receive()
+      from, label, a, b = answer(rto, rlabel)
     end
     ::continue::
   end
