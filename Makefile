@@ -323,6 +323,18 @@ bench-scale: $(BUILD)/kernel-test32.elf $(BUILD)/sigma0.elf $(SCALE_ELF) $(BUILD
 		$(BUILD)/kernel32.elf $(ARC_TOOLS) $(BUILD)/deps.mk
 	$(Q)$(PYTHON) tests/bench/run.py --build $(BUILD) --qemu $(QEMU) --cache $(CACHE) --scale
 
+# ---- make profile-boot: where boot_to_prompt's instructions go, by
+# function (tests/bench/profile_boot.py; a TCG plugin counts them) ----
+$(BUILD)/tests/bench/prof_plugin.so: tests/bench/prof_plugin.c
+	@mkdir -p $(@D)
+	@echo "  HOSTCC  $<"
+	$(Q)gcc -shared -fPIC -O2 -Wall -Wextra -Werror -o $@ $<
+.PHONY: profile-boot
+profile-boot: $(BUILD)/kernel32.elf $(BUILD)/sigma0.elf $(BUILD)/lua-root.elf $(BUILD)/scripts.arc \
+		$(BUILD)/tests/bench/prof_plugin.so
+	$(Q)$(PYTHON) tests/bench/profile_boot.py --build $(BUILD) --qemu $(QEMU) \
+		--plugin $(BUILD)/tests/bench/prof_plugin.so
+
 # ---- make netstorm: the network's bad-input campaign, long ----
 # (docs/network.md "Bad input"): the whole system under `make run` with
 # its card on a hub shared with QEMU's restricted user network and a

@@ -7,6 +7,7 @@ struct pmm {
     size_t nframes;     /* frames covered by the bitmap */
     size_t nfree;       /* frames free now */
     size_t hint;        /* word to start the next search at */
+    size_t low;         /* no word below this one has a free frame */
 };
 
 /* The bitmap needs this many bytes to cover [0, limit). */
@@ -24,3 +25,6 @@ bool pmm_claim(struct pmm *p, paddr_t start, size_t n);
 /* Gives back n frames from start; each must be in use. */
 void pmm_free(struct pmm *p, paddr_t start, size_t n);
 bool pmm_is_free(const struct pmm *p, paddr_t a);
+/* The first frame number at or after frame f that is free (free) or in
+ * use; nframes if none. */
+size_t pmm_next(const struct pmm *p, size_t f, bool free);

@@ -29,11 +29,6 @@
 #define MAX_RUNS 16             /* runs of RAM sigma0 gets; smaller ones stay the kernel's */
 #define KRANGES  (BOOT_MAX_RANGES + BOOT_MAX_MODULES + 2)
 
-static bool frame_free(size_t f)
-{
-    return pmm_is_free(&kmem_pmm, (paddr_t)f << PAGE_SHIFT);
-}
-
 /* Removes [s, e) from the sorted, disjoint r[0..n); the caller leaves room
  * for the one range a hole in the middle adds. Returns the new count. */
 static unsigned cut(struct range *r, unsigned n, paddr_t s, paddr_t e)
@@ -99,23 +94,30 @@ static unsigned kernel_ranges(const struct boot_info *bi, struct range *k, unsig
 }
 
 /* sigma0's RAM: the free frames below the top 'reserve' free ones (which
- * stay the kernel's), as at most max runs, the largest; sorted. */
+ * stay the kernel's), as at most max runs, the largest; sorted. Walked a
+ * run at a time (pmm_next). */
 static unsigned pick_runs(size_t reserve, struct range *run, unsigned max)
 {
-    size_t top = kmem_pmm.nframes, left = reserve;
-    while (top > 0 && left > 0)
-        if (frame_free(--top))
-            left--;
-    unsigned n = 0;
-    for (size_t f = 1; f < top && max > 0;) {
-        if (!frame_free(f)) {
-            f++;
-            continue;
+    /* top: the lowest of the reserved frames (0: fewer are free) */
+    size_t top = kmem_pmm.nframes;
+    if (reserve > 0) {
+        size_t below = kmem_pmm.nfree > reserve ? kmem_pmm.nfree - reserve : 0;
+        top = 0;
+        for (size_t f = pmm_next(&kmem_pmm, 0, true); kmem_pmm.nfree >= reserve && f < kmem_pmm.nframes;) {
+            size_t e = pmm_next(&kmem_pmm, f, false);
+            if (below < e - f) {
+                top = f + below;
+                break;
+            }
+            below -= e - f;
+            f = pmm_next(&kmem_pmm, e, true);
         }
-        size_t s = f;
-        while (f < top && frame_free(f))
-            f++;
-        struct range x = { (paddr_t)s << PAGE_SHIFT, (paddr_t)f << PAGE_SHIFT };
+    }
+    unsigned n = 0;
+    for (size_t f = pmm_next(&kmem_pmm, 1, true); f < top && max > 0;) {
+        size_t e = MIN(pmm_next(&kmem_pmm, f, false), top);
+        struct range x = { (paddr_t)f << PAGE_SHIFT, (paddr_t)e << PAGE_SHIFT };
+        f = pmm_next(&kmem_pmm, e, true);
         if (n < max) {
             run[n++] = x;
             continue;

@@ -289,6 +289,29 @@ static void test_alloc_contig_at_end(void)
     CHECK_EQ(pmm_alloc_contig(&P, 256, 0), LIMIT - 1 * MiB);
 }
 
+static void test_next(void)
+{
+    setup(LIMIT);
+    CHECK_EQ(pmm_next(&P, 0, true), NFRAMES);           /* none free */
+    CHECK_EQ(pmm_next(&P, 5, false), 5);
+    pmm_release(&P, 60 * PAGE_SIZE, 200 * PAGE_SIZE);   /* frames 60..199, three words */
+    CHECK_EQ(pmm_next(&P, 0, true), 60);
+    CHECK_EQ(pmm_next(&P, 60, true), 60);
+    CHECK_EQ(pmm_next(&P, 130, true), 130);
+    CHECK_EQ(pmm_next(&P, 60, false), 200);
+    CHECK_EQ(pmm_next(&P, 199, false), 200);
+    CHECK_EQ(pmm_next(&P, 200, true), NFRAMES);
+    pmm_release(&P, LIMIT - 3 * PAGE_SIZE, LIMIT);      /* the last three */
+    CHECK_EQ(pmm_next(&P, 200, true), NFRAMES - 3);
+    CHECK_EQ(pmm_next(&P, NFRAMES - 3, false), NFRAMES); /* the end, not past it */
+    CHECK_EQ(pmm_next(&P, NFRAMES, true), NFRAMES);
+    CHECK_EQ(pmm_next(&P, NFRAMES + 100, false), NFRAMES);
+    setup(100 * PAGE_SIZE);                             /* a last word half used */
+    pmm_release(&P, 0, 100 * PAGE_SIZE);
+    CHECK_EQ(pmm_next(&P, 1, false), 100);
+    CHECK_EQ(pmm_next(&P, 0, false), 0);                /* frame 0 is never free */
+}
+
 static void test_claim(void)
 {
     setup(LIMIT);
@@ -446,6 +469,12 @@ static void test_against_model(void)
         if (step % 64 == 0)
             for (size_t f = 0; f < MF + 2; f++)
                 bad |= pmm_is_free(&P, (paddr_t)f * PAGE_SIZE) != (f < MF && model[f]);
+        for (int k = 0; k < 4; k++) {           /* pmm_next from anywhere, both ways */
+            size_t f = rnd(MF + 70), want_free = rnd(2), g = f;
+            while (g < MF && model[g] != (bool)want_free)
+                g++;
+            bad |= pmm_next(&P, f, want_free) != MIN(g, (size_t)MF);
+        }
         if (bad)
             printf("  model mismatch at step %d\n", step);
     }
@@ -541,6 +570,7 @@ int main(void)
     RUN(test_alloc_contig_skips_holes);
     RUN(test_alloc_contig_impossible);
     RUN(test_alloc_contig_at_end);
+    RUN(test_next);
     RUN(test_claim);
     RUN(test_claim_end);
     RUN(test_claim_then_free);
