@@ -113,9 +113,22 @@ if not screen then print("init: no screen console: " .. why) end
 
 -- 4. A REPL on each console, in a thread of its own with a memory cap of
 --    its own, so that nothing typed at it can take the root task's
---    memory; its history is kept by the console server.
+--    memory; its history is kept by the console server. The prompts come
+--    first: this thread steps below the sessions' priority until they
+--    wait for a key, then goes on with the plan. The first line typed
+--    waits for the plan's services: PLAN_UP in the root's store says
+--    "starting" until the supervisor has started them (6), and a session
+--    holds its first line until then (scripts/session.lua). Before,
+--    whether the prompt came before or after echo's start (the same
+--    priority as the sessions) was a matter of timing.
+if name_of then l4.sys.store_put(require("service_proto").PLAN_UP, "starting") end
 local repl = assert(consoles.start(plan_of["repl.serial"]))
 local repl2 = screen and assert(consoles.start(plan_of["repl.screen"]))
+do
+  local mine = l4.thread.schedule(l4.self())
+  l4.thread.schedule(l4.self(), plan_of["repl.serial"].create.prio - 1)
+  l4.thread.schedule(l4.self(), mine)
+end
 
 -- 5. The watcher: the kernel's log to the serial console, Ctrl-C typed at
 --    a console to an interrupt of its REPL, and the console guardian: a

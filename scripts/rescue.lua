@@ -29,6 +29,10 @@ for _, t in ipairs(l4.task.list() or {}) do
   end
 end
 
+-- No supervisor will mark the plan up: a session here runs its first
+-- line at once (init.lua's step 4 left the mark at "starting").
+pcall(l4.sys.store_remove, require("service_proto").PLAN_UP)
+
 -- 1. Every Lua thread of this task but this one stops.
 local me = l4.self()
 for _, t in ipairs(l4.sys.threads() or {}) do

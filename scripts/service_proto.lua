@@ -30,6 +30,13 @@ function M.held_key(id)
   return "debug/held/" .. tostring(id.raw)
 end
 
+-- The root's store key that says whether the boot plan is up: init.lua
+-- writes "starting" before it starts the REPL sessions, the supervisor
+-- "up <guest TSC>" once it has started every service of the plan; a
+-- session runs its first line then (scripts/session.lua), so that a
+-- command at the prompt finds the plan's services answering.
+M.PLAN_UP = "supervisor/plan"
+
 -- The reply to PING: its label and values.
 function M.ping(name, version)
   return M.OK, name, version

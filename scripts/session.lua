@@ -74,6 +74,20 @@ local con = {}
 -- 50 ms. No key is lost by a turn: a line the server could not hand over
 -- (this thread was between two READs, or stopped in the debugger) stays
 -- queued there for the next READ.
+-- At boot the prompt comes before the plan is up (init.lua's step 4 lets
+-- the sessions draw it first); the first line typed waits until the
+-- supervisor has started the plan's services (PLAN_UP in the root's
+-- store), so that a command at the prompt finds them answering. Keys
+-- before the Enter (editing, Ctrl-C) go on at once. 10 s at most: a plan
+-- whose services do not come up must not keep the REPL away.
+local PLAN_UP = require("service_proto").PLAN_UP
+local plan_pending = l4.sys.store_get(PLAN_UP) == "starting"
+local function wait_for_plan()
+  local deadline = l4.clock() + 10000000
+  while l4.sys.store_get(PLAN_UP) == "starting" and l4.clock() < deadline do l4.sleep(1) end
+  plan_pending = false
+end
+
 local door = require "debug_door"
 local READ_OPTS = {send = 3000, receive = door.TURN}
 function con:read(max)
@@ -81,6 +95,7 @@ function con:read(max)
     local from, l, s = l4.call(server, READ_OPTS, console.READ, max or console.READ_MAX)
     if from then
       if l ~= 0 then error("console: " .. (why[l] or "error " .. l), 0) end
+      if plan_pending and s and s:find("[\r\n]") then wait_for_plan() end
       return s
     end
     READ_OPTS.receive = door.turn(door.knock())
