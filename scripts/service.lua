@@ -520,7 +520,6 @@ end
 -- a config string (service.encode; or false), the source (or false: read
 -- the script) and its chunk name (or false).
 function M.main(name, script, names_raw, config, source, source_name)
-  if l4.self().task == l4.kip.root.task then require("rootgc").settle() end
   if names_raw and names_raw ~= 0 then require("names").use(l4.id(names_raw)) end
   local chunkname = "@" .. tostring(script)
   local fn
@@ -542,6 +541,10 @@ function M.main(name, script, names_raw, config, source, source_name)
   local state = {}
   if config then state.config = assert(M.decode(config)) end
   state = fresh(def, state)
+  -- a root thread's collector (rootgc.lua) once its start is done: set
+  -- before, its pause of 110% ran a cycle at each tenth of growth while
+  -- the service loaded its modules and ran its init
+  if l4.self().task == l4.kip.root.task then require("rootgc").settle() end
   M.register(name)
   return serve(def, source, chunkname, name, state)
 end

@@ -10,7 +10,6 @@
 -- the history (the server keeps a copy) and draws the edit line again.
 -- A restarted session takes the history from the server.
 local con_name, label = ...
-require("rootgc").settle()
 local console = require "console"
 local consoles = require "consoles"
 
@@ -90,7 +89,13 @@ end
 
 local door = require "debug_door"
 local READ_OPTS = {send = 3000, receive = door.TURN}
+-- The collector of a long-lived root thread (rootgc.lua), set at the
+-- first read: the shell's modules are loaded then, and the prompt drawn.
+-- Set at the start, its pause of 110% ran a cycle at each tenth of growth
+-- while they loaded.
+local settled = false
 function con:read(max)
+  if not settled then settled = true; require("rootgc").settle() end
   while true do
     local from, l, s = l4.call(server, READ_OPTS, console.READ, max or console.READ_MAX)
     if from then
