@@ -92,7 +92,27 @@ if name_of then
   if files then name_of.register("files", files) end      -- the file service
 end
 
--- 2c. The device manager, a root thread (it has sigma0: it maps device
+-- 2c. A REPL on each console, in a thread of its own with a memory cap of
+--     its own, so that nothing typed at it can take the root task's
+--     memory; its history is kept by the console server. The serial
+--     console's first, before the device manager and the screen (2d, 3,
+--     4): this thread steps below the session's priority until it has
+--     drawn its prompt and waits for a key, then goes on with the plan.
+--     The first line typed waits for the plan's services: PLAN_UP in the
+--     root's store says "starting" until the supervisor has started them
+--     (6), and a session holds its first line until then
+--     (scripts/session.lua). Before, whether the prompt came before or
+--     after echo's start (the same priority as the sessions) was a matter
+--     of timing.
+if name_of then l4.sys.store_put(require("service_proto").PLAN_UP, "starting") end
+local repl = assert(consoles.start(plan_of["repl.serial"]))
+do
+  local mine = l4.thread.schedule(l4.self())
+  l4.thread.schedule(l4.self(), plan_of["repl.serial"].create.prio - 1)
+  l4.thread.schedule(l4.self(), mine)
+end
+
+-- 2d. The device manager, a root thread (it has sigma0: it maps device
 --     memory and DMA memory and hands each driver task exactly its
 --     device's: docs/drivers.md), named "devices": the screen console (3)
 --     gets the screen from it, the disk's driver (6a) its PCI function.
@@ -111,24 +131,8 @@ local screen
 screen, why = consoles.start(plan_of.screen)
 if not screen then print("init: no screen console: " .. why) end
 
--- 4. A REPL on each console, in a thread of its own with a memory cap of
---    its own, so that nothing typed at it can take the root task's
---    memory; its history is kept by the console server. The prompts come
---    first: this thread steps below the sessions' priority until they
---    wait for a key, then goes on with the plan. The first line typed
---    waits for the plan's services: PLAN_UP in the root's store says
---    "starting" until the supervisor has started them (6), and a session
---    holds its first line until then (scripts/session.lua). Before,
---    whether the prompt came before or after echo's start (the same
---    priority as the sessions) was a matter of timing.
-if name_of then l4.sys.store_put(require("service_proto").PLAN_UP, "starting") end
-local repl = assert(consoles.start(plan_of["repl.serial"]))
+-- 4. The screen's REPL (the serial console's came first: 2c).
 local repl2 = screen and assert(consoles.start(plan_of["repl.screen"]))
-do
-  local mine = l4.thread.schedule(l4.self())
-  l4.thread.schedule(l4.self(), plan_of["repl.serial"].create.prio - 1)
-  l4.thread.schedule(l4.self(), mine)
-end
 
 -- 5. The watcher: the kernel's log to the serial console, Ctrl-C typed at
 --    a console to an interrupt of its REPL, and the console guardian: a
@@ -204,7 +208,7 @@ local plan = {names = names, prio = 210, memcap = 8 << 20, hang = 600, ping_ever
    memcap = 8 << 20},
 }}
 
--- 6a. Devices: the device manager (2c, taken over), then, when the
+-- 6a. Devices: the device manager (2d, taken over), then, when the
 --     machine has a disk (make run attaches one: a virtio block function,
 --     1af4:1001 or 1af4:1042), the disk's driver, the virtio-blk driver in
 --     a task of its own, asked
