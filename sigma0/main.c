@@ -82,8 +82,8 @@ static void zero(uint64_t pa, uint64_t bytes)
     __asm__ volatile("rep stosq" : "+D"(d), "+c"(n) : "a"(0ull) : "memory");
 }
 
-/* Device memory: one byte read at the start of each page (the kernel maps
- * it uncached). */
+/* Device memory, and RAM handed out as it is: one byte read at the start
+ * of each page, so that the kernel maps it here (device memory uncached). */
 static void touch(uint64_t pa, uint64_t bytes)
 {
     for (uint64_t p = pa; p < pa + bytes; p += PAGE)
@@ -113,13 +113,16 @@ static void reply_error(uint64_t client, uint64_t code)
  * marked handed out first; if the reply fails (client gone, not waiting,
  * not accepting mappings, or the kernel out of memory midway), whatever
  * reached the client is revoked and the RAM is free again. */
-static void give(uint64_t client, uint64_t base, unsigned k, bool ram)
+static void give(uint64_t client, uint64_t base, unsigned k, bool ram, bool raw)
 {
     uint64_t size = 1ull << k;
     req = (typeof(req)){ true, client, base, k, ram };
     if (ram) {
         ram_mark(base, k, true);
-        zero(base, size);
+        if (raw)
+            touch(base, size);      /* mapped here first: a map item carries only that */
+        else
+            zero(base, size);
     } else {
         touch(base, size);
     }
@@ -147,15 +150,19 @@ static void free_frames(uint64_t client)
     l4_ipc(client, L4_TAG(0, 2, 0), L4_NODESC, REPLY_TO, &m, 0);
 }
 
-static void any(uint64_t client, uint64_t k)
+/* raw: not zeroed (L4_SIGMA0_ANY_RAW), for the root task alone: it is
+ * trusted with whatever the RAM held, and zeroes what it hands on. */
+static void any(uint64_t client, uint64_t k, bool raw)
 {
     uint64_t pa;
     if (k < 12 || k > L4_SIGMA0_ANY_MAX)
         reply_error(client, L4_SIGMA0_EINVAL);
+    else if (raw && L4_ID_TASK(client) != L4_ID_TASK(kip->root_task))
+        reply_error(client, L4_SIGMA0_EPERM);
     else if (!ram_ready() || !ram_find((unsigned)k, &pa))
         reply_error(client, L4_SIGMA0_ENOMEM);
     else
-        give(client, pa, (unsigned)k, true);
+        give(client, pa, (unsigned)k, true, raw);
 }
 
 /* [base, base + 2^k): kernel memory anywhere in it refuses it; RAM must
@@ -185,7 +192,7 @@ static void phys(uint64_t client, uint64_t base, uint64_t k)
     else if (ram && (!ram_ready() || !ram_is_free(base, (unsigned)k)))
         reply_error(client, L4_SIGMA0_ETAKEN);
     else
-        give(client, base, (unsigned)k, ram);
+        give(client, base, (unsigned)k, ram, false);
 }
 
 /* [base, base + 2^k) of RAM handed out, back from the root task (the
@@ -274,8 +281,8 @@ static void handle(uint64_t from, const struct l4_msg *m)
         fault(from, m, label == L4_LABEL_PAGEFAULT);
         return;
     }
-    if (t == 0 && label == L4_SIGMA0_ANY && u == 1)
-        any(from, m->w[0]);
+    if (t == 0 && (label == L4_SIGMA0_ANY || label == L4_SIGMA0_ANY_RAW) && u == 1)
+        any(from, m->w[0], label == L4_SIGMA0_ANY_RAW);
     else if (t == 0 && label == L4_SIGMA0_PHYS && u == 2)
         phys(from, m->w[0], m->w[1]);
     else if (t == 0 && label == L4_SIGMA0_IOPORTS && u == 2)

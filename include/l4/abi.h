@@ -192,6 +192,9 @@ struct l4_utcb {
                                    from the root task (only): every mapping of
                                    it is flushed and it is free again; reply
                                    w0 only */
+#define L4_SIGMA0_ANY_RAW  6    /* w0 log2 size: as L4_SIGMA0_ANY, not zeroed;
+                                   the root task only (its stacks, and its pool,
+                                   which zeroes each page it hands on) */
 #define L4_SIGMA0_ANY_MAX  22
 #define L4_SIGMA0_PHYS_MAX 30
 #define L4_SIGMA0_OK       0

@@ -31,12 +31,13 @@ static uint64_t sigma0_call(uint32_t label, unsigned u, uint64_t w0, uint64_t w1
     return m.w[0];
 }
 
-uint64_t rt_sigma0_any(unsigned k, uint64_t va)
+uint64_t rt_sigma0_any(unsigned k, uint64_t va, int zeroed)
 {
     if (!l4_kip()->sigma0)
         return 0x100 + L4_IPC_NOPARTNER;
     /* A window exactly the block's size: the block lands at its base. */
-    return sigma0_call(L4_SIGMA0_ANY, 1, k, 0, L4_FPAGE(va, k, L4_RWX));
+    return sigma0_call(zeroed ? L4_SIGMA0_ANY : L4_SIGMA0_ANY_RAW, 1, k, 0,
+                       L4_FPAGE(va, k, L4_RWX));
 }
 
 uint64_t rt_sigma0_ioports(unsigned port, unsigned k)
@@ -75,7 +76,7 @@ static int heap_grow(uint64_t need)
             k--;    /* after smaller blocks, `mapped` is less aligned */
         if (mapped + (1ull << k) > RT_HEAP_END)
             return 0;
-        uint64_t r = rt_sigma0_any(k, mapped);
+        uint64_t r = rt_sigma0_any(k, mapped, 1);   /* newlib's calloc counts on it */
         if (r == L4_SIGMA0_OK)
             mapped += 1ull << k;
         else if (r == L4_SIGMA0_ENOMEM && k > 12)
@@ -122,7 +123,7 @@ uint64_t rt_stack_init(void)
     if (rt_is_child())
         return 0;       /* started on its stack, see crt0.S */
     uint64_t base = RT_STACK_TOP - (1ull << RT_STACK_LOG2);
-    uint64_t r = rt_sigma0_any(RT_STACK_LOG2, base);
+    uint64_t r = rt_sigma0_any(RT_STACK_LOG2, base, 0);
     if (r == L4_SIGMA0_OK)
         return RT_STACK_TOP;
     rt_console_puts("lua-root: no stack from sigma0 (code ");

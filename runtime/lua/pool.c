@@ -37,8 +37,9 @@ static struct meta *meta(uint64_t i)
     return (struct meta *)RT_POOL_META + i;
 }
 
-/* 2^k bytes of RAM from sigma0 at va; false if it has none. */
-static bool from_sigma0(unsigned k, uint64_t va, bool *nomem)
+/* 2^k bytes of RAM from sigma0 at va; false if it has none. Zeroed, or
+ * as it is (raw: pages zeroed here when they are taken). */
+static bool from_sigma0(unsigned k, uint64_t va, bool raw, bool *nomem)
 {
     uint64_t s0 = l4_kip()->sigma0;
     struct l4_msg m = { 0 };
@@ -47,7 +48,8 @@ static bool from_sigma0(unsigned k, uint64_t va, bool *nomem)
     if (!s0)
         return false;
     l4_utcb_of(RT_LT_PAGER)->rcv_window = L4_FPAGE(va, k, L4_RWX);
-    uint64_t r = l4_ipc(s0, L4_TAG(L4_SIGMA0_ANY, 1, 0), L4_RCV_MAPS, 0, &m, 0);
+    uint64_t r = l4_ipc(s0, L4_TAG(raw ? L4_SIGMA0_ANY_RAW : L4_SIGMA0_ANY, 1, 0), L4_RCV_MAPS,
+                        0, &m, 0);
     if (L4_IPC_ERR(r) != L4_IPC_OK || L4_TAG_U(m.tag) < 1)
         return false;
     *nomem = m.w[0] == L4_SIGMA0_ENOMEM;
@@ -75,11 +77,11 @@ static bool pool_grow(void)
         if (pool.npages + n > POOL_MAX)
             return false;
         while (pool.nmeta * PAGE < (pool.npages + n) * sizeof(struct meta)) {
-            if (!from_sigma0(12, (uint64_t)meta(0) + pool.nmeta * PAGE, &nomem))
+            if (!from_sigma0(12, (uint64_t)meta(0) + pool.nmeta * PAGE, false, &nomem))
                 return false;
             pool.nmeta++;
         }
-        if (from_sigma0(k, pool_va(pool.npages), &nomem)) {
+        if (from_sigma0(k, pool_va(pool.npages), true, &nomem)) {     /* pool_take zeroes */
             for (uint64_t j = n; j-- > 0;)     /* lowest first out */
                 pool_put(pool.npages + j);
             pool.npages += n;
@@ -168,7 +170,7 @@ void *pool_record(void)
         rec.free_head = *(uint64_t *)va;
     } else {
         va = RT_POOL_RECORDS + rec.n * PAGE;
-        if (va >= RT_POOL_RECORDS + POOL_RECORDS_MAX * PAGE || !from_sigma0(12, va, &nomem))
+        if (va >= RT_POOL_RECORDS + POOL_RECORDS_MAX * PAGE || !from_sigma0(12, va, true, &nomem))
             return NULL;
         rec.n++;
     }

@@ -217,10 +217,13 @@ int rt_files_remove(const char *path);
 void rt_ports_note(unsigned port, unsigned count, int held);
 int rt_ports_held(unsigned port);
 
-/* mem.c: a block of 2^k bytes of zeroed RAM from sigma0, mapped at va
- * (aligned to 2^k). Returns 0 or sigma0's error code (L4_SIGMA0_*), or
- * 0x100 + the IPC error if the call itself failed. */
-uint64_t rt_sigma0_any(unsigned k, uint64_t va);
+/* mem.c: a block of 2^k bytes of RAM from sigma0, mapped at va (aligned
+ * to 2^k): zeroed, or as it is (L4_SIGMA0_ANY_RAW: for memory nothing
+ * reads before it writes, stacks; sigma0's zeroing of the root's 4 MiB
+ * stack was half a million instructions of the boot). Returns 0 or
+ * sigma0's error code (L4_SIGMA0_*), or 0x100 + the IPC error if the call
+ * itself failed. */
+uint64_t rt_sigma0_any(unsigned k, uint64_t va, int zeroed);
 /* The heap behind sbrk, in bytes from its base: what sigma0 (in a Lua
  * task, the root's pager) gave, and what malloc took of it with sbrk. */
 void rt_heap_size(uint64_t *mapped, uint64_t *taken);

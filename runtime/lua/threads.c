@@ -264,7 +264,7 @@ static int stack_map(unsigned i, uint64_t size)
         unsigned k = kmax;
         while (k > 12 && ((1ull << k) > rem || low % (1ull << k)))
             k--;
-        uint64_t r = rt_sigma0_any(k, low - (1ull << k));
+        uint64_t r = rt_sigma0_any(k, low - (1ull << k), 0);
         if (r == L4_SIGMA0_OK)
             stacks[i].size += 1ull << k;
         else if (r == L4_SIGMA0_ENOMEM && k > 12)

@@ -24,7 +24,7 @@
 #define SLOT(n)    (WIN_SMALL + (uint64_t)(n) * (1ull << 20))
 
 enum { LT_FAULT = 1, LT_SINK };
-enum { OTHER_CASES = 11 };          /* cases before the two that exhaust */
+enum { OTHER_CASES = 12 };          /* cases before the two that exhaust */
 static unsigned cases_done;
 static uint64_t ram_received;       /* bytes of RAM the root got, all cases */
 
@@ -297,6 +297,33 @@ UTEST(any_block_naturally_aligned)
     for (uint64_t off = 0; off < (1ull << 16); off += PAGE)
         bad += *(volatile uint64_t *)(SLOT(3) + off) != pa + off;
     UCHECK_EQ(bad, 0);
+}
+
+/* ==== RAM as it is (L4_SIGMA0_ANY_RAW): the root's stacks and pool ==== */
+UTEST(any_raw_for_the_root)
+{
+    cases_done++;
+    /* a block like ANY's, written and read back; sigma0 does not zero it
+     * (what it held is not checked: QEMU's RAM starts zeroed anyway) */
+    struct reply rep = call_s0(L4_SIGMA0_ANY_RAW, 1, 14, 0, L4_FPAGE(SLOT(14), 14, L4_RWX));
+    uint64_t pa = base_of(rep, 14);
+    UCHECK(pa != ~0ull);
+    if (pa != ~0ull)
+        ram_received += 1ull << 14;
+    UCHECK_EQ(pa % (1ull << 14), 0);
+    UCHECK_EQ(mem_type(pa), L4_KIP_MEM_SIGMA0);
+    UCHECK_EQ(L4_FPAGE_RIGHTS(rep.fpage), L4_RWX);
+    for (uint64_t off = 0; off < (1ull << 14); off += PAGE)
+        *(volatile uint64_t *)(SLOT(14) + off) = pa + off;
+    uint64_t bad = 0;
+    for (uint64_t off = 0; off < (1ull << 14); off += PAGE)
+        bad += *(volatile uint64_t *)(SLOT(14) + off) != pa + off;
+    UCHECK_EQ(bad, 0);
+    /* the same checks of the size as ANY */
+    UCHECK_EQ(error_of(call_s0(L4_SIGMA0_ANY_RAW, 1, 11, 0, L4_FPAGE(SLOT(15), 12, L4_RWX))),
+              L4_SIGMA0_EINVAL);
+    UCHECK_EQ(error_of(call_s0(L4_SIGMA0_ANY_RAW, 1, L4_SIGMA0_ANY_MAX + 1, 0,
+                               L4_FPAGE(SLOT(15), 12, L4_RWX))), L4_SIGMA0_EINVAL);
 }
 
 /* ==== Never the same frame twice ==== */
