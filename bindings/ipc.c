@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "l4b.h"
+#include "lstack.h"
 #include "rt.h"
 #include "wait.h"
 
@@ -458,27 +459,27 @@ __attribute__((always_inline))
 static inline int fast_op(lua_State *L, uint16_t snd, uint64_t rcv)
 {
     struct l4b_state *st = get_state(L);
-    int top = lua_gettop(L);
-    const uint64_t *p = lua_touserdata(L, 1);
-    if (top < 2 || top > 2 + L4_REG_WORDS || !p || p != st->last_id)
+    int top = l4b_nargs(L);
+    if (top < 2 || top > 2 + L4_REG_WORDS || l4b_arg_udata(l4b_arg(L, 1)) != st->last_id ||
+        !st->last_id)
         return -1;
-    int isint;                      /* the label as send_op takes it */
-    lua_Integer label = lua_tointegerx(L, 2, &isint);
-    if (!isint || (lua_Unsigned)label > 0xffffffff)
-        return -1;
+    lua_Integer label;              /* the label as send_op takes it */
+    if (!l4b_arg_int(l4b_arg(L, 2), &label) || (lua_Unsigned)label > 0xffffffff)
+        return -1;                  /* (a float label, or none: send_op) */
     struct l4_msg m = { 0 };
     unsigned u = (unsigned)top - 2;
     for (unsigned i = 0; i < u; i++) {
-        if (!lua_isinteger(L, 3 + (int)i))
+        lua_Integer v;
+        if (!l4b_arg_int(l4b_arg(L, 3 + (int)i), &v))
             return -1;              /* a string, item, float...: send_op */
-        m.w[i] = (uint64_t)lua_tointeger(L, 3 + (int)i);
+        m.w[i] = (uint64_t)v;
     }
     uint64_t window = st->window;
     rcv = offer(L, st, rcv, window);
     struct rt_wait *wt = l4b_wait(st);
     if (!rt_wait_begin(wt))
         return -1;                  /* send_op fails it as cancelled */
-    uint64_t dest = *p, from = 0;
+    uint64_t dest = *st->last_id, from = 0;
     uint64_t r = l4_ipc(dest, L4_TAG(label, u, 0), rcv,
                         L4_TIMEOUTS(snd, L4_TO_NEVER, L4_TO_NEVER, L4_TO_NEVER), &m, &from);
     rt_wait_end(wt);
@@ -492,12 +493,12 @@ static inline int fast_op(lua_State *L, uint16_t snd, uint64_t rcv)
         return received(L, st, from, &m, rcv, window, &o);
     }
     if (from == dest)
-        lua_pushvalue(L, 1);
+        l4b_push_arg(L, 1);
     else
         push_id(L, st, from);
-    lua_pushinteger(L, L4_TAG_LABEL(m.tag));
+    l4b_push_int(L, L4_TAG_LABEL(m.tag));
     for (unsigned i = 0; i < u; i++)
-        lua_pushinteger(L, (lua_Integer)m.w[i]);
+        l4b_push_int(L, (lua_Integer)m.w[i]);
     return 2 + (int)u;
 }
 
