@@ -452,50 +452,84 @@ static int do_ipc(lua_State *L, struct l4b_state *st, uint64_t dest, uint64_t ta
  * heard from), no options table, at most the register words. Then no
  * message array is built and copied, each value is read once, and the
  * sender of what comes back, when it is dest (a call's reply always
- * is), is pushed as argument 1 itself. -1: not that case, nothing sent
- * (send_op does it: the same IPC, the same results). rcv: 0 or
- * L4_RCV_OPEN, as send_op's rcv_desc. */
+ * is), is pushed as argument 1 itself.
+ *
+ * fast_ipc makes the IPC of the values at arg (dest), arg + 1 (label),
+ * ... to the top: -1 if they are not that case (nothing sent: send_op
+ * does it, the same IPC, the same results), else the IPC's code, with
+ * what came (if it is L4_IPC_OK) in *m and *from; *rcv (0 or
+ * L4_RCV_OPEN, as send_op's rcv_desc) is completed by offer. */
+__attribute__((always_inline))
+static inline int fast_ipc(lua_State *L, struct l4b_state *st, int arg, uint16_t snd,
+                           uint64_t *rcv, struct l4_msg *m, uint64_t *from)
+{
+    int top = l4b_nargs(L) - (arg - 1);
+    if (top < 2 || top > 2 + L4_REG_WORDS || l4b_arg_udata(l4b_arg(L, arg)) != st->last_id ||
+        !st->last_id)
+        return -1;
+    lua_Integer label;              /* the label as send_op takes it */
+    if (!l4b_arg_int(l4b_arg(L, arg + 1), &label) || (lua_Unsigned)label > 0xffffffff)
+        return -1;                  /* (a float label, or none: send_op) */
+    *m = (struct l4_msg){ 0 };
+    unsigned u = (unsigned)top - 2;
+    for (unsigned i = 0; i < u; i++) {
+        lua_Integer v;
+        if (!l4b_arg_int(l4b_arg(L, arg + 2 + (int)i), &v))
+            return -1;              /* a string, item, float...: send_op */
+        m->w[i] = (uint64_t)v;
+    }
+    *rcv = offer(L, st, *rcv, st->window);
+    struct rt_wait *wt = l4b_wait(st);
+    if (!rt_wait_begin(wt))
+        return -1;                  /* send_op fails it as cancelled */
+    *from = 0;
+    uint64_t r = l4_ipc(*st->last_id, L4_TAG(label, u, 0), *rcv,
+                        L4_TIMEOUTS(snd, L4_TO_NEVER, L4_TO_NEVER, L4_TO_NEVER), m, from);
+    rt_wait_end(wt);
+    return (int)L4_IPC_ERR(r);
+}
+
+/* Whether a message fast_ipc took is the common case too: at most the
+ * register words, no items, not a kernel's or debugger's label. */
+static inline int fast_message(const struct l4_msg *m)
+{
+    return __builtin_expect(L4_TAG_U(m->tag) <= L4_REG_WORDS && !L4_TAG_T(m->tag) &&
+                            L4_TAG_LABEL(m->tag) < L4B_LABEL_DEBUG, 1);
+}
+
+/* Pushes a message fast_ipc took (snd: its send timeout) as do_ipc does:
+ * from, label, words (the rare ones through received). */
+__attribute__((always_inline))
+static inline int fast_push(lua_State *L, struct l4b_state *st, uint16_t snd, uint64_t rcv,
+                            uint64_t from, struct l4_msg *m)
+{
+    if (!fast_message(m)) {
+        struct opts o = { snd, L4_TO_NEVER, L4_TO_NEVER, 0 };
+        return received(L, st, from, m, rcv, st->window, &o);
+    }
+    push_id(L, st, from);
+    unsigned u = L4_TAG_U(m->tag);
+    l4b_push_int(L, L4_TAG_LABEL(m->tag));
+    for (unsigned i = 0; i < u; i++)
+        l4b_push_int(L, (lua_Integer)m->w[i]);
+    return 2 + (int)u;
+}
+
 __attribute__((always_inline))
 static inline int fast_op(lua_State *L, uint16_t snd, uint64_t rcv)
 {
     struct l4b_state *st = get_state(L);
-    int top = l4b_nargs(L);
-    if (top < 2 || top > 2 + L4_REG_WORDS || l4b_arg_udata(l4b_arg(L, 1)) != st->last_id ||
-        !st->last_id)
+    struct l4_msg m;
+    uint64_t from;
+    int code = fast_ipc(L, st, 1, snd, &rcv, &m, &from);
+    if (code < 0)
         return -1;
-    lua_Integer label;              /* the label as send_op takes it */
-    if (!l4b_arg_int(l4b_arg(L, 2), &label) || (lua_Unsigned)label > 0xffffffff)
-        return -1;                  /* (a float label, or none: send_op) */
-    struct l4_msg m = { 0 };
-    unsigned u = (unsigned)top - 2;
-    for (unsigned i = 0; i < u; i++) {
-        lua_Integer v;
-        if (!l4b_arg_int(l4b_arg(L, 3 + (int)i), &v))
-            return -1;              /* a string, item, float...: send_op */
-        m.w[i] = (uint64_t)v;
-    }
-    uint64_t window = st->window;
-    rcv = offer(L, st, rcv, window);
-    struct rt_wait *wt = l4b_wait(st);
-    if (!rt_wait_begin(wt))
-        return -1;                  /* send_op fails it as cancelled */
-    uint64_t dest = *st->last_id, from = 0;
-    uint64_t r = l4_ipc(dest, L4_TAG(label, u, 0), rcv,
-                        L4_TIMEOUTS(snd, L4_TO_NEVER, L4_TO_NEVER, L4_TO_NEVER), &m, &from);
-    rt_wait_end(wt);
-    unsigned code = L4_IPC_ERR(r);
     if (code != L4_IPC_OK)
-        return l4b_fail(L, l4b_ipc_error(code), code);
-    u = L4_TAG_U(m.tag);
-    if (__builtin_expect(u > L4_REG_WORDS || L4_TAG_T(m.tag) ||
-                         L4_TAG_LABEL(m.tag) >= L4B_LABEL_DEBUG, 0)) {
-        struct opts o = { snd, L4_TO_NEVER, L4_TO_NEVER, 0 };
-        return received(L, st, from, &m, rcv, window, &o);
-    }
-    if (from == dest)
-        l4b_push_arg(L, 1);
-    else
-        push_id(L, st, from);
+        return l4b_fail(L, l4b_ipc_error((unsigned)code), code);
+    if (from != *st->last_id || !fast_message(&m))
+        return fast_push(L, st, snd, rcv, from, &m);
+    l4b_push_arg(L, 1);             /* the sender is dest: a call's reply */
+    unsigned u = L4_TAG_U(m.tag);
     l4b_push_int(L, L4_TAG_LABEL(m.tag));
     for (unsigned i = 0; i < u; i++)
         l4b_push_int(L, (lua_Integer)m.w[i]);
@@ -548,6 +582,90 @@ static int ipc_reply_wait(lua_State *L)
 {
     int n = fast_op(L, L4_TO_ZERO, L4_RCV_OPEN);
     return n >= 0 ? n : send_op(L, L4_TO_ZERO, L4_TO_NEVER, L4_RCV_OPEN);
+}
+
+/* What l4.serve hands back to the framework (scripts/service.lua
+ * "resume"), after the count of requests it served: */
+enum {
+    SERVE_MESSAGE = 1,  /* a message it does not serve (or the receive's
+                           failure): what l4.reply_wait returns */
+    SERVE_DONE,         /* from, a handler's values it does not send */
+    SERVE_FAILED,       /* from, a handler's error */
+    SERVE_REPLY,        /* client, label, ...: a reply it does not make */
+};
+
+/* Ends l4.serve: served and kind in slots idx and idx + 1 (what was
+ * there is done with), returned with the values above them. Nothing is
+ * pushed: after a handler's many values there may be no room. */
+static int serve_exit(lua_State *L, int served, int kind, int idx)
+{
+    l4b_set_int(L, idx, served);
+    l4b_set_int(L, idx + 1, kind);
+    return lua_gettop(L) - idx + 1;
+}
+
+/* l4.serve(handlers, state, client, label, ...): the service framework's
+ * request loop in its common case (scripts/service.lua, which calls it
+ * only when no policy of its own applies to the next requests: no tick,
+ * budget, fault, debugger or version on probation). It replies (label,
+ * ...) to client and receives (as l4.reply_wait); while what comes is a
+ * message of integers whose label has a function in handlers (a raw
+ * lookup), it calls handler(state, from, ...) (lua_pcall) and, if that
+ * returns 1 to 6 integers, replies them with label and receives again.
+ * Anything else ends it: served (the requests whose handlers it called),
+ * then SERVE_MESSAGE and what l4.reply_wait would have returned;
+ * SERVE_DONE, from and the handler's values (none, or not integers);
+ * SERVE_FAILED, from and the handler's error; SERVE_REPLY, client,
+ * label and the values, if the reply is not the common case
+ * (l4.reply_wait's). docs/lua-api.md "l4.serve". */
+static int ipc_serve(lua_State *L)
+{
+    struct l4b_state *st = get_state(L);
+    luaL_checktype(L, 1, LUA_TTABLE);
+    check_id(L, st, 3);
+    int served = 0;
+    /* stack: handlers, state, client, label, values: the reply */
+    for (;;) {
+        struct l4_msg m;
+        uint64_t from, rcv = L4_RCV_OPEN;
+        if (l4b_arg_udata(l4b_arg(L, 3)) != st->last_id)
+            set_last(L, st, 3);     /* the handler made IPCs of its own */
+        int code = fast_ipc(L, st, 3, L4_TO_ZERO, &rcv, &m, &from);
+        if (code < 0 && !served)    /* served, kind, client, label, ... */
+            return serve_exit(L, served, SERVE_REPLY, 1);
+        if (code < 0) {             /* a handler's values: the framework checks them */
+            lua_remove(L, 4);       /* served, kind, from, values */
+            return serve_exit(L, served, SERVE_DONE, 1);
+        }
+        lua_settop(L, 4);           /* then served, kind and what reply_wait returns */
+        if (code != L4_IPC_OK) {
+            l4b_fail(L, l4b_ipc_error((unsigned)code), code);
+            return serve_exit(L, served, SERVE_MESSAGE, 3);
+        }
+        lua_Integer label = L4_TAG_LABEL(m.tag);
+        if (!fast_message(&m) || lua_rawgeti(L, 1, label) != LUA_TFUNCTION) {
+            lua_settop(L, 4);
+            fast_push(L, st, L4_TO_ZERO, rcv, from, &m);
+            return serve_exit(L, served, SERVE_MESSAGE, 3);
+        }
+        /* handlers, state, client, label, h: the client is from now */
+        push_id(L, st, from);
+        lua_replace(L, 3);
+        lua_pushvalue(L, 2);
+        lua_pushvalue(L, 3);
+        unsigned u = L4_TAG_U(m.tag);
+        for (unsigned i = 0; i < u; i++)
+            l4b_push_int(L, (lua_Integer)m.w[i]);
+        served++;
+        int failed = lua_pcall(L, 2 + (int)u, LUA_MULTRET, 0) != LUA_OK;
+        /* handlers, state, from, label, then the error or the values:
+         * the next reply if they are 1 to 6 integers (fast_ipc looks) */
+        int n = lua_gettop(L) - 4;
+        if (failed || n < 1 || n > L4_REG_WORDS) {
+            lua_remove(L, 4);       /* served, kind, from, the values or error */
+            return serve_exit(L, served, failed ? SERVE_FAILED : SERVE_DONE, 1);
+        }
+    }
 }
 
 /* l4.receive([from], [timeout | opts]): from nil or l4.anythread: open. */
@@ -764,7 +882,7 @@ int l4b_open_ipc(lua_State *L)
     static const luaL_Reg msg_fns[] = {
         { "send", ipc_send }, { "reply", ipc_reply }, { "call", ipc_call },
         { "reply_wait", ipc_reply_wait }, { "receive", ipc_receive },
-        { "pager_loop", ipc_pager_loop }, { NULL, NULL } };
+        { "pager_loop", ipc_pager_loop }, { "serve", ipc_serve }, { NULL, NULL } };
     static const luaL_Reg fns[] = {
         { "sleep", ipc_sleep }, { "set_window", ipc_set_window },
         { "set_buffers", ipc_set_buffers }, { NULL, NULL } };

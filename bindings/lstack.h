@@ -60,6 +60,12 @@ static inline void l4b_push_int(lua_State *L, lua_Integer v)
     L->top++;
 }
 
+/* Makes stack slot i (1-based, below the top) the integer v: no push. */
+static inline void l4b_set_int(lua_State *L, int i, lua_Integer v)
+{
+    setivalue(s2v(L->ci->func + i), v);
+}
+
 /* Pushes a copy of argument i (lua_pushvalue(L, i) without the call). */
 static inline void l4b_push_arg(lua_State *L, int i)
 {

@@ -196,7 +196,7 @@ end
 -- is the last version that served a request successfully (its definition,
 -- source and the state it had when it was replaced), so that a version
 -- whose first request raises can be undone at once.
-local reply_wait, OK = l4.reply_wait, M.OK
+local reply_wait, serve_c, OK = l4.reply_wait, l4.serve, M.OK
 local function serve(def, source, chunkname, name, state)
   local ctx = {
     name = name, state = state, requests = 0, errors = 0, reloads = 0, rollbacks = 0,
@@ -338,6 +338,26 @@ local function serve(def, source, chunkname, name, state)
     return handle(from, pcall(reply_wait, from, label, ...))
   end
 
+  -- What l4.serve hands back (bindings/ipc.c): the requests whose
+  -- handlers it called (counted here), then a message it does not serve
+  -- (handle's), a handler's values it does not send or a handler's error
+  -- (finish's), or the first reply, if it is not its common case. Not ok:
+  -- it failed after its reply had gone, in a receive (out of memory); the
+  -- message, if one came, is lost, as it would be in l4.reply_wait.
+  local SERVE_MESSAGE, SERVE_DONE, SERVE_FAILED = 1, 2, 3
+  local function resume(ok, served, kind, a, ...)
+    if not ok then
+      ctx.errors = ctx.errors + 1
+      ctx.last_error = tostring(served)
+      return receive()
+    end
+    ctx.requests = ctx.requests + served
+    if kind == SERVE_MESSAGE then return handle(nil, true, a, ...) end
+    if kind == SERVE_DONE then return finish(a, false, true, ...) end
+    if kind == SERVE_FAILED then return finish(a, false, false, ...) end
+    return handle(a, pcall(reply_wait, a, ...))     -- SERVE_REPLY: client, label, ...
+  end
+
   -- Fault injection (make faultinject; docs/reliability.md "Fault
   -- injection"): FAULT from the root task arms one fault, which the next
   -- request meets. Nothing is looked at per request but `armed`.
@@ -441,6 +461,12 @@ local function serve(def, source, chunkname, name, state)
         (n < 2 or tointeger(b) == b or type(b) == "string") and
         (n < 3 or tointeger(c) == c or type(c) == "string") or n > 3 and plain(...) then
       if next_tick then return send(from, OK, ...) end
+      -- no policy of the framework's for the next requests (no tick,
+      -- fault, budget, debugger, probation): l4.serve replies and serves
+      -- them in C while they are integers to a handler (resume, above)
+      if not (armed or cur_def.budget or cur_def.timeout or M.debug_error) then
+        return resume(pcall(serve_c, handlers, ctx.state, from, OK, ...))
+      end
       return handle(from, pcall(reply_wait, from, OK, ...))
     end
     local t, tn = fix_values(...)

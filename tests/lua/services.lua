@@ -332,6 +332,100 @@ case("services_hammer_100_reloads", function()
   check(during >= 50, "only %d reloads happened under load", during)
 end)
 
+-- The framework's request loop serves requests of integers to a handler
+-- in C (l4.serve, bindings/ipc.c) between those it serves in Lua. Two
+-- services with the same handlers, one with an instruction budget (so
+-- every request goes through service.lua's loop, as budgets are its
+-- policy), answer the same mix of requests alike: integers, strings,
+-- booleans, an id, too many values, a float, errors, a reply given later,
+-- a handler that makes IPC of its own, unknown labels and PINGs between;
+-- INFO counts the same requests and errors.
+case("services_served_in_c_as_in_lua", function()
+  local BODY = [[
+    local l4, service = require "l4", require "service"
+    local budget = ...
+    local pending
+    local echo = l4.debug.echo()
+    service.run{name = "mix", budget = budget or nil, handlers = {
+      [1] = function(_, _, a, b) return a + b, a - b end,
+      [2] = function(_, _, n, s) return #s, s:upper(), n end,  -- (words first, then strings)
+      [3] = function() return true, false end,
+      [4] = function(_, _, x) error("four: " .. x, 0) end,
+      [5] = function(_, from) pending = from end,
+      [6] = function(_, _, x)
+        if not pending then return 0 end
+        service.reply(pending, x * 2); pending = nil
+        return 1
+      end,
+      [7] = function() return l4.self() end,
+      [8] = function(_, _, x) local _, _, a = l4.call(echo, 1, x); return a + 1 end,
+      [9] = function() return 1, 2, 3, 4, 5, 6, 7 end,
+      [10] = function() return 1.5 end,
+      [11] = function() return 2.0 end,
+      [12] = function() return {} end,
+      [13] = function(_, _, ...) return select("#", ...), ... end,
+    }}
+  ]]
+  local function run(svc)
+    local out, sent = {}, 0
+    local function call(label, ...)
+      local r = table.pack(l4.call(svc, {timeout = 3000}, label, ...))
+      check(r[1] ~= nil, "call %s: %s", tostring(label), tostring(r[2]))
+      if label < 99 then sent = sent + 1 end        -- a request to a handler
+      local parts = {}
+      for k = 2, r.n do     -- (the service's own id: each has its own)
+        local v = r[k]
+        parts[#parts + 1] = v == svc.raw and "self" or (math.type(v) or type(v)) .. ":" .. tostring(v)
+      end
+      out[#out + 1] = table.concat(parts, " ")
+    end
+    for i = 1, 40 do call(1, i, 3) end          -- a run served in C
+    call(2, 5, "abc"); call(1, 2, 2)
+    call(3); call(1, 1, 1)
+    call(4, "x"); call(1, 5, 5); call(4, "y")
+    call(7); call(8, 41); call(8, 42); call(1, 0, 0)
+    call(9); call(10); call(11); call(12); call(1, 3, 4)
+    call(13); call(13, 1, 2, 3, 4, 5); call(13, 1, 2, 3, 4, 5, 6); call(1, 9, 9)
+    call(99, 1); call(service.PING); call(1, 8, 1)
+    -- a reply later: a second thread waits on 5 until 6 answers it
+    local me = l4.self()
+    local waiter = assert(l4.thread.create{args = {me, svc}, code = [[
+      local me, svc = ...
+      local _, label, v = l4.call(svc, 5)
+      l4.send(me, 77, label, v)
+    ]]})
+    local got
+    for _ = 1, 100 do
+      got = select(3, l4.call(svc, {timeout = 3000}, 6, 21))
+      sent = sent + 1
+      if got == 1 then break end
+      l4.sleep(10)
+    end
+    sent = sent + 1                 -- the waiter's
+    check(got == 1, "the waiter's request never came")
+    local f, l, label, v = l4.receive(waiter, 3000)
+    check(f and l == 77, "the waiter: %s", tostring(l))
+    out[#out + 1] = ("later: %s %s"):format(label, v)
+    call(1, 100, 1)
+    local _, label2, req, errs = l4.call(svc, {timeout = 3000}, service.INFO)
+    check(label2 == service.OK, "INFO: %s", tostring(label2))
+    check(req == sent, "INFO counts %d requests, %d were sent", req, sent)
+    out[#out + 1] = ("errors %d"):format(errs)
+    return out
+  end
+  local fast = assert(l4.thread.create{code = BODY, args = {false}, prio = 150})
+  local slow = assert(l4.thread.create{code = BODY, args = {1000000000}, prio = 150})
+  local a, b = run(fast), run(slow)
+  l4.thread.kill(fast)
+  l4.thread.kill(slow)
+  check(#a == #b, "%d replies against %d", #a, #b)
+  for i = 1, #a do
+    check(a[i] == b[i], "reply %d: %s (in C) against %s (in Lua)", i, a[i], b[i])
+  end
+  check(a[1] == "integer:0 integer:4 integer:-2", "1, 1, 3: %s", a[1])
+  check(a[#a] == "errors 3", "INFO: %s", a[#a])      -- 4 twice, and 12's table
+end)
+
 case("services_sched_policy", function()
   local SCHED_STATS, SCHED_TICK = 2, 3
   local me = l4.self()
