@@ -494,14 +494,16 @@ fuzz-lua: $(BUILD)/kernel-test32.elf $(BUILD)/sigma0.elf $(BUILD)/lua-root.elf t
 		--archive $(BUILD)/tests/fuzz/fuzz-lua.arc --seeds "$(LUA_FUZZ_SEEDS)"
 
 # make faultinject: FAULTS faults (100,000) injected into the name service,
-# two echo services and the file service while six clients use them (tests/faultinject/,
+# two echo services, the file service and COM1's and COM2's console servers while
+# nine clients use them and the host types at COM1 (tests/faultinject/,
 # docs/reliability.md "Fault injection"); FAULT_SEED repeats a run. make
 # test runs 300 (stage faultinject).
 FAULTS ?= 100000
 ifeq ($(origin FAULT_SEED),undefined)
 FAULT_SEED := 0x$(shell od -An -N4 -tx4 /dev/urandom | tr -d ' ')
 endif
-FAULTINJECT_FILES := tests/faultinject/init.lua tests/faultinject/client.lua tests/faultinject/fclient.lua
+FAULTINJECT_FILES := tests/faultinject/init.lua tests/faultinject/client.lua tests/faultinject/fclient.lua \
+	tests/faultinject/cclient.lua
 $(BUILD)/tests/faultinject/fi-%.arc: $(SCRIPT_FILES) $(FAULTINJECT_FILES) $(ARC_TOOLS) \
 		$(BUILD)/deps.mk
 	@mkdir -p $(@D)
@@ -511,12 +513,13 @@ $(BUILD)/tests/faultinject/fi-%.arc: $(SCRIPT_FILES) $(FAULTINJECT_FILES) $(ARC_
 	$(Q)$(MKARCHIVE) $(LUAC) -o $@ re.lua=$(LUA_DIR)/share/re.lua $(SCRIPT_DIRS) \
 		init.lua=tests/faultinject/init.lua faultinject/client.lua=tests/faultinject/client.lua \
 		faultinject/fclient.lua=tests/faultinject/fclient.lua \
+		faultinject/cclient.lua=tests/faultinject/cclient.lua \
 		faultinject_conf.lua=$(@D)/conf-$*.lua
 all: $(BUILD)/tests/faultinject/fi-300-0x46494e4a.arc
 .PHONY: faultinject
 faultinject: $(BUILD)/kernel-test32.elf $(BUILD)/sigma0.elf $(BUILD)/lua-root.elf \
 		$(BUILD)/tests/faultinject/fi-$(FAULTS)-$(FAULT_SEED).arc
-	$(Q)$(PYTHON) tests/fuzz/lua_run.py --build $(BUILD) --qemu $(QEMU) --name faultinject \
+	$(Q)$(PYTHON) tests/faultinject/run.py --build $(BUILD) --qemu $(QEMU) \
 		--archive $(BUILD)/tests/faultinject/fi-$(FAULTS)-$(FAULT_SEED).arc \
 		--seeds "$(FAULT_SEED) ($(FAULTS) faults; repeat with FAULT_SEED=$(FAULT_SEED))"
 

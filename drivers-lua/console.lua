@@ -39,8 +39,10 @@ M.TAIL_MAX = 8192
 -- power).
 M.INPUT = 0x10c     -- string: bytes that arrived -> 0
 M.HANGUP = 0x10d    -- the line is gone -> 0; the server's thread ends
--- Reply labels: done; a READ taken over by another client; no such request.
-M.OK, M.TAKEN, M.UNKNOWN = 0, 1, 2
+-- Reply labels: done; a READ taken over by another client; no such
+-- request; the request failed, a string says why (the server ran out of
+-- memory: nothing of it was done; the server goes on).
+M.OK, M.TAKEN, M.UNKNOWN, M.ERROR = 0, 1, 2, 3
 M.READ_MAX = 4096
 M.HIST_MAX = 200    -- lines the server keeps
 M.HIST_BYTES = 32 << 10   -- and bytes (one reply carries them all)
@@ -57,6 +59,7 @@ local why = {[M.TAKEN] = "another client reads now", [M.UNKNOWN] = "unknown requ
 local function call(self, ...)
   local from, label, a, b, c, d = l4.call(self.server, ...)
   if not from then error("console: " .. label, 3) end
+  if label == M.ERROR then error("console: " .. tostring(a), 3) end
   if label ~= 0 then error("console: " .. (why[label] or "error " .. label), 3) end
   return a, b, c, d
 end

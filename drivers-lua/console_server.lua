@@ -26,6 +26,12 @@
 -- the line is gone: the loop returns then. Ctrl-C may interrupt the REPL
 -- thread itself (INTR with w1 = 1) where no watcher stands between.
 --
+-- Fault injection (make faultinject; docs/reliability.md "Fault
+-- injection"): the framework's FAULT from the root task arms one fault
+-- (scripts/fault.lua, loaded then), which the next client request (the
+-- labels in MEETS) meets. A server with no fault armed pays one field
+-- test per request.
+--
 -- Live reload: the server answers the service framework's PING, INFO and
 -- RELOAD (scripts/service_proto.lua), so `reload console console_server.lua`
 -- at the REPL, or tools/l4ua, replaces this code in the running driver:
@@ -54,6 +60,12 @@ M.BUDGET = 5000000                  -- Lua instructions per request (see above)
 local svc = require "service_proto"
 local PING, INFO, RELOAD = svc.PING, svc.INFO, svc.RELOAD
 local OK, REJECTED = svc.OK, svc.REJECTED
+local NOMEM = "not enough memory"   -- Lua's memory error
+-- The requests an armed fault may meet: a client's, not the guardian's
+-- INFO, the framework's control requests or an interrupt.
+local MEETS = {[proto.WRITE] = true, [proto.READ] = true, [proto.EDIT] = true,
+               [proto.DONE] = true, [proto.HIST_ADD] = true, [proto.HIST_GET] = true,
+               [proto.HIST_SET] = true, [proto.TAIL] = true, [proto.INTR] = true}
 
 local function redraw(edit, col, width)
   local text, start = edit, 1
@@ -138,24 +150,28 @@ function M.run(st)
     backend:write(s)
   end
 
+  -- Takes up to max bytes of input. Every allocation comes before the
+  -- queue changes: one that fails leaves the queue whole.
   local function take(max)
-    local input, parts, n = st.input, {}, 0
-    while st.head <= st.last and n < max do
-      local c = input[st.head]
+    local input, parts, n, head, rest = st.input, {}, 0, st.head, nil
+    while head <= st.last and n < max do
+      local c = input[head]
       if n + #c > max then
-        parts[#parts + 1] = c:sub(1, max - n)
-        input[st.head] = c:sub(max - n + 1)
+        parts[#parts + 1], rest = c:sub(1, max - n), c:sub(max - n + 1)
         n = max
       else
         parts[#parts + 1] = c
         n = n + #c
-        input[st.head] = nil
-        st.head = st.head + 1
+        head = head + 1
       end
     end
-    if st.head > st.last then st.input, st.head, st.last = {}, 1, 0 end
+    local data = table.concat(parts)
+    for i = st.head, head - 1 do input[i] = nil end
+    st.head = head
+    if rest then input[head] = rest end
+    if st.head > st.last then st.head, st.last = 1, 0 end
     st.input_n = st.input_n - n
-    return table.concat(parts)
+    return data
   end
 
   local function keys(s)
@@ -174,13 +190,13 @@ function M.run(st)
       stats.dropped = stats.dropped + #s
       return
     end
+    st.input[st.last + 1] = s          -- (the slot first: it may fail)
     st.last = st.last + 1
-    st.input[st.last] = s
     st.input_n = st.input_n + #s
     if st.reader then
       local r = st.reader
-      st.reader = nil
       local data = take(st.reader_max)
+      st.reader = nil
       if not l4.reply(r, proto.OK, data) then    -- gone: keep the keys for the next reader
         if st.last == 0 then st.last = 1 else st.head = st.head - 1 end   -- (head may go below 1)
         st.input[st.head] = data
@@ -203,14 +219,16 @@ function M.run(st)
     if st.tail_n > 2 * proto.TAIL_MAX or #st.tail > 256 then tail() end
   end
 
+  -- (what is shown is made first, then kept, then shown: a write whose
+  -- allocation fails shows nothing)
   local function write(s)
-    keep(s)
-    s = s:gsub("\r?\n", "\r\n")
+    local shown = s:gsub("\r?\n", "\r\n")
     if st.edit then
-      out("\r\27[K" .. s .. (s:sub(-1) == "\n" and "" or "\r\n") .. redraw(st.edit, st.edit_col, width))
-    else
-      out(s)
+      shown = "\r\27[K" .. shown .. (shown:sub(-1) == "\n" and "" or "\r\n")
+              .. redraw(st.edit, st.edit_col, width)
     end
+    keep(s)
+    out(shown)
   end
 
   st.history = st.history or {}        -- a state from before the history
@@ -249,68 +267,72 @@ function M.run(st)
     return l4.receive()
   end
 
-  local from, label, a, b = answer(nil)
-  while true do
-    debug.sethook(over_budget, "", M.BUDGET)
-    local rto, rlabel, ra           -- the reply to send with the next receive
-    if not from then
-      -- a reply failed (the client gave up): nothing to do
-    elseif label == "irq" then
+  -- One request of a client, an interrupt or a pump's input -> the
+  -- reply (to, label, value; to nil: none now). Run under pcall: an
+  -- allocation that fails in it is that request's error, not the
+  -- server's end (lua.memerr_console_server).
+  local function request(from, label, a, b)
+    if label == "irq" then
       keys(backend:on_irq())
     elseif label == proto.WRITE then
       write(a or "")
-      rto, rlabel, ra = from, proto.OK, #(a or "")
+      return from, proto.OK, #(a or "")
     elseif label == proto.READ then
       if st.reader and st.reader ~= from then
         l4.reply(st.reader, proto.TAKEN) -- taken over (fails at once if it is gone)
         st.reader = nil
       end
       local max = math.max(1, math.min(a or proto.READ_MAX, proto.READ_MAX))
-      if st.input_n > 0 then
-        rto, rlabel, ra = from, proto.OK, take(max)
-      else
-        st.reader, st.reader_max = from, max
-      end
+      if st.input_n > 0 then return from, proto.OK, take(max) end
+      st.reader, st.reader_max = from, max
     elseif label == proto.HIST_ADD then
       local line = a and a:gsub("\n", " ") or ""
       local h = st.history
       if line:find("%S") and h[#h] ~= line then h[#h + 1] = line; trim_history(h) end
-      rto, rlabel = from, proto.OK
+      return from, proto.OK
     elseif label == proto.HIST_GET then
-      rto, rlabel, ra = from, proto.OK, table.concat(st.history, "\n")
+      return from, proto.OK, table.concat(st.history, "\n")
     elseif label == proto.HIST_SET then
       local h = {}
       for l in (a or ""):gmatch("[^\n]+") do h[#h + 1] = l end
       trim_history(h)
       st.history = h
-      rto, rlabel = from, proto.OK
+      return from, proto.OK
     elseif label == proto.EDIT then
       st.edit, st.edit_col = b or "", math.max(0, math.min(a or 0, #(b or "")))
       out(redraw(st.edit, st.edit_col, width))
-      rto, rlabel = from, proto.OK
+      return from, proto.OK
     elseif label == proto.DONE then
       if st.edit then out("\r\n") keep(st.edit .. "\n") end
       st.edit = nil
-      rto, rlabel = from, proto.OK
+      return from, proto.OK
     elseif label == proto.TAIL then
       local n = math.max(0, math.min(a or proto.TAIL_MAX, proto.TAIL_MAX))
-      rto, rlabel, ra = from, proto.OK, n > 0 and tail():sub(-n) or ""
+      return from, proto.OK, n > 0 and tail():sub(-n) or ""
     elseif label == proto.INTR then
       st.note_to = (a and a ~= 0) and l4.id(a) or nil
       -- interrupting it ourselves: only a thread of our own task
       st.intr_direct = b == 1 and st.note_to ~= nil and st.note_to.task == l4.self().task
-      rto, rlabel = from, proto.OK
-    elseif (label == proto.INPUT or label == proto.HANGUP) and not st.irq then
-      if from.task ~= l4.self().task then
-        rto, rlabel = from, proto.UNKNOWN        -- input comes from our own pump only
-      elseif label == proto.INPUT then
-        keys(a or "")
-        rto, rlabel = from, proto.OK
-      else
-        l4.reply(from, proto.OK)
-        if st.reader then l4.reply(st.reader, proto.TAKEN) end
-        return "hangup"                            -- the server's thread ends
-      end
+      return from, proto.OK
+    elseif label == proto.INPUT and not st.irq then
+      if from.task ~= l4.self().task then return from, proto.UNKNOWN end -- our own pump only
+      keys(a or "")
+      return from, proto.OK
+    elseif label == svc.FAULT then
+      st.fault = st.fault or require("fault").new{raise = true, memcap = true, exit = true,
+                                                   drop = true, corrupt = true, double = true}
+      return from, st.fault:arm(from, a, b)
+    else
+      return from, proto.UNKNOWN
+    end
+  end
+
+  local from, label, a, b = answer(nil)
+  while true do
+    debug.sethook(over_budget, "", M.BUDGET)
+    local rto, rlabel, ra           -- the reply to send with the next receive
+    if not from then
+      -- a reply failed (the client gave up): nothing to do
     elseif label == proto.INFO then
       from, label, a, b = answer(from, proto.OK, stats.bin, stats.bout, stats.intr, stats.dropped)
       goto continue
@@ -319,8 +341,8 @@ function M.run(st)
       goto continue
     elseif label == INFO then
       from, label, a, b = answer(from, svc.info{
-        requests = st.requests, errors = 0, generation = st.generation, reloads = st.reloads,
-        name = st.name, version = st.version, last_error = st.last_error})
+        requests = st.requests, errors = st.errors or 0, generation = st.generation,
+        reloads = st.reloads, name = st.name, version = st.version, last_error = st.last_error})
       goto continue
     elseif label == RELOAD then
       if from.task ~= l4.kip.root.task then
@@ -330,8 +352,23 @@ function M.run(st)
         st.last_error = why
         rto, rlabel, ra = from, REJECTED, why
       end
+    elseif label == proto.HANGUP and not st.irq and from.task == l4.self().task then
+      l4.reply(from, proto.OK)
+      if st.reader then l4.reply(st.reader, proto.TAKEN) end
+      return "hangup"                            -- the server's thread ends
     else
-      rto, rlabel = from, proto.UNKNOWN
+      local met = st.fault and st.fault.armed and MEETS[label] and st.fault:enter()
+      local ok
+      ok, rto, rlabel, ra = pcall(request, from, label, a, b)
+      if not ok then
+        -- only the memory's failure is the request's: any other error
+        -- (its budget, an injected raise, a bug) ends the server, which
+        -- the console guardian starts again
+        if rto ~= NOMEM then error(rto, 0) end
+        st.errors, st.last_error = (st.errors or 0) + 1, NOMEM
+        rto, rlabel, ra = label ~= "irq" and from or nil, proto.ERROR, "console server: " .. NOMEM
+      end
+      if met then rto, rlabel, ra = st.fault:leave(met, rto, rlabel, ra) end
     end
     if rto then st.requests = st.requests + 1 end
     if ra ~= nil then

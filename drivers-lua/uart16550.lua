@@ -79,8 +79,8 @@ end
 -- put there is never sent (a 32 KiB piece of a tools/l4ua get was lost).
 function Uart:write(s)
   if #s == 0 then return end
+  self.out[self.out_tail + 1] = s       -- (the slot first: if it fails, no hole in the queue)
   self.out_tail = self.out_tail + 1
-  self.out[self.out_tail] = s
   self:pump()
 end
 

@@ -26,6 +26,10 @@
 --     thread (watch.lua does that with what guard() returns);
 --   - sessions and the push agent find their console by name (find()) and
 --     open the new one themselves: they need nothing from the guardian.
+-- A console server's name is registered again at each tick until the
+-- name service took it: a registration the name service missed (it was
+-- restarting, or failed in the middle of it) would leave the name on the
+-- dead server for good (make faultinject found it).
 -- The guardian keeps only ids, and a copy of them in the root's store; a
 -- restarted watcher finds them again (new(): the tasks by their task
 -- names, the threads in the store), so nothing is started twice.
@@ -174,8 +178,13 @@ function M.start(e, g)
       serial_to(id)
     end
   end
-  if e.server then pcall(names().register, e.name, id) end
-  return id
+  return id, nil, e.server and M.register(e.name, id)
+end
+
+-- Names the console server `id` `name` -> whether the name service took it.
+function M.register(name, id)
+  local ok, done = pcall(names().register, name, id)
+  return ok and done == true
 end
 
 -- Why e (whose id no longer runs) stopped; frees a task's slot.
@@ -202,6 +211,7 @@ function M.new(ids)
     local id = ids and ids[p.name]
     if not M.alive(id) then id = M.find(p.name) end
     e.id = id
+    e.named = false                     -- (registered again at the first look)
     e.last_answer = now_ms()
     e.next_ping = e.last_answer + M.PING_EVERY
     -- an optional console that is not there (no COM2, no screen) and what
@@ -263,15 +273,18 @@ function M.guard(g)
     elseif e.id and e.server and not answers(e, now) then
       died(g, e, ("did not answer for %d ms (hung): %s"):format(now - e.last_answer,
            e.kind == "task" and "deleted" or "killed"), now)
+    elseif e.id and e.server and not e.named then
+      e.named = M.register(e.name, e.id)
     end
     if not e.off and not e.id and now >= (e.restart_at or 0) then
       local on = e.on and g.by[e.on]
       if not on or on.id then           -- a session waits for its console
-        local id, why = M.start(e, g)
+        local id, why, named = M.start(e, g)
         now = now_ms()
         e.started_at = now
         if id then
           changed = true
+          e.named = named
           e.id, e.last_answer, e.next_ping = id, now, now + M.PING_EVERY
           log("%s is back: %s (%d ms after it was found dead)", e.name, tostring(id),
               now - (e.died_at or now))

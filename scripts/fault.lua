@@ -21,12 +21,25 @@
 --            ran and before its reply (n odd)
 --   drop     no reply
 --   corrupt  the reply with every value after its label changed
+--   double   the reply sent twice (enter/leave only: a server whose
+--            replies carry no request number must not allow it)
+--
+-- A loop that runs each request inline rather than as a function (the
+-- console server, drivers-lua/console_server.lua) uses enter and leave
+-- instead of meet:
+--   local met = fault.armed and fault:enter()    -- the request begins
+--   ... the request runs, its reply is rto, label, value ...
+--   if met then rto, label, value = fault:leave(met, rto, label, value) end
+-- enter does what the kind does at the start (exit with n even, the
+-- raise hook, the memcap limit); leave lifts the limit and does what the
+-- kind does to the reply. The loop sets its own hook again at its next
+-- turn, which ends a raise that did not fire.
 local proto = require "service_proto"
 
 local M = {}
 M.__index = M
 
-M.KINDS = {"raise", "memcap", "exit", "drop", "corrupt"}
+M.KINDS = {"raise", "memcap", "exit", "drop", "corrupt", "double"}
 local ROOT = l4.kip.root.task
 
 -- A fault point that allows the kinds in the set `kinds` (default: all).
@@ -105,6 +118,37 @@ function M:meet(run, from, go, ...)
     return table.pack(r[1], corrupted(r.n - 1, table.unpack(r, 2, r.n)))
   end
   return r
+end
+
+-- The request of an inline loop meets the armed fault (and disarms it):
+-- -> the kind, for leave.
+function M:enter()
+  local kind, n = self.armed, self.n
+  self.armed = nil
+  if kind == "exit" and n % 2 == 0 then
+    error("injected fault: the task exits before a request", 0)
+  elseif kind == "raise" then
+    debug.sethook(raiser, "", n + 1)
+  elseif kind == "memcap" then
+    l4.debug.alloc_limit(n)
+  end
+  return kind
+end
+
+-- The end of that request: its reply (to, label, value; to nil: none)
+-- as the fault leaves it.
+function M:leave(kind, to, label, value)
+  if kind == "memcap" then l4.debug.alloc_limit() end
+  if kind == "exit" then
+    error("injected fault: the task exits after a request, before its reply", 0)
+  elseif kind == "drop" then
+    return nil
+  elseif kind == "double" and to then
+    if value ~= nil then l4.reply(to, label, value) else l4.reply(to, label) end
+  elseif kind == "corrupt" and value ~= nil then
+    value = corrupted(1, value)
+  end
+  return to, label, value
 end
 
 return M

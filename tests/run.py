@@ -903,14 +903,15 @@ FAULTINJECT_SHORT = "fi-300-0x46494e4a"  # make test: 300 faults, a fixed seed (
 def run_faultinject(res, qemu, build):
     """make faultinject's short run (tests/faultinject/, docs/reliability.md
     "Fault injection"): 300 faults injected into the name service, two
-    echo services and the file service while six clients use them; every
-    check of the full campaign."""
+    echo services, the file service and the two console servers while
+    nine clients use them and tests/faultinject/run.py types at COM1;
+    every check of the full campaign."""
     arc = os.path.join(build, "tests", "faultinject", FAULTINJECT_SHORT + ".arc")
     run_command_suite(res, "faultinject",
-                      [sys.executable, os.path.join(ROOT, "tests", "fuzz", "lua_run.py"), "--build", build,
-                       "--qemu", qemu, "--name", "faultinject", "--archive", arc,
+                      [sys.executable, os.path.join(ROOT, "tests", "faultinject", "run.py"), "--build", build,
+                       "--qemu", qemu, "--archive", arc,
                        "--seeds", "0x46494e4a (300 faults)", "--timeout", "400"], 460,
-                      r"^ktest: 1 passed, 0 failed$")
+                      r"^faultinject: 2 passed, 0 failed$")
 
 
 SOAK_SCALE = 20      # make test runs a twentieth of make soak

@@ -42,7 +42,10 @@ static int server_write(uint64_t server, const char *s, size_t n)
     m.w[1] = (uint64_t)s;
     uint64_t r = l4_ipc(server, L4_TAG(RT_CON_WRITE, 0, 1), 0,
                         L4_TIMEOUTS(SECOND, SECOND, SECOND, SECOND), &m, 0);
-    return L4_IPC_ERR(r) == L4_IPC_OK;
+    /* label 0: taken; any other (the server's ERROR: it ran out of
+     * memory) is a write not done, which goes elsewhere as a dead
+     * server's would */
+    return L4_IPC_ERR(r) == L4_IPC_OK && L4_TAG_LABEL(m.tag) == 0;
 }
 
 void rt_kernel_write(const char *s, size_t n)

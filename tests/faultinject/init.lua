@@ -1,12 +1,18 @@
 -- make faultinject (docs/reliability.md "Fault injection"): faults
--- injected into services while they work, in the spirit of MINIX 3's
--- campaign (3,400,000 faults into its drivers, DSN'09). The boot's plan:
--- the name service, two echo services (services/echo.lua) and the file
--- service under a supervisor, as the system's plan has them (restart
--- always, back-off at most 500 ms); four client tasks
--- (faultinject/client.lua) calling echo, echo2 and the name service all
--- the while, two (faultinject/fclient.lua) writing, reading and removing
--- files; and this thread, which
+-- injected into services and drivers while they work, in the spirit of
+-- MINIX 3's campaign (3,400,000 faults into its drivers, DSN'09). The
+-- boot's plan: the name service, two echo services (services/echo.lua)
+-- and the file service under a supervisor, as the system's plan has them
+-- (restart always, back-off at most 500 ms); COM1's and COM2's console
+-- servers (the UART driver, console_server.lua) as the system has them,
+-- COM1 handed over (the root's output goes through it), with the
+-- system's watcher (watch.lua: the console guardian, the kernel's log);
+-- four client tasks (faultinject/client.lua) calling echo, echo2 and the
+-- name service all the while, two (faultinject/fclient.lua) writing,
+-- reading and removing files, two (faultinject/cclient.lua) writing
+-- numbered records to both consoles and one reading what the host types
+-- at COM1 (tests/faultinject/run.py types, and checks that every
+-- acknowledged record came out on its line); and this thread, which
 -- injects FAULTS faults, one at a time, each into a service picked at
 -- random, through the service framework's FAULT request (service.lua
 -- "Fault injection"; the file service's loop arms it with fault.lua):
@@ -42,10 +48,10 @@ local files_mod = require "files"
 local conf = require "faultinject_conf"
 
 local FAULTS, SEED = conf.faults, conf.seed
-local CLIENTS, FILE_CLIENTS = 4, 2
+local CLIENTS, FILE_CLIENTS, CONSOLE_WRITERS = 4, 2, 2
 local STATS, STOP = 1, 2
 local ECHO = 1
-local TARGETS = {"names", "echo", "echo2", "files"}
+local TARGETS = {"names", "echo", "echo2", "files", "console", "com2"}
 -- the file service runs a loop of its own (fault.lua): no doubled replies
 local ALLOWED = {files = {raise = true, corrupt = true, drop = true, memcap = true, exit = true}}
 local KINDS = {{"raise", 35}, {"corrupt", 20}, {"double", 20}, {"drop", 5}, {"memcap", 15},
@@ -68,6 +74,14 @@ local function main()
   l4.sys.set_names(ns)
   names_mod.use(ns)
   assert(service.wait("names", 3000), "the name service did not answer")
+  -- the consoles as init.lua starts them (COM1 handed over, both named),
+  -- and the watcher, their guardian, with no session, screen or push agent
+  local consoles = require "consoles"
+  local com1 = assert(consoles.start(consoles.by_name.console))
+  local com2 = assert(consoles.start(consoles.by_name.com2))
+  assert(l4.thread.create{script = "watch.lua", prio = 150, memcap = 8 << 20,
+                          args = {"console", com1, "com2", com2, "push", false, "screen", false,
+                                  "repl.serial", false, "repl.screen", false}})
   -- the file service in RAM (no disk in this boot), as the system's plan has it
   local files_args = {"serve", 4 << 20, false}
   local fs = assert(l4.task.spawn{name = "files", script = "files.lua", args = files_args,
@@ -109,6 +123,16 @@ local function main()
     if name == "files" then return l4.sys.files() end
     return names_mod.lookup(name)
   end
+  local console = require "console"
+  local cwriters, reader = {}, nil
+  for i = 1, CONSOLE_WRITERS do
+    cwriters[i] = assert(l4.task.spawn{script = "faultinject/cclient.lua", name = "fi-cwrite",
+                                       args = {i, "write", names_mod.server().raw, me.raw},
+                                       prio = 90, memcap = 8 << 20})
+  end
+  reader = assert(l4.task.spawn{script = "faultinject/cclient.lua", name = "fi-cread",
+                                args = {0, "read", names_mod.server().raw, me.raw}, prio = 90,
+                                memcap = 8 << 20})
 
   -- A probe of a service: true if its answer is right.
   local probes = 0
@@ -127,6 +151,12 @@ local function main()
     if name == "names" then
       local id = names_mod.lookup("echo")
       return id ~= nil and l4.nearest(id) ~= nil
+    end
+    if name == "console" or name == "com2" then    -- a write of nothing: label 0, 0 bytes
+      local id = names_mod.lookup(name)
+      if not id then return false end
+      local from, label, taken = l4.call(id, {timeout = 100}, console.WRITE, "")
+      return from == id and label == 0 and taken == 0
     end
     local id = names_mod.lookup(name)
     if not id then return false end
@@ -174,18 +204,21 @@ local function main()
     local n = kind == "raise" and (math.random(10) <= 7 and math.random(0, 12) or math.random(0, 400))
               or kind == "memcap" and math.random(0, 60) or 0
     -- arm it (a service restarting may not answer yet: wait for it)
-    local armed = false
+    local armed, why = false, nil
     local t_arm = l4.clock()
     repeat
-      local id = target(name)
+      local id, lwhy = target(name)
       if id then
-        local from, label = l4.call(id, {timeout = 300}, service.FAULT, n, kind)
+        local from, label, x, y = l4.call(id, {timeout = 300}, service.FAULT, n, kind)
         armed = from ~= nil and label == service.OK
+        why = ("%s answered %s, %s, %s"):format(tostring(id), tostring(label), tostring(x), tostring(y))
+      else
+        why = "no id: " .. tostring(lwhy)
       end
       if not armed then l4.sleep(5) end
     until armed or l4.clock() - t_arm > BACK_MS * 1000
     if not armed then
-      fail("could not arm fault %d (%s into %s) within %d ms", i, kind, name, BACK_MS)
+      fail("could not arm fault %d (%s into %s) within %d ms: %s", i, kind, name, BACK_MS, why)
       break
     end
     injected = injected + 1
@@ -211,6 +244,36 @@ local function main()
     end
   end
   local guest_ms = (l4.clock() - t_all) // 1000
+
+  -- The console client's counts: requests, ok, gone, noname, handler,
+  -- timeout, wrong, stray, odd, records, mangled, last record,
+  -- acknowledged records on console and on com2, the last odd outcome.
+  local CKEYS = {"requests", "ok", "gone", "noname", "handler", "timeout", "wrong", "stray", "odd",
+                 "records", "mangled", "last_seq", "console", "com2"}
+  local function cstats(c, label)
+    local r = table.pack(l4.call(c, {timeout = 5000}, label))
+    if not r[1] then return nil, tostring(r[2]) end
+    local t = {}
+    for k, key in ipairs(CKEYS) do t[key] = r[2 + k] end
+    t.last = r[3 + #CKEYS]
+    return t
+  end
+  -- Keys typed after the last fault are read again: the console works
+  -- (the host types all the while; no bound but the runner's timeout,
+  -- as how fast keys come in guest time is the host's)
+  local rs = cstats(reader, STATS)
+  local typed_from = rs and rs.records or 0
+  local t_keys = l4.clock()
+  while rs and rs.records < typed_from + 20 do
+    l4.sleep(20)
+    rs = cstats(reader, STATS)
+  end
+  if rs then
+    say("the console reader read %d records typed after the last fault (%d ms of guest time)",
+        rs.records - typed_from, (l4.clock() - t_keys) // 1000)
+  else
+    fail("the console reader did not answer")
+  end
   local now = usage()         -- (the clients still hold their pages, as at the warm-up)
 
   -- the clients' counts
@@ -272,6 +335,29 @@ local function main()
     end
   end
 
+  -- the console clients' counts; the writers print what was acknowledged
+  -- (for the host's check) when they stop
+  local csum = {}
+  for _, key in ipairs(CKEYS) do csum[key] = 0 end
+  for i, c in ipairs(cwriters) do
+    local t, why = cstats(c, STOP)
+    if not t then
+      fail("console writer %d did not answer: %s", i, why)
+    else
+      for _, key in ipairs(CKEYS) do csum[key] = csum[key] + t[key] end
+      if t.odd > 0 then fail("console writer %d: %d odd outcomes, the last: %s", i, t.odd, t.last) end
+      say("console writer %d acknowledged console %d com2 %d", i, t.console, t.com2)
+      if t.console == 0 or t.com2 == 0 then fail("console writer %d: a console acknowledged nothing", i) end
+    end
+    l4.task.wait(c, 10000)
+    l4.task.delete(c)
+  end
+  local rsum = cstats(reader, STOP)
+  if not rsum then fail("the console reader did not answer")
+  elseif rsum.odd > 0 then fail("the console reader: %d odd outcomes, the last: %s", rsum.odd, rsum.last) end
+  l4.task.wait(reader, 2000)
+  l4.task.delete(reader)
+
   -- the figures
   say("%d faults injected in %d ms of guest time (%s)", injected, guest_ms,
       table.concat((function()
@@ -299,6 +385,27 @@ local function main()
         for _, c in pairs(into.files) do t = t + c end
         return t
       end)(), #holdings, lost)
+  local function into_sum(names, kind)
+    local t = 0
+    for _, name in ipairs(names) do
+      for k, c in pairs(into[name]) do if not kind or k == kind then t = t + c end end
+    end
+    return t
+  end
+  local CONS = {"console", "com2"}
+  say("console writes %d: ok %d, the server gone %d, no such name (yet) %d, the name service's "
+      .. "errors %d, timeouts %d, wrong %d, stray %d, odd %d; %d faults into the console servers "
+      .. "(console %d, com2 %d)",
+      csum.requests, csum.ok, csum.gone, csum.noname, csum.handler, csum.timeout, csum.wrong, csum.stray,
+      csum.odd, into_sum(CONS), into_sum{"console"}, into_sum{"com2"})
+  if rsum then
+    say("console reads %d: ok %d, the server gone %d, no such name (yet) %d, the name service's "
+        .. "errors %d, timeouts %d, corrupted %d, odd %d; %d typed records read, the last t%d; %d "
+        .. "mangled lines (keys lost with a server, a dropped or corrupted reply, a new driver's "
+        .. "cleared FIFO)",
+        rsum.requests, rsum.ok, rsum.gone, rsum.noname, rsum.handler, rsum.timeout, rsum.wrong, rsum.odd,
+        rsum.records, rsum.last_seq, rsum.mangled)
+  end
   for _, st in ipairs(supervisor.status() or {}) do
     say("service %s: %s, %d restarts", st.name, tostring(st.state), st.restarts or 0)
   end
@@ -326,6 +433,31 @@ local function main()
   if fsum.stray > 0 then fail("%d stray messages at the file clients", fsum.stray) end
   if lost > 0 then fail("%d acknowledged writes lost", lost) end
   if #holdings == 0 then fail("the file clients acknowledged no write") end
+  if csum.timeout > into_sum(CONS, "drop") then
+    fail("%d console write timeouts, but only %d of the consoles' replies dropped", csum.timeout,
+         into_sum(CONS, "drop"))
+  end
+  if csum.wrong > into_sum(CONS, "corrupt") then
+    fail("%d wrong console write answers, but only %d of the consoles' replies corrupted",
+         csum.wrong, into_sum(CONS, "corrupt"))
+  end
+  if csum.stray > into_sum(CONS, "double") then
+    fail("%d stray messages at the console writers, but only %d of the consoles' replies doubled",
+         csum.stray, into_sum(CONS, "double"))
+  end
+  if rsum then
+    if rsum.wrong > into_sum({"console"}, "corrupt") then
+      fail("%d corrupted reads, but only %d of COM1's replies corrupted", rsum.wrong,
+           into_sum({"console"}, "corrupt"))
+    end
+    -- keys are lost in at most three runs per fault into COM1 (its queue,
+    -- the FIFO a new driver clears, what the kernel's line held between)
+    if rsum.mangled > 3 * into_sum{"console"} + 3 then
+      fail("%d mangled lines read, more than %d faults into COM1 explain", rsum.mangled,
+           into_sum{"console"})
+    end
+    if rsum.records == 0 then fail("the console reader read no typed record") end
+  end
   if sum.ok < sum.requests // 2 then fail("only %d of %d client requests answered right", sum.ok, sum.requests) end
   for _, name in ipairs(TARGETS) do
     if not probe(name) then fail("%s does not answer right at the end", name) end

@@ -229,6 +229,120 @@ case("memerr_file_server", function()
   return "printed"
 end)
 
+-- The console server itself (drivers-lua/console_server.lua), with its
+-- own allocations failing: a server in a root thread over a backend that
+-- shows nothing (TAIL tells what it showed; its input comes by INPUT,
+-- as a TCP console's does). For each request of the console protocol and
+-- n = 0, 1, 2, ..., the root arms a memcap fault in it (FAULT, lifted when
+-- the request ends) and makes the request: each run ends in the request
+-- done or an ERROR reply that says "not enough memory", and leaves the
+-- server as it was (a write not shown, keys not taken, the history as
+-- before); the same thread goes on, and answers the next request right.
+case("memerr_console_server", function()
+  local proto = require "service_proto"
+  local console = require "console"
+  local server = assert(l4.thread.create{memcap = 8 << 20, code = [[
+    require("console_server").serve({write = function() end}, {name = "memerr.con"})]]})
+  local function call(label, ...)
+    local from, l, a, b = l4.call(server, {timeout = 2000}, label, ...)
+    assert(from == server, ("the console server did not answer (%s)"):format(tostring(l)))
+    return l, a, b
+  end
+  local function ok(label, ...)
+    local l, a, b = call(label, ...)
+    assert(l == console.OK, ("the console server answered %s, %s"):format(tostring(l), tostring(a)))
+    return a, b
+  end
+  local ok_, err = pcall(function()
+    local base_kmem = l4.debug.kmem()
+    local k, keys = 0, nil
+    local function tail_ends(text) local t = ok(console.TAIL) return t:sub(-#text) == text end
+    local function history() return ok(console.HIST_GET) end
+    local calls = {
+      {"WRITE", function()
+        k = k + 1
+        local line = ("memerr line %d\n"):format(k)
+        local l, n = call(console.WRITE, line)
+        if l == console.OK then
+          assert(n == #line and tail_ends(line), "a write acknowledged is not what was shown last")
+          return true
+        end
+        assert(not tail_ends(line), "a write that failed was shown")
+        return nil, l, n
+      end},
+      {"READ", before = function()       -- keys that came before the fault was armed
+        k = k + 1
+        keys = ("keys %d\n"):format(k)
+        ok(console.INPUT, keys)
+      end, function()
+        local l, data = call(console.READ, 4096)
+        if l == console.OK then return data == keys end
+        return nil, l, data
+      end, failed = function(n)      -- the keys were not taken: the next READ has them
+        eq(ok(console.READ, 4096), keys, "READ, n = " .. n .. ": the keys after a failed run")
+      end},
+      {"HIST_ADD", function()
+        k = k + 1
+        local before = history()
+        local line = ("history line %d"):format(k)
+        local l, why = call(console.HIST_ADD, line)
+        if l == console.OK then return history():sub(-#line) == line end
+        assert(history() == before, "a HIST_ADD that failed changed the history")
+        return nil, l, why
+      end},
+      {"HIST_GET", function()
+        local l, text = call(console.HIST_GET)
+        if l == console.OK then return text == history() end
+        return nil, l, text
+      end},
+      {"TAIL", function()
+        local l, text = call(console.TAIL, 100)
+        if l == console.OK then return #text > 0 end
+        return nil, l, text
+      end},
+      {"EDIT", function()
+        local l, why = call(console.EDIT, 5, "> abc")
+        if l == console.OK then ok(console.DONE) return true end
+        return nil, l, why
+      end},
+      {"HIST_SET", function()
+        local l, why = call(console.HIST_SET, "one\ntwo\nthree")
+        if l == console.OK then return history() == "one\ntwo\nthree" end
+        return nil, l, why
+      end},
+    }
+    local runs = 0
+    for _, c in ipairs(calls) do
+      local name, run = c[1], c[2]
+      local done = false
+      for n = 0, 5000 do
+        if c.before then c.before() end
+        local l = call(proto.FAULT, n, "memcap")
+        assert(l == proto.OK, ("%s, n = %d: FAULT not taken (%s)"):format(name, n, tostring(l)))
+        local r, rl, why = run()
+        if r then done = true break end
+        if r == false then error(("%s with the allocation %d failing: a wrong answer"):format(name, n)) end
+        if rl ~= console.ERROR or not tostring(why):find("not enough memory", 1, true) then
+          error(("%s with the allocation %d failing: %s, %s, not an error for the memory"):format(
+            name, n, tostring(rl), tostring(why)))
+        end
+        runs = runs + 1
+        eq(l4.thread.status(server), "running", name .. ": the console server after a failed run")
+        if c.failed then c.failed(n) end
+        assert(ok(console.WRITE, "after\n") == 6, name .. ": the next write")
+      end
+      assert(done, name .. ": no run got through")
+    end
+    eq(l4.thread.status(server), "running", "the console server after the sweep")
+    eq(l4.debug.kmem(), base_kmem, "kernel frames in use after the sweep")
+    assert(runs > #calls, ("only %d failing runs for %d requests"):format(runs, #calls))
+    print(("ok memerr_console_server (%d requests, %d failing runs)"):format(#calls, runs))
+  end)
+  l4.thread.kill(server)
+  assert(ok_, err)
+  return "printed"
+end)
+
 -- The console's client (runtime/lua/console.c): print and io.write with
 -- allocations failing; the console goes on (what got through is on the
 -- serial line, which tests/run.py sees: the "ok" line below).
