@@ -216,7 +216,8 @@ def c_watch_over_tcp_edit_to_running(s):
     print(f"  edit-to-running over TCP (watch --tcp --interval 0.02): "
           f"{', '.join(f'{t:.0f}' for t in times)} ms wall; median {times[len(times) // 2]:.0f} ms",
           flush=True)
-    cases.run(s, "select(2, service.call('echo', 1, 'hi'))", r'"watched"\t"hi"', timeout=20)
+    cases.run(s, "select(2, require('service').call('echo', 1, 'hi'))", r'"watched"\t"hi"',
+              timeout=20)
 
 
 def c_dashboard_in_a_browser(s):
