@@ -65,16 +65,8 @@ end
 
 local con = {}
 
--- The REPL's reads: half a second at a time, so that a server that
--- stopped answering (a killed thread never replies) is noticed and
--- replaced. A server's task that is deleted ends the read at once.
--- Between two turns a debugger that holds this thread is let in
--- (debug_door.lua: `debug repl.screen`); while one holds it the turns are
--- 50 ms. No key is lost by a turn: a line the server could not hand over
--- (this thread was between two READs, or stopped in the debugger) stays
--- queued there for the next READ.
--- At boot the prompt comes before the plan is up (init.lua's step 4 lets
--- the sessions draw it first); the first line typed waits until the
+-- At boot the prompt comes before the plan is up (init.lua's step 2c lets
+-- the serial session draw it first); the first line typed waits until the
 -- supervisor has started the plan's services (PLAN_UP in the root's
 -- store), so that a command at the prompt finds them answering. Keys
 -- before the Enter (editing, Ctrl-C) go on at once. 10 s at most: a plan
@@ -87,6 +79,14 @@ local function wait_for_plan()
   plan_pending = false
 end
 
+-- The REPL's reads: half a second at a time, so that a server that
+-- stopped answering (a killed thread never replies) is noticed and
+-- replaced. A server's task that is deleted ends the read at once.
+-- Between two turns a debugger that holds this thread is let in
+-- (debug_door.lua: `debug repl.screen`); while one holds it the turns are
+-- 50 ms. No key is lost by a turn: a line the server could not hand over
+-- (this thread was between two READs, or stopped in the debugger) stays
+-- queued there for the next READ.
 local door = require "debug_door"
 local READ_OPTS = {send = 3000, receive = door.TURN}
 -- The collector of a long-lived root thread (rootgc.lua), set at the
