@@ -138,7 +138,7 @@ end
 -- Whether a 16550 is at base: its scratch register keeps a byte (QEMU
 -- makes COM2 only when asked to; ports with no device read 0xff). Looked
 -- at before a driver task is spawned for an optional line, which cost
--- some 2.5 million instructions of each boot without COM2 to fail
+-- some 2.1 million instructions of each boot without COM2 to fail
 -- (docs/performance.md). The root keeps the ports; the task gets them as
 -- ever (spawn's io: sigma0 says they are the root's, which maps them on).
 local function uart_there(base)

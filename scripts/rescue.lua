@@ -30,7 +30,7 @@ for _, t in ipairs(l4.task.list() or {}) do
 end
 
 -- No supervisor will mark the plan up: a session here runs its first
--- line at once (init.lua's step 4 left the mark at "starting").
+-- line at once (init.lua's step 2c left the mark at "starting").
 pcall(l4.sys.store_remove, require("service_proto").PLAN_UP)
 
 -- 1. Every Lua thread of this task but this one stops.
