@@ -1,5 +1,6 @@
 /* The kernel interface page (abi.md "KIP"): l4.kip, a table of its
- * constant fields (the clock is read live through the metatable), and
+ * constant fields (the clock and the TSC's rate, which the kernel measures
+ * in the boot's first ticks, are read live through the metatable), and
  * l4.clock(). */
 #include <string.h>
 
@@ -11,12 +12,16 @@ static int kip_clock(lua_State *L)
     return 1;
 }
 
-/* l4.kip.clock: read at each access. */
+/* l4.kip.clock and l4.kip.tsc_per_us: read at each access. */
 static int kip_index(lua_State *L)
 {
     const char *k = lua_tostring(L, 2);
     if (k && !strcmp(k, "clock"))
         return kip_clock(L);
+    if (k && !strcmp(k, "tsc_per_us")) {
+        lua_pushinteger(L, (lua_Integer)l4_kip()->tsc_per_us);
+        return 1;
+    }
     lua_pushnil(L);
     return 1;
 }
@@ -57,7 +62,6 @@ int l4b_open_kip(lua_State *L)
     set_int(L, "version", kip->version);
     set_int(L, "page_size", kip->page_size);
     set_int(L, "tick_us", kip->tick_us);
-    set_int(L, "tsc_per_us", kip->tsc_per_us);
     l4b_pushid(L, kip->root_task);
     lua_setfield(L, -2, "root");
     if (kip->sigma0) {

@@ -7,7 +7,7 @@
 struct l4_kip *kip;
 paddr_t kip_phys;
 
-void kip_init(uint64_t mem_total, uint64_t pool, uint64_t tsc_per_us)
+void kip_init(uint64_t mem_total, uint64_t pool)
 {
     kip_phys = kmem_alloc_frame();
     if (!kip_phys)
@@ -19,5 +19,4 @@ void kip_init(uint64_t mem_total, uint64_t pool, uint64_t tsc_per_us)
     kip->tick_us = 1000000 / arch_tick_hz();
     kip->mem_total = mem_total;
     kip->mem_kernel_pool = pool;
-    kip->tsc_per_us = tsc_per_us;
 }

@@ -5,4 +5,4 @@
 
 extern struct l4_kip *kip;
 extern paddr_t kip_phys;
-void kip_init(uint64_t mem_total, uint64_t pool, uint64_t tsc_per_us);
+void kip_init(uint64_t mem_total, uint64_t pool);

@@ -65,7 +65,7 @@ void kmain(uint32_t magic, uint32_t info)
     kprintf("free memory: %lu KiB in %u ranges; kernel pool %lu KiB; timer at %u Hz%s\n",
             kmem_pmm.nfree * (PAGE_SIZE / 1024), kmem_nfree_ranges,
             kmem_limit * (PAGE_SIZE / 1024), arch_tick_hz(), paging_pcid ? "; PCIDs" : "");
-    kip_init(mem_total, kmem_limit * PAGE_SIZE, arch_tsc_per_us());
+    kip_init(mem_total, kmem_limit * PAGE_SIZE);
     /* Only passed on: the root task decides what safe mode means. */
     if (bootinfo_arg(&boot_info, "safe", arg, sizeof arg) && arg[0] == '1')
         kip->flags |= L4_KIP_SAFE_MODE;

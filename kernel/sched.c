@@ -135,8 +135,11 @@ void sched_set_timeout(struct thread *t, uint16_t to)
 void sched_tick(unsigned us)
 {
     sched_now_us += us;
-    if (kip)
+    if (kip) {
         kip->clock_us = sched_now_us;
+        if (!kip->tsc_per_us)       /* the timer's interrupts measure it */
+            kip->tsc_per_us = arch_tsc_per_us();
+    }
     while (timeouts && timeouts->deadline_us <= sched_now_us) {
         struct thread *t = timeouts;
         sched_cancel_timeout(t);

@@ -35,25 +35,7 @@ void arch_late_init(paddr_t phys_limit)
 {
     paging_init(phys_limit);
     arch_syscall_init();
-    pic_init();
-    sti();
-}
-
-/* The TSC over one tick, from one tick's edge to the next: both reads
- * come as late after their edge (the interrupt's entry), so one tick is
- * as good as ten, and the boot waits 1 ms instead of 10 (under icount,
- * 10 ms of idle were a sixth of boot_to_prompt: docs/performance.md). */
-uint64_t arch_tsc_per_us(void)
-{
-    uint64_t t = arch_ticks();
-    while (arch_ticks() == t)
-        arch_idle();
-    uint64_t tsc0 = rdtsc(), t0 = arch_ticks();
-    while (arch_ticks() == t0)
-        arch_idle();
-    uint64_t per_us = (rdtsc() - tsc0) / (1000000 / arch_tick_hz());
-    cli();
-    return per_us ? per_us : 1;
+    pic_init();         /* interrupts come on with the first user thread */
 }
 
 void arch_console_write(const char *s, size_t n)

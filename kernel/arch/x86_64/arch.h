@@ -26,5 +26,5 @@ void arch_fpu_init_state(uint8_t *fxsave_area);
 void arch_io_bitmap_changed(const uint8_t *bitmap, bool gone);
 void arch_irq_mask(unsigned irq);
 void arch_irq_unmask(unsigned irq);
-uint64_t arch_tsc_per_us(void);          /* measured against the timer */
+uint64_t arch_tsc_per_us(void);          /* measured against the timer; 0 until then */
 extern char _kernel_phys_start[], _text[], _etext[], _erodata[], _bss[], _ebss[], _kernel_end[];

@@ -12,6 +12,25 @@
 static uint16_t mask = 0xFFFF;
 static volatile uint64_t ticks;
 
+/* The TSC's rate, measured against the timer while the boot goes on (the
+ * boot used to wait a tick in hlt for it: a million instructions of idle
+ * under icount, docs/performance.md): from the second tick's interrupt to
+ * the (2 + TSC_TICKS)th (the first may have been pending since before
+ * interrupts were on). A tick taken late (interrupts off in the kernel for
+ * a few microseconds) errs by that over TSC_TICKS ms. 0 until then. */
+#define TSC_TICKS 10u
+static uint64_t tsc_start, tsc_per_us;
+
+static void tsc_measure(void)
+{
+    if (ticks == 2) {
+        tsc_start = rdtsc();
+    } else if (ticks == 2 + TSC_TICKS) {
+        uint64_t r = (rdtsc() - tsc_start) / (TSC_TICKS * (1000000 / TICK_HZ));
+        tsc_per_us = r ? r : 1;
+    }
+}
+
 static void write_mask(void)
 {
     outb(PIC1 + 1, (uint8_t)mask);
@@ -68,14 +87,21 @@ bool pic_irq(unsigned irq)
     if (irq >= 8)
         outb(PIC2, 0x20);
     outb(PIC1, 0x20);
-    if (irq == 0)
+    if (irq == 0) {
         ticks++;
+        tsc_measure();
+    }
     return true;
 }
 
 uint64_t arch_ticks(void)
 {
     return ticks;
+}
+
+uint64_t arch_tsc_per_us(void)
+{
+    return tsc_per_us;
 }
 
 unsigned arch_tick_hz(void)
