@@ -143,6 +143,19 @@ def shown(raw, typed, want):
     return out
 
 
+def next_prompt(s, timeout=60):
+    """Waits for the REPL's next empty prompt, as a person sees it at the
+    end: a log line printed while a typed line waits (the first line waits
+    for the boot plan, services.md "The boot plan") is followed by an
+    empty prompt and then the redrawn line, which is not the answer yet."""
+    until = time.monotonic() + timeout
+    while True:
+        s.expect(ANY_PROMPT, max(0.1, until - time.monotonic()))
+        s.settle(0.3, 5)
+        if not re.sub(rb"\x1b\[K|\s", b"", s.out[s.pos:]):
+            return
+
+
 def run_session(s, path, no, steps):
     for typed, want in steps:
         s.settle(0.3, 5)            # what the system printed on its own is not the answer
@@ -151,8 +164,7 @@ def run_session(s, path, no, steps):
             s.send(line + "\r")
             if i + 1 < len(typed):
                 s.expect(rb"\r>> \x1b\[K", 10)
-        s.expect(ANY_PROMPT, 60)
-        s.settle(0.3, 5)
+        next_prompt(s, 60)
         # Lines that come on their own (the kernel's log, which the watcher
         # copies every 200 ms) may follow the prompt on a busy host: what
         # does not match yet gets up to 3 s more.
