@@ -395,24 +395,70 @@ end
 -- What the supervisor knows that the components do not (restart counts
 -- and history, the sources of reloaded versions) outlives it: it is kept
 -- in the root's store (docs/recovery.md "What outlives a component") at
--- each change, and a supervisor that starts (the guard's restart) takes
--- it back for the entries of the same name. plan.store: the key.
-local function save(state)
-  local out = {}
-  for _, s in ipairs(state.list) do
-    out[s.name] = {restarts = s.restarts, history = s.history, reason = s.reason,
-                   gen = s.gen, good_gen = s.good_gen, sources = s.sources,
-                   id = s.id and s.id.raw or nil}
+-- each change, one record per component under "<plan.store>/<name>"
+-- (default plan.store: "supervisor/state"), and a supervisor that starts
+-- (the guard's restart) takes it back for the entries of the same name.
+-- Each version's source lies raw under "<plan.store>/<name>/<generation>",
+-- written once (as Lua text in the record, every save of a reload cost
+-- some 230,000 instructions: docs/performance.md); the record names the
+-- generations and their chunk names. A reload rewrites its component's
+-- record alone.
+local function keep_sources(state, s)
+  local kept, base = s.kept or {}, state.key .. "/" .. s.name .. "/"
+  s.kept = kept
+  for g, src in pairs(s.sources) do
+    if kept[g] ~= src then          -- a new version, or a new incarnation's first
+      if src.source then
+        local ok, why = l4.sys.store_put(base .. g, src.source)
+        if not ok then log("cannot keep %s's version %d in the store: %s", s.name, g, tostring(why)) end
+      else
+        l4.sys.store_remove(base .. g)
+      end
+      kept[g] = src
+    end
   end
-  local ok, why = l4.sys.store_put(state.key, require("service").encode(out))
-  if not ok then log("cannot keep what it knows in the store: %s", tostring(why)) end
+  for g in pairs(kept) do
+    if not s.sources[g] then
+      l4.sys.store_remove(base .. g)
+      kept[g] = nil
+    end
+  end
+end
+
+-- The record as Lua text, made with few allocations (each costs a root
+-- thread's collector, at a pause of 110%, some thousand instructions:
+-- service.encode's tables and sorts made it 125,000).
+local function record_text(s)
+  local gens = {}
+  for g, src in pairs(s.sources) do gens[#gens + 1] = ("[%d]=%q"):format(g, src.chunkname or false) end
+  return ("return {restarts=%d,history={%s},reason=%q,gen=%d,good_gen=%d,id=%q,sources={%s}}")
+    :format(s.restarts, table.concat(s.history, ","), s.reason, s.gen, s.good_gen,
+            s.id and s.id.raw, table.concat(gens, ","))
+end
+
+local function save_one(state, s)
+  keep_sources(state, s)
+  local ok, why = l4.sys.store_put(state.key .. "/" .. s.name, record_text(s))
+  if not ok then log("cannot keep what it knows of %s in the store: %s", s.name, tostring(why)) end
+end
+
+local function save(state)
+  for _, s in ipairs(state.list) do save_one(state, s) end
   state.dirty = false
 end
 
-local function restore(state)
-  local text = l4.sys.store_get(state.key)
-  local saved = text and require("service").decode(text)
-  return type(saved) == "table" and saved or {}
+-- name's record, its sources read back (and known to be kept), or nil.
+local function restore(state, s)
+  local text = l4.sys.store_get(state.key .. "/" .. s.name)
+  local rec = text and require("service").decode(text)
+  if type(rec) ~= "table" or type(rec.sources) ~= "table" then return nil end
+  local base, kept = state.key .. "/" .. s.name .. "/", {}
+  for g, chunkname in pairs(rec.sources) do
+    local src = {source = (l4.sys.store_get(base .. g)), chunkname = chunkname or nil}
+    rec.sources[g], kept[g] = src, src
+  end
+  s.kept = kept
+  return rec
 end
 
 local function check(state)
@@ -494,12 +540,11 @@ M.service = {
     local plan = state.config or {}
     state.list, state.by_name = {}, {}
     state.key = plan.store or "supervisor/state"
-    local saved = restore(state)
     for _, spec in ipairs(plan.services or {}) do
       local s = entry(spec)
       state.list[#state.list + 1] = s
       state.by_name[s.name] = s
-      local k = saved[s.name]
+      local k = restore(state, s)
       if type(k) == "table" and type(k.sources) == "table" then
         s.restarts, s.history, s.reason = k.restarts or 0, k.history or {}, k.reason
         s.gen, s.good_gen, s.sources = k.gen or 1, k.good_gen or 1, k.sources
@@ -569,7 +614,7 @@ M.service = {
           if g ~= gen and g ~= good then s.sources[g] = nil end
         end
       end
-      save(state)
+      save_one(state, s)
       return 1
     end,
     [M.RESTART] = function(state, from, name)

@@ -12,6 +12,7 @@
  * holder gets the CPU whatever its priority. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "rt.h"
 #include "l4/syscalls.h"
@@ -139,11 +140,42 @@ int __wrap_fprintf(FILE *f, const char *fmt, ...)
     return r;
 }
 
+/* Lua makes the text of every integer with snprintf(s, n, "%lld", i)
+ * (lua_integer2str: tostring, .., string.format's %d), for which newlib's
+ * vfprintf took thousands of instructions (a supervisor's record of a few
+ * integers cost a reload 100,000: docs/performance.md). The same digits
+ * are made here, with snprintf's result and cut; any other format goes to
+ * newlib, under the lock. */
+static int format_lld(char *s, size_t n, long long v)
+{
+    char buf[24];
+    char *p = buf + sizeof buf;
+    unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *--p = '-';
+    size_t len = (size_t)(buf + sizeof buf - p);
+    if (n) {
+        size_t k = len < n ? len : n - 1;
+        memcpy(s, p, k);
+        s[k] = 0;
+    }
+    return (int)len;
+}
+
 int __wrap_snprintf(char *s, size_t n, const char *fmt, ...);
 int __wrap_snprintf(char *s, size_t n, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
+    if (fmt[0] == '%' && fmt[1] == 'l' && fmt[2] == 'l' && fmt[3] == 'd' && !fmt[4]) {
+        int r = format_lld(s, n, va_arg(ap, long long));
+        va_end(ap);
+        return r;
+    }
     rt_libc_lock();
     int r = vsnprintf(s, n, fmt, ap);
     rt_libc_unlock();
