@@ -34,6 +34,12 @@ def kernel_text(elf):
     return syms["_text"], syms["_etext"]
 
 
+def last_calls(text):
+    """The calls of the last progress line the fuzzer printed."""
+    m = re.findall(r"^  \.\.\. (\d+) calls", text, re.M)
+    return f"{int(m[-1]):,}" if m else "0"
+
+
 def one_run(a, seed, elf, plugin_arg):
     kernel = a.kernel or os.path.join(a.build, "kernel-test32.elf")
     log = os.path.join(a.build, "tests", "logs", f"fuzz-{seed}.log")
@@ -41,9 +47,14 @@ def one_run(a, seed, elf, plugin_arg):
     cmd = [a.qemu, "-m", "256M", "-display", "none", "-no-reboot", "-net", "none",
            "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
            "-icount", "shift=0,align=off,sleep=off", "-kernel", kernel,
-           "-append", "suite=fuzz", "-initrd", elf + " root", "-serial", "stdio"]
+           "-append", "suite=fuzz", "-initrd", elf + " root", "-serial", "stdio",
+           # a triple fault (a fault the kernel could not even take, so no
+           # panic) ends QEMU with status 0 under -no-reboot: its log says so
+           "-d", "cpu_reset", "-D", log + ".qemu"]
     if plugin_arg:
         cmd += ["-plugin", plugin_arg]
+    if os.path.exists(log + ".qemu"):
+        os.unlink(log + ".qemu")
     t0 = time.monotonic()
     with open(log, "wb") as out:
         try:
@@ -64,8 +75,12 @@ def one_run(a, seed, elf, plugin_arg):
         rate += f", {calls * 1000 / guest_ms:,.0f} calls/s of guest time"
     print(f"fuzz: seed {seed}: {calls:,} calls, {secs:.0f} s wall ({rate}); {stops} fuzzer "
           f"threads stopped by faults (expected); log {log}", flush=True)
+    qlog = open(log + ".qemu", "rb").read().decode("utf-8", "replace") if os.path.exists(log + ".qemu") else ""
     if status is None:
         print(f"FAIL fuzz: seed {seed}: timed out after {a.timeout} s")
+    elif "Triple fault" in qlog:
+        print(f"FAIL fuzz: seed {seed}: the kernel triple-faulted after {last_calls(text)} calls "
+              f"(QEMU's -d int shows the faults before it)")
     elif status == EXIT_PANIC or "PANIC" in text:
         print(f"FAIL fuzz: seed {seed}: kernel panic")
     elif status != EXIT_PASS or not re.search(r"^ktest: \d+ passed, 0 failed$", text, re.M):
