@@ -1,6 +1,6 @@
 /* I/O ports. Each space that holds ports has an 8 KiB bitmap (a 0 bit
  * allows the port, as the CPU wants it). Who gave which ports to whom is
- * kept in a list of derivation records, so unmap can revoke recursively;
+ * kept in a list of derivation records, so unmap can revoke along them;
  * port mappings are rare, so a list is enough. */
 #include "io.h"
 #include "assert.h"
@@ -16,9 +16,13 @@ static const unsigned kernel_ports[L4_KERNEL_PORTS_N][2] = L4_KERNEL_PORTS;
 struct io_rec {
     struct space *from, *to;        /* from == NULL: a record slot is free */
     unsigned port, count;
+    /* One revocation's work on this record: ports [lo, hi) still to take
+     * from `to` (pend) and those taken (done); a range is lo | hi << 32,
+     * 0 when empty. */
+    uint64_t pend, done;
 };
 #define RECS_PER_FRAME (PAGE_SIZE / sizeof(struct io_rec))
-#define MAX_REC_FRAMES 8
+#define MAX_REC_FRAMES 12          /* 1,224 records of 40 bytes */
 static struct io_rec *rec_frames[MAX_REC_FRAMES];
 
 static uint8_t *bitmap_of(const struct space *s)
@@ -118,28 +122,72 @@ bool io_map(struct space *from, struct space *to, uint64_t f, bool grant)
     struct io_rec *r = new_rec();
     if (!r || !ensure_bitmap(to))
         return false;
-    *r = (struct io_rec){ from, to, port, count };
+    *r = (struct io_rec){ from, to, port, count, 0, 0 };
     set_ports(to, port, count, true);
     if (grant)      /* the sender loses the ports; what it derived stays */
         set_ports(from, port, count, false);
     return true;
 }
 
-/* Revokes [port, port+count) from everything derived from s. */
-static void revoke_derived(struct space *s, unsigned port, unsigned count)
+#define RANGE(lo, hi) ((uint64_t)(lo) | (uint64_t)(hi) << 32)
+#define LO(r) ((unsigned)(r))
+#define HI(r) ((unsigned)((r) >> 32))
+
+/* The smallest range holding both a and b (either may be empty). */
+static uint64_t hull(uint64_t a, uint64_t b)
+{
+    if (!a || !b)
+        return a | b;
+    return RANGE(MIN(LO(a), LO(b)), MAX(HI(a), HI(b)));
+}
+
+/* Marks the records from s that meet [lo, hi) to be revoked there. */
+static void mark_from(struct space *s, unsigned lo, unsigned hi)
 {
     for (unsigned i = 0; i < MAX_REC_FRAMES && rec_frames[i]; i++)
         for (unsigned j = 0; j < RECS_PER_FRAME; j++) {
             struct io_rec *r = &rec_frames[i][j];
-            if (r->from != s || r->port >= port + count || r->port + r->count <= port)
+            if (r->from != s || r->port >= hi || r->port + r->count <= lo)
                 continue;
-            unsigned lo = MAX(r->port, port), hi = MIN(r->port + r->count, port + count);
-            struct space *to = r->to;
-            if (lo == r->port && hi == r->port + r->count)
-                r->from = NULL;     /* the whole record is gone */
-            revoke_derived(to, lo, hi - lo);
-            set_ports(to, lo, hi - lo, false);
+            r->pend = hull(r->pend, RANGE(MAX(r->port, lo), MIN(r->port + r->count, hi)));
         }
+}
+
+/* Revokes [port, port+count) from everything derived from s: each record
+ * from s that meets the range takes its part from its receiver, and so on
+ * from there. A worklist in the records, not recursion: ports that came
+ * back to their giver (a cycle of records) recursed for ever, and a long
+ * chain of tasks overflowed the kernel stack (make fuzz LONG=1, seed
+ * 0x57270d18: a triple fault). A record's ranges only grow within its
+ * ports, so the walk ends; a record met twice by two paths is revoked over
+ * the hull of both (more than either path alone when they do not touch:
+ * revocation already takes a port from a space that holds it through
+ * another record too). */
+static void revoke_derived(struct space *s, unsigned port, unsigned count)
+{
+    for (unsigned i = 0; i < MAX_REC_FRAMES && rec_frames[i]; i++)
+        for (unsigned j = 0; j < RECS_PER_FRAME; j++)
+            rec_frames[i][j].pend = rec_frames[i][j].done = 0;
+    mark_from(s, port, port + count);
+    for (bool more = true; more;) {
+        more = false;
+        for (unsigned i = 0; i < MAX_REC_FRAMES && rec_frames[i]; i++)
+            for (unsigned j = 0; j < RECS_PER_FRAME; j++) {
+                struct io_rec *r = &rec_frames[i][j];
+                uint64_t p = r->pend;
+                r->pend = 0;
+                if (!p || !r->from || hull(r->done, p) == r->done)
+                    continue;
+                r->done = hull(r->done, p);
+                unsigned lo = LO(r->done), hi = HI(r->done);
+                struct space *to = r->to;
+                if (lo == r->port && hi == r->port + r->count)
+                    r->from = NULL;     /* the whole record is gone */
+                set_ports(to, lo, hi - lo, false);
+                mark_from(to, lo, hi);
+                more = true;
+            }
+    }
 }
 
 bool io_unmap(struct space *s, uint64_t f, bool own)

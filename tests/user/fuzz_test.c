@@ -1062,7 +1062,7 @@ UTEST(random_syscalls_keep_kernel_and_witness_intact)
     start_pager();
     witness_id = uthread_start(LT_WITNESS, witness, 0);     /* waits for echo_id */
     /* The kernel keeps the frames of its I/O derivation records once it
-     * has them (at most 8, kernel/io.c): take them all now, by mapping
+     * has them (at most 12, kernel/io.c): take them all now, by mapping
      * ports to a task until no record is left, so that the frames after
      * the campaign must equal those before it exactly. */
     uint64_t sink;

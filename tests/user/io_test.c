@@ -107,6 +107,39 @@ static uint64_t give_ports(uint64_t child, uint64_t iofpage)
     return l4_ipc(child, L4_TAG(2, 0, 1), L4_NODESC, 0, &m, 0);
 }
 
+/* A child that maps back to its caller part of the ports it was given. */
+static volatile uint64_t back_stack[1024] __attribute__((aligned(16)));
+static void back_entry(void)
+{
+    struct l4_msg m = { 0 };
+    uint64_t from;
+    uint64_t r = l4_ipc(L4_NILTHREAD, L4_NODESC, L4_RCV_OPEN | L4_RCV_MAPS, 0, &m, &from);
+    for (;;) {
+        if (L4_IPC_ERR(r) == L4_IPC_OK && L4_TAG_LABEL(m.tag) == 3) {
+            m.w[0] = L4_ITEM_MAP;
+            m.w[1] = L4_IOFPAGE(0x2e0, 2);
+            r = l4_ipc(from, L4_TAG(4, 0, 1), L4_RCV_OPEN | L4_RCV_MAPS, 0, &m, &from);
+        } else {
+            r = l4_ipc(L4_NILTHREAD, L4_NODESC, L4_RCV_OPEN | L4_RCV_MAPS, 0, &m, &from);
+        }
+    }
+}
+
+UTEST(revoking_ports_that_came_back_ends)
+{
+    uint64_t pg = uthread_start(7, pager, 0), child = 0, x;
+    UCHECK_EQ(l4_task_new(L4_ID(11, 0, 0), 255, (uint64_t)back_entry,
+                          (uint64_t)&back_stack[1023], pg, 0, &child), L4_OK);
+    usleep_us(2000);
+    UCHECK_EQ(give_ports(child, L4_IOFPAGE(0x2e0, 3)), L4_IPC_OK);
+    struct l4_msg m = { 0 };
+    uint64_t r = l4_ipc(child, L4_TAG(3, 0, 0), L4_RCV_MAPS,
+                        L4_TIMEOUTS(uto_us(1000000), uto_us(1000000), 0, 0), &m, 0);
+    UCHECK_EQ(L4_IPC_ERR(r), L4_IPC_OK);
+    UCHECK_EQ(l4_fpage_unmap(L4_IOFPAGE(0x2e0, 1), 0), L4_OK);
+    UCHECK_EQ(l4_task_new(L4_ID(11, 0, 0), 0, 0, 0, L4_NILTHREAD, 0, &x), L4_OK);
+}
+
 UTEST(root_holds_device_ports)
 {
     outb(SCRATCH, 0x5a);
