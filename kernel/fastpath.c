@@ -30,19 +30,23 @@
 #include "syscall.h"
 #include "arch_fast.h"
 
-/* syscall_entry keeps nothing in registers across ipc_fastpath: the
- * Makefile builds this file with rbx and r12-r15 as scratch registers and
+/* syscall_entry keeps nothing in registers across ipc_fastpath_args:
+ * the Makefile builds this file with rbx and r12 as scratch registers and
  * no frame pointer, which spares the saves of a function that, when it
- * succeeds, never returns. Only syscall_entry may call it. The parts
- * below are inlined into each case, which keeps the register-only one as
- * short as it was. */
+ * succeeds, never returns; and without r13-r15, which then still hold the
+ * sender's MR3-MR5 when arch_fast_switch leaves into the receiver. Only
+ * syscall_entry may call it. The parts below are inlined into each case,
+ * which keeps the register-only one as short as it was; what the common
+ * case does not need (another priority, an I/O bitmap to copy) is out of
+ * line, so that it calls no function and saves no register. */
 
 /* The checks on the receive phase and the receiver for a message of n
  * words from me: the receiver (in RECV_WAIT for me; if kernel_ok, maybe
- * for a kernel-made IPC's reply), or NULL. Nothing changed. */
-INLINE struct thread *receiver(struct thread *me, struct trap_frame *f, unsigned n, bool kernel_ok)
+ * for a kernel-made IPC's reply), or NULL. Nothing changed. *inner: the
+ * receiver is my chief (then the message is FROM_INNER, see deliver). */
+INLINE struct thread *receiver(struct thread *me, struct trap_frame *f, uint64_t id, uint64_t rd,
+                               unsigned n, bool kernel_ok, bool *inner)
 {
-    uint64_t rd = sys_arg(f, IPC_RCV);
     /* A receive phase (open or closed; not a detach: L4_NODESC has that
      * bit too) that waits forever (a finite one needs the timeout list).
      * The send timeout does not matter: the receiver is already waiting.
@@ -53,7 +57,6 @@ INLINE struct thread *receiver(struct thread *me, struct trap_frame *f, unsigned
     if (me->irq_lines || ((rd & L4_RCV_OPEN) && me->sq_head))
         return NULL;                /* something may be waiting for me */
     /* thread_lookup, inline: an id with bits above 35 matches no d->id */
-    uint64_t id = sys_arg(f, IPC_DEST);
     struct space *ds = tasks[L4_ID_TASK(id)], *ms = me->space;
     if (!ds)
         return NULL;
@@ -61,7 +64,7 @@ INLINE struct thread *receiver(struct thread *me, struct trap_frame *f, unsigned
     if (!d || d->id != id || d->state != TS_RECV_WAIT || (d->ipc_kernel && !kernel_ok) ||
         d->deadline_us || (d->partner != IPC_OPEN && d->partner != me->id))
         return NULL;
-    if (!space_direct(ms, ds))
+    if (!space_direct_chief(ms, ds, inner))
         return NULL;                /* a chief would see it: general path */
     unsigned max = d->ipc_kernel ? ARRAY_SIZE(d->kmsg) : L4_RCV_MAXWORDS(d->rcv_desc);
     if (max && n > max)
@@ -70,15 +73,17 @@ INLINE struct thread *receiver(struct thread *me, struct trap_frame *f, unsigned
 }
 
 /* Delivers the n words of my message to d (ready for it: receiver()),
- * records my receive phase, and switches. */
-INLINE NORETURN void deliver(struct thread *me, struct trap_frame *f, struct thread *d, unsigned n)
+ * records my receive phase (tag and rd: my system call's arguments, as
+ * in f), and switches. kernel_ok as for receiver();
+ * same_prio: d has my priority (sched_hand_over's short case). */
+INLINE NORETURN void deliver(struct thread *me, struct trap_frame *f, struct thread *d, uint64_t tag,
+                             uint64_t rd, unsigned n, bool inner, bool kernel_ok, bool same_prio)
 {
-    uint64_t tag = sys_arg(f, IPC_TAG), rd = sys_arg(f, IPC_RCV);
     me->timeouts = sys_arg(f, IPC_TIMEOUTS);    /* what ipc_start would record for my receive */
     me->rcv_desc = rd;              /* (and sets itself if it runs instead) */
     me->partner = (rd & L4_RCV_OPEN) ? IPC_OPEN : d->id;
     uint64_t result = L4_IPC_OK;
-    if (d->ipc_kernel) {            /* a fault's reply: the kernel takes it */
+    if (kernel_ok && d->ipc_kernel) {   /* a fault's reply: the kernel takes it */
         for (unsigned i = 0; i < n; i++)
             d->kmsg[i] = *trap_mr(f, i);
         d->kres = L4_IPC_OK;
@@ -87,11 +92,22 @@ INLINE NORETURN void deliver(struct thread *me, struct trap_frame *f, struct thr
         d->utcb->intended_receiver = d->id;     /* (the general path would set it too) */
         /* Under space_direct, the sender is inside the receiver's subclans
          * exactly when the receiver is its chief. */
-        if (d->space == me->space->chief)
+        if (inner)
             result |= L4_IPC_FROM_INNER;
     }
-    sched_hand_over(me, d);
+    if (same_prio)
+        sched_hand_over_same(me, d);
+    else
+        sched_hand_over(me, d);
     arch_fast_switch(me, f, d, result, tag);
+}
+
+/* deliver's case of a receiver of another priority: out of line, so that
+ * the common case keeps nothing across a call (sched_hand_over_slow). */
+static NORETURN __attribute__((noinline)) void deliver_any_prio(struct thread *me,
+        struct trap_frame *f, struct thread *d, unsigned n, bool inner)
+{
+    deliver(me, f, d, sys_arg(f, IPC_TAG), sys_arg(f, IPC_RCV), n, inner, false, false);
 }
 
 /* The fast path with one map (or grant) item of one page after at most 4
@@ -105,28 +121,39 @@ static void __attribute__((noinline)) fastpath_map(struct trap_frame *f, struct 
     uint64_t w0 = *trap_mr(f, u), w1 = *trap_mr(f, u + 1);
     if ((w0 & 0xc) != L4_ITEM_MAP || (w1 & L4_FPAGE_IO) || L4_FPAGE_SIZE(w1) != PAGE_SHIFT)
         return;
-    struct thread *d = receiver(me, f, u + 2, true);
+    bool inner;
+    struct thread *d = receiver(me, f, sys_arg(f, IPC_DEST), sys_arg(f, IPC_RCV), u + 2, true,
+                                &inner);
     if (!d)
         return;
     uint64_t window = d->ipc_kernel ? L4_FPAGE(0, L4_WHOLE_SPACE, L4_RWX)
                     : (d->rcv_desc & L4_RCV_MAPS) ? d->utcb->rcv_window : 0;
     if (window && map_fpage(me->space, d->space, w0, w1, window))
-        deliver(me, f, d, u + 2);
+        deliver(me, f, d, sys_arg(f, IPC_TAG), sys_arg(f, IPC_RCV), u + 2, inner, true, false);
 }
 
-void ipc_fastpath(struct trap_frame *f)
+void ipc_fastpath_args(uint64_t dest, uint64_t tag, uint64_t rd, struct trap_frame *f)
 {
     struct thread *me = current;
     /* Untyped words only, at most the register ones; no deceit, no label
      * bits that are not zero... only bits 0-31 of the tag count here: u
      * in 0-6 and every other bit of them clear. Or t = 1 and u <= 4. */
-    unsigned n = (uint32_t)sys_arg(f, IPC_TAG);
+    unsigned n = (uint32_t)tag;
     if (n > L4_REG_WORDS) {
         if (n - (1u << 7) <= L4_REG_WORDS - 2)
             fastpath_map(f, me);
         return;
     }
-    struct thread *d = receiver(me, f, n, false);
-    if (d)
-        deliver(me, f, d, n);
+    bool inner;
+    struct thread *d = receiver(me, f, dest, rd, n, false, &inner);
+    if (!d)
+        return;
+    if (__builtin_expect(me->prio != d->prio, 0))
+        deliver_any_prio(me, f, d, n, inner);
+    deliver(me, f, d, tag, rd, n, inner, false, true);
+}
+
+void ipc_fastpath(struct trap_frame *f)
+{
+    ipc_fastpath_args(sys_arg(f, IPC_DEST), sys_arg(f, IPC_TAG), sys_arg(f, IPC_RCV), f);
 }

@@ -24,6 +24,9 @@ void ipc_start(struct thread *me, struct trap_frame *f, uint64_t dest, uint64_t 
 /* fastpath.c: does the whole ipc and leaves the kernel if it can;
  * returns if not (then the general path does it). */
 void ipc_fastpath(struct trap_frame *f);
+/* The same with ipc's first three arguments (dest, send tag, receive
+ * descriptor) as the system call left them in the CPU (entry.S). */
+void ipc_fastpath_args(uint64_t dest, uint64_t tag, uint64_t rd, struct trap_frame *f);
 /* Where a thread that blocked in the fast path goes on (entry.S): a page
  * to fetch for a string copy, then the IPC again; or straight back. */
 void ipc_resume(struct trap_frame *f);

@@ -16,6 +16,7 @@ bool sched_need_resched;
 static struct thread idle_thread;           /* the boot context */
 struct thread *sched_rq[256];               /* also read by sched_hand_over */
 uint64_t sched_rq_bits[4];
+int sched_rq_top = -1;                      /* also read by sched_may_hand_over */
 static struct thread *timeouts;             /* sorted by deadline */
 
 void sched_init(void)
@@ -33,12 +34,23 @@ static void rq_add_tail(struct thread *t)
         t->rq_next = t->rq_prev = t;
         *q = t;
         sched_rq_bits[t->prio / 64] |= 1ull << (t->prio % 64);
+        if (t->prio > sched_rq_top)
+            sched_rq_top = t->prio;
     } else {
         t->rq_prev = (*q)->rq_prev;
         t->rq_next = *q;
         (*q)->rq_prev->rq_next = t;
         (*q)->rq_prev = t;
     }
+}
+
+/* The highest priority with a ready thread, from the bitmap; -1: none. */
+static int top(void)
+{
+    for (int w = 3; w >= 0; w--)
+        if (sched_rq_bits[w])
+            return w * 64 + 63 - __builtin_clzll(sched_rq_bits[w]);
+    return -1;
 }
 
 void sched_remove(struct thread *t)
@@ -49,6 +61,8 @@ void sched_remove(struct thread *t)
     if (t->rq_next == t) {
         *q = NULL;
         sched_rq_bits[t->prio / 64] &= ~(1ull << (t->prio % 64));
+        if (t->prio == sched_rq_top)
+            sched_rq_top = top();
     } else {
         t->rq_prev->rq_next = t->rq_next;
         t->rq_next->rq_prev = t->rq_prev;
@@ -79,10 +93,7 @@ void sched_hand_over_slow(struct thread *from, struct thread *to)
 
 static struct thread *pick(void)
 {
-    for (int w = 3; w >= 0; w--)
-        if (sched_rq_bits[w])
-            return sched_rq[w * 64 + 63 - __builtin_clzll(sched_rq_bits[w])];
-    return &idle_thread;
+    return sched_rq_top >= 0 ? sched_rq[sched_rq_top] : &idle_thread;
 }
 
 void schedule(void)
@@ -204,7 +215,8 @@ void sched_set_params(struct thread *t, uint64_t prio, uint64_t slice_us)
 }
 
 /* The ready queues and the timeout list are sound (the kernel check,
- * check.c): a queue is non-empty exactly when its bit is set, holds only
+ * check.c): a queue is non-empty exactly when its bit is set (and
+ * sched_rq_top is the highest such), holds only
  * READY threads of its priority, linked both ways; the timeout list is
  * sorted, linked both ways, and holds only waiting threads. *queued
  * counts the threads in ready queues. */
@@ -222,6 +234,8 @@ bool sched_check(size_t *queued)
                 return false;
         *queued += n;
     }
+    if (sched_rq_top != top())
+        return false;
     uint64_t last = 0;
     for (struct thread *t = timeouts, *prev = NULL; t; prev = t, t = t->to_next) {
         if (t->to_prev != prev || !t->deadline_us || t->deadline_us < last ||

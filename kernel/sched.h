@@ -28,42 +28,47 @@ void sched_cancel_timeout(struct thread *t);
 void sched_tick(unsigned us);               /* timer interrupt */
 extern struct thread *sched_rq[256];        /* the ready queues, by priority */
 extern uint64_t sched_rq_bits[4];           /* which of them are non-empty */
+extern int sched_rq_top;                    /* the highest non-empty one; -1: none */
 void sched_hand_over_slow(struct thread *from, struct thread *to);
 /* The IPC fast paths' share, inline there. May to run now in place of
  * the current thread: is no ready thread above its priority? */
 static inline bool sched_may_hand_over(const struct thread *to)
 {
-    const uint64_t *bits = sched_rq_bits;
-    unsigned w = to->prio / 64, b = to->prio % 64;
-    uint64_t above = bits[w] >> b >> 1;         /* ready threads above to */
-    above |= (w < 1 ? bits[1] : 0) | (w < 2 ? bits[2] : 0) | (w < 3 ? bits[3] : 0);
-    return !above;
+    return sched_rq_top <= to->prio;
 }
 /* And if so: from (running, so queued) blocks in RECV_WAIT and to (which
  * waits, so is in no queue) becomes current; the caller switches the CPU.
- * When to has from's priority it simply takes from's place in the queue
- * (usually the head, where the running thread stays, and from alone
- * there); else from leaves its queue and to joins the tail of its own. */
-static inline void sched_hand_over(struct thread *from, struct thread *to)
+ * sched_hand_over_same: to has from's priority, so it simply takes from's
+ * place in the queue (usually the head, where the running thread stays,
+ * and from alone there). sched_hand_over: any priorities; if they differ,
+ * from leaves its queue and to joins the tail of its own. */
+static inline void sched_hand_over_same(struct thread *from, struct thread *to)
 {
     to->state = TS_READY;
-    if (__builtin_expect(from->prio == to->prio, 1)) {
-        if (__builtin_expect(from->rq_next == from, 1)) {
-            to->rq_next = to->rq_prev = to;
+    if (__builtin_expect(from->rq_next == from, 1)) {
+        to->rq_next = to->rq_prev = to;
+        sched_rq[to->prio] = to;
+    } else {                        /* others ready at this priority */
+        to->rq_next = from->rq_next;
+        to->rq_prev = from->rq_prev;
+        to->rq_next->rq_prev = to->rq_prev->rq_next = to;
+        if (sched_rq[to->prio] == from)
             sched_rq[to->prio] = to;
-        } else {                    /* others ready at this priority */
-            to->rq_next = from->rq_next;
-            to->rq_prev = from->rq_prev;
-            to->rq_next->rq_prev = to->rq_prev->rq_next = to;
-            if (sched_rq[to->prio] == from)
-                sched_rq[to->prio] = to;
-        }
-        from->rq_next = from->rq_prev = NULL;
-    } else {
-        sched_hand_over_slow(from, to);
     }
+    from->rq_next = from->rq_prev = NULL;
     from->state = TS_RECV_WAIT;
     current = to;
+}
+static inline void sched_hand_over(struct thread *from, struct thread *to)
+{
+    if (__builtin_expect(from->prio == to->prio, 1)) {
+        sched_hand_over_same(from, to);
+    } else {
+        to->state = TS_READY;
+        sched_hand_over_slow(from, to);
+        from->state = TS_RECV_WAIT;
+        current = to;
+    }
 }
 NORETURN void sched_start(void);            /* the boot context becomes idle */
 /* Ready queues and timeouts consistent (check.c); *queued: threads queued. */

@@ -51,6 +51,15 @@ static inline bool space_direct(const struct space *from, const struct space *to
 {
     return to == from || to->chief == from->chief || to == from->chief || to->chief == from;
 }
+/* The same, for the fast path, the calls between a task and its chief
+ * first; *to_chief: is to from's chief (then the message comes from
+ * inside to's subclans: FROM_INNER)? */
+static inline bool space_direct_chief(const struct space *from, const struct space *to,
+                                      bool *to_chief)
+{
+    *to_chief = to == from->chief;
+    return *to_chief || to->chief == from || to == from || to->chief == from->chief;
+}
 /* Is other inside s's subclans (s is an ancestor chief of other)? */
 bool space_is_ancestor(const struct space *s, const struct space *other);
 /* The thread a message from 'from' addressed to dest really goes to (clans

@@ -147,7 +147,7 @@ $(BUILD)/lua-root.elf: $(L4B_OBJ)
 # The ext2 module (bindings/ext2*.c, docs/storage.md) on libext2fs from the cache.
 # ipc.c reads and writes its arguments and results in Lua's stack
 # (bindings/lstack.h): the internal headers of the Lua it links with.
-$(BUILD)/bindings/ipc.o: LUA_ROOT_CFLAGS += -I$(LUA_SRC)
+$(BUILD)/bindings/ipc.o: LUA_ROOT_CFLAGS += -I$(LUA_SRC) -fno-tree-slp-vectorize
 $(BUILD)/bindings/ext2.o $(BUILD)/bindings/ext2_io.o: LUA_ROOT_CFLAGS += -I$(E2FS_DIR)/include
 # The lwip module (bindings/lwip*.c, docs/network.md) on lwIP from the cache.
 $(BUILD)/bindings/lwip.o $(BUILD)/bindings/lwip_sock.o: LUA_ROOT_CFLAGS += -I$(LWIP_DIR)/include

@@ -75,7 +75,8 @@ trap_return:
 /* SYSCALL entry: rcx = user rip, r11 = user rflags, rsp still the user's.
  * Builds the same struct trap_frame as an interrupt from ring 3 (vector
  * 256 marks a system call) on the current thread's kernel stack. An ipc
- * tries ipc_fastpath(frame) first, which leaves the kernel itself when it
+ * tries ipc_fastpath_args(dest, tag, rcv, frame) first (the first three
+ * as they came, in rdi, rsi, rdx), which leaves the kernel itself when it
  * applies; else syscall_dispatch(frame), then out through trap_return
  * (iretq), which also copes with any rip a thread was given by
  * lthread_ex_regs. */
@@ -91,13 +92,13 @@ syscall_entry:
     pushq %rcx                          /* rip */
     pushq $0                            /* error code */
     pushq $256                          /* vector: system call */
-    SAVE_GPRS
-    mov %rsp, %rdi                      /* (DF is clear: MSR_FMASK) */
+    SAVE_GPRS                           /* (DF is clear: MSR_FMASK) */
     test %rax, %rax                     /* L4_SYS_IPC */
     jnz 1f
-    call ipc_fastpath
-    mov %rsp, %rdi
-1:  call syscall_dispatch
+    mov %rsp, %rcx                      /* rdi, rsi, rdx: ipc's as they came */
+    call ipc_fastpath_args
+1:  mov %rsp, %rdi
+    call syscall_dispatch
     jmp trap_return
 
 /* void arch_fast_exit(rdi, rsi, rax, msg, to): the IPC fast path's way
@@ -105,16 +106,19 @@ syscall_entry:
  * (of a thread blocked in a system call: rcx and r11 are free), with the
  * message registers of the trap frame `msg` and rdi, rsi, rax as given.
  * sysretq: `to`'s rip is canonical (fastpath.c says why). */
-    .globl arch_fast_exit
+    .globl arch_fast_exit, arch_fast_exit_mr
 arch_fast_exit:
     mov %rdx, %rax
     mov %r8, %rsp
-    mov 56(%rcx), %r8                   /* offsets: see trap.h */
-    mov 48(%rcx), %r9
-    mov 24(%rcx), %r12
-    mov 16(%rcx), %r13
+    mov 16(%rcx), %r13                  /* offsets: see trap.h */
     mov 8(%rcx), %r14
     mov 0(%rcx), %r15
+/* The same with rax, rdi, rsi, rcx (msg) set, rsp at `to`, and r13-r15
+ * holding msg's already (arch_fast_switch jumps here). */
+arch_fast_exit_mr:
+    mov 56(%rcx), %r8
+    mov 48(%rcx), %r9
+    mov 24(%rcx), %r12
     mov 40(%rsp), %r10
     mov 64(%rsp), %rbp
     mov 88(%rsp), %rdx

@@ -60,20 +60,55 @@ INLINE void arch_fast_cpu(struct thread *prev, struct thread *next)
         arch_load_space(next->space);
 }
 
+/* arch_fast_switch's case of a task whose I/O bitmap must be copied into
+ * the TSS (CR3 is loaded; thread_switch.c): out of line, so that the
+ * common case keeps nothing across a call. */
+NORETURN void arch_fast_io_exit(struct thread *prev, struct trap_frame *pf, struct thread *next,
+                                uint64_t result, uint64_t tag);
+
 /* Leaves into next with rax = result, rdi = prev's id, rsi = tag, prev's
  * message registers, next's other registers as saved; or, if next waits
  * for a kernel-made IPC's reply (its results in kres, ktag, kmsg), into
- * its kernel context. */
+ * its kernel context. arch_fast_cpu, with arch_load_space's common cases
+ * inline. Only for fastpath.c: r13-r15, three of the message registers,
+ * must still hold pf's since the system call's entry (the Makefile keeps
+ * the compiler off them there; every function called is bound to keep
+ * them: callee-saved). */
 INLINE NORETURN void arch_fast_switch(struct thread *prev, struct trap_frame *pf,
                                       struct thread *next, uint64_t result, uint64_t tag)
 {
+    /* read before the CR3 write (a memory clobber): the compiler may
+     * know them already */
+    bool into_kernel = next->ipc_kernel;
+    uint64_t id = prev->id;
+    struct trap_frame *nf = next->frame;
+    struct space *s = next->space;
     uint64_t *below = (uint64_t *)pf;   /* pf: prev's trap frame */
     below[-1] = (uint64_t)fastpath_resume;
     prev->ksp = (uint64_t)(below - 7);
-    arch_fast_cpu(prev, next);
-    if (next->ipc_kernel)
+    __asm__ volatile("fxsave64 %0" : "=m"(prev->fpu));
+    __asm__ volatile("fxrstor64 %0" ::"m"(next->fpu));
+    gdt_set_kernel_stack((uint64_t)nf + sizeof(struct trap_frame));
+    if (prev->space != s) {
+        uint64_t cr3 = s->cr3;
+        if (__builtin_expect(s->tlb_stale, 0)) {
+            s->tlb_stale = false;
+            cr3 &= ~CR3_NOFLUSH;
+        }
+        __asm__ volatile("mov %0, %%cr3" ::"r"(cr3) : "memory");
+        if (!s->io_bitmap)
+            gdt_tss.tss.iomap_base = GDT_IOMAP_NONE;
+        else if (phys_to_virt(s->io_bitmap) == gdt_io_loaded)
+            gdt_tss.tss.iomap_base = sizeof gdt_tss.tss;
+        else
+            arch_fast_io_exit(prev, pf, next, result, tag);
+    }
+    if (into_kernel)
         arch_resume(next->ksp);
-    arch_fast_exit(prev->id, tag, result, pf, next->frame);
+    /* arch_fast_exit without a C call's moves and r13-r15's loads */
+    __asm__ volatile("mov %0, %%rsp\n\tjmp arch_fast_exit_mr"
+                     ::"r"(nf), "D"(id), "S"(tag), "a"(result), "c"(pf) : "memory");
+    __builtin_unreachable();
 }
 
 /* From prev in the kernel, which keeps its kernel context (a kernel-made

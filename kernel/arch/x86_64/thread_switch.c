@@ -73,6 +73,16 @@ void arch_switch(struct thread *prev, struct thread *next)
     arch_switch_stacks(&prev->ksp, next->ksp);
 }
 
+void arch_fast_io_exit(struct thread *prev, struct trap_frame *pf, struct thread *next,
+                       uint64_t result, uint64_t tag)
+{
+    struct space *s = next->space;
+    gdt_load_io_bitmap(phys_to_virt(s->io_bitmap), s->io_extent);
+    if (next->ipc_kernel)
+        arch_resume(next->ksp);
+    arch_fast_exit(prev->id, tag, result, pf, next->frame);
+}
+
 void arch_io_bitmap_changed(const uint8_t *bitmap, bool gone)
 {
     unsigned extent = 0;
