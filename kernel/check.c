@@ -73,6 +73,10 @@ unsigned kcheck(uint64_t *used, uint64_t *held)
                 bad |= KCHECK_SENDQ;
             if (t->deadline_us && t->state != TS_SEND_WAIT && t->state != TS_RECV_WAIT)
                 bad |= KCHECK_RUNQ;
+            if (t->fast_from != L4_NILTHREAD &&
+                (t->state != TS_RECV_WAIT || t->ipc_kernel || t->deadline_us ||
+                 t->fast_from != t->partner))
+                bad |= KCHECK_SENDQ;    /* the fast path would take a wrong one */
         }
         if (nthreads != s->nthreads)
             bad |= KCHECK_THREADS;

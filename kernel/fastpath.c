@@ -61,12 +61,20 @@ INLINE struct thread *receiver(struct thread *me, struct trap_frame *f, uint64_t
     if (!ds)
         return NULL;
     struct thread *d = ds->threads[L4_ID_LTHREAD(id)];
-    if (!d || d->id != id || d->state != TS_RECV_WAIT || (d->ipc_kernel && !kernel_ok) ||
-        d->deadline_us || (d->partner != IPC_OPEN && d->partner != me->id))
+    if (!d || d->id != id)
         return NULL;
+    if (!kernel_ok) {               /* thread.h: RECV_WAIT, not ipc_kernel, no deadline */
+        if (d->fast_from != IPC_OPEN && d->fast_from != me->id)
+            return NULL;
+        if (d->ipc_kernel)          /* (so the compiler knows it too) */
+            __builtin_unreachable();
+    } else if (d->state != TS_RECV_WAIT || d->deadline_us ||
+               (d->partner != IPC_OPEN && d->partner != me->id)) {
+        return NULL;
+    }
     if (!space_direct_chief(ms, ds, inner))
         return NULL;                /* a chief would see it: general path */
-    unsigned max = d->ipc_kernel ? ARRAY_SIZE(d->kmsg) : L4_RCV_MAXWORDS(d->rcv_desc);
+    unsigned max = kernel_ok && d->ipc_kernel ? ARRAY_SIZE(d->kmsg) : L4_RCV_MAXWORDS(d->rcv_desc);
     if (max && n > max)
         return NULL;                /* cut */
     return sched_may_hand_over(d) ? d : NULL;   /* or a thread above d is ready */
@@ -82,6 +90,7 @@ INLINE NORETURN void deliver(struct thread *me, struct trap_frame *f, struct thr
     me->timeouts = sys_arg(f, IPC_TIMEOUTS);    /* what ipc_start would record for my receive */
     me->rcv_desc = rd;              /* (and sets itself if it runs instead) */
     me->partner = (rd & L4_RCV_OPEN) ? IPC_OPEN : d->id;
+    me->fast_from = me->partner;    /* thread_fast_wait: I run, so no deadline */
     uint64_t result = L4_IPC_OK;
     if (kernel_ok && d->ipc_kernel) {   /* a fault's reply: the kernel takes it */
         for (unsigned i = 0; i < n; i++)
@@ -98,7 +107,7 @@ INLINE NORETURN void deliver(struct thread *me, struct trap_frame *f, struct thr
     if (same_prio)
         sched_hand_over_same(me, d);
     else
-        sched_hand_over(me, d);
+        sched_hand_over(me, d);     /* (thread_fast_wait(me): the same) */
     arch_fast_switch(me, f, d, result, tag);
 }
 

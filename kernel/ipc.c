@@ -291,6 +291,7 @@ static enum phase send_phase(struct thread *t, uint64_t dest)
     }
     kassert(t->state == TS_READY);  /* the sender runs (or is the kernel's) */
     t->state = TS_SEND_WAIT;
+    t->fast_from = L4_NILTHREAD;
     sq_add(d, t);
     sched_set_timeout(t, to);
     return WAIT;
@@ -369,6 +370,7 @@ static enum phase receive_phase(struct thread *t)
     t->state = TS_RECV_WAIT;
     t->partner = from;
     sched_set_timeout(t, to);
+    thread_fast_wait(t);
     return WAIT;
 }
 
@@ -524,6 +526,7 @@ void ipc_abort(struct thread *t)
     sched_cancel_timeout(t);
     if (t->state == TS_SEND_WAIT || t->state == TS_RECV_WAIT)
         t->state = TS_INACTIVE;
+    t->fast_from = L4_NILTHREAD;
 }
 
 void ipc_release_waiters(struct thread *gone)

@@ -75,6 +75,7 @@ void sched_remove(struct thread *t)
 void sched_make_ready(struct thread *t)
 {
     t->state = TS_READY;
+    t->fast_from = L4_NILTHREAD;
     if (!t->rq_next)
         rq_add_tail(t);
     if (t->prio > current->prio || current == &idle_thread)

@@ -45,6 +45,7 @@ static inline bool sched_may_hand_over(const struct thread *to)
 static inline void sched_hand_over_same(struct thread *from, struct thread *to)
 {
     to->state = TS_READY;
+    to->fast_from = L4_NILTHREAD;
     if (__builtin_expect(from->rq_next == from, 1)) {
         to->rq_next = to->rq_prev = to;
         sched_rq[to->prio] = to;
@@ -56,17 +57,20 @@ static inline void sched_hand_over_same(struct thread *from, struct thread *to)
             sched_rq[to->prio] = to;
     }
     from->rq_next = from->rq_prev = NULL;
-    from->state = TS_RECV_WAIT;
+    from->state = TS_RECV_WAIT;     /* (the caller sets its fast_from) */
     current = to;
 }
 static inline void sched_hand_over(struct thread *from, struct thread *to)
 {
     if (__builtin_expect(from->prio == to->prio, 1)) {
         sched_hand_over_same(from, to);
+        thread_fast_wait(from);
     } else {
         to->state = TS_READY;
+        to->fast_from = L4_NILTHREAD;
         sched_hand_over_slow(from, to);
         from->state = TS_RECV_WAIT;
+        thread_fast_wait(from);
         current = to;
     }
 }

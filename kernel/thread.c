@@ -40,6 +40,7 @@ struct thread *thread_create(struct space *s, unsigned lthread)
     t->id = L4_ID(s->task, lthread, v);
     t->space = s;
     t->state = TS_INACTIVE;
+    t->fast_from = L4_NILTHREAD;
     t->utcb = phys_to_virt(utcb);
     t->utcb->myself = t->id;
     t->utcb_phys = utcb;
@@ -100,6 +101,7 @@ void thread_stop(struct thread *t, const char *why, uint64_t addr)
             L4_ID_TASK(t->id), why, addr, *trap_user_ip(t->frame));
     ipc_abort(t);
     t->state = TS_STOPPED;
+    t->fast_from = L4_NILTHREAD;
     sched_remove(t);
 }
 

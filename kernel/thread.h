@@ -40,6 +40,12 @@ struct thread {
     /* IPC (ipc.c) */
     uint64_t pager, exc_handler;    /* ids; nil = none */
     uint64_t partner;               /* SEND_WAIT: whom; RECV_WAIT: from (nil = any) */
+    /* Whom the fast path may hand a message to me from: partner while I
+     * wait in RECV_WAIT for a user message (not ipc_kernel) with no
+     * deadline; else L4_NILTHREAD, which nobody is. Set where I enter
+     * RECV_WAIT (thread_fast_wait), nil at every other change of state
+     * (check.c holds it so): fastpath.c's four tests in one. */
+    uint64_t fast_from;
     uint64_t rcv_desc;              /* receive phase to enter after sending */
     uint64_t timeouts;
     uint64_t send_to_id;            /* the id the sender named (before redirection) */
@@ -87,6 +93,12 @@ struct thread_regs {
  * ip and an sp starts. NULL if it could not be created (kernel memory). */
 struct thread *thread_ex_regs(struct thread *caller, unsigned lt, struct thread_regs *r);
 
+/* t has just entered RECV_WAIT (its partner, deadline and ipc_kernel
+ * set): its fast_from. */
+static inline void thread_fast_wait(struct thread *t)
+{
+    t->fast_from = t->ipc_kernel || t->deadline_us ? L4_NILTHREAD : t->partner;
+}
 /* The ABI's state of t (L4_TS_*: the same order as enum thread_state). */
 static inline unsigned thread_abi_state(const struct thread *t)
 {
