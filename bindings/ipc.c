@@ -64,6 +64,23 @@ static uint64_t check_id(lua_State *L, struct l4b_state *st, int arg)
     return l4b_checkid(L, arg);     /* the error */
 }
 
+/* Pushes id if that takes no memory (it is the last id, or interned):
+ * 1; else nothing: 0. */
+__attribute__((always_inline))
+static inline int push_known_id(lua_State *L, struct l4b_state *st, uint64_t id)
+{
+    if (st->last_id && *st->last_id == id) {
+        lua_rawgeti(L, LUA_REGISTRYINDEX, st->last_ref);
+        return 1;
+    }
+    if (lua_rawgeti(L, UP_IDS, (lua_Integer)id) != LUA_TUSERDATA) {
+        lua_pop(L, 1);
+        return 0;
+    }
+    set_last(L, st, -1);
+    return 1;
+}
+
 /* Pushes an id: the interned userdata if there is one. */
 __attribute__((always_inline))
 static inline void push_id(lua_State *L, struct l4b_state *st, uint64_t id)
@@ -361,6 +378,9 @@ static void debug_message(lua_State *L, struct l4b_state *st, uint64_t from, uin
     lua_settop(L, top);
 }
 
+static int take(lua_State *L, struct l4b_state *st, uint64_t from, struct l4_msg *m,
+                uint64_t window);
+
 /* An open receive of do_ipc took a debugger's message m: it goes to the
  * agent and the receive is made again (with the same options: its timeout
  * starts anew), until a message that is not the debugger's comes, which
@@ -386,12 +406,57 @@ static int debug_receive(lua_State *L, struct l4b_state *st, uint64_t from, stru
         if (code != L4_IPC_OK)
             return l4b_fail(L, l4b_ipc_error(code), code);
         if (L4_TAG_LABEL(m->tag) != L4B_LABEL_DEBUG)
-            return push_message(L, st, from, m->tag, m, window);
+            return take(L, st, from, m, window);
     }
 }
 
+/* push_message's arguments, for take_protected */
+struct taking {
+    struct l4b_state *st;
+    uint64_t from, window;
+    struct l4_msg *m;
+};
+
+/* push_message under lua_pcall (a closure with the message functions'
+ * upvalues, at registry[st->take_ref]): its argument, a light userdata,
+ * is the struct taking. */
+static int take_protected(lua_State *L)
+{
+    struct taking *t = lua_touserdata(L, 1);
+    lua_settop(L, 0);
+    return push_message(L, t->st, t->from, t->m->tag, t->m, t->window);
+}
+
+/* What an open receive took, pushed under lua_pcall: a message whose
+ * values cannot be made for want of memory (its sender's new id, a
+ * string) is then not lost unanswered, with its sender waiting for a
+ * reply that never comes: the receive returns nil, "not enough memory",
+ * L4_ENOMEM and the sender's raw id (an integer: making an id may be
+ * what failed), for the server to answer (scripts/service.lua). */
+static int take(lua_State *L, struct l4b_state *st, uint64_t from, struct l4_msg *m,
+                uint64_t window)
+{
+    struct taking t = { st, from, window, m };
+    int top = lua_gettop(L);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, st->take_ref);
+    lua_pushlightuserdata(L, &t);
+    int r = lua_pcall(L, 1, LUA_MULTRET, 0);
+    if (r == LUA_OK)
+        return lua_gettop(L) - top;
+    if (r != LUA_ERRMEM)
+        return lua_error(L);
+    lua_settop(L, top);
+    lua_pushnil(L);
+    lua_pushliteral(L, "not enough memory");    /* Lua's own string: no allocation */
+    lua_pushinteger(L, L4_ENOMEM);
+    lua_pushinteger(L, (lua_Integer)from);
+    return 4;
+}
+
 /* What a receive of do_ipc (or fast_op) took, pushed: a debugger's
- * message on an open receive goes to the agent first (debug_receive). */
+ * message on an open receive goes to the agent first (debug_receive);
+ * an open receive's message is taken protected (take), a closed one's
+ * (a call's reply) as it is: its failure is the call's memory error. */
 static int received(lua_State *L, struct l4b_state *st, uint64_t from, struct l4_msg *m,
                     uint64_t rcv, uint64_t window, const struct opts *o)
 {
@@ -399,7 +464,9 @@ static int received(lua_State *L, struct l4b_state *st, uint64_t from, struct l4
     if (__builtin_expect(L4_TAG_LABEL(m->tag) >= L4B_LABEL_DEBUG, 0) &&
         L4_TAG_LABEL(m->tag) == L4B_LABEL_DEBUG && (rcv & L4_RCV_OPEN))
         return debug_receive(L, st, from, m, window, o);
-    return push_message(L, st, from, m->tag, m, window);
+    if (!(rcv & L4_RCV_OPEN))
+        return push_message(L, st, from, m->tag, m, window);
+    return take(L, st, from, m, window);
 }
 
 /* One IPC of this state's thread. rcv: L4_NODESC, or the receive
@@ -503,11 +570,12 @@ __attribute__((always_inline))
 static inline int fast_push(lua_State *L, struct l4b_state *st, uint16_t snd, uint64_t rcv,
                             uint64_t from, struct l4_msg *m)
 {
-    if (!fast_message(m)) {
+    if (!fast_message(m) || ((rcv & L4_RCV_OPEN) && !push_known_id(L, st, from))) {
         struct opts o = { snd, L4_TO_NEVER, L4_TO_NEVER, 0 };
         return received(L, st, from, m, rcv, st->window, &o);
     }
-    push_id(L, st, from);
+    if (!(rcv & L4_RCV_OPEN))
+        push_id(L, st, from);
     unsigned u = L4_TAG_U(m->tag);
     l4b_push_int(L, L4_TAG_LABEL(m->tag));
     for (unsigned i = 0; i < u; i++)
@@ -643,13 +711,15 @@ static int ipc_serve(lua_State *L)
             return serve_exit(L, served, SERVE_MESSAGE, 3);
         }
         lua_Integer label = L4_TAG_LABEL(m.tag);
-        if (!fast_message(&m) || lua_rawgeti(L, 1, label) != LUA_TFUNCTION) {
+        /* a handler's message, from an id that takes no memory to push
+         * (else fast_push: a failure to make it is answerable) */
+        if (!fast_message(&m) || lua_rawgeti(L, 1, label) != LUA_TFUNCTION ||
+            !push_known_id(L, st, from)) {
             lua_settop(L, 4);
             fast_push(L, st, L4_TO_ZERO, rcv, from, &m);
             return serve_exit(L, served, SERVE_MESSAGE, 3);
         }
-        /* handlers, state, client, label, h: the client is from now */
-        push_id(L, st, from);
+        /* handlers, state, client, label, h, from: the client is from now */
         lua_replace(L, 3);
         lua_pushvalue(L, 2);
         lua_pushvalue(L, 3);
@@ -906,6 +976,10 @@ int l4b_open_ipc(lua_State *L)
     lua_pushliteral(L, "r");
     lua_pushliteral(L, "w");
     lua_pushliteral(L, "x");
+    for (int i = 6; i >= 1; i--)    /* the same upvalues for take_protected */
+        lua_pushvalue(L, -6);
+    lua_pushcclosure(L, take_protected, 6);
+    st->take_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     luaL_setfuncs(L, msg_fns, 6);
     luaL_setfuncs(L, fns, 0);
     return 0;

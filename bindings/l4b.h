@@ -67,6 +67,9 @@ struct l4b_state {
      * that is it needs no check, a sender with its value no lookup. */
     const uint64_t *last_id;
     int last_ref;
+    /* ipc.c: registry[take_ref], the closure that pushes what an open
+     * receive took under lua_pcall (received) */
+    int take_ref;
     /* fpage.c: the fpage and item metatables (compared by address:
      * cheaper than luaL_testudata's lookup by name) */
     const void *fpage_mt, *item_mt;

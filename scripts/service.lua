@@ -197,6 +197,11 @@ end
 -- source and the state it had when it was replaced), so that a version
 -- whose first request raises can be undone at once.
 local reply_wait, serve_c, OK = l4.reply_wait, l4.serve, M.OK
+
+-- The answer to a client whose message could not be taken (raw: its id).
+local function answer_lost(raw, msg)
+  l4.reply(l4.id(raw), M.ERROR, msg)
+end
 local function serve(def, source, chunkname, name, state)
   local ctx = {
     name = name, state = state, requests = 0, errors = 0, reloads = 0, rollbacks = 0,
@@ -271,6 +276,16 @@ local function serve(def, source, chunkname, name, state)
   end
 
   local arm                 -- (fault injection, below)
+  -- The client the loop owes a reply now (a request taken, its reply not
+  -- sent): answered with the error if the loop itself fails (below).
+  local pending
+  -- A failure meant to end the service (on_error "exit", the exit
+  -- fault): error(err, 0) with exiting set, which the loop passes on.
+  local exiting = false
+  local function exit(err)
+    exiting = true
+    error(err, 0)
+  end
 
   local function control(from, label, src, cname)
     if label == M.PING then
@@ -310,13 +325,14 @@ local function serve(def, source, chunkname, name, state)
       ctx.errors = ctx.errors + 1
       ctx.last_error = tostring(err)
       log("tick failed: %s", ctx.last_error)
-      if d.on_error == "exit" then error(err, 0) end
+      if d.on_error == "exit" then exit(err) end
     end
   end
 
   local handle, finish, failed
 
   local function receive()
+    pending = nil
     if next_tick then
       local left = (next_tick - l4.clock()) / 1000
       if left <= 0 then tick(); left = ctx.cur.def.period end
@@ -381,7 +397,7 @@ local function serve(def, source, chunkname, name, state)
   local function inject(from, h, ...)
     local kind, n = armed, armed_n
     armed = nil
-    if kind == "exit" then error("injected fault: the task exits in the middle of a request", 0) end
+    if kind == "exit" then exit("injected fault: the task exits in the middle of a request") end
     if kind == "raise" then     -- counted from the handler's first instruction
       return finish(from, true, pcall(function(...)
         debug.sethook(function() debug.sethook(); error("injected fault: raised at a random point", 0) end,
@@ -411,11 +427,24 @@ local function serve(def, source, chunkname, name, state)
   -- a vararg function costs the request a copy of its values.
   function handle(prev, ok, from, label, ...)
     if not ok then
+      pending = prev
       ctx.errors = ctx.errors + 1
       ctx.last_error = tostring(from)
       return send(prev, M.ERROR, "bad reply: " .. tostring(from))
     end
-    if from == nil then return receive() end
+    if from == nil then
+      -- a message came that could not be taken, for want of memory: the
+      -- receive gives its sender's raw id (bindings/ipc.c "received"),
+      -- which is answered with the error rather than left waiting
+      local _, sender = ...
+      if math_type(sender) == "integer" then
+        ctx.errors = ctx.errors + 1
+        ctx.last_error = label
+        pcall(answer_lost, sender, label)
+      end
+      return receive()
+    end
+    pending = from
     -- a due tick runs first, but not before a PING's answer: a tick may
     -- wait long (the supervisor's, 200 ms on each hung component's
     -- PING), and a PING that waits behind it is taken for a hang (its
@@ -445,6 +474,7 @@ local function serve(def, source, chunkname, name, state)
   end
 
   function finish(from, hooked, ok, ...)
+    pending = from
     if hooked then count_hook() end
     if not ok then return failed(from, ...) end
     if probation then
@@ -481,13 +511,29 @@ local function serve(def, source, chunkname, name, state)
     if not ctx.cur.good and ctx.good ~= ctx.cur then rollback(err) end
     if ctx.cur.def.on_error == "exit" then
       l4.reply(from, M.ERROR, err)
-      error(err, 0)
+      exit(err)
     end
     return send(from, M.ERROR, err)
   end
 
   M._ctx = ctx
-  return receive()
+  -- The loop runs outside the handlers' pcall too: taking a message,
+  -- building a reply (the values, an error's text), a control request, a
+  -- fault's bookkeeping, the reply and the next receive (l4.serve's, in
+  -- C). Any of them may run out of memory (the state's memcap): the
+  -- client it owed a reply then gets the error, and the loop goes on
+  -- receiving, in this same frame (nothing piles up on the stack). Other
+  -- errors end the service as ever (the supervisor restarts it).
+  while true do
+    local _, err = pcall(receive)
+    if exiting or err ~= "not enough memory" then error(err, 0) end
+    count_hook()                -- a request's limit, left set
+    ctx.errors = ctx.errors + 1
+    ctx.last_error = err
+    local owed = pending
+    pending = nil
+    if owed then pcall(l4.reply, owed, M.ERROR, err) end
+  end
 end
 
 -- A version's first state: init(state) if it has one; else what its

@@ -96,6 +96,133 @@ case("memerr_service_clients", function()
   return "printed"
 end)
 
+-- The service framework's own loop (scripts/service.lua, and l4.serve,
+-- its loop in C) with the server's allocations failing: a task serving
+-- services/echo.lua, and for n = 0, 1, 2, ... the root arms a memcap
+-- fault in it (FAULT: the allocation after n more fails, counted from the
+-- next request's handler and left armed past it) and makes a round of
+-- requests that takes each way through the loop: the Lua loop and the C
+-- one, integers and strings, a handler's error, a control request, an
+-- unknown label. So the failure falls on the handler, the reply's
+-- building, its sending, the next receive and the taking of the next
+-- message, in turn. Each request of the round must be answered: right,
+-- or with an error reply that says "not enough memory" (none lost,
+-- waiting for ever); the same task goes on serving; its errors count
+-- says one failure; nothing piles up (its Lua memory, its threads, the
+-- kernel's frames). The sweep ends at the first n whose round meets no
+-- failure. Before the fix a failure outside the handler's pcall ended
+-- the service, and one in the taking of a message lost it.
+case("memerr_service_loop", function()
+  local proto = require "service_proto"
+  local ns = assert(names.server(), "no name service")
+  local task = assert(l4.task.spawn{script = "service_task.lua", name = "memerr.loop",
+    args = {"memerr.loop", "services/echo.lua", ns.raw, false, false, false, n = 6},
+    memcap = 4 << 20})
+  local ECHO_, FAIL = 1, 3
+  local LONG = ("0123456789abcdef"):rep(256)
+  local TWENTY = {ECHO_}
+  for i = 1, 20 do TWENTY[i + 1] = i end
+  local ok, err = pcall(function()
+    local id = assert(service.wait("memerr.loop", 3000), "memerr.loop did not come up")
+    local function call(...) return l4.call(id, {timeout = 3000}, ...) end
+    -- -> the errors count, the Lua memory, whether INFO met the failure
+    -- (then it answers the memory error, and is asked again)
+    local function info()
+      local met = false
+      for _ = 1, 2 do
+        local from, label, a, errors, _, _, _, _, mem = call(proto.INFO)
+        assert(from == id, "INFO not answered: " .. tostring(label))
+        if label == proto.OK then return errors, mem, met end
+        assert(label == proto.ERROR and tostring(a):find(m.NOMEM, 1, true),
+               ("INFO answered %s, %s"):format(tostring(label), tostring(a)))
+        met = true
+      end
+      error("INFO failed twice")
+    end
+    local function threads()
+      local n = 0
+      for _, t in ipairs(l4.sys.threads()) do if t.task == task.task then n = n + 1 end end
+      return n
+    end
+    -- a round: {what, the request's values, check of an OK reply's values,
+    -- the error text a right answer has (nil: an OK reply is right)}
+    local round = {
+      {"ECHO (after the fault)", {ECHO_, 7}, function(c, a) return math.type(c) == "integer" and a == 7 end},
+      {"ECHO (the C loop)", {ECHO_, 8, 9}, function(_, a, b) return a == 8 and b == 9 end},
+      {"ECHO a string", {ECHO_, 10, "str"}, function(_, a, b) return a == 10 and b == "str" end},
+      {"ECHO after a string", {ECHO_, 11}, function(_, a) return a == 11 end},
+      {"ECHO 8 values", {ECHO_, 1, 2, 3, 4, 5, 6, 7, 8},
+       function(_, a, _, _, _, _, _, _, h) return a == 1 and h == 8 end},
+      {"ECHO a long string", {ECHO_, LONG}, function(_, a) return a == LONG end},
+      {"ECHO 20 values", TWENTY, function(_, a, ...) return a == 1 and select("#", ...) == 19 end},
+      {"a handler's error", {FAIL, "boom"}, nil, "boom"},
+      {"ECHO after an error", {ECHO_, 12}, function(_, a) return a == 12 end},
+      {"PING", {proto.PING}, function(name) return name == "memerr.loop" end},
+      {"an unknown label", {99}, nil, "no handler for label 0x63", proto.UNKNOWN},
+      {"ECHO last", {ECHO_, 13}, function(_, a) return a == 13 end},
+    }
+    local function show(t)
+      local out = {}
+      for i = 2, t.n do out[#out + 1] = tostring(t[i]) end
+      return table.concat(out, ", ")
+    end
+    local base_kmem, base_threads = l4.debug.kmem(), threads()
+    local errors0, mem0 = info()
+    local runs, where = 0, {}
+    local done = false
+    for n = 0, 5000 do
+      local from, label = call(proto.FAULT, n, "memcap")
+      assert(from == id and label == proto.OK, ("n = %d: FAULT not taken (%s)"):format(n, tostring(label)))
+      local seen = nil        -- the request that met the failure
+      for i, r in ipairs(round) do
+        local what, check, text, elabel = r[1], r[3], r[4], r[5] or proto.ERROR
+        local got = table.pack(call(table.unpack(r[2])))
+        assert(got[1] == id, ("%s, n = %d: no answer (%s): a request lost"):format(what, n, tostring(got[2])))
+        if got[2] == proto.ERROR and tostring(got[3]):find(m.NOMEM, 1, true) then
+          assert(not seen, ("%s, n = %d: a second memory error in a round (the first at %s)"):format(
+            what, n, tostring(seen)))
+          seen = what
+        elseif text then
+          assert(got[2] == elabel and got[3] == text, ("%s, n = %d: answered %s, %s"):format(
+            what, n, tostring(got[2]), tostring(got[3])))
+        else
+          assert(got[2] == proto.OK and check(table.unpack(got, 3, got.n)),
+                 ("%s, n = %d: a wrong answer (%s)"):format(what, n, show(got)))
+        end
+      end
+      local errors, _, met = info()
+      if met then
+        assert(not seen, ("INFO, n = %d: a second memory error in a round (the first at %s)"):format(
+          n, tostring(seen)))
+        seen = "INFO"
+      end
+      local failures = errors - errors0 - 1     -- the handler's error of each round is one
+      errors0 = errors
+      assert(failures == 0 or failures == 1, ("n = %d: %d failures counted in one round"):format(n, failures))
+      assert(not seen or failures == 1, ("n = %d: %s answered the memory error, not counted"):format(n, seen))
+      eq(l4.task.info(task).state, "running", ("n = %d: the service's task"):format(n))
+      if failures == 0 then done = true break end
+      runs = runs + 1
+      where[seen or "(no client's request)"] = (where[seen or "(no client's request)"] or 0) + 1
+    end
+    assert(done, "the sweep did not end")
+    eq(names.lookup("memerr.loop"), id, "the service's name")
+    eq(threads(), base_threads, "the service's threads")
+    eq(l4.debug.kmem(), base_kmem, "kernel frames in use")
+    local _, mem = info()
+    assert(mem < mem0 + (64 << 10), ("the service's Lua memory %d -> %d bytes"):format(mem0, mem))
+    assert(runs >= 4, ("only %d failing runs"):format(runs))
+    local parts = {}
+    for w, k in pairs(where) do parts[#parts + 1] = ("%s %d"):format(w, k) end
+    table.sort(parts)
+    print(("ok memerr_service_loop (%d failing runs; met by: %s)"):format(runs, table.concat(parts, ", ")))
+  end)
+  l4.task.delete(task)
+  names.unregister("memerr.loop")
+  assert(ok, err)
+  return "printed"
+end)
+
 -- io.open, read, write, close, io.lines, os.rename, os.remove and the
 -- files module over a file service: more failing runs than the runtime
 -- has file slots (16), so a failed open or close that kept its slot
