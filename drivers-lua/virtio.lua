@@ -144,6 +144,27 @@ end
 
 function Dev:num_queues() return c16(self, NUMQ) end
 
+-- Fault injection only (docs/reliability.md "Wrong values in device
+-- registers"): writes a wrong value into a register that cannot make the
+-- device reach memory it was not given. "reset": status 0 (the device
+-- forgets its queues); "failed": the FAILED bit set in the status;
+-- "features": the driver's feature bits 0-31 written as 0 after
+-- FEATURES_OK (the spec lets a device ignore it; QEMU does). Never the
+-- queue, descriptor or ring addresses: without an IOMMU a wrong one
+-- makes the device read or write any physical memory.
+function Dev:wrong_register(what)
+  if what == "reset" then
+    w8(self, STATUS, 0)
+  elseif what == "failed" then
+    w8(self, STATUS, c8(self, STATUS) | M.FAILED)
+  elseif what == "features" then
+    w32(self, GFSELECT, 0)
+    w32(self, GF, 0)
+  else
+    error("wrong_register: reset, failed or features", 2)
+  end
+end
+
 -- Reads the ISR status (bit 0 a queue, bit 1 the configuration changed);
 -- reading it deasserts the interrupt line.
 function Dev:isr() return self.r.isr.m:read8(self.r.isr.off) end
@@ -225,6 +246,16 @@ end
 -- Tells the device the driver ring moved.
 function Queue:kick()
   self.nm:write16(self.noff, self.index)
+end
+
+-- Fault injection only: a notify of queue `index` instead of this one
+-- (a wrong queue index: the device looks at another queue, or none, and
+-- this one's new requests wait). At queue index's notify address, taken
+-- to be index * the multiplier as QEMU lays them out (QEMU reads the
+-- queue from the address, not from the value written), within the
+-- notify structure; MMIO only, no memory of the device's moves.
+function Queue:kick_wrong(index)
+  self.nm:write16(self.noff + (index - self.index) * self.v.notify_mul, index)
 end
 
 -- Calls fn(head, len) for each chain the device gave back since the last

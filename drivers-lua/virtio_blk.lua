@@ -11,7 +11,14 @@
 --   STATS               -> 0, requests, errors, the device's time (the TSC
 --                          from each request's notify to its interrupt,
 --                          summed: under make bench's icount, virtual time
---                          the CPU spent waiting, not instructions)
+--                          the CPU spent waiting, not instructions), the
+--                          times the device was set up again (below)
+--   FAULT n, s "register"  (service_proto.lua; the root task only) -> 0:
+--                          writes wrong value n (0 a reset, 1 the FAILED
+--                          bit, 3 the feature bits: now; 2: the next
+--                          request's notify names queue 5):
+--                          docs/reliability.md "Wrong values in device
+--                          registers"
 --   an error            -> 1, code (an errno: 5 EIO, 22 EINVAL, 30 EROFS,
 --                             95 EOPNOTSUPP, 16 EBUSY), s message
 --
@@ -21,6 +28,16 @@
 -- other way) and the client blocks in its call until the device is done:
 -- SLOTS requests are in the device at once, the others wait here in
 -- order. Arguments: the name ("disk0"), which virtio block function (0).
+--
+-- The device is watched: when requests are in it and none has come back
+-- for WATCH_MS, and at each INFO (the supervisor's ping), the driver reads
+-- the device's status; if it is not what the driver set (a reset, FAILED,
+-- NEEDS_RESET: a wrong value written to a register, or the device's own
+-- trouble) it resets the device, sets it up again in the same DMA memory
+-- and gives it again the requests it held, in the order they came (a
+-- write done twice writes the same bytes); if the status is right, it
+-- notifies the queue again (a notify lost). A client sees its request
+-- take longer, never fail or vanish.
 local l4 = require "l4"
 local device = require "device"
 local virtio = require "virtio"
@@ -36,6 +53,8 @@ local T_IN, T_OUT, T_FLUSH = 0, 1, 4     -- virtio-blk request types
 local S_OK, S_UNSUPP = 0, 2              -- and statuses
 local F_RO, F_BLK_SIZE, F_FLUSH = 1 << 5, 1 << 6, 1 << 9
 local EIO, EINVAL, EROFS, EOPNOTSUPP, EBUSY = 5, 22, 30, 95, 16
+local WATCH_MS = 100                     -- a request in the device this long: look
+local FAULT = require("service_proto").FAULT
 
 local function log(fmt, ...) print(("%s: " .. fmt):format(name, ...)) end
 
@@ -56,7 +75,9 @@ assert(dev:config_write(0x04, (cmd & 0xffff & ~0x400) | 0x6))
 
 local v = assert(virtio.open(dev))
 assert(v:reset())
-local feats = assert(v:negotiate(F_RO | F_BLK_SIZE | F_FLUSH))
+local WANT = F_RO | F_BLK_SIZE | F_FLUSH
+local feats = assert(v:negotiate(WANT))
+local SET = virtio.ACKNOWLEDGE | virtio.DRIVER | virtio.FEATURES_OK | virtio.DRIVER_OK
 
 -- DMA memory: one page for the queue, the request headers (16 bytes a
 -- slot, at 2048) and the status bytes (at 3072); SLOTS * 64 KiB of data.
@@ -76,7 +97,10 @@ local by_head = {}               -- descriptor head -> the request in the device
 local waiting, first, last = {}, 1, 0   -- requests waiting for a slot, FIFO
 
 local rdtsc = l4.debug.rdtsc
-local stats = {requests = 0, errors = 0, device = 0}
+local stats = {requests = 0, errors = 0, device = 0, resets = 0}
+local progress = l4.clock()      -- when a request last came back (or went into an idle device)
+local seq = 0                    -- requests started, numbered in order
+local wrong_kick = false         -- FAULT 2: the next notify names a wrong queue
 
 local function fail(from, errno, msg)
   stats.errors = stats.errors + 1
@@ -98,13 +122,21 @@ local function submit(r, s)
     chain[2] = {data:phys() + s * MAX, r.count * SECTOR, true}
   end
   chain[#chain + 1] = {ring:phys() + STATUS + s, 1, true}
+  if next(by_head) == nil then progress = l4.clock() end
   r.slot = s
   by_head[assert(q:add(chain))] = r
-  q:kick()
+  if wrong_kick then
+    wrong_kick = false
+    q:kick_wrong(5)
+  else
+    q:kick()
+  end
   r.t0 = rdtsc()
 end
 
 local function start(r)
+  seq = seq + 1
+  r.seq = seq
   if #free > 0 then return submit(r, table.remove(free)) end
   if last - first + 1 >= WAITING_MAX then
     return fail(r.from, EBUSY, "too many requests waiting")
@@ -116,7 +148,9 @@ end
 -- A request the device gave back: the reply to its client.
 local function done(head, _, now)
   local r = by_head[head]
+  if not r then return end       -- (a chain given before a reset, back late)
   by_head[head] = nil
+  progress = l4.clock()
   stats.device = stats.device + (now - r.t0)
   local s = r.slot
   local st = ring:read8(STATUS + s)
@@ -154,8 +188,47 @@ local function range(lba, count)
   end
 end
 
+-- The device's status is not what the driver set: reset, set up again
+-- (the same queue memory, the same features), and the requests it held
+-- given again in the order they came.
+local function set_up_again(status)
+  stats.resets = stats.resets + 1
+  local held = {}
+  for _, r in pairs(by_head) do held[#held + 1] = r end
+  table.sort(held, function(x, y) return x.seq < y.seq end)
+  log("the device's status reads 0x%02x, not 0x%02x: reset and set up again, %d requests given again",
+      status, SET, #held)
+  by_head = {}
+  assert(v:reset())
+  local got = assert(v:negotiate(WANT))
+  assert(got == feats, "the device offers other features now")
+  q = assert(v:queue(0, 64, ring, 0))
+  v:ready()
+  for _, r in ipairs(held) do submit(r, r.slot) end
+  progress = l4.clock()
+end
+
+-- Looks at the device: its status, and a request that waits too long.
+local function watch(stalled)
+  local st = v:status()
+  if st ~= SET then return set_up_again(st) end
+  if stalled then q:kick() end    -- a notify lost: tell the device again
+end
+
+-- FAULT n, "register": a wrong value written now.
+local WRONG = {[0] = "reset", [1] = "failed", [3] = "features"}
+local function inject(from, n, kind)
+  if from.task ~= l4.kip.root.task then return fail(from, EINVAL, "fault: only the root task") end
+  if kind ~= "register" or math.type(n) ~= "integer" or n < 0 or n > 3 then
+    return fail(from, EINVAL, "fault: register, and n 0-3")
+  end
+  if n == 2 then wrong_kick = true else v:wrong_register(WRONG[n]) end
+  l4.reply(from, 0)
+end
+
 local handlers = {
   [blk.INFO] = function(from)
+    watch(false)
     l4.reply(from, 0, sectors, SECTOR, readonly and 1 or 0)
   end,
   [blk.READ] = function(from, lba, count)
@@ -173,8 +246,9 @@ local handlers = {
     start{from = from, type = T_OUT, lba = lba, data = bytes}
   end,
   [blk.STATS] = function(from)
-    l4.reply(from, 0, stats.requests, stats.errors, stats.device)
+    l4.reply(from, 0, stats.requests, stats.errors, stats.device, stats.resets)
   end,
+  [FAULT] = inject,
   [blk.FLUSH] = function(from)
     -- without F_FLUSH the device writes through: nothing to wait for
     if feats & F_FLUSH == 0 then return l4.reply(from, 0) end
@@ -184,9 +258,18 @@ local handlers = {
 
 local IRQ = "irq"
 while true do
-  local from, label, a, b = l4.receive()
+  local from, label, a, b
+  if next(by_head) then
+    from, label, a, b = l4.receive(nil, WATCH_MS)
+  else
+    from, label, a, b = l4.receive()
+  end
   if from == nil then
-    -- a failed receive (cancelled): receive again
+    -- a failed receive (cancelled), or the watch's timeout
+    if next(by_head) and l4.clock() - progress >= WATCH_MS * 1000 then
+      watch(true)
+      progress = l4.clock()
+    end
   elseif label == IRQ then
     local now = rdtsc()
     v:isr()                                  -- acknowledges the device

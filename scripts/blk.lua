@@ -7,7 +7,7 @@
 --   d:read(lba, count)  --> string of count*sector_size bytes | nil, msg, code
 --   d:write(lba, data)  --> true | nil, msg, code   (#data a multiple of sector_size)
 --   d:flush()           --> true | nil, msg, code
---   d:stats()           --> {requests, errors, device}: the driver's counts
+--   d:stats()           --> {requests, errors, device, resets}: the driver's counts
 --                           (device: the TSC while requests were in the device)
 --
 -- A read or write of more than 64 KiB is several requests, one after the
@@ -34,12 +34,12 @@ local function call(d, label, ...)
     if not id then return nil, ("%s: %s"):format(d.name, err), code end
     d.id = id
   end
-  local from, l, a, b, c = l4.call(d.id, label, ...)
+  local from, l, a, b, c, e = l4.call(d.id, label, ...)
   if from == nil then
     d.id = nil                  -- gone? look the name up again next time
     return nil, ("%s: %s"):format(d.name, l), a
   end
-  if l == 0 then return true, a, b, c end
+  if l == 0 then return true, a, b, c, e end
   if l == 1 then return nil, ("%s: %s"):format(d.name, tostring(b)), a end
   return nil, ("%s: unexpected reply label %s"):format(d.name, tostring(l)), 22
 end
@@ -89,9 +89,9 @@ function Disk:write(lba, data)
 end
 
 function Disk:stats()
-  local ok, requests, errors, device = call(self, M.STATS)
+  local ok, requests, errors, device, resets = call(self, M.STATS)
   if not ok then return nil, requests, errors end
-  return {requests = requests, errors = errors, device = device}
+  return {requests = requests, errors = errors, device = device, resets = resets}
 end
 
 function Disk:flush()

@@ -395,7 +395,9 @@ def run_blk(res, qemu, build, kernel, base):
     want = [("the 4 KiB at 1000", at(1000, 8), blk_guest_sectors(1000, 8, b"guest")),
             ("the 100 KiB at 2000", at(2000, 200), blk_guest_sectors(2000, 200, b"big")),
             ("sector 999", at(999, 1), blk_host_sector(999)),
-            ("sector 1008", at(1008, 1), blk_host_sector(1008))]
+            ("sector 1008", at(1008, 1), blk_host_sector(1008)),
+            ("the 160 KiB written with wrong register values", at(9000, 320),
+             blk_guest_sectors(9000, 320, b"reg"))]
     for i in range(1, 5):
         lba = 4000 + 256 * i
         want.append((f"client {i}'s sectors", at(lba, 128), blk_guest_sectors(lba, 128, b"c%d4" % i)))
