@@ -685,8 +685,12 @@ function cmds.on_error(a)
   return {}
 end
 
-function cmds.continue()
+-- a.seen (optional): the last stop the debugger has shown; a later one
+-- (a client reached a breakpoint meanwhile) is not run past unseen: the
+-- thread stays stopped and the answer says so.
+function cmds.continue(a)
   need_stop()
+  if a and a.seen and a.seen ~= stopped.seq then return {unseen = stopped.seq} end
   stopped = nil
   return {}
 end

@@ -147,10 +147,13 @@ function Session:pause()
   return true
 end
 
-function Session:continue()
-  local r, err = self:cmd("continue")
+-- s:continue([seen]) -> true; with seen true, if the target stopped again
+-- since the last stop s:wait returned, it stays stopped: -> false (s:wait
+-- returns that stop).
+function Session:continue(seen)
+  local r, err = self:cmd("continue", seen and {seen = self.seen} or nil)
   if not r then return nil, err end
-  return true
+  return not r.unseen
 end
 
 function Session:step(mode)

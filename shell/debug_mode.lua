@@ -177,8 +177,11 @@ function Mode:line(line)
     self.out("deleted breakpoint " .. rest .. "\n")
   elseif cmd == "c" then
     self.out("running (Ctrl-C stops waiting)\n")     -- before: its output may come at once
-    local ok, err = s:continue()
-    if not ok and not err:find("running", 1, true) then fail("c", err) end
+    -- A stop that came after the look for news above (a client's call
+    -- reached a breakpoint in between) is not run past unseen: the agent
+    -- keeps it (continue with the last stop seen), the wait shows it.
+    local ok, err = s:continue(true)
+    if ok == nil and not err:find("running", 1, true) then fail("c", err) end
     return self:wait()
   elseif cmd == "s" or cmd == "n" or cmd == "o" then
     local ok, err = s:step(cmd == "s" and "in" or cmd == "n" and "over" or "out")
