@@ -41,8 +41,8 @@ struct blob {
 };
 static struct blob blobs[KEEP_BLOBS];
 /* Slots at and above blob_top were never used: every scan stops there (a
- * scan of all 4,096 cost some 30,000 instructions, and a put makes three:
- * a third of a service's reload, docs/performance.md). */
+ * scan of all 4,096 cost some 30,000 instructions, and a put makes three;
+ * a service's reload makes puts: docs/performance.md). */
 static unsigned blob_top;
 static uint32_t next_page[KEEP_PAGES];  /* index + 1 of the next page (0: end) */
 static uint32_t npages, free_head, nfree;

@@ -142,10 +142,10 @@ int __wrap_fprintf(FILE *f, const char *fmt, ...)
 
 /* Lua makes the text of every integer with snprintf(s, n, "%lld", i)
  * (lua_integer2str: tostring, .., string.format's %d), for which newlib's
- * vfprintf took thousands of instructions (a supervisor's record of a few
- * integers cost a reload 100,000: docs/performance.md). The same digits
- * are made here, with snprintf's result and cut; any other format goes to
- * newlib, under the lock. */
+ * vfprintf, under the lock, took some 1,500 instructions (("%d"):format
+ * with one integer; docs/performance.md). The same digits are made here,
+ * with snprintf's result and cut; any other format goes to newlib, under
+ * the lock. */
 static int format_lld(char *s, size_t n, long long v)
 {
     char buf[24];
