@@ -356,7 +356,12 @@ def c_network_parts_killed_come_back(s):
     # kill net (the stack), telnet (the TCP REPL's listener) and httpd (the
     # dashboard) at the serial REPL, each while the other two serve: the
     # supervisor starts it again and a new TCP console session and an HTTP
-    # GET work within seconds; a session open across `kill telnet` goes on
+    # GET work within seconds; a session open across `kill telnet` goes on.
+    # It starts once the console has been quiet for 1.5 s: the case before
+    # reads a 3 MiB file back, and twice in three full runs the root's
+    # guard then found the supervisor not answering for 601 ms, four times,
+    # before this case began (not understood yet: docs/reliability.md).
+    s.settle(1.5, 15)
     start = len(s.out)
     assert back_within(s, "nothing", 30) >= 0
     kept = Raw(s)
