@@ -91,14 +91,19 @@ static int sys_kmem(lua_State *L)
 
 /* l4.sys.heap() -> bytes of this task's heap (the one malloc heap of all
  * its Lua states): mapped (from sigma0; in a Lua task, granted by the
- * root's pager), and of that taken by malloc. Neither ever shrinks. */
+ * root's pager), and of that taken by malloc (neither ever shrinks); then,
+ * in the root, of what malloc gave: the bytes its Lua states' arenas hold,
+ * and the spare chunks kept for the next states (0 and 0 in a task). */
 static int sys_heap(lua_State *L)
 {
-    uint64_t mapped, taken;
+    uint64_t mapped, taken, held, spare;
     rt_heap_size(&mapped, &taken);
+    rt_arena_figures(&held, &spare);
     lua_pushinteger(L, (lua_Integer)mapped);
     lua_pushinteger(L, (lua_Integer)taken);
-    return 2;
+    lua_pushinteger(L, (lua_Integer)held);
+    lua_pushinteger(L, (lua_Integer)spare);
+    return 4;
 }
 
 /* l4.sys.klog([pos]) -> the kernel log's bytes from pos (bytes since

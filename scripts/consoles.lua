@@ -255,7 +255,12 @@ local function answers(e, now)
   e.next_ping = now + M.PING_EVERY
   local from = l4.call(e.id, {timeout = 100}, console.INFO)
   if from then e.last_answer = now return true end
-  if now - e.last_answer < M.HANG then return true end
+  -- silence from the last answer, but from no earlier than a ping period
+  -- before the first unanswered INFO (a late look is not the server's)
+  if not e.silent_from or e.silent_from < e.last_answer then
+    e.silent_from = math.max(e.last_answer, now - M.PING_EVERY)
+  end
+  if now - e.silent_from < M.HANG then return true end
   if e.kind == "task" then l4.task.delete(e.id) else l4.thread.kill(e.id) end
   return false
 end
@@ -271,7 +276,7 @@ function M.guard(g)
     elseif e.id and not M.alive(e.id) then
       died(g, e, reason(e), now)
     elseif e.id and e.server and not answers(e, now) then
-      died(g, e, ("did not answer for %d ms (hung): %s"):format(now - e.last_answer,
+      died(g, e, ("did not answer for %d ms (hung): %s"):format(now - e.silent_from,
            e.kind == "task" and "deleted" or "killed"), now)
     elseif e.id and e.server and not e.named then
       e.named = M.register(e.name, e.id)

@@ -106,6 +106,7 @@ function M.guard(plan)
   local hang, ping_every = plan.hang or 5000, plan.ping_every or 1000
   local grace = ((plan.ready or 3000) * (#(plan.services or {}) + 1))
   local sup, up_since, last_answer, next_ping
+  plan.guard = l4.self().raw    -- the supervisor answers it within a long tick too
   -- above the supervisor, so that a supervisor in a runaway loop cannot
   -- keep this thread from running
   l4.thread.schedule(l4.self(), math.min(254, (plan.prio or 160) + 5))
@@ -140,7 +141,11 @@ function M.guard(plan)
     -- after a long tick (200 ms on a hung component's PING) answers it,
     -- and a hung supervisor is seen when its `hang` ms are up, not a
     -- PING's wait and a round later.
+    -- A guard held up itself (its round late) does not count its own
+    -- delay: silence counts from no earlier than a ping period before
+    -- this round's first PING.
     local limit, since = last_answer and hang or grace, last_answer or up_since
+    since = math.max(since, now - ping_every)
     while true do
       local t = now_ms()
       local left = limit - (t - since)
@@ -366,14 +371,22 @@ local function answers(state, s, now)
     return true
   end
   s.next_ping = now + s.ping_every
+  local asked = now_ms()
   local from, label = l4.call(s.id, s.unnamed and FIRST_OPTS or PING_OPTS, s.ping_label)
   if from and label == 0 then
     s.last_answer = now
     named(s)
     return true
   end
-  -- counted to the end of the failed call: it waited up to 200 ms
-  local quiet = now_ms() - s.last_answer
+  -- Silence counts from the last answer, to the end of the failed call
+  -- (it waited up to 200 ms), but from no earlier than a ping period
+  -- before the first PING left unanswered since: a supervisor held up
+  -- itself (a tick late by 350 ms) does not count its own delay, and one
+  -- unanswered PING is not a hang.
+  if not s.silent_from or s.silent_from < s.last_answer then
+    s.silent_from = math.max(s.last_answer, asked - s.ping_every)
+  end
+  local quiet = now_ms() - s.silent_from
   if not s.hang or quiet < s.hang then return true end
   -- held by a debugger (debugger.lua) whose thread still runs: it may
   -- be stopped at a breakpoint, not hung
@@ -461,9 +474,24 @@ local function restore(state, s)
   return rec
 end
 
+-- The guard's PING, answered between two entries once a tick has run
+-- 50 ms: a tick that waits on a few slow components (a PING's 200 ms
+-- each: the file service writing a file of some MiB, a service being
+-- reloaded) must not leave the guard without an answer for its 600 ms,
+-- for which it killed a supervisor that was only waiting (and the next,
+-- which met the same components, four times in a row).
+local function answer_guard(state, began)
+  if not state.guard or now_ms() - began < 50 then return end
+  local from, label = l4.receive(state.guard, 0)
+  if from then
+    l4.reply(from, proto.ping("supervisor", tostring(M.service.version)))
+  end
+end
+
 local function check(state)
   local now = now_ms()
   for _, s in ipairs(state.list) do
+    answer_guard(state, now)
     if s.id then
       local alive, reason, failure = probe(s)
       if not alive then
@@ -539,6 +567,7 @@ M.service = {
   init = function(state)
     local plan = state.config or {}
     state.list, state.by_name = {}, {}
+    state.guard = math.tointeger(plan.guard) and l4.id(plan.guard)
     state.key = plan.store or "supervisor/state"
     for _, spec in ipairs(plan.services or {}) do
       local s = entry(spec)

@@ -11,12 +11,14 @@
  * at most FS_CHUNK bytes, so the service's default 64 KiB receive buffers
  * take a piece and a path. The buffers of this thread that the Lua
  * bindings offer (utcb->rcv_strings) are borrowed for one call and put
- * back. Called with the libc lock held (from fopen, fclose...): the
- * service is another task, which never waits for this one. (It may hold
- * a request for the disk while its driver restarts: a root thread's call
- * then keeps the root's other threads from malloc, the supervisor's
- * restart of the driver too, until the service gives up after 3 s:
- * docs/storage.md.) A call that
+ * back. Called with the libc lock held (from fopen, fclose...), which
+ * it lets go of while it waits for the answer (rt_libc_suspend): the
+ * service may take seconds (a file of a few MiB written to the disk; a
+ * request held while the disk's driver restarts, until the service gives
+ * up after 3 s: docs/storage.md), and the root's other threads, the
+ * supervisor and its guard among them, go on meanwhile. What the call
+ * uses is this thread's alone (its buffers, its open file's slot, taken
+ * before: syscalls.c). A call that
  * gets no answer asks the root where the file service is now (keeper.h
  * "where": the supervisor restarts it as a new thread) and, if it moved,
  * is made once more there. */
@@ -101,6 +103,7 @@ static int call(uint32_t label, unsigned nw, uint64_t w0, uint64_t w1, const cha
     utcb->rcv_strings[0][1] = rsize;
     uint64_t rcv = L4_RCV_WORDS(0) | L4_RCV_STRINGS;
     const struct l4_msg sent = *m;      /* all its words fit in registers */
+    unsigned held = rt_libc_suspend();  /* the lock is not held while it waits */
     uint64_t r = l4_ipc(rt_files_id, L4_TAG(label, nw, items), rcv,
                         L4_TIMEOUTS(FOUR_SECONDS, rcv_to, 0, 0), m, NULL);
     if (L4_IPC_ERR(r) != L4_IPC_OK && moved()) {
@@ -108,6 +111,7 @@ static int call(uint32_t label, unsigned nw, uint64_t w0, uint64_t w1, const cha
         r = l4_ipc(rt_files_id, L4_TAG(label, nw, items), rcv,
                    L4_TIMEOUTS(FOUR_SECONDS, rcv_to, 0, 0), m, NULL);
     }
+    rt_libc_resume(held);
     utcb->rcv_strings[0][0] = saved[0];
     utcb->rcv_strings[0][1] = saved[1];
     if (L4_IPC_ERR(r) != L4_IPC_OK)

@@ -6,10 +6,14 @@
  * One CPU with preemption: a waiter donates its timeslice to the holder
  * (thread_switch), which runs on and releases it; that works whatever
  * the priorities. A holder may block in IPC: sbrk's request to sigma0
- * (or, in a Lua task, to the root's pager), and file calls to the file
- * service from inside stdio (files.c); after a few donations a waiter
- * sleeps in short steps instead, so that the thread that must answer the
- * holder gets the CPU whatever its priority. */
+ * (or, in a Lua task, to the root's pager); after a few donations a
+ * waiter sleeps in short steps instead, so that the thread that must
+ * answer the holder gets the CPU whatever its priority. File calls to
+ * the file service from inside stdio (files.c), which may wait seconds
+ * on the disk, let go of it for the call (rt_libc_suspend): a root
+ * thread reading or writing a file of a few MiB held every other root
+ * thread (the supervisor, its guard) at its next malloc for the whole
+ * call, and the guard found the supervisor hung. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -74,6 +78,25 @@ int rt_libc_lock_drop(uint64_t id)
     libc_lock.depth = 0;
     __atomic_store_n(&libc_lock.owner, 0, __ATOMIC_RELEASE);
     return 1;
+}
+
+unsigned rt_libc_suspend(void)
+{
+    uint64_t me = l4_utcb_of(rt_self_lthread())->myself;
+    if (libc_lock.owner != me)
+        return 0;
+    unsigned depth = libc_lock.depth;
+    libc_lock.depth = 0;
+    __atomic_store_n(&libc_lock.owner, 0, __ATOMIC_RELEASE);
+    return depth;
+}
+
+void rt_libc_resume(unsigned depth)
+{
+    if (!depth)
+        return;
+    rt_libc_lock();
+    libc_lock.depth = depth;
 }
 
 struct _reent;

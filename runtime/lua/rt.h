@@ -282,6 +282,11 @@ void rt_libc_unlock(void);
 int rt_libc_trylock(uint64_t me);
 /* Frees the lock if thread id holds it (it was stopped in it): true then. */
 int rt_libc_lock_drop(uint64_t id);
+/* Lets go of the lock for a wait in IPC (files.c: a call to the file
+ * service, from inside stdio), however deep this thread holds it: its
+ * depth, 0 if it held none. rt_libc_resume takes it again that deep. */
+unsigned rt_libc_suspend(void);
+void rt_libc_resume(unsigned depth);
 /* Reserves an lthread for the next thread (deleting the L4 threads of
  * ended ones first), or -1 if all are running; with `keep`, the thread's
  * L4 thread outlives its body, parked, for a new body under the same id.
@@ -354,7 +359,27 @@ int rt_thread_fault(unsigned lt);
  * beyond `cap` (SIZE_MAX: no cap): Lua then raises "not enough memory"
  * in that state only. NULL if even the state cannot be made. */
 struct lua_State *rt_lua_newstate(size_t cap);
-void rt_lua_close(struct lua_State *L);     /* lua_close and the counter */
+void rt_lua_close(struct lua_State *L);     /* lua_close and the counter (the arena) */
+/* A state given up (threads.c: its thread stopped inside C, never to run
+ * again): in the root its arena is freed at the next rt_lua_newstate;
+ * nothing else may use the state after this. No lock, no malloc here. */
+void rt_lua_giveup(struct lua_State *L);
+/* The allocator's counter of a state: bytes held (as Lua counts them) and
+ * the cap; `arena`: the state's blocks are an arena's (arena.c). */
+struct rt_counter {
+    size_t used, cap;
+    int arena;
+};
+/* arena.c, the root's states' arenas: a new one (its counter without a
+ * cap), the allocator (lua_Alloc) of its state, freeing it (after
+ * lua_close), giving it up (freed by the next rt_arena_new; lock-free: the
+ * pager thread calls it), and the figures: bytes the living arenas hold
+ * (chunks and large blocks) and bytes of spare chunks kept for the next. */
+struct rt_arena *rt_arena_new(void);
+void *rt_arena_alloc(void *ud, void *ptr, size_t osize, size_t nsize);
+void rt_arena_close(struct rt_arena *a);
+void rt_arena_giveup(struct rt_arena *a);
+void rt_arena_figures(uint64_t *held, uint64_t *spare);
 /* A new cap; false (and the old one kept) if the state has more already. */
 int rt_lua_setcap(struct lua_State *L, size_t cap);
 void rt_lua_memory(struct lua_State *L, uint64_t *used, uint64_t *cap);

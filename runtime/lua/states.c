@@ -3,6 +3,7 @@
  * and the package paths of this boot. Which libraries a state gets is the
  * bindings' to say (bindings/l4lib.h), not the runtime's. */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,16 +28,14 @@ int rt_lua_msghandler(lua_State *L)
  * Each Lua state has its own counter: the bytes its allocator holds now
  * (osize/nsize as Lua passes them) and its cap. Growth past the cap is
  * refused, Lua collects garbage and tries again, then raises "not enough
- * memory" in that state; shrinking and freeing always work. The blocks
- * come from the one heap (malloc), so a state's bytes are its share of the
- * task's memory cap (pager.c), not counting malloc's own overhead. */
-struct counter {
-    size_t used, cap;
-};
-
+ * memory" in that state; shrinking and freeing always work. In a Lua
+ * task the blocks come from the one heap (malloc), so a state's bytes are
+ * its share of the task's memory cap (pager.c), not counting malloc's own
+ * overhead; in the root they come from the state's arena (arena.c), whose
+ * allocator keeps the same counter (first in struct rt_arena). */
 static void *capped_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 {
-    struct counter *c = ud;
+    struct rt_counter *c = ud;
     if (ptr == NULL)
         osize = 0;      /* then osize is the kind of object, not a size */
     if (nsize == 0) {
@@ -75,7 +74,8 @@ static void *limited_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
         }
         limit_left--;
     }
-    return capped_alloc(ud, ptr, osize, nsize);
+    return ((struct rt_counter *)ud)->arena ? rt_arena_alloc(ud, ptr, osize, nsize)
+                                            : capped_alloc(ud, ptr, osize, nsize);
 }
 
 void rt_lua_alloclimit(lua_State *L, size_t n)
@@ -84,23 +84,90 @@ void rt_lua_alloclimit(lua_State *L, size_t n)
     lua_getallocf(L, &ud);
     limit_left = n;
     limit_refused = 0;
-    lua_setallocf(L, n == SIZE_MAX ? capped_alloc : limited_alloc, ud);
+    lua_Alloc plain = ((struct rt_counter *)ud)->arena ? rt_arena_alloc : capped_alloc;
+    lua_setallocf(L, n == SIZE_MAX ? plain : limited_alloc, ud);
 }
 
-/* luaL_newstate (its panic and warning functions), then our allocator:
- * the blocks luaL_newstate made are malloc's too, and Lua's own count of
- * them starts the counter. */
+/* luaL_newstate's warning function, as lauxlib.c's (which are static):
+ * off until the message "@on", then each warning on stderr as "Lua
+ * warning: " and its pieces; "@off" turns them off again. */
+static void warn_off(void *ud, const char *msg, int tocont);
+static void warn_on(void *ud, const char *msg, int tocont);
+
+static int warn_control(lua_State *L, const char *msg, int tocont)
+{
+    if (tocont || msg[0] != '@')
+        return 0;
+    if (!strcmp(msg + 1, "off"))
+        lua_setwarnf(L, warn_off, L);
+    else if (!strcmp(msg + 1, "on"))
+        lua_setwarnf(L, warn_on, L);
+    return 1;
+}
+
+static void warn_off(void *ud, const char *msg, int tocont)
+{
+    warn_control(ud, msg, tocont);
+}
+
+static void warn_more(void *ud, const char *msg, int tocont)
+{
+    fputs(msg, stderr);
+    if (!tocont)
+        fputs("\n", stderr);
+    fflush(stderr);
+    lua_setwarnf(ud, tocont ? warn_more : warn_on, ud);
+}
+
+static void warn_on(void *ud, const char *msg, int tocont)
+{
+    if (warn_control(ud, msg, tocont))
+        return;
+    fputs("Lua warning: ", stderr);
+    warn_more(ud, msg, tocont);
+}
+
+/* lauxlib's panic function, taken once from a state luaL_newstate made. */
+static lua_CFunction aux_panic;
+
+/* In a Lua task: luaL_newstate (its panic and warning functions), then
+ * our allocator: the blocks luaL_newstate made are malloc's too, and
+ * Lua's own count of them starts the counter. In the root: lua_newstate
+ * on an arena of its own (its first blocks are the arena's too), then
+ * luaL_newstate's panic and warning functions. The cap applies once the
+ * state is made, as in a task. */
 lua_State *rt_lua_newstate(size_t cap)
 {
-    struct counter *c = malloc(sizeof *c);
-    lua_State *L = c ? luaL_newstate() : NULL;
+    if (rt_is_child()) {
+        struct rt_counter *c = malloc(sizeof *c);
+        lua_State *L = c ? luaL_newstate() : NULL;
+        if (!L) {
+            free(c);
+            return NULL;
+        }
+        c->used = (size_t)lua_gc(L, LUA_GCCOUNT) * 1024 + (size_t)lua_gc(L, LUA_GCCOUNTB);
+        c->cap = cap;
+        c->arena = 0;
+        lua_setallocf(L, capped_alloc, c);
+        return L;
+    }
+    if (!aux_panic) {
+        lua_State *d = luaL_newstate();
+        if (!d)
+            return NULL;
+        aux_panic = lua_atpanic(d, NULL);
+        lua_close(d);
+    }
+    struct rt_arena *a = rt_arena_new();
+    lua_State *L = a ? lua_newstate(rt_arena_alloc, a) : NULL;
     if (!L) {
-        free(c);
+        if (a)
+            rt_arena_close(a);
         return NULL;
     }
-    c->used = (size_t)lua_gc(L, LUA_GCCOUNT) * 1024 + (size_t)lua_gc(L, LUA_GCCOUNTB);
-    c->cap = cap;
-    lua_setallocf(L, capped_alloc, c);
+    lua_atpanic(L, aux_panic);
+    lua_setwarnf(L, warn_off, L);
+    ((struct rt_counter *)a)->cap = cap;
     return L;
 }
 
@@ -108,7 +175,7 @@ int rt_lua_setcap(lua_State *L, size_t cap)
 {
     void *ud;
     lua_getallocf(L, &ud);
-    struct counter *c = ud;
+    struct rt_counter *c = ud;
     if (c->used > cap)
         return 0;
     c->cap = cap;
@@ -120,14 +187,25 @@ void rt_lua_close(lua_State *L)
     void *c;
     lua_getallocf(L, &c);
     lua_close(L);
-    free(c);
+    if (((struct rt_counter *)c)->arena)
+        rt_arena_close(c);
+    else
+        free(c);
+}
+
+void rt_lua_giveup(lua_State *L)
+{
+    void *c;
+    lua_getallocf(L, &c);
+    if (((struct rt_counter *)c)->arena)
+        rt_arena_giveup(c);
 }
 
 void rt_lua_memory(lua_State *L, uint64_t *used, uint64_t *cap)
 {
     void *ud;
     lua_getallocf(L, &ud);
-    const struct counter *c = ud;
+    const struct rt_counter *c = ud;
     *used = c->used;
     *cap = c->cap == SIZE_MAX ? 0 : c->cap;
 }

@@ -148,6 +148,7 @@ int open(const char *path, int flags, ...)
     if (!o)
         return fail(EMFILE);
     memset(o, 0, sizeof *o);
+    o->used = 1;        /* taken: the lock is let go of while the service answers (files.c) */
     int r = (flags & O_TRUNC) && writing && rt_files_up() ? ENOENT : load(path, writing, o);
     if (r == 0 && (flags & O_CREAT) && (flags & O_EXCL)) {
         release(o);
@@ -158,9 +159,10 @@ int open(const char *path, int flags, ...)
         o->dirty = 1;
         r = 0;
     }
-    if (r)
+    if (r) {
+        release(o);
         return fail(r);
-    o->used = 1;
+    }
     o->writable = acc != O_RDONLY;
     o->append = (flags & O_APPEND) != 0;
     if (writing) {

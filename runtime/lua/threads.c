@@ -488,14 +488,17 @@ int rt_thread_interrupt(uint64_t id, const char *why)
 }
 
 /* A kill that did not reach a safe point in time: the thread is stopped
- * where it is (under the libc lock: not inside malloc or stdio, so
- * newlib's state is whole) and its state is given up, not closed: it may
- * be halfway through an operation. */
+ * where it is (under the libc lock: not inside malloc, and inside stdio
+ * only while it waits in a file call, files.c, whose FILE then stays
+ * taken; newlib's shared state is whole) and its state is given up, not
+ * closed: it may be halfway through an operation. */
 static uint64_t force_park(struct slot *s)
 {
     uint64_t r = l4_lthread_ex_regs(L4_ID_LTHREAD(s->id), (uint64_t)park, (uint64_t)park_sp,
                                     ~0ull, ~0ull, NULL, NULL);
     if (r == L4_OK && s->state == T_RUNNING) {
+        if (s->L)
+            rt_lua_giveup(s->L);
         s->L = NULL;
         s->state = T_KILLED;
     }
@@ -552,6 +555,8 @@ int rt_thread_fault(unsigned lt)
         return 0;
     struct slot *s = &slots[lt];
     l4_lthread_ex_regs(lt, (uint64_t)park, (uint64_t)park_sp, ~0ull, ~0ull, NULL, NULL);
+    if (s->L)
+        rt_lua_giveup(s->L);
     s->L = NULL;
     s->state = T_FAILED;
     if (rt_libc_lock_drop(s->id))

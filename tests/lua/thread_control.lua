@@ -168,6 +168,86 @@ case("thread_kill_frees_state", function()
   end
 end)
 
+-- The root's Lua states each have an arena (runtime/lua/arena.c): what a
+-- thread's state held goes back whole when it ends, however it ends, and
+-- its chunks serve the next state; the root's heap does not grow with
+-- threads that come and go (l4.sys.heap(): mapped, taken, the arenas'
+-- bytes, their spare chunks).
+local function arenas()
+  local mapped, _, held, spare = l4.sys.heap()
+  assert(held and spare, "l4.sys.heap() gives no arena figures")
+  return mapped, held, spare
+end
+
+-- A body that holds some 2.5 MB in small blocks, says so, then waits
+-- for a word of this thread, and returns.
+local HOLDER = [[
+  local main = ...
+  local hold = {}
+  for i = 1, 12000 do hold[i] = {("z"):rep(60) .. i} end
+  l4.send(main, 1, collectgarbage("count") * 1024 // 1)
+  l4.receive(main)
+]]
+
+case("thread_arena_comes_back", function()
+  local function round(how)
+    local _, held0 = arenas()
+    local t = assert(l4.thread.create{code = HOLDER, args = {main}})
+    local _, label, had = recv(t)
+    eq(label, 1)
+    assert(had > 1500000, "it held " .. had)
+    local _, held1 = arenas()
+    if how == "kill" then eq(l4.thread.kill(t), true) else assert(l4.send(t, 0)) end
+    eq(wait_end(t), how == "kill" and "killed" or "ended")
+    local _, held2, spare = arenas()
+    -- (made, the new state also freed the arenas of states given up
+    -- before: held0 to held1 is not its size alone)
+    assert(held1 - held2 >= had, ("%d bytes came back when a state of %d ended (%d, %d, %d)")
+           :format(held1 - held2, had, held0, held1, held2))
+    -- the other states (this test's own) may have taken a chunk or two
+    assert(held2 - held0 < 256 << 10, ("%d bytes still held after it ended"):format(held2 - held0))
+    assert(spare > 0, "no spare chunk for the next state")
+    return held1 - held2
+  end
+  round("kill"); round("end")                   -- the heap at its working size
+  local mapped0 = arenas()
+  local grew = 0
+  for k = 1, 10 do grew = math.max(grew, round(k % 2 == 0 and "kill" or "end")) end
+  local mapped1, held, spare = arenas()
+  print(("  10 states of %d bytes came and went: heap mapped %d -> %d; arenas hold %d, %d spare")
+    :format(grew, mapped0, mapped1, held, spare))
+  -- other threads may have taken memory meanwhile: one more 4 MiB block
+  -- of the heap at most (HEAP_BLOCK of soak/main.lua)
+  assert(mapped1 - mapped0 <= 4 << 20, "the root's heap grew by " .. mapped1 - mapped0)
+end)
+
+-- A state given up (its thread stopped inside C: a stack overflow into
+-- the guard gap here) is not closed, but its arena is freed all the same,
+-- at the next state made.
+case("thread_giveup_arena_comes_back", function()
+  local _, held0 = arenas()
+  local t = assert(l4.thread.create{stack = 64 << 10, args = {main}, code = [[
+    local main = ...
+    local hold = {}
+    for i = 1, 12000 do hold[i] = {("z"):rep(60) .. i} end
+    l4.send(main, 1, collectgarbage("count") * 1024 // 1)
+    local lpeg, p = require "lpeg", nil
+    p = lpeg.Cmt(lpeg.P(1), function(s, i) return lpeg.match(p, s, i) ~= nil end)
+    lpeg.match(p, string.rep("x", 1000))
+    l4.send(main, 2)       -- never
+  ]]})
+  local _, label, had = recv(t)
+  eq(label, 1)
+  eq(wait_end(t), "failed")
+  local _, held1 = arenas()
+  -- the next state made frees it (if no other thread made one meanwhile)
+  local n = assert(l4.thread.create{code = "return"})
+  eq(wait_end(n), "ended")
+  local _, held2 = arenas()
+  print(("  a given-up state of %d bytes: arenas %d -> %d -> %d"):format(had, held0, held1, held2))
+  assert(held2 - held0 < 256 << 10, ("%d bytes still held"):format(held2 - held0))
+end)
+
 -- C recursion without end in a thread with a small stack: LPeg's match
 -- (a frame of some 10 KiB) nested through Cmt captures.
 local DEEP = [[

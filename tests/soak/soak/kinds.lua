@@ -25,9 +25,6 @@
 --              are reclaimed when it ends: docs/runtime.md "Threads")
 --   same_id    restarted in place, under the id it had (keep_id): back
 --              when its supervisor's restart count went up
-local ROOT_HEAP = "each restart leaves the root's heap larger: at 1/5 (200 rounds) with these "
-  .. "kinds on it grew from 8 to 20 MiB, without them from 8 to 12 MiB (its top: 8.3 to 12.3 MB)"
-
 return {
   -- echo, the example service: a task under the system's supervisor
   {component = "echo", supervisor = "system", how = "kill", on = true},
@@ -68,17 +65,16 @@ return {
   -- guardian keeps (found by consoles.find), killed (an interrupt is no
   -- Lua error for them: a session takes one as Ctrl-C, the push agent
   -- only when a line comes on COM2); and the watcher, a plain entry of
-  -- the system's supervisor. Each comes back (at 1/5 all did, within
-  -- 858 ms), but off: each restart of a root thread leaves the root's
-  -- one malloc heap larger (docs/reliability.md "Soak": its live Lua
-  -- states stay at ~6 MB while the heap's top rises), and these are its
-  -- largest states.
+  -- the system's supervisor. These are the root's largest states: each
+  -- restart used to leave the root's one malloc heap larger (8 to 20 MiB
+  -- at 1/5), until each root state got an arena of its own
+  -- (runtime/lua/arena.c, docs/runtime.md "The heap").
   {component = "repl.serial", supervisor = "consoles", how = "kill thread", probe = "alive",
-   root = true, on = false, why = ROOT_HEAP},
+   root = true, on = true},
   {component = "repl.screen", supervisor = "consoles", how = "kill thread", probe = "alive",
-   root = true, on = false, why = ROOT_HEAP},
+   root = true, on = true},
   {component = "push", supervisor = "consoles", how = "kill thread", probe = "alive", root = true,
-   on = false, why = ROOT_HEAP},
+   on = true},
   {component = "watch", supervisor = "system", how = "kill thread", probe = "alive", root = true,
-   on = false, why = ROOT_HEAP},
+   on = true},
 }

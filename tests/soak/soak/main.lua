@@ -109,11 +109,12 @@ local function measure()
     pages[t.name or tostring(t.id)] = t.pages
     held = held + t.pages
   end
-  local heap_mapped = l4.sys.heap()
+  local heap_mapped, _, arena_held, arena_spare = l4.sys.heap()
   return {kmem = kbytes, kmem_size = ksize, pool = (st.pool - st.free) * 4096,
           lost = (st.pool - st.free - held) * 4096, pool_size = st.pool * 4096,
           sigma0 = frames * 4096, free_ram = (frames + st.pool) * 4096,
-          root_heap = heap_mapped, free_ram_heap = (frames + st.pool) * 4096 + heap_mapped,
+          root_heap = heap_mapped, arena_held = arena_held, arena_spare = arena_spare,
+          free_ram_heap = (frames + st.pool) * 4096 + heap_mapped,
           tasks = st.tasks,
           threads = #threads, thread_list = threads, pages = pages,
           heap = math.floor(collectgarbage("count") * 1024)}
@@ -501,6 +502,12 @@ figure("sigma0 + pool + heap", "free_ram_heap", l4.kip.memory.sigma0, "sigma0's 
 say("%-22s %12s bytes at boot, %12s after round %d, %12s at the end (grows by 4 MiB blocks)",
     "root's heap mapped", group(at_boot.root_heap), group(start.root_heap), WARMUP,
     group(finish_m.root_heap))
+-- Of the heap, what the root's Lua states' arenas hold and the spare
+-- chunks kept for the next states (runtime/lua/arena.c): printed.
+say("%-22s %12s bytes at boot, %12s after round %d, %12s at the end (spare chunks: %s, %s, %s)",
+    "root's arenas hold", group(at_boot.arena_held), group(start.arena_held), WARMUP,
+    group(finish_m.arena_held), group(at_boot.arena_spare), group(start.arena_spare),
+    group(finish_m.arena_spare))
 if finish_m.root_heap - start.root_heap > HEAP_BLOCK then
   problem("the root's heap grew by %s bytes after round %d: more than one block of %s",
           group(finish_m.root_heap - start.root_heap), WARMUP, group(HEAP_BLOCK))

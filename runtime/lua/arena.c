@@ -1,0 +1,301 @@
+/* Arenas: the root's Lua states each take their memory from an arena of
+ * their own, not block by block from the one malloc heap (docs/runtime.md
+ * "The heap"). Without them, each state closed among long-lived ones left
+ * holes that the next state's blocks did not fill, and the heap's top rose
+ * with every restart of a root thread (make soak: 8 -> 20 MiB).
+ *
+ * An arena takes chunks of CHUNK bytes from malloc and cuts its small
+ * blocks (up to SMALL_MAX) out of them: no header, since Lua passes every
+ * block's size back to the allocator (osize); NCLASS size classes, each
+ * with a free list of the arena's freed blocks of that class. Larger
+ * blocks are malloc's, each with a header linking it into the arena's
+ * list. When the state is closed, or given up (a thread stopped inside C:
+ * threads.c), the arena goes whole: its chunks to the list of spare
+ * chunks, which serves the next arena, its large blocks back to malloc.
+ * So the heap holds chunks of one size, which any state reuses, and large
+ * blocks that malloc coalesces; it no longer grows with restarts.
+ *
+ * An arena is used by its state's thread alone (one at a time: the
+ * creator, then the thread). The spare chunks and the figures are the
+ * task's, under the libc lock. Only the root uses arenas: a Lua task's
+ * states all end with the task, whose heap goes with it. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rt.h"
+
+#define CHUNK       (64u << 10)     /* bytes of a chunk, its link included */
+#define CHUNK_HEAD  16u             /* the link, keeping blocks 16-aligned */
+#define SMALL_MAX   4096u
+#define SPARE_MAX   64u             /* spare chunks kept (4 MiB); more go to malloc */
+/* Classes: 16 to 256 bytes by 16, to 1024 by 64, to 4096 by 256. */
+#define NCLASS      40
+
+struct big {                        /* before a large block: the arena's list */
+    struct big *prev, *next;
+};
+
+struct rt_arena {
+    struct rt_counter c;            /* first: states.c counts through it */
+    char *chunks;                   /* this arena's chunks, linked by their first word */
+    char *bump, *end;               /* the free end of the newest chunk */
+    void *free[NCLASS];             /* freed blocks per class, linked by their first word */
+    struct big *bigs;               /* large blocks, malloc's */
+    struct big *odd;                /* large blocks shrunk to small ones (see shrink) */
+    size_t nchunks, big_bytes;
+    struct rt_arena *gone;          /* on the list of given-up arenas */
+};
+
+/* Under the libc lock. */
+static char *spare;                 /* spare chunks, linked by their first word */
+static unsigned nspare;
+static uint64_t chunks_held;        /* chunks of living arenas */
+static uint64_t big_held;           /* bytes of their large blocks */
+/* Given up by threads.c (perhaps from the pager thread, which takes no
+ * lock and calls no malloc): released by the next rt_arena_new. */
+static struct rt_arena *volatile gone;
+
+static unsigned class_of(size_t n)
+{
+    if (n <= 256)
+        return (unsigned)((n + 15) / 16) - 1 + (n == 0);
+    if (n <= 1024)
+        return 16 + (unsigned)((n - 256 + 63) / 64) - 1;
+    return 28 + (unsigned)((n - 1024 + 255) / 256) - 1;
+}
+
+static size_t class_size(unsigned k)
+{
+    if (k < 16)
+        return 16 * (size_t)(k + 1);
+    if (k < 28)
+        return 256 + 64 * (size_t)(k - 15);
+    return 1024 + 256 * (size_t)(k - 27);
+}
+
+/* A new chunk for a: a spare one, else malloc's. What is left of the old
+ * one goes to the free lists, in the largest blocks that fit. */
+static int grow(struct rt_arena *a)
+{
+    size_t left = (size_t)(a->end - a->bump);
+    while (left >= 16) {
+        unsigned k = class_of(left);
+        if (class_size(k) > left)
+            k--;
+        *(void **)a->bump = a->free[k];
+        a->free[k] = a->bump;
+        a->bump += class_size(k);
+        left -= class_size(k);
+    }
+    rt_libc_lock();
+    char *ch = spare;
+    if (ch) {
+        spare = *(char **)ch;
+        nspare--;
+    }
+    rt_libc_unlock();
+    if (!ch && !(ch = malloc(CHUNK)))
+        return 0;
+    rt_libc_lock();
+    chunks_held++;
+    rt_libc_unlock();
+    *(char **)ch = a->chunks;
+    a->chunks = ch;
+    a->nchunks++;
+    a->bump = ch + CHUNK_HEAD;
+    a->end = ch + CHUNK;
+    return 1;
+}
+
+static void *small_get(struct rt_arena *a, unsigned k)
+{
+    void *p = a->free[k];
+    if (p) {
+        a->free[k] = *(void **)p;
+        return p;
+    }
+    size_t n = class_size(k);
+    if ((size_t)(a->end - a->bump) < n && !grow(a))
+        return NULL;
+    p = a->bump;
+    a->bump += n;
+    return p;
+}
+
+static void *big_get(struct rt_arena *a, size_t n)
+{
+    struct big *h = malloc(sizeof *h + n);
+    if (!h)
+        return NULL;
+    h->prev = NULL;
+    h->next = a->bigs;
+    if (a->bigs)
+        a->bigs->prev = h;
+    a->bigs = h;
+    a->big_bytes += n;
+    rt_libc_lock();
+    big_held += n;
+    rt_libc_unlock();
+    return h + 1;
+}
+
+static void unlink_big(struct rt_arena *a, struct big *h)
+{
+    if (h->prev)
+        h->prev->next = h->next;
+    else
+        a->bigs = h->next;
+    if (h->next)
+        h->next->prev = h->prev;
+}
+
+static void put(struct rt_arena *a, void *p, size_t n)
+{
+    if (n <= SMALL_MAX) {
+        unsigned k = class_of(n);
+        *(void **)p = a->free[k];
+        a->free[k] = p;
+        return;
+    }
+    struct big *h = (struct big *)p - 1;
+    unlink_big(a, h);
+    a->big_bytes -= n;
+    rt_libc_lock();
+    big_held -= n;
+    rt_libc_unlock();
+    free(h);
+}
+
+/* The block p of osize bytes (p NULL: none) made nsize bytes (not 0). */
+static void *resize(struct rt_arena *a, void *p, size_t osize, size_t nsize)
+{
+    if (p == NULL)
+        return nsize <= SMALL_MAX ? small_get(a, class_of(nsize)) : big_get(a, nsize);
+    if (osize <= SMALL_MAX && nsize <= SMALL_MAX && class_of(osize) == class_of(nsize))
+        return p;
+    if (osize > SMALL_MAX && nsize > SMALL_MAX) {
+        struct big *h = (struct big *)p - 1, *nh = realloc(h, sizeof *h + nsize);
+        if (!nh)
+            return NULL;
+        if (nh->prev)
+            nh->prev->next = nh;
+        else
+            a->bigs = nh;
+        if (nh->next)
+            nh->next->prev = nh;
+        a->big_bytes = a->big_bytes - osize + nsize;
+        rt_libc_lock();
+        big_held = big_held - osize + nsize;
+        rt_libc_unlock();
+        return nh + 1;
+    }
+    void *q = nsize <= SMALL_MAX ? small_get(a, class_of(nsize)) : big_get(a, nsize);
+    if (q == NULL) {
+        if (nsize > osize)
+            return NULL;
+        /* A shrink must not fail (Lua counts on it). A small block stays
+         * where it is: freed later, its class is the smaller one's (its
+         * tail is lost until the arena goes). A large block becomes an
+         * odd one: kept whole until the arena goes. */
+        if (osize > SMALL_MAX) {
+            struct big *h = (struct big *)p - 1;
+            unlink_big(a, h);
+            h->next = a->odd;
+            a->odd = h;
+        }
+        return p;
+    }
+    memcpy(q, p, osize < nsize ? osize : nsize);
+    put(a, p, osize);
+    return q;
+}
+
+/* Lua's allocator (lua_Alloc) of a state with an arena: as states.c's
+ * capped_alloc, the counter and the cap, but the blocks are the arena's. */
+void *rt_arena_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+    struct rt_arena *a = ud;
+    if (ptr == NULL)
+        osize = 0;      /* then osize is the kind of object, not a size */
+    if (nsize == 0) {
+        if (ptr)
+            put(a, ptr, osize);
+        a->c.used -= osize;
+        return NULL;
+    }
+    if (nsize > osize && (a->c.used > a->c.cap || nsize - osize > a->c.cap - a->c.used))
+        return NULL;
+    void *p = resize(a, ptr, osize, nsize);
+    if (p)
+        a->c.used = a->c.used - osize + nsize;
+    return p;
+}
+
+/* Frees an arena: its chunks to the spare list, its large blocks to
+ * malloc. */
+static void release(struct rt_arena *a)
+{
+    uint64_t bytes = 0;
+    for (struct big *h = a->bigs, *next; h; h = next) {
+        next = h->next;
+        free(h);
+    }
+    for (struct big *h = a->odd, *next; h; h = next) {
+        next = h->next;
+        free(h);
+    }
+    bytes = a->big_bytes;
+    rt_libc_lock();
+    big_held -= bytes;
+    chunks_held -= a->nchunks;
+    for (char *ch = a->chunks, *next; ch; ch = next) {
+        next = *(char **)ch;
+        if (nspare < SPARE_MAX) {
+            *(char **)ch = spare;
+            spare = ch;
+            nspare++;
+        } else {
+            free(ch);
+        }
+    }
+    rt_libc_unlock();
+    free(a);
+}
+
+struct rt_arena *rt_arena_new(void)
+{
+    struct rt_arena *g = __atomic_exchange_n(&gone, NULL, __ATOMIC_ACQUIRE);
+    while (g) {
+        struct rt_arena *next = g->gone;
+        release(g);
+        g = next;
+    }
+    struct rt_arena *a = calloc(1, sizeof *a);
+    if (a) {
+        a->c.cap = SIZE_MAX;
+        a->c.arena = 1;
+    }
+    return a;
+}
+
+void rt_arena_close(struct rt_arena *a)
+{
+    release(a);
+}
+
+void rt_arena_giveup(struct rt_arena *a)
+{
+    struct rt_arena *head = gone;
+    do
+        a->gone = head;
+    while (!__atomic_compare_exchange_n(&gone, &head, a, 0, __ATOMIC_RELEASE, __ATOMIC_RELAXED));
+}
+
+void rt_arena_figures(uint64_t *held, uint64_t *spare_bytes)
+{
+    rt_libc_lock();
+    *held = chunks_held * CHUNK + big_held;
+    *spare_bytes = (uint64_t)nspare * CHUNK;
+    rt_libc_unlock();
+}
