@@ -9,7 +9,7 @@
  *   l4.task.info(id) -> {id, name, state, status, message, pages, shared, copied,
  *                        heap, memcap}
  *   l4.task.list() -> {{id, name, state, pages, heap, memcap}, ...}
- *   l4.task.stats() -> {pool, free, reserved, tasks, text_pages, data_pages, records}
+ *   l4.task.stats() -> {pool, free, reserved, tasks, text_pages, data_pages, records, arenas}
  *   l4.task.resolve(thread, addr, ip, access) -> fpage, send base (for Lua pagers)
  *   l4.task._probe([v]) -> a word of this task's .data (tests only)
  *   l4.task._fault(kind) -> in a Lua task or root thread, a fault (tests only)
@@ -380,14 +380,15 @@ static int task_resolve(lua_State *L)
  * reserved: promised to granted heaps), running tasks, the image's
  * pages that tasks share (text_pages) and copy (data_pages), and the
  * pager's own pages besides the pool (records: its table of the pool's
- * pages and the tasks' records). */
+ * pages and the tasks' records), and the pool pages the root's Lua
+ * states' arena chunks hold (arenas; the root's, in a task too). */
 static int task_stats(lua_State *L)
 {
     struct rt_task_stats s;
     int r = rt_task_stats(&s);
     if (r)
         return fail(L, r);
-    lua_createtable(L, 0, 7);
+    lua_createtable(L, 0, 8);
     set_int(L, "pool", s.pool);
     set_int(L, "free", s.free);
     set_int(L, "reserved", s.reserved);
@@ -395,6 +396,7 @@ static int task_stats(lua_State *L)
     set_int(L, "text_pages", s.text_pages);
     set_int(L, "data_pages", s.data_pages);
     set_int(L, "records", s.records);
+    set_int(L, "arenas", s.arenas);
     return 1;
 }
 

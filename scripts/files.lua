@@ -595,10 +595,14 @@ local function serve(quota, disk_spec)
     local now = l4.clock()
     if not pinger or now - looked < 50000 then return end
     looked = now
-    local from, label = l4.receive(pinger, 0)
+    local from, label, code = l4.receive(pinger, 0)
     if from then
       if label == proto.PING then l4.reply(from, proto.ping("files", "1"))
       else l4.reply(from, M.EINVAL, "busy on the disk: ask again") end
+    elseif code == l4.E.nopartner then
+      -- that supervisor is gone (its guard started another): the new one
+      -- asks now, and would find this service hung after 400 ms
+      pinger = require("names").lookup("supervisor") or pinger
     end
   end
 

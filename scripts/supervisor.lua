@@ -91,6 +91,18 @@ function M.start(plan)
                                   service.encode(p), false}}
 end
 
+-- What thread id is doing, as the kernel sees it: "ready", or the IPC it
+-- waits in and with whom ("receive from 2.1.0101"), for the log of a hang.
+function M.doing(id)
+  for _, t in ipairs(l4.sys.threads()) do
+    if t.id == id then
+      return t.partner and ("%s %s %s"):format(t.state, t.state == "send" and "to" or "from",
+                                               tostring(t.partner)) or t.state
+    end
+  end
+  return "gone"
+end
+
 -- The guard: the last link of the chain (docs/recovery.md "Who watches
 -- whom"), run by the root's main thread at the end of init.lua. It starts
 -- the supervisor and starts it again, with the same plan, whenever its
@@ -155,9 +167,9 @@ function M.guard(plan)
       if l4.thread.status(sup) ~= "running" then return end   -- the next round starts one
       if now_ms() - t < 5 then l4.sleep(10) end                -- refused at once: no spinning
     end
-    local quiet = now_ms() - since
+    local quiet, doing = now_ms() - since, M.doing(sup)
     l4.thread.kill(sup)
-    launch(("did not answer for %d ms (hung): killed"):format(quiet))
+    launch(("did not answer for %d ms (hung: %s): killed"):format(quiet, doing))
   end
   -- a round and its wait under pcall: an error (even an interrupt sent
   -- to this thread, raised when its sleep returns) ends one round only
@@ -399,8 +411,9 @@ local function answers(state, s, now)
     end
     l4.sys.store_remove(key)
   end
+  local doing = M.doing(s.id)
   if s.kind == "thread" then l4.thread.kill(s.id) else l4.task.delete(s.id) end
-  died(state, s, ("did not answer for %d ms (hung): %s"):format(quiet,
+  died(state, s, ("did not answer for %d ms (hung: %s): %s"):format(quiet, doing,
        s.kind == "thread" and "killed" or "deleted"), true)
   return false
 end

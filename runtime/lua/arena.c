@@ -4,16 +4,19 @@
  * holes that the next state's blocks did not fill, and the heap's top rose
  * with every restart of a root thread (make soak: 8 -> 20 MiB).
  *
- * An arena takes chunks of CHUNK bytes from malloc and cuts its small
+ * An arena takes chunks of CHUNK bytes and cuts its small
  * blocks (up to SMALL_MAX) out of them: no header, since Lua passes every
  * block's size back to the allocator (osize); NCLASS size classes, each
  * with a free list of the arena's freed blocks of that class. Larger
  * blocks are malloc's, each with a header linking it into the arena's
- * list. When the state is closed, or given up (a thread stopped inside C:
- * threads.c), the arena goes whole: its chunks to the list of spare
- * chunks, which serves the next arena, its large blocks back to malloc.
- * So the heap holds chunks of one size, which any state reuses, and large
- * blocks that malloc coalesces; it no longer grows with restarts.
+ * list. A chunk is a slot of the root's address space (RT_ARENA_BASE)
+ * backed by pages of the pager's pool (rt_task_arena: the pages any Lua
+ * task's faults take too). When the state is closed, or given up (a
+ * thread stopped inside C: threads.c), the arena goes whole: its chunks
+ * to the list of spare chunks, which serves the next arena (SPARE_MAX),
+ * and those beyond it back to the pool, its large blocks back to malloc.
+ * So what a root Lua state held serves any task once it is gone, and
+ * the heap holds large blocks only, which malloc coalesces.
  *
  * An arena is used by its state's thread alone (one at a time: the
  * creator, then the thread). The spare chunks and the figures are the
@@ -25,10 +28,10 @@
 
 #include "rt.h"
 
-#define CHUNK       (64u << 10)     /* bytes of a chunk, its link included */
+#define CHUNK       RT_ARENA_CHUNK  /* bytes of a chunk (64 KiB), its link included */
 #define CHUNK_HEAD  16u             /* the link, keeping blocks 16-aligned */
 #define SMALL_MAX   4096u
-#define SPARE_MAX   64u             /* spare chunks kept (4 MiB); more go to malloc */
+#define SPARE_MAX   16u             /* spare chunks kept (1 MiB); more go to the pool */
 /* Classes: 16 to 256 bytes by 16, to 1024 by 64, to 4096 by 256. */
 #define NCLASS      40
 
@@ -50,6 +53,11 @@ struct rt_arena {
 /* Under the libc lock. */
 static char *spare;                 /* spare chunks, linked by their first word */
 static unsigned nspare;
+/* Chunk slots: the next never used, and those given back (a stack; one
+ * more than it holds is left unused: the slots are 1M). */
+static uint64_t slot_next = RT_ARENA_BASE;
+static uint64_t slot_free[1024];
+static unsigned nslot_free;
 static uint64_t chunks_held;        /* chunks of living arenas */
 static uint64_t big_held;           /* bytes of their large blocks */
 /* Given up by threads.c (perhaps from the pager thread, which takes no
@@ -74,8 +82,44 @@ static size_t class_size(unsigned k)
     return 1024 + 256 * (size_t)(k - 27);
 }
 
-/* A new chunk for a: a spare one, else malloc's. What is left of the old
- * one goes to the free lists, in the largest blocks that fit. */
+static void slot_put(uint64_t va)
+{
+    rt_libc_lock();
+    if (nslot_free < sizeof slot_free / sizeof slot_free[0])
+        slot_free[nslot_free++] = va;
+    rt_libc_unlock();
+}
+
+/* A chunk of pool pages (the pager maps them; no lock held meanwhile),
+ * or NULL if the pool has none or the slots are used up. */
+static char *chunk_new(void)
+{
+    uint64_t va = 0;
+    rt_libc_lock();
+    if (nslot_free)
+        va = slot_free[--nslot_free];
+    else if (slot_next < RT_ARENA_BASE + RT_ARENA_SLOTS * CHUNK)
+        va = (slot_next += CHUNK) - CHUNK;
+    rt_libc_unlock();
+    if (!va)
+        return NULL;
+    if (rt_task_arena(va, 1, NULL) != RT_TASK_OK) {
+        rt_task_arena(va, 0, NULL);         /* whatever was taken for it */
+        slot_put(va);
+        return NULL;
+    }
+    return (char *)va;
+}
+
+/* Its pages back to the pool, where any task's next fault takes them. */
+static void chunk_free(char *ch)
+{
+    rt_task_arena((uint64_t)ch, 0, NULL);
+    slot_put((uint64_t)ch);
+}
+
+/* A new chunk for a: a spare one, else one of pool pages. What is left of
+ * the old one goes to the free lists, in the largest blocks that fit. */
 static int grow(struct rt_arena *a)
 {
     size_t left = (size_t)(a->end - a->bump);
@@ -95,7 +139,7 @@ static int grow(struct rt_arena *a)
         nspare--;
     }
     rt_libc_unlock();
-    if (!ch && !(ch = malloc(CHUNK)))
+    if (!ch && !(ch = chunk_new()))
         return 0;
     rt_libc_lock();
     chunks_held++;
@@ -232,11 +276,12 @@ void *rt_arena_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
     return p;
 }
 
-/* Frees an arena: its chunks to the spare list, its large blocks to
- * malloc. */
+/* Frees an arena: its chunks to the spare list, those beyond it to the
+ * pool (outside the lock), its large blocks to malloc. */
 static void release(struct rt_arena *a)
 {
     uint64_t bytes = 0;
+    char *extra = NULL;
     for (struct big *h = a->bigs, *next; h; h = next) {
         next = h->next;
         free(h);
@@ -256,10 +301,15 @@ static void release(struct rt_arena *a)
             spare = ch;
             nspare++;
         } else {
-            free(ch);
+            *(char **)ch = extra;
+            extra = ch;
         }
     }
     rt_libc_unlock();
+    for (char *ch = extra, *next; ch; ch = next) {
+        next = *(char **)ch;
+        chunk_free(ch);
+    }
     free(a);
 }
 

@@ -302,6 +302,39 @@ static uint64_t cmd_resolve(struct l4_msg *m)
     return L4_TAG(0, 3, 0);
 }
 
+/* RT_REQ_ARENA: the root's arena chunks (arena.c), backed by pool pages,
+ * which go back to the pool when the chunk does: what a root Lua state
+ * held serves any task then. The pages are on a list of their own, as a
+ * task's are. */
+static struct pool_list arena_pages;
+#define ARENA_PAGES (RT_ARENA_CHUNK / PAGE)
+
+static uint64_t cmd_arena(struct l4_msg *m)
+{
+    uint64_t va = m->w[0];
+    if (va < RT_ARENA_BASE || va >= RT_ARENA_BASE + RT_ARENA_SLOTS * RT_ARENA_CHUNK ||
+        (va & (RT_ARENA_CHUNK - 1))) {
+        m->w[0] = RT_TASK_EINVAL;
+        return L4_TAG(0, 1, 0);
+    }
+    if (!m->w[1]) {
+        m->w[1] = pool_release_range(&arena_pages, va, va + RT_ARENA_CHUNK);
+        m->w[0] = RT_TASK_OK;
+        return L4_TAG(0, 2, 0);
+    }
+    if (!pool_reserve(ARENA_PAGES)) {
+        m->w[0] = RT_TASK_ENOMEM;
+        return L4_TAG(0, 1, 0);
+    }
+    for (unsigned k = 0; k < ARENA_PAGES; k++) {
+        uint64_t i = pool_take(&arena_pages, va + k * PAGE);
+        put(m, 1 + 2 * k, (va + k * PAGE) | L4_ITEM_MAP);
+        put(m, 2 + 2 * k, L4_FPAGE(pool_va(i), 12, L4_R | L4_W));
+    }
+    m->w[0] = RT_TASK_OK;
+    return L4_TAG(0, 1, ARENA_PAGES);
+}
+
 /* A request about tasks, from a thread of the root (parent -1: it sees
  * every task) or of a running Lua task (parent its slot: it sees the
  * tasks it spawned); returns the reply's tag, or L4_NODESC for none now
@@ -326,10 +359,13 @@ static uint64_t request(uint64_t from, int parent, struct l4_msg *m)
                    (uint64_t)__rodata_start) / PAGE;
         put(m, 6, (UP(__data_end) - (uint64_t)__data_start) / PAGE);
         put(m, 7, ps.meta + ps.records);
-        return L4_TAG(0, 8, 0);
+        put(m, 8, arena_pages.n);
+        return L4_TAG(0, 9, 0);
     }
     if (label == RT_REQ_RESOLVE && parent < 0)
         return cmd_resolve(m);
+    if (label == RT_REQ_ARENA && parent < 0)
+        return cmd_arena(m);
     if (label == RT_REQ_LIST) {
         for (uint64_t i = m->w[0] > FIRST_TASK ? m->w[0] : FIRST_TASK; i < L4_MAX_TASKS; i++)
             if (tasks[i] && (parent < 0 || tasks[i]->parent == who))
@@ -528,9 +564,15 @@ static void __attribute__((noreturn)) pager_main(void)
 }
 
 /* ---- its start ----
- * Called by the root's thread that spawns first: the pager thread runs
- * above the caller's priority so that the tasks' faults are served before
- * anything of the same priority runs. */
+ * Called by the root's thread that asks first (its main thread, for the
+ * first Lua state's arena chunk). The pager thread runs above every
+ * thread that waits for it (PAGER_PRIO, or 50 above the caller if that is
+ * higher): the root's Lua threads wait for it for their arena chunks, the
+ * supervisor and its guard (210, 215) too, and the tasks for their pages.
+ * At the caller's priority + 50 (150), the supervisor waited 601 ms for
+ * a chunk while the file service (180) wrote a file to the disk, and its
+ * guard killed it as hung. Each request is short. */
+#define PAGER_PRIO 240
 int rt_pager_start(void)
 {
     if (rt_is_child())
@@ -544,7 +586,8 @@ int rt_pager_start(void)
         return RT_TASK_EKERNEL;
     struct l4_sched_info self = { 0 };
     l4_thread_schedule(l4_utcb_of(0)->myself, ~0ull, ~0ull, &self);
-    l4_thread_schedule(id, self.prio + 50 > 254 ? 254 : self.prio + 50, ~0ull, 0);
+    uint64_t prio = self.prio + 50 > PAGER_PRIO ? self.prio + 50 : PAGER_PRIO;
+    l4_thread_schedule(id, prio > 254 ? 254 : prio, ~0ull, 0);
     rt_pager_id = id;
     return RT_TASK_OK;
 }

@@ -11,6 +11,8 @@
  *   0x030000000000  the root only: the keeper's store (keeper.c)
  *   0x040000000000  the root only: the pool's table of pages, and at
  *   0x041000000000  the pager's records of tasks
+ *   0x050000000000  the root only: its Lua states' arena chunks, pool
+ *                   pages its pager maps there (RT_ARENA_BASE, arena.c)
  *   0x100000000000  the bindings' free area (l4b.h: windows, l4.mem)
  *   0x7f8000000000  the Lua threads' stacks (RT_TSTACK_BASE): 256 slots of
  *                   512 MiB, each a stack of at most 256 MiB at its top and
@@ -71,6 +73,13 @@ static inline uint64_t rt_tstack_top(unsigned i)
 #define RT_POOL_META   0x0000040000000000ull    /* the pool's table of pages (pool.c) */
 #define RT_POOL_RECORDS 0x0000041000000000ull   /* the pager's task records (pool.c) */
 #define RT_LT_PAGER    1                /* lthread of the root's pager thread */
+/* The root's arena chunks (arena.c): slots of RT_ARENA_CHUNK bytes from
+ * RT_ARENA_BASE, each backed by pool pages while its chunk lives
+ * (rt_task_arena). */
+#define RT_ARENA_BASE  0x0000050000000000ull
+#define RT_ARENA_CHUNK_LOG2 16
+#define RT_ARENA_CHUNK (1ull << RT_ARENA_CHUNK_LOG2)
+#define RT_ARENA_SLOTS (1ull << 20)     /* 64 GiB of address space */
 #define RT_MSG_MAX     1024             /* bytes of an end message kept */
 #define RT_ARGS_MAGIC  0x31534b5341547552ull    /* "RuTASKS1" */
 
@@ -142,6 +151,7 @@ struct rt_task_stats {
     uint64_t tasks;                 /* running */
     uint64_t text_pages, data_pages; /* of the image: shared / copied per task */
     uint64_t records;               /* the pager's own pages besides the pool */
+    uint64_t arenas;                /* pool pages the root's arena chunks hold */
 };
 const char *rt_task_strerror(int code);
 int rt_task_spawn(const struct rt_spawn *s, uint64_t *id);
@@ -157,6 +167,12 @@ int rt_task_info(uint64_t id, struct rt_task_info *i);
  * msg) and advances *next; RT_TASK_ENOTASK when there is none left. */
 int rt_task_next(unsigned *next, struct rt_task_info *i);
 int rt_task_stats(struct rt_task_stats *s);
+/* Root only (arena.c): `get` backs the arena chunk at va (an
+ * RT_ARENA_CHUNK slot) with zeroed pool pages, mapped there (RT_TASK_ENOMEM
+ * if the pool cannot have them); else gives its pages back to the pool
+ * (any task's next fault takes them; *pages: how many; a slot that has
+ * none is fine). */
+int rt_task_arena(uint64_t va, int get, uint64_t *pages);
 /* For a pager of a Lua task that is not the root's (l4.task.resolve):
  * what the root's pager would map for the fault of thread `thread` at
  * `addr` (bits 0-2: the access, as in the fault message): *base the send

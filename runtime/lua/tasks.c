@@ -171,8 +171,29 @@ int rt_task_stats(struct rt_task_stats *s)
     int r = call(RT_REQ_STATS, 0, 0, &m, 0, NULL);
     if (!r)
         *s = (struct rt_task_stats){ m.w[1], m.w[2], m.w[3], m.w[4], m.w[5], word(&m, 6),
-                                     word(&m, 7) };
+                                     word(&m, 7), word(&m, 8) };
     return r;
+}
+
+int rt_task_arena(uint64_t va, int get, uint64_t *pages)
+{
+    if (rt_is_child())
+        return RT_TASK_ENOTROOT;
+    int r = rt_pager_start();
+    if (r)
+        return r;
+    struct l4_utcb *me = l4_utcb_of(rt_self_lthread());
+    uint64_t window = me->rcv_window;
+    me->rcv_window = L4_FPAGE(va, RT_ARENA_CHUNK_LOG2, L4_RWX);
+    struct l4_msg m = { 0, { va, get ? 1 : 0 } };
+    uint64_t e = l4_ipc(rt_pager_id, L4_TAG(RT_REQ_ARENA, 2, 0), get ? L4_RCV_MAPS : 0,
+                        L4_TIMEOUTS(0, 0, 0, 0), &m, 0);
+    me->rcv_window = window;
+    if (L4_IPC_ERR(e) != L4_IPC_OK)
+        return RT_TASK_EIPC;
+    if (pages)
+        *pages = m.w[0] == RT_TASK_OK && !get ? m.w[1] : 0;
+    return (int)m.w[0];
 }
 
 int rt_task_resolve(uint64_t thread, uint64_t addr, uint64_t ip, uint64_t *base,

@@ -188,7 +188,7 @@ local function main()
       held = held + (t.pages or 0)
     end
     -- pages in use that no task holds: what a lost task or a leak keeps
-    return {kmem = l4.debug.kmem(), held = held, orphan = st.pool - st.free - held, pool = st.pool,
+    return {kmem = l4.debug.kmem(), held = held, orphan = st.pool - st.free - st.arenas - held, pool = st.pool,
             tasks = table.concat(tasks, ", ")}
   end
 

@@ -93,7 +93,8 @@ function M.usage()
   collectgarbage(); collectgarbage()
   local st = l4.task.stats()
   local kmem, klimit = l4.debug.kmem()
-  return {used = st.pool - st.free, pool = st.pool, records = st.records, kmem = kmem,
+  -- (pool pages in use: the tasks'; the root's arena chunks hold the rest)
+  return {used = st.pool - st.free - st.arenas, pool = st.pool, records = st.records, kmem = kmem,
           klimit = klimit, lua = collectgarbage("count")}
 end
 

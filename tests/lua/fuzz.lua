@@ -56,7 +56,8 @@ local function hog(mode, memcap)
   for _, t in ipairs(T.list()) do if t.state ~= "running" then T.delete(t.id) end end
   collectgarbage()
   local st1, kmem1 = T.stats(), l4.debug.kmem()
-  return n, why, st0.pool - st0.free, st1.pool - st1.free, st1.pool, kmem0, kmem1
+  return n, why, st0.pool - st0.free - st0.arenas, st1.pool - st1.free - st1.arenas, st1.pool,
+    kmem0, kmem1
 end
 
 local function exhaust(mode, memcap)

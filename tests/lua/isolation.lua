@@ -98,7 +98,7 @@ local kinds = {
   {"port_gp", "failed: exception at .*vector 13",
    function() assert(l4.unmap(l4.iofpage(PORT, 0))) end},
   {"opcode", "failed: exception at .*vector 6"},
-  {"hang", "did not answer for %d+ ms %(hung%): deleted"},
+  {"hang", "did not answer for %d+ ms %(hung: [^)]+%): deleted"},
 }
 
 for _, k in ipairs(kinds) do

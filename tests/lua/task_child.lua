@@ -31,6 +31,11 @@ elseif mode == "hog" then
   -- more than its memory cap: "not enough memory", in this task only
   local t = {}
   for i = 1, math.huge do t[i] = ("x"):rep(1000) .. i end
+elseif mode == "fill" then
+  -- args[2] strings of some 1,000 bytes, held until it exits
+  local t = {}
+  for i = 1, args[2] do t[i] = ("x"):rep(1000) .. i end
+  os.exit(#t == args[2] and 0 or 1)
 elseif mode == "probe" then
   -- .data is a copy of the initial one, whatever the root wrote since;
   -- what this task writes stays here

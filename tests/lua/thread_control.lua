@@ -221,6 +221,47 @@ case("thread_arena_comes_back", function()
   assert(mapped1 - mapped0 <= 4 << 20, "the root's heap grew by " .. mapped1 - mapped0)
 end)
 
+-- What a root Lua state's arena held goes back to the pager's pool when
+-- the state ends (all but the spare chunks kept for the next states), and
+-- serves any task from there: a task that then takes most of it gets it
+-- without the pool growing.
+case("thread_arena_pages_serve_tasks", function()
+  local t = assert(l4.thread.create{args = {main}, code = [[
+    local main = ...
+    local hold = {}
+    for i = 1, 12000 do hold[i] = {("z"):rep(60) .. i} end
+    l4.send(main, 1, collectgarbage("count") * 1024 // 1)
+    l4.receive(main)
+  ]]})
+  local _, label, had = recv(t)
+  eq(label, 1)
+  local s1 = l4.task.stats()
+  assert(s1.arenas * 4096 >= had, ("the arenas hold %d pages for a state of %d bytes")
+         :format(s1.arenas, had))
+  assert(l4.send(t, 0))
+  eq(wait_end(t), "ended")
+  local s2 = l4.task.stats()
+  local back = s1.arenas - s2.arenas
+  -- all but the spare chunks (16 of 64 KiB), its large blocks (malloc's:
+  -- the table's array, 192 KiB) and what others took meanwhile
+  assert(back * 4096 >= had - (1 << 20) - (512 << 10),
+         ("%d pages came back to the pool when a state of %d bytes ended"):format(back, had))
+  assert(s2.free - s1.free >= back - 64, ("the pool's free pages %d -> %d, %d came back")
+         :format(s1.free, s2.free, back))
+  local want = back * 4096 * 2 // 3 // 1040
+  local id = assert(l4.task.spawn{script = "task_child.lua", args = {"fill", want},
+                                  memcap = 64 << 20})
+  local how, status = l4.task.wait(id, 30000)
+  l4.task.delete(id)
+  eq(how, "exited", tostring(status))
+  eq(status, 0)
+  local s3 = l4.task.stats()
+  print(("  a root state of %d bytes: the arenas %d -> %d pages, the pool's free %d -> %d; "
+         .. "a task of %d strings after it: the pool %d -> %d pages")
+        :format(had, s1.arenas, s2.arenas, s1.free, s2.free, want, s2.pool, s3.pool))
+  eq(s3.pool, s2.pool)
+end)
+
 -- A state given up (its thread stopped inside C: a stack overflow into
 -- the guard gap here) is not closed, but its arena is freed all the same,
 -- at the next state made.

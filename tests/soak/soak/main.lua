@@ -111,7 +111,8 @@ local function measure()
   end
   local heap_mapped, _, arena_held, arena_spare = l4.sys.heap()
   return {kmem = kbytes, kmem_size = ksize, pool = (st.pool - st.free) * 4096,
-          lost = (st.pool - st.free - held) * 4096, pool_size = st.pool * 4096,
+          -- no owner: neither a task's nor the root's arena chunks'
+          lost = (st.pool - st.free - st.arenas - held) * 4096, pool_size = st.pool * 4096,
           sigma0 = frames * 4096, free_ram = (frames + st.pool) * 4096,
           root_heap = heap_mapped, arena_held = arena_held, arena_spare = arena_spare,
           free_ram_heap = (frames + st.pool) * 4096 + heap_mapped,
@@ -483,8 +484,8 @@ say("pages held by the tasks that lived through it (after round %d -> at the end
     #grown > 0 and table.concat(grown, ", ") or "no change")
 figure("kernel pool used", "kmem", finish_m.kmem_size, "the kernel pool")
 figure("root's pool, no owner", "lost", finish_m.pool_size, "the root's pool")
-say("%-22s %12s bytes at boot, %12s after round %d, %12s at the end (the tasks' own pages "
-    .. "included)", "root's pool used", group(at_boot.pool), group(start.pool), WARMUP,
+say("%-22s %12s bytes at boot, %12s after round %d, %12s at the end (the tasks' own pages and "
+    .. "the root's arena chunks included)", "root's pool used", group(at_boot.pool), group(start.pool), WARMUP,
     group(finish_m.pool))
 say("%-22s %12s bytes at boot, %12s after round %d, %12s at the end (the root's pool takes "
     .. "1 MiB blocks and keeps them)", "sigma0 free RAM", group(at_boot.sigma0), group(start.sigma0),
@@ -502,8 +503,9 @@ figure("sigma0 + pool + heap", "free_ram_heap", l4.kip.memory.sigma0, "sigma0's 
 say("%-22s %12s bytes at boot, %12s after round %d, %12s at the end (grows by 4 MiB blocks)",
     "root's heap mapped", group(at_boot.root_heap), group(start.root_heap), WARMUP,
     group(finish_m.root_heap))
--- Of the heap, what the root's Lua states' arenas hold and the spare
--- chunks kept for the next states (runtime/lua/arena.c): printed.
+-- What the root's Lua states' arenas hold (their chunks: pool pages; their
+-- large blocks: the heap's) and the spare chunks kept for the next states
+-- (runtime/lua/arena.c): printed.
 say("%-22s %12s bytes at boot, %12s after round %d, %12s at the end (spare chunks: %s, %s, %s)",
     "root's arenas hold", group(at_boot.arena_held), group(start.arena_held), WARMUP,
     group(finish_m.arena_held), group(at_boot.arena_spare), group(start.arena_spare),
