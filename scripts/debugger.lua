@@ -147,11 +147,16 @@ function Session:pause()
   return true
 end
 
--- s:continue([seen]) -> true; with seen true, if the target stopped again
--- since the last stop s:wait returned, it stays stopped: -> false (s:wait
--- returns that stop).
+-- s:continue([seen]) -> true; seen is the seq of the last stop the
+-- debugger has shown (true: the last one s:wait returned; the host's DAP
+-- adapter, which looks with s:poll, gives its own): if the target stopped
+-- again since, it stays stopped: -> false (s:wait and s:poll give that stop).
 function Session:continue(seen)
-  local r, err = self:cmd("continue", seen and {seen = self.seen} or nil)
+  if seen == true then seen = self.seen elseif seen == false then seen = nil end
+  if seen ~= nil and math.type(seen) ~= "integer" then
+    return nil, "continue: seen is a stop's seq or true"
+  end
+  local r, err = self:cmd("continue", seen and {seen = seen} or nil)
   if not r then return nil, err end
   return not r.unseen
 end

@@ -380,7 +380,10 @@ class Adapter:
         self.running = True
 
     def do_continue(self, a):
-        self.go("continue")
+        # With the stop the editor was shown (as the REPL's `c`): a target
+        # stopped at a later one is not run past, it stays stopped and the
+        # look after this response tells the editor of that stop.
+        self.go("continue", self.seen)
         return {"allThreadsContinued": True}
 
     def do_next(self, a):

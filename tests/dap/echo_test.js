@@ -11,8 +11,12 @@
 //      reply carries 101 (dap_cases.py reads it at the console);
 //   6. an exception breakpoint: a client's request that fails stops where
 //      echo raises, setVariable changes a local there;
-//   7. pause and continue.
-// Usage: node echo_test.js ROOT BUILD LINE FAIL_LINE, with NODE_PATH naming the
+//   7. pause and continue;
+//   8. hits in quick succession: a client task calls echo HITS times in a
+//      loop (dap_cases.py starts it at READY3), so each call reaches the
+//      breakpoint again at once after the continue before; every call is
+//      a stopped event, the counts one apart (none run past unseen).
+// Usage: node echo_test.js ROOT BUILD LINE FAIL_LINE HITS, with NODE_PATH naming the
 // build's node_modules. Each step has its own timeout; a failure prints
 // "FAIL <why>" and exits 1.
 'use strict';
@@ -20,7 +24,8 @@ const assert = require('assert');
 const path = require('path');
 const { DebugClient } = require('@vscode/debugadapter-testsupport');
 
-const [root, build, lineArg, failArg] = process.argv.slice(2);
+const [root, build, lineArg, failArg, hitsArg] = process.argv.slice(2);
+const HITS = Number(hitsArg || 20);
 const LINE = Number(lineArg);
 const FAIL_LINE = Number(failArg);
 const ECHO = path.join(root, 'scripts', 'services', 'echo.lua');
@@ -131,6 +136,29 @@ async function main() {
               'paused in the framework\'s loop');
     await dc.continueRequest({ threadId: 1 });
     say('PAUSED');
+
+    // 8: each of HITS calls in a row stops; the count (state.count, one
+    // more per call) tells a call that ran past the breakpoint unseen
+    await dc.setBreakpointsRequest({ source: { path: ECHO }, breakpoints: [{ line: LINE }] });
+    let hit = dc.waitForEvent('stopped');
+    say('READY3');
+    let last = null;
+    for (let i = 1; i <= HITS; i++) {
+      const hev = await hit;
+      assert.strictEqual(hev.body.reason, 'breakpoint', `hit ${i}: ` + JSON.stringify(hev.body));
+      const st5 = await dc.stackTraceRequest({ threadId: 1 });
+      assert.strictEqual(st5.body.stackFrames[0].line, LINE);
+      const c = await dc.evaluateRequest({ expression: 'state.count', frameId: st5.body.stackFrames[0].id,
+                                           context: 'watch' });
+      const n = Number(c.body.result);
+      assert.ok(last === null || n === last + 1,
+                `hit ${i}: state.count ${n} after ${last}: a call ran past the breakpoint unseen`);
+      last = n;
+      if (i < HITS) hit = dc.waitForEvent('stopped');
+      await dc.continueRequest({ threadId: 1 });
+    }
+    await dc.setBreakpointsRequest({ source: { path: ECHO }, breakpoints: [] });
+    say('HITS ' + HITS + ' last count ' + last);
     await dc.disconnectRequest({});
     say('DETACHED');
   } finally {
@@ -138,6 +166,6 @@ async function main() {
   }
 }
 
-const guard = setTimeout(() => { say('FAIL the whole test took over 120 s'); process.exit(1); }, 120000);
+const guard = setTimeout(() => { say('FAIL the whole test took over 180 s'); process.exit(1); }, 180000);
 main().then(() => { clearTimeout(guard); say('PASS'); process.exit(0); },
             e => { say('FAIL ' + (e && e.stack || e)); process.exit(1); });

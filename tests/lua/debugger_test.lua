@@ -162,6 +162,29 @@ case("debugger_continue_keeps_an_unseen_stop", function()
   check(answer(c) == 6, "served after the stop")
 end)
 
+-- The host's DAP adapter looks with s:poll, never s:wait, and continues
+-- with the seq of the stop it showed the editor: that stop is continued;
+-- with an older seq (the target stopped again since) it stays stopped.
+case("debugger_continue_with_the_stop_shown", function()
+  local id = assert(s:break_func("work"))
+  local c = client(1, 3)
+  local st
+  for _ = 1, 500 do
+    st = s:poll()
+    if st and st.state == "stopped" then break end
+    l4.sleep(10)
+  end
+  check(st and st.state == "stopped" and math.type(st.seq) == "integer", "it did not stop")
+  check(s:continue(st.seq - 1) == false, "continued past a stop newer than the one shown")
+  local again = s:poll()
+  check(again and again.state == "stopped" and again.seq == st.seq, "the stop is not kept")
+  assert(s:break_clear(id))
+  check(s:continue(st.seq) == true, "the stop shown is not continued")
+  check(answer(c) == 6, "served after the stop")
+  local ok, err = s:continue("1")
+  check(ok == nil and tostring(err):find("seq", 1, true), "a seen that is not a seq: %s", tostring(err))
+end)
+
 case("debugger_traces_ipc", function()
   assert(s:trace(true, 3))
   local c = client(1, 5)

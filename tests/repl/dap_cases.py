@@ -19,6 +19,7 @@ import debug_cases
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TOOL = os.path.join(ROOT, "tools", "l4ua")
 TEST = os.path.join(ROOT, "tests", "dap", "echo_test.js")
+HITS = 20               # echo_test.js's step 8: calls in a row, each a stop
 
 
 class Node:
@@ -31,7 +32,7 @@ class Node:
                                  "(the Makefile's dap-client target, npm ci)")
         env = dict(os.environ, NODE_PATH=modules, L4UA_DAP_LOG=log)
         self.p = subprocess.Popen(["node", TEST, ROOT, build, str(debug_cases.COUNT_LINE),
-                                   str(debug_cases.FAIL_LINE)],
+                                   str(debug_cases.FAIL_LINE), str(HITS)],
                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
         self.text = b""
 
@@ -89,6 +90,16 @@ def c_dap_client_sets_echo_count(s):
             node.line("EXCEPTION", 60)
             s.expect(rb"failed\tnil\t[^\r]*oops", 30)
             node.line("PAUSED", 30)
+            # step 8: HITS calls in a row, each reaching the breakpoint at
+            # once after the continue before: the client sees every stop
+            node.line("READY3", 30)
+            s.send(f"""require("files").write("dap_hits.lua", "local r for i = 1, {HITS} do r = require('service').call('echo', 1) end print('hits', r)")\r""")
+            cases.prompt(s)
+            s.send("""l4.task.spawn{script = "dap_hits.lua", name = "daphits"}\r""")
+            cases.prompt(s)
+            # the last stop's count is before the increment: its reply has one more
+            m = re.match(r"HITS \d+ last count (\d+)", node.line("HITS", 120))
+            s.expect(rb"hits\t%d\r" % (int(m.group(1)) + 1), 30)
             node.line("PASS", 30)
         except AssertionError as e:
             tail = open(log).read()[-4000:] if os.path.exists(log) else "(no adapter log)"
