@@ -64,6 +64,19 @@ static int debug_mdb_check(lua_State *L)
     return 1;
 }
 
+/* l4.debug.kcheck() -> whether the kernel's own state is consistent:
+ * thread states against the ready queues, send queues and timeouts, and
+ * the kernel pool's count of used frames (the debug call L4_KDEBUG_CHECK;
+ * root task only: it walks every thread and page table) */
+static int debug_kcheck(lua_State *L)
+{
+    uint64_t r = l4_kdebug(L4_KDEBUG_CHECK, 0, NULL, NULL);
+    if (r != L4_OK && r != L4_EINVAL)
+        return l4b_fail(L, l4b_sys_error(r), (lua_Integer)r);
+    lua_pushboolean(L, r == L4_OK);
+    return 1;
+}
+
 /* ---- the echo thread ----
  * A C thread of this task (lthread ECHO_LTHREAD) that answers every
  * message with the same message: label, words, strings (from its own
@@ -232,7 +245,8 @@ int l4b_open_debug(lua_State *L)
     static const luaL_Reg fns[] = {
         { "raise_irq", debug_raise_irq }, { "rtc_irq", debug_rtc_irq },
         { "alloc_limit", debug_alloc_limit },
-        { "kmem", debug_kmem }, { "mdb_check", debug_mdb_check }, { "echo", debug_echo },
+        { "kmem", debug_kmem }, { "mdb_check", debug_mdb_check }, { "kcheck", debug_kcheck },
+        { "echo", debug_echo },
         { "fault", debug_fault }, { "rdtsc", debug_rdtsc }, { "mapping", debug_mapping },
         { NULL, NULL } };
     l4b_subtable(L, "debug", fns);

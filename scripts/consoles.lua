@@ -49,9 +49,16 @@ M.plan = {
   {name = "console", kind = "task", server = true, serial = true,
    spawn = {script = "console_task.lua", args = {"uart", 0x3f8, 4}, io = {{0x3f8, 8}},
             prio = 200, memcap = 8 << 20}},
+  -- COM2 is the machine line (tools/l4ua put, get, push): below the
+  -- core services (names 190, files 180, sched and the pager 170). QEMU's
+  -- UART sends and takes bytes as fast as the driver moves them, so a
+  -- transfer of some MiB kept its server busy for seconds: at 200 it
+  -- starved the name service (ready, no CPU for 899 ms: COM2's server
+  -- took 592 ms of it), the supervisor waited on it, and its guard
+  -- killed the supervisor as hung.
   {name = "com2", kind = "task", server = true, optional = true, uart = 0x2f8,
    spawn = {script = "console_task.lua", args = {"uart", 0x2f8, 3}, io = {{0x2f8, 8}},
-            prio = 200, memcap = 8 << 20}},
+            prio = 165, memcap = 8 << 20}},
   -- the screen's page and the CRTC's ports from the device manager
   -- (device.vga()), the keyboard controller's two ports given here
   {name = "screen", kind = "task", server = true, optional = true,

@@ -93,9 +93,38 @@ end
 
 -- What thread id is doing, as the kernel sees it: "ready", or the IPC it
 -- waits in and with whom ("receive from 2.1.0101"), for the log of a hang.
+-- Every thread's CPU time (ms), by id; and the three that took most since
+-- such a record, with their priorities: what ran while a component that
+-- was ready got none.
+function M.cpu()
+  local r = {}
+  for _, t in ipairs(l4.sys.threads()) do r[tostring(t.id)] = t.cpu_ms end
+  return r
+end
+
+function M.cpu_since(before)
+  local d = {}
+  for _, t in ipairs(l4.sys.threads()) do
+    local k = tostring(t.id)
+    local n = t.cpu_ms - (before[k] or 0)
+    if n > 0 then d[#d + 1] = {k, n, t.prio} end
+  end
+  table.sort(d, function(a, b) return a[2] > b[2] end)
+  local out = {}
+  for i = 1, math.min(3, #d) do out[i] = ("%s (prio %d) %d ms"):format(d[i][1], d[i][3], d[i][2]) end
+  return "CPU meanwhile: " .. (#out > 0 and table.concat(out, ", ") or "none")
+end
+
+-- A thread that is ready yet silent for so long is starved, or the
+-- scheduler lost it: the kernel's self-check says which.
 function M.doing(id)
   for _, t in ipairs(l4.sys.threads()) do
     if t.id == id then
+      if t.state == "ready" then
+        local ok, good = pcall(l4.debug.kcheck)
+        return ("ready, prio %d; kernel check %s"):format(t.prio,
+          not ok and "not run" or good and "ok" or "FAILED")
+      end
       return t.partner and ("%s %s %s"):format(t.state, t.state == "send" and "to" or "from",
                                                tostring(t.partner)) or t.state
     end
@@ -397,6 +426,7 @@ local function answers(state, s, now)
   -- unanswered PING is not a hang.
   if not s.silent_from or s.silent_from < s.last_answer then
     s.silent_from = math.max(s.last_answer, asked - s.ping_every)
+    s.silent_cpu = M.cpu()      -- what it and the others run meanwhile (starved or hung?)
   end
   local quiet = now_ms() - s.silent_from
   if not s.hang or quiet < s.hang then return true end
@@ -412,6 +442,21 @@ local function answers(state, s, now)
     l4.sys.store_remove(key)
   end
   local doing = M.doing(s.id)
+  if doing:match("^ready") and s.silent_cpu then
+    -- Ready but given (almost) no CPU, the kernel's check passing: it is
+    -- starved by threads above it, not hung, and a new one would starve
+    -- the same. Left running (said once per silence).
+    local own = (M.cpu()[tostring(s.id)] or 0) - (s.silent_cpu[tostring(s.id)] or 0)
+    if own * 10 < quiet and doing:match("check ok") then
+      if s.starved_said ~= s.silent_from then
+        s.starved_said = s.silent_from
+        log("%s is ready but has had %d ms of CPU in %d ms (%s): starved, not hung; left running",
+            s.name, own, quiet, M.cpu_since(s.silent_cpu))
+      end
+      return true
+    end
+    doing = doing .. "; " .. M.cpu_since(s.silent_cpu)
+  end
   if s.kind == "thread" then l4.thread.kill(s.id) else l4.task.delete(s.id) end
   died(state, s, ("did not answer for %d ms (hung: %s): %s"):format(quiet, doing,
        s.kind == "thread" and "killed" or "deleted"), true)

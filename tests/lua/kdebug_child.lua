@@ -7,6 +7,7 @@ local function refused(what, ok, msg, code)
          tostring(ok), tostring(msg), tostring(code)))
 end
 refused("mdb_check", l4.debug.mdb_check())
+refused("kcheck", l4.debug.kcheck())
 refused("raise_irq", l4.debug.raise_irq(5))
 refused("rtc_irq", l4.debug.rtc_irq(true))
 refused("irq.grant", l4.irq.grant(5, nil))
