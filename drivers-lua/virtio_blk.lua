@@ -215,14 +215,12 @@ local function watch(stalled)
   if stalled then q:kick() end    -- a notify lost: tell the device again
 end
 
--- FAULT n, "register": a wrong value written now.
-local WRONG = {[0] = "reset", [1] = "failed", [3] = "features"}
+-- FAULT n, "register": a wrong value written now (scripts/fault.lua,
+-- loaded then, checks who asks and what).
 local function inject(from, n, kind)
-  if from.task ~= l4.kip.root.task then return fail(from, EINVAL, "fault: only the root task") end
-  if kind ~= "register" or math.type(n) ~= "integer" or n < 0 or n > 3 then
-    return fail(from, EINVAL, "fault: register, and n 0-3")
-  end
-  if n == 2 then wrong_kick = true else v:wrong_register(WRONG[n]) end
+  local what, why = require("fault").register(from, n, kind)
+  if not what then return fail(from, EINVAL, why) end
+  if what == "notify" then wrong_kick = true else v:wrong_register(what) end
   l4.reply(from, 0)
 end
 

@@ -34,6 +34,16 @@
 -- raise hook, the memcap limit); leave lifts the limit and does what the
 -- kind does to the reply. The loop sets its own hook again at its next
 -- turn, which ends a raise that did not fire.
+--
+-- A driver takes one more kind, "register": a wrong value written into
+-- one of its device's registers, not armed for a request but written by
+-- the driver at once (docs/reliability.md "Wrong values in device
+-- registers"). FAULT n, "register" from the root task; the driver asks
+--   local what = fault.register(from, n, kind[, names])
+-- -> the name of wrong value n (names: the driver's own list, from 0;
+-- default REGISTER, a virtio device's), or nil, a message for its error
+-- reply. What each name writes is the driver's (virtio.lua's
+-- Dev:wrong_register, Queue:kick_wrong).
 local proto = require "service_proto"
 
 local M = {}
@@ -41,6 +51,20 @@ M.__index = M
 
 M.KINDS = {"raise", "memcap", "exit", "drop", "corrupt", "double"}
 local ROOT = l4.kip.root.task
+
+-- A virtio device's wrong values: status 0 (a spurious reset), the FAILED
+-- bit, the next notify naming a queue that does not exist, the driver's
+-- feature bits 0-31 written as 0 after FEATURES_OK.
+M.REGISTER = {[0] = "reset", [1] = "failed", [2] = "notify", [3] = "features"}
+
+function M.register(from, n, kind, names)
+  names = names or M.REGISTER
+  if from.task ~= ROOT then return nil, "fault: only the root task injects faults" end
+  if kind ~= "register" or math.type(n) ~= "integer" or not names[n] then
+    return nil, ("fault: register, and n 0-%d"):format(#names)
+  end
+  return names[n]
+end
 
 -- A fault point that allows the kinds in the set `kinds` (default: all).
 function M.new(kinds)

@@ -6,7 +6,9 @@
 --   ATTACH            -> 0: from now on the driver sends this thread what
 --                        it receives (frames, below), until another attaches
 --   XMIT frames       -> 0, frames sent, frames dropped (no room in the card)
---   STATS             -> 0, rx frames, tx frames, rx dropped, tx dropped
+--   STATS             -> 0, rx frames, tx frames, rx dropped, tx dropped,
+--                        the times the driver set the card up again
+--                        (drivers-lua/virtio_net.lua: its watch)
 --   an error          -> 1, message
 --   (a message carries its integers first, then its strings)
 --   driver -> user:   l4.send(user, RX, frames): a send, not a call (no
