@@ -21,7 +21,8 @@ M.READ = 0x102      -- w0: most bytes wanted -> 0, string (at least 1 byte)
 M.EDIT = 0x103      -- w0: cursor column, string: the edit line -> 0
 M.DONE = 0x104      -- the edit line is finished -> 0
 M.INTR = 0x105      -- w0: a thread to notify of Ctrl-C (0: none), w1: 1 to interrupt it -> 0
-M.INFO = 0x106      -- -> 0, bytes in, bytes out, interrupts, input dropped
+M.INFO = 0x106      -- -> 0, bytes in, bytes out, interrupts, input dropped, the times
+                    --    the backend was set up again (its registers read wrong)
 M.NOTE = 0x107      -- server -> the INTR thread: Ctrl-C typed at w0 (l4.clock(), us)
 -- The REPL's history, kept by the server so that it outlives the session
 -- (a restarted session reloads it; a session that outlives its server
@@ -57,11 +58,11 @@ end
 local why = {[M.TAKEN] = "another client reads now", [M.UNKNOWN] = "unknown request"}
 
 local function call(self, ...)
-  local from, label, a, b, c, d = l4.call(self.server, ...)
+  local from, label, a, b, c, d, e = l4.call(self.server, ...)
   if not from then error("console: " .. label, 3) end
   if label == M.ERROR then error("console: " .. tostring(a), 3) end
   if label ~= 0 then error("console: " .. (why[label] or "error " .. label), 3) end
-  return a, b, c, d
+  return a, b, c, d, e
 end
 
 function Con:write(s)
@@ -108,8 +109,9 @@ function Con:set_history(lines)
 end
 
 function Con:info()
-  local bin, bout, intr, dropped = call(self, M.INFO)
-  return {bytes_in = bin, bytes_out = bout, interrupts = intr, dropped = dropped}
+  local bin, bout, intr, dropped, set_ups = call(self, M.INFO)
+  return {bytes_in = bin, bytes_out = bout, interrupts = intr, dropped = dropped,
+          set_ups = set_ups}
 end
 
 return M

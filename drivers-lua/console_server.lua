@@ -318,6 +318,14 @@ function M.run(st)
       if from.task ~= l4.self().task then return from, proto.UNKNOWN end -- our own pump only
       keys(a or "")
       return from, proto.OK
+    elseif label == svc.FAULT and b == "register" then
+      -- a wrong value written into the backend's registers now
+      -- (docs/reliability.md "Wrong values in device registers")
+      if not backend.wrong_register then return from, REJECTED, "fault: no registers here" end
+      local what, why = require("fault").register(from, a, b, backend.REGISTER)
+      if not what then return from, REJECTED, why end
+      backend:wrong_register(what)
+      return from, OK
     elseif label == svc.FAULT then
       st.fault = st.fault or require("fault").new{raise = true, memcap = true, exit = true,
                                                    drop = true, corrupt = true, double = true}
@@ -334,7 +342,15 @@ function M.run(st)
     if not from then
       -- a reply failed (the client gave up): nothing to do
     elseif label == proto.INFO then
-      from, label, a, b = answer(from, proto.OK, stats.bin, stats.bout, stats.intr, stats.dropped)
+      -- the guardian's ping: a backend that is watched looks at its
+      -- registers; one set up again is read and pumped at once (what it
+      -- could not tell while it was wrong: typed bytes, room to send)
+      if backend.watch and backend:watch() then
+        local ok, why = pcall(request, nil, "irq")
+        if not ok and why ~= NOMEM then error(why, 0) end
+      end
+      from, label, a, b = answer(from, proto.OK, stats.bin, stats.bout, stats.intr, stats.dropped,
+                                 backend.set_ups or 0)
       goto continue
     elseif label == PING then
       from, label, a, b = answer(from, svc.ping(st.name, st.version))

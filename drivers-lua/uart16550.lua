@@ -4,11 +4,23 @@
 -- queued and sent 16 bytes (the FIFO) per "transmitter empty"; input is
 -- read until the receiver is empty at each interrupt. The task must hold
 -- the 8 ports (handed at spawn, or l4.io.request here).
+--
+-- The UART is watched (docs/reliability.md "Wrong values in device
+-- registers"): before each use (pump, on_irq) the line control register
+-- must read what was set, and at each watch() (the console server's INFO,
+-- the guardian's ping every 100 ms) the interrupt enable and modem
+-- control registers and the divisor too; a wrong one (written by anyone:
+-- the fault injector's wrong_register) makes the driver set the UART up
+-- again, keeping what waits in its receive FIFO.
 local io_ = l4.io
 
 local RBR, THR, IER, IIR, FCR, LCR, MCR, LSR = 0, 0, 1, 2, 2, 3, 4, 5
+local DLL, DLM = 0, 1                   -- the divisor latch, while LCR_DLAB is set
 local LSR_DR, LSR_THRE = 0x01, 0x20
 local IER_RX, IER_TX = 0x01, 0x02
+local LCR_8N1, LCR_DLAB = 0x03, 0x80
+local MCR_ON = 0x0b                     -- DTR, RTS, OUT2 (the PC's interrupt gate)
+local DIVISOR = 1                       -- 115200 baud
 
 local Uart = {}
 Uart.__index = Uart
@@ -33,17 +45,85 @@ function M.new(base, irq)
   local early = {}
   while inb(base + LSR) & LSR_DR ~= 0 and #early < 256 do early[#early + 1] = inb(base + RBR) end
   u.early = string.char(table.unpack(early))
-  outb(base + IER, 0)
-  outb(base + LCR, 0x80)          -- divisor latch
-  outb(base + 0, 1)               -- 115200 baud
-  outb(base + 1, 0)
-  outb(base + LCR, 0x03)          -- 8N1
-  outb(base + FCR, 0xc7)          -- FIFOs on, cleared, receive trigger at 14
-  outb(base + MCR, 0x0b)          -- DTR, RTS, OUT2 (the PC's interrupt gate)
+  u:program(0xc7)                 -- FIFOs on, cleared, receive trigger at 14
   while inb(base + LSR) & LSR_DR ~= 0 do inb(base + RBR) end
   inb(base + IIR)
   outb(base + IER, IER_RX)
   return u
+end
+
+-- Line, divisor, FIFOs, modem control: what the driver sets (the
+-- interrupts off; the caller enables them).
+function Uart:program(fcr)
+  local base, outb = self.base, io_.outb
+  outb(base + IER, 0)
+  outb(base + LCR, LCR_DLAB)      -- divisor latch
+  outb(base + DLL, DIVISOR & 0xff)
+  outb(base + DLM, DIVISOR >> 8)
+  outb(base + LCR, LCR_8N1)       -- 8N1
+  outb(base + FCR, fcr)
+  outb(base + MCR, MCR_ON)
+end
+
+-- Sets the UART up again after a wrong value was found in `what`: the
+-- same settings, the FIFOs on without clearing them (typed bytes that
+-- wait are input), the interrupts as they were.
+function Uart:set_up_again(what)
+  self.set_ups = (self.set_ups or 0) + 1
+  self.wrong = what
+  self:program(0xc1)
+  io_.outb(self.base + IER, IER_RX | (self.tx_irq and IER_TX or 0))
+end
+
+-- The line control register as set, else set up again (one port read:
+-- before each use, since a divisor latch left open takes what is sent
+-- and gives the divisor for what is received).
+function Uart:check_line()
+  local lcr = io_.inb(self.base + LCR)
+  if lcr ~= LCR_8N1 then self:set_up_again(("LCR 0x%02x"):format(lcr)) end
+end
+
+-- Every register the driver set, read back -> what was wrong (and set
+-- up again), or nil.
+function Uart:watch()
+  local base, inb, outb = self.base, io_.inb, io_.outb
+  local before = self.set_ups
+  self:check_line()
+  if self.set_ups ~= before then return self.wrong end
+  local want = IER_RX | (self.tx_irq and IER_TX or 0)
+  local ier, mcr = inb(base + IER) & 0x0f, inb(base + MCR) & 0x1f
+  outb(base + LCR, LCR_8N1 | LCR_DLAB)
+  local div = inb(base + DLL) | inb(base + DLM) << 8
+  outb(base + LCR, LCR_8N1)
+  local what = ier ~= want and ("IER 0x%02x"):format(ier)
+    or mcr ~= MCR_ON and ("MCR 0x%02x"):format(mcr)
+    or div ~= DIVISOR and ("divisor %d"):format(div)
+  if what then self:set_up_again(what) end
+  return what or nil
+end
+
+-- Fault injection only (docs/reliability.md "Wrong values in device
+-- registers"): port I/O, no DMA, so every register may take a wrong
+-- value. "lcr": the divisor latch left open (what is sent would go into
+-- the divisor); "ier": no interrupts; "mcr": 0 (OUT2 off: on a PC the
+-- interrupt gate shut); "divisor": 12 (9,600 baud).
+Uart.REGISTER = {[0] = "lcr", [1] = "ier", [2] = "mcr", [3] = "divisor"}
+function Uart:wrong_register(what)
+  local base, outb = self.base, io_.outb
+  if what == "lcr" then
+    outb(base + LCR, LCR_8N1 | LCR_DLAB)
+  elseif what == "ier" then
+    outb(base + IER, 0)
+  elseif what == "mcr" then
+    outb(base + MCR, 0)
+  elseif what == "divisor" then
+    outb(base + LCR, LCR_8N1 | LCR_DLAB)
+    outb(base + DLL, 12)
+    outb(base + DLM, 0)
+    outb(base + LCR, LCR_8N1)
+  else
+    error("wrong_register: lcr, ier, mcr or divisor", 2)
+  end
 end
 
 function Uart:irq_line() return self.line end
@@ -55,6 +135,7 @@ function Uart:phys() return {} end
 -- Sends what the FIFO takes now; asks for an interrupt if more is left.
 function Uart:pump()
   local base, outb, inb = self.base, io_.outb, io_.inb
+  self:check_line()
   while inb(base + LSR) & LSR_THRE ~= 0 do
     local s = self.pending
     if #s == 0 then
@@ -87,6 +168,7 @@ end
 -- The interrupt: received bytes (returned), and room in the transmitter.
 function Uart:on_irq()
   local base, inb = self.base, io_.inb
+  self:check_line()
   local got, n = {}, 0
   while inb(base + LSR) & LSR_DR ~= 0 do
     n = n + 1
