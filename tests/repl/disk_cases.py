@@ -138,7 +138,7 @@ def root_threads_run_during_a_close(s):
     start = s.pos
     s.send("t0 = l4.clock() f = io.open('gap.bin', 'wb') f:write(('z'):rep(3 << 20)) "
            "print('big closed', f:close(), (l4.clock() - t0) // 1000)\r")
-    took = int(s.expect(rb"big closed\s+true\s+(\d+)\r?\n", 120).group(1))
+    took = int(s.expect(rb"big closed\s+true\s+(\d+)\r*\n", 120).group(1))
     ticker = rb"ticker: longest gap (\d+) ms"
     m = re.search(ticker, s.out[start:]) or s.expect(ticker, 60)
     gap = int(m.group(1))
