@@ -91,8 +91,6 @@ function M.start(plan)
                                   service.encode(p), false}}
 end
 
--- What thread id is doing, as the kernel sees it: "ready", or the IPC it
--- waits in and with whom ("receive from 2.1.0101"), for the log of a hang.
 -- Every thread's CPU time (ms), by id; and the three that took most since
 -- such a record, with their priorities: what ran while a component that
 -- was ready got none.
@@ -115,8 +113,11 @@ function M.cpu_since(before)
   return "CPU meanwhile: " .. (#out > 0 and table.concat(out, ", ") or "none")
 end
 
--- A thread that is ready yet silent for so long is starved, or the
--- scheduler lost it: the kernel's self-check says which.
+-- What thread id is doing, as the kernel sees it, for the log of a hang:
+-- the IPC it waits in and with whom ("receive from 2.1.0101"), or
+-- "ready" with its priority and the kernel's self-check (a thread ready
+-- yet silent for so long is starved, or the scheduler lost it: the check
+-- says which).
 function M.doing(id)
   for _, t in ipairs(l4.sys.threads()) do
     if t.id == id then
