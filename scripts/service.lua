@@ -452,6 +452,12 @@ local function serve(def, source, chunkname, name, state)
     if next_tick and label ~= M.PING and l4.clock() >= next_tick then tick() end
     local h = handlers[label]
     if h == nil then
+      -- A reply that came after its caller stopped waiting (its call
+      -- timed out), taken by this open receive: not a request, and not
+      -- answered. Answered, "no handler for label 0x0" (label UNKNOWN, 2)
+      -- reached the late replier's own open receive as a request of its
+      -- label 2 (sysinfo's: a reload of a service so named).
+      if label == M.OK then return receive() end
       if label == M.PING and M.unregistered then
         l4.reply(from, control(from, label, ...))    -- answered first: not a late PING
         M.register(M.unregistered)

@@ -68,6 +68,10 @@ case("services_names", function()
   check(x == nil and err == "no good" and c == service.E_HANDLER, "an error reply: %s %s", tostring(err), tostring(c))
   x, err, c = service.call("echo", 99)
   check(x == nil and c == service.E_UNKNOWN, "an unknown label: %s", tostring(err))
+  -- a late reply (label 0, its caller gone) is dropped, not answered:
+  -- sent as a late replier's reply_wait sends it, waiting right after
+  local from, label, what = l4.call(echo, {timeout = 300}, 0, "a late reply")
+  check(from == nil, "a late reply was answered: label %s, %s", tostring(label), tostring(what))
   local i = assert(service.info("echo"))
   check(i.version == "1" and i.requests == 2 and i.errors == 1, "INFO: %s %d %d", i.version, i.requests, i.errors)
   local l = assert(service.list())
