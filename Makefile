@@ -57,8 +57,8 @@ $(BUILD)/kernel/%.o: kernel/%.c
 	@mkdir -p $(@D)
 	@echo "  CC      $<"
 	$(Q)gcc $(KERNEL_CFLAGS) -c $< -o $@
-# The IPC fast path is called only from syscall_entry, which needs no
-# register kept: no saves of callee-saved registers, no frame pointer;
+# The IPC fast path's C part is called only from fastpath.S, which needs
+# no register kept: no saves of callee-saved registers, no frame pointer;
 # and it leaves r13-r15 alone (as does every function it calls: they are
 # callee-saved), so that three of the sender's message registers go out
 # to the receiver as they came (kernel/fastpath.c). (r12 too made the

@@ -1,12 +1,15 @@
 /* The IPC fast path (docs/kernel.md "IPC", the fast path): a call or a
  * reply-and-wait with a register-only message, an infinite receive timeout, to
  * a thread of the same clan that already waits for it and may run at
- * once. syscall_entry (entry.S) calls it before anything else for every
- * ipc. The message goes from the sender's saved registers straight into
- * the CPU's, which leaves the kernel into the receiver: no scheduler, no
- * kernel stack switch, nothing written to the receiver's saved registers
- * (they are stale from then on, as for any running thread). Any other case returns before it has changed
- * anything, and the general path (ipc.c) runs: same results.
+ * once. Its common case (same priority, no TLB flush, no I/O bitmap to
+ * copy) is written in assembly (arch/x86_64/fastpath.S), which comes here
+ * for the rest: ipc_fastpath for a register-only message it did not take,
+ * ipc_fastpath_map for a pager's answer (below). The message goes from the
+ * sender's saved registers straight into the CPU's, which leaves the
+ * kernel into the receiver: no scheduler, no kernel stack switch, nothing
+ * written to the receiver's saved registers (they are stale from then on,
+ * as for any running thread). Any other case returns before it has
+ * changed anything, and the general path (ipc.c) runs: same results.
  *
  * The receiver waits in RECV_WAIT, not for the kernel (ipc_kernel): it
  * blocked here or in sys_ipc, and either way all that is left for it in
@@ -30,12 +33,13 @@
 #include "syscall.h"
 #include "arch_fast.h"
 
-/* syscall_entry keeps nothing in registers across ipc_fastpath_args:
+/* fastpath.S keeps nothing in registers across these calls:
  * the Makefile builds this file with rbx and r12 as scratch registers and
  * no frame pointer, which spares the saves of a function that, when it
  * succeeds, never returns; and without r13-r15, which then still hold the
- * sender's MR3-MR5 when arch_fast_switch leaves into the receiver. Only
- * syscall_entry may call it. The parts below are inlined into each case,
+ * sender's MR3-MR5 when arch_fast_switch leaves into the receiver. In the
+ * kernel only fastpath.S calls them (the host's tests call ipc_fastpath
+ * from their model of the entry). The parts below are inlined into each case,
  * which keeps the register-only one as short as it was; what the common
  * case does not need (another priority, an I/O bitmap to copy) is out of
  * line, so that it calls no function and saves no register. */
@@ -124,7 +128,7 @@ static NORETURN __attribute__((noinline)) void deliver_any_prio(struct thread *m
  * faulting thread's kernel context, which waits for it). The page is
  * mapped once every check has passed: if that fails, nothing changed,
  * and the general path fails the same way (L4_IPC_MAP_FAILED). */
-static void __attribute__((noinline)) fastpath_map(struct trap_frame *f, struct thread *me)
+void __attribute__((noinline)) ipc_fastpath_map(struct trap_frame *f, struct thread *me)
 {
     unsigned u = (uint32_t)sys_arg(f, IPC_TAG) & 0x7f;
     uint64_t w0 = *trap_mr(f, u), w1 = *trap_mr(f, u + 1);
@@ -141,7 +145,9 @@ static void __attribute__((noinline)) fastpath_map(struct trap_frame *f, struct 
         deliver(me, f, d, sys_arg(f, IPC_TAG), sys_arg(f, IPC_RCV), u + 2, inner, true, false);
 }
 
-void ipc_fastpath_args(uint64_t dest, uint64_t tag, uint64_t rd, struct trap_frame *f)
+/* The whole fast path, ipc's first three arguments as the system call
+ * left them (dest, send tag, receive descriptor). */
+static void fastpath(uint64_t dest, uint64_t tag, uint64_t rd, struct trap_frame *f)
 {
     struct thread *me = current;
     /* Untyped words only, at most the register ones; no deceit, no label
@@ -150,7 +156,7 @@ void ipc_fastpath_args(uint64_t dest, uint64_t tag, uint64_t rd, struct trap_fra
     unsigned n = (uint32_t)tag;
     if (n > L4_REG_WORDS) {
         if (n - (1u << 7) <= L4_REG_WORDS - 2)
-            fastpath_map(f, me);
+            ipc_fastpath_map(f, me);
         return;
     }
     bool inner;
@@ -164,5 +170,5 @@ void ipc_fastpath_args(uint64_t dest, uint64_t tag, uint64_t rd, struct trap_fra
 
 void ipc_fastpath(struct trap_frame *f)
 {
-    ipc_fastpath_args(sys_arg(f, IPC_DEST), sys_arg(f, IPC_TAG), sys_arg(f, IPC_RCV), f);
+    fastpath(sys_arg(f, IPC_DEST), sys_arg(f, IPC_TAG), sys_arg(f, IPC_RCV), f);
 }

@@ -22,11 +22,12 @@ static inline bool ipc_tag_valid(uint64_t tag)
 void ipc_start(struct thread *me, struct trap_frame *f, uint64_t dest, uint64_t tag, uint64_t rcv,
                uint64_t timeouts);
 /* fastpath.c: does the whole ipc and leaves the kernel if it can;
- * returns if not (then the general path does it). */
+ * returns if not (then the general path does it). fastpath.S (the
+ * common case in assembly) calls it for the cases it leaves. */
 void ipc_fastpath(struct trap_frame *f);
-/* The same with ipc's first three arguments (dest, send tag, receive
- * descriptor) as the system call left them in the CPU (entry.S). */
-void ipc_fastpath_args(uint64_t dest, uint64_t tag, uint64_t rd, struct trap_frame *f);
+/* The same for a message of one map or grant item after at most 4 words
+ * (a pager's answer): fastpath.S calls it for such a tag; me: current. */
+void ipc_fastpath_map(struct trap_frame *f, struct thread *me);
 /* Where a thread that blocked in the fast path goes on (entry.S): a page
  * to fetch for a string copy, then the IPC again; or straight back. */
 void ipc_resume(struct trap_frame *f);

@@ -1,6 +1,7 @@
 /* Suite "ipc": the semantics of the ipc system call as user code sees
  * them: send/receive (open and closed), call and reply-and-wait, register
- * and UTCB words, message cut, malformed tags, missing partners, zero,
+ * and UTCB words, message cut, register-only calls of the fast path's
+ * shapes, malformed tags, missing partners, zero,
  * finite and infinite timeouts, sleep, cancellation by lthread_ex_regs
  * and interrupts as IPC.
  *
@@ -291,6 +292,137 @@ UTEST(call_reply_and_wait_many_clients)
     UCHECK_EQ(t3_srv_errors, 0);
     /* the server is back in its open receive */
     UCHECK(wait_state(t3_srv, L4_TS_RECEIVING, true, L4_INVALID));
+}
+
+/* ---- register-only calls of the fast path's shapes ----
+ * A server of this task in reply-and-wait (infinite timeouts: the fast
+ * path's case) with the receive window t13_window (words; 0: any),
+ * answering each call with its words inverted (and, if t13_checking,
+ * running the kernel's self-check first: between the call's hop and the
+ * reply's, where the ready queue holds the server in the caller's place).
+ * What each shape must give is the general path's result: the window cuts
+ * the message, a server of higher priority, a third thread ready at the
+ * caller's priority (which must still run afterwards). */
+
+#define T13_SRV 31
+#define T13_SPIN 32
+static volatile uint64_t t13_window, t13_count, t13_cut, t13_other, t13_checking, t13_bad_check;
+static volatile int t13_spinning, t13_spun;
+static volatile uint64_t t13_spins;
+
+static void t13_server(uint64_t arg)
+{
+    (void)arg;
+    struct l4_msg m = { 0 };
+    uint64_t from = 0;
+    uint64_t r = l4_ipc(L4_NILTHREAD, L4_NODESC, L4_RCV_OPEN | t13_window << 8, RCV_TO(NEVER), &m,
+                        &from);
+    for (;;) {
+        if (r != L4_IPC_OK) {
+            if (r == L4_IPC_RCV_CUT)
+                t13_cut++;
+            else
+                t13_other++;
+            r = l4_ipc(L4_NILTHREAD, L4_NODESC, L4_RCV_OPEN | t13_window << 8, RCV_TO(NEVER), &m,
+                       &from);
+            continue;
+        }
+        t13_count++;
+        if (t13_checking) {
+            uint64_t a[6] = { L4_KDEBUG_CHECK };
+            if (l4_syscall6(L4_SYS_KDEBUG, a) != L4_OK)
+                t13_bad_check++;
+        }
+        unsigned u = L4_TAG_U(m.tag);
+        for (unsigned i = 0; i < u; i++)
+            m.w[i] = ~m.w[i];
+        r = l4_ipc(from, L4_TAG(L4_TAG_LABEL(m.tag) + 1, u, 0), L4_RCV_OPEN | t13_window << 8,
+                   L4_TIMEOUTS(NEVER, NEVER, 0, 0), &m, &from);
+    }
+}
+
+/* A call of u words to the server; true if it came back answered. */
+static bool t13_call(uint64_t srv, unsigned u, uint64_t salt)
+{
+    struct l4_msg m = { 0 };
+    for (unsigned i = 0; i < u; i++)
+        m.w[i] = pattern(i, salt);
+    uint64_t from = 0;
+    uint64_t r = l4_ipc(srv, L4_TAG(0x130, u, 0), 0, L4_TIMEOUTS(NEVER, NEVER, 0, 0), &m, &from);
+    bool ok = r == L4_IPC_OK && from == srv && m.tag == L4_TAG(0x131, u, 0);
+    for (unsigned i = 0; i < u; i++)
+        ok = ok && m.w[i] == ~pattern(i, salt);
+    return ok;
+}
+
+/* Runs beside main at its priority, yielding, until told to stop. */
+static void t13_spinner(uint64_t arg)
+{
+    (void)arg;
+    while (t13_spinning) {
+        t13_spins++;
+        yield();
+    }
+    t13_spun = 1;
+}
+
+/* Yields until the spinner has gone round n more times (false if not). */
+static bool t13_spins_on(uint64_t n)
+{
+    uint64_t from = t13_spins;
+    for (int i = 0; i < 2000 && t13_spins < from + n; i++)
+        yield();
+    return t13_spins >= from + n;
+}
+
+UTEST(register_only_calls_cut_prio_and_ready_queue)
+{
+    uint64_t srv = uthread_start(T13_SRV, t13_server, 0);
+    UCHECK(srv != 0);
+    UCHECK(wait_state(srv, L4_TS_RECEIVING, true, L4_INVALID));
+    for (unsigned u = 0; u <= L4_REG_WORDS; u++)
+        UCHECK(t13_call(srv, u, u));
+    UCHECK_EQ(t13_count, L4_REG_WORDS + 1);
+
+    /* a window of 4 words (from the server's next receive on): 5 are cut
+     * on both sides, nothing delivered; 4 pass */
+    t13_window = 4;
+    UCHECK(t13_call(srv, 1, 10));
+    struct l4_msg m = { 0 };
+    for (unsigned i = 0; i < 5; i++)
+        m.w[i] = pattern(i, 11);
+    uint64_t from = 0;
+    UCHECK_EQ(l4_ipc(srv, L4_TAG(0x130, 5, 0), 0, L4_TIMEOUTS(NEVER, NEVER, 0, 0), &m, &from),
+              L4_IPC_SND_CUT);
+    UCHECK(wait_state(srv, L4_TS_RECEIVING, true, L4_INVALID));
+    UCHECK_EQ(t13_cut, 1);
+    UCHECK(t13_call(srv, 4, 12));
+    UCHECK_EQ(t13_count, L4_REG_WORDS + 3);
+    t13_window = 0;
+    UCHECK(t13_call(srv, 2, 13));
+
+    /* the server above my priority: my calls may go to it at once, its
+     * replies wait for the scheduler (my priority is below) */
+    t13_checking = 1;
+    UCHECK_EQ(l4_thread_schedule(srv, 101, ~0ull, 0), L4_OK);
+    for (unsigned k = 0; k < 20; k++)
+        UCHECK(t13_call(srv, L4_REG_WORDS, 20 + k));
+    UCHECK_EQ(l4_thread_schedule(srv, 100, ~0ull, 0), L4_OK);
+
+    /* a third thread ready at our priority all along: every call and
+     * reply hands over past it in the ready queue, and it runs on */
+    t13_spinning = 1;
+    UCHECK(uthread_start(T13_SPIN, t13_spinner, 0) != 0);
+    UCHECK(t13_spins_on(1));
+    for (unsigned k = 0; k < 200; k++)
+        UCHECK(t13_call(srv, 3, 100 + k));
+    UCHECK(t13_spins_on(3));
+    t13_spinning = 0;
+    UCHECK(wait_flag(&t13_spun, 1));
+    UCHECK_EQ(t13_count, L4_REG_WORDS + 3 + 1 + 20 + 200);
+    UCHECK_EQ(t13_other, 0);
+    UCHECK_EQ(t13_bad_check, 0);
+    t13_checking = 0;
 }
 
 /* ---- 64 words: 6 in registers, 58 in the UTCB ---- */

@@ -75,12 +75,11 @@ trap_return:
 /* SYSCALL entry: rcx = user rip, r11 = user rflags, rsp still the user's.
  * Builds the same struct trap_frame as an interrupt from ring 3 (vector
  * 256 marks a system call) on the current thread's kernel stack. An ipc
- * tries ipc_fastpath_args(dest, tag, rcv, frame) first (the first three
- * as they came, in rdi, rsi, rdx), which leaves the kernel itself when it
- * applies; else syscall_dispatch(frame), then out through trap_return
- * (iretq), which also copes with any rip a thread was given by
- * lthread_ex_regs. */
-    .globl syscall_entry
+ * goes to fastpath_ipc (fastpath.S) first, which leaves the kernel itself
+ * when it applies and else comes back to syscall_general:
+ * syscall_dispatch(frame), then out through trap_return (iretq), which
+ * also copes with any rip a thread was given by lthread_ex_regs. */
+    .globl syscall_entry, syscall_general
 syscall_entry:
     swapgs
     mov %rsp, %gs:8                     /* scratch: TSS rsp[1] */
@@ -94,40 +93,11 @@ syscall_entry:
     pushq $256                          /* vector: system call */
     SAVE_GPRS                           /* (DF is clear: MSR_FMASK) */
     test %rax, %rax                     /* L4_SYS_IPC */
-    jnz 1f
-    mov %rsp, %rcx                      /* rdi, rsi, rdx: ipc's as they came */
-    call ipc_fastpath_args
-1:  mov %rsp, %rdi
+    jz fastpath_ipc
+syscall_general:
+    mov %rsp, %rdi
     call syscall_dispatch
     jmp trap_return
-
-/* void arch_fast_exit(rdi, rsi, rax, msg, to): the IPC fast path's way
- * out (fastswitch.h) into the user context saved in the trap frame `to`
- * (of a thread blocked in a system call: rcx and r11 are free), with the
- * message registers of the trap frame `msg` and rdi, rsi, rax as given.
- * sysretq: `to`'s rip is canonical (fastpath.c says why). */
-    .globl arch_fast_exit, arch_fast_exit_mr
-arch_fast_exit:
-    mov %rdx, %rax
-    mov %r8, %rsp
-    mov 16(%rcx), %r13                  /* offsets: see trap.h */
-    mov 8(%rcx), %r14
-    mov 0(%rcx), %r15
-/* The same with rax, rdi, rsi, rcx (msg) set, rsp at `to`, and r13-r15
- * holding msg's already (arch_fast_switch jumps here). */
-arch_fast_exit_mr:
-    mov 56(%rcx), %r8
-    mov 48(%rcx), %r9
-    mov 24(%rcx), %r12
-    mov 40(%rsp), %r10
-    mov 64(%rsp), %rbp
-    mov 88(%rsp), %rdx
-    mov 104(%rsp), %rbx
-    mov 136(%rsp), %rcx                 /* rip */
-    mov 152(%rsp), %r11                 /* rflags */
-    mov 160(%rsp), %rsp                 /* user rsp */
-    swapgs
-    sysretq
 
 /* The callee-saved registers, as a switched-out kernel context keeps them
  * on its stack (below them the return address; the stack pointer in the

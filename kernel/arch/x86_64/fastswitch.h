@@ -19,7 +19,7 @@
 #include "../../thread.h"
 
 extern char fastpath_resume[];
-/* entry.S: into the user context `to` with the message registers of `msg`
+/* fastpath.S: into the user context `to` with the message registers of `msg`
  * and rax, rdi, rsi as given (sysretq). */
 NORETURN void arch_fast_exit(uint64_t rdi, uint64_t rsi, uint64_t rax,
                              const struct trap_frame *msg, const struct trap_frame *to);

@@ -1,5 +1,6 @@
 /* Thread context on x86_64: kernel stacks, FPU state, the switch. */
 #include "arch.h"
+#include "asm_offsets.h"            /* (for its _Static_asserts) */
 #include "cpu.h"
 #include "fastswitch.h"
 #include "gdt.h"

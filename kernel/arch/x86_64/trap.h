@@ -8,7 +8,7 @@ struct trap_frame {
     uint64_t vector, error;
     uint64_t rip, cs, rflags, rsp, ss;      /* pushed by the CPU */
 };
-/* entry.S's arch_fast_exit reads the frame by these offsets. */
+/* fastpath.S's exits read the frame by these offsets. */
 _Static_assert(__builtin_offsetof(struct trap_frame, r8) == 56 &&
                __builtin_offsetof(struct trap_frame, r10) == 40 &&
                __builtin_offsetof(struct trap_frame, rbp) == 64 &&
