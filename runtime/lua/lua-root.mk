@@ -12,8 +12,9 @@
 
 LUA_ROOT_OBJ := $(patsubst runtime/lua/%,$(BUILD)/runtime/lua/%.o,\
 	$(basename $(wildcard runtime/lua/*.c runtime/lua/*.S)))
-# Deferred (=): deps.mk is included after this file may be read.
-LUA_ROOT_CFLAGS = $(TARGET_CFLAGS) -std=gnu11 -g -Wall -Wextra -Werror -MMD -MP \
+# Deferred (=): deps.mk is included after this file may be read. No frame
+# pointer, as Lua's own objects (tools/deps/build.sh, docs/build.md).
+LUA_ROOT_CFLAGS = $(TARGET_CFLAGS) -fomit-frame-pointer -std=gnu11 -g -Wall -Wextra -Werror -MMD -MP \
 	-nostdinc -isystem $(NEWLIB_DIR)/include -isystem $(GCC_INC) \
 	-I$(LUA_DIR)/include -Iinclude
 LUA_ROOT_LIBS = $(LUA_DIR)/lib/liblpeg.a $(LUA_DIR)/lib/liblua.a $(E2FS_DIR)/lib/libext2fs.a $(LWIP_DIR)/lib/liblwip.a \

@@ -20,12 +20,17 @@ JOBS=$(nproc 2>/dev/null || echo 2)
 TARGET_CFLAGS="-O2 -ffreestanding -fno-stack-protector -mno-red-zone -fno-pic -fno-pie -fno-omit-frame-pointer"
 NEWLIB_CONF="--target=x86_64-elf --disable-multilib --disable-newlib-supplied-syscalls \
 --enable-newlib-reent-small --disable-nls --enable-newlib-io-c99-formats --enable-newlib-io-long-long"
+# Lua and LPeg without frame pointers: nothing in user mode walks the
+# frame chain (the kernel's panic backtrace is the kernel's own), and the
+# register and the push, move and pop of every call are 1-4% of every Lua
+# figure of make bench (docs/performance.md "Frame pointers").
+LUA_CFLAGS="${TARGET_CFLAGS% -fno-omit-frame-pointer} -fomit-frame-pointer"
 CCVER=$(gcc -dumpfullversion 2>/dev/null || gcc -dumpversion)
 key() { printf '%s\n' "$@" | sha256sum | cut -c1-12; }
 
 NKEY=$(key "$NEWLIB_DEBVER" "$TARGET_CFLAGS" "$NEWLIB_CONF" "$CCVER")
 NEWLIB_DIR=$CACHE/newlib-$NEWLIB_UPSTREAM-$NKEY
-LKEY=$(key "$LUA_DEBVER" "$LPEG_DEBVER" "$TARGET_CFLAGS" "$NKEY" "$CCVER" 2)
+LKEY=$(key "$LUA_DEBVER" "$LPEG_DEBVER" "$LUA_CFLAGS" "$NKEY" "$CCVER" 2)
 LUA_DIR=$CACHE/lua-$LUA_UPSTREAM-lpeg-$LPEG_UPSTREAM-$LKEY
 E2FS_CFG=$here/e2fsprogs
 EKEY=$(key "$E2FS_DEBVER" "$TARGET_CFLAGS" "$NKEY" "$CCVER" "$(find "$E2FS_CFG" "$0" -type f | sort | xargs cat | sha256sum)")
@@ -78,11 +83,11 @@ build_lua() {
             echo "$c"
         done > "$work/lua.list"
         # shellcheck disable=SC2086
-        xargs -P "$JOBS" -I{} sh -c 'gcc '"$TARGET_CFLAGS $inc"' -std=gnu99 -DLUA_COMPAT_5_3 -c {} -o '"$work/obj/lua"'/$(basename {} .c).o' < "$work/lua.list"
+        xargs -P "$JOBS" -I{} sh -c 'gcc '"$LUA_CFLAGS $inc"' -std=gnu99 -DLUA_COMPAT_5_3 -c {} -o '"$work/obj/lua"'/$(basename {} .c).o' < "$work/lua.list"
         ar rcs "$work/out/lib/liblua.a" "$work"/obj/lua/*.o
         for c in "$psrc"/lp*.c; do
             # shellcheck disable=SC2086
-            gcc $TARGET_CFLAGS $inc -std=gnu99 -DNDEBUG -I"$lsrc" -c "$c" -o "$work/obj/lpeg/$(basename "$c" .c).o"
+            gcc $LUA_CFLAGS $inc -std=gnu99 -DNDEBUG -I"$lsrc" -c "$c" -o "$work/obj/lpeg/$(basename "$c" .c).o"
         done
         ar rcs "$work/out/lib/liblpeg.a" "$work"/obj/lpeg/*.o
         cp "$work/gen/lua5.4-deb-multiarch.h" "$lsrc"/lua.h "$lsrc"/luaconf.h "$lsrc"/lualib.h "$lsrc"/lauxlib.h "$lsrc"/lua.hpp "$work/out/include/"
