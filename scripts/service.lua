@@ -637,11 +637,14 @@ end
 
 local cache = {}          -- name -> id, as last looked up
 
+local cached_from = {}    -- name -> the name service that said it
+
 local function lookup(name, fresh)
   if not fresh and cache[name] then return cache[name] end
-  local id, err, code = require("names").lookup(name)
+  local names = require "names"
+  local id, err, code = names.lookup(name)
   if not id then return nil, err, code end
-  cache[name] = id
+  cache[name], cached_from[name] = id, names.server()
   return id
 end
 
@@ -771,20 +774,40 @@ end
 -- receive buffers (64 KiB each: docs/lua-api.md "Receive buffers").
 M.RELOAD_MAX = 65536
 
+-- name's id as the cache has it while it may still be name's (the name
+-- service that said it is the one in use; a root thread's: running; a
+-- task's: a gone one answers a call at once, which then looks it up
+-- again), else as the name service says now. -> id,
+-- whether it came from the cache; nil, false, message, code.
+local function live(name)
+  local id = cache[name]
+  if id and cached_from[name] == require("names").server()
+     and (id.task ~= ROOT_TASK or l4.thread.status(id) == "running") then
+    return id, true
+  end
+  local err, code
+  id, err, code = lookup(name, true)
+  return id, false, err, code
+end
+
 function M.reload(name, source, chunkname)
   if type(source) ~= "string" then error("bad argument #2 to 'reload' (a source string)", 2) end
   if #source > M.RELOAD_MAX then
     return nil, ("%s: a version of %d bytes: a reload carries at most %d (split it into modules)")
       :format(name, #source, M.RELOAD_MAX), M.E_REJECTED
   end
-  local id, err, code = lookup(name, true)
+  local id, cached, err, code = live(name)
   if not id then return nil, err, code end
   -- kept as name's script first (service_keep.lua): what runs after a
   -- reboot is what was reloaded; put back if the reload fails
   local undo, why, kcode = require("service_keep").keep(name, source)
   if undo == nil then return nil, ("%s: %s"):format(name, why), kcode end
-  local from, label, gen, good, v = l4.call(id, {timeout = 10000}, M.RELOAD, source,
-                                            chunkname or "=" .. name)
+  local cname = chunkname or "=" .. name
+  local from, label, gen, good, v = l4.call(id, {timeout = 10000}, M.RELOAD, source, cname)
+  if not from and cached and DEAD[gen] then         -- gone since it was looked up
+    id = lookup(name, true)
+    if id then from, label, gen, good, v = l4.call(id, {timeout = 10000}, M.RELOAD, source, cname) end
+  end
   if label ~= M.OK and undo then undo() end
   if not from then return nil, ("%s: %s"):format(name, label), gen end
   if label ~= M.OK then
@@ -795,15 +818,15 @@ function M.reload(name, source, chunkname)
   -- travel first); a RELOAD of its own (the pager, the console) gives no
   -- good generation
   if math.type(good) ~= "integer" then good, v = nil, good end
-  local sup = require("names").lookup("supervisor")
-  if sup and sup ~= id then
-    local RELOADED = require("supervisor").RELOADED
-    if good then
-      l4.call(sup, {timeout = 2000}, RELOADED, gen, good, name, source, chunkname or "=" .. name)
-    else
-      l4.call(sup, {timeout = 2000}, RELOADED, gen, name, source, chunkname or "=" .. name)
-    end
+  local RELOADED = require("supervisor").RELOADED
+  local function tell(sup)
+    if not sup or sup == id then return true end
+    if good then return l4.call(sup, {timeout = 2000}, RELOADED, gen, good, name, source, cname) end
+    return l4.call(sup, {timeout = 2000}, RELOADED, gen, name, source, cname)
   end
+  local sup, scached = live("supervisor")
+  local told, _, tcode = tell(sup)
+  if not told and scached and DEAD[tcode] then tell((lookup("supervisor", true))) end
   return v, gen
 end
 
