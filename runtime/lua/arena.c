@@ -8,15 +8,18 @@
  * blocks (up to SMALL_MAX) out of them: no header, since Lua passes every
  * block's size back to the allocator (osize); NCLASS size classes, each
  * with a free list of the arena's freed blocks of that class. Larger
- * blocks are malloc's, each with a header linking it into the arena's
- * list. A chunk is a slot of the root's address space (RT_ARENA_BASE)
- * backed by pages of the pager's pool (rt_task_arena: the pages any Lua
- * task's faults take too). When the state is closed, or given up (a
- * thread stopped inside C: threads.c), the arena goes whole: its chunks
- * to the list of spare chunks, which serves the next arena (SPARE_MAX),
- * and those beyond it back to the pool, its large blocks back to malloc.
- * So what a root Lua state held serves any task once it is gone, and
- * the heap holds large blocks only, which malloc coalesces.
+ * blocks have a header linking them into the arena's list: under RUN_MIN
+ * (header included) they are malloc's; from RUN_MIN on, each is a run of
+ * pool pages of its own. A chunk is a slot of the root's address space
+ * (RT_ARENA_BASE) backed by pages of the pager's pool (rt_task_arena: the
+ * pages any Lua task's faults take too); a run starts a run of slots, as
+ * many of their pages backed as the block needs. When the state is
+ * closed, or given up (a thread stopped inside C: threads.c), the arena
+ * goes whole: its chunks to the list of spare chunks, which serves the
+ * next arena (SPARE_MAX), and those beyond it back to the pool, its runs
+ * back to the pool, its other large blocks back to malloc. So what a root
+ * Lua state held serves any task once it is gone, and the heap holds
+ * large blocks under RUN_MIN only, which malloc coalesces.
  *
  * An arena is used by its state's thread alone (one at a time: the
  * creator, then the thread). The spare chunks and the figures are the
@@ -32,11 +35,18 @@
 #define CHUNK_HEAD  16u             /* the link, keeping blocks 16-aligned */
 #define SMALL_MAX   4096u
 #define SPARE_MAX   16u             /* spare chunks kept (1 MiB); more go to the pool */
+#define RUN_MIN     (8 * CHUNK)     /* bytes (header included) from which a block is a run */
+#define PAGE        4096u
+#define SLOT_PAGES  (CHUNK / PAGE)  /* pages a slot holds, and a request maps at most */
+#define RUNS_FREE   256u            /* runs of slots given back, kept for reuse */
+#define KEEP_PAGES  1024u           /* pages of its freed runs an arena keeps (4 MiB) */
 /* Classes: 16 to 256 bytes by 16, to 1024 by 64, to 4096 by 256. */
 #define NCLASS      40
 
 struct big {                        /* before a large block: the arena's list */
     struct big *prev, *next;
+    uint64_t slots;                 /* a run: the slots it starts (0: malloc's) */
+    uint64_t pages;                 /* and the pages of them backed */
 };
 
 struct rt_arena {
@@ -44,8 +54,10 @@ struct rt_arena {
     char *chunks;                   /* this arena's chunks, linked by their first word */
     char *bump, *end;               /* the free end of the newest chunk */
     void *free[NCLASS];             /* freed blocks per class, linked by their first word */
-    struct big *bigs;               /* large blocks, malloc's */
+    struct big *bigs;               /* large blocks */
     struct big *odd;                /* large blocks shrunk to small ones (see shrink) */
+    struct big *kept;               /* freed runs kept for its next ones, and their */
+    uint64_t kept_pages;            /*   pages (KEEP_PAGES at most) */
     size_t nchunks, big_bytes;
     struct rt_arena *gone;          /* on the list of given-up arenas */
 };
@@ -58,6 +70,11 @@ static unsigned nspare;
 static uint64_t slot_next = RT_ARENA_BASE;
 static uint64_t slot_free[1024];
 static unsigned nslot_free;
+/* Runs of slots given back (address-ordered, neighbours merged): large
+ * blocks' runs are cut from them first, else from slot_next. A run given
+ * back when the list is full is not used again (64 GiB of slots). */
+static struct { uint64_t va, slots; } runs_free[RUNS_FREE];
+static unsigned nruns_free;
 static uint64_t chunks_held;        /* chunks of living arenas */
 static uint64_t big_held;           /* bytes of their large blocks */
 /* Given up by threads.c (perhaps from the pager thread, which takes no
@@ -103,8 +120,8 @@ static char *chunk_new(void)
     rt_libc_unlock();
     if (!va)
         return NULL;
-    if (rt_task_arena(va, 1, NULL) != RT_TASK_OK) {
-        rt_task_arena(va, 0, NULL);         /* whatever was taken for it */
+    if (rt_task_arena(va, SLOT_PAGES, 1, NULL) != RT_TASK_OK) {
+        rt_task_arena(va, 0, 1, NULL);      /* whatever was taken for it */
         slot_put(va);
         return NULL;
     }
@@ -114,8 +131,113 @@ static char *chunk_new(void)
 /* Its pages back to the pool, where any task's next fault takes them. */
 static void chunk_free(char *ch)
 {
-    rt_task_arena((uint64_t)ch, 0, NULL);
+    rt_task_arena((uint64_t)ch, 0, 1, NULL);
     slot_put((uint64_t)ch);
+}
+
+/* Runs of slots, under the libc lock: the first given back that is long
+ * enough, else new ones (0: none left). */
+static uint64_t run_take(uint64_t slots)
+{
+    for (unsigned i = 0; i < nruns_free; i++) {
+        if (runs_free[i].slots < slots)
+            continue;
+        uint64_t va = runs_free[i].va;
+        runs_free[i].va += slots * CHUNK;
+        runs_free[i].slots -= slots;
+        if (!runs_free[i].slots) {
+            nruns_free--;
+            memmove(&runs_free[i], &runs_free[i + 1], (nruns_free - i) * sizeof runs_free[0]);
+        }
+        return va;
+    }
+    if (slots > (RT_ARENA_BASE + RT_ARENA_SLOTS * CHUNK - slot_next) / CHUNK)
+        return 0;
+    slot_next += slots * CHUNK;
+    return slot_next - slots * CHUNK;
+}
+
+static void run_put(uint64_t va, uint64_t slots)
+{
+    unsigned i = 0;
+    while (i < nruns_free && runs_free[i].va < va)
+        i++;
+    if (i > 0 && runs_free[i - 1].va + runs_free[i - 1].slots * CHUNK == va) {
+        runs_free[i - 1].slots += slots;            /* onto the one before */
+        if (i < nruns_free && va + slots * CHUNK == runs_free[i].va) {
+            runs_free[i - 1].slots += runs_free[i].slots;
+            nruns_free--;
+            memmove(&runs_free[i], &runs_free[i + 1], (nruns_free - i) * sizeof runs_free[0]);
+        }
+        return;
+    }
+    if (i < nruns_free && va + slots * CHUNK == runs_free[i].va) {
+        runs_free[i].va = va;                       /* before the one after */
+        runs_free[i].slots += slots;
+        return;
+    }
+    if (nruns_free == RUNS_FREE)
+        return;
+    memmove(&runs_free[i + 1], &runs_free[i], (nruns_free - i) * sizeof runs_free[0]);
+    runs_free[i].va = va;
+    runs_free[i].slots = slots;
+    nruns_free++;
+}
+
+/* Whether a run of `have` pages serves a block of `need` pages: not
+ * smaller, and at most twice as large. */
+static int run_fits(uint64_t have, uint64_t need)
+{
+    return need <= have && have < 2 * need + 1;
+}
+
+/* A run for a block of n bytes with its header: one of a's kept runs
+ * that fits, else a new one, its pages backed (one request a slot,
+ * outside the lock). NULL if the pool cannot have them. */
+static struct big *run_new(struct rt_arena *a, size_t n)
+{
+    uint64_t pages = (n + PAGE - 1) / PAGE, slots = (pages + SLOT_PAGES - 1) / SLOT_PAGES;
+    for (struct big **k = &a->kept; *k; k = &(*k)->next) {
+        if (run_fits((*k)->pages, pages)) {
+            struct big *h = *k;
+            *k = h->next;
+            a->kept_pages -= h->pages;
+            return h;
+        }
+    }
+    rt_libc_lock();
+    uint64_t va = run_take(slots);
+    rt_libc_unlock();
+    if (!va)
+        return NULL;
+    for (uint64_t done = 0; done < pages; done += SLOT_PAGES) {
+        unsigned k = pages - done < SLOT_PAGES ? (unsigned)(pages - done) : SLOT_PAGES;
+        if (rt_task_arena(va + done * PAGE, k, 1, NULL) != RT_TASK_OK) {
+            rt_task_arena(va, 0, slots, NULL);
+            rt_libc_lock();
+            run_put(va, slots);
+            rt_libc_unlock();
+            return NULL;
+        }
+    }
+    struct big *h = (struct big *)va;
+    h->slots = slots;
+    h->pages = pages;
+    return h;
+}
+
+/* A large block's memory back: a run's pages to the pool, else malloc's. */
+static void big_free(struct big *h)
+{
+    if (!h->slots) {
+        free(h);
+        return;
+    }
+    uint64_t va = (uint64_t)h, slots = h->slots;
+    rt_task_arena(va, 0, slots, NULL);
+    rt_libc_lock();
+    run_put(va, slots);
+    rt_libc_unlock();
 }
 
 /* A new chunk for a: a spare one, else one of pool pages. What is left of
@@ -169,7 +291,11 @@ static void *small_get(struct rt_arena *a, unsigned k)
 
 static void *big_get(struct rt_arena *a, size_t n)
 {
-    struct big *h = malloc(sizeof *h + n);
+    struct big *h;
+    if (sizeof *h + n >= RUN_MIN)
+        h = run_new(a, sizeof *h + n);
+    else if ((h = malloc(sizeof *h + n)))
+        h->slots = 0;
     if (!h)
         return NULL;
     h->prev = NULL;
@@ -208,7 +334,16 @@ static void put(struct rt_arena *a, void *p, size_t n)
     rt_libc_lock();
     big_held -= n;
     rt_libc_unlock();
-    free(h);
+    if (h->slots && a->kept_pages + h->pages <= KEEP_PAGES) {
+        /* kept, mapped, for the next run of about its size: a buffer
+         * that grows by doubling, freed and made again, would map and
+         * unmap its pages each time */
+        h->next = a->kept;
+        a->kept = h;
+        a->kept_pages += h->pages;
+        return;
+    }
+    big_free(h);
 }
 
 /* The block p of osize bytes (p NULL: none) made nsize bytes (not 0). */
@@ -218,8 +353,13 @@ static void *resize(struct rt_arena *a, void *p, size_t osize, size_t nsize)
         return nsize <= SMALL_MAX ? small_get(a, class_of(nsize)) : big_get(a, nsize);
     if (osize <= SMALL_MAX && nsize <= SMALL_MAX && class_of(osize) == class_of(nsize))
         return p;
-    if (osize > SMALL_MAX && nsize > SMALL_MAX) {
-        struct big *h = (struct big *)p - 1, *nh = realloc(h, sizeof *h + nsize);
+    struct big *h = (struct big *)p - 1;
+    if (osize > SMALL_MAX && nsize > SMALL_MAX &&
+        (h->slots ? run_fits(h->pages, (sizeof *h + nsize + PAGE - 1) / PAGE)
+                  : sizeof *h + nsize < RUN_MIN)) {
+        /* A run that still fits stays; a malloc'd block that stays under
+         * RUN_MIN is realloc's. Else moved, below. */
+        struct big *nh = h->slots ? h : realloc(h, sizeof *h + nsize);
         if (!nh)
             return NULL;
         if (nh->prev)
@@ -240,10 +380,16 @@ static void *resize(struct rt_arena *a, void *p, size_t osize, size_t nsize)
             return NULL;
         /* A shrink must not fail (Lua counts on it). A small block stays
          * where it is: freed later, its class is the smaller one's (its
-         * tail is lost until the arena goes). A large block becomes an
-         * odd one: kept whole until the arena goes. */
-        if (osize > SMALL_MAX) {
-            struct big *h = (struct big *)p - 1;
+         * tail is lost until the arena goes). A large block made small
+         * becomes an odd one: kept whole until the arena goes. */
+        if (osize > SMALL_MAX && nsize > SMALL_MAX) {
+            /* a run that could not move to a smaller one stays as it is:
+             * a large block still, of nsize bytes */
+            a->big_bytes = a->big_bytes - osize + nsize;
+            rt_libc_lock();
+            big_held = big_held - osize + nsize;
+            rt_libc_unlock();
+        } else if (osize > SMALL_MAX) {
             unlink_big(a, h);
             h->next = a->odd;
             a->odd = h;
@@ -284,11 +430,15 @@ static void release(struct rt_arena *a)
     char *extra = NULL;
     for (struct big *h = a->bigs, *next; h; h = next) {
         next = h->next;
-        free(h);
+        big_free(h);
     }
     for (struct big *h = a->odd, *next; h; h = next) {
         next = h->next;
-        free(h);
+        big_free(h);
+    }
+    for (struct big *h = a->kept, *next; h; h = next) {
+        next = h->next;
+        big_free(h);
     }
     bytes = a->big_bytes;
     rt_libc_lock();

@@ -311,28 +311,29 @@ static struct pool_list arena_pages;
 
 static uint64_t cmd_arena(struct l4_msg *m)
 {
-    uint64_t va = m->w[0];
-    if (va < RT_ARENA_BASE || va >= RT_ARENA_BASE + RT_ARENA_SLOTS * RT_ARENA_CHUNK ||
-        (va & (RT_ARENA_CHUNK - 1))) {
+    uint64_t va = m->w[0], n = m->w[1], slots = m->w[2];
+    uint64_t end = RT_ARENA_BASE + RT_ARENA_SLOTS * RT_ARENA_CHUNK;
+    if (va < RT_ARENA_BASE || va >= end || (va & (RT_ARENA_CHUNK - 1)) || n > ARENA_PAGES ||
+        (!n && (!slots || slots > (end - va) / RT_ARENA_CHUNK))) {
         m->w[0] = RT_TASK_EINVAL;
         return L4_TAG(0, 1, 0);
     }
-    if (!m->w[1]) {
-        m->w[1] = pool_release_range(&arena_pages, va, va + RT_ARENA_CHUNK);
+    if (!n) {
+        m->w[1] = pool_release_range(&arena_pages, va, va + slots * RT_ARENA_CHUNK);
         m->w[0] = RT_TASK_OK;
         return L4_TAG(0, 2, 0);
     }
-    if (!pool_reserve(ARENA_PAGES)) {
+    if (!pool_reserve(n)) {
         m->w[0] = RT_TASK_ENOMEM;
         return L4_TAG(0, 1, 0);
     }
-    for (unsigned k = 0; k < ARENA_PAGES; k++) {
+    for (unsigned k = 0; k < n; k++) {
         uint64_t i = pool_take(&arena_pages, va + k * PAGE);
         put(m, 1 + 2 * k, (va + k * PAGE) | L4_ITEM_MAP);
         put(m, 2 + 2 * k, L4_FPAGE(pool_va(i), 12, L4_R | L4_W));
     }
     m->w[0] = RT_TASK_OK;
-    return L4_TAG(0, 1, ARENA_PAGES);
+    return L4_TAG(0, 1, n);
 }
 
 /* A request about tasks, from a thread of the root (parent -1: it sees

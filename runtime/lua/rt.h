@@ -167,12 +167,12 @@ int rt_task_info(uint64_t id, struct rt_task_info *i);
  * msg) and advances *next; RT_TASK_ENOTASK when there is none left. */
 int rt_task_next(unsigned *next, struct rt_task_info *i);
 int rt_task_stats(struct rt_task_stats *s);
-/* Root only (arena.c): `get` backs the arena chunk at va (an
- * RT_ARENA_CHUNK slot) with zeroed pool pages, mapped there (RT_TASK_ENOMEM
- * if the pool cannot have them); else gives its pages back to the pool
- * (any task's next fault takes them; *pages: how many; a slot that has
- * none is fine). */
-int rt_task_arena(uint64_t va, int get, uint64_t *pages);
+/* Root only (arena.c): pages (1-16) backs the first pages of the arena
+ * slot at va (an RT_ARENA_CHUNK slot) with zeroed pool pages, mapped there
+ * (RT_TASK_ENOMEM if the pool cannot have them); pages 0 gives the pages
+ * of the `slots` slots from va back to the pool (any task's next fault
+ * takes them; *released: how many; slots that have none are fine). */
+int rt_task_arena(uint64_t va, unsigned pages, uint64_t slots, uint64_t *released);
 /* For a pager of a Lua task that is not the root's (l4.task.resolve):
  * what the root's pager would map for the fault of thread `thread` at
  * `addr` (bits 0-2: the access, as in the fault message): *base the send

@@ -42,12 +42,13 @@ enum { RT_REQ_REAP = 8 };
  *   RT_REQ_RESOLVE  root only: w0 the faulting thread, w1 the fault
  *                   address and access, w2 ip; reply w0 code, w1 the send
  *                   base, w2 the root's fpage to map there.
- *   RT_REQ_ARENA    root only (arena.c): w0 an arena chunk's address, w1
- *                   1: back it with pool pages, reply w0 code and a map
- *                   item per page (the caller receives into the chunk's
- *                   fpage); w1 0: its pages go back to the pool, reply w0
+ *   RT_REQ_ARENA    root only (arena.c): w0 the address of an arena slot,
+ *                   w1 1-16: back its first w1 pages with pool pages,
+ *                   reply w0 code and a map item per page (the caller
+ *                   receives into the slot's fpage); w1 0: the pages of
+ *                   the w2 slots from w0 go back to the pool, reply w0
  *                   code, w1 how many. RT_REQ_STATS' w8: the pages the
- *                   arena chunks hold. */
+ *                   arenas hold. */
 enum {
     RT_REQ_SPAWN = 16, RT_REQ_WAIT, RT_REQ_CANCEL, RT_REQ_DELETE, RT_REQ_INFO, RT_REQ_STATS,
     RT_REQ_LIST, RT_REQ_RESOLVE, RT_REQ_ARENA,

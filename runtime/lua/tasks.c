@@ -175,7 +175,7 @@ int rt_task_stats(struct rt_task_stats *s)
     return r;
 }
 
-int rt_task_arena(uint64_t va, int get, uint64_t *pages)
+int rt_task_arena(uint64_t va, unsigned pages, uint64_t slots, uint64_t *released)
 {
     if (rt_is_child())
         return RT_TASK_ENOTROOT;
@@ -185,14 +185,14 @@ int rt_task_arena(uint64_t va, int get, uint64_t *pages)
     struct l4_utcb *me = l4_utcb_of(rt_self_lthread());
     uint64_t window = me->rcv_window;
     me->rcv_window = L4_FPAGE(va, RT_ARENA_CHUNK_LOG2, L4_RWX);
-    struct l4_msg m = { 0, { va, get ? 1 : 0 } };
-    uint64_t e = l4_ipc(rt_pager_id, L4_TAG(RT_REQ_ARENA, 2, 0), get ? L4_RCV_MAPS : 0,
+    struct l4_msg m = { 0, { va, pages, slots } };
+    uint64_t e = l4_ipc(rt_pager_id, L4_TAG(RT_REQ_ARENA, 3, 0), pages ? L4_RCV_MAPS : 0,
                         L4_TIMEOUTS(0, 0, 0, 0), &m, 0);
     me->rcv_window = window;
     if (L4_IPC_ERR(e) != L4_IPC_OK)
         return RT_TASK_EIPC;
-    if (pages)
-        *pages = m.w[0] == RT_TASK_OK && !get ? m.w[1] : 0;
+    if (released)
+        *released = m.w[0] == RT_TASK_OK && !pages ? m.w[1] : 0;
     return (int)m.w[0];
 }
 

@@ -262,6 +262,41 @@ case("thread_arena_pages_serve_tasks", function()
   eq(s3.pool, s2.pool)
 end)
 
+-- Its large blocks too: a root state of 8 strings of 600 KiB and a table
+-- whose array grew to 4 MiB holds them in runs of pool pages, not in the
+-- root's heap, and gives them back to the pool when it ends.
+case("thread_arena_large_blocks_come_back", function()
+  local heap0 = l4.sys.heap()
+  local t = assert(l4.thread.create{args = {main}, code = [[
+    local main = ...
+    local hold, big = {}, {}
+    for i = 1, 8 do hold[i] = ("%06d"):format(i):rep(600 * 1024 // 6) end
+    for i = 1, 256 * 1024 do big[i] = i end
+    l4.send(main, 1, collectgarbage("count") * 1024 // 1)
+    l4.receive(main)
+  ]]})
+  local _, label, had = recv(t)
+  eq(label, 1)
+  assert(had > 7 << 20, "it held " .. had)
+  local s1, heap1 = l4.task.stats(), l4.sys.heap()
+  assert(s1.arenas * 4096 >= had, ("the arenas hold %d pages for a state of %d bytes")
+         :format(s1.arenas, had))
+  assert(l4.send(t, 0))
+  eq(wait_end(t), "ended")
+  local s2, heap2 = l4.task.stats(), l4.sys.heap()
+  local back = s1.arenas - s2.arenas
+  print(("  a root state of %d bytes in large blocks: the arenas %d -> %d pages, the pool's free "
+         .. "%d -> %d; the root's heap %d -> %d -> %d bytes mapped")
+        :format(had, s1.arenas, s2.arenas, s1.free, s2.free, heap0, heap1, heap2))
+  -- all but the spare chunks (1 MiB) and what others took meanwhile
+  assert(back * 4096 >= had - (1 << 20) - (512 << 10),
+         ("%d pages came back to the pool when a state of %d bytes ended"):format(back, had))
+  assert(s2.free - s1.free >= back - 64, ("the pool's free pages %d -> %d, %d came back")
+         :format(s1.free, s2.free, back))
+  -- one more 4 MiB block of the heap at most (other threads)
+  assert(heap1 - heap0 <= 4 << 20, "the root's heap grew by " .. heap1 - heap0)
+end)
+
 -- A state given up (its thread stopped inside C: a stack overflow into
 -- the guard gap here) is not closed, but its arena is freed all the same,
 -- at the next state made.
