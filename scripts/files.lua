@@ -668,6 +668,8 @@ local function serve(quota, disk_spec)
       if label == proto.PING then pinger = from end
       if label == proto.FAULT then
         r = table.pack(fault:arm(from, a, b))
+      elseif not h and proto.late_reply(label) then
+        r = nil                 -- a late reply (service_proto.lua): dropped, not answered
       elseif not h then
         r = table.pack(M.EINVAL, "unknown request")
       else

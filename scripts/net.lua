@@ -513,7 +513,7 @@ while true do
     if label == SP.PING then l4.reply(from, SP.ping("net", "1"))
     else l4.reply(from, SP.info{requests = counts.requests, errors = counts.refused,
                                 generation = 1, reloads = 0, name = "net", version = "1"}) end
-  elseif math.type(label) == "integer" then
+  elseif math.type(label) == "integer" and not SP.late_reply(label) then  -- a late reply: dropped
     refused(from, ("no request %s"):format(tostring(label)), P.E_INVAL)
   end
 end

@@ -419,7 +419,7 @@ function M.main(name, quota)
       local clients, held = 0, 0
       for _, cl in pairs(p.clients) do clients, held = clients + 1, held + cl.used end
       l4.reply(from, OK, p.served, p.refused, p.forwarded, clients, held, #p.free)
-    else
+    elseif not svc.late_reply(label) then     -- a late reply: dropped, not answered
       l4.reply(from, UNKNOWN, ("no handler for label %s"):format(tostring(label)))
     end
   end

@@ -457,7 +457,7 @@ local function serve(def, source, chunkname, name, state)
       -- answered. Answered, "no handler for label 0x0" (label UNKNOWN, 2)
       -- reached the late replier's own open receive as a request of its
       -- label 2 (sysinfo's: a reload of a service so named).
-      if label == M.OK then return receive() end
+      if proto.late_reply(label) then return receive() end
       if label == M.PING and M.unregistered then
         l4.reply(from, control(from, label, ...))    -- answered first: not a late PING
         M.register(M.unregistered)

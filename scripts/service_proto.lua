@@ -7,6 +7,14 @@ local M = {}
 
 -- Reply labels (what a client's l4.call sees as its label).
 M.OK, M.ERROR, M.UNKNOWN, M.REJECTED = 0, 1, 2, 3
+-- A message of label OK at a server's open receive is no request: a reply
+-- that came after its caller stopped waiting (a call of a service to
+-- another timed out, and the service serves again). Every request loop
+-- drops it unanswered: answered with an error, the error would reach the
+-- late replier's own open receive as a request (docs/services.md "Hot
+-- reload"). service.lua's loop and the plain ones (files.lua,
+-- pager_zero.lua, watch.lua, net.lua) ask this.
+function M.late_reply(label) return label == M.OK end
 -- Control labels, answered whatever the version ("SV": 0x5356xxxx is the
 -- framework's). A message carries its integers first, then its strings,
 -- whatever the order of the values given to l4.send (lua-api.md).

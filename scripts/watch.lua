@@ -11,6 +11,7 @@
 -- again by name (a watcher the supervisor started again after it died).
 local console = require "console"
 local consoles = require "consoles"
+local proto = require "service_proto"
 
 local args = table.pack(...)
 local ids = {}
@@ -77,8 +78,8 @@ while true do
     -- the REPL says how long after the key it stopped the chunk
     local repl = session_of(from)
     if repl then l4.thread.interrupt(repl, ("interrupted@%d"):format(typed_at or 0)) end
-  elseif from and label ~= "irq" then
-    l4.reply(from, 2)               -- not a service (`services` asks): unknown request
+  elseif from and label ~= "irq" and not proto.late_reply(label) then    -- a late reply: dropped
+    l4.reply(from, proto.UNKNOWN)   -- not a service (`services` asks): unknown request
   end
   local text
   text, pos = l4.sys.klog(pos)

@@ -64,6 +64,11 @@ case("files_client", function()
   assert(files.remove("big.bin"))
   assert(files.remove("notes/a.txt"))
   eq(files.read("notes/a.txt"), nil, "removed")
+  -- a late reply (label 0, its caller gone) is dropped, not answered:
+  -- sent as a late replier's reply_wait sends it, waiting right after
+  local from, label, what = l4.call(server, {timeout = 300}, 0, "a late reply")
+  eq(from, nil, ("a late reply was answered: label %s, %s"):format(tostring(label), tostring(what)))
+  assert(files.info(), "and it serves on")
 end)
 
 case("files_quota", function()

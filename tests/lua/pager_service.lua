@@ -216,6 +216,9 @@ case("pager_service_named", function()
   local _, label, served, refused, forwarded = l4.call(id, {timeout = 2000}, pager_zero.STATS)
   check(label == 0 and forwarded > 20 and refused == 0, "STATS: %s %s %s", tostring(label), tostring(forwarded),
         tostring(refused))
+  -- a late reply (label 0, its caller gone) is dropped, not answered
+  local from, late, what = l4.call(id, {timeout = 300}, 0, "a late reply")
+  check(from == nil, "a late reply was answered: label %s, %s", tostring(late), tostring(what))
   i = assert(service.info(id, 2000))
   check(i.requests >= forwarded and i.generation == (named and 2 or 1), "INFO after: %s", service.encode(i))
   if named then names.unregister("pager") end

@@ -568,6 +568,26 @@ def c_sysinfo_for_the_dashboard(s):
 CASES += [c_sysinfo_for_the_dashboard]
 
 
+def c_late_replies_are_not_answered(s):
+    # a late reply (label 0: it came after its caller's call timed out)
+    # that reaches the open receive of a plan component's own loop is
+    # dropped, as the service framework's loop drops it: answered with an
+    # error, the answer would land in the late replier's open receive as
+    # a request (docs/services.md "Hot reload")
+    run(s, "r = {} for _, n in ipairs{'watch', 'net', 'files', 'pager'} do "
+           "local id = require('names').lookup(n) or require('consoles').find(n) "
+           "local f, l = l4.call(id, {timeout = 300}, 0, 'a late reply') "
+           "r[#r + 1] = n .. ' ' .. (f and 'answered ' .. tostring(l) or tostring(l)) end "
+           "print(table.concat(r, ', '))",
+        "watch timeout, net timeout, files timeout, pager timeout", timeout=20)
+    run(s, "=io.open('late.txt', 'w'):write('served on'):close(), io.open('late.txt'):read('a')",
+        r'true\t"served on"')
+    run(s, "=os.remove('late.txt')", "true")
+
+
+CASES += [c_late_replies_are_not_answered]
+
+
 def c_disk_file_while_its_driver_restarts(s):
     # a file that lives only on the disk is there while disk0 restarts
     # (killed, then restarted by the supervisor some 100 ms later): the
