@@ -17,7 +17,10 @@
 -- row within RESET_AFTER ms of its start, or does not start, after a
 -- back-off doubling from 100 ms up to 2 s. It is never given up (COM1
 -- must end at a prompt whatever a script did). A console server that does not answer
--- INFO for HANG ms is hung: it is deleted (killed) and started again.
+-- INFO for HANG ms is hung: it is deleted (killed) and started again;
+-- unless it is ready and got under a tenth of that time in CPU (the
+-- supervisor's rule, silence.lua): starved by threads above it, not
+-- hung, it is left running and the log says what took the CPU.
 -- What depends on a component is pointed at the new one:
 --   - COM1: while no driver runs the kernel writes the serial line again
 --     (l4.sys.release_serial(false)) and the root's output goes to the
@@ -34,6 +37,8 @@
 -- restarted watcher finds them again (new(): the tasks by their task
 -- names, the threads in the store), so nothing is started twice.
 local console = require "console"
+-- starved or hung (the supervisor's rule): read now, never at a hang
+local silence = require "silence"
 
 local M = {}
 
@@ -256,7 +261,8 @@ local function died(g, e, why, now)
   e.restarts = (e.restarts or 0) + 1
 end
 
--- Whether a console server answers; kills it once it has not for HANG ms.
+-- Whether a console server answers; kills it once it has not for HANG ms
+-- (-> false), unless it is only starved (silence.lua).
 local function answers(e, now)
   if now < e.next_ping then return true end
   e.next_ping = now + M.PING_EVERY
@@ -266,8 +272,18 @@ local function answers(e, now)
   -- before the first unanswered INFO (a late look is not the server's)
   if not e.silent_from or e.silent_from < e.last_answer then
     e.silent_from = math.max(e.last_answer, now - M.PING_EVERY)
+    e.silent_cpu = silence.cpu()    -- what it and the others run meanwhile
   end
-  if now - e.silent_from < M.HANG then return true end
+  local quiet = now - e.silent_from
+  if quiet < M.HANG then return true end
+  local starved, doing = silence.judge(e.id, e.silent_cpu, quiet)
+  if starved then
+    if e.starved_said ~= e.silent_from then   -- said once per silence
+      e.starved_said = e.silent_from
+      log("%s is %s: starved, not hung; left running", e.name, doing)
+    end
+    return true
+  end
   if e.kind == "task" then l4.task.delete(e.id) else l4.thread.kill(e.id) end
   return false
 end

@@ -40,6 +40,9 @@ local l4 = require "l4"
 -- whose file service mounts a disk this supervisor has not started yet
 -- would wait for it.
 local proto = require "service_proto"
+-- Read with this module (service.main reads this module's own source
+-- through the file service at the same moment), never at a hang.
+local silence = require "silence"
 
 local M = {}
 M.STATUS, M.RELOADED, M.RESTART = 1, 2, 3
@@ -91,48 +94,6 @@ function M.start(plan)
                                   service.encode(p), false}}
 end
 
--- Every thread's CPU time (ms), by id; and the three that took most since
--- such a record, with their priorities: what ran while a component that
--- was ready got none.
-function M.cpu()
-  local r = {}
-  for _, t in ipairs(l4.sys.threads()) do r[tostring(t.id)] = t.cpu_ms end
-  return r
-end
-
-function M.cpu_since(before)
-  local d = {}
-  for _, t in ipairs(l4.sys.threads()) do
-    local k = tostring(t.id)
-    local n = t.cpu_ms - (before[k] or 0)
-    if n > 0 then d[#d + 1] = {k, n, t.prio} end
-  end
-  table.sort(d, function(a, b) return a[2] > b[2] end)
-  local out = {}
-  for i = 1, math.min(3, #d) do out[i] = ("%s (prio %d) %d ms"):format(d[i][1], d[i][3], d[i][2]) end
-  return "CPU meanwhile: " .. (#out > 0 and table.concat(out, ", ") or "none")
-end
-
--- What thread id is doing, as the kernel sees it, for the log of a hang:
--- the IPC it waits in and with whom ("receive from 2.1.0101"), or
--- "ready" with its priority and the kernel's self-check (a thread ready
--- yet silent for so long is starved, or the scheduler lost it: the check
--- says which).
-function M.doing(id)
-  for _, t in ipairs(l4.sys.threads()) do
-    if t.id == id then
-      if t.state == "ready" then
-        local ok, good = pcall(l4.debug.kcheck)
-        return ("ready, prio %d; kernel check %s"):format(t.prio,
-          not ok and "not run" or good and "ok" or "FAILED")
-      end
-      return t.partner and ("%s %s %s"):format(t.state, t.state == "send" and "to" or "from",
-                                               tostring(t.partner)) or t.state
-    end
-  end
-  return "gone"
-end
-
 -- The guard: the last link of the chain (docs/recovery.md "Who watches
 -- whom"), run by the root's main thread at the end of init.lua. It starts
 -- the supervisor and starts it again, with the same plan, whenever its
@@ -147,7 +108,7 @@ function M.guard(plan)
   require("rootgc").settle()    -- the root's main thread, for ever
   local hang, ping_every = plan.hang or 5000, plan.ping_every or 1000
   local grace = ((plan.ready or 3000) * (#(plan.services or {}) + 1))
-  local sup, up_since, last_answer, next_ping
+  local sup, up_since, last_answer, next_ping, starved_said
   plan.guard = l4.self().raw    -- the supervisor answers it within a long tick too
   -- above the supervisor, so that a supervisor in a runaway loop cannot
   -- keep this thread from running
@@ -186,8 +147,12 @@ function M.guard(plan)
     -- A guard held up itself (its round late) does not count its own
     -- delay: silence counts from no earlier than a ping period before
     -- this round's first PING.
+    -- The CPU the threads took is recorded at the first PING left
+    -- unanswered (silence.lua: starved or hung?), and weighed against the
+    -- time since.
     local limit, since = last_answer and hang or grace, last_answer or up_since
     since = math.max(since, now - ping_every)
+    local cpu, cpu_at
     while true do
       local t = now_ms()
       local left = limit - (t - since)
@@ -195,9 +160,21 @@ function M.guard(plan)
       local from, label = l4.call(sup, {timeout = math.min(200, left)}, require("service").PING)
       if from and label == 0 then last_answer = now_ms(); return end
       if l4.thread.status(sup) ~= "running" then return end   -- the next round starts one
+      if not cpu then cpu, cpu_at = silence.cpu(), now_ms() end
       if now_ms() - t < 5 then l4.sleep(10) end                -- refused at once: no spinning
     end
-    local quiet, doing = now_ms() - since, M.doing(sup)
+    local quiet = now_ms() - since
+    local starved, doing = silence.judge(sup, cpu, now_ms() - (cpu_at or since))
+    if starved then
+      -- ready, given no CPU by threads above it: a new supervisor would
+      -- starve the same. Left running; said once per silence.
+      if starved_said ~= (last_answer or up_since) then
+        starved_said = last_answer or up_since
+        print(("init: the supervisor did not answer for %d ms: it is %s: starved, not hung; "
+               .. "left running"):format(quiet, doing))
+      end
+      return
+    end
     l4.thread.kill(sup)
     launch(("did not answer for %d ms (hung: %s): killed"):format(quiet, doing))
   end
@@ -427,7 +404,7 @@ local function answers(state, s, now)
   -- unanswered PING is not a hang.
   if not s.silent_from or s.silent_from < s.last_answer then
     s.silent_from = math.max(s.last_answer, asked - s.ping_every)
-    s.silent_cpu = M.cpu()      -- what it and the others run meanwhile (starved or hung?)
+    s.silent_cpu = silence.cpu()  -- what it and the others run meanwhile (starved or hung?)
   end
   local quiet = now_ms() - s.silent_from
   if not s.hang or quiet < s.hang then return true end
@@ -442,21 +419,16 @@ local function answers(state, s, now)
     end
     l4.sys.store_remove(key)
   end
-  local doing = M.doing(s.id)
-  if doing:match("^ready") and s.silent_cpu then
-    -- Ready but given (almost) no CPU, the kernel's check passing: it is
-    -- starved by threads above it, not hung, and a new one would starve
-    -- the same. Left running (said once per silence).
-    local own = (M.cpu()[tostring(s.id)] or 0) - (s.silent_cpu[tostring(s.id)] or 0)
-    if own * 10 < quiet and doing:match("check ok") then
-      if s.starved_said ~= s.silent_from then
-        s.starved_said = s.silent_from
-        log("%s is ready but has had %d ms of CPU in %d ms (%s): starved, not hung; left running",
-            s.name, own, quiet, M.cpu_since(s.silent_cpu))
-      end
-      return true
+  -- Ready but given (almost) no CPU, the kernel's check passing: it is
+  -- starved by threads above it, not hung, and a new one would starve
+  -- the same. Left running (said once per silence).
+  local starved, doing = silence.judge(s.id, s.silent_cpu, quiet)
+  if starved then
+    if s.starved_said ~= s.silent_from then
+      s.starved_said = s.silent_from
+      log("%s is %s: starved, not hung; left running", s.name, doing)
     end
-    doing = doing .. "; " .. M.cpu_since(s.silent_cpu)
+    return true
   end
   if s.kind == "thread" then l4.thread.kill(s.id) else l4.task.delete(s.id) end
   died(state, s, ("did not answer for %d ms (hung: %s): %s"):format(quiet, doing,

@@ -92,7 +92,7 @@ $(BUILD)/scripts.arc: $(SCRIPT_FILES) $(SCRIPTS_LUA) $(BUILD)/scripts.inputs \
 # The service framework's scripts (tests/lua/services*.lua) come from scripts/.
 TEST_SERVICE_SCRIPTS := service.lua service_keep.lua service_proto.lua service_task.lua names.lua \
 	supervisor.lua rootgc.lua sched_policy.lua services/echo.lua ramdisk.lua fs.lua debugger.lua \
-	debug_agent.lua fault.lua
+	debug_agent.lua fault.lua silence.lua
 # The ext2 module's cases (tests/lua/ext2_cases.lua) read ext2.img and
 # ext4.img, small images the host's mke2fs makes (Makefile: TEST_IMAGES).
 $(BUILD)/tests/lua/tests.arc: $(shell find tests/lua tests/scripts drivers-lua -type f) scripts/pager_zero.lua scripts/files.lua \

@@ -324,6 +324,35 @@ case("comeback_supervisor_hung", function()
   check(service.info(new).version == "1", "the new supervisor is not the script's")
 end)
 
+-- A supervisor starved on purpose: a root thread spins at a priority
+-- between it (160) and its guard (165) for twice the guard's 600 ms. The
+-- guard sees it ready and given no CPU: it leaves it running and says so,
+-- once, with what took the CPU (silence.lua). A hung one is still
+-- replaced (comeback_supervisor_hung).
+case("comeback_supervisor_starved", function()
+  local old = assert(names.lookup("supervisor"))
+  -- the guard has had this supervisor's first answer (until then it
+  -- gives it its start's grace, 3 s an entry: the case before started it)
+  l4.sleep(1000)
+  local _, pos = l4.sys.klog()
+  local spin = assert(l4.thread.create{
+    code = "local t = l4.clock() while l4.clock() - t < 1200000 do end", prio = 162})
+  check(wait_for(5000, function() return l4.thread.status(spin) ~= "running" end), "the spinner spins on")
+  local text = l4.sys.klog(pos)
+  l4.sleep(300)
+  check(names.lookup("supervisor") == old, "the starved supervisor was replaced: %s",
+        text:match("init: the supervisor [^\n]*") or "?")
+  local from, label = l4.call(old, {timeout = 2000}, supervisor.STATUS)
+  check(from and label == 0, "the supervisor does not answer after the spin")
+  local line = text:match("init: the supervisor did not answer for %d+ ms: it is ready but has had "
+                          .. "%d+ ms of CPU in %d+ ms %(CPU meanwhile: [^\n]*%(prio 162%)[^\n]*%): "
+                          .. "starved, not hung; left running")
+  check(line, "no starved line from the guard: %s", text:sub(-400))
+  local _, n = text:gsub("init: the supervisor did not answer", "")
+  check(n == 1, "the guard said it %d times", n)
+  figures[#figures + 1] = "comeback: " .. line
+end)
+
 -- The client's calls go on: after a comeback it gets answers again,
 -- with no action of its own.
 local function client_recovers(what)

@@ -230,6 +230,31 @@ def c_com2_driver_crashes(s):
           "for): " + ", ".join(figures) + "; the push agent went on, push works", flush=True)
 
 
+def c_com2_starved_not_hung(s):
+    # COM2's server starved on purpose: put below a root thread that spins
+    # for 1.5 s (3 times the guardian's 500 ms) at a priority under the
+    # watcher's (150). The guardian sees it ready and given no CPU: it
+    # leaves it running and says what took the CPU, once (the supervisor's
+    # rule, scripts/silence.lua). A hung server is still replaced
+    # (repl.com2_driver_crashes: the runaway and the hang)
+    start = s.pos
+    s.send("c2 = require('consoles').find('com2') l4.thread.schedule(c2, 140) "
+           "sp = l4.thread.create{code = 'local t = l4.clock() while l4.clock() - t < 1500000 do end', "
+           "prio = 145} repeat l4.sleep(20) until l4.thread.status(sp) ~= 'running' "
+           "l4.thread.schedule(c2, 165) l4.sleep(300) "
+           "print('com2 ' .. (require('consoles').find('com2') == c2 and 'kept' or 'replaced'))\r")
+    m = s.expect(rb"consoles: com2 is ready but has had (\d+) ms of CPU in (\d+) ms \(CPU meanwhile: "
+                 rb"[^\r\n]*\(prio 145\) \d+ ms[^\r\n]*\): starved, not hung; left running", 20)
+    s.expect(rb"\r\ncom2 kept\r?\r\n", 20)
+    cases.prompt(s)
+    out = s.out[start:]
+    assert b"com2 did not answer" not in out, "the guardian took the starved COM2 for hung"
+    assert out.count(b"com2 is ready but") == 1, "said more than once"
+    push_works(s, "after COM2 was starved")
+    print(f"  COM2 starved on purpose: {m.group(1).decode()} ms of CPU in {m.group(2).decode()} ms, "
+          "left running, push works", flush=True)
+
+
 # What a person types that makes the REPL's own thread fault (a root
 # thread: l4.task._fault works there for the tests): that thread alone
 # fails, the guardian starts a session again, with its history.
@@ -519,7 +544,8 @@ def c_tcp_session_crashes_keep_its_history(s):
 CASES = [c_console_driver_killed_from_com2, c_kill_the_console_typed_at,
          c_tasks_print_to_the_new_driver,
          c_session_killed_keeps_its_history,
-         c_console_driver_crashes, c_com2_driver_crashes, c_session_crashes_keep_its_history,
+         c_console_driver_crashes, c_com2_driver_crashes, c_com2_starved_not_hung,
+         c_session_crashes_keep_its_history,
          c_com2_and_push_agent_killed, c_push_agent_crashes, c_screen_console_killed,
          c_watcher_killed, c_root_threads_fail_alone, c_tcp_session_crashes_keep_its_history,
          c_plan_components_crash]
