@@ -126,6 +126,10 @@ static int call(uint32_t label, unsigned nw, uint64_t w0, uint64_t w1, const cha
     return (int)L4_TAG_LABEL(m->tag);
 }
 
+/* The buffer being filled is *data (owned) all along, so that an open
+ * file's slot holds it while the calls wait: a thread stopped there for
+ * good leaves it to the slot, which is taken back (syscalls.c,
+ * rt_files_orphan). On a failure *data is NULL again and not owned. */
 int rt_files_read(const char *path, int in_archive, char **data, size_t *size, int *owned)
 {
     size_t n = strlen(path), got;
@@ -133,8 +137,12 @@ int rt_files_read(const char *path, int in_archive, char **data, size_t *size, i
     char *buf = malloc(FS_CHUNK);
     if (!buf)
         return ENOMEM;
+    *data = buf;
+    *owned = 1;
     int r = call(FS_READ, 2, 0, in_archive ? 1 : 0, path, n, NULL, 0, buf, FS_CHUNK, &m, &got,
                  FOUR_SECONDS);
+    *data = NULL;
+    *owned = 0;
     if (r != 0) {
         free(buf);
         return r == RT_FILES_DOWN ? r : errno_of((uint32_t)r);
@@ -157,8 +165,12 @@ int rt_files_read(const char *path, int in_archive, char **data, size_t *size, i
     }
     size_t off = got;
     while (off < total) {       /* the rest straight into place */
+        *data = all;
+        *owned = 1;
         r = call(FS_READ, 2, off, 0, path, n, NULL, 0, all + off, total - off, &m, &got,
                  FOUR_SECONDS);
+        *data = NULL;
+        *owned = 0;
         if (r != 0 || got == 0 || m.w[0] != total) {
             free(all);
             return r == RT_FILES_DOWN ? r : r ? errno_of((uint32_t)r) : EIO;  /* changed meanwhile */

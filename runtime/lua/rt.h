@@ -226,6 +226,9 @@ int rt_files_up(void);          /* a service is named, and it is not this task *
 int rt_files_read(const char *path, int in_archive, char **data, size_t *size, int *owned);
 int rt_files_write(const char *path, const char *data, size_t size);
 int rt_files_remove(const char *path);
+/* lthread lt was stopped for good, its Lua state given up: the files it
+ * opened are taken back at the next open (syscalls.c; no malloc here) */
+void rt_files_orphan(unsigned lt);
 
 /* ports.c: the I/O ports this task holds, one record for all its
  * threads: the bindings note what l4.io.request, messages and unmaps

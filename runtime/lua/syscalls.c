@@ -23,6 +23,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -42,13 +43,17 @@ extern int errno;
 
 /* An open file: its bytes [0, size) at data, which is malloc'd (cap
  * bytes) if owned, else the archive's (read-only). path is kept (malloc'd)
- * for the write-back of a file open for writing. */
+ * for the write-back of a file open for writing. owner: the lthread that
+ * opened it; orphan: that thread was stopped for good with its Lua state
+ * given up (rt_files_orphan), which will never close it. */
 static struct open_file {
     char *data;
     size_t size, cap, off;
     char *path;
-    int used, owned, writable, append, dirty;
+    unsigned owner;
+    int used, owned, writable, append, dirty, orphan;
 } files[MAX_FILES];
+static volatile int orphans;        /* some slot may be an orphan */
 
 static int fail(int e)
 {
@@ -137,17 +142,61 @@ static int store(struct open_file *o)
     return r == RT_FILES_DOWN ? EIO : r;
 }
 
+/* Lthread lt was stopped where it was and its Lua state given up
+ * (threads.c: a kill that found no safe point in time, a fault): the
+ * files it opened are never closed. Marked only: this may run in the
+ * pager thread (no malloc there) or in a killer that holds the libc lock;
+ * the next open() takes them back. */
+void rt_files_orphan(unsigned lt)
+{
+    for (int i = 0; i < MAX_FILES; i++)
+        if (files[i].used && files[i].owner == lt) {
+            files[i].orphan = 1;
+            orphans = 1;
+        }
+}
+
+/* Takes back the slots of stopped threads, and newlib's FILE over each
+ * (it would never be closed: its buffer freed, the FILE free for the
+ * next fopen). Not closed: nothing half-written goes to the service. A
+ * FILE whose fopen was stopped inside open() has no fd yet and stays
+ * taken (memory only: newlib makes more FILEs as it needs them). Under
+ * the libc lock (open runs inside fopen). */
+static void reclaim(void)
+{
+    orphans = 0;
+    for (int i = 0; i < MAX_FILES; i++) {
+        if (!files[i].used || !files[i].orphan)
+            continue;
+        for (struct _glue *g = &_GLOBAL_REENT->__sglue; g; g = g->_next)
+            for (int k = 0; k < g->_niobs; k++) {
+                FILE *fp = &g->_iobs[k];
+                if (fp->_flags && fp->_file == FIRST_FILE + i) {
+                    if (fp->_flags & __SMBF)
+                        free(fp->_bf._base);
+                    if (fp->_ub._base && fp->_ub._base != fp->_ubuf)
+                        free(fp->_ub._base);
+                    fp->_flags = 0;
+                }
+            }
+        release(&files[i]);
+    }
+}
+
 int open(const char *path, int flags, ...)
 {
     int acc = flags & O_ACCMODE;
     int writing = acc != O_RDONLY || (flags & (O_CREAT | O_TRUNC | O_APPEND));
     struct open_file *o = NULL;
+    if (orphans)
+        reclaim();
     for (int i = 0; i < MAX_FILES && !o; i++)
         if (!files[i].used)
             o = &files[i];
     if (!o)
         return fail(EMFILE);
     memset(o, 0, sizeof *o);
+    o->owner = rt_self_lthread();
     o->used = 1;        /* taken: the lock is let go of while the service answers (files.c) */
     int r = (flags & O_TRUNC) && writing && rt_files_up() ? ENOENT : load(path, writing, o);
     if (r == 0 && (flags & O_CREAT) && (flags & O_EXCL)) {

@@ -489,9 +489,10 @@ int rt_thread_interrupt(uint64_t id, const char *why)
 
 /* A kill that did not reach a safe point in time: the thread is stopped
  * where it is (under the libc lock: not inside malloc, and inside stdio
- * only while it waits in a file call, files.c, whose FILE then stays
- * taken; newlib's shared state is whole) and its state is given up, not
- * closed: it may be halfway through an operation. */
+ * only while it waits in a file call, files.c; newlib's shared state is
+ * whole) and its state is given up, not closed: it may be halfway
+ * through an operation. The files it opened, which its state will never
+ * close, are taken back at the next open (syscalls.c). */
 static uint64_t force_park(struct slot *s)
 {
     uint64_t r = l4_lthread_ex_regs(L4_ID_LTHREAD(s->id), (uint64_t)park, (uint64_t)park_sp,
@@ -501,6 +502,7 @@ static uint64_t force_park(struct slot *s)
             rt_lua_giveup(s->L);
         s->L = NULL;
         s->state = T_KILLED;
+        rt_files_orphan(L4_ID_LTHREAD(s->id));
     }
     return r;
 }
@@ -559,6 +561,7 @@ int rt_thread_fault(unsigned lt)
         rt_lua_giveup(s->L);
     s->L = NULL;
     s->state = T_FAILED;
+    rt_files_orphan(lt);
     if (rt_libc_lock_drop(s->id))
         rt_console_puts("lua-root: the thread held the libc lock: released; "
                         "the heap or stdio may be damaged\n");

@@ -74,6 +74,9 @@ elseif mode == "block" then
   assert(l4.send(l4.id(args[2]), 1))     -- to the root: about to block
   l4.receive()      -- nobody sends: until the root deletes this task
   error("a receive from nobody returned")
+elseif mode == "mute" then
+  -- takes every message and answers none: a file service that hangs
+  while true do l4.receive() end
 elseif mode == "fault" then
   l4.task._fault(args[2])
   error("no fault")

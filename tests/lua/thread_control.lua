@@ -297,6 +297,48 @@ case("thread_arena_large_blocks_come_back", function()
   assert(heap1 - heap0 <= 4 << 20, "the root's heap grew by " .. heap1 - heap0)
 end)
 
+-- A thread stopped for good while it waits in a file call (a kill that
+-- finds no safe point in time: it runs a coroutine, which the kill's hook
+-- does not reach), two more files open: its state is given up, never
+-- closed, and the files it opened come back to the task's table (16 at
+-- once) at the next open (runtime/lua/syscalls.c). Before, each such
+-- stop kept its slots, and 16 of them left no open to any thread of
+-- the task.
+case("thread_forced_stop_gives_its_files_back", function()
+  local function free_fds()
+    local t = {}
+    while true do
+      local f = io.open("smoke.lua")
+      if not f then break end
+      t[#t + 1] = f
+    end
+    for _, f in ipairs(t) do f:close() end
+    return #t
+  end
+  local before = free_fds()
+  -- a file service that takes each request and never answers
+  local mute = assert(l4.task.spawn{script = "task_child.lua", args = {"mute"}, name = "mute-files"})
+  local t = assert(l4.thread.create{code = [[
+    local main = ...
+    held = {io.open("smoke.lua"), io.open("smoke.lua")}
+    l4.send(main, 1)
+    coroutine.wrap(function()
+      while true do io.open("stuck.txt", "w") end
+    end)()
+  ]], args = {main}})
+  eq(select(2, recv(t)), 1)
+  assert(l4.sys.set_files(mute))
+  l4.sleep(50)                  -- it waits in its file call
+  local ok, err = pcall(l4.thread.kill, t)
+  l4.sys.set_files(nil)
+  l4.task.delete(mute)
+  assert(ok, err)
+  eq(l4.thread.status(t), "killed")
+  local after = free_fds()
+  print(("  free file slots: %d before, %d after the stop"):format(before, after))
+  eq(after, before)
+end)
+
 -- A state given up (its thread stopped inside C: a stack overflow into
 -- the guard gap here) is not closed, but its arena is freed all the same,
 -- at the next state made.
