@@ -132,24 +132,40 @@ function Uart:ports() return {{self.base, 8}} end
 
 function Uart:phys() return {} end
 
--- Sends what the FIFO takes now; asks for an interrupt if more is left.
+-- Sends what the FIFO takes now, PUMP_MAX bytes at most; asks for an
+-- interrupt if more is left. At most: QEMU's UART takes bytes as fast as
+-- they come, so "while the FIFO takes more" drained the whole queue in
+-- one request: a REPL printing MiBs kept the server inside one call for
+-- seconds, and a root thread's write (the supervisor's log) waited that
+-- long for its answer (its guard found it silent). The string being sent
+-- is pending, its next byte at pending_at: not the rest cut off at every
+-- 16 bytes (s:sub(17) copied some 8 MB for a 16 KiB write).
+local PUMP_MAX = 256
 function Uart:pump()
   local base, outb, inb = self.base, io_.outb, io_.inb
   self:check_line()
-  while inb(base + LSR) & LSR_THRE ~= 0 do
-    local s = self.pending
-    if #s == 0 then
-      s = self.out[self.out_head]
-      if not s then break end
+  local s, at, sent = self.pending, self.pending_at or 1, 0
+  while sent < PUMP_MAX and inb(base + LSR) & LSR_THRE ~= 0 do
+    if at > #s then
+      s, at = self.out[self.out_head], 1
+      if not s then s = "" break end
       self.out[self.out_head] = nil
       self.out_head = self.out_head + 1
     end
-    for i = 1, math.min(16, #s) do outb(base + THR, s:byte(i)) end
-    self.pending = s:sub(17)
+    local last = math.min(at + 15, #s)
+    for i = at, last do outb(base + THR, s:byte(i)) end
+    sent = sent + last - at + 1
+    at = last + 1
   end
-  local more = #self.pending > 0 or self.out[self.out_head] ~= nil
+  self.pending, self.pending_at = s, at
+  local more = at <= #s or self.out[self.out_head] ~= nil
   if not more then self.out, self.out_head, self.out_tail = {}, 1, 0 end
-  if more ~= self.tx_irq then
+  if more and sent >= PUMP_MAX and self.tx_irq then
+    -- stopped with the FIFO taking more: its interrupt asked anew (off
+    -- and on: a new edge), so the next bytes go at the next interrupt
+    outb(base + IER, IER_RX)
+    outb(base + IER, IER_RX | IER_TX)
+  elseif more ~= self.tx_irq then
     self.tx_irq = more
     outb(base + IER, IER_RX | (more and IER_TX or 0))
   end

@@ -51,9 +51,14 @@ local READY_WAIT = 5000 -- ms a new console server has to answer its first INFO
 local ROOT = l4.kip.root.task
 
 M.plan = {
+  -- COM1's server, below the core services as COM2's (a REPL printing
+  -- MiBs kept it busy at 200: names, files and sched starved, the
+  -- supervisor's log waited on it), above the sessions (100): a key is
+  -- answered while a task spins at the default priority
+  -- (docs/recovery.md "Who watches whom").
   {name = "console", kind = "task", server = true, serial = true,
    spawn = {script = "console_task.lua", args = {"uart", 0x3f8, 4}, io = {{0x3f8, 8}},
-            prio = 200, memcap = 8 << 20}},
+            prio = 165, memcap = 8 << 20}},
   -- COM2 is the machine line (tools/l4ua put, get, push): below the
   -- core services (names 190, files 180, sched and the pager 170). QEMU's
   -- UART sends and takes bytes as fast as the driver moves them, so a

@@ -12,6 +12,9 @@
  * is no other, the bytes go to the kernel instead, and so does the output
  * of the next 5 s: nothing written is lost, it may only land in the
  * kernel's log (which the root's watcher copies to COM1). */
+#include <stdlib.h>
+#include <string.h>
+
 #include "keeper.h"
 #include "rt.h"
 #include "l4/syscalls.h"
@@ -35,6 +38,8 @@ uint64_t rt_console_current(void)
 #define RT_CON_CHUNK (16u << 10)
 #define SECOND L4_TO(977, 10)       /* 977 * 1024 us */
 
+/* -> 1 taken, 0 not (the server is dead or full), -1 the call was
+ * cancelled (a kill of this thread: the server is not to blame). */
 static int server_write(uint64_t server, const char *s, size_t n)
 {
     struct l4_msg m = { 0 };
@@ -42,10 +47,13 @@ static int server_write(uint64_t server, const char *s, size_t n)
     m.w[1] = (uint64_t)s;
     uint64_t r = l4_ipc(server, L4_TAG(RT_CON_WRITE, 0, 1), 0,
                         L4_TIMEOUTS(SECOND, SECOND, SECOND, SECOND), &m, 0);
+    unsigned e = L4_IPC_ERR(r);
+    if (e == L4_IPC_SND_CANCELLED || e == L4_IPC_RCV_CANCELLED)
+        return -1;
     /* label 0: taken; any other (the server's ERROR: it ran out of
      * memory) is a write not done, which goes elsewhere as a dead
      * server's would */
-    return L4_IPC_ERR(r) == L4_IPC_OK && L4_TAG_LABEL(m.tag) == 0;
+    return e == L4_IPC_OK && L4_TAG_LABEL(m.tag) == 0;
 }
 
 void rt_kernel_write(const char *s, size_t n)
@@ -75,8 +83,22 @@ static uint64_t console_now(uint64_t dead)
     return console;
 }
 
+/* Called inside stdio, under the libc lock, when a thread of the root
+ * prints: the bytes are copied and the lock let go of while the server
+ * takes them, as files.c does for a file call. Held, a REPL printing
+ * MiBs to a busy COM1 kept it nearly all the time, and every other root
+ * thread (the supervisor, its guard) waited for it at its next print or
+ * malloc: the guard found the supervisor silent and killed it. The
+ * stdout FILE may then change under this call: its bytes are this copy. */
 void rt_console_write(const char *s, size_t n)
 {
+    char *copy = NULL;
+    unsigned held = 0;
+    if (n && rt_libc_held() && (copy = malloc(n)) != NULL) {
+        memcpy(copy, s, n);
+        s = copy;
+        held = rt_libc_suspend();
+    }
     uint64_t server = rt_console_current();
     int asked = 0;
     if (l4_kip()->clock_us < server_down_until && server == server_down) {
@@ -85,7 +107,10 @@ void rt_console_write(const char *s, size_t n)
     }
     while (server && n) {
         size_t k = n < RT_CON_CHUNK ? n : RT_CON_CHUNK;
-        if (!server_write(server, s, k)) {
+        int w = server_write(server, s, k);
+        if (w < 0)
+            break;              /* cancelled: the rest to the kernel, the server kept */
+        if (!w) {
             uint64_t now = asked ? 0 : console_now(server);
             asked = 1;
             if (now) {
@@ -100,6 +125,9 @@ void rt_console_write(const char *s, size_t n)
         n -= k;
     }
     rt_kernel_write(s, n);
+    rt_libc_resume(held);
+    if (copy)
+        free(copy);
 }
 
 void rt_console_puts(const char *s)

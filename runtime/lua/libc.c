@@ -80,6 +80,11 @@ int rt_libc_lock_drop(uint64_t id)
     return 1;
 }
 
+int rt_libc_held(void)
+{
+    return libc_lock.owner == l4_utcb_of(rt_self_lthread())->myself;
+}
+
 unsigned rt_libc_suspend(void)
 {
     uint64_t me = l4_utcb_of(rt_self_lthread())->myself;

@@ -305,6 +305,7 @@ int rt_libc_lock_drop(uint64_t id);
  * service, from inside stdio), however deep this thread holds it: its
  * depth, 0 if it held none. rt_libc_resume takes it again that deep. */
 unsigned rt_libc_suspend(void);
+int rt_libc_held(void);         /* this thread holds the libc lock */
 void rt_libc_resume(unsigned depth);
 /* Reserves an lthread for the next thread (deleting the L4 threads of
  * ended ones first), or -1 if all are running; with `keep`, the thread's
