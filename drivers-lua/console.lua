@@ -22,7 +22,8 @@ M.EDIT = 0x103      -- w0: cursor column, string: the edit line -> 0
 M.DONE = 0x104      -- the edit line is finished -> 0
 M.INTR = 0x105      -- w0: a thread to notify of Ctrl-C (0: none), w1: 1 to interrupt it -> 0
 M.INFO = 0x106      -- -> 0, bytes in, bytes out, interrupts, input dropped, the times
-                    --    the backend was set up again (its registers read wrong)
+                    --    the backend was set up again (its registers read wrong);
+                    --    the server looks at the registers first, unless w0 is 1
 M.NOTE = 0x107      -- server -> the INTR thread: Ctrl-C typed at w0 (l4.clock(), us)
 -- The REPL's history, kept by the server so that it outlives the session
 -- (a restarted session reloads it; a session that outlives its server

@@ -22,12 +22,21 @@
 -- instructions (mostly in the handler, else past it in the framework's
 -- own code, which ends the task); corrupt, every value of the reply changed; double, the reply sent twice;
 -- drop, no reply; memcap, the service's allocation after a random number
--- more fails; exit, the task ends in the middle of the request.
+-- more fails; exit, the task ends in the middle of the request; and, into
+-- COM1's and COM2's console servers only, register: a wrong value
+-- written into their 16550 at once (FAULT n, "register": the line control
+-- register with the divisor latch open, the interrupt enable register 0,
+-- the modem control register 0, the divisor 12; n in turn per console),
+-- which the driver must find (before its next use of the UART, or at the
+-- guardian's next INFO) and set the UART up again, once.
 --
 -- After each fault this thread asks the service (a probe, which may be
 -- the request that meets the fault) until an answer is right again: the
 -- time from the probe to that answer is the fault's recovery time, kept
--- per kind (median, p99, max printed at the end). Checks at the end: no
+-- per kind (median, p99, max printed at the end). After a register fault
+-- the answer is right when the console server says it set the UART up
+-- again (INFO w0 = 1: its count, without the look that would find it)
+-- and a write is answered; its time is kept per register. Checks at the end: no
 -- crash of anything but the service a fault went into (the clients, the
 -- supervisor and this thread go on; the kernel's and the mapping
 -- database's checks pass); every service answers; the clients' outcomes
@@ -55,7 +64,14 @@ local TARGETS = {"names", "echo", "echo2", "files", "console", "com2"}
 -- the file service runs a loop of its own (fault.lua): no doubled replies
 local ALLOWED = {files = {raise = true, corrupt = true, drop = true, memcap = true, exit = true}}
 local KINDS = {{"raise", 35}, {"corrupt", 20}, {"double", 20}, {"drop", 5}, {"memcap", 15},
-               {"exit", 2}}
+               {"exit", 2}, {"register", 20}}
+-- the wrong register values (FAULT n, "register"; uart16550.lua's REGISTER)
+local UART_REGS = {[0] = "lcr", [1] = "ier", [2] = "mcr", [3] = "divisor"}
+local REG_KEYS = {"register lcr", "register ier", "register mcr", "register divisor"}
+local function allowed_kind(name, kind)
+  if kind == "register" then return name == "console" or name == "com2" end
+  return not ALLOWED[name] or ALLOWED[name][kind]
+end
 local BACK_MS = 10000           -- a service must answer right again within this
 math.randomseed(SEED)
 
@@ -165,18 +181,27 @@ local function main()
   end
 
   local function pick_kind(name)
-    local allowed = ALLOWED[name]
     local total = 0
     for _, k in ipairs(KINDS) do
-      if not allowed or allowed[k[1]] then total = total + k[2] end
+      if allowed_kind(name, k[1]) then total = total + k[2] end
     end
     local r = math.random(total)
     for _, k in ipairs(KINDS) do
-      if not allowed or allowed[k[1]] then
+      if allowed_kind(name, k[1]) then
         r = r - k[2]
         if r <= 0 then return k[1] end
       end
     end
+  end
+
+  -- A console server's set-ups of its UART (INFO w0 = 1: the count, no
+  -- look at the registers) -> the count and the server's id, or nil.
+  local function set_ups(name)
+    local id = names_mod.lookup(name)
+    if not id then return nil end
+    local from, label, _, _, _, _, n = l4.call(id, {timeout = 100}, console.INFO, 1)
+    if from ~= id or label ~= 0 then return nil end
+    return n, id
   end
 
   local function usage()
@@ -194,7 +219,9 @@ local function main()
 
   local injected, times, counts, into = 0, {}, {}, {}
   for _, k in ipairs(KINDS) do times[k[1]], counts[k[1]] = {}, 0 end
+  for _, key in ipairs(REG_KEYS) do times[key] = {} end
   for _, name in ipairs(TARGETS) do into[name] = {} end
+  local reg_next, reg_into = {console = 0, com2 = 0}, {console = {}, com2 = {}}
   local base
   local warmup = math.max(1, FAULTS // 10)
   local t_all = l4.clock()
@@ -203,11 +230,26 @@ local function main()
     local kind = pick_kind(name)
     local n = kind == "raise" and (math.random(10) <= 7 and math.random(0, 12) or math.random(0, 400))
               or kind == "memcap" and math.random(0, 60) or 0
+    local ups_before, ups_id        -- a register fault: the set-ups before it
+    if kind == "register" then
+      n = reg_next[name]
+      reg_next[name] = (n + 1) % 4
+      local t_ups = l4.clock()
+      repeat
+        ups_before, ups_id = set_ups(name)
+        if not ups_before then l4.sleep(5) end
+      until ups_before or l4.clock() - t_ups > BACK_MS * 1000
+      if not ups_before then
+        fail("could not ask %s its set-ups before fault %d (register)", name, i)
+        break
+      end
+    end
     -- arm it (a service restarting may not answer yet: wait for it)
     local armed, why = false, nil
     local t_arm = l4.clock()
     repeat
       local id, lwhy = target(name)
+      if ups_id then id = ups_id end  -- (written once, below: a restart is then the fault's)
       if id then
         local from, label, x, y = l4.call(id, {timeout = 300}, service.FAULT, n, kind)
         armed = from ~= nil and label == service.OK
@@ -216,8 +258,11 @@ local function main()
         why = "no id: " .. tostring(lwhy)
       end
       if not armed then l4.sleep(5) end
-    until armed or l4.clock() - t_arm > BACK_MS * 1000
-    if not armed then
+    until armed or ups_id or l4.clock() - t_arm > BACK_MS * 1000
+    if not armed and ups_id then     -- (not in the loop: a restart there is the fault's)
+      fail("could not write register fault %d into %s: %s", i, name, why)
+      break
+    elseif not armed then
       fail("could not arm fault %d (%s into %s) within %d ms: %s", i, kind, name, BACK_MS, why)
       break
     end
@@ -225,18 +270,40 @@ local function main()
     counts[kind] = counts[kind] + 1
     into[name][kind] = (into[name][kind] or 0) + 1
     local t0 = l4.clock()
-    if i % 2 == 0 then l4.sleep(2) end   -- a client's request may meet it first
+    local key = kind
     local back = false
-    repeat
-      back = probe(name)
-      if not back then l4.sleep(2) end
-    until back or l4.clock() - t0 > BACK_MS * 1000
+    if kind == "register" then
+      -- written now: the driver must find it and set the UART up again
+      -- (once), staying the same server, and then answer a write
+      key = "register " .. UART_REGS[n]
+      reg_into[name][n] = (reg_into[name][n] or 0) + 1
+      local ups, id
+      repeat
+        ups, id = set_ups(name)
+        back = ups ~= nil and ups ~= ups_before and probe(name)
+        if not back then l4.sleep(2) end
+      until back or (id and id ~= ups_id) or l4.clock() - t0 > BACK_MS * 1000
+      if id and id ~= ups_id then
+        fail("%s was restarted after register fault %d (%s): its driver did not survive it", name,
+             i, UART_REGS[n])
+        break
+      elseif back and ups ~= ups_before + 1 then
+        fail("%s set its UART up %d times for register fault %d (%s), not once", name,
+             ups - ups_before, i, UART_REGS[n])
+      end
+    else
+      if i % 2 == 0 then l4.sleep(2) end   -- a client's request may meet it first
+      repeat
+        back = probe(name)
+        if not back then l4.sleep(2) end
+      until back or l4.clock() - t0 > BACK_MS * 1000
+    end
     local ms = (l4.clock() - t0) / 1000
     if not back then
-      fail("%s did not answer right within %d ms of fault %d (%s)", name, BACK_MS, i, kind)
+      fail("%s did not answer right within %d ms of fault %d (%s)", name, BACK_MS, i, key)
       break
     end
-    local tk = times[kind]
+    local tk = times[key]
     tk[#tk + 1] = ms
     if i == warmup then base = usage() end
     if i % 1000 == 0 then
@@ -261,10 +328,12 @@ local function main()
   -- Keys typed after the last fault are read again: the console works
   -- (the host types all the while; no bound but the runner's timeout,
   -- as how fast keys come in guest time is the host's)
+  -- (not after a failure: keys may never come if a wrong register was
+  -- not found, and the run has failed anyway)
   local rs = cstats(reader, STATS)
   local typed_from = rs and rs.records or 0
   local t_keys = l4.clock()
-  while rs and rs.records < typed_from + 20 do
+  while rs and #failures == 0 and rs.records < typed_from + 20 do
     l4.sleep(20)
     rs = cstats(reader, STATS)
   end
@@ -365,14 +434,22 @@ local function main()
         for _, k in ipairs(KINDS) do t[#t + 1] = ("%s %d"):format(k[1], counts[k[1]]) end
         return t
       end)(), ", "))
-  for _, k in ipairs(KINDS) do
-    local t = times[k[1]]
+  local shown = {}
+  for _, k in ipairs(KINDS) do shown[#shown + 1] = k[1] end
+  table.move(REG_KEYS, 1, #REG_KEYS, #shown + 1, shown)
+  for _, key in ipairs(shown) do
+    local t = times[key]
     table.sort(t)
     if #t > 0 then
       local function at(p) return t[math.max(1, math.ceil(#t * p))] end
-      say("recovery after %s: median %.1f ms, p99 %.1f ms, max %.1f ms (%d faults)", k[1], at(0.5),
+      say("recovery after %s: median %.1f ms, p99 %.1f ms, max %.1f ms (%d faults)", key, at(0.5),
           at(0.99), t[#t], #t)
     end
+  end
+  for _, name in ipairs{"console", "com2"} do
+    local r = reg_into[name]
+    say("register faults into %s: lcr %d, ier %d, mcr %d, divisor %d (each found and the UART "
+        .. "set up again once)", name, r[0] or 0, r[1] or 0, r[2] or 0, r[3] or 0)
   end
   say("client requests %d: ok %d, the partner gone %d, no such name (yet) %d, handler errors %d, "
       .. "timeouts %d, wrong %d, stray %d, odd %d", sum.requests, sum.ok, sum.gone, sum.noname,
@@ -412,6 +489,14 @@ local function main()
 
   -- the checks
   if injected < FAULTS then fail("only %d of %d faults injected", injected, FAULTS) end
+  -- make test's 300 must have put each wrong value into each UART
+  if FAULTS >= 300 and injected == FAULTS then
+    for _, name in ipairs{"console", "com2"} do
+      for v = 0, 3 do
+        if not reg_into[name][v] then fail("no %s register fault into %s", UART_REGS[v], name) end
+      end
+    end
+  end
   if sum.odd > 0 then fail("%d client outcomes no fault explains", sum.odd) end
   if sum.timeout > counts.drop then
     fail("%d timeouts, but only %d replies dropped", sum.timeout, counts.drop)
