@@ -499,11 +499,14 @@ fuzz-lua: $(BUILD)/kernel-test32.elf $(BUILD)/sigma0.elf $(BUILD)/lua-root.elf t
 		--archive $(BUILD)/tests/fuzz/fuzz-lua.arc --seeds "$(LUA_FUZZ_SEEDS)"
 
 # make faultinject: FAULTS faults (100,000) injected into the name service,
-# two echo services, the file service and COM1's and COM2's console servers while
-# nine clients use them and the host types at COM1 (tests/faultinject/,
+# two echo services, the file service and COM1's and COM2's console servers
+# (and their UARTs' registers) and, with a disk (FAULT_DISK=1, the default:
+# the file service on it), the disk's driver's registers while nine
+# clients use them and the host types at COM1 (tests/faultinject/,
 # docs/reliability.md "Fault injection"); FAULT_SEED repeats a run. make
-# test runs 300 (stage faultinject).
+# test runs 300 (stage faultinject), without the disk.
 FAULTS ?= 100000
+FAULT_DISK ?= 1
 ifeq ($(origin FAULT_SEED),undefined)
 FAULT_SEED := 0x$(shell od -An -N4 -tx4 /dev/urandom | tr -d ' ')
 endif
@@ -525,8 +528,8 @@ all: $(BUILD)/tests/faultinject/fi-300-0x46494e4a.arc
 faultinject: $(BUILD)/kernel-test32.elf $(BUILD)/sigma0.elf $(BUILD)/lua-root.elf \
 		$(BUILD)/tests/faultinject/fi-$(FAULTS)-$(FAULT_SEED).arc
 	$(Q)$(PYTHON) tests/faultinject/run.py --build $(BUILD) --qemu $(QEMU) \
-		--archive $(BUILD)/tests/faultinject/fi-$(FAULTS)-$(FAULT_SEED).arc \
-		--seeds "$(FAULT_SEED) ($(FAULTS) faults; repeat with FAULT_SEED=$(FAULT_SEED))"
+		--archive $(BUILD)/tests/faultinject/fi-$(FAULTS)-$(FAULT_SEED).arc $(if $(filter 1,$(FAULT_DISK)),--disk) \
+		--seeds "$(FAULT_SEED) ($(FAULTS) faults$(if $(filter 1,$(FAULT_DISK)),$(COMMA) a disk); repeat with FAULT_SEED=$(FAULT_SEED))"
 
 # make fuzz-host: libFuzzer (clang) on the ELF loader and the scripts
 # archive parser, FUZZ_SECONDS each (docs/reliability.md "Host side");

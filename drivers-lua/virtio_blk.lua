@@ -55,6 +55,13 @@ local F_RO, F_BLK_SIZE, F_FLUSH = 1 << 5, 1 << 6, 1 << 9
 local EIO, EINVAL, EROFS, EOPNOTSUPP, EBUSY = 5, 22, 30, 95, 16
 local WATCH_MS = 100                     -- a request in the device this long: look
 local FAULT = require("service_proto").FAULT
+-- Loaded now, not at the first FAULT: the file service, on this disk,
+-- may be in a call to this driver then, and a require (a read through
+-- the file service) sent to it meanwhile lands as that call's reply (the
+-- file service took the disk for gone, the require failed, and the
+-- driver with it: make faultinject with its disk, fault 13 of seed
+-- 0x5e10d1)
+local fault = require "fault"
 
 local function log(fmt, ...) print(("%s: " .. fmt):format(name, ...)) end
 
@@ -215,10 +222,10 @@ local function watch(stalled)
   if stalled then q:kick() end    -- a notify lost: tell the device again
 end
 
--- FAULT n, "register": a wrong value written now (scripts/fault.lua,
--- loaded then, checks who asks and what).
+-- FAULT n, "register": a wrong value written now (scripts/fault.lua
+-- checks who asks and what).
 local function inject(from, n, kind)
-  local what, why = require("fault").register(from, n, kind)
+  local what, why = fault.register(from, n, kind)
   if not what then return fail(from, EINVAL, why) end
   if what == "notify" then wrong_kick = true else v:wrong_register(what) end
   l4.reply(from, 0)

@@ -54,6 +54,7 @@ local service = require "service"
 local names_mod = require "names"
 local supervisor = require "supervisor"
 local files_mod = require "files"
+local blk = require "blk"
 local conf = require "faultinject_conf"
 
 local FAULTS, SEED = conf.faults, conf.seed
@@ -61,15 +62,30 @@ local CLIENTS, FILE_CLIENTS, CONSOLE_WRITERS = 4, 2, 2
 local STATS, STOP = 1, 2
 local ECHO = 1
 local TARGETS = {"names", "echo", "echo2", "files", "console", "com2"}
+-- A disk (make faultinject attaches one; make test's short run does not:
+-- it would double its wall time): the file service keeps its files on it,
+-- and its driver is a target too, picked half as often as the others (it
+-- takes one kind only, and its faults cost more guest time).
+local HAS_DISK = require("pci").find(0x1af4, {[0x1001] = true, [0x1042] = true}) and true or false
+if HAS_DISK then TARGETS[#TARGETS + 1] = "disk0" end
+local TARGET_WEIGHTS = {names = 2, echo = 2, echo2 = 2, files = 2, console = 2, com2 = 2, disk0 = 1}
 -- the file service runs a loop of its own (fault.lua): no doubled replies
 local ALLOWED = {files = {raise = true, corrupt = true, drop = true, memcap = true, exit = true}}
 local KINDS = {{"raise", 35}, {"corrupt", 20}, {"double", 20}, {"drop", 5}, {"memcap", 15},
                {"exit", 2}, {"register", 20}}
--- the wrong register values (FAULT n, "register"; uart16550.lua's REGISTER)
+-- the wrong register values (FAULT n, "register"): uart16550.lua's
+-- REGISTER for the consoles, fault.lua's REGISTER (a virtio device's) for
+-- the disk's driver, with the set-ups each must cause (a virtio device
+-- ignores wrong feature bits; a wrong notify costs a notify again)
 local UART_REGS = {[0] = "lcr", [1] = "ier", [2] = "mcr", [3] = "divisor"}
-local REG_KEYS = {"register lcr", "register ier", "register mcr", "register divisor"}
+local DISK_REGS = {[0] = "reset", [1] = "failed", [2] = "notify", [3] = "features"}
+local DISK_SETUPS = {[0] = 1, [1] = 1, [2] = 0, [3] = 0}
+local REGS = {console = UART_REGS, com2 = UART_REGS, disk0 = DISK_REGS}
+local REG_KEYS = {"register lcr", "register ier", "register mcr", "register divisor",
+                  "register reset", "register failed", "register notify", "register features"}
 local function allowed_kind(name, kind)
-  if kind == "register" then return name == "console" or name == "com2" end
+  if kind == "register" then return REGS[name] ~= nil end
+  if name == "disk0" then return false end   -- the block driver takes register only
   return not ALLOWED[name] or ALLOWED[name][kind]
 end
 local BACK_MS = 10000           -- a service must answer right again within this
@@ -98,12 +114,15 @@ local function main()
   assert(l4.thread.create{script = "watch.lua", prio = 150, memcap = 8 << 20,
                           args = {"console", com1, "com2", com2, "push", false, "screen", false,
                                   "repl.serial", false, "repl.screen", false}})
-  -- the file service in RAM (no disk in this boot), as the system's plan has it
-  local files_args = {"serve", 4 << 20, false}
+  -- the file service on the disk if there is one (tests/faultinject/run.py
+  -- --disk attaches a fresh ext4 image on virtio-blk), with the device
+  -- manager and the disk's driver as the system's plan has them; else in
+  -- RAM (kept in the root's store as in the system)
+  local files_args = {"serve", 4 << 20, HAS_DISK and "blk:disk0" or false}
   local fs = assert(l4.task.spawn{name = "files", script = "files.lua", args = files_args,
                                   prio = 180, memcap = 16 << 20})
   l4.sys.set_files(fs)
-  assert(supervisor.start{names = ns, prio = 210, memcap = 8 << 20, services = {
+  local plan = {
     {name = "names", script = "names.lua", id = ns, restart = "always", prio = 190,
      memcap = 4 << 20, backoff_max = 500, limit = 100000,
      started = "local id = ...; l4.sys.set_names(id); require('names').use(id)"},
@@ -114,9 +133,26 @@ local function main()
     {name = "files", script = "files.lua", args = files_args, id = fs,
      ping = service.PING, hang = 400, ping_every = 100, restart = "always", prio = 180,
      memcap = 16 << 20, backoff_max = 500, limit = 100000, started = "l4.sys.set_files((...))"},
-  }})
+  }
+  if HAS_DISK then
+    table.insert(plan, 2, {name = "devices", script = "devmgr.lua", thread = true,
+                           restart = "always", prio = 175, memcap = 4 << 20, backoff_max = 200,
+                           limit = 1000})
+    -- (pinged every 100 ms, not every second as in the system: a FAILED
+    -- status, which the device serves on with, is found at a ping)
+    table.insert(plan, 3, {name = "disk0", script = "virtio_blk.lua", args = {"disk0"}, ping = 1,
+                           ping_every = 100, restart = "on-failure", prio = 160,
+                           memcap = 8 << 20, backoff_max = 200, limit = 1000})
+  end
+  assert(supervisor.start{names = ns, prio = 210, memcap = 8 << 20, services = plan})
   for _, n in ipairs(TARGETS) do
-    if n ~= "files" then assert(service.wait(n, 5000), n .. " did not come up") end
+    if n == "disk0" then      -- (it answers the block protocol's INFO, not PING)
+      local t_disk = l4.clock()
+      while not names_mod.lookup(n) and l4.clock() - t_disk < 5000000 do l4.sleep(10) end
+      assert(names_mod.lookup(n), "disk0 did not come up")
+    elseif n ~= "files" then
+      assert(service.wait(n, 5000), n .. " did not come up")
+    end
   end
 
   local me = l4.self()
@@ -168,6 +204,7 @@ local function main()
       local id = names_mod.lookup("echo")
       return id ~= nil and l4.nearest(id) ~= nil
     end
+    if name == "disk0" then return probe("files") end   -- a file written and read on it
     if name == "console" or name == "com2" then    -- a write of nothing: label 0, 0 bytes
       local id = names_mod.lookup(name)
       if not id then return false end
@@ -195,10 +232,16 @@ local function main()
   end
 
   -- A console server's set-ups of its UART (INFO w0 = 1: the count, no
-  -- look at the registers) -> the count and the server's id, or nil.
+  -- look at the registers), the disk driver's of its device (STATS: the
+  -- resets; INFO would look) -> the count and the server's id, or nil.
   local function set_ups(name)
     local id = names_mod.lookup(name)
     if not id then return nil end
+    if name == "disk0" then
+      local from, label, _, _, _, n = l4.call(id, {timeout = 300}, blk.STATS)
+      if from ~= id or label ~= 0 then return nil end
+      return n, id
+    end
     local from, label, _, _, _, _, n = l4.call(id, {timeout = 100}, console.INFO, 1)
     if from ~= id or label ~= 0 then return nil end
     return n, id
@@ -221,12 +264,21 @@ local function main()
   for _, k in ipairs(KINDS) do times[k[1]], counts[k[1]] = {}, 0 end
   for _, key in ipairs(REG_KEYS) do times[key] = {} end
   for _, name in ipairs(TARGETS) do into[name] = {} end
-  local reg_next, reg_into = {console = 0, com2 = 0}, {console = {}, com2 = {}}
+  local reg_next, reg_into = {console = 0, com2 = 0, disk0 = 0}, {console = {}, com2 = {}, disk0 = {}}
   local base
   local warmup = math.max(1, FAULTS // 10)
   local t_all = l4.clock()
   for i = 1, FAULTS do
-    local name = TARGETS[math.random(#TARGETS)]
+    local name = not HAS_DISK and TARGETS[math.random(#TARGETS)]
+    if not name then
+      local total = 0
+      for _, t in ipairs(TARGETS) do total = total + TARGET_WEIGHTS[t] end
+      local r = math.random(total)
+      for _, t in ipairs(TARGETS) do
+        r = r - TARGET_WEIGHTS[t]
+        if r <= 0 then name = t break end
+      end
+    end
     local kind = pick_kind(name)
     local n = kind == "raise" and (math.random(10) <= 7 and math.random(0, 12) or math.random(0, 400))
               or kind == "memcap" and math.random(0, 60) or 0
@@ -273,23 +325,29 @@ local function main()
     local key = kind
     local back = false
     if kind == "register" then
-      -- written now: the driver must find it and set the UART up again
-      -- (once), staying the same server, and then answer a write
-      key = "register " .. UART_REGS[n]
+      -- written now: the driver must find it and set its device up again
+      -- (once; the disk: not for a wrong notify or feature bits), staying
+      -- the same task, and then answer (a console a write; the disk a file
+      -- written and read through the file service)
+      local what = REGS[name][n]
+      local want = name == "disk0" and DISK_SETUPS[n] or 1
+      key = "register " .. what
       reg_into[name][n] = (reg_into[name][n] or 0) + 1
       local ups, id
       repeat
+        -- (the probe first: its request may be what finds the wrong value)
+        local right = probe(name)
         ups, id = set_ups(name)
-        back = ups ~= nil and ups ~= ups_before and probe(name)
+        back = right and ups ~= nil and (ups ~= ups_before or want == 0)
         if not back then l4.sleep(2) end
       until back or (id and id ~= ups_id) or l4.clock() - t0 > BACK_MS * 1000
       if id and id ~= ups_id then
         fail("%s was restarted after register fault %d (%s): its driver did not survive it", name,
-             i, UART_REGS[n])
+             i, what)
         break
-      elseif back and ups ~= ups_before + 1 then
-        fail("%s set its UART up %d times for register fault %d (%s), not once", name,
-             ups - ups_before, i, UART_REGS[n])
+      elseif back and ups ~= ups_before + want then
+        fail("%s set its device up %d times for register fault %d (%s), not %d", name,
+             ups - ups_before, i, what, want)
       end
     else
       if i % 2 == 0 then l4.sleep(2) end   -- a client's request may meet it first
@@ -446,10 +504,11 @@ local function main()
           at(0.99), t[#t], #t)
     end
   end
-  for _, name in ipairs{"console", "com2"} do
-    local r = reg_into[name]
-    say("register faults into %s: lcr %d, ier %d, mcr %d, divisor %d (each found and the UART "
-        .. "set up again once)", name, r[0] or 0, r[1] or 0, r[2] or 0, r[3] or 0)
+  for _, name in ipairs{"console", "com2", HAS_DISK and "disk0" or nil} do
+    local r, regs = reg_into[name], REGS[name]
+    say("register faults into %s: %s %d, %s %d, %s %d, %s %d (each found, the device set up "
+        .. "again as it must, the driver the same task)", name, regs[0], r[0] or 0, regs[1],
+        r[1] or 0, regs[2], r[2] or 0, regs[3], r[3] or 0)
   end
   say("client requests %d: ok %d, the partner gone %d, no such name (yet) %d, handler errors %d, "
       .. "timeouts %d, wrong %d, stray %d, odd %d", sum.requests, sum.ok, sum.gone, sum.noname,
@@ -491,9 +550,9 @@ local function main()
   if injected < FAULTS then fail("only %d of %d faults injected", injected, FAULTS) end
   -- make test's 300 must have put each wrong value into each UART
   if FAULTS >= 300 and injected == FAULTS then
-    for _, name in ipairs{"console", "com2"} do
+    for _, name in ipairs{"console", "com2", HAS_DISK and "disk0" or nil} do
       for v = 0, 3 do
-        if not reg_into[name][v] then fail("no %s register fault into %s", UART_REGS[v], name) end
+        if not reg_into[name][v] then fail("no %s register fault into %s", REGS[name][v], name) end
       end
     end
   end

@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """make faultinject's boot (tests/faultinject/init.lua; docs/reliability.md
 "Fault injection"): sigma0, lua-root and the campaign's archive on the
-test kernel under icount, COM1 on this program's pipes, COM2 into a file.
+test kernel under icount, COM1 on this program's pipes, COM2 into a file;
+with --disk (make faultinject's; not make test's short run) a disk for
+the file service too: a fresh 32 MiB ext4 image (no journal, made by the
+host's mke2fs as make run's) on virtio-blk.
 
 While the guest runs, this program types at COM1 as a person would, one
 record "t<seq>.<crc>\\n" every 2 ms (crc: CRC-32 of "t<seq>", 8 hex
@@ -101,11 +104,20 @@ def main():
     ap.add_argument("--archive", required=True)
     ap.add_argument("--seeds", required=True, help="the seed, for the report")
     ap.add_argument("--timeout", type=int, default=7 * 24 * 3600, help="seconds of wall time")
+    ap.add_argument("--disk", action="store_true", help="attach a fresh ext4 disk")
+    ap.add_argument("--mke2fs", default="/usr/sbin/mke2fs")
     a = ap.parse_args()
     b = a.build
     logdir = os.path.join(b, "tests", "fuzz")
     os.makedirs(logdir, exist_ok=True)
     log, com2 = os.path.join(logdir, NAME + ".log"), os.path.join(logdir, NAME + "-com2.log")
+    disk = os.path.join(logdir, NAME + "-disk.img")
+    if a.disk:
+        with open(disk, "wb") as f:
+            f.truncate(0)
+            f.truncate(32 << 20)
+        subprocess.run([a.mke2fs, "-q", "-F", "-t", "ext4", "-O", "^has_journal", "-b", "4096", "-L",
+                        "fi", disk], check=True)
     modules = (os.path.join(b, "sigma0.elf") + " sigma0," + os.path.join(b, "lua-root.elf") + " root," +
                a.archive + " scripts")
     argv = [a.qemu, "-m", "256M", "-display", "none", "-no-reboot", "-net", "none",
@@ -113,6 +125,8 @@ def main():
             "-icount", "shift=0,align=off,sleep=off", "-rtc", "clock=vm",
             "-kernel", os.path.join(b, "kernel-test32.elf"), "-initrd", modules,
             "-serial", "stdio", "-serial", "file:" + com2]
+    if a.disk:
+        argv += ["-drive", f"file={disk},if=none,id=disk0,format=raw", "-device", "virtio-blk-pci,drive=disk0"]
     print(f"{NAME}: seeds {a.seeds}", flush=True)
     t0 = time.monotonic()
     stop = threading.Event()
