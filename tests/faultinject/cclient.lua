@@ -50,7 +50,10 @@ names.use(l4.id(names_raw))
 local driver = l4.id(driver_raw)
 
 local n = {requests = 0, ok = 0, gone = 0, noname = 0, handler = 0, timeout = 0, wrong = 0,
-           stray = 0, odd = 0, records = 0, mangled = 0}
+           stray = 0, odd = 0, records = 0, mangled = 0, nomem = 0}
+-- A console server's own error reply: only its memory refused (a memcap
+-- fault met the request; console_server.lua ends on any other error)
+local NOMEM = "console server: not enough memory"
 local last = ""
 local ids = {}
 
@@ -106,6 +109,10 @@ local function write_one()
   if not from then
     ids[c] = nil
     return failed("write " .. c, label, taken)
+  end
+  if label == console.ERROR and taken == NOMEM then
+    n.nomem = n.nomem + 1
+    return
   end
   if label ~= console.OK or taken ~= #s then
     n.wrong = n.wrong + 1
@@ -164,6 +171,10 @@ local function read_one()
     ids.console = nil
     return failed("read", label, data)
   end
+  if label == console.ERROR and data == NOMEM then
+    n.nomem = n.nomem + 1     -- (keys it held, if any, show as a mangled line)
+    return
+  end
   if label ~= console.OK or type(data) ~= "string" or #data == 0 then
     n.odd = n.odd + 1
     last = ("read answered %s, %s"):format(tostring(label), tostring(data))
@@ -186,7 +197,7 @@ end
 local function report(from)
   local c1, c2 = count("console"), count("com2")
   l4.reply(from, 0, n.requests, n.ok, n.gone, n.noname, n.handler, n.timeout, n.wrong, n.stray,
-           n.odd, n.records, n.mangled, last_seq, c1, c2, last)
+           n.odd, n.records, n.mangled, last_seq, c1, c2, n.nomem, last)
 end
 
 local step = mode == "read" and read_one or write_one

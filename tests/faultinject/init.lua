@@ -372,9 +372,10 @@ local function main()
 
   -- The console client's counts: requests, ok, gone, noname, handler,
   -- timeout, wrong, stray, odd, records, mangled, last record,
-  -- acknowledged records on console and on com2, the last odd outcome.
+  -- acknowledged records on console and on com2, the console server's
+  -- "not enough memory" replies, the last odd outcome.
   local CKEYS = {"requests", "ok", "gone", "noname", "handler", "timeout", "wrong", "stray", "odd",
-                 "records", "mangled", "last_seq", "console", "com2"}
+                 "records", "mangled", "last_seq", "console", "com2", "nomem"}
   local function cstats(c, label)
     local r = table.pack(l4.call(c, {timeout = 5000}, label))
     if not r[1] then return nil, tostring(r[2]) end
@@ -530,17 +531,17 @@ local function main()
   end
   local CONS = {"console", "com2"}
   say("console writes %d: ok %d, the server gone %d, no such name (yet) %d, the name service's "
-      .. "errors %d, timeouts %d, wrong %d, stray %d, odd %d; %d faults into the console servers "
-      .. "(console %d, com2 %d)",
-      csum.requests, csum.ok, csum.gone, csum.noname, csum.handler, csum.timeout, csum.wrong, csum.stray,
-      csum.odd, into_sum(CONS), into_sum{"console"}, into_sum{"com2"})
+      .. "errors %d, not enough memory %d, timeouts %d, wrong %d, stray %d, odd %d; %d faults into "
+      .. "the console servers (console %d, com2 %d)",
+      csum.requests, csum.ok, csum.gone, csum.noname, csum.handler, csum.nomem, csum.timeout, csum.wrong,
+      csum.stray, csum.odd, into_sum(CONS), into_sum{"console"}, into_sum{"com2"})
   if rsum then
     say("console reads %d: ok %d, the server gone %d, no such name (yet) %d, the name service's "
-        .. "errors %d, timeouts %d, corrupted %d, odd %d; %d typed records read, the last t%d; %d "
-        .. "mangled lines (keys lost with a server, a dropped or corrupted reply, a new driver's "
-        .. "cleared FIFO)",
-        rsum.requests, rsum.ok, rsum.gone, rsum.noname, rsum.handler, rsum.timeout, rsum.wrong, rsum.odd,
-        rsum.records, rsum.last_seq, rsum.mangled)
+        .. "errors %d, not enough memory %d, timeouts %d, corrupted %d, odd %d; %d typed records "
+        .. "read, the last t%d; %d mangled lines (keys lost with a server, a dropped or corrupted "
+        .. "reply, a new driver's cleared FIFO)",
+        rsum.requests, rsum.ok, rsum.gone, rsum.noname, rsum.handler, rsum.nomem, rsum.timeout,
+        rsum.wrong, rsum.odd, rsum.records, rsum.last_seq, rsum.mangled)
   end
   for _, st in ipairs(supervisor.status() or {}) do
     say("service %s: %s, %d restarts", st.name, tostring(st.state), st.restarts or 0)
@@ -577,6 +578,11 @@ local function main()
   if fsum.stray > 0 then fail("%d stray messages at the file clients", fsum.stray) end
   if lost > 0 then fail("%d acknowledged writes lost", lost) end
   if #holdings == 0 then fail("the file clients acknowledged no write") end
+  -- a console's "not enough memory" reply: a memcap fault met the request
+  if csum.nomem + (rsum and rsum.nomem or 0) > into_sum(CONS, "memcap") then
+    fail("%d console replies \"not enough memory\", but only %d memcap faults into the consoles",
+         csum.nomem + (rsum and rsum.nomem or 0), into_sum(CONS, "memcap"))
+  end
   if csum.timeout > into_sum(CONS, "drop") then
     fail("%d console write timeouts, but only %d of the consoles' replies dropped", csum.timeout,
          into_sum(CONS, "drop"))
