@@ -10,7 +10,9 @@
 --   10 reloads of echo through the service framework's RELOAD (what the
 --      REPL's `reload` does), each a new version that must take over
 --   1 kill or crash of a component picked at random (soak/kinds.lua),
---      which must be back under its name, answering, within BACK_MS
+--      which must be back under its name, answering, within PROMISE_MS
+--      (1 s), or within BACK_MS if its supervisor gave up on it (its
+--      limit of restarts) and the soak sent RESTART, as a person would
 --
 -- At the end every client request must have had exactly one answer of
 -- its own or a clear error, and these must be back within 1% (of each
@@ -43,7 +45,11 @@ local ROOT_THREADS = 0
 local CALLERS = 9               -- the round's other spawns
 local RELOADS = 10
 local CLIENTS = 4
-local BACK_MS = 10000           -- guest ms a component has to come back
+local BACK_MS = 10000           -- guest ms a component has to come back at all
+-- Issue 14's promise: each part is back within 1 s of guest time after
+-- a kill or a crash, unless its supervisor gave up on it (its limit of
+-- restarts: back only when the soak, as a person would, sends RESTART).
+local PROMISE_MS = 1000
 local TOLERANCE = 0.01          -- of the resource's size
 -- The figures are compared from the end of this round on: the first
 -- rounds grow the root's pool (kept for reuse) and the Lua heaps of the
@@ -130,7 +136,7 @@ local soak_sup = assert(l4.thread.create{code = "require('service').main(...)", 
     services = {{name = "soak-victim", script = "services_crash.lua", restart = "always",
                  memcap = 4 << 20, prio = 90, backoff = 10, backoff_max = 10, limit = 1 << 30,
                  config = {mode = "serve", port = VICTIM_PORT}, io = {{VICTIM_PORT, 1}},
-                 hang = 2500, ping_every = 250}}}, false}})
+                 hang = 400, ping_every = 100}}}, false}})
 assert(service.wait("soak-victim", 10000), "the soak's victim did not come up")
 
 -- A supervisor's entry for name: the system's or the soak's; for the
@@ -200,7 +206,7 @@ end
 -- One round's pieces.
 local count = {threads = 0, root_threads = 0, thread_tasks = 0, spawns = 0, reloads = 0, kills = 0,
                root_restarts = 0, given_up = 0, absorbed = 0}
-local by_kind, back_ms = {}, {}
+local by_kind, back_ms, back_by = {}, {}, {}
 
 local function spawn(args, name, pager)
   local id, err, code = l4.task.spawn{script = "soak/job.lua", name = name, memcap = 8 << 20,
@@ -300,9 +306,22 @@ local function kill_one()
   if k.root then count.root_restarts = count.root_restarts + 1 end
   by_kind[label] = (by_kind[label] or 0) + 1
   local how
+  local given_up = count.given_up
   if wait_for(BACK_MS, function() local ok, h = back(k, old, restarts); how = h; return ok end) then
     if how == "absorbed" then count.absorbed = count.absorbed + 1 end
-    back_ms[#back_ms + 1] = now_ms() - t0
+    local ms = now_ms() - t0
+    back_ms[#back_ms + 1] = ms
+    local b = back_by[k.component] or {ms = {}, given_up = 0, slowest = ""}
+    back_by[k.component] = b
+    if count.given_up > given_up then
+      b.given_up = b.given_up + 1       -- back after RESTART: not the promise's
+    else
+      b.ms[#b.ms + 1] = ms
+      if ms >= (b.max or 0) then b.max, b.slowest = ms, label end
+      if ms > PROMISE_MS then
+        problem("%s: back after %d ms of guest time, over %d", label, ms, PROMISE_MS)
+      end
+    end
   else
     local e = entry(k.supervisor, k.component)
     problem("%s: not back after %d ms (%s: %s)", label, BACK_MS, e and e.state or "no entry",
@@ -437,6 +456,16 @@ say("kills and crashes: %s; back after a median %d ms, at most %d ms of guest ti
     .. "gave up %d times (restarted with RESTART); %d interrupts taken by the service itself",
     group(count.kills), back_ms[(#back_ms + 1) // 2] or 0, back_ms[#back_ms] or 0,
     count.given_up, count.absorbed)
+local comps = {}
+for name in pairs(back_by) do comps[#comps + 1] = name end
+table.sort(comps)
+for _, name in ipairs(comps) do
+  local b = back_by[name]
+  table.sort(b.ms)
+  say("  %-12s %4d back after a median %4d ms, at most %4d ms (%s)%s", name, #b.ms,
+      b.ms[(#b.ms + 1) // 2] or 0, b.max or 0, b.slowest,
+      b.given_up > 0 and (", %d more after the supervisor gave up"):format(b.given_up) or "")
+end
 local kl = {}
 for label, n in pairs(by_kind) do kl[#kl + 1] = ("%s %d"):format(label, n) end
 table.sort(kl)
