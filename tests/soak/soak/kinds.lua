@@ -25,9 +25,13 @@
 --              are reclaimed when it ends: docs/runtime.md "Threads")
 --   same_id    restarted in place, under the id it had (keep_id): back
 --              when its supervisor's restart count went up
+--   backoff    its plan entry keeps the supervisor's default back-off
+--              (100 ms, doubled at each restart within 10 s of the last,
+--              up to 5 s): back within 10 s, not 1 s, when killed again
+--              and again (the core services' entries wait 200 ms at most)
 return {
   -- echo, the example service: a task under the system's supervisor
-  {component = "echo", supervisor = "system", how = "kill", on = true},
+  {component = "echo", supervisor = "system", how = "kill", backoff = true, on = true},
   -- the name service and the file service: tasks under the system's
   -- supervisor, back with every name and every file (docs/recovery.md)
   {component = "names", supervisor = "system", how = "kill", on = true},

@@ -12,7 +12,9 @@
 --   1 kill or crash of a component picked at random (soak/kinds.lua),
 --      which must be back under its name, answering, within PROMISE_MS
 --      (1 s), or within BACK_MS if its supervisor gave up on it (its
---      limit of restarts) and the soak sent RESTART, as a person would
+--      limit of restarts) and the soak sent RESTART, as a person would,
+--      or if it is restarted after the supervisor's default back-off
+--      (soak/kinds.lua: `backoff`)
 --
 -- At the end every client request must have had exactly one answer of
 -- its own or a clear error, and these must be back within 1% (of each
@@ -318,8 +320,9 @@ local function kill_one()
     else
       b.ms[#b.ms + 1] = ms
       if ms >= (b.max or 0) then b.max, b.slowest = ms, label end
-      if ms > PROMISE_MS then
-        problem("%s: back after %d ms of guest time, over %d", label, ms, PROMISE_MS)
+      local limit = k.backoff and BACK_MS or PROMISE_MS
+      if ms > limit then
+        problem("%s: back after %d ms of guest time, over %d", label, ms, limit)
       end
     end
   else
