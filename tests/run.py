@@ -63,16 +63,40 @@ def case_key(name):
 
 
 class Results:
-    def __init__(self, quiet=False):
+    def __init__(self, quiet=False, clock=time.monotonic):
         self.passed = 0
         self.failed = 0
         self.quiet = quiet      # (the runner's self-test: no printing)
+        self.clock = clock      # (and a made-up clock)
         self.stage = None
         self.seen = {}          # stage -> the case names it reported
         self.failures = []      # (name, why): repeated at the end, where a log's tail shows them
+        self.times = []         # (stage, cases, passed, failed, seconds), one per stage run
+        self.gaps = []          # (seconds, stage, name): the time since the stage's result before
+        self._t0 = self._last = None
+
+    def begin(self, stage):
+        self.stage = stage
+        self._start = (self.passed, self.failed)
+        self._t0 = self._last = self.clock()
+
+    def end(self):
+        """Ends the stage begin() started: its row of the times table,
+        printed as a line of its own."""
+        p, f = self.passed - self._start[0], self.failed - self._start[1]
+        row = (self.stage, p + f, p, f, self.clock() - self._t0)
+        self.times.append(row)
+        if not self.quiet:
+            print(f"stage {row[0]}: {row[1]} cases, {p} passed, {f} failed, {row[4]:.1f} s",
+                  flush=True)
+        return row
 
     def _note(self, name):
         self.seen.setdefault(self.stage, set()).add(case_key(name))
+        if self._last is not None:
+            now = self.clock()
+            self.gaps.append((now - self._last, self.stage, case_key(name)))
+            self._last = now
 
     def ok(self, name):
         self.passed += 1
@@ -125,6 +149,25 @@ class Results:
 # SAFEBOOT_CASES skip the check.
 CASES_DIR = os.path.join(ROOT, "tests", "cases")
 CASE_FILTERS = ("REPL_CASES", "DOC_FILES", "SAFEBOOT_CASES")
+
+
+def times_table(res, slowest=0):
+    """The lines of the times table: one row per stage run (its cases,
+    passed, failed, wall seconds), a total; with slowest=N, then the N
+    results that came longest after the result before them in their
+    stage (a case of a stage whose cases come one by one, such as repl,
+    took that long; in a stage whose cases one boot prints at its end,
+    the first of them carries the boot)."""
+    lines = [f"{'stage':<14}{'cases':>7}{'passed':>8}{'failed':>8}{'seconds':>9}"]
+    for stage, cases, p, f, secs in res.times:
+        lines.append(f"{stage:<14}{cases:>7}{p:>8}{f:>8}{secs:>9.1f}")
+    tot = [sum(r[i] for r in res.times) for i in range(1, 5)]
+    lines.append(f"{'total':<14}{tot[0]:>7}{tot[1]:>8}{tot[2]:>8}{tot[3]:>9.1f}")
+    if slowest:
+        lines += ["", f"the {slowest} slowest results (seconds since the result before, in the stage):"]
+        lines += [f"{secs:9.1f}  {stage}: {name}"
+                  for secs, stage, name in sorted(res.gaps, reverse=True)[:slowest]]
+    return lines
 
 
 def check_cases(res, stage, cases_dir=CASES_DIR, update=False):
@@ -656,10 +699,17 @@ def main():
     update = os.environ.get("UPDATE_CASES") == "1"
     for name in STAGES:
         if not only or name in only:
-            res.stage = name
+            res.begin(name)
             stages[name]()
             if not filtered:
                 check_cases(res, name, update=update)
+            res.end()
+    # each stage's wall time, here and in build/tests/logs/times.txt
+    # (with the slowest results), before the failures and the last line
+    table = times_table(res)
+    print("\n".join(table))
+    with open(os.path.join(build, "tests", "logs", "times.txt"), "w") as f:
+        f.write("\n".join(times_table(res, 30)) + "\n")
     for name, why in res.failures:
         print(f"failed: {name}: {why}"[:400])
     print(f"{res.passed} passed, {res.failed} failed")

@@ -132,6 +132,29 @@ def update_writes_the_list_the_check_then_accepts():
         assert res.failed == 0 and res.passed == 3
 
 
+@case
+def each_stage_gets_its_row_of_the_times_table():
+    now = [100.0]
+    res = run.Results(quiet=True, clock=lambda: now[0])
+    res.begin("a")
+    now[0] += 2.5
+    res.ok("a.one: a note")
+    now[0] += 60
+    res.fail("a.two", "why")
+    assert res.end() == ("a", 2, 1, 1, 62.5), res.times
+    res.begin("b")
+    now[0] += 0.5
+    res.ok("b.x")
+    res.end()
+    lines = run.times_table(res, 2)
+    rows = [l.split() for l in lines[1:4]]
+    assert rows == [["a", "2", "1", "1", "62.5"], ["b", "1", "1", "0", "0.5"],
+                    ["total", "3", "2", "1", "63.0"]], lines
+    # the slowest results: a.two came 60 s after a.one, a.one 2.5 s after a's start
+    assert lines[-2:] == ["     60.0  a: a.two", "      2.5  a: a.one"], lines
+    assert len(run.times_table(res)) == 4
+
+
 def off_baseline(figures):
     with tempfile.TemporaryDirectory() as d:
         path = os.path.join(d, "b.json")
