@@ -155,21 +155,27 @@ def next_prompt(s, timeout=60):
     until = time.monotonic() + timeout
     while True:
         s.expect(ANY_PROMPT, max(0.1, until - time.monotonic()))
-        s.settle(0.3, 5)
+        quiet = s.settle(0.3, 5)
         if not re.sub(rb"\x1b\[K|\s", b"", s.out[s.pos:]):
-            return
+            return quiet
 
 
 def run_session(s, path, no, steps):
     before = []
+    quiet_at = None     # len(s.out) when the step before ended, the console quiet for 0.3 s
     for typed, want in steps:
-        s.settle(0.3, 5)            # what the system printed on its own is not the answer
+        # what the system printed on its own is not the answer: wait until
+        # nothing comes for 0.3 s, unless the step before has just ended so
+        # and nothing came since (another 0.3 s, at each of some 170 steps,
+        # was a fixed wait of nearly a minute in stage docs)
+        if quiet_at != len(s.out):
+            s.settle(0.3, 5)
         start = s.pos = len(s.out)
         for i, line in enumerate(typed):
             s.send(line + "\r")
             if i + 1 < len(typed):
                 s.expect(rb"\r>> \x1b\[K", 10)
-        next_prompt(s, 60)
+        quiet = next_prompt(s, 60)
         # Lines that come on their own (the kernel's log, which the watcher
         # copies every 200 ms) may follow the prompt on a busy host: what
         # does not match yet gets up to 3 s more.
@@ -178,7 +184,8 @@ def run_session(s, path, no, steps):
             got = shown(s.out[start:].decode("latin-1"), typed, want, before)
             if matches(want, got) or time.monotonic() > until:
                 break
-            s.settle(0.3, 1)
+            quiet = s.settle(0.3, 1)
+        quiet_at = len(s.out) if quiet else None
         before += typed
         if not matches(want, got):
             raise DocError(f"{path}:{no}: after typing {typed!r}\n  the text shows:\n"

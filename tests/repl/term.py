@@ -100,7 +100,8 @@ class Session:
                 raise Timeout(f"no {pattern!r} within {timeout} s")
 
     def settle(self, quiet=0.3, timeout=5):
-        """Reads until nothing arrives for `quiet` seconds."""
+        """Reads until nothing arrives for `quiet` seconds -> True if so,
+        False if things still came at the timeout."""
         until = time.monotonic() + timeout
         n = -1
         while n != len(self.out) and time.monotonic() < until:
@@ -108,6 +109,7 @@ class Session:
             t = time.monotonic() + quiet
             while time.monotonic() < t:
                 self._read(t)
+        return n == len(self.out)
 
     def send(self, data, chunk=None, pause=0):
         """Types data; in pieces of `chunk` bytes `pause` seconds apart if
