@@ -151,23 +151,80 @@ CASES_DIR = os.path.join(ROOT, "tests", "cases")
 CASE_FILTERS = ("REPL_CASES", "DOC_FILES", "SAFEBOOT_CASES")
 
 
-def times_table(res, slowest=0):
+def times_table(res, slowest=0, wall=None):
     """The lines of the times table: one row per stage run (its cases,
     passed, failed, wall seconds), a total; with slowest=N, then the N
     results that came longest after the result before them in their
     stage (a case of a stage whose cases come one by one, such as repl,
     took that long; in a stage whose cases one boot prints at its end,
-    the first of them carries the boot)."""
+    the first of them carries the boot). wall: the run's own time, less
+    than the total when stages ran side by side (HOST_STAGES)."""
     lines = [f"{'stage':<14}{'cases':>7}{'passed':>8}{'failed':>8}{'seconds':>9}"]
-    for stage, cases, p, f, secs in res.times:
+    order = lambda r: STAGES.index(r[0]) if r[0] in STAGES else len(STAGES)
+    for stage, cases, p, f, secs in sorted(res.times, key=order):
         lines.append(f"{stage:<14}{cases:>7}{p:>8}{f:>8}{secs:>9.1f}")
     tot = [sum(r[i] for r in res.times) for i in range(1, 5)]
     lines.append(f"{'total':<14}{tot[0]:>7}{tot[1]:>8}{tot[2]:>8}{tot[3]:>9.1f}")
+    if wall is not None:
+        lines.append(f"{'wall':<37}{wall:>9.1f}")
     if slowest:
         lines += ["", f"the {slowest} slowest results (seconds since the result before, in the stage):"]
         lines += [f"{secs:9.1f}  {stage}: {name}"
                   for secs, stage, name in sorted(res.gaps, reverse=True)[:slowest]]
     return lines
+
+
+# The stages that boot no QEMU, and those under icount that they run
+# beside (TEST_LANES=1: all in one runner, one after the other).
+HOST_STAGES = ("host", "cache", "lua-host", "net-host", "storage", "shell", "scripts_make")
+ICOUNT_STAGES = ("guest", "user", "lua")
+LANE_MARK = "lane results: "
+
+
+def start_lane(stages, build, qemu):
+    """A second runner (tests/run.py --lane) of the given stages, its
+    output into a temporary file -> (the process, the file)."""
+    out = tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace")
+    env = dict(os.environ, STAGES=",".join(stages))
+    p = subprocess.Popen([sys.executable, "-u", os.path.abspath(__file__), "--lane", "--build", build,
+                          "--qemu", qemu], stdout=out, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
+    return p, out
+
+
+def end_lane(res, child, lane, beside):
+    """Waits for the second runner, shows what it printed and counts its
+    results in res."""
+    p, out = child
+    p.wait()
+    out.seek(0)
+    text = out.read()
+    out.close()
+    print(f"---- stages {', '.join(lane)} (run beside {', '.join(beside)}) ----", flush=True)
+    merge_lane(res, text, p.returncode)
+    print("----", flush=True)
+
+
+def merge_lane(res, text, status):
+    """Prints a second runner's output and adds its results (its last
+    line, LANE_MARK and JSON) to res; without that line, its stages
+    fail as one."""
+    body, sep, tail = text.rpartition(LANE_MARK)
+    try:
+        got = json.loads(tail) if sep else None
+    except ValueError:
+        got = None
+    if not res.quiet:
+        print((body if got is not None else text).rstrip("\n"), flush=True)
+    if got is None:
+        res.stage = "lane"
+        res.fail("lane", f"the second runner ended (status {status}) without its results",
+                 text[-4000:])
+        return
+    res.passed += got["passed"]
+    res.failed += got["failed"]
+    res.failures += [tuple(f) for f in got["failures"]]
+    res.times += [tuple(t) for t in got["times"]]
+    res.gaps += [tuple(g) for g in got["gaps"]]
 
 
 def check_cases(res, stage, cases_dir=CASES_DIR, update=False):
@@ -654,6 +711,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default="build")
     ap.add_argument("--qemu", default="qemu-system-x86_64")
+    ap.add_argument("--lane", action="store_true", help="a second runner's (start_lane)")
     a = ap.parse_args()
     build = os.path.abspath(a.build)
     os.makedirs(os.path.join(build, "tests", "logs"), exist_ok=True)
@@ -697,19 +755,39 @@ def main():
     }
     filtered = [v for v in CASE_FILTERS if os.environ.get(v)]
     update = os.environ.get("UPDATE_CASES") == "1"
-    for name in STAGES:
-        if not only or name in only:
-            res.begin(name)
-            stages[name]()
-            if not filtered:
-                check_cases(res, name, update=update)
-            res.end()
+    t0 = time.monotonic()
+    chosen = [n for n in STAGES if not only or n in only]
+    # The stages that boot no QEMU run in a second runner beside the
+    # stages under icount (whose guests' time counts instructions, so a
+    # busy host changes nothing they measure): two cores, both at work.
+    # Its output is shown, and its results counted, when both are done.
+    lane = [n for n in chosen if n in HOST_STAGES]
+    beside = [n for n in chosen if n in ICOUNT_STAGES]
+    child = None
+    if lane and beside and not a.lane and os.environ.get("TEST_LANES", "2") != "1":
+        child = start_lane(lane, build, a.qemu)
+        chosen = [n for n in chosen if n not in lane]
+    for name in chosen:
+        res.begin(name)
+        stages[name]()
+        if not filtered:
+            check_cases(res, name, update=update)
+        res.end()
+        if child and not any(n in beside for n in chosen[chosen.index(name) + 1:]):
+            end_lane(res, child, lane, beside)
+            child = None
+    if a.lane:      # a second runner: its results, for the first one
+        print(LANE_MARK + json.dumps({"passed": res.passed, "failed": res.failed,
+                                      "failures": res.failures, "times": res.times,
+                                      "gaps": res.gaps}))
+        return 1 if res.failed else 0
     # each stage's wall time, here and in build/tests/logs/times.txt
     # (with the slowest results), before the failures and the last line
-    table = times_table(res)
+    wall = time.monotonic() - t0
+    table = times_table(res, wall=wall)
     print("\n".join(table))
     with open(os.path.join(build, "tests", "logs", "times.txt"), "w") as f:
-        f.write("\n".join(times_table(res, 30)) + "\n")
+        f.write("\n".join(times_table(res, 30, wall=wall)) + "\n")
     for name, why in res.failures:
         print(f"failed: {name}: {why}"[:400])
     print(f"{res.passed} passed, {res.failed} failed")

@@ -155,6 +155,27 @@ def each_stage_gets_its_row_of_the_times_table():
     assert len(run.times_table(res)) == 4
 
 
+@case
+def a_second_runners_results_are_counted():
+    # the host stages' runner, run beside guest, user and lua (run.merge_lane)
+    res = run.Results(quiet=True)
+    res.ok("guest.boot")
+    out = ("ok   host.a\nFAIL host.b: why\nstage host: 2 cases, 1 passed, 1 failed, 3.0 s\n"
+           + run.LANE_MARK + '{"passed": 1, "failed": 1, "failures": [["host.b", "why"]], '
+           '"times": [["host", 2, 1, 1, 3.0]], "gaps": [[2.0, "host", "host.b"]]}\n')
+    run.merge_lane(res, out, 1)
+    assert (res.passed, res.failed, res.failures) == (2, 1, [("host.b", "why")]), \
+        (res.passed, res.failed, res.failures)
+    assert res.times == [("host", 2, 1, 1, 3.0)] and res.gaps == [(2.0, "host", "host.b")]
+
+
+@case
+def a_second_runner_that_ends_without_its_results_fails():
+    res = run.Results(quiet=True)
+    run.merge_lane(res, "ok   host.a\nTraceback (most recent call last):\n", 1)
+    assert (res.passed, res.failed) == (0, 1) and res.failures[0][0] == "lane", res.failures
+
+
 def off_baseline(figures):
     with tempfile.TemporaryDirectory() as d:
         path = os.path.join(d, "b.json")
