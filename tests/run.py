@@ -158,7 +158,7 @@ def times_table(res, slowest=0, wall=None):
     stage (a case of a stage whose cases come one by one, such as repl,
     took that long; in a stage whose cases one boot prints at its end,
     the first of them carries the boot). wall: the run's own time, less
-    than the total when stages ran side by side (HOST_STAGES)."""
+    than the total when stages ran side by side (LANE_STAGES)."""
     lines = [f"{'stage':<14}{'cases':>7}{'passed':>8}{'failed':>8}{'seconds':>9}"]
     order = lambda r: STAGES.index(r[0]) if r[0] in STAGES else len(STAGES)
     for stage, cases, p, f, secs in sorted(res.times, key=order):
@@ -174,9 +174,13 @@ def times_table(res, slowest=0, wall=None):
     return lines
 
 
-# The stages that boot no QEMU, and those under icount that they run
-# beside (TEST_LANES=1: all in one runner, one after the other).
-HOST_STAGES = ("host", "cache", "lua-host", "net-host", "storage", "shell", "scripts_make")
+# The stages run in a second runner, and those under icount they run
+# beside (TEST_LANES=1: all in one runner, one after the other). The
+# second runner's: the stages that boot no QEMU, and the disk's boots
+# (disk, crash, damaged), whose checks are of what ends on the disk and
+# on the screen, not of how fast (their timeouts are tens of seconds).
+LANE_STAGES = ("host", "cache", "lua-host", "net-host", "storage", "shell", "scripts_make",
+               "disk", "crash", "damaged")
 ICOUNT_STAGES = ("guest", "user", "lua")
 LANE_MARK = "lane results: "
 
@@ -757,11 +761,11 @@ def main():
     update = os.environ.get("UPDATE_CASES") == "1"
     t0 = time.monotonic()
     chosen = [n for n in STAGES if not only or n in only]
-    # The stages that boot no QEMU run in a second runner beside the
-    # stages under icount (whose guests' time counts instructions, so a
-    # busy host changes nothing they measure): two cores, both at work.
-    # Its output is shown, and its results counted, when both are done.
-    lane = [n for n in chosen if n in HOST_STAGES]
+    # LANE_STAGES run in a second runner beside the stages under icount
+    # (whose guests' time counts instructions, so a busy host changes
+    # nothing they measure): two cores, both at work. Its output is
+    # shown, and its results counted, when both are done.
+    lane = [n for n in chosen if n in LANE_STAGES]
     beside = [n for n in chosen if n in ICOUNT_STAGES]
     child = None
     if lane and beside and not a.lane and os.environ.get("TEST_LANES", "2") != "1":
