@@ -93,17 +93,22 @@ static int sys_kmem(lua_State *L)
  * its Lua states): mapped (from sigma0; in a Lua task, granted by the
  * root's pager), and of that taken by malloc (neither ever shrinks); then,
  * in the root, of what malloc gave: the bytes its Lua states' arenas hold,
- * and the spare chunks kept for the next states (0 and 0 in a task). */
+ * and the spare chunks kept for the next states (0 and 0 in a task); last
+ * newlib's FILEs: how many it has made, how many are in use. */
 static int sys_heap(lua_State *L)
 {
     uint64_t mapped, taken, held, spare;
+    unsigned made, used;
     rt_heap_size(&mapped, &taken);
     rt_arena_figures(&held, &spare);
+    rt_streams(&made, &used);
     lua_pushinteger(L, (lua_Integer)mapped);
     lua_pushinteger(L, (lua_Integer)taken);
     lua_pushinteger(L, (lua_Integer)held);
     lua_pushinteger(L, (lua_Integer)spare);
-    return 4;
+    lua_pushinteger(L, made);
+    lua_pushinteger(L, used);
+    return 6;
 }
 
 /* l4.sys.klog([pos]) -> the kernel log's bytes from pos (bytes since

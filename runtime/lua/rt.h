@@ -229,6 +229,8 @@ int rt_files_remove(const char *path);
 /* lthread lt was stopped for good, its Lua state given up: the files it
  * opened are taken back at the next open (syscalls.c; no malloc here) */
 void rt_files_orphan(unsigned lt);
+/* newlib's FILEs (streams): how many it has made, how many are in use */
+void rt_streams(unsigned *made, unsigned *used);
 
 /* ports.c: the I/O ports this task holds, one record for all its
  * threads: the bindings note what l4.io.request, messages and unmaps

@@ -45,11 +45,14 @@ extern int errno;
  * bytes) if owned, else the archive's (read-only). path is kept (malloc'd)
  * for the write-back of a file open for writing. owner: the lthread that
  * opened it; orphan: that thread was stopped for good with its Lua state
- * given up (rt_files_orphan), which will never close it. */
+ * given up (rt_files_orphan), which will never close it. stream: while
+ * open() runs, the FILE that its fopen (or freopen) is opening, which
+ * has no fd yet (opening_stream). */
 static struct open_file {
     char *data;
     size_t size, cap, off;
     char *path;
+    FILE *stream;
     unsigned owner;
     int used, owned, writable, append, dirty, orphan;
 } files[MAX_FILES];
@@ -156,31 +159,107 @@ void rt_files_orphan(unsigned lt)
         }
 }
 
+/* Calls f on each of newlib's FILEs (stdin, stdout and stderr are the
+ * first: __sinit takes them with __sfp too). Under the libc lock. */
+static void each_stream(void (*f)(FILE *, void *), void *arg)
+{
+    for (struct _glue *g = &_GLOBAL_REENT->__sglue; g; g = g->_next)
+        for (int k = 0; k < g->_niobs; k++)
+            f(&g->_iobs[k], arg);
+}
+
+/* Is fp the stream of another open() that is running now (its thread
+ * waits in its file call), or was stopped there? */
+static int opened_elsewhere(FILE *fp, const struct open_file *except)
+{
+    for (int i = 0; i < MAX_FILES; i++)
+        if (files[i].used && files[i].stream == fp && &files[i] != except)
+            return 1;
+    return 0;
+}
+
+/* The FILE that the fopen or freopen calling open() is opening, or NULL
+ * (open() called by anything else). Both run under the libc lock (libc.c
+ * wraps them) from their start to this open(), which lets it go only in
+ * its file calls, after this: fopen's FILE is the one newlib's __sfp
+ * has just reserved (_flags 1) that no running open() has recorded;
+ * freopen's has its flags yet and the fd it has just closed, whose slot
+ * is free. */
+struct opening { FILE *fp; };
+static void find_opening(FILE *fp, void *arg)
+{
+    struct opening *o = arg;
+    int fd = fp->_file;
+    if (o->fp || !fp->_flags)
+        return;
+    if (fp->_flags != 1 && (fd < FIRST_FILE || fd >= FIRST_FILE + MAX_FILES ||
+                            files[fd - FIRST_FILE].used))
+        return;
+    if (!opened_elsewhere(fp, NULL))
+        o->fp = fp;
+}
+
+static FILE *opening_stream(void)
+{
+    struct opening o = { NULL };
+    each_stream(find_opening, &o);
+    return o.fp;
+}
+
+/* fp will never be closed: its buffers freed, the FILE free for the next
+ * fopen. Nothing is written back. */
+static void drop_stream(FILE *fp)
+{
+    if (fp->_flags & __SMBF)
+        free(fp->_bf._base);
+    if (fp->_ub._base && fp->_ub._base != fp->_ubuf)
+        free(fp->_ub._base);
+    fp->_flags = 0;
+}
+
+/* The FILE over the orphan slot o's fd; not one that a running open()
+ * is opening (a freopen's, still over the fd it closed, now o's). */
+static void drop_over(FILE *fp, void *arg)
+{
+    struct open_file *o = arg;
+    if (fp->_flags && fp->_file == FIRST_FILE + (int)(o - files) && !opened_elsewhere(fp, o))
+        drop_stream(fp);
+}
+
 /* Takes back the slots of stopped threads, and newlib's FILE over each
- * (it would never be closed: its buffer freed, the FILE free for the
- * next fopen). Not closed: nothing half-written goes to the service. A
- * FILE whose fopen was stopped inside open() has no fd yet and stays
- * taken (memory only: newlib makes more FILEs as it needs them). Under
- * the libc lock (open runs inside fopen). */
+ * (it would never be closed: drop_stream); a thread stopped inside
+ * open(), in its file call, leaves the FILE its fopen was opening, which
+ * has no fd yet: the slot recorded it (stream). Not closed: nothing
+ * half-written goes to the service. Under the libc lock (open runs
+ * inside fopen). */
 static void reclaim(void)
 {
     orphans = 0;
     for (int i = 0; i < MAX_FILES; i++) {
         if (!files[i].used || !files[i].orphan)
             continue;
-        for (struct _glue *g = &_GLOBAL_REENT->__sglue; g; g = g->_next)
-            for (int k = 0; k < g->_niobs; k++) {
-                FILE *fp = &g->_iobs[k];
-                if (fp->_flags && fp->_file == FIRST_FILE + i) {
-                    if (fp->_flags & __SMBF)
-                        free(fp->_bf._base);
-                    if (fp->_ub._base && fp->_ub._base != fp->_ubuf)
-                        free(fp->_ub._base);
-                    fp->_flags = 0;
-                }
-            }
+        if (files[i].stream)
+            drop_stream(files[i].stream);
+        each_stream(drop_over, &files[i]);
         release(&files[i]);
     }
+}
+
+static void count_stream(FILE *fp, void *arg)
+{
+    unsigned *n = arg;
+    n[0]++;
+    n[1] += fp->_flags != 0;
+}
+
+void rt_streams(unsigned *made, unsigned *used)
+{
+    unsigned n[2] = { 0, 0 };
+    rt_libc_lock();
+    each_stream(count_stream, n);
+    rt_libc_unlock();
+    *made = n[0];
+    *used = n[1];
 }
 
 int open(const char *path, int flags, ...)
@@ -197,6 +276,7 @@ int open(const char *path, int flags, ...)
         return fail(EMFILE);
     memset(o, 0, sizeof *o);
     o->owner = rt_self_lthread();
+    o->stream = opening_stream();
     o->used = 1;        /* taken: the lock is let go of while the service answers (files.c) */
     int r = (flags & O_TRUNC) && writing && rt_files_up() ? ENOENT : load(path, writing, o);
     if (r == 0 && (flags & O_CREAT) && (flags & O_EXCL)) {
@@ -227,6 +307,7 @@ int open(const char *path, int flags, ...)
             return fail(r);
         }
     }
+    o->stream = NULL;       /* its fopen gives it the fd next, the lock held */
     return FIRST_FILE + (int)(o - files);
 }
 

@@ -492,7 +492,8 @@ int rt_thread_interrupt(uint64_t id, const char *why)
  * only while it waits in a file call, files.c; newlib's shared state is
  * whole) and its state is given up, not closed: it may be halfway
  * through an operation. The files it opened, which its state will never
- * close, are taken back at the next open (syscalls.c). */
+ * close, are taken back at the next open (syscalls.c), and so is the
+ * FILE of an fopen it was stopped in. */
 static uint64_t force_park(struct slot *s)
 {
     uint64_t r = l4_lthread_ex_regs(L4_ID_LTHREAD(s->id), (uint64_t)park, (uint64_t)park_sp,
