@@ -50,8 +50,9 @@ struct bufs {
     size_t na, nb;
 };
 
+/* window: an fpage to receive a map into (0: none). */
 static int call(uint32_t label, unsigned u, unsigned t, struct l4_msg *m, uint16_t rcv_timeout,
-                const struct bufs *b)
+                const struct bufs *b, uint64_t window)
 {
     uint64_t to;
     if (rt_is_child()) {
@@ -74,9 +75,16 @@ static int call(uint32_t label, unsigned u, unsigned t, struct l4_msg *m, uint16
         me->rcv_strings[1][1] = b->nb;
         rcv = L4_RCV_STRINGS;
     }
+    uint64_t saved_window = me->rcv_window;
+    if (window) {   /* the arena's slot, for RT_REQ_ARENA's map */
+        me->rcv_window = window;
+        rcv |= L4_RCV_MAPS;
+    }
     uint64_t r = l4_ipc(to, L4_TAG(label, u, t), rcv, L4_TIMEOUTS(0, rcv_timeout, 0, 0), m, 0);
     if (b)
         memcpy(me->rcv_strings, saved, sizeof saved);
+    if (window)
+        me->rcv_window = saved_window;
     if (L4_IPC_ERR(r) == L4_IPC_RCV_TIMEOUT)
         return RT_TASK_ETIMEOUT;
     return L4_IPC_ERR(r) == L4_IPC_OK ? (int)m->w[0] : RT_TASK_EIPC;
@@ -94,7 +102,7 @@ int rt_task_spawn(const struct rt_spawn *s, uint64_t *id)
     put(&m, u + 1, (uint64_t)s->body);
     put(&m, u + 2, (uint64_t)nlen << 4 | L4_ITEM_STRING);
     put(&m, u + 3, (uint64_t)name);
-    int r = call(RT_REQ_SPAWN, u, 2, &m, 0, NULL);
+    int r = call(RT_REQ_SPAWN, u, 2, &m, 0, NULL, 0);
     *id = r ? 0 : m.w[1];
     return r;
 }
@@ -102,7 +110,7 @@ int rt_task_spawn(const struct rt_spawn *s, uint64_t *id)
 int rt_task_delete(uint64_t id, uint64_t *pages)
 {
     struct l4_msg m = { 0, { id } };
-    int r = call(RT_REQ_DELETE, 1, 0, &m, 0, NULL);
+    int r = call(RT_REQ_DELETE, 1, 0, &m, 0, NULL, 0);
     *pages = r ? 0 : m.w[1];
     return r;
 }
@@ -115,13 +123,13 @@ int rt_task_wait(uint64_t id, uint16_t timeout, struct rt_task_info *i)
         return !r && i->state == RT_TASK_RUNNING ? RT_TASK_ETIMEOUT : r;
     }
     struct l4_msg m = { 0, { id } };
-    r = call(RT_REQ_WAIT, 1, 0, &m, timeout, NULL);
+    r = call(RT_REQ_WAIT, 1, 0, &m, timeout, NULL, 0);
     if (r == RT_TASK_ETIMEOUT || r == RT_TASK_EIPC) {
         /* Withdraw: once the pager has this, it answers the wait no more
          * (until then its answer, with a zero timeout, cannot reach us:
          * we are not receiving). */
         struct l4_msg c = { 0, { id } };
-        call(RT_REQ_CANCEL, 1, 0, &c, 0, NULL);
+        call(RT_REQ_CANCEL, 1, 0, &c, 0, NULL, 0);
         return r;
     }
     return r ? r : rt_task_info(id, i);
@@ -147,7 +155,7 @@ int rt_task_info(uint64_t id, struct rt_task_info *i)
 {
     struct l4_msg m = { 0, { id } };
     struct bufs b = { i->name, i->msg, RT_NAME_MAX - 1, RT_MSG_MAX - 1 };
-    int r = call(RT_REQ_INFO, 1, 0, &m, 0, &b);
+    int r = call(RT_REQ_INFO, 1, 0, &m, 0, &b, 0);
     if (!r)
         take_info(&m, i);
     return r;
@@ -157,7 +165,7 @@ int rt_task_next(unsigned *next, struct rt_task_info *i)
 {
     struct l4_msg m = { 0, { *next } };
     struct bufs b = { i->name, i->msg, RT_NAME_MAX - 1, RT_MSG_MAX - 1 };
-    int r = call(RT_REQ_LIST, 1, 0, &m, 0, &b);
+    int r = call(RT_REQ_LIST, 1, 0, &m, 0, &b, 0);
     if (!r) {
         take_info(&m, i);
         *next = (unsigned)word(&m, RT_INFO_NEXT);
@@ -168,7 +176,7 @@ int rt_task_next(unsigned *next, struct rt_task_info *i)
 int rt_task_stats(struct rt_task_stats *s)
 {
     struct l4_msg m = { 0 };
-    int r = call(RT_REQ_STATS, 0, 0, &m, 0, NULL);
+    int r = call(RT_REQ_STATS, 0, 0, &m, 0, NULL, 0);
     if (!r)
         *s = (struct rt_task_stats){ m.w[1], m.w[2], m.w[3], m.w[4], m.w[5], word(&m, 6),
                                      word(&m, 7), word(&m, 8) };
@@ -179,21 +187,12 @@ int rt_task_arena(uint64_t va, unsigned pages, uint64_t slots, uint64_t *release
 {
     if (rt_is_child())
         return RT_TASK_ENOTROOT;
-    int r = rt_pager_start();
-    if (r)
-        return r;
-    struct l4_utcb *me = l4_utcb_of(rt_self_lthread());
-    uint64_t window = me->rcv_window;
-    me->rcv_window = L4_FPAGE(va, RT_ARENA_CHUNK_LOG2, L4_RWX);
     struct l4_msg m = { 0, { va, pages, slots } };
-    uint64_t e = l4_ipc(rt_pager_id, L4_TAG(RT_REQ_ARENA, 3, 0), pages ? L4_RCV_MAPS : 0,
-                        L4_TIMEOUTS(0, 0, 0, 0), &m, 0);
-    me->rcv_window = window;
-    if (L4_IPC_ERR(e) != L4_IPC_OK)
-        return RT_TASK_EIPC;
+    int r = call(RT_REQ_ARENA, 3, 0, &m, 0, NULL,
+                 pages ? L4_FPAGE(va, RT_ARENA_CHUNK_LOG2, L4_RWX) : 0);
     if (released)
-        *released = m.w[0] == RT_TASK_OK && !pages ? m.w[1] : 0;
-    return (int)m.w[0];
+        *released = r == RT_TASK_OK && !pages ? m.w[1] : 0;
+    return r;
 }
 
 int rt_task_resolve(uint64_t thread, uint64_t addr, uint64_t ip, uint64_t *base,
@@ -202,7 +201,7 @@ int rt_task_resolve(uint64_t thread, uint64_t addr, uint64_t ip, uint64_t *base,
     if (rt_is_child())
         return RT_TASK_ENOTROOT;
     struct l4_msg m = { 0, { thread, addr, ip } };
-    int r = call(RT_REQ_RESOLVE, 3, 0, &m, 0, NULL);
+    int r = call(RT_REQ_RESOLVE, 3, 0, &m, 0, NULL, 0);
     *base = r ? 0 : m.w[1];
     *fpage = r ? 0 : m.w[2];
     return r;
