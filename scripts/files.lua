@@ -326,6 +326,13 @@ local function serve(quota, disk_spec)
   local archive = l4.sys.archive()          -- name -> size
   local ram, used, count = load_kept()      -- path -> bytes; their bytes and number
   local pending, pending_bytes = {}, 0      -- writes in progress, by client and path
+  -- A write in pieces whose next piece has not come for STALE us is given
+  -- up: its client was killed or stopped between two pieces (a close of
+  -- a file over 48 KiB), and no later thread has its id. A client sends
+  -- each piece as soon as the last is answered, and gives up if it cannot
+  -- within 4 s (runtime/lua/files.c); one kept from the CPU for longer
+  -- gets "out of order" for its next piece: its close fails.
+  local STALE = 10 * 1000000
   local disk = disk_layer(disk_spec)
   local safe = l4.kip.safe
   -- The disk's entry for p: its stat, or nil; in safe mode nothing of the
@@ -381,6 +388,12 @@ local function serve(quota, disk_spec)
     end
   end
 
+  local function drop_stale(now)
+    for key, w in pairs(pending) do
+      if now - w.at > STALE then drop(key) end
+    end
+  end
+
   local handlers = {}
   local settle
 
@@ -419,15 +432,18 @@ local function serve(quota, disk_spec)
       return M.EISDIR, "a folder: " .. p
     end
     local key = tostring(from) .. "\0" .. p
+    local now = l4.clock()
+    drop_stale(now)
     if off == 0 then
       drop(key)
-      pending[key] = {parts = {}, n = 0}
+      pending[key] = {parts = {}, n = 0, at = now}
     end
     local w = pending[key]
     if not w or w.n ~= off then
       drop(key)
       return M.EINVAL, "write of " .. p .. " out of order"
     end
+    w.at = now
     local old = ram[p] and #ram[p] or 0
     if used - old + pending_bytes + #data > quota then
       drop(key)

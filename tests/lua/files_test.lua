@@ -83,6 +83,26 @@ case("files_quota", function()
   assert(os.remove("huge.bin"))     -- made empty at open
 end)
 
+-- A write in pieces that its client never finishes (a thread killed
+-- between two pieces of a close: here one that sends the first piece and
+-- ends): its 48 KiB count against the quota until the service drops them,
+-- 10 s after that piece (scripts/files.lua, STALE). Before, they counted
+-- until the service restarted.
+case("files_unfinished_write_dropped", function()
+  local t = assert(l4.thread.create{code = [[
+    local server, label = ...
+    local from, r = l4.call(server, {timeout = 4000}, label, 0, 0, "gone.bin", ("g"):rep(48 << 10))
+    assert(from and r == 0, "the first piece: " .. tostring(r))
+  ]], args = {server, files.WRITE}})
+  eq(util.wait_end(t), "ended")
+  local fits = (256 << 10) - files.info().used - (16 << 10)  -- 16 KiB under the quota
+  local r, _, code = files.write("after.bin", ("a"):rep(fits))
+  eq(r, nil, "the unfinished write's 48 KiB count"); eq(code, files.ENOSPC)
+  l4.sleep(10500)
+  assert(files.write("after.bin", ("a"):rep(fits)))
+  assert(files.remove("after.bin"))
+end)
+
 case("files_io_open_write", function()
   local f = assert(io.open("/ram/out.txt", "w"))
   f:write("line 1\n", 42, "\n")
