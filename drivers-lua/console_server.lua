@@ -28,9 +28,9 @@
 --
 -- Fault injection (make faultinject; docs/reliability.md "Fault
 -- injection"): the framework's FAULT from the root task arms one fault
--- (scripts/fault.lua, loaded then), which the next client request (the
--- labels in MEETS) meets. A server with no fault armed pays one field
--- test per request.
+-- (scripts/fault.lua, loaded with this module, below), which the next
+-- client request (the labels in MEETS) meets. A server with no fault
+-- armed pays one field test per request.
 --
 -- Live reload: the server answers the service framework's PING, INFO and
 -- RELOAD (scripts/service_proto.lua), so `reload console console_server.lua`
@@ -61,6 +61,11 @@ local svc = require "service_proto"
 local PING, INFO, RELOAD = svc.PING, svc.INFO, svc.RELOAD
 local OK, REJECTED = svc.OK, svc.REJECTED
 local NOMEM = "not enough memory"   -- Lua's memory error
+-- Loaded now, before the server serves anyone, not at the first FAULT: a
+-- require is a read through the file service, which may then be in a
+-- call to this server (its own output, a WRITE to COM1), and the read
+-- would land as that call's reply (the hazard virtio_blk.lua met).
+local fault = require "fault"
 -- The requests an armed fault may meet: a client's, not the guardian's
 -- INFO, the framework's control requests or an interrupt.
 local MEETS = {[proto.WRITE] = true, [proto.READ] = true, [proto.EDIT] = true,
@@ -322,13 +327,13 @@ function M.run(st)
       -- a wrong value written into the backend's registers now
       -- (docs/reliability.md "Wrong values in device registers")
       if not backend.wrong_register then return from, REJECTED, "fault: no registers here" end
-      local what, why = require("fault").register(from, a, b, backend.REGISTER)
+      local what, why = fault.register(from, a, b, backend.REGISTER)
       if not what then return from, REJECTED, why end
       backend:wrong_register(what)
       return from, OK
     elseif label == svc.FAULT then
-      st.fault = st.fault or require("fault").new{raise = true, memcap = true, exit = true,
-                                                   drop = true, corrupt = true, double = true}
+      st.fault = st.fault or fault.new{raise = true, memcap = true, exit = true,
+                                       drop = true, corrupt = true, double = true}
       return from, st.fault:arm(from, a, b)
     else
       return from, proto.UNKNOWN

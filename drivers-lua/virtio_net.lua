@@ -226,10 +226,13 @@ local function watch(stalled)
   if stalled then txq:kick() end    -- a notify lost: tell the device again
 end
 
--- FAULT n, "register": a wrong value written now (scripts/fault.lua,
--- loaded then, checks who asks and what).
+-- FAULT n, "register": a wrong value written now (scripts/fault.lua
+-- checks who asks and what; loaded at the start, not here: a require is
+-- a read through the file service, which must not meet a server while
+-- it serves, as virtio_blk.lua says).
+local fault = require "fault"
 local function inject(from, n, kind)
-  local what, why = require("fault").register(from, n, kind)
+  local what, why = fault.register(from, n, kind)
   if not what then return l4.reply(from, 1, why) end
   if what == "notify" then wrong_kick = true else v:wrong_register(what) end
   l4.reply(from, 0)

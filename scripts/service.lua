@@ -414,7 +414,7 @@ local function serve(def, source, chunkname, name, state)
     if kind == "drop" then return receive() end
     if kind == "double" then pcall(l4.reply, from, OK, table.unpack(r, 2, r.n)) end
     if kind == "corrupt" then   -- every value changed, as fault.lua changes them
-      return finish(from, false, true, require("fault").corrupted(r.n - 1, table.unpack(r, 2, r.n)))
+      return finish(from, false, true, proto.corrupted(r.n - 1, table.unpack(r, 2, r.n)))
     end
     return finish(from, false, table.unpack(r, 1, r.n))
   end

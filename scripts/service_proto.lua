@@ -29,6 +29,19 @@ M.FAULT = M.CTL + 3         -- s kind, n -> OK | REJECTED: arms one injected fau
                             --    next request (make faultinject; only from the root task;
                             --    docs/reliability.md "Fault injection")
 
+-- The corrupt fault's reply: the n values given, every one changed. Here
+-- and not in fault.lua, which the framework's services do not load: a
+-- module read at the fault goes through the file service, which may be
+-- in a call to this very server then (the request would land as that
+-- call's reply).
+function M.corrupted(n, v, ...)
+  if n == 0 then return end
+  if math.type(v) == "integer" then v = v ~ 0x5a5a
+  elseif type(v) == "string" then v = v:reverse() .. "?"
+  else v = 1234567 end
+  return v, M.corrupted(n - 1, ...)
+end
+
 -- The root's store key that says a debugger holds thread `id` (it may be
 -- stopped at a breakpoint): scripts/debugger.lua writes it, the
 -- supervisor reads it before it takes a silent service for hung. Here, as
