@@ -501,17 +501,20 @@ fuzz-lua: $(BUILD)/kernel-test32.elf $(BUILD)/sigma0.elf $(BUILD)/lua-root.elf t
 # make faultinject: FAULTS faults (100,000) injected into the name service,
 # two echo services, the file service and COM1's and COM2's console servers
 # (and their UARTs' registers) and, with a disk (FAULT_DISK=1, the default:
-# the file service on it), the disk's driver's registers while nine
-# clients use them and the host types at COM1 (tests/faultinject/,
+# the file service on it), the disk's driver's registers, and with a
+# network card (FAULT_NET=1, the default: a TCP client through the network
+# service to an echo on the host), the network driver's registers, while
+# the clients use them and the host types at COM1 (tests/faultinject/,
 # docs/reliability.md "Fault injection"); FAULT_SEED repeats a run. make
-# test runs 300 (stage faultinject), without the disk.
+# test runs 300 (stage faultinject), without the disk or the network.
 FAULTS ?= 100000
 FAULT_DISK ?= 1
+FAULT_NET ?= 1
 ifeq ($(origin FAULT_SEED),undefined)
 FAULT_SEED := 0x$(shell od -An -N4 -tx4 /dev/urandom | tr -d ' ')
 endif
 FAULTINJECT_FILES := tests/faultinject/init.lua tests/faultinject/client.lua tests/faultinject/fclient.lua \
-	tests/faultinject/cclient.lua
+	tests/faultinject/cclient.lua tests/faultinject/nclient.lua
 $(BUILD)/tests/faultinject/fi-%.arc: $(SCRIPT_FILES) $(FAULTINJECT_FILES) $(ARC_TOOLS) \
 		$(BUILD)/deps.mk
 	@mkdir -p $(@D)
@@ -522,6 +525,7 @@ $(BUILD)/tests/faultinject/fi-%.arc: $(SCRIPT_FILES) $(FAULTINJECT_FILES) $(ARC_
 		init.lua=tests/faultinject/init.lua faultinject/client.lua=tests/faultinject/client.lua \
 		faultinject/fclient.lua=tests/faultinject/fclient.lua \
 		faultinject/cclient.lua=tests/faultinject/cclient.lua \
+		faultinject/nclient.lua=tests/faultinject/nclient.lua \
 		faultinject_conf.lua=$(@D)/conf-$*.lua
 all: $(BUILD)/tests/faultinject/fi-300-0x46494e4a.arc
 .PHONY: faultinject
@@ -529,7 +533,9 @@ faultinject: $(BUILD)/kernel-test32.elf $(BUILD)/sigma0.elf $(BUILD)/lua-root.el
 		$(BUILD)/tests/faultinject/fi-$(FAULTS)-$(FAULT_SEED).arc
 	$(Q)$(PYTHON) tests/faultinject/run.py --build $(BUILD) --qemu $(QEMU) \
 		--archive $(BUILD)/tests/faultinject/fi-$(FAULTS)-$(FAULT_SEED).arc $(if $(filter 1,$(FAULT_DISK)),--disk) \
-		--seeds "$(FAULT_SEED) ($(FAULTS) faults$(if $(filter 1,$(FAULT_DISK)),$(COMMA) a disk); repeat with FAULT_SEED=$(FAULT_SEED))"
+		$(if $(filter 1,$(FAULT_NET)),--net) \
+		--seeds "$(FAULT_SEED) ($(FAULTS) faults$(if $(filter 1,$(FAULT_DISK)),$(COMMA) a disk)$(if \
+		$(filter 1,$(FAULT_NET)),$(COMMA) a network card); repeat with FAULT_SEED=$(FAULT_SEED))"
 
 # make fuzz-host: libFuzzer (clang) on the ELF loader and the scripts
 # archive parser, FUZZ_SECONDS each (docs/reliability.md "Host side");

@@ -12,7 +12,12 @@
 -- reading and removing files, two (faultinject/cclient.lua) writing
 -- numbered records to both consoles and one reading what the host types
 -- at COM1 (tests/faultinject/run.py types, and checks that every
--- acknowledged record came out on its line); and this thread, which
+-- acknowledged record came out on its line); with a disk (run.py --disk)
+-- the file service keeps its files on it and the disk's driver is a
+-- target; with a network card (run.py --net) the network service and its
+-- driver run, one client (faultinject/nclient.lua) talks TCP through
+-- them to an echo on the host all the while, and the driver is a target;
+-- and this thread, which
 -- injects FAULTS faults, one at a time, each into a service picked at
 -- random, through the service framework's FAULT request (service.lua
 -- "Fault injection"; the file service's loop arms it with fault.lua):
@@ -28,7 +33,11 @@
 -- register with the divisor latch open, the interrupt enable register 0,
 -- the modem control register 0, the divisor 12; n in turn per console),
 -- which the driver must find (before its next use of the UART, or at the
--- guardian's next INFO) and set the UART up again, once.
+-- guardian's next INFO) and set the UART up again, once; and into the
+-- disk's and the network card's drivers, register only: a virtio
+-- device's wrong values (fault.lua's REGISTER), each found and the
+-- device set up again as it must (a reset or FAILED: once; a wrong
+-- notify or feature bits: not at all).
 --
 -- After each fault this thread asks the service (a probe, which may be
 -- the request that meets the fault) until an answer is right again: the
@@ -55,6 +64,8 @@ local names_mod = require "names"
 local supervisor = require "supervisor"
 local files_mod = require "files"
 local blk = require "blk"
+local nic = require "nic"
+local socket = require "socket"
 local conf = require "faultinject_conf"
 
 local FAULTS, SEED = conf.faults, conf.seed
@@ -68,24 +79,39 @@ local TARGETS = {"names", "echo", "echo2", "files", "console", "com2"}
 -- takes one kind only, and its faults cost more guest time).
 local HAS_DISK = require("pci").find(0x1af4, {[0x1001] = true, [0x1042] = true}) and true or false
 if HAS_DISK then TARGETS[#TARGETS + 1] = "disk0" end
-local TARGET_WEIGHTS = {names = 2, echo = 2, echo2 = 2, files = 2, console = 2, com2 = 2, disk0 = 1}
+-- A network card (make faultinject's FAULT_NET=1: run.py --net, QEMU's
+-- user network with an echo on the host): the network service and its
+-- driver run as the system's plan has them, a client talks TCP through
+-- them all the while (faultinject/nclient.lua), and the driver is a
+-- target as the disk's is (register only, picked half as often).
+local HAS_NET = require("pci").find(0x1af4, {[0x1000] = true, [0x1041] = true}) and true or false
+if HAS_NET then TARGETS[#TARGETS + 1] = "net0" end
+local TARGET_WEIGHTS = {names = 2, echo = 2, echo2 = 2, files = 2, console = 2, com2 = 2, disk0 = 1,
+                        net0 = 1}
 -- the file service runs a loop of its own (fault.lua): no doubled replies
 local ALLOWED = {files = {raise = true, corrupt = true, drop = true, memcap = true, exit = true}}
 local KINDS = {{"raise", 35}, {"corrupt", 20}, {"double", 20}, {"drop", 5}, {"memcap", 15},
                {"exit", 2}, {"register", 20}}
 -- the wrong register values (FAULT n, "register"): uart16550.lua's
 -- REGISTER for the consoles, fault.lua's REGISTER (a virtio device's) for
--- the disk's driver, with the set-ups each must cause (a virtio device
--- ignores wrong feature bits; a wrong notify costs a notify again)
+-- the disk's and the network card's drivers, with the set-ups each must
+-- cause (a virtio device ignores wrong feature bits; a wrong notify costs
+-- a notify again)
 local UART_REGS = {[0] = "lcr", [1] = "ier", [2] = "mcr", [3] = "divisor"}
 local DISK_REGS = {[0] = "reset", [1] = "failed", [2] = "notify", [3] = "features"}
 local DISK_SETUPS = {[0] = 1, [1] = 1, [2] = 0, [3] = 0}
-local REGS = {console = UART_REGS, com2 = UART_REGS, disk0 = DISK_REGS}
+local REGS = {console = UART_REGS, com2 = UART_REGS, disk0 = DISK_REGS, net0 = DISK_REGS}
+local VIRTIO = {disk0 = true, net0 = true}
+local REG_TARGETS = {"console", "com2"}     -- the targets that take register faults
+if HAS_DISK then REG_TARGETS[#REG_TARGETS + 1] = "disk0" end
+if HAS_NET then REG_TARGETS[#REG_TARGETS + 1] = "net0" end
 local REG_KEYS = {"register lcr", "register ier", "register mcr", "register divisor",
-                  "register reset", "register failed", "register notify", "register features"}
+                  "register reset", "register failed", "register notify", "register features",
+                  "register net reset", "register net failed", "register net notify",
+                  "register net features"}
 local function allowed_kind(name, kind)
   if kind == "register" then return REGS[name] ~= nil end
-  if name == "disk0" then return false end   -- the block driver takes register only
+  if VIRTIO[name] then return false end   -- the virtio drivers take register only
   return not ALLOWED[name] or ALLOWED[name][kind]
 end
 local BACK_MS = 10000           -- a service must answer right again within this
@@ -134,10 +160,19 @@ local function main()
      ping = service.PING, hang = 400, ping_every = 100, restart = "always", prio = 180,
      memcap = 16 << 20, backoff_max = 500, limit = 100000, started = "l4.sys.set_files((...))"},
   }
-  if HAS_DISK then
+  if HAS_DISK or HAS_NET then
     table.insert(plan, 2, {name = "devices", script = "devmgr.lua", thread = true,
                            restart = "always", prio = 175, memcap = 4 << 20, backoff_max = 200,
                            limit = 1000})
+  end
+  if HAS_NET then    -- (net0 pinged every 100 ms, as disk0 below)
+    table.insert(plan, 3, {name = "net0", script = "virtio_net.lua", args = {"net0"}, ping = 1,
+                           ping_every = 100, restart = "on-failure", prio = 160,
+                           memcap = 8 << 20, backoff_max = 200, limit = 1000})
+    table.insert(plan, 4, {name = "net", script = "net.lua", args = {"net0"}, ping = 1,
+                           restart = "always", prio = 155, memcap = 32 << 20})
+  end
+  if HAS_DISK then
     -- (pinged every 100 ms, not every second as in the system: a FAILED
     -- status, which the device serves on with, is found at a ping)
     table.insert(plan, 3, {name = "disk0", script = "virtio_blk.lua", args = {"disk0"}, ping = 1,
@@ -146,10 +181,10 @@ local function main()
   end
   assert(supervisor.start{names = ns, prio = 210, memcap = 8 << 20, services = plan})
   for _, n in ipairs(TARGETS) do
-    if n == "disk0" then      -- (it answers the block protocol's INFO, not PING)
+    if VIRTIO[n] then      -- (they answer their protocol's INFO, not PING)
       local t_disk = l4.clock()
       while not names_mod.lookup(n) and l4.clock() - t_disk < 5000000 do l4.sleep(10) end
-      assert(names_mod.lookup(n), "disk0 did not come up")
+      assert(names_mod.lookup(n), n .. " did not come up")
     elseif n ~= "files" then
       assert(service.wait(n, 5000), n .. " did not come up")
     end
@@ -185,6 +220,43 @@ local function main()
   reader = assert(l4.task.spawn{script = "faultinject/cclient.lua", name = "fi-cread",
                                 args = {0, "read", names_mod.server().raw, me.raw}, prio = 90,
                                 memcap = 8 << 20})
+  local nclient = HAS_NET and assert(l4.task.spawn{script = "faultinject/nclient.lua",
+                                                   name = "fi-net",
+                                                   args = {1, names_mod.server().raw, me.raw},
+                                                   prio = 90, memcap = 8 << 20})
+
+  -- The network's probe: a line sent on this thread's own connection to
+  -- the host's echo and read back within 300 ms. A line that comes late
+  -- (a probe before that timed out) is skipped; any other line is a loss
+  -- no error told of, and fails the run.
+  local nconn, nprobes = nil, 0
+  local function probe_net()
+    if not nconn then
+      local c = socket.tcp()
+      if not c then return false end
+      c:settimeout(1)
+      if not c:connect("10.0.2.100", 7) then c:close() return false end
+      nconn = c
+    end
+    nprobes = nprobes + 1
+    local want = "p" .. nprobes
+    nconn:settimeout(0.3)
+    if not nconn:send(want .. "\n") then nconn:close() nconn = nil return false end
+    while true do
+      local got, err = nconn:receive("*l")
+      if got == want then return true end
+      if not got then
+        if err ~= "timeout" then nconn:close() nconn = nil end
+        return false
+      end
+      local k = tonumber(got:match("^p(%d+)$"))
+      if not k or k >= nprobes then
+        fail("the network's probe %s read back %q", want, got:sub(1, 40))
+        nconn:close() nconn = nil
+        return false
+      end
+    end
+  end
 
   -- A probe of a service: true if its answer is right.
   local probes = 0
@@ -205,6 +277,7 @@ local function main()
       return id ~= nil and l4.nearest(id) ~= nil
     end
     if name == "disk0" then return probe("files") end   -- a file written and read on it
+    if name == "net0" then return probe_net() end
     if name == "console" or name == "com2" then    -- a write of nothing: label 0, 0 bytes
       local id = names_mod.lookup(name)
       if not id then return false end
@@ -215,6 +288,14 @@ local function main()
     if not id then return false end
     local from, label, _, who, seq = l4.call(id, {timeout = 100}, ECHO, 0, 77)
     return from == id and label == 0 and who == 0 and seq == 77
+  end
+
+  -- the network up (the service's DHCP done, the host's echo there)
+  -- before the first fault, so a fault's recovery is not the boot's
+  if HAS_NET then
+    local t_net = l4.clock()
+    while not probe_net() and l4.clock() - t_net < 30000000 do l4.sleep(20) end
+    assert(nprobes > 0 and probe_net(), "the network did not come up (the host's echo over TCP)")
   end
 
   local function pick_kind(name)
@@ -242,6 +323,11 @@ local function main()
       if from ~= id or label ~= 0 then return nil end
       return n, id
     end
+    if name == "net0" then
+      local from, label, _, _, _, _, n = l4.call(id, {timeout = 300}, nic.STATS)
+      if from ~= id or label ~= 0 then return nil end
+      return n, id
+    end
     local from, label, _, _, _, _, n = l4.call(id, {timeout = 100}, console.INFO, 1)
     if from ~= id or label ~= 0 then return nil end
     return n, id
@@ -264,12 +350,13 @@ local function main()
   for _, k in ipairs(KINDS) do times[k[1]], counts[k[1]] = {}, 0 end
   for _, key in ipairs(REG_KEYS) do times[key] = {} end
   for _, name in ipairs(TARGETS) do into[name] = {} end
-  local reg_next, reg_into = {console = 0, com2 = 0, disk0 = 0}, {console = {}, com2 = {}, disk0 = {}}
+  local reg_next = {console = 0, com2 = 0, disk0 = 0, net0 = 0}
+  local reg_into = {console = {}, com2 = {}, disk0 = {}, net0 = {}}
   local base
   local warmup = math.max(1, FAULTS // 10)
   local t_all = l4.clock()
   for i = 1, FAULTS do
-    local name = not HAS_DISK and TARGETS[math.random(#TARGETS)]
+    local name = not (HAS_DISK or HAS_NET) and TARGETS[math.random(#TARGETS)]
     if not name then
       local total = 0
       for _, t in ipairs(TARGETS) do total = total + TARGET_WEIGHTS[t] end
@@ -330,8 +417,8 @@ local function main()
       -- the same task, and then answer (a console a write; the disk a file
       -- written and read through the file service)
       local what = REGS[name][n]
-      local want = name == "disk0" and DISK_SETUPS[n] or 1
-      key = "register " .. what
+      local want = VIRTIO[name] and DISK_SETUPS[n] or 1
+      key = (name == "net0" and "register net " or "register ") .. what
       reg_into[name][n] = (reg_into[name][n] or 0) + 1
       local ups, id
       repeat
@@ -485,6 +572,25 @@ local function main()
   elseif rsum.odd > 0 then fail("the console reader: %d odd outcomes, the last: %s", rsum.odd, rsum.last) end
   l4.task.wait(reader, 2000)
   l4.task.delete(reader)
+  -- the network client's counts (it may be in a request: up to its 10 s)
+  local nsum
+  if nclient then
+    local r = table.pack(l4.call(nclient, {timeout = 25000}, STOP))
+    if not r[1] then
+      fail("the network client did not answer: %s", tostring(r[2]))
+    else
+      nsum = {requests = r[3], ok = r[4], closed = r[5], down = r[6], timeout = r[7], wrong = r[8],
+              odd = r[9], connects = r[10], last = r[11]}
+      if nsum.odd > 0 then fail("the network client: %d odd outcomes, the last: %s", nsum.odd, nsum.last) end
+      if nsum.wrong > 0 then
+        fail("the network client: %d lines read back wrong (lost or changed without an error), "
+             .. "the last: %s", nsum.wrong, nsum.last)
+      end
+      if nsum.ok == 0 then fail("the network client had no line back") end
+    end
+    l4.task.wait(nclient, 2000)
+    l4.task.delete(nclient)
+  end
 
   -- the figures
   say("%d faults injected in %d ms of guest time (%s)", injected, guest_ms,
@@ -505,7 +611,7 @@ local function main()
           at(0.99), t[#t], #t)
     end
   end
-  for _, name in ipairs{"console", "com2", HAS_DISK and "disk0" or nil} do
+  for _, name in ipairs(REG_TARGETS) do
     local r, regs = reg_into[name], REGS[name]
     say("register faults into %s: %s %d, %s %d, %s %d, %s %d (each found, the device set up "
         .. "again as it must, the driver the same task)", name, regs[0], r[0] or 0, regs[1],
@@ -543,6 +649,12 @@ local function main()
         rsum.requests, rsum.ok, rsum.gone, rsum.noname, rsum.handler, rsum.nomem, rsum.timeout,
         rsum.wrong, rsum.odd, rsum.records, rsum.last_seq, rsum.mangled)
   end
+  if nsum then
+    say("network requests %d: ok %d, closed %d, no route (yet) %d, timeouts %d, wrong %d, odd %d; "
+        .. "%d connections; %d faults into net0; the probe's lines %d", nsum.requests, nsum.ok,
+        nsum.closed, nsum.down, nsum.timeout, nsum.wrong, nsum.odd, nsum.connects,
+        into_sum{"net0"}, nprobes)
+  end
   for _, st in ipairs(supervisor.status() or {}) do
     say("service %s: %s, %d restarts", st.name, tostring(st.state), st.restarts or 0)
   end
@@ -551,7 +663,7 @@ local function main()
   if injected < FAULTS then fail("only %d of %d faults injected", injected, FAULTS) end
   -- make test's 300 must have put each wrong value into each UART
   if FAULTS >= 300 and injected == FAULTS then
-    for _, name in ipairs{"console", "com2", HAS_DISK and "disk0" or nil} do
+    for _, name in ipairs(REG_TARGETS) do
       for v = 0, 3 do
         if not reg_into[name][v] then fail("no %s register fault into %s", REGS[name][v], name) end
       end

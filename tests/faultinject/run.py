@@ -4,7 +4,10 @@
 test kernel under icount, COM1 on this program's pipes, COM2 into a file;
 with --disk (make faultinject's; not make test's short run) a disk for
 the file service too: a fresh 32 MiB ext4 image (no journal, made by the
-host's mke2fs as make run's) on virtio-blk.
+host's mke2fs as make run's) on virtio-blk; with --net (make faultinject's
+FAULT_NET=1) a virtio-net card on QEMU's user network, whose address
+10.0.2.100 port 7 is an echo: QEMU starts `cat` for each TCP connection
+the guest makes there (guestfwd), so no port of this machine is used.
 
 While the guest runs, this program types at COM1 as a person would, one
 record "t<seq>.<crc>\\n" every 2 ms (crc: CRC-32 of "t<seq>", 8 hex
@@ -106,6 +109,7 @@ def main():
     ap.add_argument("--timeout", type=int, default=7 * 24 * 3600, help="seconds of wall time")
     ap.add_argument("--disk", action="store_true", help="attach a fresh ext4 disk")
     ap.add_argument("--mke2fs", default="/usr/sbin/mke2fs")
+    ap.add_argument("--net", action="store_true", help="attach a network card with an echo")
     a = ap.parse_args()
     b = a.build
     logdir = os.path.join(b, "tests", "fuzz")
@@ -120,13 +124,18 @@ def main():
                         "fi", disk], check=True)
     modules = (os.path.join(b, "sigma0.elf") + " sigma0," + os.path.join(b, "lua-root.elf") + " root," +
                a.archive + " scripts")
-    argv = [a.qemu, "-m", "256M", "-display", "none", "-no-reboot", "-net", "none",
+    argv = [a.qemu, "-m", "256M", "-display", "none", "-no-reboot",
             "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
             "-icount", "shift=0,align=off,sleep=off", "-rtc", "clock=vm",
             "-kernel", os.path.join(b, "kernel-test32.elf"), "-initrd", modules,
             "-serial", "stdio", "-serial", "file:" + com2]
     if a.disk:
         argv += ["-drive", f"file={disk},if=none,id=disk0,format=raw", "-device", "virtio-blk-pci,drive=disk0"]
+    if a.net:   # (slot 5: its interrupt line is not the disk's; one driver per line)
+        argv += ["-netdev", "user,id=net0,guestfwd=tcp:10.0.2.100:7-cmd:cat",
+                 "-device", "virtio-net-pci,netdev=net0,addr=5"]
+    else:
+        argv += ["-net", "none"]
     print(f"{NAME}: seeds {a.seeds}", flush=True)
     t0 = time.monotonic()
     stop = threading.Event()
