@@ -157,6 +157,11 @@ def main():
                                                        not line.startswith(NAME + ": acked ")):
             print(line)
     print(f"{NAME}: {secs:.0f} s wall; {typed[0]} records typed at COM1; log {log}, COM2 {com2}")
+    m = re.search(r"^faultinject: (\d+) faults injected in (\d+) ms of guest time", text, re.M)
+    if m and secs > 0 and int(m.group(2)) > 0:
+        n, guest = int(m.group(1)), int(m.group(2)) / 1000
+        print(f"{NAME}: {n / secs:.2f} faults/s of wall time (the boot included), {n / guest:.2f} "
+              f"faults/s of guest time; guest time {guest / secs:.2f}x the wall's")
     # the guest's own case (faultinject.campaign), as it said
     oks = len(re.findall(r"^ok ", text, re.M))
     fails = len(re.findall(r"^FAIL ", text, re.M))
