@@ -488,6 +488,21 @@ local function main()
   -- as how fast keys come in guest time is the host's)
   -- (not after a failure: keys may never come if a wrong register was
   -- not found, and the run has failed anyway)
+  -- The network after the last fault, while the clients still work: its
+  -- probe is a round trip through the host, and a guest left idle (the
+  -- clients stopped, below) runs its clock ahead under icount (sleep=off)
+  -- while it waits, so the probe's 300 ms timed out at the end of make
+  -- faultinject FAULTS=2000 FAULT_SEED=0x5e11a2, which had passed every
+  -- fault (its 141 into net0) and whose client had all its 20,610 lines
+  -- back. Tried until BACK_MS, as after a fault.
+  if HAS_NET and #failures == 0 then
+    local t_net, up = l4.clock(), false
+    repeat
+      up = probe_net()
+      if not up then l4.sleep(20) end
+    until up or l4.clock() - t_net > BACK_MS * 1000
+    if not up then fail("net0 does not answer right after the last fault") end
+  end
   local rs = cstats(reader, STATS)
   local typed_from = rs and rs.records or 0
   local t_keys = l4.clock()
@@ -733,8 +748,8 @@ local function main()
     if rsum.records == 0 then fail("the console reader read no typed record") end
   end
   if sum.ok < sum.requests // 2 then fail("only %d of %d client requests answered right", sum.ok, sum.requests) end
-  for _, name in ipairs(TARGETS) do
-    if not probe(name) then fail("%s does not answer right at the end", name) end
+  for _, name in ipairs(TARGETS) do    -- (net0: checked above, before the clients stopped)
+    if name ~= "net0" and not probe(name) then fail("%s does not answer right at the end", name) end
   end
   if not l4.debug.mdb_check() then fail("the mapping database check failed") end
   if base then
