@@ -183,6 +183,10 @@ LANE_STAGES = ("host", "cache", "lua-host", "net-host", "storage", "shell", "scr
                "disk", "crash", "damaged")
 ICOUNT_STAGES = ("guest", "user", "lua")
 LANE_MARK = "lane results: "
+# s: the second runner's wall time limit, waited from when the first has
+# ended (its stages took 151 s on a loaded machine; each has its own
+# timeouts, so this only ends one that hangs past them)
+LANE_LIMIT = 1200
 
 
 def start_lane(stages, build, qemu):
@@ -199,7 +203,13 @@ def end_lane(res, child, lane, beside):
     """Waits for the second runner, shows what it printed and counts its
     results in res."""
     p, out = child
-    p.wait()
+    try:
+        p.wait(timeout=LANE_LIMIT)
+    except subprocess.TimeoutExpired:
+        # a stage of it hung past its own timeouts: its log is shown
+        # below, and the missing results line fails it as "lane"
+        p.kill()
+        p.wait()
     out.seek(0)
     text = out.read()
     out.close()
